@@ -1,0 +1,150 @@
+//! Durations in the Go notation Teleport's users already write: `15m`, `1h30m`, `12h0m0s`, `90s`.
+//!
+//! [`GoDuration`] parses the units `h`, `m`, `s`, `ms` (and a plain `0`), prints the canonical
+//! `XhYmZs` form Teleport prints (`8h0m0s`), and (de)serialises as that string in resources.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written the Go way, e.g. `8h0m0s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GoDuration(pub Duration);
+
+/// Why a duration string did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {input:?}: {reason} (write it like 30s, 15m, 12h or 1h30m)")]
+pub struct DurationError {
+    input: String,
+    reason: &'static str,
+}
+
+impl FromStr for GoDuration {
+    type Err = DurationError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |reason| DurationError { input: input.to_string(), reason };
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(err("it is empty"));
+        }
+        if s == "0" {
+            return Ok(GoDuration(Duration::ZERO));
+        }
+        let mut total_ms: u128 = 0;
+        let mut rest = s;
+        while !rest.is_empty() {
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(err("expected a number"));
+            }
+            let value: u128 = rest[..digits].parse().map_err(|_| err("number too large"))?;
+            rest = &rest[digits..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let per_unit_ms: u128 = match &rest[..unit_len] {
+                "h" => 3_600_000,
+                "m" => 60_000,
+                "s" => 1_000,
+                "ms" => 1,
+                "" => return Err(err("a number needs a unit (h, m, s or ms)")),
+                _ => return Err(err("unknown unit (use h, m, s or ms)")),
+            };
+            rest = &rest[unit_len..];
+            total_ms = value
+                .checked_mul(per_unit_ms)
+                .and_then(|v| v.checked_add(total_ms))
+                .ok_or_else(|| err("duration too large"))?;
+        }
+        let ms = u64::try_from(total_ms).map_err(|_| err("duration too large"))?;
+        Ok(GoDuration(Duration::from_millis(ms)))
+    }
+}
+
+impl fmt::Display for GoDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total_ms = self.0.as_millis();
+        if total_ms == 0 {
+            return f.write_str("0s");
+        }
+        let h = total_ms / 3_600_000;
+        let m = (total_ms / 60_000) % 60;
+        let s = (total_ms / 1000) % 60;
+        let ms = total_ms % 1000;
+        if h > 0 {
+            write!(f, "{h}h{m}m")?;
+        } else if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        if ms > 0 { write!(f, "{s}.{ms:03}s") } else { write!(f, "{s}s") }
+    }
+}
+
+impl Serialize for GoDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Accept the fractional-seconds form this type prints, e.g. `1.500s`.
+        if let Some((whole, frac)) = text.strip_suffix('s').and_then(|t| {
+            let (w, f) = t.rsplit_once('.')?;
+            Some((w.to_string(), f.to_string()))
+        }) {
+            let base: GoDuration = format!("{whole}s").parse().map_err(serde::de::Error::custom)?;
+            let ms: u64 = frac
+                .parse()
+                .ok()
+                .filter(|_| frac.len() == 3)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid duration {text:?}")))?;
+            return Ok(GoDuration(base.0 + Duration::from_millis(ms)));
+        }
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_forms() {
+        let d = |s: &str| s.parse::<GoDuration>().unwrap().0;
+        assert_eq!(d("15m"), Duration::from_secs(900));
+        assert_eq!(d("1h30m"), Duration::from_secs(5400));
+        assert_eq!(d("12h0m0s"), Duration::from_secs(43200));
+        assert_eq!(d("90s"), Duration::from_secs(90));
+        assert_eq!(d("250ms"), Duration::from_millis(250));
+        assert_eq!(d("0"), Duration::ZERO);
+    }
+
+    #[test]
+    fn prints_canonical_form() {
+        assert_eq!(GoDuration(Duration::from_secs(8 * 3600)).to_string(), "8h0m0s");
+        assert_eq!(GoDuration(Duration::from_secs(300)).to_string(), "5m0s");
+        assert_eq!(GoDuration(Duration::from_secs(48)).to_string(), "48s");
+        assert_eq!(GoDuration(Duration::from_millis(1500)).to_string(), "1.500s");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "h", "10", "10x", "1h-5m", "99999999999999999999h"] {
+            let err = bad.parse::<GoDuration>().unwrap_err().to_string();
+            assert!(err.contains("invalid duration"), "{bad}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_parses_back(ms in 0u64..10_000_000_000) {
+            let d = GoDuration(Duration::from_millis(ms));
+            let json = serde_json::to_string(&d).unwrap();
+            let back: GoDuration = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(back, d);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Tether's shared core: what the `tether` daemon, `tctl` and `tsh` all need to agree on.
+//!
+//! # Layout
+//!
+//! - [`resource`]: the resource schemas (`role`, `user`, `token`, `trusted_cluster`,
+//!   `remote_cluster`, `cert_authority`, `node`), strict YAML/JSON parsing with file, line,
+//!   column and field in every error, and serialisation back to the same shape.
+//! - [`rolemap`]: the trusted cluster `role_map` engine (exact, glob, `^…$` regex with captures).
+//! - [`template`]: trait templates in role fields (`{{internal.logins}}`, `{{external.x}}`, …).
+//! - [`labels`]: label selectors (`node_labels`, `cluster_labels`) and how they match.
+//! - [`rbac`]: the access checker: may this identity log in here, see that cluster, do this verb.
+//! - [`identity`]: who a certificate says its holder is.
+//! - [`ssh_cert`]: Ed25519 SSH CAs, user and host certificates, and their verification.
+//! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
+//! - [`names`], [`duration`]: small value types shared by the above.
+
+pub mod duration;
+pub mod identity;
+pub mod labels;
+pub mod names;
+pub mod rbac;
+pub mod resource;
+pub mod rolemap;
+pub mod ssh_cert;
+pub mod template;
+pub mod tls_cert;
+
+/// Tether's version, printed by `tether version`, `tctl version` and `tsh version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
