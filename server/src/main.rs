@@ -1,7 +1,22 @@
 //! `tether`: the daemon that runs a cluster's auth, proxy and ssh services from one config.
 //!
-//! The services land with the running-cluster issue; today the binary carries the command-line
-//! shape and `tether version`.
+//! # Layout
+//!
+//! - `config.rs`: `tether.yaml` (teleport.yaml key names), defaults and the sample config.
+//! - `storage/`: the key-value [`storage::Backend`] trait, SQLite, and the conformance suite.
+//! - `auth/`: CAs, users, passwords, invites, certificates, RBAC on API calls.
+//! - `web/`: the proxy's HTTPS API (rustls, optional mTLS, axum).
+//! - `audit.rs`: the JSON-lines audit log.
+//! - `process.rs`: starts the configured services and stops them on SIGINT/SIGTERM.
+
+mod audit;
+mod auth;
+mod config;
+mod process;
+mod storage;
+mod web;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -15,12 +30,44 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start the services the configuration enables (all three, on 127.0.0.1, without one).
+    Start {
+        /// The configuration file (teleport.yaml key names).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Where state is kept (overrides teleport.data_dir).
+        #[arg(short = 'd', long)]
+        data_dir: Option<PathBuf>,
+        /// Log at DEBUG level.
+        #[arg(long)]
+        debug: bool,
+        /// Accept self-signed HTTPS certificates of remote clusters (testing only).
+        #[arg(long)]
+        insecure: bool,
+    },
+    /// Print a commented sample configuration.
+    Configure,
     /// Print the version.
     Version,
 }
 
-fn main() {
-    match Cli::parse().command {
-        Command::Version => println!("Tether v{}", tether_shared::VERSION),
+fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Command::Version => {
+            println!("Tether v{}", tether_shared::VERSION);
+            Ok(())
+        }
+        Command::Configure => {
+            print!("{}", config::sample_config());
+            Ok(())
+        }
+        Command::Start { config, data_dir, debug, insecure } => process::start(config, data_dir, debug, insecure),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

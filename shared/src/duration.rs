@@ -81,6 +81,21 @@ impl fmt::Display for GoDuration {
     }
 }
 
+impl GoDuration {
+    /// Words for a person: `15 minutes`, `1 hour`, `36 hours`, or the Go form when uneven.
+    pub fn human(&self) -> String {
+        let secs = self.0.as_secs();
+        let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+        match secs {
+            0 => "0 seconds".into(),
+            s if s % 3600 == 0 => plural(s / 3600, "hour"),
+            s if s % 60 == 0 => plural(s / 60, "minute"),
+            s if s < 60 => plural(s, "second"),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl Serialize for GoDuration {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -128,6 +143,16 @@ mod tests {
         assert_eq!(GoDuration(Duration::from_secs(300)).to_string(), "5m0s");
         assert_eq!(GoDuration(Duration::from_secs(48)).to_string(), "48s");
         assert_eq!(GoDuration(Duration::from_millis(1500)).to_string(), "1.500s");
+    }
+
+    #[test]
+    fn human_words() {
+        let h = |s: u64| GoDuration(Duration::from_secs(s)).human();
+        assert_eq!(h(900), "15 minutes");
+        assert_eq!(h(3600), "1 hour");
+        assert_eq!(h(60), "1 minute");
+        assert_eq!(h(45), "45 seconds");
+        assert_eq!(h(90), "1m30s");
     }
 
     #[test]

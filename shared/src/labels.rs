@@ -55,6 +55,25 @@ impl ValuePattern {
     }
 }
 
+/// Parses `k=v,k2=v2` (the `--set-labels` / `--labels` flag form).
+pub fn parse_label_list(text: &str) -> Result<Labels, String> {
+    let mut labels = Labels::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').ok_or_else(|| format!("label {pair:?}: write it as key=value"))?;
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() || k.chars().any(char::is_whitespace) {
+            return Err(format!("label {pair:?}: invalid key"));
+        }
+        labels.insert(k.to_string(), v.to_string());
+    }
+    Ok(labels)
+}
+
+/// Labels as `k=v,k2=v2`, sorted by key.
+pub fn format_labels(labels: &Labels) -> String {
+    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
 /// A regex compile error on one line (the `regex` crate's message spans several).
 pub fn regex_error_line(e: &regex::Error) -> String {
     match e {
@@ -281,6 +300,14 @@ mod tests {
         assert!(s.matches(&labels(&[("env", "demo")])).is_ok());
         let none = CompiledSelectors::new(&selectors(&[("env", &["{{external.env_from_okta}}"])]), &Traits::new());
         assert!(none.matches(&labels(&[("env", "demo")])).is_err(), "missing trait selects nothing");
+    }
+
+    #[test]
+    fn label_lists() {
+        assert_eq!(parse_label_list("env=demo, team=a=b").unwrap(), labels(&[("env", "demo"), ("team", "a=b")]));
+        assert!(parse_label_list("env").unwrap_err().contains("key=value"));
+        assert!(parse_label_list("=x").is_err());
+        assert_eq!(format_labels(&labels(&[("b", "2"), ("a", "1")])), "a=1,b=2");
     }
 
     #[test]

@@ -1,25 +1,66 @@
-//! `tctl`: the admin CLI (users, roles, tokens, trusted and remote clusters).
+//! `tctl`: Tether's admin CLI — users, roles, join tokens, trusted and remote clusters.
 //!
-//! Commands land with the running-cluster issue; today the binary carries `tctl version`.
+//! # Layout
+//!
+//! - `cli.rs`: the command line (also feeds `tctl completion`).
+//! - `connect.rs`: which identity and proxy to use.
+//! - `users.rs`, `tokens.rs`, `resources.rs`, `authcmd.rs`: the commands.
+//! - `output.rs`: tables and messages.
 
-use clap::{Parser, Subcommand};
+mod authcmd;
+mod cli;
+mod connect;
+mod output;
+mod resources;
+mod tokens;
+mod users;
 
-/// Tether's admin tool.
-#[derive(Parser)]
-#[command(name = "tctl", version = tether_shared::VERSION)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+use clap::{CommandFactory, Parser};
+
+use cli::{AuditCommand, AuthCommand, Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("Tether v{}", tether_shared::VERSION);
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tctl", &mut std::io::stdout());
+            return std::process::ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Print the version.
-    Version,
-}
-
-fn main() {
-    match Cli::parse().command {
-        Command::Version => println!("Tether v{}", tether_shared::VERSION),
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (client, creds) = connect::connect(&cli.global)?;
+    match cli.command {
+        Command::Users(cmd) => users::run(&client, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&client, cmd).await,
+        Command::Create { force, file } => resources::create(&client, &file, force).await,
+        Command::Get { resource, format } => resources::get(&client, &resource, format).await,
+        Command::Rm { resource } => resources::rm(&client, &resource).await,
+        Command::Update { resource, set_labels } => resources::update(&client, &resource, &set_labels).await,
+        Command::Status => authcmd::status(&client).await,
+        Command::Auth(AuthCommand::Export { ca_type }) => authcmd::export(&client, ca_type).await,
+        Command::Auth(AuthCommand::Sign { user, out, ttl }) => authcmd::sign(&client, &creds, &user, &out, &ttl).await,
+        Command::Audit(AuditCommand::Ls { since, format }) => authcmd::audit(&client, since.as_deref(), format).await,
+        Command::Version | Command::Completion { .. } => Ok(()),
     }
 }

@@ -1,12 +1,18 @@
-//! End-to-end test helpers: building and locating the real `tether`, `tctl` and `tsh` binaries.
+//! End-to-end test helpers: real `tether` processes on 127.0.0.1 with free ports and a temp
+//! data dir, and the real `tctl` and `tsh` binaries.
 //!
-//! The tests under `tests/tests/` start real processes on 127.0.0.1 and drive the real CLIs.
-//! [`binary`] builds the three binaries once per test process (with the same cargo and profile
-//! that runs the tests) so `cargo test --workspace` alone is enough on a fresh checkout.
+//! [`binary`] builds the three binaries once per test process (with the cargo that runs the
+//! tests), so `cargo test --workspace` alone is enough on a fresh checkout. [`Cluster`] owns its
+//! daemon and stops it (SIGTERM, then SIGKILL) when dropped.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a daemon may take to print its address.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The workspace root.
 pub fn workspace_root() -> &'static Path {
@@ -33,4 +39,210 @@ pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default();
     dir.join(name)
+}
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the output unless the command succeeded; returns stdout.
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "command failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self.stdout
+    }
+
+    /// Panics unless the command failed; returns stderr.
+    pub fn err(self) -> String {
+        assert_ne!(self.code, 0, "command should have failed:\nstdout: {}", self.stdout);
+        self.stderr
+    }
+}
+
+/// Runs a binary with `args`, `env` and optional stdin.
+pub fn run(name: &str, args: &[&str], env: &[(&str, &Path)], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(binary(name));
+    cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    Run::from(child.wait_with_output().expect("wait"))
+}
+
+/// One running all-in-one cluster (auth + proxy) in a temp directory.
+pub struct Cluster {
+    /// Holds the data dir, config and the tsh home.
+    pub dir: tempfile::TempDir,
+    /// The cluster's name.
+    pub name: String,
+    /// The proxy's web address.
+    pub web_addr: String,
+    child: Option<Child>,
+}
+
+impl Cluster {
+    /// Writes a config for `name` with every port 0 and starts the daemon.
+    pub fn start(name: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+            data = dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
+        let mut cluster = Cluster { dir, name: name.to_string(), web_addr: String::new(), child: None };
+        cluster.launch();
+        cluster
+    }
+
+    /// The config file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("tether.yaml")
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("tether.log")).expect("log file");
+        let mut child = Command::new(binary("tether"))
+            .args(["start", "-c"])
+            .arg(self.config())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start tether");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            // Keep draining so the daemon never blocks on a full pipe.
+            for _ in lines {}
+        });
+        self.child = Some(child);
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => {
+                self.web_addr = line.rsplit(' ').next().unwrap_or_default().to_string();
+            }
+            Err(_) => {
+                let log = std::fs::read_to_string(self.dir.path().join("tether.log")).unwrap_or_default();
+                panic!("tether did not start within {START_TIMEOUT:?}; log:\n{log}");
+            }
+        }
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it (SIGKILL after 10 s).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts the daemon on the same data directory and web address, as an operator
+    /// restarting a service would.
+    pub fn restart(&mut self) {
+        self.stop();
+        let config = std::fs::read_to_string(self.config()).expect("read config");
+        let pinned = config.replace("web_listen_addr: 127.0.0.1:0", &format!("web_listen_addr: {}", self.web_addr));
+        std::fs::write(self.config(), pinned).expect("write config");
+        self.launch();
+    }
+
+    /// Whether the daemon process has exited, and with what status.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Runs `tctl` as the local admin (`--data-dir`).
+    pub fn tctl(&self, args: &[&str]) -> Run {
+        let data = self.data_dir();
+        let mut all = vec!["--data-dir", data.to_str().unwrap_or_default()];
+        all.extend_from_slice(args);
+        run("tctl", &all, &[], None)
+    }
+
+    /// Runs a client binary as a user whose tsh profiles live in `home`.
+    pub fn as_user(&self, home: &Path, name: &str, args: &[&str], stdin: Option<&str>) -> Run {
+        run(name, args, &[("TSH_HOME", home), ("HOME", home)], stdin)
+    }
+
+    /// Creates `user` with `roles`, logs them in with `password` (through the invite) under
+    /// their own tsh home, and returns that home.
+    pub fn add_user(&self, user: &str, roles: &str, logins: &str, password: &str) -> PathBuf {
+        let mut args = vec!["users", "add", user];
+        let roles_flag = format!("--roles={roles}");
+        let logins_flag = format!("--logins={logins}");
+        args.push(&roles_flag);
+        if !logins.is_empty() {
+            args.push(&logins_flag);
+        }
+        let out = self.tctl(&args).ok();
+        let invite = out
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("--invite="))
+            .unwrap_or_else(|| panic!("no invite in: {out}"))
+            .to_string();
+        let home = self.dir.path().join(format!("home-{user}"));
+        std::fs::create_dir_all(&home).expect("home");
+        let proxy = format!("--proxy={}", self.web_addr);
+        let user_flag = format!("--user={user}");
+        let invite_flag = format!("--invite={invite}");
+        self.as_user(
+            &home,
+            "tsh",
+            &["login", &proxy, &user_flag, "--insecure", &invite_flag, "--keystore=file"],
+            Some(&format!("{password}\n")),
+        )
+        .ok();
+        home
+    }
+
+    /// The audit log's lines.
+    pub fn audit_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(self.data_dir().join("log/events.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

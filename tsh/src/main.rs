@@ -1,25 +1,46 @@
-//! `tsh`: the user CLI (login, clusters, ls, ssh).
+//! `tsh`: Tether's user CLI — log in, see your profile, and (next) list and reach nodes.
 //!
-//! Commands land with the running-cluster issue; today the binary carries `tsh version`.
+//! # Layout
+//!
+//! - `cli.rs`: the command line (also feeds `tsh completion`).
+//! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
 
-use clap::{Parser, Subcommand};
+mod cli;
+mod login;
 
-/// Tether's user client.
-#[derive(Parser)]
-#[command(name = "tsh", version = tether_shared::VERSION)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::{CommandFactory, Parser};
 
-#[derive(Subcommand)]
-enum Command {
-    /// Print the version.
-    Version,
-}
+use cli::{Cli, Command};
 
-fn main() {
-    match Cli::parse().command {
-        Command::Version => println!("Tether v{}", tether_shared::VERSION),
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Version => {
+            println!("Tether v{}", tether_shared::VERSION);
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tsh", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Login { ttl, invite, keystore } => {
+            runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore))
+        }
+        Command::Status => login::status(),
+        Command::Logout => login::logout(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

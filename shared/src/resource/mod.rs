@@ -217,6 +217,30 @@ impl Resource {
     }
 }
 
+/// Reads any resource from a self-describing format (JSON on the wire): the `kind` field picks
+/// the type. Files go through [`parse_resources`], which reports positions.
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let kind: Kind = value
+            .get("kind")
+            .cloned()
+            .ok_or_else(|| D::Error::missing_field("kind"))
+            .and_then(|k| serde_json::from_value(k).map_err(D::Error::custom))?;
+        let typed = match kind {
+            Kind::Role => serde_json::from_value(value).map(Resource::Role),
+            Kind::User => serde_json::from_value(value).map(Resource::User),
+            Kind::Token => serde_json::from_value(value).map(Resource::Token),
+            Kind::TrustedCluster => serde_json::from_value(value).map(Resource::TrustedCluster),
+            Kind::RemoteCluster => serde_json::from_value(value).map(Resource::RemoteCluster),
+            Kind::CertAuthority => serde_json::from_value(value).map(Resource::CertAuthority),
+            Kind::Node => serde_json::from_value(value).map(Resource::Node),
+        };
+        typed.map_err(D::Error::custom)
+    }
+}
+
 macro_rules! from_envelope {
     ($($variant:ident => $ty:ty),*) => {$(
         impl From<$ty> for Resource {

@@ -1,0 +1,408 @@
+//! The auth service: the cluster's certificate authorities, users, passwords, join tokens and
+//! RBAC, over a storage [`Backend`].
+//!
+//! On first start [`Auth::init`] generates the SSH user CA, SSH host CA and TLS CA (Ed25519),
+//! stores their private keys under `/secrets/ca/` and their public parts as `cert_authority`
+//! resources, and creates the preset roles. Every API call is checked against the caller's roles
+//! ([`Auth::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
+
+pub mod password;
+pub mod store;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tether_shared::api::{InviteResponse, LoginResponse, TrustedKey};
+use tether_shared::identity::{Identity, Traits};
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::{
+    CaKeys, CaType, CertAuthority, CertAuthoritySpec, Kind, Resource, Role, RoleConditions, RoleSpec, Rule, presets,
+};
+use tether_shared::ssh_cert::SshCa;
+use tether_shared::tls_cert::TlsCa;
+
+use crate::audit::Audit;
+use crate::storage::{Backend, StorageError};
+
+/// The role name of the local admin identity; names starting with `@` are reserved.
+pub const ADMIN_ROLE: &str = "@admin";
+/// How long an invite from `tctl users add` stays valid.
+pub const INVITE_TTL: Duration = Duration::from_secs(3600);
+/// Failed logins allowed per user or source address within [`LOCKOUT_WINDOW`].
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// The window failed logins are counted in.
+pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(60);
+
+/// An error with the HTTP status it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: RBAC said no.
+    #[error("access denied: {0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 429.
+    #[error("{0}")]
+    RateLimited(String),
+    /// 500: something on the server failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for AuthError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound(k) => AuthError::NotFound(format!("{k} not found")),
+            StorageError::AlreadyExists(k) => AuthError::Conflict(format!("{k} already exists")),
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A stored password hash or invite.
+#[derive(Debug, Serialize, Deserialize)]
+struct Secret {
+    user: String,
+    hash: String,
+}
+
+/// The auth service of one cluster.
+pub struct Auth {
+    backend: Arc<dyn Backend>,
+    cluster: String,
+    user_ca: SshCa,
+    host_ca: SshCa,
+    tls_ca: TlsCa,
+    audit: Arc<Audit>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+async fn load_or_create_secret(
+    backend: &Arc<dyn Backend>,
+    key: &str,
+    make: impl FnOnce() -> Result<String, AuthError>,
+) -> Result<String, AuthError> {
+    if let Some(item) = backend.get(key).await? {
+        return String::from_utf8(item.value).map_err(|e| AuthError::Internal(format!("{key}: {e}")));
+    }
+    let value = make()?;
+    match backend.create(key, value.clone().into_bytes(), None).await {
+        Ok(_) => Ok(value),
+        // Another auth server won the race: use its key.
+        Err(StorageError::AlreadyExists(_)) => {
+            let item = backend.get(key).await?.ok_or_else(|| AuthError::Internal(format!("{key} vanished")))?;
+            String::from_utf8(item.value).map_err(|e| AuthError::Internal(format!("{key}: {e}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Internal(e.to_string())
+}
+
+impl Auth {
+    /// Loads the cluster's CAs (generating them on first start) and makes sure the preset roles
+    /// and public CA resources exist.
+    pub async fn init(backend: Arc<dyn Backend>, cluster: &str, audit: Arc<Audit>) -> Result<Arc<Self>, AuthError> {
+        let user_pem = load_or_create_secret(&backend, "/secrets/ca/user", || {
+            SshCa::generate().and_then(|ca| ca.to_openssh()).map(|p| p.to_string()).map_err(internal)
+        })
+        .await?;
+        let host_pem = load_or_create_secret(&backend, "/secrets/ca/host", || {
+            SshCa::generate().and_then(|ca| ca.to_openssh()).map(|p| p.to_string()).map_err(internal)
+        })
+        .await?;
+        let tls_pair = load_or_create_secret(&backend, "/secrets/ca/tls", || {
+            let ca = TlsCa::generate(cluster).map_err(internal)?;
+            Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))
+        })
+        .await?;
+        let split = tls_pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| internal("stored TLS CA is damaged"))?;
+        let tls_ca = TlsCa::from_pem(&tls_pair[..split], &tls_pair[split..]).map_err(internal)?;
+        let auth = Auth {
+            user_ca: SshCa::from_openssh(&user_pem).map_err(internal)?,
+            host_ca: SshCa::from_openssh(&host_pem).map_err(internal)?,
+            tls_ca,
+            backend,
+            cluster: cluster.to_string(),
+            audit,
+            failures: Mutex::new(HashMap::new()),
+        };
+        for (ca_type, keys) in [
+            (CaType::User, CaKeys { ssh: vec![auth.user_ca.public_key_openssh().map_err(internal)?], tls: vec![] }),
+            (CaType::Host, CaKeys { ssh: vec![auth.host_ca.public_key_openssh().map_err(internal)?], tls: vec![] }),
+            (CaType::Tls, CaKeys { ssh: vec![], tls: vec![auth.tls_ca.cert_pem()] }),
+        ] {
+            let ca = CertAuthority::new(
+                cluster,
+                CertAuthoritySpec {
+                    ca_type,
+                    cluster_name: cluster.to_string(),
+                    active_keys: keys,
+                    ..Default::default()
+                },
+            );
+            store::upsert(&auth.backend, &Resource::CertAuthority(ca)).await?;
+        }
+        for role in presets::all() {
+            match store::create(&auth.backend, &Resource::Role(role)).await {
+                Ok(_) | Err(StorageError::AlreadyExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Arc::new(auth))
+    }
+
+    /// The storage backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    /// The cluster's TLS CA.
+    pub fn tls_ca(&self) -> &TlsCa {
+        &self.tls_ca
+    }
+
+    /// The role the local admin identity holds: every verb on every resource.
+    fn admin_role() -> Role {
+        Role::new(
+            ADMIN_ROLE,
+            RoleSpec {
+                allow: RoleConditions { rules: vec![Rule::new(&["*"], &["*"])], ..Default::default() },
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Loads roles by name; unknown names are skipped (a deleted role grants nothing).
+    pub async fn roles(&self, names: &[String]) -> Result<Vec<Role>, AuthError> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if name == ADMIN_ROLE {
+                out.push(Self::admin_role());
+            } else if let Some(Resource::Role(role)) = store::get(&self.backend, &store::key(Kind::Role, name)).await? {
+                out.push(role);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The access checker of an authenticated identity.
+    pub async fn checker(&self, identity: &Identity) -> Result<AccessChecker, AuthError> {
+        Ok(AccessChecker::new(&self.roles(&identity.roles).await?, &identity.traits))
+    }
+
+    /// Checks `verb` on `kind` for an identity, auditing denials.
+    pub async fn authorize(&self, identity: &Identity, kind: &str, verb: &str) -> Result<AccessChecker, AuthError> {
+        let checker = self.checker(identity).await?;
+        let decision = checker.check_rule(kind, verb);
+        if !decision.allowed {
+            self.audit.emit(
+                "access.denied",
+                "T9000W",
+                &identity.user,
+                false,
+                serde_json::json!({"resource": kind, "verb": verb, "reason": decision.reason}),
+            );
+            return Err(AuthError::Forbidden(decision.reason));
+        }
+        Ok(checker)
+    }
+
+    /// Signs an SSH user certificate and a TLS client certificate for `public_key`.
+    pub fn issue(
+        &self,
+        user: &str,
+        roles: Vec<String>,
+        traits: Traits,
+        checker: &AccessChecker,
+        public_key: &str,
+        ttl: Duration,
+    ) -> Result<LoginResponse, AuthError> {
+        let key = russh::keys::ssh_key::PublicKey::from_openssh(public_key)
+            .map_err(|e| AuthError::BadRequest(format!("public_key: not an OpenSSH public key: {e}")))?;
+        let ed25519 = *key
+            .key_data()
+            .ed25519()
+            .ok_or_else(|| AuthError::BadRequest("public_key: only Ed25519 keys are accepted".into()))?;
+        let ttl = ttl.min(checker.max_session_ttl());
+        let now = time::OffsetDateTime::now_utc();
+        let mut logins = checker.logins();
+        if logins.is_empty() {
+            // OpenSSH reads an empty principal list as "any login"; carry a placeholder instead.
+            logins.push(format!("-{user}-no-logins"));
+        }
+        let identity = Identity {
+            user: user.to_string(),
+            roles,
+            traits,
+            logins,
+            cluster: self.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + ttl,
+            permit_pty: true,
+            permit_agent_forwarding: checker.forward_agent(),
+            permit_port_forwarding: checker.port_forwarding(),
+        };
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let ssh = self.user_ca.issue_user_cert(&key, &identity, serial).map_err(internal)?;
+        let tls = self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal)?;
+        Ok(LoginResponse {
+            ssh_cert: tether_shared::ssh_cert::cert_to_openssh(&ssh).map_err(internal)?,
+            tls_cert: tls.cert_pem,
+            cluster_name: self.cluster.clone(),
+            host_cas: vec![TrustedKey {
+                cluster: self.cluster.clone(),
+                public_key: self.host_ca.public_key_openssh().map_err(internal)?,
+            }],
+            tls_cas: vec![self.tls_ca.cert_pem()],
+            identity,
+        })
+    }
+
+    /// Records a failed login for the user and the source; refuses when either is over the limit.
+    fn check_rate(&self, user: &str, source: &str) -> Result<(), AuthError> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        failures.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
+        for key in [format!("user:{user}"), format!("addr:{source}")] {
+            if failures.get(&key).is_some_and(|(n, _)| *n >= MAX_FAILED_LOGINS) {
+                return Err(AuthError::RateLimited(format!(
+                    "too many failed logins for {user} or from {source}; try again in a minute"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn record_failure(&self, user: &str, source: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        for key in [format!("user:{user}"), format!("addr:{source}")] {
+            let entry = failures.entry(key).or_insert((0, now));
+            entry.0 += 1;
+        }
+    }
+
+    /// Password login (or first login with an invite, which sets the password).
+    pub async fn login(
+        &self,
+        req: &tether_shared::api::LoginRequest,
+        source: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        self.check_rate(&req.user, source)?;
+        let result = self.login_inner(req).await;
+        match &result {
+            Ok(_) => self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source})),
+            Err(e) => {
+                self.record_failure(&req.user, source);
+                tracing::warn!(user = %req.user, addr = %source, "login failed: {e}");
+                self.audit.emit(
+                    "user.login",
+                    "T1000W",
+                    &req.user,
+                    false,
+                    serde_json::json!({"addr": source, "error": e.to_string()}),
+                );
+            }
+        }
+        result
+    }
+
+    async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
+        let bad = || AuthError::Unauthorized("invalid user name or password".into());
+        let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &req.user)).await? else {
+            // Spend the same time as a real check so unknown users are not revealed by timing.
+            let _ = password::verify_password(&req.password, "argon2id$00000000000000000000000000000000$00");
+            return Err(bad());
+        };
+        if let Some(invite) = &req.invite_token {
+            let key = format!("/secrets/invites/{}", password::hash_token(invite));
+            let item = self.backend.get(&key).await?.ok_or_else(|| {
+                AuthError::Unauthorized(
+                    "the invite is unknown or has expired; ask for a new one (tctl users reset)".into(),
+                )
+            })?;
+            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
+            if !password::constant_time_eq(secret.user.as_bytes(), req.user.as_bytes()) {
+                return Err(AuthError::Unauthorized("the invite belongs to another user".into()));
+            }
+            if req.password.chars().count() < 8 {
+                return Err(AuthError::BadRequest("the password must be at least 8 characters".into()));
+            }
+            let hash = password::hash_password(&req.password).map_err(internal)?;
+            let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash }).map_err(internal)?;
+            self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
+            self.backend.delete(&key).await?;
+        } else {
+            let item = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await?.ok_or_else(bad)?;
+            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
+            if !password::verify_password(&req.password, &secret.hash) {
+                return Err(bad());
+            }
+        }
+        let roles = self.roles(&user.spec.roles).await?;
+        let checker = AccessChecker::new(&roles, &user.spec.traits);
+        let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
+        self.issue(&req.user, user.spec.roles.clone(), user.spec.traits.clone(), &checker, &req.public_key, ttl)
+    }
+
+    /// Stores a one-time invite for `user`, replacing none (invites expire on their own).
+    pub async fn invite(&self, user: &str) -> Result<InviteResponse, AuthError> {
+        let token = password::random_token().map_err(internal)?;
+        let expires = time::OffsetDateTime::now_utc() + INVITE_TTL;
+        let value = serde_json::to_vec(&Secret { user: user.to_string(), hash: String::new() }).map_err(internal)?;
+        self.backend
+            .put(&format!("/secrets/invites/{}", password::hash_token(&token)), value, Some(SystemTime::from(expires)))
+            .await?;
+        Ok(InviteResponse { user: user.to_string(), token, expires })
+    }
+
+    /// Removes a user's password (for `tctl users reset` and `rm`).
+    pub async fn clear_password(&self, user: &str) -> Result<(), AuthError> {
+        self.backend.delete(&format!("/secrets/passwords/{user}")).await?;
+        Ok(())
+    }
+
+    /// Writes the local admin identity `tctl` uses on the auth host.
+    pub async fn write_admin_identity(&self, path: &std::path::Path, proxy: &str) -> Result<(), AuthError> {
+        let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(internal)?;
+        let public = key.public_key().to_openssh().map_err(internal)?;
+        let roles = vec![ADMIN_ROLE.to_string()];
+        let checker = AccessChecker::new(&[Self::admin_role()], &Traits::new());
+        let issued = self.issue("@admin", roles, Traits::new(), &checker, &public, Duration::from_secs(365 * 86400))?;
+        let creds = tether_shared::credentials::Credentials {
+            proxy: proxy.to_string(),
+            cluster: self.cluster.clone(),
+            user: "@admin".into(),
+            private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF).map_err(internal)?.to_string(),
+            ssh_cert: issued.ssh_cert,
+            tls_cert: issued.tls_cert,
+            tls_cas: issued.tls_cas,
+            host_cas: issued.host_cas,
+        };
+        creds.save(path).map_err(internal)
+    }
+}

@@ -1,0 +1,185 @@
+//! Starting and stopping the daemon's services: reads the configuration, opens storage, starts
+//! auth and the proxy's web API, writes the local admin identity, and on SIGINT/SIGTERM stops
+//! every task it started and closes storage before returning.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tether_shared::api::{PingAuth, PingProxy, PingProxySsh, PingResponse};
+use tokio::sync::watch;
+
+use crate::audit::Audit;
+use crate::auth::Auth;
+use crate::config::{self, Config, StorageConfig};
+use crate::storage::Backend;
+use crate::storage::sqlite::SqliteBackend;
+use crate::web::{self, WebState};
+
+/// Runs `tether start` to completion.
+pub fn start(config: Option<PathBuf>, data_dir: Option<PathBuf>, debug: bool, insecure: bool) -> anyhow::Result<()> {
+    let cfg = match &config {
+        Some(path) => config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Config::default_all_in_one(data_dir.clone()),
+    }
+    .with_overrides(data_dir, debug, insecure);
+    init_logging(&cfg);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run(cfg))
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cfg.log.severity.as_filter()));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// A listen address as clients on this host reach it (0.0.0.0 becomes 127.0.0.1).
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], addr.port())),
+        _ => addr,
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let (Some(auth_cfg), Some(proxy_cfg)) = (&cfg.auth, &cfg.proxy) else {
+        bail!(
+            "this build runs auth and proxy together; enable both auth_service and proxy_service (nodes joining a remote auth come next)"
+        );
+    };
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let backend: Arc<dyn Backend> = match &cfg.storage {
+        StorageConfig::Sqlite { path } => {
+            SqliteBackend::open(path).await.with_context(|| format!("cannot open storage {}", path.display()))?
+        }
+        StorageConfig::Postgres { .. } => bail!("storage type postgresql is not available yet; use sqlite"),
+    };
+    let cluster = auth_cfg.cluster_name.clone();
+    let audit = Arc::new(
+        Audit::open(&cfg.data_dir.join("log"), &cluster).context("cannot open the audit log in data_dir/log")?,
+    );
+    let auth = Auth::init(backend.clone(), &cluster, audit).await.map_err(|e| anyhow::anyhow!("auth: {e}"))?;
+
+    for token in &auth_cfg.tokens {
+        let token_type = match token.kind {
+            config::TokenKind::Node => tether_shared::resource::TokenType::Node,
+            config::TokenKind::TrustedCluster => tether_shared::resource::TokenType::TrustedCluster,
+        };
+        auth.store_token(&token.token, token_type, Default::default(), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("static token: {e}"))?;
+    }
+
+    let web_listener = tokio::net::TcpListener::bind(proxy_cfg.web_listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on web_listen_addr {}", proxy_cfg.web_listen_addr))?;
+    let web_addr = reachable(web_listener.local_addr()?);
+    let public_addr = proxy_cfg.public_addr.first().cloned().unwrap_or_else(|| web_addr.to_string());
+    let host = public_addr.rsplit_once(':').map_or(public_addr.as_str(), |(h, _)| h).to_string();
+    let tunnel_public = proxy_cfg
+        .tunnel_public_addr
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("{host}:{}", proxy_cfg.tunnel_listen_addr.port()));
+
+    // The HTTPS certificate: the operator's key pair, or one from the cluster's TLS CA.
+    let (chain, key) = match proxy_cfg.https_keypairs.first() {
+        Some(pair) => load_keypair(&pair.cert_file, &pair.key_file)?,
+        None => {
+            let mut names = vec!["localhost".to_string(), cfg.nodename.clone()];
+            let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
+            for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+                let h = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h).trim_matches(['[', ']']);
+                match h.parse::<IpAddr>() {
+                    Ok(ip) => ips.push(ip),
+                    Err(_) => names.push(h.to_string()),
+                }
+            }
+            if !web_addr.ip().is_loopback() {
+                ips.push(web_addr.ip());
+            }
+            let now = time::OffsetDateTime::now_utc();
+            let cert = auth
+                .tls_ca()
+                .issue_server_cert(&names, &ips, now - time::Duration::minutes(5), now + time::Duration::days(365))
+                .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {e}"))?;
+            (vec![cert.cert_der], cert.key_der.into())
+        }
+    };
+    let tls = web::tls_config(chain, key, auth.tls_ca().cert_der()).map_err(|e| anyhow::anyhow!(e))?;
+    let ping = PingResponse {
+        cluster_name: cluster.clone(),
+        server_version: tether_shared::VERSION.to_string(),
+        auth: PingAuth {
+            auth_type: "local".into(),
+            second_factor: match auth_cfg.second_factor {
+                config::SecondFactor::Off => "off".into(),
+                config::SecondFactor::Otp => "otp".into(),
+            },
+        },
+        proxy: PingProxy {
+            ssh: PingProxySsh {
+                listen_addr: proxy_cfg.listen_addr.to_string(),
+                public_addr: public_addr.clone(),
+                ssh_tunnel_public_addr: tunnel_public,
+                tunnel_listen_addr: proxy_cfg.tunnel_listen_addr.to_string(),
+            },
+            tls_routing_enabled: false,
+        },
+    };
+    let admin_path = cfg.data_dir.join("admin-identity.json");
+    auth.write_admin_identity(&admin_path, &web_addr.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {e}"))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = Arc::new(WebState { auth: auth.clone(), ping });
+    let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx));
+
+    // Machine-readable first line for scripts and tests, then the human guide.
+    println!("tether: web proxy listening on {web_addr}");
+    println!(
+        "Cluster {cluster:?} is running. Data in {}.\n\
+         Next: tctl -d {} users add alice --roles=access,editor --logins=$USER\n\
+         then:  tsh login --proxy={web_addr} --user=alice --insecure   (the HTTPS certificate is self-signed)",
+        cfg.data_dir.display(),
+        cfg.data_dir.display()
+    );
+
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    if let Err(e) = web_task.await {
+        tracing::error!("web task failed: {e}");
+    }
+    backend.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn load_keypair(
+    cert_file: &std::path::Path,
+    key_file: &std::path::Path,
+) -> anyhow::Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
+    use rustls_pki_types::pem::PemObject;
+    let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert_file)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("{}: cannot read certificate: {e}", cert_file.display()))?;
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read private key: {e}", key_file.display()))?;
+    Ok((chain, key))
+}

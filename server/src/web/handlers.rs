@@ -1,0 +1,379 @@
+//! The web API's routes: ping and login (no client certificate), and the authenticated
+//! resource, user and token operations `tctl` drives. Every handler authorises through
+//! [`Auth::authorize`] and answers errors as `{"error": "..."}` with the matching status.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tether_shared::api::{
+    AuditEvent, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, LoginRequest, LoginResponse,
+    PingResponse, SignRequest, TokenInfo,
+};
+use tether_shared::identity::{Identity, Traits};
+use tether_shared::resource::{Kind, Resource, User, UserSpec, parse_resources};
+
+use super::{MAX_BODY_BYTES, Peer, WebState};
+use crate::auth::{AuthError, store};
+use crate::storage::StorageError;
+
+type Shared = State<Arc<WebState>>;
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::NotFound(_) => StatusCode::NOT_FOUND,
+            AuthError::Conflict(_) => StatusCode::CONFLICT,
+            AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AuthError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Internal(e) => {
+                tracing::error!("web: {e}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(ErrorBody { error: self.to_string() })).into_response()
+    }
+}
+
+/// Builds the router.
+pub fn router(state: Arc<WebState>) -> Router {
+    Router::new()
+        .route("/webapi/ping", get(ping))
+        .route("/webapi/login", post(login))
+        .route("/webapi/users", post(create_user))
+        .route("/webapi/users/{name}/reset", post(reset_user))
+        .route("/webapi/tokens", post(add_token).get(list_tokens))
+        .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
+        .route("/webapi/auth/sign", post(sign))
+        .route("/webapi/events", get(events))
+        .route("/webapi/resources", post(create_resource))
+        .route("/webapi/resources/{kind}", get(list_resources))
+        .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
+        .fallback(|| async { AuthError::NotFound("no such API endpoint".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn caller(peer: &Peer) -> Result<&Identity, AuthError> {
+    peer.identity.as_ref().ok_or_else(|| {
+        AuthError::Unauthorized("this call needs a client certificate: log in with tsh login, or use tctl -i".into())
+    })
+}
+
+async fn ping(State(state): Shared) -> Json<PingResponse> {
+    Json(state.ping.clone())
+}
+
+async fn login(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let req = json_body(body)?;
+    Ok(Json(state.auth.login(&req, &peer.addr.ip().to_string()).await?))
+}
+
+async fn create_user(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<CreateUserRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<InviteResponse>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "user", "create").await?;
+    let req = json_body(body)?;
+    tether_shared::names::validate_name(&req.name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+    if req.roles.is_empty() {
+        return Err(AuthError::BadRequest("a user needs at least one role (--roles=access,editor)".into()));
+    }
+    for role in &req.roles {
+        if state.auth.roles(std::slice::from_ref(role)).await?.is_empty() {
+            return Err(AuthError::BadRequest(format!("role {role:?} does not exist")));
+        }
+    }
+    let mut traits = Traits::new();
+    if !req.logins.is_empty() {
+        traits.insert("logins".into(), req.logins.clone());
+    }
+    let user = User::new(&req.name, UserSpec { roles: req.roles.clone(), traits });
+    store::create(state.auth.backend(), &Resource::User(user)).await.map_err(|e| match e {
+        StorageError::AlreadyExists(_) => AuthError::Conflict(format!("user {:?} already exists", req.name)),
+        other => other.into(),
+    })?;
+    state.auth.audit().emit(
+        "user.create",
+        "T1002I",
+        &who.user,
+        true,
+        serde_json::json!({"name": req.name, "roles": req.roles}),
+    );
+    Ok(Json(state.auth.invite(&req.name).await?))
+}
+
+async fn reset_user(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(name): Path<String>,
+) -> Result<Json<InviteResponse>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "user", "update").await?;
+    if store::get(state.auth.backend(), &store::key(Kind::User, &name)).await?.is_none() {
+        return Err(AuthError::NotFound(format!("user {name:?} not found")));
+    }
+    state.auth.clear_password(&name).await?;
+    state.auth.audit().emit("user.reset", "T1003I", &who.user, true, serde_json::json!({"name": name}));
+    Ok(Json(state.auth.invite(&name).await?))
+}
+
+fn parse_kind(kind: &str) -> Result<Kind, AuthError> {
+    kind.parse().map_err(|e: tether_shared::resource::KindError| AuthError::BadRequest(e.to_string()))
+}
+
+/// Which resources of a listing the caller may see: remote clusters by `cluster_labels`.
+async fn visible(state: &WebState, who: &Identity, resources: Vec<Resource>) -> Result<Vec<Resource>, AuthError> {
+    let checker = state.auth.checker(who).await?;
+    Ok(resources
+        .into_iter()
+        .filter(|r| match r {
+            Resource::RemoteCluster(rc) => checker.check_cluster(&rc.metadata.labels).allowed,
+            _ => true,
+        })
+        .collect())
+}
+
+async fn list_resources(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(kind): Path<String>,
+) -> Result<Json<Vec<Resource>>, AuthError> {
+    let who = caller(&peer)?;
+    let kind = parse_kind(&kind)?;
+    state.auth.authorize(who, kind.as_str(), "list").await?;
+    let all = store::list(state.auth.backend(), &store::prefix(kind)).await?;
+    Ok(Json(visible(&state, who, all).await?))
+}
+
+async fn get_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Vec<Resource>>, AuthError> {
+    let who = caller(&peer)?;
+    let kind = parse_kind(&kind)?;
+    state.auth.authorize(who, kind.as_str(), "read").await?;
+    // CAs share a name per cluster: return every CA of the named cluster.
+    let found = if kind == Kind::CertAuthority {
+        store::list(state.auth.backend(), &format!("{}{name}/", store::prefix(kind))).await?
+    } else {
+        store::get(state.auth.backend(), &store::key(kind, &name)).await?.into_iter().collect()
+    };
+    let found = visible(&state, who, found).await?;
+    if found.is_empty() {
+        return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
+    }
+    Ok(Json(found))
+}
+
+#[derive(Deserialize)]
+struct CreateQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn create_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Query(query): Query<CreateQuery>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> Result<(StatusCode, Json<Vec<String>>), AuthError> {
+    let who = caller(&peer)?;
+    let body = body.map_err(|e| rejection(e.status(), e.body_text()))?;
+    let resources = parse_resources("request", &body).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+    if resources.is_empty() {
+        return Err(AuthError::BadRequest("no resources in the request".into()));
+    }
+    // Check everything before storing anything, so a bad document stores nothing.
+    for r in &resources {
+        state.auth.authorize(who, r.kind().as_str(), if query.force { "update" } else { "create" }).await?;
+        if query.force {
+            state.auth.authorize(who, r.kind().as_str(), "create").await?;
+        }
+        if r.name().starts_with('@') {
+            return Err(AuthError::BadRequest(format!("{}: names starting with '@' are reserved", r.reference())));
+        }
+        if matches!(r, Resource::CertAuthority(_) | Resource::Token(_)) {
+            return Err(AuthError::BadRequest(format!(
+                "{} resources are managed by the cluster (use tctl tokens or trusted clusters)",
+                r.kind()
+            )));
+        }
+    }
+    let mut done = Vec::new();
+    for r in &resources {
+        let mut r = r.clone();
+        r.metadata_mut().id = None;
+        let existed = if query.force {
+            let existed = state.auth.backend().get(&store::key_of(&r)).await?.is_some();
+            store::upsert(state.auth.backend(), &r).await?;
+            existed
+        } else {
+            store::create(state.auth.backend(), &r).await.map_err(|e| match e {
+                StorageError::AlreadyExists(_) => AuthError::Conflict(format!(
+                    "{} {:?} already exists; use tctl create -f to overwrite it",
+                    r.kind(),
+                    r.name()
+                )),
+                other => other.into(),
+            })?;
+            false
+        };
+        let verb = if existed { "updated" } else { "created" };
+        state.auth.audit().emit(
+            &format!("resource.{}", if existed { "update" } else { "create" }),
+            "T9001I",
+            &who.user,
+            true,
+            serde_json::json!({"kind": r.kind().as_str(), "name": r.name()}),
+        );
+        done.push(format!("{} '{}' has been {verb}", r.kind(), r.name()));
+    }
+    Ok((StatusCode::OK, Json(done)))
+}
+
+async fn delete_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Vec<String>>, AuthError> {
+    let who = caller(&peer)?;
+    let kind = parse_kind(&kind)?;
+    state.auth.authorize(who, kind.as_str(), "delete").await?;
+    if kind == Kind::CertAuthority {
+        return Err(AuthError::BadRequest("certificate authorities are removed with their remote cluster".into()));
+    }
+    if !state.auth.backend().delete(&store::key(kind, &name)).await? {
+        return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
+    }
+    if kind == Kind::User {
+        state.auth.clear_password(&name).await?;
+    }
+    state.auth.audit().emit(
+        "resource.delete",
+        "T9002I",
+        &who.user,
+        true,
+        serde_json::json!({"kind": kind.as_str(), "name": name}),
+    );
+    Ok(Json(vec![format!("{kind} '{name}' has been deleted")]))
+}
+
+/// Reads a JSON body, turning a rejection into a 400 (or 413) with serde's message.
+fn json_body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, AuthError> {
+    body.map(|Json(v)| v).map_err(|e| rejection(e.status(), e.body_text()))
+}
+
+/// Maps an extractor rejection to our error shape (413 for an oversized body).
+fn rejection(status: StatusCode, text: String) -> AuthError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AuthError::TooLarge(format!("the request is larger than the {} KiB limit", MAX_BODY_BYTES / 1024))
+    } else {
+        AuthError::BadRequest(text)
+    }
+}
+
+async fn add_token(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<CreateTokenRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<TokenInfo>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "token", "create").await?;
+    let req = json_body(body)?;
+    let info = state.auth.add_token(req.token_type, std::time::Duration::from_secs(req.ttl_secs), req.labels).await?;
+    state.auth.audit().emit(
+        "join_token.create",
+        "T7000I",
+        &who.user,
+        true,
+        serde_json::json!({"type": info.token_type.as_str(), "expires": info.expires.map(|t| t.to_string())}),
+    );
+    Ok(Json(info))
+}
+
+async fn list_tokens(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+) -> Result<Json<Vec<TokenInfo>>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "token", "list").await?;
+    Ok(Json(state.auth.list_tokens().await?))
+}
+
+async fn remove_token(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(token): Path<String>,
+) -> Result<Json<TokenInfo>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "token", "delete").await?;
+    let info = state.auth.remove_token(&token).await?;
+    state.auth.audit().emit(
+        "join_token.delete",
+        "T7001I",
+        &who.user,
+        true,
+        serde_json::json!({"type": info.token_type.as_str(), "token": info.token}),
+    );
+    Ok(Json(info))
+}
+
+/// Certificates for any user: impersonation, so it needs `create` on `cert_authority`, which
+/// only the local admin identity holds by default.
+async fn sign(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<SignRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "cert_authority", "create").await?;
+    let req = json_body(body)?;
+    let Some(Resource::User(user)) = store::get(state.auth.backend(), &store::key(Kind::User, &req.user)).await? else {
+        return Err(AuthError::NotFound(format!("user {:?} not found", req.user)));
+    };
+    let roles = state.auth.roles(&user.spec.roles).await?;
+    let checker = tether_shared::rbac::AccessChecker::new(&roles, &user.spec.traits);
+    let issued = state.auth.issue(
+        &req.user,
+        user.spec.roles.clone(),
+        user.spec.traits.clone(),
+        &checker,
+        &req.public_key,
+        std::time::Duration::from_secs(req.ttl_secs),
+    )?;
+    state.auth.audit().emit("cert.create", "TC000I", &who.user, true, serde_json::json!({"for_user": req.user}));
+    Ok(Json(issued))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<time::OffsetDateTime>,
+}
+
+async fn events(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEvent>>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "event", "list").await?;
+    let Query(query) = query.map_err(|e| AuthError::BadRequest(format!("since: {}", e.body_text())))?;
+    let events = state.auth.audit().read(query.since).map_err(|e| AuthError::Internal(format!("audit log: {e}")))?;
+    Ok(Json(events))
+}

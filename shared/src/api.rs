@@ -1,0 +1,181 @@
+//! Wire types of the proxy's HTTPS web API, shared by the daemon and the CLIs.
+//!
+//! Paths (all under the proxy's web address):
+//! - `GET /webapi/ping` — [`PingResponse`], no authentication.
+//! - `POST /webapi/login` — [`LoginRequest`] in, [`LoginResponse`] out, no client certificate.
+//! - `GET|POST|PUT|DELETE /webapi/resources/KIND[/NAME]` — resources as JSON, authenticated by
+//!   the client's TLS certificate (mTLS) and authorised by RBAC.
+//! - `POST /webapi/users`, `/webapi/tokens`, … — the typed operations `tctl` needs.
+//!
+//! Every error answer is [`ErrorBody`] with an HTTP status: 400 bad input, 401 no or bad
+//! credentials, 403 access denied (with the reason), 404 not found, 409 conflict, 413 too large,
+//! 429 rate limited.
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Identity;
+
+/// `GET /webapi/ping`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingResponse {
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// The daemon's version.
+    pub server_version: String,
+    /// How users authenticate.
+    pub auth: PingAuth,
+    /// Where the proxy listens.
+    pub proxy: PingProxy,
+}
+
+/// The `auth` part of a ping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingAuth {
+    /// Always `local` (users with passwords).
+    #[serde(rename = "type")]
+    pub auth_type: String,
+    /// `off` or `otp`.
+    pub second_factor: String,
+}
+
+/// The `proxy` part of a ping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingProxy {
+    /// SSH addresses.
+    pub ssh: PingProxySsh,
+    /// Whether every protocol shares the web port (never, for now).
+    pub tls_routing_enabled: bool,
+}
+
+/// Where the proxy's SSH endpoints listen, and the addresses to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingProxySsh {
+    /// The SSH proxy's listen address.
+    pub listen_addr: String,
+    /// The public web/SSH address users and leaf clusters dial.
+    pub public_addr: String,
+    /// The public reverse-tunnel address leaf clusters dial.
+    pub ssh_tunnel_public_addr: String,
+    /// The reverse-tunnel listen address.
+    pub tunnel_listen_addr: String,
+}
+
+/// `POST /webapi/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The user's name.
+    pub user: String,
+    /// The password (or the new password, with `invite_token`).
+    pub password: String,
+    /// A TOTP code when the cluster requires a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+    /// A one-time invite from `tctl users add`: sets the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_token: Option<String>,
+    /// The client's Ed25519 public key, OpenSSH format; both certificates certify it.
+    pub public_key: String,
+    /// Requested certificate lifetime in seconds (capped by the roles' max_session_ttl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
+}
+
+/// What a successful login returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// The SSH user certificate, OpenSSH format.
+    pub ssh_cert: String,
+    /// The TLS client certificate, PEM.
+    pub tls_cert: String,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// Trusted SSH host CAs: `(cluster, OpenSSH public key)`.
+    pub host_cas: Vec<TrustedKey>,
+    /// Trusted TLS CAs, PEM.
+    pub tls_cas: Vec<String>,
+    /// What the certificates say.
+    pub identity: Identity,
+}
+
+/// A CA public key and the cluster it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    /// The cluster.
+    pub cluster: String,
+    /// The key, OpenSSH `authorized_keys` format.
+    pub public_key: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// One line a person can act on.
+    pub error: String,
+}
+
+/// `POST /webapi/users`: create a user and an invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// The user's name.
+    pub name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Unix logins (the `logins` trait).
+    #[serde(default)]
+    pub logins: Vec<String>,
+}
+
+/// An invite: a one-time token to set a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteResponse {
+    /// The user.
+    pub user: String,
+    /// The one-time token.
+    pub token: String,
+    /// When it expires, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: time::OffsetDateTime,
+}
+
+/// `POST /webapi/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTokenRequest {
+    /// `trusted_cluster` or `node`.
+    #[serde(rename = "type")]
+    pub token_type: crate::resource::TokenType,
+    /// Lifetime in seconds.
+    pub ttl_secs: u64,
+    /// Labels for what joins with it.
+    #[serde(default)]
+    pub labels: crate::labels::Labels,
+}
+
+/// A token as listed (the secret is shown only at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// The token itself (at creation) or its stored identifier.
+    pub token: String,
+    /// What it lets join.
+    #[serde(rename = "type")]
+    pub token_type: crate::resource::TokenType,
+    /// Labels.
+    #[serde(default)]
+    pub labels: crate::labels::Labels,
+    /// Expiry, RFC 3339; none for static tokens from the config.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<time::OffsetDateTime>,
+}
+
+/// `POST /webapi/auth/sign`: certificates for any user (impersonation; admins only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignRequest {
+    /// The user to sign for.
+    pub user: String,
+    /// The public key to certify, OpenSSH format.
+    pub public_key: String,
+    /// Lifetime in seconds.
+    pub ttl_secs: u64,
+}
+
+/// One audit event as `GET /webapi/events` returns it: the JSON line as written.
+pub type AuditEvent = serde_json::Map<String, serde_json::Value>;

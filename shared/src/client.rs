@@ -1,0 +1,283 @@
+//! The HTTPS client of the web API, used by `tctl`, `tsh` and a leaf's auth service.
+//!
+//! [`ApiClient`] speaks JSON to `https://PROXY/webapi/...` over rustls (ring). Server trust is
+//! explicit: the cluster's TLS CAs from a previous login, the public web PKI roots, or — only
+//! with `--insecure` — nothing. Client authentication is the user's TLS certificate (mTLS).
+//! Failures say which address and why: connection refused, TLS verification, or the API's own
+//! error message with its HTTP status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::ring;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::ErrorBody;
+
+/// How long one API request may take, connect included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which server certificates to accept.
+#[derive(Debug, Clone)]
+pub enum ServerTrust {
+    /// Certificates chaining to these PEM CA certificates (a cluster's TLS CA).
+    Cas(Vec<String>),
+    /// Certificates chaining to the public web PKI.
+    WebPki,
+    /// Any certificate: for tests and first contact with a self-signed proxy only.
+    Insecure,
+}
+
+/// A client certificate and its key, for mTLS.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// PEM certificate.
+    pub cert_pem: String,
+    /// PKCS#8 DER private key.
+    pub key_pkcs8: Vec<u8>,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Bad configuration (a CA or certificate that does not parse).
+    #[error("{0}")]
+    Config(String),
+    /// The server could not be reached.
+    #[error("cannot reach {addr}: {cause}")]
+    Connect {
+        /// The address dialled.
+        addr: String,
+        /// Why.
+        cause: String,
+    },
+    /// The server's certificate did not verify.
+    #[error(
+        "the server at {addr} presented an HTTPS certificate that does not verify ({cause}); use a certificate signed by a trusted CA, or --insecure for testing only"
+    )]
+    Tls {
+        /// The address dialled.
+        addr: String,
+        /// Why.
+        cause: String,
+    },
+    /// The API answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from {addr}: {cause}")]
+    Decode {
+        /// The address dialled.
+        addr: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON client for one proxy.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    addr: String,
+}
+
+/// Accepts any server certificate (still checks the handshake signatures).
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ClientError::Config(format!("cannot read PEM certificate: {e}")))
+}
+
+/// Builds the rustls client configuration (ring provider, explicit trust, optional mTLS).
+pub fn tls_config(trust: &ServerTrust, identity: Option<&ClientIdentity>) -> Result<ClientConfig, ClientError> {
+    let provider = Arc::new(ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Config(format!("TLS setup: {e}")))?;
+    let builder = match trust {
+        ServerTrust::Insecure => {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+        }
+        ServerTrust::WebPki => {
+            let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            builder.with_root_certificates(roots)
+        }
+        ServerTrust::Cas(pems) => {
+            let mut roots = RootCertStore::empty();
+            for pem in pems {
+                for cert in pem_certs(pem)? {
+                    roots.add(cert).map_err(|e| ClientError::Config(format!("bad CA certificate: {e}")))?;
+                }
+            }
+            builder.with_root_certificates(roots)
+        }
+    };
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => {
+            let chain = pem_certs(&id.cert_pem)?;
+            let key = PrivateKeyDer::Pkcs8(id.key_pkcs8.clone().into());
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| ClientError::Config(format!("bad client certificate: {e}")))?
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Describes a reqwest error by its deepest cause, which names what actually failed.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+impl ApiClient {
+    /// A client for the proxy at `addr` (`host:port`).
+    pub fn new(addr: &str, trust: &ServerTrust, identity: Option<&ClientIdentity>) -> Result<Self, ClientError> {
+        let config = tls_config(trust, identity)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .http1_only()
+            .no_proxy()
+            .build()
+            .map_err(|e| ClientError::Config(format!("HTTP client setup: {}", root_cause(&e))))?;
+        Ok(ApiClient { http, addr: addr.to_string() })
+    }
+
+    /// The proxy address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{}{}", self.addr, path)
+    }
+
+    fn transport_error(&self, err: reqwest::Error) -> ClientError {
+        let cause = root_cause(&err);
+        let tls = cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("tls");
+        if tls {
+            ClientError::Tls { addr: self.addr.clone(), cause }
+        } else {
+            ClientError::Connect { addr: self.addr.clone(), cause }
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|b| b.error)
+                .unwrap_or_else(|_| format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes).trim()));
+            return Err(ClientError::Api { status: status.as_u16(), message });
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Decode { addr: self.addr.clone(), cause: e.to_string() })
+    }
+
+    /// `GET path`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    /// `POST path` with a text body (YAML or JSON resources, parsed by the server).
+    pub async fn post_text<T: DeserializeOwned>(&self, path: &str, body: &str) -> Result<T, ClientError> {
+        self.send(self.http.post(self.url(path)).header("content-type", "text/plain").body(body.to_string())).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    /// `GET /webapi/ping`.
+    pub async fn ping(&self) -> Result<crate::api::PingResponse, ClientError> {
+        self.get("/webapi/ping").await
+    }
+}

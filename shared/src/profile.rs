@@ -1,0 +1,186 @@
+//! `tsh` profiles: one per proxy under `TSH_HOME` (default `~/.tsh`), plus which one is current.
+//!
+//! Layout: `TSH_HOME/current` holds the current proxy address; `TSH_HOME/profiles/PROXY.json`
+//! the certificates and trusted CAs (no secret); the private key goes to the OS keyring when one
+//! works, or to `TSH_HOME/keys/PROXY.key` (0600). `Keystore::Auto` probes the keyring with a
+//! sentinel (set, read back, delete) because a keyring without a usable backend can accept
+//! writes it never keeps; when the probe fails it falls back to the file and says so.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::{Credentials, write_private};
+
+const KEYRING_SERVICE: &str = "tether-tsh";
+
+/// Where private keys are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Keystore {
+    /// The keyring when it works, else a file.
+    #[default]
+    Auto,
+    /// The OS keyring (kernel keyutils on Linux).
+    Keyring,
+    /// A 0600 file under `TSH_HOME/keys`.
+    File,
+}
+
+impl std::str::FromStr for Keystore {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Keystore::Auto),
+            "keyring" => Ok(Keystore::Keyring),
+            "file" => Ok(Keystore::File),
+            _ => Err(format!("unknown keystore {s:?} (use auto, keyring or file)")),
+        }
+    }
+}
+
+/// A stored profile: credentials without the private key, and where the key is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    /// Credentials; `private_key` is empty on disk.
+    pub credentials: Credentials,
+    /// Where the key was stored (`keyring` or `file`).
+    pub keystore: Keystore,
+    /// Whether the proxy's HTTPS certificate is not verified (`--insecure` at login).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// Why a profile could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No profile: the user is not logged in.
+    #[error("not logged in: run tsh login --proxy=HOST --user=NAME")]
+    NotLoggedIn,
+    /// File or keyring trouble.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// The profile directory.
+pub fn home() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TSH_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::BaseDirs::new().map_or_else(|| PathBuf::from(".tsh"), |d| d.home_dir().join(".tsh"))
+}
+
+fn file_name(proxy: &str) -> String {
+    proxy.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
+
+fn keyring_entry(home: &Path, proxy: &str) -> Result<keyring::Entry, keyring::Error> {
+    // The home directory is part of the account, so two TSH_HOMEs never share a key.
+    keyring::Entry::new(KEYRING_SERVICE, &format!("{}|{proxy}", home.display()))
+}
+
+/// True when the keyring keeps what is written to it.
+pub fn keyring_works() -> bool {
+    let Ok(entry) = keyring::Entry::new(KEYRING_SERVICE, "probe") else { return false };
+    let ok = entry.set_password("probe").is_ok() && entry.get_password().is_ok_and(|v| v == "probe");
+    let _ = entry.delete_credential();
+    ok
+}
+
+fn store_err(what: &str, path: &Path, e: impl std::fmt::Display) -> ProfileError {
+    ProfileError::Store(format!("{what} {}: {e}", path.display()))
+}
+
+/// Saves a profile and its key, makes it current, and returns where the key went.
+pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool) -> Result<Keystore, ProfileError> {
+    let name = file_name(&creds.proxy);
+    let used = match keystore {
+        Keystore::File => Keystore::File,
+        Keystore::Keyring => Keystore::Keyring,
+        Keystore::Auto if keyring_works() => Keystore::Keyring,
+        Keystore::Auto => Keystore::File,
+    };
+    match used {
+        Keystore::Keyring => {
+            keyring_entry(home, &creds.proxy).and_then(|e| e.set_password(&creds.private_key)).map_err(|e| {
+                ProfileError::Store(format!("cannot store the key in the keyring: {e} (try --keystore=file)"))
+            })?
+        }
+        _ => {
+            let path = home.join("keys").join(format!("{name}.key"));
+            write_private(&path, creds.private_key.as_bytes()).map_err(|e| store_err("cannot write", &path, e))?;
+        }
+    }
+    let mut stored = creds.clone();
+    stored.private_key.clear();
+    let profile = Profile { credentials: stored, keystore: used, insecure };
+    let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
+    let path = home.join("profiles").join(format!("{name}.json"));
+    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))?;
+    let current = home.join("current");
+    write_private(&current, creds.proxy.as_bytes()).map_err(|e| store_err("cannot write", &current, e))?;
+    Ok(used)
+}
+
+/// Loads the current profile with its private key.
+pub fn load_current(home: &Path) -> Result<Profile, ProfileError> {
+    let current = home.join("current");
+    let proxy = match std::fs::read_to_string(&current) {
+        Ok(p) => p.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ProfileError::NotLoggedIn),
+        Err(e) => return Err(store_err("cannot read", &current, e)),
+    };
+    load(home, &proxy)
+}
+
+/// Loads the profile of one proxy with its private key.
+pub fn load(home: &Path, proxy: &str) -> Result<Profile, ProfileError> {
+    let name = file_name(proxy);
+    let path = home.join("profiles").join(format!("{name}.json"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ProfileError::NotLoggedIn),
+        Err(e) => return Err(store_err("cannot read", &path, e)),
+    };
+    let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
+    profile.credentials.private_key = match profile.keystore {
+        Keystore::Keyring => keyring_entry(home, proxy).and_then(|e| e.get_password()).map_err(|e| {
+            ProfileError::Store(format!("the private key is gone from the keyring ({e}); run tsh login again"))
+        })?,
+        _ => {
+            let key = home.join("keys").join(format!("{name}.key"));
+            std::fs::read_to_string(&key).map_err(|e| store_err("cannot read the private key", &key, e))?
+        }
+    };
+    Ok(profile)
+}
+
+/// Removes every profile and key; returns the proxies logged out of.
+pub fn remove_all(home: &Path) -> Result<Vec<String>, ProfileError> {
+    let mut proxies = Vec::new();
+    let dir = home.join("profiles");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(profile) = serde_json::from_str::<Profile>(&text)
+            {
+                if profile.keystore == Keystore::Keyring
+                    && let Ok(e) = keyring_entry(home, &profile.credentials.proxy)
+                {
+                    let _ = e.delete_credential();
+                }
+                proxies.push(profile.credentials.proxy);
+            }
+            std::fs::remove_file(&path).map_err(|e| store_err("cannot remove", &path, e))?;
+        }
+    }
+    let keys = home.join("keys");
+    if keys.exists() {
+        std::fs::remove_dir_all(&keys).map_err(|e| store_err("cannot remove", &keys, e))?;
+    }
+    let _ = std::fs::remove_file(home.join("current"));
+    proxies.sort();
+    Ok(proxies)
+}

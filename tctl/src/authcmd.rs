@@ -1,0 +1,136 @@
+//! `tctl status`, `tctl auth sign|export`, `tctl audit ls`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use tether_shared::api::{AuditEvent, LoginResponse, SignRequest};
+use tether_shared::client::ApiClient;
+use tether_shared::credentials::Credentials;
+use tether_shared::duration::GoDuration;
+use tether_shared::resource::{CaType, Resource};
+
+use crate::cli::{CaTypeArg, Format};
+use crate::output::table;
+
+async fn cert_authorities(client: &ApiClient) -> Result<Vec<tether_shared::resource::CertAuthority>> {
+    let all: Vec<Resource> = client.get("/webapi/resources/cert_authority").await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|r| match r {
+            Resource::CertAuthority(ca) => Some(ca),
+            _ => None,
+        })
+        .collect())
+}
+
+fn ssh_fingerprint(key: &str) -> String {
+    russh::keys::ssh_key::PublicKey::from_openssh(key)
+        .map(|k| k.fingerprint(Default::default()).to_string())
+        .unwrap_or_else(|_| "(unreadable key)".into())
+}
+
+/// `tctl status`.
+pub async fn status(client: &ApiClient) -> Result<()> {
+    let ping = client.ping().await?;
+    println!("Cluster  {}", ping.cluster_name);
+    println!("Version  {}", ping.server_version);
+    println!("Proxy    {}", client.addr());
+    for ca in cert_authorities(client).await? {
+        let what = match ca.spec.ca_type {
+            CaType::User => "User CA",
+            CaType::Host => "Host CA",
+            CaType::Tls => "TLS CA ",
+        };
+        let keys: Vec<String> = ca.spec.active_keys.ssh.iter().map(|k| ssh_fingerprint(k)).collect();
+        let detail =
+            if keys.is_empty() { format!("{} certificate(s)", ca.spec.active_keys.tls.len()) } else { keys.join(", ") };
+        println!("{what}  {} {detail}", ca.spec.cluster_name);
+    }
+    Ok(())
+}
+
+/// `tctl auth export --type=user|host`: lines for sshd's TrustedUserCAKeys, or known_hosts.
+pub async fn export(client: &ApiClient, ca_type: CaTypeArg) -> Result<()> {
+    for ca in cert_authorities(client).await? {
+        for key in &ca.spec.active_keys.ssh {
+            let key = key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            match (ca_type, ca.spec.ca_type) {
+                (CaTypeArg::User, CaType::User) => println!("{key} {}", ca.spec.cluster_name),
+                (CaTypeArg::Host, CaType::Host) => {
+                    println!("@cert-authority *.{0},{0} {key} type=host", ca.spec.cluster_name)
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tctl auth sign --user --out [--ttl]`.
+pub async fn sign(client: &ApiClient, creds: &Credentials, user: &str, out: &Path, ttl: &str) -> Result<()> {
+    let ttl: GoDuration = ttl.parse().context("--ttl")?;
+    let key = tether_shared::ssh_cert::generate_ed25519_key()?;
+    let public_key = key.public_key().to_openssh()?;
+    let req = SignRequest { user: user.to_string(), public_key, ttl_secs: ttl.0.as_secs() };
+    let issued: LoginResponse = client.post("/webapi/auth/sign", &req).await?;
+    let identity = Credentials {
+        proxy: creds.proxy.clone(),
+        cluster: issued.cluster_name,
+        user: user.to_string(),
+        private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF)?.to_string(),
+        ssh_cert: issued.ssh_cert,
+        tls_cert: issued.tls_cert,
+        tls_cas: issued.tls_cas,
+        host_cas: issued.host_cas,
+    };
+    identity.save(out)?;
+    println!("The identity of {user} has been written to {}", out.display());
+    Ok(())
+}
+
+fn parse_since(since: &str) -> Result<time::OffsetDateTime> {
+    if let Ok(d) = since.parse::<GoDuration>() {
+        return Ok(time::OffsetDateTime::now_utc() - d.0);
+    }
+    time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| anyhow::anyhow!("--since {since:?}: give a duration (1h) or an RFC 3339 time"))
+}
+
+/// `tctl audit ls [--since]`.
+pub async fn audit(client: &ApiClient, since: Option<&str>, format: Format) -> Result<()> {
+    let mut path = "/webapi/events".to_string();
+    if let Some(since) = since {
+        let t = parse_since(since)?.format(&time::format_description::well_known::Rfc3339)?;
+        path = format!("{path}?since={}", t.replace('+', "%2B").replace(':', "%3A"));
+    }
+    let events: Vec<AuditEvent> = client.get(&path).await?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&events)?),
+        Format::Yaml => print!("{}", serde_yaml_ng::to_string(&events)?),
+        Format::Text => {
+            let field = |e: &AuditEvent, k: &str| e.get(k).map(|v| v.as_str().map_or(v.to_string(), str::to_string));
+            let rows = events
+                .iter()
+                .map(|e| {
+                    let detail: Vec<String> = e
+                        .iter()
+                        .filter(|(k, _)| !["time", "event", "code", "cluster", "user", "success"].contains(&k.as_str()))
+                        .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
+                        .collect();
+                    vec![
+                        field(e, "time").unwrap_or_default(),
+                        field(e, "event").unwrap_or_default(),
+                        field(e, "user").unwrap_or_default(),
+                        if e.get("success").and_then(|v| v.as_bool()) == Some(true) { "ok" } else { "failed" }.into(),
+                        detail.join(" "),
+                    ]
+                })
+                .collect();
+            println!("{}", table(&["Time", "Event", "User", "Outcome", "Details"], rows));
+        }
+    }
+    if events.is_empty() && since.is_none() {
+        bail!("the audit log is empty");
+    }
+    Ok(())
+}

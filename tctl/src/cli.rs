@@ -1,0 +1,243 @@
+//! `tctl`'s command line (clap derive), shared by `main.rs` and the completion generator.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tether's admin tool: users, roles, join tokens, trusted and remote clusters.
+#[derive(Parser, Debug)]
+#[command(name = "tctl", version = tether_shared::VERSION, about)]
+pub struct Cli {
+    /// Connection options.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How `tctl` finds its cluster and identity.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The daemon's config file: use the admin identity in its data_dir.
+    #[arg(short = 'c', long = "config", global = true, value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+    /// The daemon's data directory: use the admin identity in it.
+    #[arg(long = "data-dir", global = true, value_hint = clap::ValueHint::DirPath)]
+    pub data_dir: Option<PathBuf>,
+    /// An identity file from `tctl auth sign`.
+    #[arg(short = 'i', long = "identity", global = true, value_hint = clap::ValueHint::FilePath)]
+    pub identity: Option<PathBuf>,
+    /// The proxy's web address (host:port), overriding the identity's.
+    #[arg(long = "proxy", alias = "auth-server", global = true)]
+    pub proxy: Option<String>,
+    /// Do not verify the proxy's HTTPS certificate (testing only).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+}
+
+/// Output formats of `tctl get`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// YAML documents, re-creatable with `tctl create -f`.
+    Yaml,
+    /// JSON.
+    Json,
+    /// A table.
+    Text,
+}
+
+/// Resource kinds, for completion of `tctl get` and `tctl rm`.
+pub const KINDS: &[&str] =
+    &["role", "user", "token", "trusted_cluster", "tc", "remote_cluster", "rc", "cert_authority", "cas", "node"];
+
+/// `tctl` commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage join tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Create resources from a YAML or JSON file ("-" reads stdin).
+    Create {
+        /// Overwrite resources that exist.
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// The file.
+        #[arg(value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+    },
+    /// Print resources: KIND or KIND/NAME.
+    Get {
+        /// What to get, e.g. user/alice, rc, tc/root.example.com.
+        #[arg(value_parser = ResourceArg, hide_possible_values = true)]
+        resource: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Delete a resource: KIND/NAME.
+    Rm {
+        /// What to delete, e.g. rc/leaf.example.com.
+        #[arg(value_parser = ResourceArg, hide_possible_values = true)]
+        resource: String,
+    },
+    /// Update a remote cluster's labels: rc/NAME --set-labels=k=v,...
+    Update {
+        /// The remote cluster, rc/NAME.
+        #[arg(value_parser = ResourceArg, hide_possible_values = true)]
+        resource: String,
+        /// Labels to set (replacing the current ones), k=v comma-separated.
+        #[arg(long = "set-labels")]
+        set_labels: String,
+    },
+    /// Show the cluster and its certificate authorities.
+    Status,
+    /// Certificate authority operations.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print a shell completion script.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// Parses `KIND[/NAME]`, and offers the kinds to shell completion.
+#[derive(Clone, Debug)]
+pub struct ResourceArg;
+
+impl clap::builder::TypedValueParser for ResourceArg {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value.to_str().ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        text.parse::<tether_shared::resource::ResourceRef>()
+            .map(|r| r.to_string())
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(KINDS.iter().map(|k| clap::builder::PossibleValue::new(*k))))
+    }
+}
+
+/// `tctl users ...`
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create a user and print a one-time invite.
+    Add {
+        /// The user's name.
+        name: String,
+        /// Roles, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// Unix logins, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        logins: Vec<String>,
+    },
+    /// List users.
+    Ls,
+    /// Delete a user.
+    Rm {
+        /// The user's name.
+        name: String,
+    },
+    /// Clear a user's password and print a new invite.
+    Reset {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// Token types, for `--type`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenTypeArg {
+    /// A leaf cluster establishing trust.
+    #[value(name = "trusted_cluster")]
+    TrustedCluster,
+    /// A node joining.
+    Node,
+}
+
+/// `tctl tokens ...`
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Create a join token.
+    Add {
+        /// What the token lets join.
+        #[arg(long = "type", value_enum)]
+        token_type: TokenTypeArg,
+        /// How long it is valid (e.g. 15m, 1h).
+        #[arg(long, default_value = "30m")]
+        ttl: String,
+        /// Labels for what joins, k=v comma-separated.
+        #[arg(long)]
+        labels: Option<String>,
+    },
+    /// List join tokens.
+    Ls,
+    /// Delete a join token (the whole token or the hint `tokens ls` shows).
+    Rm {
+        /// The token.
+        token: String,
+    },
+}
+
+/// CA types, for `--type`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaTypeArg {
+    /// The SSH user CA (for sshd's TrustedUserCAKeys).
+    User,
+    /// The SSH host CA (for known_hosts).
+    Host,
+}
+
+/// `tctl auth ...`
+#[derive(Subcommand, Debug)]
+pub enum AuthCommand {
+    /// Write an identity file for a user (usable with tsh -i and tctl -i).
+    Sign {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// Where to write it.
+        #[arg(long, short = 'o', value_hint = clap::ValueHint::FilePath)]
+        out: PathBuf,
+        /// Lifetime (e.g. 12h).
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+    },
+    /// Print CA public keys in OpenSSH format.
+    Export {
+        /// Which CA.
+        #[arg(long = "type", value_enum)]
+        ca_type: CaTypeArg,
+    },
+}
+
+/// `tctl audit ...`
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// List audit events.
+    Ls {
+        /// Only events newer than this: a duration (1h) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}

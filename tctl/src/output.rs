@@ -1,0 +1,29 @@
+//! Printing: tables in the guide's plain style, expiry cells with the time left,
+//! and invites.
+
+use tether_shared::api::InviteResponse;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// A plain table with a dashed rule under the header, like the guide's listings.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    tether_shared::table::render(header, rows)
+}
+
+/// `28 Apr 22 19:19 UTC (4m48s)`; `never` for no expiry.
+pub fn expiry_cell(expires: Option<OffsetDateTime>) -> String {
+    let Some(expires) = expires else { return "never".into() };
+    let fmt = format_description!("[day] [month repr:short] [year repr:last_two] [hour]:[minute] UTC");
+    let when = expires.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default();
+    let left = expires - OffsetDateTime::now_utc();
+    let secs = left.whole_seconds().max(0) as u64;
+    format!("{when} ({})", tether_shared::duration::GoDuration(std::time::Duration::from_secs(secs)))
+}
+
+/// The second half of `users add` / `users reset` output.
+pub fn print_invite(proxy: &str, invite: &InviteResponse) {
+    let left = (invite.expires - OffsetDateTime::now_utc()).whole_minutes().max(0);
+    println!("to complete the user setup; the invite is valid for {left} minutes and works once:");
+    println!();
+    println!("  tsh login --proxy={proxy} --user={} --invite={}", invite.user, invite.token);
+}

@@ -1,0 +1,281 @@
+//! One running cluster, driven through the real binaries: first start, users and invites,
+//! logins, tokens, resources, RBAC, restarts and bad input.
+
+use std::os::unix::fs::PermissionsExt;
+
+use tether_shared::client::{ApiClient, ServerTrust};
+use tether_tests::Cluster;
+
+const VISITOR: &str = "kind: role
+version: v5
+metadata:
+  name: visitor
+spec:
+  allow:
+    logins:
+    - visitor
+    # In case your Node is labeled, you will need to explicitly allow access
+    # to Nodes with labels in order to SSH into your Node.
+    node_labels:
+      '*': '*'
+";
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+#[test]
+fn first_start_answers_ping_and_keeps_secrets_private() {
+    let cluster = Cluster::start("root.example.com");
+    let client = ApiClient::new(&cluster.web_addr, &ServerTrust::Insecure, None).unwrap();
+    let ping = runtime().block_on(client.ping()).unwrap();
+    assert_eq!(ping.cluster_name, "root.example.com");
+    assert_eq!(ping.auth.second_factor, "off");
+    assert_eq!(ping.proxy.ssh.public_addr, cluster.web_addr);
+    assert!(!ping.proxy.tls_routing_enabled);
+    // Without trusting the cluster's CA, the self-signed certificate is refused, with the cause.
+    let strict = ApiClient::new(&cluster.web_addr, &ServerTrust::WebPki, None).unwrap();
+    let err = runtime().block_on(strict.ping()).unwrap_err().to_string();
+    assert!(err.contains("does not verify") && err.contains("--insecure"), "{err}");
+    assert_eq!(mode(&cluster.data_dir().join("admin-identity.json")), 0o600);
+    assert_eq!(mode(&cluster.data_dir().join("backend.db")), 0o600);
+    let status = cluster.tctl(&["status"]).ok();
+    assert!(status.contains("Cluster  root.example.com") && status.contains("User CA"), "{status}");
+    let roles = cluster.tctl(&["get", "role", "--format=text"]).ok();
+    for preset in ["access", "editor", "auditor"] {
+        assert!(roles.contains(preset), "{roles}");
+    }
+}
+
+#[test]
+fn invite_login_status_and_password_checks() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("alice", "access,editor", "root,ubuntu", "correct-horse");
+    let status = cluster.as_user(&home, "tsh", &["status"], None).ok();
+    assert!(status.contains("Logged in as:       alice"), "{status}");
+    assert!(status.contains("Roles:              access, editor"), "{status}");
+    assert!(status.contains("Logins:             root, ubuntu"), "{status}");
+    assert!(status.contains("permit-agent-forwarding, permit-port-forwarding, permit-pty"), "{status}");
+    assert_eq!(mode(&home.join("keys")), 0o700);
+    for entry in std::fs::read_dir(home.join("keys")).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600, "private keys are 0600");
+    }
+    // Logging in again needs no --insecure: the profile pinned the cluster's TLS CA.
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    cluster.as_user(&home, "tsh", &["login", &proxy, "--user=alice", "--keystore=file"], Some("correct-horse\n")).ok();
+    // A wrong password is refused and audited; the invite cannot be used twice.
+    let err = cluster
+        .as_user(&home, "tsh", &["login", &proxy, "--user=alice", "--keystore=file"], Some("wrong-horse\n"))
+        .err();
+    assert!(err.contains("invalid user name or password"), "{err}");
+    let audit = cluster.audit_lines();
+    assert!(audit.iter().any(|l| l.contains("\"user.login\"") && l.contains("\"success\":false")), "{audit:?}");
+    assert!(audit.iter().any(|l| l.contains("\"user.create\"") && l.contains("alice")), "{audit:?}");
+    let audit_ls = cluster.tctl(&["audit", "ls", "--since=1h"]).ok();
+    assert!(audit_ls.contains("user.login") && audit_ls.contains("failed"), "{audit_ls}");
+    // Logout removes every profile and key.
+    let out = cluster.as_user(&home, "tsh", &["logout"], None).ok();
+    assert!(out.contains(&cluster.web_addr), "{out}");
+    assert!(!home.join("keys").exists());
+    let err = cluster.as_user(&home, "tsh", &["status"], None).err();
+    assert!(err.contains("not logged in"), "{err}");
+}
+
+#[test]
+fn failed_logins_are_rate_limited() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("bob", "access", "bob", "correct-horse");
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    for _ in 0..5 {
+        cluster.as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--keystore=file"], Some("nope-nope\n")).err();
+    }
+    let err = cluster
+        .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--keystore=file"], Some("correct-horse\n"))
+        .err();
+    assert!(err.contains("too many failed logins"), "{err}");
+}
+
+#[test]
+fn tokens_add_list_remove_and_expire() {
+    let cluster = Cluster::start("root.example.com");
+    let out = cluster.tctl(&["tokens", "add", "--type=trusted_cluster", "--ttl=15m"]).ok();
+    assert!(out.contains("The cluster invite token: "), "{out}");
+    assert!(out.contains("This token will expire in 15 minutes"), "{out}");
+    let token = out.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(token.len(), 32);
+    cluster.tctl(&["tokens", "add", "--type=node", "--ttl=1s"]).ok();
+    let ls = cluster.tctl(&["tokens", "ls"]).ok();
+    assert!(ls.starts_with("Token"), "{ls}");
+    assert!(ls.contains("Expiry Time (UTC)") && ls.contains("trusted_cluster") && ls.contains("node"), "{ls}");
+    assert!(!ls.contains(&token), "listings never show the whole secret: {ls}");
+    assert!(ls.contains(&token[..8]), "{ls}");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let ls = cluster.tctl(&["tokens", "ls"]).ok();
+    assert!(!ls.contains(" node "), "an expired token is gone: {ls}");
+    cluster.tctl(&["tokens", "rm", &token]).ok();
+    assert!(!cluster.tctl(&["tokens", "ls"]).ok().contains("trusted_cluster"));
+    let err = cluster.tctl(&["tokens", "rm", &token]).err();
+    assert!(err.contains("token not found"), "{err}");
+    let audit = cluster.audit_lines();
+    assert!(
+        audit.iter().any(|l| l.contains("join_token.create")) && audit.iter().any(|l| l.contains("join_token.delete"))
+    );
+}
+
+#[test]
+fn create_get_update_and_remove_resources() {
+    let cluster = Cluster::start("root.example.com");
+    let file = cluster.dir.path().join("visitor.yaml");
+    std::fs::write(&file, VISITOR).unwrap();
+    let f = file.to_str().unwrap();
+    assert_eq!(cluster.tctl(&["create", f]).ok().trim(), "role 'visitor' has been created");
+    let err = cluster.tctl(&["create", f]).err();
+    assert!(err.contains("already exists; use tctl create -f"), "{err}");
+    assert_eq!(cluster.tctl(&["create", "-f", f]).ok().trim(), "role 'visitor' has been updated");
+    let yaml = cluster.tctl(&["get", "role/visitor"]).ok();
+    assert!(yaml.contains("kind: role") && yaml.contains("- visitor") && yaml.contains("'*': '*'"), "{yaml}");
+    let json = cluster.tctl(&["get", "role/visitor", "--format=json"]).ok();
+    assert!(json.contains("\"kind\": \"role\""), "{json}");
+
+    // The guide: get the user, add a login, create -f, and the change is there.
+    cluster.add_user("myuser", "access,editor,auditor", "ubuntu,root", "correct-horse");
+    let user_file = cluster.dir.path().join("user.yaml");
+    let original = cluster.tctl(&["get", "user/myuser"]).ok();
+    std::fs::write(&user_file, original.replace("    logins:\n", "    logins:\n    - visitor\n")).unwrap();
+    cluster.tctl(&["create", "-f", user_file.to_str().unwrap()]).ok();
+    let updated = cluster.tctl(&["get", "user/myuser"]).ok();
+    assert!(updated.contains("- visitor\n    - ubuntu\n    - root"), "{updated}");
+    // Written back unchanged, a resource re-creates to the same thing.
+    std::fs::write(&user_file, &updated).unwrap();
+    cluster.tctl(&["create", "-f", user_file.to_str().unwrap()]).ok();
+    let again = cluster.tctl(&["get", "user/myuser"]).ok();
+    let strip_id = |s: &str| s.lines().filter(|l| !l.trim_start().starts_with("id:")).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip_id(&again), strip_id(&updated));
+
+    assert!(cluster.tctl(&["rm", "role/visitor"]).ok().contains("role 'visitor' has been deleted"));
+    let err = cluster.tctl(&["get", "role/visitor"]).err();
+    assert!(err.contains("role \"visitor\" not found"), "{err}");
+    let err = cluster.tctl(&["rm", "role/visitor"]).err();
+    assert!(err.contains("not found"), "{err}");
+    let users = cluster.tctl(&["users", "ls"]).ok();
+    assert!(users.contains("myuser") && users.contains("access,editor,auditor"), "{users}");
+    cluster.tctl(&["users", "rm", "myuser"]).ok();
+    assert!(!cluster.tctl(&["users", "ls"]).ok().contains("myuser"));
+}
+
+#[test]
+fn rbac_denies_a_user_with_only_access() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("bob", "access", "bob", "correct-horse");
+    let err = cluster.as_user(&home, "tctl", &["get", "role"], None).err();
+    assert!(err.contains("access denied: none of the roles [access] allows list on role"), "{err}");
+    let err = cluster.as_user(&home, "tctl", &["users", "add", "mallory", "--roles=editor"], None).err();
+    assert!(err.contains("access denied") && err.contains("create on user"), "{err}");
+    let err = cluster.as_user(&home, "tctl", &["tokens", "add", "--type=node"], None).err();
+    assert!(err.contains("access denied"), "{err}");
+    let audit = cluster.audit_lines();
+    assert!(audit.iter().any(|l| l.contains("access.denied") && l.contains("\"bob\"")), "{audit:?}");
+    // An editor may manage roles, but may not mint certificates for others.
+    let ed = cluster.add_user("ed", "editor", "", "correct-horse");
+    cluster.as_user(&ed, "tctl", &["get", "role"], None).ok();
+    let out = cluster.dir.path().join("bob.identity");
+    let err =
+        cluster.as_user(&ed, "tctl", &["auth", "sign", "--user=bob", &format!("--out={}", out.display())], None).err();
+    assert!(err.contains("access denied"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn identity_files_work_for_tctl() {
+    let cluster = Cluster::start("root.example.com");
+    cluster.add_user("ed", "editor", "", "correct-horse");
+    let out = cluster.dir.path().join("ed.identity");
+    let msg = cluster.tctl(&["auth", "sign", "--user=ed", &format!("--out={}", out.display()), "--ttl=1h"]).ok();
+    assert!(msg.contains("has been written"), "{msg}");
+    assert_eq!(mode(&out), 0o600);
+    let roles =
+        tether_tests::run("tctl", &["-i", out.to_str().unwrap(), "get", "role", "--format=text"], &[], None).ok();
+    assert!(roles.contains("editor"), "{roles}");
+    let export = cluster.tctl(&["auth", "export", "--type=user"]).ok();
+    assert!(export.starts_with("ssh-ed25519 ") && export.trim().ends_with("root.example.com"), "{export}");
+    let hosts = cluster.tctl(&["auth", "export", "--type=host"]).ok();
+    assert!(hosts.starts_with("@cert-authority *.root.example.com,root.example.com ssh-ed25519 "), "{hosts}");
+}
+
+#[test]
+fn restart_keeps_all_state() {
+    let mut cluster = Cluster::start("root.example.com");
+    let file = cluster.dir.path().join("visitor.yaml");
+    std::fs::write(&file, VISITOR).unwrap();
+    cluster.tctl(&["create", file.to_str().unwrap()]).ok();
+    let home = cluster.add_user("alice", "access,editor", "root", "correct-horse");
+    let ca_before = cluster.tctl(&["auth", "export", "--type=user"]).ok();
+    cluster.restart();
+    assert!(cluster.tctl(&["get", "role/visitor"]).ok().contains("visitor"));
+    assert_eq!(cluster.tctl(&["auth", "export", "--type=user"]).ok(), ca_before, "CAs survive a restart");
+    // The user's certificates and pinned CA still work against the restarted daemon.
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let roles = cluster.as_user(&home, "tctl", &["get", "role", "--format=text", &proxy], None).ok();
+    assert!(roles.contains("visitor"), "{roles}");
+    cluster.as_user(&home, "tsh", &["login", &proxy, "--user=alice", "--keystore=file"], Some("correct-horse\n")).ok();
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_stores_nothing() {
+    let cluster = Cluster::start("root.example.com");
+    let before = cluster.tctl(&["get", "role", "--format=json"]).ok();
+    let bad = cluster.dir.path().join("bad.yaml");
+    let cases = [
+        ("kind: role\nversion: v5\nmetadata:\n  name: visitor\nspec:\n  allow:\n    logins: visitor\n", "bad.yaml:7:"),
+        ("kind: rolez\nversion: v5\nmetadata:\n  name: x\n", "unknown value `rolez`"),
+        ("kind: role\n  version: v5\n bad: [\n", "bad.yaml:2:"),
+        (
+            &format!(
+                "{VISITOR}---\nkind: role\nversion: v5\nmetadata:\n  name: second\nspec:\n  allow:\n    logins: [x]\n    rules: [{{resources: [widget], verbs: [list]}}]\n"
+            ),
+            "unknown resource \"widget\"",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&bad, text).unwrap();
+        let err = cluster.tctl(&["create", "-f", bad.to_str().unwrap()]).err();
+        assert!(err.contains(want), "want {want:?} in {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(cluster.tctl(&["get", "role", "--format=json"]).ok(), before, "nothing was stored");
+    let err = cluster.tctl(&["get", "widgets"]).err();
+    assert!(err.contains("unknown resource kind"), "{err}");
+
+    // The server checks too, and refuses oversized bodies.
+    let creds = tether_shared::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json")).unwrap();
+    let client = creds.api_client(false).unwrap();
+    let rt = runtime();
+    let err = rt
+        .block_on(
+            client.post_text::<Vec<String>>("/webapi/resources", "kind: role\nversion: v9\nmetadata: {name: x}\n"),
+        )
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(err.to_string().contains("unsupported version"), "{err}");
+    let huge = format!("{VISITOR}# {}\n", "x".repeat(300 * 1024));
+    let err = rt.block_on(client.post_text::<Vec<String>>("/webapi/resources", &huge)).unwrap_err();
+    assert_eq!(err.status(), Some(413), "{err}");
+    assert!(err.to_string().contains("larger than the 256 KiB limit"), "{err}");
+    let err = rt
+        .block_on(client.post_text::<Vec<String>>(
+            "/webapi/resources",
+            "kind: cert_authority\nversion: v2\nmetadata: {name: evil}\nspec: {type: user, cluster_name: evil}\n",
+        ))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert_eq!(cluster.tctl(&["get", "role", "--format=json"]).ok(), before, "nothing was stored");
+
+    // An unauthenticated caller gets 401 with a hint, not data.
+    let anon = ApiClient::new(&cluster.web_addr, &ServerTrust::Insecure, None).unwrap();
+    let err = rt.block_on(anon.get::<serde_json::Value>("/webapi/resources/role")).unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+}

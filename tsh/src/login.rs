@@ -1,0 +1,152 @@
+//! `tsh login`, `tsh status`, `tsh logout`: getting certificates and showing what they allow.
+//!
+//! The password comes from a hidden prompt on a terminal, or from one line of stdin otherwise
+//! (scripts, tests). The proxy's HTTPS certificate must verify: against the cluster's TLS CA
+//! pinned by an earlier login, or the public web PKI; `--insecure` skips that (testing only).
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, Result, bail};
+use tether_shared::api::{LoginRequest, LoginResponse};
+use tether_shared::client::{ApiClient, ServerTrust};
+use tether_shared::credentials::Credentials;
+use tether_shared::duration::GoDuration;
+use tether_shared::identity::Identity;
+use tether_shared::profile::{self, Keystore};
+
+use crate::cli::Global;
+
+/// The web port when `--proxy` has none.
+pub const DEFAULT_WEB_PORT: u16 = 3080;
+
+/// `host` → `host:3080`; `host:port` unchanged.
+pub fn proxy_addr(proxy: &str) -> String {
+    let has_port = match proxy.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty() && port.parse::<u16>().is_ok() && (!host.contains(':') || host.ends_with(']'))
+        }
+        None => false,
+    };
+    if has_port { proxy.to_string() } else { format!("{proxy}:{DEFAULT_WEB_PORT}") }
+}
+
+fn read_password(prompt: &str, confirm: bool) -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        let mut p = dialoguer::Password::new().with_prompt(prompt);
+        if confirm {
+            p = p.with_confirmation("Confirm password", "the passwords do not match");
+        }
+        return p.interact().context("cannot read the password");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("no password on stdin");
+    }
+    Ok(password)
+}
+
+/// `tsh login`.
+pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore: &str) -> Result<()> {
+    let home = profile::home();
+    let proxy = match &global.proxy {
+        Some(p) => proxy_addr(p),
+        None => match profile::load_current(&home) {
+            Ok(p) => p.credentials.proxy,
+            Err(_) => bail!("say which cluster: tsh login --proxy=HOST[:PORT] --user=NAME"),
+        },
+    };
+    let user = global.user.clone().or_else(|| std::env::var("USER").ok()).context("say who you are: --user=NAME")?;
+    let ttl: GoDuration = ttl.parse().context("--ttl")?;
+    let keystore: Keystore = keystore.parse().map_err(anyhow::Error::msg)?;
+    let trust = if global.insecure {
+        ServerTrust::Insecure
+    } else {
+        match profile::load(&home, &proxy) {
+            Ok(p) => ServerTrust::Cas(p.credentials.tls_cas),
+            Err(_) => ServerTrust::WebPki,
+        }
+    };
+    let client = ApiClient::new(&proxy, &trust, None)?;
+    let password = if invite.is_some() {
+        read_password("Choose a password (at least 8 characters)", true)?
+    } else {
+        read_password(&format!("Enter password for Tether user {user}"), false)?
+    };
+    let key = tether_shared::ssh_cert::generate_ed25519_key()?;
+    let req = LoginRequest {
+        user: user.clone(),
+        password,
+        otp: None,
+        invite_token: invite,
+        public_key: key.public_key().to_openssh()?,
+        ttl_secs: Some(ttl.0.as_secs()),
+    };
+    let resp: LoginResponse = client.post("/webapi/login", &req).await?;
+    let creds = Credentials {
+        proxy: proxy.clone(),
+        cluster: resp.cluster_name.clone(),
+        user,
+        private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF)?.to_string(),
+        ssh_cert: resp.ssh_cert,
+        tls_cert: resp.tls_cert,
+        tls_cas: resp.tls_cas,
+        host_cas: resp.host_cas,
+    };
+    let used = profile::save(&home, &creds, keystore, global.insecure)?;
+    print_profile(&creds.proxy, &resp.identity);
+    if keystore == Keystore::Auto {
+        let place = match used {
+            Keystore::Keyring => "the OS keyring".to_string(),
+            _ => format!("a 0600 file under {} (no usable OS keyring)", home.join("keys").display()),
+        };
+        eprintln!("\nYour private key is kept in {place}.");
+    }
+    Ok(())
+}
+
+/// Prints a profile the way the guide shows it.
+pub fn print_profile(proxy: &str, id: &Identity) {
+    let left = id.valid_before - time::OffsetDateTime::now_utc();
+    let left = std::time::Duration::from_secs(left.whole_seconds().max(0) as u64);
+    let until = id
+        .valid_before
+        .format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC"))
+        .unwrap_or_default();
+    let kube =
+        ["kubernetes_groups", "kubernetes_users"].iter().any(|t| id.traits.get(*t).is_some_and(|v| !v.is_empty()));
+    let logins: Vec<&str> = id.logins.iter().map(String::as_str).filter(|l| !l.starts_with('-')).collect();
+    println!("> Profile URL:        https://{proxy}");
+    println!("  Logged in as:       {}", id.user);
+    println!("  Cluster:            {}", id.cluster);
+    println!("  Roles:              {}", id.roles.join(", "));
+    println!("  Logins:             {}", logins.join(", "));
+    println!("  Kubernetes:         {}", if kube { "enabled" } else { "disabled" });
+    if left.is_zero() {
+        println!("  Valid until:        {until} [EXPIRED]");
+    } else {
+        println!("  Valid until:        {until} [valid for {}]", GoDuration(left));
+    }
+    println!("  Extensions:         {}", id.permit_extensions().into_iter().collect::<Vec<_>>().join(", "));
+}
+
+/// `tsh status`.
+pub fn status() -> Result<()> {
+    let profile = profile::load_current(&profile::home())?;
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&profile.credentials.ssh_cert)?;
+    let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
+    print_profile(&profile.credentials.proxy, &id);
+    Ok(())
+}
+
+/// `tsh logout`.
+pub fn logout() -> Result<()> {
+    let proxies = profile::remove_all(&profile::home())?;
+    if proxies.is_empty() {
+        println!("Not logged in.");
+    } else {
+        println!("Logged out of {}.", proxies.join(", "));
+    }
+    Ok(())
+}
