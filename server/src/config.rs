@@ -17,7 +17,6 @@
 //! services on 127.0.0.1 with SQLite storage.
 
 // The daemon wires this module in next; until then parts of the API are unused.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -113,16 +112,6 @@ impl Severity {
             Severity::Info => "info",
             Severity::Warn => "warn",
             Severity::Error => "error",
-        }
-    }
-
-    /// The level as written in the config file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Debug => "DEBUG",
-            Severity::Info => "INFO",
-            Severity::Warn => "WARN",
-            Severity::Error => "ERROR",
         }
     }
 }
@@ -290,6 +279,7 @@ pub enum ConfigError {
 impl ConfigError {
     /// True when the file does not exist (the daemon then falls back to
     /// [`Config::default_all_in_one`]).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn is_not_found(&self) -> bool {
         matches!(self, ConfigError::Read { error, .. } if error.kind() == std::io::ErrorKind::NotFound)
     }
@@ -671,6 +661,7 @@ struct RawAuth {
 struct RawAuthentication {
     /// Teleport writes `type: local`; it is the only kind tether has.
     #[serde(rename = "type")]
+    #[allow(dead_code)] // validated while parsing; `local` is the only kind
     kind: Option<AuthenticationKind>,
     second_factor: Option<SecondFactor>,
 }

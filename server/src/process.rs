@@ -73,7 +73,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let audit = Arc::new(
         Audit::open(&cfg.data_dir.join("log"), &cluster).context("cannot open the audit log in data_dir/log")?,
     );
-    let auth = Auth::init(backend.clone(), &cluster, audit).await.map_err(|e| anyhow::anyhow!("auth: {e}"))?;
+    let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
+    let auth =
+        Auth::init(backend.clone(), &cluster, audit, require_otp).await.map_err(|e| anyhow::anyhow!("auth: {e}"))?;
 
     for token in &auth_cfg.tokens {
         let token_type = match token.kind {
@@ -125,13 +127,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let ping = PingResponse {
         cluster_name: cluster.clone(),
         server_version: tether_shared::VERSION.to_string(),
-        auth: PingAuth {
-            auth_type: "local".into(),
-            second_factor: match auth_cfg.second_factor {
-                config::SecondFactor::Off => "off".into(),
-                config::SecondFactor::Otp => "otp".into(),
-            },
-        },
+        auth: PingAuth { auth_type: "local".into(), second_factor: auth_cfg.second_factor.as_str().into() },
         proxy: PingProxy {
             ssh: PingProxySsh {
                 listen_addr: proxy_cfg.listen_addr.to_string(),
@@ -155,7 +151,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("tether: web proxy listening on {web_addr}");
     println!(
         "Cluster {cluster:?} is running. Data in {}.\n\
-         Next: tctl -d {} users add alice --roles=access,editor --logins=$USER\n\
+         Next: tctl --data-dir {} users add alice --roles=access,editor --logins=$USER\n\
          then:  tsh login --proxy={web_addr} --user=alice --insecure   (the HTTPS certificate is self-signed)",
         cfg.data_dir.display(),
         cfg.data_dir.display()

@@ -95,6 +95,10 @@ pub struct LoginResponse {
     pub tls_cas: Vec<String>,
     /// What the certificates say.
     pub identity: Identity,
+    /// On a cluster that requires a second factor, the first (invite) login enrols the user:
+    /// this `otpauth://` URI holds their new TOTP secret, shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_enrollment: Option<String>,
 }
 
 /// A CA public key and the cluster it belongs to.

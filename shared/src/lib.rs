@@ -15,6 +15,7 @@
 //! - [`api`]: wire types of the proxy's web API; [`client`]: its HTTPS client (rustls, ring);
 //!   [`credentials`]: keys and certificates a client holds (identity files, profiles);
 //!   [`profile`]: `tsh` profiles under `TSH_HOME` with keys in the keyring or a 0600 file.
+//! - [`totp`]: one-time codes for the optional second factor.
 //! - [`table`]: the guide's plain tables for `tctl` and `tsh`.
 //! - [`names`], [`duration`]: small value types shared by the above.
 
@@ -33,6 +34,7 @@ pub mod ssh_cert;
 pub mod table;
 pub mod template;
 pub mod tls_cert;
+pub mod totp;
 
 /// Tether's version, printed by `tether version`, `tctl version` and `tsh version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

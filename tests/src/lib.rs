@@ -103,9 +103,14 @@ pub struct Cluster {
 impl Cluster {
     /// Writes a config for `name` with every port 0 and starts the daemon.
     pub fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, "")
+    }
+
+    /// Like [`Cluster::start`], with extra lines in the `auth_service` section.
+    pub fn start_with(name: &str, auth_extra: &str) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
             data = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
@@ -203,6 +208,11 @@ impl Cluster {
     /// Creates `user` with `roles`, logs them in with `password` (through the invite) under
     /// their own tsh home, and returns that home.
     pub fn add_user(&self, user: &str, roles: &str, logins: &str, password: &str) -> PathBuf {
+        self.add_user_output(user, roles, logins, password).0
+    }
+
+    /// [`Cluster::add_user`], also returning what the invite login printed.
+    pub fn add_user_output(&self, user: &str, roles: &str, logins: &str, password: &str) -> (PathBuf, String) {
         let mut args = vec!["users", "add", user];
         let roles_flag = format!("--roles={roles}");
         let logins_flag = format!("--logins={logins}");
@@ -221,14 +231,15 @@ impl Cluster {
         let proxy = format!("--proxy={}", self.web_addr);
         let user_flag = format!("--user={user}");
         let invite_flag = format!("--invite={invite}");
-        self.as_user(
-            &home,
-            "tsh",
-            &["login", &proxy, &user_flag, "--insecure", &invite_flag, "--keystore=file"],
-            Some(&format!("{password}\n")),
-        )
-        .ok();
-        home
+        let printed = self
+            .as_user(
+                &home,
+                "tsh",
+                &["login", &proxy, &user_flag, "--insecure", &invite_flag, "--keystore=file"],
+                Some(&format!("{password}\n")),
+            )
+            .ok();
+        (home, printed)
     }
 
     /// The audit log's lines.

@@ -279,3 +279,49 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
     let err = rt.block_on(anon.get::<serde_json::Value>("/webapi/resources/role")).unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
 }
+
+#[test]
+fn second_factor_otp_is_enrolled_at_invite_and_required_after() {
+    let cluster = Cluster::start_with("otp.example.com", "  authentication:\n    second_factor: otp\n");
+    let (home, printed) = cluster.add_user_output("carol", "access", "carol", "correct-horse");
+    let uri = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("otpauth://totp/"))
+        .unwrap_or_else(|| panic!("{printed}"));
+    let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let secret = tether_shared::totp::base32_decode(secret).unwrap();
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let login =
+        |stdin: &str| cluster.as_user(&home, "tsh", &["login", &proxy, "--user=carol", "--keystore=file"], Some(stdin));
+    let err = login("correct-horse\n").err();
+    assert!(err.contains("no one-time code on stdin"), "{err}");
+    let err = login("correct-horse\n000000\n").err();
+    assert!(err.contains("invalid one-time code") || err.contains("already used"), "{err}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let code = tether_shared::totp::code(&secret, now);
+    let out = login(&format!("correct-horse\n{code}\n")).ok();
+    assert!(out.contains("Logged in as:       carol"), "{out}");
+    let err = login(&format!("correct-horse\n{code}\n")).err();
+    assert!(err.contains("already used"), "a code works once: {err}");
+}
+
+#[test]
+fn keystore_auto_probes_and_says_where_the_key_went() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("dave", "access", "dave", "correct-horse");
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let run =
+        cluster.as_user(&home, "tsh", &["login", &proxy, "--user=dave", "--keystore=auto"], Some("correct-horse\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let keyring = tether_shared::profile::keyring_works();
+    if keyring {
+        assert!(run.stderr.contains("kept in the OS keyring"), "{}", run.stderr);
+    } else {
+        assert!(run.stderr.contains("0600 file") && run.stderr.contains("no usable OS keyring"), "{}", run.stderr);
+    }
+    // Either way the profile works afterwards, and logout removes the key.
+    assert!(cluster.as_user(&home, "tsh", &["status"], None).ok().contains("dave"));
+    cluster.as_user(&home, "tsh", &["logout"], None).ok();
+    assert!(cluster.as_user(&home, "tsh", &["status"], None).err().contains("not logged in"));
+}

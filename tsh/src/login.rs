@@ -30,6 +30,17 @@ pub fn proxy_addr(proxy: &str) -> String {
     if has_port { proxy.to_string() } else { format!("{proxy}:{DEFAULT_WEB_PORT}") }
 }
 
+/// One line from stdin (scripts and tests answer prompts this way).
+fn stdin_line(what: &str) -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).with_context(|| format!("cannot read the {what} from stdin"))?;
+    let value = line.trim_end_matches(['\n', '\r']).to_string();
+    if value.is_empty() {
+        bail!("no {what} on stdin (give one line per prompt)");
+    }
+    Ok(value)
+}
+
 fn read_password(prompt: &str, confirm: bool) -> Result<String> {
     if std::io::stdin().is_terminal() {
         let mut p = dialoguer::Password::new().with_prompt(prompt);
@@ -38,13 +49,17 @@ fn read_password(prompt: &str, confirm: bool) -> Result<String> {
         }
         return p.interact().context("cannot read the password");
     }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
-    if password.is_empty() {
-        bail!("no password on stdin");
+    stdin_line("password")
+}
+
+fn read_otp() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        return dialoguer::Input::<String>::new()
+            .with_prompt("Enter the one-time code from your authenticator app")
+            .interact_text()
+            .context("cannot read the one-time code");
     }
-    Ok(password)
+    stdin_line("one-time code")
 }
 
 /// `tsh login`.
@@ -69,16 +84,18 @@ pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore:
         }
     };
     let client = ApiClient::new(&proxy, &trust, None)?;
+    let ping = client.ping().await?;
     let password = if invite.is_some() {
         read_password("Choose a password (at least 8 characters)", true)?
     } else {
         read_password(&format!("Enter password for Tether user {user}"), false)?
     };
+    let otp = if ping.auth.second_factor == "otp" && invite.is_none() { Some(read_otp()?) } else { None };
     let key = tether_shared::ssh_cert::generate_ed25519_key()?;
     let req = LoginRequest {
         user: user.clone(),
         password,
-        otp: None,
+        otp,
         invite_token: invite,
         public_key: key.public_key().to_openssh()?,
         ttl_secs: Some(ttl.0.as_secs()),
@@ -96,6 +113,13 @@ pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore:
     };
     let used = profile::save(&home, &creds, keystore, global.insecure)?;
     print_profile(&creds.proxy, &resp.identity);
+    if let Some(uri) = &resp.totp_enrollment {
+        println!();
+        println!("This cluster requires a one-time code at every login. Add this to your authenticator app now;");
+        println!("it is shown only once:");
+        println!();
+        println!("  {uri}");
+    }
     if keystore == Keystore::Auto {
         let place = match used {
             Keystore::Keyring => "the OS keyring".to_string(),

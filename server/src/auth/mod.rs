@@ -91,6 +91,14 @@ pub struct Auth {
     tls_ca: TlsCa,
     audit: Arc<Audit>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    require_otp: bool,
+}
+
+/// A user's enrolled TOTP secret and the last step used (codes are single-use).
+#[derive(Debug, Serialize, Deserialize)]
+struct TotpRecord {
+    secret: String,
+    last_step: u64,
 }
 
 async fn load_or_create_secret(
@@ -120,7 +128,12 @@ fn internal(e: impl std::fmt::Display) -> AuthError {
 impl Auth {
     /// Loads the cluster's CAs (generating them on first start) and makes sure the preset roles
     /// and public CA resources exist.
-    pub async fn init(backend: Arc<dyn Backend>, cluster: &str, audit: Arc<Audit>) -> Result<Arc<Self>, AuthError> {
+    pub async fn init(
+        backend: Arc<dyn Backend>,
+        cluster: &str,
+        audit: Arc<Audit>,
+        require_otp: bool,
+    ) -> Result<Arc<Self>, AuthError> {
         let user_pem = load_or_create_secret(&backend, "/secrets/ca/user", || {
             SshCa::generate().and_then(|ca| ca.to_openssh()).map(|p| p.to_string()).map_err(internal)
         })
@@ -144,6 +157,7 @@ impl Auth {
             cluster: cluster.to_string(),
             audit,
             failures: Mutex::new(HashMap::new()),
+            require_otp,
         };
         for (ca_type, keys) in [
             (CaType::User, CaKeys { ssh: vec![auth.user_ca.public_key_openssh().map_err(internal)?], tls: vec![] }),
@@ -279,6 +293,7 @@ impl Auth {
             }],
             tls_cas: vec![self.tls_ca.cert_pem()],
             identity,
+            totp_enrollment: None,
         })
     }
 
@@ -333,6 +348,7 @@ impl Auth {
 
     async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
         let bad = || AuthError::Unauthorized("invalid user name or password".into());
+        let mut enrollment = None;
         let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &req.user)).await? else {
             // Spend the same time as a real check so unknown users are not revealed by timing.
             let _ = password::verify_password(&req.password, "argon2id$00000000000000000000000000000000$00");
@@ -356,17 +372,60 @@ impl Auth {
             let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash }).map_err(internal)?;
             self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
             self.backend.delete(&key).await?;
+            if self.require_otp {
+                let secret = tether_shared::totp::generate_secret().ok_or_else(|| internal("no randomness"))?;
+                let record =
+                    serde_json::to_vec(&TotpRecord { secret: secret.clone(), last_step: 0 }).map_err(internal)?;
+                self.backend.put(&format!("/secrets/totp/{}", req.user), record, None).await?;
+                enrollment = Some(tether_shared::totp::otpauth_uri(&self.cluster, &req.user, &secret));
+            }
         } else {
             let item = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await?.ok_or_else(bad)?;
             let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
             if !password::verify_password(&req.password, &secret.hash) {
                 return Err(bad());
             }
+            if self.require_otp {
+                self.check_otp(&req.user, req.otp.as_deref()).await?;
+            }
         }
         let roles = self.roles(&user.spec.roles).await?;
         let checker = AccessChecker::new(&roles, &user.spec.traits);
         let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
-        self.issue(&req.user, user.spec.roles.clone(), user.spec.traits.clone(), &checker, &req.public_key, ttl)
+        let mut issued =
+            self.issue(&req.user, user.spec.roles.clone(), user.spec.traits.clone(), &checker, &req.public_key, ttl)?;
+        issued.totp_enrollment = enrollment;
+        Ok(issued)
+    }
+
+    /// Checks a TOTP code for `user` and marks its time step used.
+    async fn check_otp(&self, user: &str, code: Option<&str>) -> Result<(), AuthError> {
+        let key = format!("/secrets/totp/{user}");
+        let item = self.backend.get(&key).await?.ok_or_else(|| {
+            AuthError::Unauthorized(format!(
+                "this cluster requires a second factor and {user} has none enrolled; ask an admin for tctl users reset {user}"
+            ))
+        })?;
+        let mut record: TotpRecord = serde_json::from_slice(&item.value).map_err(internal)?;
+        let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            AuthError::Unauthorized("this cluster requires a one-time code from your authenticator app".into())
+        })?;
+        let secret =
+            tether_shared::totp::base32_decode(&record.secret).ok_or_else(|| internal("damaged TOTP secret"))?;
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let step = tether_shared::totp::verify(&secret, code, now)
+            .ok_or_else(|| AuthError::Unauthorized("invalid one-time code".into()))?;
+        if step <= record.last_step {
+            return Err(AuthError::Unauthorized("this one-time code was already used; wait for the next one".into()));
+        }
+        record.last_step = step;
+        let value = serde_json::to_vec(&record).map_err(internal)?;
+        // Compare-and-swap so two logins racing with one code cannot both pass.
+        self.backend.compare_and_swap(&key, item.revision, value, None).await.map_err(|e| match e {
+            StorageError::Conflict { .. } => AuthError::Unauthorized("this one-time code was already used".into()),
+            other => other.into(),
+        })?;
+        Ok(())
     }
 
     /// Stores a one-time invite for `user`, replacing none (invites expire on their own).
@@ -380,9 +439,10 @@ impl Auth {
         Ok(InviteResponse { user: user.to_string(), token, expires })
     }
 
-    /// Removes a user's password (for `tctl users reset` and `rm`).
+    /// Removes a user's password and second factor (for `tctl users reset` and `rm`).
     pub async fn clear_password(&self, user: &str) -> Result<(), AuthError> {
         self.backend.delete(&format!("/secrets/passwords/{user}")).await?;
+        self.backend.delete(&format!("/secrets/totp/{user}")).await?;
         Ok(())
     }
 

@@ -15,6 +15,8 @@
 //! auth/proxy hosts sharing state).
 
 // The daemon wires the storage layer in next; until then most of this API has no caller in main.rs.
+
+// The watch API (and a few accessors) serve the node and proxy caches of the next issues.
 #![allow(dead_code)]
 
 #[cfg(test)]

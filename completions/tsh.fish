@@ -1,0 +1,68 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_tsh_global_optspecs
+    string join \n proxy= user= insecure h/help V/version
+end
+
+function __fish_tsh_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_tsh_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_tsh_using_subcommand
+    set -l cmd (__fish_tsh_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c tsh -n "__fish_tsh_needs_command" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_needs_command" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_needs_command" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_needs_command" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "logout" -d 'Delete all profiles and keys'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "version" -d 'Print the version'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l ttl -d 'Certificate lifetime (capped by your roles), e.g. 8h' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l invite -d 'The one-time invite from `tctl users add`: sets your password' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l keystore -d 'Where to keep the private key' -r -f -a "auto\t''
+keyring\t''
+file\t''"
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand login" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand status" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand version" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "completion" -d 'Print a shell completion script'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "version" -d 'Print the version'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
