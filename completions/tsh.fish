@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tsh_global_optspecs
-    string join \n proxy= user= insecure h/help V/version
+    string join \n proxy= user= insecure i/identity= h/help V/version
 end
 
 function __fish_tsh_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c tsh -n "__fish_tsh_needs_command" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_needs_command" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_needs_command" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_needs_command" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_needs_command" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
@@ -42,22 +43,27 @@ keyring\t''
 file\t''"
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand status" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand version" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'

@@ -24,15 +24,38 @@ pub fn start(config: Option<PathBuf>, data_dir: Option<PathBuf>, debug: bool, in
         None => Config::default_all_in_one(data_dir.clone()),
     }
     .with_overrides(data_dir, debug, insecure);
-    init_logging(&cfg);
+    init_logging(&cfg)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(run(cfg))
 }
 
-fn init_logging(cfg: &Config) {
+/// Logs go to `teleport.log.output` (stderr, stdout or a file) at `log.severity`; `RUST_LOG`
+/// overrides the level. Colours only on a terminal.
+fn init_logging(cfg: &Config) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cfg.log.severity.as_filter()));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match &cfg.log.output {
+        config::LogOutput::Stderr => {
+            builder.with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).try_init()
+        }
+        config::LogOutput::Stdout => {
+            builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init()
+        }
+        config::LogOutput::File(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
+        }
+    };
+    Ok(())
 }
 
 /// A listen address as clients on this host reach it (0.0.0.0 becomes 127.0.0.1).
@@ -91,6 +114,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on web_listen_addr {}", proxy_cfg.web_listen_addr))?;
     let web_addr = reachable(web_listener.local_addr()?);
+    // The auth API: the same routes on auth_service.listen_addr, for tctl --auth-server and nodes.
+    let auth_listener = tokio::net::TcpListener::bind(auth_cfg.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on auth_service.listen_addr {}", auth_cfg.listen_addr))?;
+    let auth_addr = reachable(auth_listener.local_addr()?);
     let public_addr = proxy_cfg.public_addr.first().cloned().unwrap_or_else(|| web_addr.to_string());
     let host = public_addr.rsplit_once(':').map_or(public_addr.as_str(), |(h, _)| h).to_string();
     let tunnel_public = proxy_cfg
@@ -112,8 +140,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     Err(_) => names.push(h.to_string()),
                 }
             }
-            if !web_addr.ip().is_loopback() {
-                ips.push(web_addr.ip());
+            for ip in [web_addr.ip(), auth_addr.ip()] {
+                if !ip.is_loopback() && !ips.contains(&ip) {
+                    ips.push(ip);
+                }
             }
             let now = time::OffsetDateTime::now_utc();
             let cert = auth
@@ -145,7 +175,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = Arc::new(WebState { auth: auth.clone(), ping });
+    let auth_task = tokio::spawn(web::serve(auth_listener, tls.clone(), state.clone(), stop_rx.clone()));
     let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx));
+    tracing::info!(%web_addr, %auth_addr, "web proxy and auth API listening");
 
     // Machine-readable first line for scripts and tests, then the human guide.
     println!("tether: web proxy listening on {web_addr}");
@@ -159,8 +191,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    if let Err(e) = web_task.await {
-        tracing::error!("web task failed: {e}");
+    for (name, task) in [("web", web_task), ("auth", auth_task)] {
+        if let Err(e) = task.await {
+            tracing::error!("{name} task failed: {e}");
+        }
     }
     backend.close().await;
     tracing::info!("stopped");

@@ -110,6 +110,9 @@ fn tokens_add_list_remove_and_expire() {
     cluster.tctl(&["tokens", "add", "--type=node", "--ttl=1s"]).ok();
     let ls = cluster.tctl(&["tokens", "ls"]).ok();
     assert!(ls.starts_with("Token"), "{ls}");
+    let as_resources = cluster.tctl(&["get", "tokens"]).ok();
+    assert!(as_resources.contains("kind: token") && as_resources.contains("type: trusted_cluster"), "{as_resources}");
+    assert!(!as_resources.contains(&token), "{as_resources}");
     assert!(ls.contains("Expiry Time (UTC)") && ls.contains("trusted_cluster") && ls.contains("node"), "{ls}");
     assert!(!ls.contains(&token), "listings never show the whole secret: {ls}");
     assert!(ls.contains(&token[..8]), "{ls}");

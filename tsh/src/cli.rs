@@ -26,6 +26,9 @@ pub struct Global {
     /// Do not verify the proxy's HTTPS certificate (testing only).
     #[arg(long, global = true)]
     pub insecure: bool,
+    /// Use an identity file (from `tctl auth sign`) instead of the logged-in profile.
+    #[arg(short = 'i', long, global = true, value_hint = clap::ValueHint::FilePath)]
+    pub identity: Option<std::path::PathBuf>,
 }
 
 /// `tsh` commands.

@@ -155,12 +155,21 @@ pub fn print_profile(proxy: &str, id: &Identity) {
     println!("  Extensions:         {}", id.permit_extensions().into_iter().collect::<Vec<_>>().join(", "));
 }
 
-/// `tsh status`.
-pub fn status() -> Result<()> {
+/// The credentials to act with: `-i FILE`, or the current profile (with whether it is insecure).
+pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
+    if let Some(path) = &global.identity {
+        return Ok((Credentials::load(path)?, global.insecure));
+    }
     let profile = profile::load_current(&profile::home())?;
-    let cert = tether_shared::ssh_cert::cert_from_openssh(&profile.credentials.ssh_cert)?;
+    Ok((profile.credentials, profile.insecure || global.insecure))
+}
+
+/// `tsh status`.
+pub fn status(global: &Global) -> Result<()> {
+    let (creds, _) = credentials(global)?;
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
-    print_profile(&profile.credentials.proxy, &id);
+    print_profile(&creds.proxy, &id);
     Ok(())
 }
 

@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
         Command::Login { ttl, invite, keystore } => {
             runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore))
         }
-        Command::Status => login::status(),
+        Command::Status => login::status(&cli.global),
         Command::Logout => login::logout(),
     };
     match result {

@@ -90,6 +90,24 @@ impl Auth {
         Ok(out)
     }
 
+    /// Live tokens as `token` resources, named by their hint (`tctl get tokens`).
+    pub async fn token_resources(&self) -> Result<Vec<tether_shared::resource::Resource>, AuthError> {
+        Ok(self
+            .list_tokens()
+            .await?
+            .into_iter()
+            .map(|t| {
+                let mut token = tether_shared::resource::Token::new(
+                    t.token,
+                    tether_shared::resource::TokenSpec { token_type: t.token_type },
+                );
+                token.metadata.labels = t.labels;
+                token.metadata.expires = t.expires;
+                tether_shared::resource::Resource::Token(token)
+            })
+            .collect())
+    }
+
     /// Deletes a token given in full or by its listed hint.
     pub async fn remove_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let key = format!("{PREFIX}{}", password::hash_token(token));

@@ -155,6 +155,9 @@ async fn list_resources(
     let who = caller(&peer)?;
     let kind = parse_kind(&kind)?;
     state.auth.authorize(who, kind.as_str(), "list").await?;
+    if kind == Kind::Token {
+        return Ok(Json(state.auth.token_resources().await?));
+    }
     let all = store::list(state.auth.backend(), &store::prefix(kind)).await?;
     Ok(Json(visible(&state, who, all).await?))
 }
@@ -168,7 +171,9 @@ async fn get_resource(
     let kind = parse_kind(&kind)?;
     state.auth.authorize(who, kind.as_str(), "read").await?;
     // CAs share a name per cluster: return every CA of the named cluster.
-    let found = if kind == Kind::CertAuthority {
+    let found = if kind == Kind::Token {
+        state.auth.token_resources().await?.into_iter().filter(|t| t.name() == name).collect()
+    } else if kind == Kind::CertAuthority {
         store::list(state.auth.backend(), &format!("{}{name}/", store::prefix(kind))).await?
     } else {
         store::get(state.auth.backend(), &store::key(kind, &name)).await?.into_iter().collect()
