@@ -32,6 +32,10 @@ complete -c tsh -n "__fish_tsh_needs_command" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "proxy" -d 'Helpers for other programs'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "logout" -d 'Delete all profiles and keys'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "version" -d 'Print the version'
@@ -51,6 +55,45 @@ complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user nam
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s p -l port -d 'The node\'s SSH port' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s l -l login -d 'The Unix login (default: the first login of your certificate)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s t -d 'Force a pseudo-terminal'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s T -d 'Never allocate a pseudo-terminal'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l cluster -d 'The cluster (default: the one you logged in to)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l format -d 'Output format' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand config" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand config" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand config" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand config" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand config" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l cluster -d 'The cluster the node is in' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
@@ -66,9 +109,14 @@ complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user na
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "status" -d 'Show the current profile'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "completion" -d 'Print a shell completion script'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "version" -d 'Print the version'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "proxy" -d 'Helpers for other programs'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'

@@ -32,6 +32,10 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a cluster and get short-lived certificates')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print an OpenSSH client configuration that reaches nodes through tsh')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Helpers for other programs')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Delete all profiles and keys')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version')
@@ -59,6 +63,79 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;ssh' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster the node is in (default: the one you logged in to)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The node''s SSH port')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The node''s SSH port')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'The Unix login (default: the first login of your certificate)')
+            [CompletionResult]::new('--login', '--login', [CompletionResultType]::ParameterName, 'The Unix login (default: the first login of your certificate)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Force a pseudo-terminal')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Never allocate a pseudo-terminal')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;ls' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster (default: the one you logged in to)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;config' {
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;proxy' {
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tsh;proxy;ssh' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster the node is in')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;proxy;help' {
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tsh;proxy;help;ssh' {
+            break
+        }
+        'tsh;proxy;help;help' {
             break
         }
         'tsh;logout' {
@@ -94,6 +171,10 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
         'tsh;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a cluster and get short-lived certificates')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print an OpenSSH client configuration that reaches nodes through tsh')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Helpers for other programs')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Delete all profiles and keys')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version')
@@ -104,6 +185,22 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             break
         }
         'tsh;help;status' {
+            break
+        }
+        'tsh;help;ssh' {
+            break
+        }
+        'tsh;help;ls' {
+            break
+        }
+        'tsh;help;config' {
+            break
+        }
+        'tsh;help;proxy' {
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
+            break
+        }
+        'tsh;help;proxy;ssh' {
             break
         }
         'tsh;help;logout' {

@@ -58,6 +58,111 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(ssh)
+_arguments "${_arguments_options[@]}" : \
+'--cluster=[The cluster the node is in (default\: the one you logged in to)]:CLUSTER:_default' \
+'-p+[The node'\''s SSH port]:PORT:_default' \
+'--port=[The node'\''s SSH port]:PORT:_default' \
+'-l+[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
+'--login=[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'(-T)-t[Force a pseudo-terminal]' \
+'-T[Never allocate a pseudo-terminal]' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':destination -- \[LOGIN@\]HOST\: a node name (or address):_default' \
+'*::command -- The command; none starts a shell:_default' \
+&& ret=0
+;;
+(ls)
+_arguments "${_arguments_options[@]}" : \
+'--cluster=[The cluster (default\: the one you logged in to)]:CLUSTER:_default' \
+'--format=[Output format]:FORMAT:(text json yaml)' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'*::labels -- Only nodes with these labels (label=value):_default' \
+&& ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(proxy)
+_arguments "${_arguments_options[@]}" : \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_tsh__subcmd__proxy_commands" \
+"*::: :->proxy" \
+&& ret=0
+
+    case $state in
+    (proxy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tsh-proxy-command-$line[1]:"
+        case $line[1] in
+            (ssh)
+_arguments "${_arguments_options[@]}" : \
+'--cluster=[The cluster the node is in]:CLUSTER:_default' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':destination -- \[LOGIN@\]HOST\[\:PORT\]:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_tsh__subcmd__proxy__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tsh-proxy-help-command-$line[1]:"
+        case $line[1] in
+            (ssh)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (logout)
 _arguments "${_arguments_options[@]}" : \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
@@ -112,6 +217,38 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(ssh)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(ls)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(proxy)
+_arguments "${_arguments_options[@]}" : \
+":: :_tsh__subcmd__help__subcmd__proxy_commands" \
+"*::: :->proxy" \
+&& ret=0
+
+    case $state in
+    (proxy)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tsh-help-proxy-command-$line[1]:"
+        case $line[1] in
+            (ssh)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (logout)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -142,6 +279,10 @@ _tsh_commands() {
     local commands; commands=(
 'login:Log in to a cluster and get short-lived certificates' \
 'status:Show the current profile' \
+'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
+'config:Print an OpenSSH client configuration that reaches nodes through tsh' \
+'proxy:Helpers for other programs' \
 'logout:Delete all profiles and keys' \
 'completion:Print a shell completion script' \
 'version:Print the version' \
@@ -154,11 +295,20 @@ _tsh__subcmd__completion_commands() {
     local commands; commands=()
     _describe -t commands 'tsh completion commands' commands "$@"
 }
+(( $+functions[_tsh__subcmd__config_commands] )) ||
+_tsh__subcmd__config_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh config commands' commands "$@"
+}
 (( $+functions[_tsh__subcmd__help_commands] )) ||
 _tsh__subcmd__help_commands() {
     local commands; commands=(
 'login:Log in to a cluster and get short-lived certificates' \
 'status:Show the current profile' \
+'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
+'config:Print an OpenSSH client configuration that reaches nodes through tsh' \
+'proxy:Helpers for other programs' \
 'logout:Delete all profiles and keys' \
 'completion:Print a shell completion script' \
 'version:Print the version' \
@@ -170,6 +320,11 @@ _tsh__subcmd__help_commands() {
 _tsh__subcmd__help__subcmd__completion_commands() {
     local commands; commands=()
     _describe -t commands 'tsh help completion commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__config_commands] )) ||
+_tsh__subcmd__help__subcmd__config_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help config commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__help__subcmd__help_commands] )) ||
 _tsh__subcmd__help__subcmd__help_commands() {
@@ -185,6 +340,28 @@ _tsh__subcmd__help__subcmd__login_commands() {
 _tsh__subcmd__help__subcmd__logout_commands() {
     local commands; commands=()
     _describe -t commands 'tsh help logout commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__ls_commands] )) ||
+_tsh__subcmd__help__subcmd__ls_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help ls commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__proxy_commands] )) ||
+_tsh__subcmd__help__subcmd__proxy_commands() {
+    local commands; commands=(
+'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
+    )
+    _describe -t commands 'tsh help proxy commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__proxy__subcmd__ssh_commands] )) ||
+_tsh__subcmd__help__subcmd__proxy__subcmd__ssh_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help proxy ssh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__ssh_commands] )) ||
+_tsh__subcmd__help__subcmd__ssh_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help ssh commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__help__subcmd__status_commands] )) ||
 _tsh__subcmd__help__subcmd__status_commands() {
@@ -205,6 +382,47 @@ _tsh__subcmd__login_commands() {
 _tsh__subcmd__logout_commands() {
     local commands; commands=()
     _describe -t commands 'tsh logout commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__ls_commands] )) ||
+_tsh__subcmd__ls_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh ls commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy_commands] )) ||
+_tsh__subcmd__proxy_commands() {
+    local commands; commands=(
+'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'tsh proxy commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy__subcmd__help_commands] )) ||
+_tsh__subcmd__proxy__subcmd__help_commands() {
+    local commands; commands=(
+'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'tsh proxy help commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy__subcmd__help__subcmd__help_commands] )) ||
+_tsh__subcmd__proxy__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh proxy help help commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy__subcmd__help__subcmd__ssh_commands] )) ||
+_tsh__subcmd__proxy__subcmd__help__subcmd__ssh_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh proxy help ssh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy__subcmd__ssh_commands] )) ||
+_tsh__subcmd__proxy__subcmd__ssh_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh proxy ssh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__ssh_commands] )) ||
+_tsh__subcmd__ssh_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh ssh commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__status_commands] )) ||
 _tsh__subcmd__status_commands() {

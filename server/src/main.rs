@@ -6,6 +6,8 @@
 //! - `storage/`: the key-value [`storage::Backend`] trait, SQLite, and the conformance suite.
 //! - `auth/`: CAs, users, passwords, invites, certificates, RBAC on API calls.
 //! - `web/`: the proxy's HTTPS API (rustls, optional mTLS, axum).
+//! - `proxy/`: the proxy's SSH relay to nodes.
+//! - `node/`: the ssh service: joining, heartbeats, the SSH server.
 //! - `audit.rs`: the JSON-lines audit log.
 //! - `process.rs`: starts the configured services and stops them on SIGINT/SIGTERM.
 
@@ -13,6 +15,7 @@ mod audit;
 mod auth;
 mod config;
 mod process;
+mod proxy;
 mod storage;
 mod web;
 

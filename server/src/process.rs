@@ -59,7 +59,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
 }
 
 /// A listen address as clients on this host reach it (0.0.0.0 becomes 127.0.0.1).
-fn reachable(addr: SocketAddr) -> SocketAddr {
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
         IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], addr.port())),
@@ -119,6 +119,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on auth_service.listen_addr {}", auth_cfg.listen_addr))?;
     let auth_addr = reachable(auth_listener.local_addr()?);
+    let ssh_listener = tokio::net::TcpListener::bind(proxy_cfg.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on proxy_service.listen_addr {}", proxy_cfg.listen_addr))?;
+    let ssh_addr = reachable(ssh_listener.local_addr()?);
     let public_addr = proxy_cfg.public_addr.first().cloned().unwrap_or_else(|| web_addr.to_string());
     let host = public_addr.rsplit_once(':').map_or(public_addr.as_str(), |(h, _)| h).to_string();
     let tunnel_public = proxy_cfg
@@ -160,7 +164,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         auth: PingAuth { auth_type: "local".into(), second_factor: auth_cfg.second_factor.as_str().into() },
         proxy: PingProxy {
             ssh: PingProxySsh {
-                listen_addr: proxy_cfg.listen_addr.to_string(),
+                listen_addr: ssh_addr.to_string(),
+                ssh_public_addr: proxy_cfg.ssh_public_addr.first().cloned().unwrap_or_else(|| ssh_addr.to_string()),
                 public_addr: public_addr.clone(),
                 ssh_tunnel_public_addr: tunnel_public,
                 tunnel_listen_addr: proxy_cfg.tunnel_listen_addr.to_string(),
@@ -175,9 +180,25 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = Arc::new(WebState { auth: auth.clone(), ping });
+    // The SSH relay presents a host certificate for every name users may dial it by.
+    let relay_key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut relay_names = vec![cfg.nodename.clone(), "localhost".to_string(), cluster.clone()];
+    relay_names.push(ssh_addr.ip().to_string());
+    for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+        let h = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h).trim_matches(['[', ']']).to_string();
+        if !relay_names.contains(&h) {
+            relay_names.push(h);
+        }
+    }
+    let relay_cert = auth
+        .proxy_host_cert(relay_key.public_key(), relay_names)
+        .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {e}"))?;
+    let relay_config = Arc::new(crate::proxy::relay::config(relay_key, relay_cert));
+    let relay_task =
+        tokio::spawn(crate::proxy::relay::serve(ssh_listener, relay_config, auth.clone(), stop_rx.clone()));
     let auth_task = tokio::spawn(web::serve(auth_listener, tls.clone(), state.clone(), stop_rx.clone()));
     let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx));
-    tracing::info!(%web_addr, %auth_addr, "web proxy and auth API listening");
+    tracing::info!(%web_addr, %auth_addr, %ssh_addr, "web proxy, auth API and SSH proxy listening");
 
     // Machine-readable first line for scripts and tests, then the human guide.
     println!("tether: web proxy listening on {web_addr}");
@@ -191,7 +212,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    for (name, task) in [("web", web_task), ("auth", auth_task)] {
+    for (name, task) in [("web", web_task), ("auth", auth_task), ("proxy ssh", relay_task)] {
         if let Err(e) = task.await {
             tracing::error!("{name} task failed: {e}");
         }

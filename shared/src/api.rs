@@ -54,6 +54,9 @@ pub struct PingProxySsh {
     pub listen_addr: String,
     /// The public web/SSH address users and leaf clusters dial.
     pub public_addr: String,
+    /// The public address of the SSH proxy that users dial (`tsh ssh`).
+    #[serde(default)]
+    pub ssh_public_addr: String,
     /// The public reverse-tunnel address leaf clusters dial.
     pub ssh_tunnel_public_addr: String,
     /// The reverse-tunnel listen address.
@@ -183,3 +186,41 @@ pub struct SignRequest {
 
 /// One audit event as `GET /webapi/events` returns it: the JSON line as written.
 pub type AuditEvent = serde_json::Map<String, serde_json::Value>;
+
+/// `POST /webapi/nodes/join`: a node presents a join token and its host key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The join token (`tctl tokens add --type=node`).
+    pub token: String,
+    /// The node's name in the cluster (`teleport.nodename`).
+    pub node_name: String,
+    /// The host's name as the OS knows it.
+    pub hostname: String,
+    /// The node's Ed25519 host key, OpenSSH public format; the host certificate and the API
+    /// client certificate certify it.
+    pub public_key: String,
+}
+
+/// What a joining node receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinResponse {
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// The SSH host certificate, OpenSSH format.
+    pub host_cert: String,
+    /// The TLS client certificate for the API, PEM.
+    pub tls_cert: String,
+    /// The cluster's TLS CAs, PEM.
+    pub tls_cas: Vec<String>,
+    /// The cluster's SSH host CAs.
+    pub host_cas: Vec<TrustedKey>,
+}
+
+/// What the node cache reads: the user CAs it trusts and the roles that may apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeTrustState {
+    /// User CAs: the local cluster's, then trusted clusters' active ones (with their role maps).
+    pub user_cas: Vec<crate::resource::CertAuthority>,
+    /// Every role of the cluster.
+    pub roles: Vec<crate::resource::Role>,
+}

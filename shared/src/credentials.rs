@@ -18,6 +18,9 @@ use crate::client::{ApiClient, ClientError, ClientIdentity, ServerTrust};
 pub struct Credentials {
     /// The proxy's web address, `host:port`.
     pub proxy: String,
+    /// The proxy's SSH address, `host:port` (empty: ask `/webapi/ping`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ssh_proxy: String,
     /// The cluster the certificates belong to.
     pub cluster: String,
     /// The user.

@@ -149,6 +149,18 @@ impl AccessChecker {
         Decision::deny(format!("no role allows login {login:?} on this node ({})", or_no_roles(&why_not)))
     }
 
+    /// May the identity see a node with `node_labels` in listings: some role's
+    /// `allow.node_labels` match (with at least one login) and no role denies every login there.
+    pub fn can_see_node(&self, node_labels: &Labels) -> bool {
+        let denied = self.roles.iter().any(|r| {
+            r.deny.logins.is_empty()
+                && !r.deny.node_labels.is_empty()
+                && r.deny.node_labels.matches(node_labels).is_ok()
+        });
+        !denied
+            && self.roles.iter().any(|r| !r.allow.logins.is_empty() && r.allow.node_labels.matches(node_labels).is_ok())
+    }
+
     /// May the identity see and reach a cluster with `cluster_labels`? A cluster without labels
     /// is visible to every role unless a deny rule matches it.
     pub fn check_cluster(&self, cluster_labels: &Labels) -> Decision {

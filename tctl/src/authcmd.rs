@@ -75,6 +75,7 @@ pub async fn sign(client: &ApiClient, creds: &Credentials, user: &str, out: &Pat
     let issued: LoginResponse = client.post("/webapi/auth/sign", &req).await?;
     let identity = Credentials {
         proxy: creds.proxy.clone(),
+        ssh_proxy: String::new(),
         cluster: issued.cluster_name,
         user: user.to_string(),
         private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF)?.to_string(),

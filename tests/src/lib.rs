@@ -89,6 +89,96 @@ pub fn run(name: &str, args: &[&str], env: &[(&str, &Path)], stdin: Option<&str>
     Run::from(child.wait_with_output().expect("wait"))
 }
 
+/// A host running only the ssh service, joined to a cluster with a node token.
+pub struct RemoteNode {
+    /// Holds its data dir and config.
+    pub dir: tempfile::TempDir,
+    /// What the daemon printed first (the address) or the error it exited with.
+    pub first_line: String,
+    child: Option<Child>,
+}
+
+impl RemoteNode {
+    /// Starts `tether` with only `ssh_service`, joining `proxy` with `token`. Returns the node
+    /// even when it failed to start (then `first_line` is empty and [`RemoteNode::log`] says why).
+    pub fn start(proxy: &str, node_name: &str, token: &str, labels: &[(&str, &str)]) -> RemoteNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = format!(
+            "teleport:\n  nodename: {node_name}\n  data_dir: {data}\n  auth_token: {token}\n  proxy_server: {proxy}\nssh_service:\n  listen_addr: 127.0.0.1:0\n",
+            data = dir.path().join("data").display()
+        );
+        if !labels.is_empty() {
+            config.push_str("  labels:\n");
+            for (k, v) in labels {
+                config.push_str(&format!("    {k}: {v}\n"));
+            }
+        }
+        std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
+        let log = std::fs::File::create(dir.path().join("tether.log")).expect("log file");
+        let mut child = Command::new(binary("tether"))
+            .args(["start", "--insecure", "-c"])
+            .arg(dir.path().join("tether.yaml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start tether");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+            for _ in lines {}
+        });
+        let first_line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        RemoteNode { dir, first_line, child: Some(child) }
+    }
+
+    /// The daemon's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tether.log")).unwrap_or_default()
+    }
+
+    /// Waits for the daemon to exit (for start failures) and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Kills the daemon at once (SIGKILL): its heartbeats stop.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RemoteNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// One running all-in-one cluster (auth + proxy) in a temp directory.
 pub struct Cluster {
     /// Holds the data dir, config and the tsh home.
@@ -108,9 +198,27 @@ impl Cluster {
 
     /// Like [`Cluster::start`], with extra lines in the `auth_service` section.
     pub fn start_with(name: &str, auth_extra: &str) -> Cluster {
+        Cluster::start_config(name, auth_extra, "")
+    }
+
+    /// A cluster whose daemon also runs the ssh service (a node named `NAME-node`), with these
+    /// labels (`key: value` YAML lines).
+    pub fn start_with_node(name: &str, labels: &[(&str, &str)]) -> Cluster {
+        let mut section = "ssh_service:\n  listen_addr: 127.0.0.1:0\n  labels:\n".to_string();
+        for (k, v) in labels {
+            section.push_str(&format!("    {k}: {v}\n"));
+        }
+        if labels.is_empty() {
+            section = "ssh_service:\n  listen_addr: 127.0.0.1:0\n".into();
+        }
+        Cluster::start_config(name, "", &section)
+    }
+
+    /// The general form: extra `auth_service` lines and extra top-level sections.
+    pub fn start_config(name: &str, auth_extra: &str, sections: &str) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             data = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");

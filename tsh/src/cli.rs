@@ -48,6 +48,45 @@ pub enum Command {
     },
     /// Show the current profile.
     Status,
+    /// Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]
+    Ssh {
+        /// The cluster the node is in (default: the one you logged in to).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// The node's SSH port.
+        #[arg(short = 'p', long, default_value_t = 3022)]
+        port: u16,
+        /// The Unix login (default: the first login of your certificate).
+        #[arg(short = 'l', long)]
+        login: Option<String>,
+        /// Force a pseudo-terminal.
+        #[arg(short = 't', conflicts_with = "no_tty")]
+        tty: bool,
+        /// Never allocate a pseudo-terminal.
+        #[arg(short = 'T')]
+        no_tty: bool,
+        /// [LOGIN@]HOST: a node name (or address).
+        destination: String,
+        /// The command; none starts a shell.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// List the nodes you may log in to: tsh ls [label=value ...]
+    Ls {
+        /// The cluster (default: the one you logged in to).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "yaml"])]
+        format: String,
+        /// Only nodes with these labels (label=value).
+        labels: Vec<String>,
+    },
+    /// Print an OpenSSH client configuration that reaches nodes through tsh.
+    Config,
+    /// Helpers for other programs.
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
     /// Delete all profiles and keys.
     Logout,
     /// Print a shell completion script.
@@ -57,4 +96,17 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+}
+
+/// `tsh proxy ...`
+#[derive(Subcommand, Debug)]
+pub enum ProxyCommand {
+    /// Pipe stdin/stdout to a node's SSH port (OpenSSH's ProxyCommand): [LOGIN@]HOST:PORT
+    Ssh {
+        /// The cluster the node is in.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// [LOGIN@]HOST[:PORT]
+        destination: String,
+    },
 }

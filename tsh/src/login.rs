@@ -103,6 +103,11 @@ pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore:
     let resp: LoginResponse = client.post("/webapi/login", &req).await?;
     let creds = Credentials {
         proxy: proxy.clone(),
+        ssh_proxy: if ping.proxy.ssh.ssh_public_addr.is_empty() {
+            ping.proxy.ssh.listen_addr.clone()
+        } else {
+            ping.proxy.ssh.ssh_public_addr.clone()
+        },
         cluster: resp.cluster_name.clone(),
         user,
         private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF)?.to_string(),

@@ -4,13 +4,17 @@
 //!
 //! - `cli.rs`: the command line (also feeds `tsh completion`).
 //! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
+//! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
+//! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
 
 mod cli;
 mod login;
+mod nodes;
+mod ssh;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ProxyCommand};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -34,6 +38,38 @@ fn main() -> std::process::ExitCode {
             runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore))
         }
         Command::Status => login::status(&cli.global),
+        Command::Ls { cluster, format, labels } => {
+            runtime.block_on(nodes::ls(&cli.global, cluster.as_deref(), &format, &labels))
+        }
+        Command::Ssh { cluster, port, login, tty, no_tty, destination, command } => {
+            let tty = if tty {
+                Some(true)
+            } else if no_tty {
+                Some(false)
+            } else {
+                None
+            };
+            let result = runtime.block_on(nodes::ssh(
+                &cli.global,
+                cluster.as_deref(),
+                port,
+                login.as_deref(),
+                tty,
+                &destination,
+                command,
+            ));
+            match result {
+                Ok(code) => return std::process::ExitCode::from(u8::try_from(code).unwrap_or(255)),
+                Err(e) => Err(e),
+            }
+        }
+        Command::Config => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());
+            nodes::config(&cli.global, &exe)
+        }
+        Command::Proxy(ProxyCommand::Ssh { cluster, destination }) => {
+            runtime.block_on(nodes::proxy_ssh(&cli.global, cluster.as_deref(), &destination))
+        }
         Command::Logout => login::logout(),
     };
     match result {

@@ -6,6 +6,7 @@
 //! resources, and creates the preset roles. Every API call is checked against the caller's roles
 //! ([`Auth::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
 
+pub mod nodes;
 pub mod password;
 pub mod store;
 pub mod tokens;
@@ -184,6 +185,34 @@ impl Auth {
         Ok(Arc::new(auth))
     }
 
+    /// The cluster's name.
+    pub fn cluster_name(&self) -> &str {
+        &self.cluster
+    }
+
+    /// The cluster's SSH user CA public key.
+    pub fn user_ca_public(&self) -> &russh::keys::PublicKey {
+        self.user_ca.public_key()
+    }
+
+    /// Issues the proxy's SSH host certificate for `key`, valid for the given names.
+    pub fn proxy_host_cert(
+        &self,
+        key: &russh::keys::PublicKey,
+        principals: Vec<String>,
+    ) -> Result<russh::keys::Certificate, AuthError> {
+        let now = time::OffsetDateTime::now_utc();
+        let host = tether_shared::ssh_cert::HostIdentity {
+            host_id: format!("proxy.{}", self.cluster),
+            principals,
+            cluster: self.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + nodes::NODE_CERT_TTL,
+        };
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        self.host_ca.issue_host_cert(key, &host, serial).map_err(internal)
+    }
+
     /// The storage backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
@@ -216,6 +245,8 @@ impl Auth {
         for name in names {
             if name == ADMIN_ROLE {
                 out.push(Self::admin_role());
+            } else if name == nodes::NODE_ROLE {
+                out.push(nodes::node_role());
             } else if let Some(Resource::Role(role)) = store::get(&self.backend, &store::key(Kind::Role, name)).await? {
                 out.push(role);
             }
@@ -455,6 +486,7 @@ impl Auth {
         let issued = self.issue("@admin", roles, Traits::new(), &checker, &public, Duration::from_secs(365 * 86400))?;
         let creds = tether_shared::credentials::Credentials {
             proxy: proxy.to_string(),
+            ssh_proxy: String::new(),
             cluster: self.cluster.clone(),
             user: "@admin".into(),
             private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF).map_err(internal)?.to_string(),

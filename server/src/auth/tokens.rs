@@ -135,7 +135,6 @@ impl Auth {
     }
 
     /// Checks a join token: it must exist, be unexpired and of `token_type`.
-    #[allow(dead_code)] // used by node joining and trusted-cluster validation, which come next
     pub async fn check_token(&self, token: &str, token_type: TokenType) -> Result<TokenRecord, AuthError> {
         let key = format!("{PREFIX}{}", password::hash_token(token));
         let item = self

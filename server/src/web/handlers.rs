@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tether_shared::api::{
-    AuditEvent, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, LoginRequest, LoginResponse,
-    PingResponse, SignRequest, TokenInfo,
+    AuditEvent, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, JoinRequest, JoinResponse,
+    LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo,
 };
 use tether_shared::identity::{Identity, Traits};
 use tether_shared::resource::{Kind, Resource, User, UserSpec, parse_resources};
@@ -52,6 +52,9 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/tokens", post(add_token).get(list_tokens))
         .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
         .route("/webapi/auth/sign", post(sign))
+        .route("/webapi/nodes/join", post(join_node))
+        .route("/webapi/nodes/heartbeat", post(heartbeat))
+        .route("/webapi/nodes/trust", get(node_trust))
         .route("/webapi/events", get(events))
         .route("/webapi/resources", post(create_resource))
         .route("/webapi/resources/{kind}", get(list_resources))
@@ -142,6 +145,10 @@ async fn visible(state: &WebState, who: &Identity, resources: Vec<Resource>) -> 
         .into_iter()
         .filter(|r| match r {
             Resource::RemoteCluster(rc) => checker.check_cluster(&rc.metadata.labels).allowed,
+            // Users see the nodes their roles could log in to; nodes and admins see all.
+            Resource::Node(node) => {
+                who.roles.iter().any(|r| r.starts_with('@')) || checker.can_see_node(&node.metadata.labels)
+            }
             _ => true,
         })
         .collect())
@@ -381,4 +388,45 @@ async fn events(
     let Query(query) = query.map_err(|e| AuthError::BadRequest(format!("since: {}", e.body_text())))?;
     let events = state.auth.audit().read(query.since).map_err(|e| AuthError::Internal(format!("audit log: {e}")))?;
     Ok(Json(events))
+}
+
+async fn join_node(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<JoinRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<JoinResponse>, AuthError> {
+    let req = json_body(body)?;
+    let result = state.auth.join_node(&req).await;
+    if let Err(e) = &result {
+        tracing::warn!(node = %req.node_name, addr = %peer.addr, "node join refused: {e}");
+        state.auth.audit().emit(
+            "node.join",
+            "T3100W",
+            &crate::auth::nodes::node_user(&req.node_name),
+            false,
+            serde_json::json!({"addr": peer.addr.ip().to_string(), "error": e.to_string()}),
+        );
+    }
+    Ok(Json(result?))
+}
+
+async fn heartbeat(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<Resource>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Vec<String>>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "node", "update").await?;
+    let Resource::Node(node) = json_body(body)? else {
+        return Err(AuthError::BadRequest("a heartbeat carries a node resource".into()));
+    };
+    state.auth.heartbeat(who, node).await?;
+    Ok(Json(vec![]))
+}
+
+async fn node_trust(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<NodeTrustState>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "role", "list").await?;
+    state.auth.authorize(who, "cert_authority", "list").await?;
+    Ok(Json(state.auth.node_trust_state().await?))
 }

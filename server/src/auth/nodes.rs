@@ -1,0 +1,155 @@
+//! Nodes joining the cluster and keeping their inventory entry alive.
+//!
+//! A node presents a `node` join token and its Ed25519 host key; it receives an SSH host
+//! certificate (principals: its name, host name, and `NAME.CLUSTER`) and a TLS client certificate
+//! for the built-in `@node` role, which may heartbeat its own inventory entry and read the roles
+//! and CAs it needs to check users. The node keeps both in its data dir, so restarts need no
+//! token. Heartbeats write the `node` resource with an expiry of [`NODE_TTL`], so a node that
+//! stops heartbeating leaves `tsh ls` by itself.
+
+use std::time::{Duration, SystemTime};
+
+use tether_shared::api::{JoinRequest, JoinResponse, NodeTrustState, TrustedKey};
+use tether_shared::identity::Identity;
+use tether_shared::resource::{CaType, Kind, Node, Resource, Role, RoleConditions, RoleSpec, Rule, TokenType};
+use tether_shared::ssh_cert::HostIdentity;
+
+use super::{Auth, AuthError, internal, store};
+
+/// The role of node identities.
+pub const NODE_ROLE: &str = "@node";
+/// How often nodes heartbeat.
+#[allow(dead_code)] // read by the node service (server/src/node), wired next
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// How long an inventory entry outlives its last heartbeat.
+pub const NODE_TTL: Duration = Duration::from_secs(15);
+/// How long node certificates are valid.
+pub const NODE_CERT_TTL: Duration = Duration::from_secs(365 * 86400);
+
+/// The user name in a node's TLS identity.
+pub fn node_user(node_name: &str) -> String {
+    format!("@node:{node_name}")
+}
+
+/// The built-in role of nodes.
+pub fn node_role() -> Role {
+    Role::new(
+        NODE_ROLE,
+        RoleSpec {
+            allow: RoleConditions {
+                rules: vec![
+                    Rule::new(&["node"], &["create", "update", "read", "list"]),
+                    Rule::new(&["role", "cert_authority"], &["read", "list"]),
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+}
+
+impl Auth {
+    /// Joins a node with a token (remote nodes).
+    pub async fn join_node(&self, req: &JoinRequest) -> Result<JoinResponse, AuthError> {
+        self.check_token(&req.token, TokenType::Node).await?;
+        let resp = self.node_credentials(&req.node_name, &req.hostname, &req.public_key).await?;
+        self.audit.emit(
+            "node.join",
+            "T3100I",
+            &node_user(&req.node_name),
+            true,
+            serde_json::json!({"node": req.node_name, "hostname": req.hostname}),
+        );
+        Ok(resp)
+    }
+
+    /// Issues a node's host certificate and API certificate (also used directly by a node in the
+    /// auth server's own process, which needs no token).
+    pub async fn node_credentials(
+        &self,
+        node_name: &str,
+        hostname: &str,
+        public_key: &str,
+    ) -> Result<JoinResponse, AuthError> {
+        tether_shared::names::validate_name(node_name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+        let key = russh::keys::ssh_key::PublicKey::from_openssh(public_key)
+            .map_err(|e| AuthError::BadRequest(format!("public_key: not an OpenSSH public key: {e}")))?;
+        let ed25519 = *key
+            .key_data()
+            .ed25519()
+            .ok_or_else(|| AuthError::BadRequest("public_key: only Ed25519 keys are accepted".into()))?;
+        let now = time::OffsetDateTime::now_utc();
+        let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.cluster)];
+        if !hostname.is_empty() && hostname != node_name {
+            principals.push(hostname.to_string());
+        }
+        let host = HostIdentity {
+            host_id: node_name.to_string(),
+            principals,
+            cluster: self.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + NODE_CERT_TTL,
+        };
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let host_cert = self.host_ca.issue_host_cert(&key, &host, serial).map_err(internal)?;
+        let identity = Identity {
+            user: node_user(node_name),
+            roles: vec![NODE_ROLE.to_string()],
+            traits: Default::default(),
+            logins: vec![],
+            cluster: self.cluster.clone(),
+            valid_after: host.valid_after,
+            valid_before: host.valid_before,
+            permit_pty: false,
+            permit_agent_forwarding: false,
+            permit_port_forwarding: false,
+        };
+        let tls = self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal)?;
+        Ok(JoinResponse {
+            cluster_name: self.cluster.clone(),
+            host_cert: tether_shared::ssh_cert::cert_to_openssh(&host_cert).map_err(internal)?,
+            tls_cert: tls.cert_pem,
+            tls_cas: vec![self.tls_ca.cert_pem()],
+            host_cas: vec![TrustedKey {
+                cluster: self.cluster.clone(),
+                public_key: self.host_ca.public_key_openssh().map_err(internal)?,
+            }],
+        })
+    }
+
+    /// Records a heartbeat: the node's inventory entry, expiring after [`NODE_TTL`]. A node may
+    /// only heartbeat itself.
+    pub async fn heartbeat(&self, caller: &Identity, mut node: Node) -> Result<(), AuthError> {
+        if caller.roles.iter().any(|r| r == NODE_ROLE) && caller.user != node_user(&node.metadata.name) {
+            return Err(AuthError::Forbidden(format!(
+                "{} may not heartbeat node {:?}",
+                caller.user, node.metadata.name
+            )));
+        }
+        node.metadata.id = None;
+        node.metadata.expires = Some(time::OffsetDateTime::now_utc() + NODE_TTL);
+        store::upsert(&self.backend, &Resource::Node(node)).await?;
+        Ok(())
+    }
+
+    /// The user CAs and roles a node checks users against.
+    pub async fn node_trust_state(&self) -> Result<NodeTrustState, AuthError> {
+        let user_cas = store::list(&self.backend, &store::prefix(Kind::CertAuthority))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::CertAuthority(ca) if ca.spec.ca_type == CaType::User => Some(ca),
+                _ => None,
+            })
+            .collect();
+        let roles = store::list(&self.backend, &store::prefix(Kind::Role))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Role(role) => Some(role),
+                _ => None,
+            })
+            .collect();
+        Ok(NodeTrustState { user_cas, roles })
+    }
+}

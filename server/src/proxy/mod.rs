@@ -1,0 +1,6 @@
+//! The proxy's SSH side: the relay users reach nodes through (`listen_addr`, 3023).
+//!
+//! Layout: `relay.rs` (the russh server, user certificate checks, the `proxy:HOST:PORT@CLUSTER`
+//! subsystem and the byte relay).
+
+pub mod relay;

@@ -1,0 +1,293 @@
+//! The SSH relay: users authenticate with their SSH certificate and request the subsystem
+//! `proxy:HOST:PORT@CLUSTER`; the relay finds the node, checks RBAC, dials it, and then only
+//! copies bytes, so the user's own SSH session runs end to end between `tsh` and the node.
+//!
+//! A refusal is written to the channel's stderr before the subsystem request is answered with a
+//! failure, with distinct messages for an unknown node, denied access and an unreachable node.
+//! The relay presents a host certificate from the cluster's host CA so `tsh` never trusts on
+//! first use.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use russh::keys::{Certificate, PrivateKey};
+use russh::server::{Auth, Msg, Session};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use tether_shared::identity::Identity;
+use tether_shared::labels::Labels;
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::{Kind, Resource};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+use crate::auth::{Auth as AuthService, store};
+
+/// How long a client has to authenticate.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long dialing a node may take.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most SSH connections the relay serves at once.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// The channel window: large, so bulk copies are not held back (see the crate notes).
+pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+
+/// Builds the relay's russh configuration around its host key and certificate.
+pub fn config(host_key: PrivateKey, host_cert: Certificate) -> russh::server::Config {
+    let mut methods = MethodSet::empty();
+    methods.push(MethodKind::PublicKey);
+    russh::server::Config {
+        methods,
+        keys: vec![host_key],
+        certificates: vec![host_cert],
+        inactivity_timeout: None,
+        auth_rejection_time: Duration::from_millis(300),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        window_size: WINDOW_SIZE,
+        // Relaying SSH inside SSH: Nagle would triple latency and cut throughput (crate notes).
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// Serves the relay until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<russh::server::Config>,
+    auth: Arc<AuthService>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        let (tcp, addr) = tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("proxy ssh: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%addr, "proxy ssh: connection limit reached, refusing");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let handler =
+            Relay { auth: auth.clone(), addr, identity: None, login: String::new(), channels: HashMap::new() };
+        let config = config.clone();
+        let mut stop = shutdown.clone();
+        sessions.spawn(async move {
+            let _permit = permit;
+            let session = match tokio::time::timeout(AUTH_TIMEOUT, russh::server::run_stream(config, tcp, handler)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),
+                Err(_) => return tracing::debug!(%addr, "proxy ssh: handshake timed out"),
+            };
+            let handle = session.handle();
+            tokio::pin!(session);
+            tokio::select! {
+                result = &mut session => if let Err(e) = result {
+                    tracing::debug!(%addr, "proxy ssh: session ended: {e}");
+                },
+                _ = stop.changed() => {
+                    let _ = handle.disconnect(russh::Disconnect::ByApplication, "proxy shutting down".into(), "en".into()).await;
+                }
+            }
+        });
+        while sessions.try_join_next().is_some() {}
+    }
+    sessions.shutdown().await;
+}
+
+struct Relay {
+    auth: Arc<AuthService>,
+    addr: SocketAddr,
+    identity: Option<Identity>,
+    login: String,
+    channels: HashMap<ChannelId, Channel<Msg>>,
+}
+
+/// Why a subsystem request was refused: each has its own words.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("tether: unsupported subsystem {0:?} (use proxy:HOST:PORT@CLUSTER)")]
+    BadRequest(String),
+    #[error("tether: cluster {0:?} is not known to this proxy")]
+    UnknownCluster(String),
+    #[error("tether: node {host:?} not found in cluster {cluster}")]
+    UnknownNode { host: String, cluster: String },
+    #[error("tether: access denied to {login}@{host}: {reason}")]
+    Denied { login: String, host: String, reason: String },
+    #[error("tether: node {host:?} at {addr} is unreachable: {cause}")]
+    Unreachable { host: String, addr: String, cause: String },
+    #[error("tether: internal error: {0}")]
+    Internal(String),
+}
+
+/// Parses `proxy:HOST:PORT@CLUSTER` (PORT and @CLUSTER optional).
+pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<String>)> {
+    let rest = subsystem.strip_prefix("proxy:")?;
+    let (hostport, cluster) = match rest.rsplit_once('@') {
+        Some((hp, c)) if !c.is_empty() => (hp, Some(c.to_string())),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().ok()?)),
+        None => (hostport, None),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port, cluster))
+}
+
+impl Relay {
+    async fn resolve(&self, subsystem: &str) -> Result<TcpStream, Refusal> {
+        let (host, port, cluster) = parse_target(subsystem).ok_or_else(|| Refusal::BadRequest(subsystem.into()))?;
+        let local = self.auth.cluster_name().to_string();
+        if let Some(c) = &cluster
+            && *c != local
+        {
+            return Err(Refusal::UnknownCluster(c.clone()));
+        }
+        let nodes = store::list(self.auth.backend(), &store::prefix(Kind::Node))
+            .await
+            .map_err(|e| Refusal::Internal(e.to_string()))?;
+        let node = nodes
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Node(n) => Some(n),
+                _ => None,
+            })
+            .find(|n| {
+                n.metadata.name == host
+                    || n.spec.hostname == host
+                    || n.spec.addr == host
+                    || n.spec
+                        .addr
+                        .rsplit_once(':')
+                        .is_some_and(|(h, p)| h == host && port.is_none_or(|port| p == port.to_string()))
+            })
+            .ok_or_else(|| Refusal::UnknownNode { host: host.clone(), cluster: local.clone() })?;
+        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
+        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
+        let checker = AccessChecker::new(&roles, &identity.traits);
+        let labels: Labels = node.metadata.labels.clone();
+        let decision = checker.check_login(&self.login, &labels);
+        if !decision.allowed {
+            self.auth.audit().emit(
+                "access.denied",
+                "T9000W",
+                &identity.user,
+                false,
+                serde_json::json!({"node": node.metadata.name, "login": self.login, "reason": decision.reason}),
+            );
+            return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
+        }
+        let addr = node.spec.addr.clone();
+        let tcp = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&addr)).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => return Err(Refusal::Unreachable { host, addr, cause: e.to_string() }),
+            Err(_) => {
+                return Err(Refusal::Unreachable { host, addr, cause: format!("no answer within {DIAL_TIMEOUT:?}") });
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+}
+
+impl russh::server::Handler for Relay {
+    type Error = russh::Error;
+
+    // Plain public keys are refused by russh's default `auth_publickey`: only certificates pass.
+
+    async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
+        let cas = vec![self.auth.user_ca_public().clone()];
+        match tether_shared::ssh_cert::verify_user_cert(cert, &cas, Some(user), SystemTime::now()) {
+            Ok(identity) => {
+                self.identity = Some(identity);
+                self.login = user.to_string();
+                Ok(Auth::Accept)
+            }
+            Err(e) => {
+                tracing::info!(addr = %self.addr, login = user, "proxy ssh: certificate refused: {e}");
+                self.auth.audit().emit(
+                    "auth.failure",
+                    "T3007W",
+                    cert.key_id(),
+                    false,
+                    serde_json::json!({"addr": self.addr.to_string(), "login": user, "reason": e.to_string()}),
+                );
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.insert(channel.id(), channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.resolve(name).await {
+            Ok(tcp) => {
+                let Some(ch) = self.channels.remove(&channel) else {
+                    session.channel_failure(channel)?;
+                    return Ok(());
+                };
+                session.channel_success(channel)?;
+                let addr = self.addr;
+                tokio::spawn(async move {
+                    let mut stream = ch.into_stream();
+                    let mut tcp = tcp;
+                    if let Err(e) =
+                        tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await
+                    {
+                        tracing::debug!(%addr, "proxy ssh: relay ended: {e}");
+                    }
+                });
+            }
+            Err(refusal) => {
+                tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: {refusal}");
+                session.extended_data(channel, 1, format!("{refusal}\r\n").into_bytes())?;
+                session.channel_failure(channel)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_target;
+
+    #[test]
+    fn targets() {
+        assert_eq!(parse_target("proxy:mynode:3022@leaf"), Some(("mynode".into(), Some(3022), Some("leaf".into()))));
+        assert_eq!(parse_target("proxy:mynode"), Some(("mynode".into(), None, None)));
+        assert_eq!(parse_target("proxy:10.0.0.1:22@root.example.com").map(|t| t.1), Some(Some(22)));
+        assert!(parse_target("sftp").is_none());
+        assert!(parse_target("proxy::22").is_none());
+        assert!(parse_target("proxy:host:notaport").is_none());
+        assert!(parse_target("proxy:host@").is_none());
+    }
+}

@@ -1,0 +1,116 @@
+//! Interop with real OpenSSH: an OpenSSH `sshd` that trusts the cluster's user CA (from `tctl
+//! auth export --type=user`) accepts the certificate `tsh login` issued, and refuses one from
+//! another cluster.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tether_tests::Cluster;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+struct Sshd {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Starts OpenSSH's sshd on 127.0.0.1 trusting `ca_file` for user certificates.
+fn start_sshd(dir: &Path, ca_file: &Path) -> Sshd {
+    assert!(Path::new(SSHD).exists(), "{SSHD} is missing: install openssh-server (.ci/run does)");
+    std::fs::create_dir_all("/run/sshd").expect("privilege separation directory");
+    let host_key = dir.join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&host_key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    let port = free_port();
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nTrustedUserCAKeys {}\nPidFile {}\nAuthorizedKeysFile none\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nLogLevel VERBOSE\n",
+            host_key.display(),
+            ca_file.display(),
+            dir.join("sshd.pid").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
+    let child = Command::new(SSHD).arg("-D").arg("-e").arg("-f").arg(&config).stderr(log).spawn().expect("sshd starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "sshd did not listen: {}",
+            std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Sshd { child, port }
+}
+
+fn ssh(key: &Path, cert: &Path, port: u16, command: &str) -> std::process::Output {
+    Command::new("ssh")
+        .args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i"])
+        .arg(key)
+        .arg("-o")
+        .arg(format!("CertificateFile={}", cert.display()))
+        .args(["-p", &port.to_string(), "root@127.0.0.1", command])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs")
+}
+
+#[test]
+fn openssh_sshd_accepts_tsh_certificates() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let ca_file = cluster.dir.path().join("user_ca.pub");
+    std::fs::write(&ca_file, cluster.tctl(&["auth", "export", "--type=user"]).ok()).unwrap();
+    let sshd = start_sshd(cluster.dir.path(), &ca_file);
+
+    // tsh config writes the key and certificate where OpenSSH can use them.
+    cluster.as_user(&home, "tsh", &["config"], None).ok();
+    let key = home.join("openssh/root.example.com.key");
+    let cert = home.join("openssh/root.example.com.key-cert.pub");
+    let out = ssh(&key, &cert, sshd.port, "echo from-openssh");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-openssh\n", "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A certificate from another cluster's CA is refused.
+    let other = Cluster::start("other.example.com");
+    let other_home = other.add_user("alice", "access", "root", "correct-horse");
+    other.as_user(&other_home, "tsh", &["config"], None).ok();
+    let out = ssh(
+        &other_home.join("openssh/other.example.com.key"),
+        &other_home.join("openssh/other.example.com.key-cert.pub"),
+        sshd.port,
+        "echo should-not-run",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("should-not-run"));
+}

@@ -1,0 +1,177 @@
+//! `tsh ls`, `tsh ssh`, `tsh config` and `tsh proxy ssh`: finding nodes and reaching them.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use tether_shared::credentials::Credentials;
+use tether_shared::labels::format_labels;
+use tether_shared::resource::{Node, Resource};
+
+use crate::cli::Global;
+use crate::login::credentials;
+use crate::ssh::{Keys, SshRequest};
+
+/// The SSH proxy address of the credentials (asking `/webapi/ping` when it is not stored).
+async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
+    if !creds.ssh_proxy.is_empty() {
+        return Ok(creds.ssh_proxy.clone());
+    }
+    let ping = creds.api_client(insecure)?.ping().await?;
+    Ok(if ping.proxy.ssh.ssh_public_addr.is_empty() {
+        ping.proxy.ssh.listen_addr
+    } else {
+        ping.proxy.ssh.ssh_public_addr
+    })
+}
+
+async fn list_nodes(creds: &Credentials, insecure: bool) -> Result<Vec<Node>> {
+    let all: Vec<Resource> = creds.api_client(insecure)?.get("/webapi/resources/node").await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|r| match r {
+            Resource::Node(n) => Some(n),
+            _ => None,
+        })
+        .collect())
+}
+
+fn check_cluster(creds: &Credentials, cluster: Option<&str>) -> Result<String> {
+    match cluster {
+        Some(c) if c != creds.cluster => {
+            bail!("cluster {c:?} is not reachable from {} yet (trusted clusters come next)", creds.cluster)
+        }
+        _ => Ok(creds.cluster.clone()),
+    }
+}
+
+/// `tsh ls`.
+pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &[String]) -> Result<()> {
+    let (creds, insecure) = credentials(global)?;
+    check_cluster(&creds, cluster)?;
+    let mut wanted = Vec::new();
+    for f in filters {
+        let (k, v) = f.split_once('=').with_context(|| format!("{f:?}: filter nodes with label=value"))?;
+        wanted.push((k.to_string(), v.to_string()));
+    }
+    let mut nodes = list_nodes(&creds, insecure).await?;
+    nodes.retain(|n| wanted.iter().all(|(k, v)| n.metadata.labels.get(k) == Some(v)));
+    nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&nodes)?),
+        "yaml" => print!("{}", serde_yaml_ng::to_string(&nodes)?),
+        _ => {
+            let rows = nodes
+                .iter()
+                .map(|n| vec![n.metadata.name.clone(), n.spec.addr.clone(), format_labels(&n.metadata.labels)])
+                .collect();
+            println!("{}", tether_shared::table::render(&["Node Name", "Address", "Labels"], rows));
+        }
+    }
+    Ok(())
+}
+
+/// Splits `[LOGIN@]HOST`.
+fn split_destination(destination: &str) -> (Option<&str>, &str) {
+    match destination.rsplit_once('@') {
+        Some((login, host)) => (Some(login), host),
+        None => (None, destination),
+    }
+}
+
+/// The default login: the first real principal of the certificate.
+fn default_login(creds: &Credentials) -> Result<String> {
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
+    cert.valid_principals()
+        .iter()
+        .find(|p| !p.starts_with('-'))
+        .cloned()
+        .context("your certificate allows no logins; ask for one (traits.logins), or pass -l LOGIN")
+}
+
+/// A node given by address is verified against its name: find it in the inventory.
+async fn node_name_for(creds: &Credentials, insecure: bool, host: &str) -> Result<String> {
+    if host.parse::<std::net::IpAddr>().is_err() {
+        return Ok(host.to_string());
+    }
+    let nodes = list_nodes(creds, insecure).await?;
+    nodes
+        .iter()
+        .find(|n| n.spec.addr.rsplit_once(':').is_some_and(|(h, _)| h == host))
+        .map(|n| n.metadata.name.clone())
+        .with_context(|| format!("no node you may see has the address {host}"))
+}
+
+/// `tsh ssh`.
+#[allow(clippy::too_many_arguments)]
+pub async fn ssh(
+    global: &Global,
+    cluster: Option<&str>,
+    port: u16,
+    login: Option<&str>,
+    tty: Option<bool>,
+    destination: &str,
+    command: Vec<String>,
+) -> Result<i32> {
+    let (creds, insecure) = credentials(global)?;
+    let cluster = check_cluster(&creds, cluster)?;
+    let (dest_login, host) = split_destination(destination);
+    let login = match login.or(dest_login) {
+        Some(l) => l.to_string(),
+        None => default_login(&creds)?,
+    };
+    let host = node_name_for(&creds, insecure, host).await?;
+    let keys = Keys::from(&creds)?;
+    let proxy = ssh_proxy(&creds, insecure).await?;
+    crate::ssh::run(&proxy, &keys, SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty })
+        .await
+}
+
+/// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
+pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
+    let (creds, insecure) = credentials(global)?;
+    let cluster = check_cluster(&creds, cluster)?;
+    let (dest_login, hostport) = split_destination(destination);
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().with_context(|| format!("bad port in {destination:?}"))?),
+        None => (hostport, 3022),
+    };
+    // OpenSSH names the node HOST.CLUSTER in its config; the node is HOST.
+    let host = host.strip_suffix(&format!(".{cluster}")).unwrap_or(host);
+    let login = match dest_login {
+        Some(l) => l.to_string(),
+        None => default_login(&creds)?,
+    };
+    let keys = Keys::from(&creds)?;
+    let proxy = ssh_proxy(&creds, insecure).await?;
+    crate::ssh::proxy_command(&proxy, &keys, host, port, &cluster, &login).await
+}
+
+/// `tsh config`: an OpenSSH client block for the current profile.
+pub fn config(global: &Global, tsh: &Path) -> Result<()> {
+    let (creds, _) = credentials(global)?;
+    let home = tether_shared::profile::home();
+    let dir = home.join("openssh");
+    let key_path = dir.join(format!("{}.key", creds.cluster));
+    let cert_path = dir.join(format!("{}.key-cert.pub", creds.cluster));
+    let known_hosts = dir.join("known_hosts");
+    tether_shared::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
+    tether_shared::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
+    let mut lines = String::new();
+    for ca in &creds.host_cas {
+        let key: Vec<&str> = ca.public_key.split_whitespace().take(2).collect();
+        lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", ca.cluster, key.join(" ")));
+    }
+    tether_shared::credentials::write_private(&known_hosts, lines.as_bytes())?;
+    let cluster = &creds.cluster;
+    println!("# Tether: nodes of cluster {cluster}, reached through the proxy at {}.", creds.proxy);
+    println!("# Use: ssh LOGIN@NODE.{cluster}");
+    println!("Host *.{cluster}");
+    println!("    UserKnownHostsFile \"{}\"", known_hosts.display());
+    println!("    IdentityFile \"{}\"", key_path.display());
+    println!("    CertificateFile \"{}\"", cert_path.display());
+    println!("    IdentitiesOnly yes");
+    println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
+    let identity = global.identity.as_ref().map(|p| format!(" -i \"{}\"", p.display())).unwrap_or_default();
+    println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
+    Ok(())
+}

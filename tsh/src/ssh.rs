@@ -1,0 +1,325 @@
+//! `tsh ssh` and `tsh proxy ssh`: an SSH client that reaches nodes through the proxy's relay.
+//!
+//! The outer connection goes to the proxy's SSH address with the user's certificate; the
+//! subsystem `proxy:HOST:PORT@CLUSTER` turns one channel into a byte pipe to the node, and the
+//! inner SSH session runs over that pipe end to end, so the proxy never sees inside it. Both the
+//! proxy's and the node's host certificates are checked against the cluster's host CAs, with the
+//! name dialled among their principals: never trust on first use.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use russh::ChannelMsg;
+use russh::keys::{Certificate, PrivateKey, PublicKey};
+use tether_shared::credentials::Credentials;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long the whole connection setup (both handshakes) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Verifies a server's host certificate against the cluster's host CAs and one expected name.
+pub struct HostCheck {
+    cas: Vec<PublicKey>,
+    name: String,
+    /// Why the server was refused, for the error the user sees.
+    refusal: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl russh::client::Handler for HostCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let verdict = match key {
+            russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
+                tether_shared::ssh_cert::verify_host_cert(cert, &self.cas, &self.name, SystemTime::now())
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
+                Err("the server offered a plain host key, not a certificate from the cluster's host CA".into())
+            }
+        };
+        match verdict {
+            Ok(()) => Ok(true),
+            Err(reason) => {
+                if let Ok(mut r) = self.refusal.lock() {
+                    *r = Some(reason);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn client_config() -> Arc<russh::client::Config> {
+    let mut config = russh::client::Config {
+        nodelay: true,
+        window_size: 8 * 1024 * 1024,
+        inactivity_timeout: None,
+        ..Default::default()
+    };
+    config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
+    Arc::new(config)
+}
+
+/// The user's key, certificate and the host CAs, read from credentials.
+pub struct Keys {
+    key: Arc<PrivateKey>,
+    cert: Certificate,
+    host_cas: Vec<PublicKey>,
+}
+
+impl Keys {
+    /// Reads the key material out of credentials.
+    pub fn from(creds: &Credentials) -> Result<Keys> {
+        let key = PrivateKey::from_openssh(&creds.private_key).context("cannot read the private key")?;
+        let cert =
+            tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).context("cannot read the certificate")?;
+        let host_cas =
+            creds.host_cas.iter().filter_map(|k| PublicKey::from_openssh(&k.public_key).ok()).collect::<Vec<_>>();
+        if host_cas.is_empty() {
+            bail!("the profile holds no host CA; run tsh login again");
+        }
+        Ok(Keys { key: Arc::new(key), cert, host_cas })
+    }
+}
+
+async fn handshake<S>(
+    stream: S,
+    host: &str,
+    login: &str,
+    keys: &Keys,
+    what: &str,
+) -> Result<russh::client::Handle<HostCheck>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let refusal = Arc::new(std::sync::Mutex::new(None));
+    let check = HostCheck { cas: keys.host_cas.clone(), name: host.to_string(), refusal: refusal.clone() };
+    let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
+        Ok(h) => h,
+        Err(e) => {
+            let why = refusal.lock().ok().and_then(|r| r.clone());
+            match why {
+                Some(why) => {
+                    bail!("refusing to connect to {what} {host:?}: its host certificate is not trusted: {why}")
+                }
+                None => bail!("SSH handshake with {what} {host:?} failed: {e}"),
+            }
+        }
+    };
+    let auth = handle
+        .authenticate_openssh_cert(login, keys.key.clone(), keys.cert.clone())
+        .await
+        .with_context(|| format!("authentication with {what} {host:?} failed"))?;
+    if !auth.success() {
+        bail!(
+            "{what} {host:?} refused the certificate for login {login:?} (the login may not be allowed, or the certificate expired: run tsh status)"
+        );
+    }
+    Ok(handle)
+}
+
+/// Opens the relay channel to `host:port` in `cluster`; returns the proxy connection (keep it
+/// alive) and the byte stream to the node.
+pub async fn dial_node(
+    proxy_ssh: &str,
+    host: &str,
+    port: u16,
+    cluster: &str,
+    login: &str,
+    keys: &Keys,
+) -> Result<(russh::client::Handle<HostCheck>, russh::ChannelStream<russh::client::Msg>)> {
+    let proxy_host = proxy_ssh.rsplit_once(':').map_or(proxy_ssh, |(h, _)| h).trim_matches(['[', ']']);
+    let tcp = tokio::net::TcpStream::connect(proxy_ssh)
+        .await
+        .with_context(|| format!("cannot reach the SSH proxy at {proxy_ssh}"))?;
+    let _ = tcp.set_nodelay(true);
+    let proxy = handshake(tcp, proxy_host, login, keys, "proxy").await?;
+    let mut channel = proxy.channel_open_session().await.context("the proxy refused a session channel")?;
+    channel.request_subsystem(true, format!("proxy:{host}:{port}@{cluster}")).await?;
+    let mut stderr = Vec::new();
+    loop {
+        match channel.wait().await {
+            Some(ChannelMsg::ExtendedData { data, .. }) => stderr.extend_from_slice(&data),
+            Some(ChannelMsg::Success) => break,
+            Some(ChannelMsg::Failure) | Some(ChannelMsg::Close) | Some(ChannelMsg::Eof) | None => {
+                let msg = String::from_utf8_lossy(&stderr).trim().to_string();
+                if msg.is_empty() {
+                    bail!("the proxy refused to connect to {host}:{port}");
+                }
+                bail!("{}", msg.trim_start_matches("tether: "));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok((proxy, channel.into_stream()))
+}
+
+/// What `tsh ssh` runs.
+pub struct SshRequest<'a> {
+    /// The node.
+    pub host: &'a str,
+    /// The node's SSH port.
+    pub port: u16,
+    /// The cluster the node is in.
+    pub cluster: &'a str,
+    /// The Unix login.
+    pub login: &'a str,
+    /// The command (empty: an interactive shell).
+    pub command: Vec<String>,
+    /// Force (`Some(true)`) or forbid (`Some(false)`) a PTY; `None`: a PTY for a shell on a terminal.
+    pub tty: Option<bool>,
+}
+
+/// Runs `tsh ssh`; returns the remote exit code.
+pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
+    use std::io::IsTerminal;
+    let (proxy, stream) =
+        tokio::time::timeout(CONNECT_TIMEOUT, dial_node(proxy_ssh, req.host, req.port, req.cluster, req.login, keys))
+            .await
+            .map_err(|_| anyhow::anyhow!("connecting to {} took longer than {CONNECT_TIMEOUT:?}", req.host))??;
+    let node = handshake(stream, req.host, req.login, keys, "node").await?;
+    let mut channel = node.channel_open_session().await.context("the node refused a session channel")?;
+    let interactive = req.command.is_empty();
+    let want_tty = req.tty.unwrap_or(interactive && std::io::stdin().is_terminal());
+    let _raw = if want_tty {
+        let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+        let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".into());
+        channel.request_pty(true, &term, u32::from(cols), u32::from(rows), 0, 0, &[]).await?;
+        RawMode::enable(std::io::stdin().is_terminal())
+    } else {
+        RawMode(false)
+    };
+    if interactive {
+        channel.request_shell(true).await?;
+    } else {
+        channel.exec(true, shell_join(&req.command)).await?;
+    }
+
+    // stdin → channel, in its own task; EOF on stdin sends EOF.
+    let writer = channel.make_writer();
+    let stdin_task = tokio::spawn(async move {
+        let mut stdin = tokio::io::stdin();
+        let mut writer = writer;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match stdin.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if writer.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    let mut winch = if want_tty {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok()
+    } else {
+        None
+    };
+    let mut stdout = tokio::io::stdout();
+    let mut stderr = tokio::io::stderr();
+    let mut code = None;
+    loop {
+        let msg = tokio::select! {
+            msg = channel.wait() => msg,
+            Some(()) = async { match winch.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                if let Ok((cols, rows)) = crossterm::terminal::size() {
+                    let _ = channel.window_change(u32::from(cols), u32::from(rows), 0, 0).await;
+                }
+                continue;
+            }
+        };
+        match msg {
+            Some(ChannelMsg::Data { data }) => {
+                stdout.write_all(&data).await?;
+                stdout.flush().await?;
+            }
+            Some(ChannelMsg::ExtendedData { data, .. }) => {
+                stderr.write_all(&data).await?;
+                stderr.flush().await?;
+            }
+            Some(ChannelMsg::ExitStatus { exit_status }) => code = Some(exit_status as i32),
+            Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                eprintln!("\r\ntsh: remote command killed by signal {signal_name:?}");
+                code = Some(255);
+            }
+            Some(ChannelMsg::Failure) => {
+                drop(_raw);
+                bail!("the node refused the session request");
+            }
+            Some(ChannelMsg::Close) | None => break,
+            Some(_) => {}
+        }
+    }
+    stdin_task.abort();
+    let _ = node.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    let _ = proxy.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    Ok(code.unwrap_or(255))
+}
+
+/// Joins argv words into one command line, quoting words that need it.
+pub fn shell_join(words: &[String]) -> String {
+    if words.len() == 1 {
+        return words[0].clone();
+    }
+    words
+        .iter()
+        .map(|w| {
+            if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Puts the local terminal in raw mode for an interactive session, restoring it when dropped.
+struct RawMode(bool);
+
+impl RawMode {
+    fn enable(on_terminal: bool) -> RawMode {
+        RawMode(on_terminal && crossterm::terminal::enable_raw_mode().is_ok())
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+/// `tsh proxy ssh USER@HOST:PORT`: the OpenSSH `ProxyCommand`, piping stdin/stdout to the node.
+pub async fn proxy_command(
+    proxy_ssh: &str,
+    keys: &Keys,
+    host: &str,
+    port: u16,
+    cluster: &str,
+    login: &str,
+) -> Result<()> {
+    let (_proxy, mut stream) = dial_node(proxy_ssh, host, port, cluster, login, keys).await?;
+    let mut stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+    let _ = tokio::io::copy_bidirectional(&mut stdio, &mut stream).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_join;
+
+    #[test]
+    fn joins_words_safely() {
+        assert_eq!(shell_join(&["echo hi".into()]), "echo hi");
+        assert_eq!(shell_join(&["echo".into(), "hi there".into()]), "echo 'hi there'");
+        assert_eq!(shell_join(&["printf".into(), "it's".into()]), "printf 'it'\\''s'");
+    }
+}
