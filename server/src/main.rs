@@ -14,6 +14,7 @@
 mod audit;
 mod auth;
 mod config;
+mod node;
 mod process;
 mod proxy;
 mod storage;

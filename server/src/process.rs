@@ -13,6 +13,8 @@ use tokio::sync::watch;
 use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::config::{self, Config, StorageConfig};
+use crate::node::identity::JoinVia;
+use crate::node::service::{NodeService, NodeSettings};
 use crate::storage::Backend;
 use crate::storage::sqlite::SqliteBackend;
 use crate::web::{self, WebState};
@@ -79,10 +81,22 @@ async fn shutdown_signal() {
     }
 }
 
+/// The OS host name (for node labels and host certificate principals).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let (Some(auth_cfg), Some(proxy_cfg)) = (&cfg.auth, &cfg.proxy) else {
+        if cfg.ssh.is_some() && cfg.auth.is_none() && cfg.proxy.is_none() {
+            return run_node_only(&cfg).await;
+        }
         bail!(
-            "this build runs auth and proxy together; enable both auth_service and proxy_service (nodes joining a remote auth come next)"
+            "run auth_service and proxy_service together (with or without ssh_service), or ssh_service alone with teleport.proxy_server or auth_server"
         );
     };
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
@@ -197,8 +211,31 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let relay_task =
         tokio::spawn(crate::proxy::relay::serve(ssh_listener, relay_config, auth.clone(), stop_rx.clone()));
     let auth_task = tokio::spawn(web::serve(auth_listener, tls.clone(), state.clone(), stop_rx.clone()));
-    let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx));
+    let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx.clone()));
     tracing::info!(%web_addr, %auth_addr, %ssh_addr, "web proxy, auth API and SSH proxy listening");
+
+    let node = match &cfg.ssh {
+        Some(ssh_cfg) => Some(
+            NodeService::start(
+                NodeSettings {
+                    data_dir: &cfg.data_dir,
+                    node_name: &cfg.nodename,
+                    hostname: &hostname(),
+                    api_addr: &web_addr.to_string(),
+                    join: JoinVia::Local(&auth),
+                    listen_addr: ssh_cfg.listen_addr,
+                    labels: ssh_cfg.labels.clone().into_iter().collect(),
+                    insecure: false,
+                },
+                stop_rx.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    if let Some(node) = &node {
+        tracing::info!(ssh_node_addr = %node.addr, "ssh service listening");
+    }
 
     // Machine-readable first line for scripts and tests, then the human guide.
     println!("tether: web proxy listening on {web_addr}");
@@ -212,12 +249,49 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     let _ = stop_tx.send(true);
+    if let Some(node) = node {
+        node.wait().await;
+    }
     for (name, task) in [("web", web_task), ("auth", auth_task), ("proxy ssh", relay_task)] {
         if let Err(e) = task.await {
             tracing::error!("{name} task failed: {e}");
         }
     }
     backend.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A host running only the ssh service: it joins a remote cluster (or loads its identity).
+async fn run_node_only(cfg: &Config) -> anyhow::Result<()> {
+    let Some(ssh_cfg) = &cfg.ssh else { bail!("ssh_service is not enabled") };
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let api = cfg
+        .proxy_server
+        .clone()
+        .or_else(|| cfg.auth_server.clone())
+        .context("set teleport.proxy_server (or auth_server) to the cluster's address")?;
+    let token = cfg.auth_token.clone().unwrap_or_default();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let node = NodeService::start(
+        NodeSettings {
+            data_dir: &cfg.data_dir,
+            node_name: &cfg.nodename,
+            hostname: &hostname(),
+            api_addr: &api,
+            join: JoinVia::Remote { addr: &api, token: &token, insecure: cfg.insecure },
+            listen_addr: ssh_cfg.listen_addr,
+            labels: ssh_cfg.labels.clone().into_iter().collect(),
+            insecure: false,
+        },
+        stop_rx,
+    )
+    .await?;
+    println!("tether: ssh service listening on {}", node.addr);
+    println!("Node {:?} joined the cluster through {api}.", cfg.nodename);
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    node.wait().await;
     tracing::info!("stopped");
     Ok(())
 }

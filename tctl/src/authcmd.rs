@@ -73,9 +73,15 @@ pub async fn sign(client: &ApiClient, creds: &Credentials, user: &str, out: &Pat
     let public_key = key.public_key().to_openssh()?;
     let req = SignRequest { user: user.to_string(), public_key, ttl_secs: ttl.0.as_secs() };
     let issued: LoginResponse = client.post("/webapi/auth/sign", &req).await?;
+    let ping = client.ping().await?;
+    let ssh_proxy = if ping.proxy.ssh.ssh_public_addr.is_empty() {
+        ping.proxy.ssh.listen_addr
+    } else {
+        ping.proxy.ssh.ssh_public_addr
+    };
     let identity = Credentials {
         proxy: creds.proxy.clone(),
-        ssh_proxy: String::new(),
+        ssh_proxy,
         cluster: issued.cluster_name,
         user: user.to_string(),
         private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF)?.to_string(),

@@ -114,3 +114,25 @@ fn openssh_sshd_accepts_tsh_certificates() {
     assert_ne!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("should-not-run"));
 }
+
+#[test]
+fn openssh_client_reaches_a_tether_node_with_tsh_config() {
+    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let config = cluster.as_user(&home, "tsh", &["config"], None).ok();
+    assert!(config.contains("Host *.root.example.com") && config.contains("ProxyCommand"), "{config}");
+    let config_file = cluster.dir.path().join("ssh_config");
+    std::fs::write(&config_file, &config).unwrap();
+    let node = format!("{}-node.root.example.com", cluster.name);
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(&config_file)
+        .args(["-o", "BatchMode=yes", &format!("root@{node}"), "echo via-openssh; exit 3"])
+        .env("TSH_HOME", &home)
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "via-openssh\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3));
+}

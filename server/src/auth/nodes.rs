@@ -19,7 +19,6 @@ use super::{Auth, AuthError, internal, store};
 /// The role of node identities.
 pub const NODE_ROLE: &str = "@node";
 /// How often nodes heartbeat.
-#[allow(dead_code)] // read by the node service (server/src/node), wired next
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How long an inventory entry outlives its last heartbeat.
 pub const NODE_TTL: Duration = Duration::from_secs(15);

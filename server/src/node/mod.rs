@@ -1,0 +1,12 @@
+//! The ssh service (node): joins the cluster, keeps its CAs and roles fresh, heartbeats its
+//! name, address and labels, and serves SSH to users with certificates.
+//!
+//! Layout: `identity.rs` (host key and certificates, joining), `cache.rs` (CAs and roles, the
+//! [`sshd::NodeTrust`] the server asks), `sshd.rs` (the russh server and its checks),
+//! `session.rs` (commands and shells as the login's Unix user).
+
+pub mod cache;
+pub mod identity;
+pub mod service;
+pub mod session;
+pub mod sshd;

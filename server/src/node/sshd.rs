@@ -1,0 +1,1634 @@
+//! The node's SSH server (russh): certificate-only authentication, RBAC, and session channels.
+//!
+//! # Authentication
+//!
+//! Only OpenSSH **user certificates** are accepted; there are no passwords and no plain keys.
+//! russh offers the `publickey` method only, accepts every key *offer* (the offer of a certificate
+//! arrives as its inner key, so refusing there would break certificate login), refuses every plain
+//! key in `auth_publickey`, and leaves the decision on certificates to `auth_openssh_certificate`,
+//! which accepts when, in order:
+//!
+//! 1. the signer is one of [`NodeTrust::user_cas`] (local cluster, trusted clusters);
+//! 2. the validity window holds, the signature verifies, it is a *user* certificate, the requested
+//!    login is among its principals and it carries no critical option
+//!    ([`verify_user_cert`] checks these, each with its own error);
+//! 3. the cluster named inside the certificate is the one whose CA signed it;
+//! 4. [`NodeTrust::roles_for`] yields roles, and [`AccessChecker::check_login`] allows the login
+//!    on a node with [`NodeTrust::labels`].
+//!
+//! Every refusal is logged and audited (`auth.failure`, `T3007W`) with its reason and a `kind`.
+//! russh itself refuses certificates outside their validity window or with a broken signature
+//! *before* any handler runs, so Tether cannot see those: a connection that started
+//! authenticating and ends (or times out) without success and without a refusal of ours is
+//! audited once at its end as `kind: "refused_by_ssh_library"`.
+//!
+//! # Sessions
+//!
+//! `session` channels support `pty-req` (needs `permit-pty`), `window-change`, `env`
+//! ([`session::allowed_env`]), `exec`, `shell`, `signal`, stdin/stdout/stderr streaming with EOF,
+//! then `exit-status` or `exit-signal`, EOF and close. `subsystem` (sftp) and X11 are refused.
+//! Agent forwarding (`auth-agent-req@openssh.com`) is granted when the certificate carries
+//! `permit-agent-forwarding` and a role sets `forward_agent`: a socket in a fresh 0700 directory
+//! owned by the login is exported as `SSH_AUTH_SOCK`, and each connection to it opens an
+//! `auth-agent@openssh.com` channel back to the client. Local port forwarding (`direct-tcpip`)
+//! is allowed with `permit-port-forwarding` and when no role turns `port_forwarding` off; remote
+//! forwarding (`tcpip-forward`) is refused. Audit: `session.start`, `session.end`, `exec` failures
+//! (`T3002E`), `port` forwards.
+//!
+//! # Resources
+//!
+//! A semaphore caps connections ([`SshdConfig::max_connections`]); a connection must finish
+//! authenticating within [`SshdConfig::auth_timeout`]; keepalives detect dead clients. Every
+//! connection and channel task is owned: the server stops them all when `shutdown` turns true, and
+//! a connection's processes are killed when it goes away.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use russh::keys::{Certificate, PrivateKey, PublicKey};
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect, MethodKind, MethodSet, Preferred, Sig, SshId};
+use serde_json::json;
+use tether_shared::identity::{CertError, Identity};
+use tether_shared::labels::Labels;
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::Role;
+use tether_shared::ssh_cert::verify_user_cert;
+use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::session::{self, Control, Inputs, Outcome, PtySpec, SessionRequest, TermSize};
+
+/// What the SSH server needs to know, kept fresh by the caller (the node's cache of CAs and roles).
+// Until the node service (node/service.rs) starts the server.
+pub trait NodeTrust: Send + Sync + 'static {
+    /// The active user CAs this node trusts: (cluster name, CA public key). Local cluster first.
+    fn user_cas(&self) -> Vec<(String, PublicKey)>;
+    /// The roles that apply to an identity whose certificate was signed by `ca_cluster`'s CA (role
+    /// names resolved for the local cluster; later, role_map for trusted ones). Err = why none apply.
+    fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, String>;
+    /// This node's labels (static + hostname).
+    fn labels(&self) -> Labels;
+    /// Records an audit event (name, code, user, success, JSON details).
+    fn audit(&self, event: &str, code: &str, user: &str, success: bool, details: serde_json::Value);
+}
+
+/// How long a client has from TCP connect to a successful authentication.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long authentication refusals are delayed (russh's constant-time rejection).
+pub const AUTH_REJECTION_TIME: Duration = Duration::from_secs(1);
+/// Keepalive interval; [`KEEPALIVE_MAX`] unanswered keepalives close the connection.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// Unanswered keepalives before the connection is closed.
+pub const KEEPALIVE_MAX: usize = 3;
+/// A connection from which nothing at all arrives for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default cap on simultaneous connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Channels (sessions and forwards) one connection may hold open (OpenSSH's MaxSessions).
+pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
+/// Authentication attempts per connection.
+pub const MAX_AUTH_ATTEMPTS: usize = 6;
+/// The SSH window of each channel.
+pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// The largest SSH packet (larger hurt nested sessions in measurements).
+pub const MAX_PACKET_SIZE: u32 = 32 * 1024;
+/// How long the server waits for a connection to close after asking it to (shutdown, timeout).
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// How long a `direct-tcpip` forward may take to connect.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Ciphers, fastest first where AES-NI exists (measured: aes256-gcm on ring beats chacha20 here).
+/// The client's order decides; this is what the server offers.
+const CIPHERS: &[russh::cipher::Name] = &[
+    russh::cipher::AES_256_GCM,
+    russh::cipher::CHACHA20_POLY1305,
+    russh::cipher::AES_256_CTR,
+    russh::cipher::AES_192_CTR,
+    russh::cipher::AES_128_CTR,
+];
+
+/// The SSH server's settings.
+// Until the node service (node/service.rs) starts the server.
+pub struct SshdConfig {
+    /// The node's host key.
+    pub host_key: PrivateKey,
+    /// The node's host certificate (for `host_key`, signed by the cluster's host CA).
+    pub host_cert: Certificate,
+    /// The node's name (in messages and audit events).
+    pub node_name: String,
+    /// Simultaneous connections; more are closed at once.
+    pub max_connections: usize,
+    /// Time from connect to successful authentication.
+    pub auth_timeout: Duration,
+    /// Delay of each authentication refusal.
+    pub auth_rejection_time: Duration,
+    /// Keepalive interval.
+    pub keepalive_interval: Duration,
+    /// Close a connection when nothing arrives from it for this long.
+    pub idle_timeout: Duration,
+}
+
+// Until the node service (node/service.rs) starts the server.
+impl SshdConfig {
+    /// Settings with the defaults above.
+    pub fn new(host_key: PrivateKey, host_cert: Certificate, node_name: String) -> Self {
+        SshdConfig {
+            host_key,
+            host_cert,
+            node_name,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            auth_timeout: AUTH_TIMEOUT,
+            auth_rejection_time: AUTH_REJECTION_TIME,
+            keepalive_interval: KEEPALIVE_INTERVAL,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+
+    fn russh_config(&self) -> russh::server::Config {
+        let mut methods = MethodSet::empty();
+        methods.push(MethodKind::PublicKey);
+        russh::server::Config {
+            server_id: SshId::Standard(Cow::Owned(format!("SSH-2.0-Tether_{}", tether_shared::VERSION))),
+            methods,
+            auth_rejection_time: self.auth_rejection_time,
+            // OpenSSH clients probe with "none" first: no need to delay that answer.
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            keys: vec![self.host_key.clone()],
+            certificates: vec![self.host_cert.clone()],
+            window_size: WINDOW_SIZE,
+            maximum_packet_size: MAX_PACKET_SIZE,
+            preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
+            max_auth_attempts: MAX_AUTH_ATTEMPTS,
+            inactivity_timeout: Some(self.idle_timeout),
+            keepalive_interval: Some(self.keepalive_interval),
+            keepalive_max: KEEPALIVE_MAX,
+            nodelay: true,
+            ..russh::server::Config::default()
+        }
+    }
+}
+
+/// Why a certificate (or key) was refused.
+#[derive(Debug, thiserror::Error)]
+// Until the node service (node/service.rs) starts the server.
+pub enum AuthRefusal {
+    /// A check of [`verify_user_cert`] failed.
+    #[error("{0}")]
+    Certificate(#[from] CertError),
+    /// The certificate names another cluster than the one whose CA signed it.
+    #[error("the certificate claims cluster {claimed:?} but was signed by the user CA of cluster {signer:?}")]
+    ClusterMismatch {
+        /// The cluster named in the certificate.
+        claimed: String,
+        /// The cluster whose CA signed it.
+        signer: String,
+    },
+    /// No role applies to the identity on this node.
+    #[error("no roles apply: {0}")]
+    NoRoles(String),
+    /// The roles do not allow this login on this node.
+    #[error("access denied: {0}")]
+    Denied(String),
+    /// A plain public key (no certificate) was presented.
+    #[error("plain public keys are not accepted: log in with a certificate issued by the cluster (tsh login)")]
+    PlainKey,
+}
+
+// Until the node service (node/service.rs) starts the server.
+impl AuthRefusal {
+    /// A short machine-readable name of the reason, for the audit log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthRefusal::Certificate(e) => match e {
+                CertError::WrongCa { .. } => "untrusted_ca",
+                CertError::NotYetValid { .. } => "not_yet_valid",
+                CertError::Expired { .. } => "expired",
+                CertError::BadSignature => "bad_signature",
+                CertError::WrongCertType { .. } => "wrong_cert_type",
+                CertError::MissingPrincipal { .. } => "login_not_a_principal",
+                CertError::CriticalOption { .. } => "critical_option",
+                _ => "malformed_certificate",
+            },
+            AuthRefusal::ClusterMismatch { .. } => "cluster_mismatch",
+            AuthRefusal::NoRoles(_) => "no_roles",
+            AuthRefusal::Denied(_) => "access_denied",
+            AuthRefusal::PlainKey => "plain_key",
+        }
+    }
+}
+
+/// A successfully authenticated user, kept for the connection's lifetime.
+struct Authed {
+    identity: Identity,
+    login: String,
+    ca_cluster: String,
+    roles: Vec<String>,
+    checker: AccessChecker,
+}
+
+/// Checks a user certificate for `login` against what the node trusts. See the module docs.
+fn check_certificate(trust: &dyn NodeTrust, login: &str, cert: &Certificate) -> Result<Authed, AuthRefusal> {
+    let cas = trust.user_cas();
+    let keys: Vec<PublicKey> = cas.iter().map(|(_, key)| key.clone()).collect();
+    let identity = verify_user_cert(cert, &keys, Some(login), SystemTime::now())?;
+    let signer = cert.signature_key();
+    let ca_cluster =
+        cas.iter().find(|(_, key)| key.key_data() == signer).map(|(cluster, _)| cluster.clone()).ok_or_else(|| {
+            CertError::WrongCa { signer: signer.fingerprint(russh::keys::HashAlg::Sha256).to_string() }
+        })?;
+    if identity.cluster != ca_cluster {
+        return Err(AuthRefusal::ClusterMismatch { claimed: identity.cluster.clone(), signer: ca_cluster });
+    }
+    let roles = trust.roles_for(&identity, &ca_cluster).map_err(AuthRefusal::NoRoles)?;
+    let checker = AccessChecker::new(&roles, &identity.traits);
+    let decision = checker.check_login(login, &trust.labels());
+    if !decision.allowed {
+        return Err(AuthRefusal::Denied(decision.reason));
+    }
+    Ok(Authed { roles: checker.role_names(), identity, login: login.to_string(), ca_cluster, checker })
+}
+
+/// What the connection task learns from its handler.
+#[derive(Debug, Default)]
+struct AuthProgress {
+    /// The client asked for the `ssh-userauth` service.
+    userauth_started: bool,
+    /// Refusals audited by the handler.
+    refusals: u32,
+    /// Who tried (the last certificate's key ID or the requested login), for the end-of-connection audit.
+    last_user: String,
+}
+
+/// What every connection shares.
+struct NodeCtx {
+    node_name: String,
+    trust: Arc<dyn NodeTrust>,
+}
+
+/// Serves SSH on `listener` until `shutdown` turns true (or its sender goes away); every spawned
+/// task is owned, and stopped before this returns.
+// Until the node service (node/service.rs) starts the server.
+pub async fn serve(
+    listener: TcpListener,
+    config: SshdConfig,
+    trust: Arc<dyn NodeTrust>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let russh_config = Arc::new(config.russh_config());
+    let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let ctx = Arc::new(NodeCtx { node_name: config.node_name.clone(), trust });
+    let auth_timeout = config.auth_timeout;
+    let mut connections = JoinSet::new();
+    tracing::info!(node = %ctx.node_name, addr = ?listener.local_addr().ok(), "SSH server listening");
+    loop {
+        tokio::select! {
+            () = session::until_shutdown(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(permit) = limit.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, max = config.max_connections, "SSH connection cap reached; closing the new connection");
+                        drop(stream);
+                        continue;
+                    };
+                    connections.spawn(serve_connection(
+                        stream,
+                        peer,
+                        ctx.clone(),
+                        russh_config.clone(),
+                        auth_timeout,
+                        shutdown.clone(),
+                        permit,
+                    ));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!("SSH accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    // Each connection sees the same shutdown signal, disconnects its client and ends within
+    // DISCONNECT_GRACE; whatever is left after that is aborted.
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(DISCONNECT_GRACE * 2, drain).await.is_err() {
+        connections.shutdown().await;
+    }
+    tracing::info!(node = %ctx.node_name, "SSH server stopped");
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<NodeCtx>,
+    config: Arc<russh::server::Config>,
+    auth_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let progress = Arc::new(Mutex::new(AuthProgress::default()));
+    let (authed_tx, mut authed_rx) = watch::channel(false);
+    let handler = Conn {
+        ctx: ctx.clone(),
+        peer,
+        progress: progress.clone(),
+        authed_tx,
+        user: None,
+        channels: HashMap::new(),
+        tasks: JoinSet::new(),
+        shutdown: shutdown.clone(),
+    };
+    let deadline = tokio::time::Instant::now() + auth_timeout;
+    let mut running = match tokio::time::timeout_at(deadline, russh::server::run_stream(config, stream, handler)).await
+    {
+        Ok(Ok(running)) => running,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "SSH handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "SSH client did not start the protocol within {auth_timeout:?}");
+            return;
+        }
+    };
+    let handle = running.handle();
+    let auth_timer = tokio::time::sleep_until(deadline);
+    tokio::pin!(auth_timer);
+    let mut authenticated = false;
+    let mut watching_auth = true;
+    let mut timed_out = false;
+    let finished = loop {
+        tokio::select! {
+            result = &mut running => break Some(result),
+            changed = authed_rx.changed(), if watching_auth => match changed {
+                Ok(()) => authenticated = *authed_rx.borrow(),
+                Err(_) => watching_auth = false,
+            },
+            () = &mut auth_timer, if !authenticated => {
+                timed_out = true;
+                tracing::info!(%peer, "SSH client did not authenticate within {auth_timeout:?}; disconnecting");
+                let _ = handle
+                    .disconnect(Disconnect::ByApplication, "authentication timed out".into(), String::new())
+                    .await;
+                break None;
+            }
+            () = session::until_shutdown(&mut shutdown) => {
+                let _ = handle
+                    .disconnect(Disconnect::ByApplication, "the node is shutting down".into(), String::new())
+                    .await;
+                break None;
+            }
+        }
+    };
+    let finished = match finished {
+        Some(result) => Some(result),
+        None => tokio::time::timeout(DISCONNECT_GRACE, &mut running).await.ok(),
+    };
+    match finished {
+        Some(Ok(())) => tracing::debug!(%peer, "SSH connection closed"),
+        Some(Err(e)) => tracing::debug!(%peer, "SSH connection ended: {e}"),
+        None => tracing::warn!(%peer, "SSH connection did not close within {DISCONNECT_GRACE:?}; leaving it"),
+    }
+
+    let progress = std::mem::take(&mut *progress.lock().unwrap_or_else(|p| p.into_inner()));
+    if progress.userauth_started && !authenticated && progress.refusals == 0 {
+        let reason = if timed_out {
+            format!("authentication did not complete within {auth_timeout:?}")
+        } else {
+            "the client gave up without an accepted certificate; certificates outside their validity window or \
+             with an invalid signature are refused by the SSH library before Tether's checks"
+                .to_string()
+        };
+        tracing::warn!(%peer, node = %ctx.node_name, "SSH authentication failed: {reason}");
+        ctx.trust.audit(
+            "auth.failure",
+            "T3007W",
+            &progress.last_user,
+            false,
+            json!({
+                "node": ctx.node_name,
+                "remote_addr": peer.to_string(),
+                "reason": reason,
+                "kind": if timed_out { "auth_timeout" } else { "refused_by_ssh_library" },
+            }),
+        );
+    }
+}
+
+/// A process running on a channel: where the client's input goes.
+struct RunningIo {
+    /// stdin; `None` after the client's EOF.
+    data: Option<mpsc::UnboundedSender<session::StdinChunk>>,
+    /// What stdin may still queue ([`session::STDIN_BUDGET`]).
+    budget: Arc<Semaphore>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+/// A forwarded agent's socket; removed (and its listener stopped) when dropped.
+struct AgentSocket {
+    dir: PathBuf,
+    socket: PathBuf,
+    listener: tokio::task::AbortHandle,
+}
+
+impl Drop for AgentSocket {
+    fn drop(&mut self) {
+        self.listener.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A session channel's state.
+#[derive(Default)]
+struct ChannelState {
+    pty: Option<PtySpec>,
+    env: Vec<(String, String)>,
+    agent: Option<AgentSocket>,
+    started: bool,
+    running: Option<RunningIo>,
+}
+
+/// One connection's handler.
+struct Conn {
+    ctx: Arc<NodeCtx>,
+    peer: SocketAddr,
+    progress: Arc<Mutex<AuthProgress>>,
+    authed_tx: watch::Sender<bool>,
+    user: Option<Authed>,
+    channels: HashMap<ChannelId, ChannelState>,
+    /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
+    tasks: JoinSet<()>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Conn {
+    fn progress(&self) -> std::sync::MutexGuard<'_, AuthProgress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn refuse(&self, user: &str, login: &str, refusal: &AuthRefusal) {
+        {
+            let mut progress = self.progress();
+            progress.refusals += 1;
+            progress.last_user = user.to_string();
+        }
+        tracing::warn!(
+            peer = %self.peer,
+            node = %self.ctx.node_name,
+            user,
+            login,
+            kind = refusal.kind(),
+            "SSH authentication refused: {refusal}"
+        );
+        self.ctx.trust.audit(
+            "auth.failure",
+            "T3007W",
+            user,
+            false,
+            json!({
+                "login": login,
+                "node": self.ctx.node_name,
+                "remote_addr": self.peer.to_string(),
+                "reason": refusal.to_string(),
+                "kind": refusal.kind(),
+            }),
+        );
+    }
+
+    fn audit_details(&self, authed: &Authed) -> serde_json::Value {
+        json!({
+            "login": authed.login,
+            "node": self.ctx.node_name,
+            "roles": authed.roles,
+            "user_cluster": authed.identity.cluster,
+            "ca_cluster": authed.ca_cluster,
+            "remote_addr": self.peer.to_string(),
+        })
+    }
+
+    /// Starts the channel's program (exec or shell). Replies to the request itself.
+    fn start(
+        &mut self,
+        channel: ChannelId,
+        command: Option<String>,
+        session: &mut Session,
+    ) -> Result<(), russh::Error> {
+        let Some(authed) = self.user.as_ref() else {
+            return session.channel_failure(channel);
+        };
+        let mut details = self.audit_details(authed);
+        let Some(state) = self.channels.get_mut(&channel) else {
+            return session.channel_failure(channel);
+        };
+        if state.started {
+            return session.channel_failure(channel);
+        }
+        state.started = true;
+        session.channel_success(channel)?;
+        let req = SessionRequest {
+            command: command.clone(),
+            pty: state.pty.clone(),
+            env: state.env.clone(),
+            agent_socket: state.agent.as_ref().map(|a| a.socket.clone()),
+        };
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("command".into(), json!(command));
+            obj.insert("pty".into(), json!(req.pty.is_some()));
+        }
+        let started =
+            session::resolve_login(&authed.login, &self.ctx.node_name).and_then(|user| session::spawn(&user, &req));
+        let running = match started {
+            Ok(running) => running,
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, user = %authed.identity.user, login = %authed.login, "cannot start the session: {e}");
+                if let Some(obj) = details.as_object_mut() {
+                    obj.insert("error".into(), json!(e.to_string()));
+                }
+                self.ctx.trust.audit("exec", "T3002E", &authed.identity.user, false, details);
+                session.extended_data(channel, 1, e.client_message(req.pty.is_some()).into_bytes())?;
+                session.exit_status_request(channel, 1)?;
+                session.eof(channel)?;
+                return session.close(channel);
+            }
+        };
+        tracing::info!(peer = %self.peer, user = %authed.identity.user, login = %authed.login, pid = ?running.pid(), "session started");
+        self.ctx.trust.audit("session.start", "T2000I", &authed.identity.user, true, details.clone());
+
+        let (data_tx, data_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let budget = Arc::new(Semaphore::new(session::STDIN_BUDGET as usize));
+        state.running = Some(RunningIo { data: Some(data_tx), budget, control: control_tx });
+        let handle = session.handle();
+        let ctx = self.ctx.clone();
+        let user = authed.identity.user.clone();
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            let began = std::time::Instant::now();
+            let inputs = Inputs { data: data_rx, control: control_rx };
+            let outcome = running.run(handle.clone(), channel, inputs, shutdown).await;
+            let _ = match &outcome {
+                Outcome::Exited(code) => handle.exit_status_request(channel, *code).await,
+                Outcome::Signaled { signal, core_dumped } => {
+                    handle
+                        .exit_signal_request(channel, to_ssh_signal(signal), *core_dumped, String::new(), String::new())
+                        .await
+                }
+            };
+            let _ = handle.eof(channel).await;
+            let _ = handle.close(channel).await;
+            if let Some(obj) = details.as_object_mut() {
+                obj.insert("exit_code".into(), json!(outcome.exit_code()));
+                if let Outcome::Signaled { signal, .. } = &outcome {
+                    obj.insert("signal".into(), json!(signal));
+                }
+                obj.insert("duration_ms".into(), json!(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)));
+            }
+            ctx.trust.audit("session.end", "T2004I", &user, true, details);
+        });
+        Ok(())
+    }
+
+    /// Sets up agent forwarding for `channel`'s session. Returns whether it was granted.
+    fn forward_agent(&mut self, channel: ChannelId, session: &mut Session) -> bool {
+        let Some(authed) = self.user.as_ref() else { return false };
+        let Some(state) = self.channels.get_mut(&channel) else { return false };
+        if state.started || state.agent.is_some() {
+            return false;
+        }
+        if !authed.identity.permit_agent_forwarding || !authed.checker.forward_agent() {
+            tracing::info!(peer = %self.peer, user = %authed.identity.user, "agent forwarding refused: the certificate or the roles do not allow it");
+            return false;
+        }
+        let user = match session::resolve_login(&authed.login, &self.ctx.node_name) {
+            Ok(user) => user,
+            // The session itself reports this clearly when it starts.
+            Err(_) => return false,
+        };
+        match agent_socket(&user, session.handle(), &mut self.tasks) {
+            Ok(agent) => {
+                state.agent = Some(agent);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, "cannot set up agent forwarding: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Creates a socket for the forwarded agent, owned by `user`, and serves it: each connection
+/// opens an `auth-agent@openssh.com` channel to the client and relays bytes.
+fn agent_socket(
+    user: &session::LoginUser,
+    handle: russh::server::Handle,
+    tasks: &mut JoinSet<()>,
+) -> std::io::Result<AgentSocket> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut random = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+        .map_err(|_| std::io::Error::other("no randomness"))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("tether-agent-{name}"));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let socket = dir.join("agent.sock");
+    let cleanup = |e: std::io::Error| {
+        let _ = std::fs::remove_dir_all(&dir);
+        e
+    };
+    let listener = UnixListener::bind(&socket).map_err(cleanup)?;
+    if nix::unistd::geteuid().is_root() {
+        std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).map_err(cleanup)?;
+        std::os::unix::fs::chown(&socket, Some(user.uid), Some(user.gid)).map_err(cleanup)?;
+    }
+    let task = tasks.spawn(async move {
+        let mut relays = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((mut local, _)) = accepted else { return };
+                    let handle = handle.clone();
+                    relays.spawn(async move {
+                        match handle.channel_open_agent().await {
+                            Ok(channel) => {
+                                let mut remote = channel.into_stream();
+                                let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
+                            }
+                            Err(e) => tracing::debug!("the client refused the agent channel: {e}"),
+                        }
+                    });
+                }
+                Some(_) = relays.join_next(), if !relays.is_empty() => {}
+            }
+        }
+    });
+    Ok(AgentSocket { dir, socket, listener: task })
+}
+
+fn to_ssh_signal(name: &str) -> Sig {
+    match name {
+        "ABRT" => Sig::ABRT,
+        "ALRM" => Sig::ALRM,
+        "FPE" => Sig::FPE,
+        "HUP" => Sig::HUP,
+        "ILL" => Sig::ILL,
+        "INT" => Sig::INT,
+        "KILL" => Sig::KILL,
+        "PIPE" => Sig::PIPE,
+        "QUIT" => Sig::QUIT,
+        "SEGV" => Sig::SEGV,
+        "TERM" => Sig::TERM,
+        "USR1" => Sig::USR1,
+        other => Sig::Custom(other.to_string()),
+    }
+}
+
+fn from_ssh_signal(sig: &Sig) -> Option<nix::sys::signal::Signal> {
+    let name = match sig {
+        Sig::ABRT => "ABRT",
+        Sig::ALRM => "ALRM",
+        Sig::FPE => "FPE",
+        Sig::HUP => "HUP",
+        Sig::ILL => "ILL",
+        Sig::INT => "INT",
+        Sig::KILL => "KILL",
+        Sig::PIPE => "PIPE",
+        Sig::QUIT => "QUIT",
+        Sig::SEGV => "SEGV",
+        Sig::TERM => "TERM",
+        Sig::USR1 => "USR1",
+        Sig::Custom(name) => name.as_str(),
+    };
+    session::signal_from_name(name)
+}
+
+impl russh::server::Handler for Conn {
+    type Error = russh::Error;
+
+    async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
+        // Called when the client asks for the ssh-userauth service.
+        self.progress().userauth_started = true;
+        Ok(None)
+    }
+
+    async fn auth_none(&mut self, user: &str) -> Result<Auth, Self::Error> {
+        // A method probe (OpenSSH sends it first), not a refusal worth auditing.
+        self.progress().last_user = user.to_string();
+        Ok(Auth::reject())
+    }
+
+    async fn auth_publickey_offered(&mut self, _user: &str, _offer: PublicKeyOffer<'_>) -> Result<Auth, Self::Error> {
+        // The offer of a certificate arrives as its inner key: refusing here would break
+        // certificate login. The decision is in auth_openssh_certificate / auth_publickey.
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_publickey(&mut self, user: &str, _key: VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
+        self.refuse(user, user, &AuthRefusal::PlainKey);
+        Ok(Auth::reject())
+    }
+
+    async fn auth_openssh_certificate(&mut self, user: &str, certificate: &Certificate) -> Result<Auth, Self::Error> {
+        match check_certificate(self.ctx.trust.as_ref(), user, certificate) {
+            Ok(authed) => {
+                tracing::info!(
+                    peer = %self.peer,
+                    user = %authed.identity.user,
+                    login = user,
+                    roles = ?authed.roles,
+                    ca_cluster = %authed.ca_cluster,
+                    "SSH authentication accepted"
+                );
+                self.user = Some(authed);
+                Ok(Auth::Accept)
+            }
+            Err(refusal) => {
+                self.refuse(certificate.key_id(), user, &refusal);
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
+        let _ = self.authed_tx.send(true);
+        Ok(())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.user.is_none() {
+            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+        } else if self.channels.len() >= MAX_CHANNELS_PER_CONNECTION {
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+        } else {
+            // Requests and data arrive through the handler's callbacks, so the Channel object
+            // itself is not needed (dropping it neither closes nor blocks the channel).
+            self.channels.insert(channel.id(), ChannelState::default());
+            reply.accept().await;
+        }
+        Ok(())
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
+        originator_address: &str,
+        originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(authed) = self.user.as_ref() else {
+            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+            return Ok(());
+        };
+        let allowed = authed.identity.permit_port_forwarding && authed.checker.port_forwarding();
+        let mut details = self.audit_details(authed);
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("addr".into(), json!(format!("{host_to_connect}:{port_to_connect}")));
+            obj.insert("origin".into(), json!(format!("{originator_address}:{originator_port}")));
+        }
+        let Ok(port) = u16::try_from(port_to_connect) else {
+            reply.reject(ChannelOpenFailure::ConnectFailed).await;
+            return Ok(());
+        };
+        if !allowed {
+            tracing::info!(peer = %self.peer, user = %authed.identity.user, "port forwarding refused: the certificate or the roles do not allow it");
+            self.ctx.trust.audit("port", "T3003E", &authed.identity.user, false, details);
+            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+            return Ok(());
+        }
+        if self.channels.len() >= MAX_CHANNELS_PER_CONNECTION {
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        self.ctx.trust.audit("port", "T3003I", &authed.identity.user, true, details);
+        let host = host_to_connect.to_string();
+        // Dialing may take a while: do it outside the connection's event loop.
+        self.tasks.spawn(async move {
+            match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect((host.as_str(), port))).await {
+                Ok(Ok(mut tcp)) => {
+                    let _ = tcp.set_nodelay(true);
+                    reply.accept().await;
+                    let mut stream = channel.into_stream();
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!("direct-tcpip to {host}:{port} failed: {e}");
+                    reply.reject(ChannelOpenFailure::ConnectFailed).await;
+                }
+                Err(_) => reply.reject(ChannelOpenFailure::ConnectFailed).await,
+            }
+        });
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        col_width: u32,
+        row_height: u32,
+        pix_width: u32,
+        pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let permitted = self.user.as_ref().is_some_and(|a| a.identity.permit_pty);
+        let valid_term = term.len() <= 64 && !term.contains('\0');
+        match self.channels.get_mut(&channel) {
+            Some(state) if permitted && valid_term && !state.started && state.pty.is_none() => {
+                let term = if term.is_empty() { "xterm".to_string() } else { term.to_string() };
+                let size = TermSize::from_ssh(col_width, row_height, pix_width, pix_height);
+                state.pty = Some(PtySpec { term, size });
+                session.channel_success(channel)
+            }
+            _ => session.channel_failure(channel),
+        }
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        col_width: u32,
+        row_height: u32,
+        pix_width: u32,
+        pix_height: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(state) = self.channels.get_mut(&channel) {
+            let size = TermSize::from_ssh(col_width, row_height, pix_width, pix_height);
+            if let Some(pty) = state.pty.as_mut() {
+                pty.size = size;
+            }
+            if let Some(running) = &state.running {
+                let _ = running.control.send(Control::Resize(size));
+            }
+        }
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        variable_name: &str,
+        variable_value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.channels.get_mut(&channel) {
+            Some(state)
+                if !state.started
+                    && state.env.len() < session::MAX_ENV_VARS
+                    && session::allowed_env(variable_name)
+                    && session::valid_env_value(variable_value) =>
+            {
+                state.env.push((variable_name.to_string(), variable_value.to_string()));
+                session.channel_success(channel)
+            }
+            _ => {
+                tracing::debug!(peer = %self.peer, "env request for {variable_name:?} refused");
+                session.channel_failure(channel)
+            }
+        }
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match std::str::from_utf8(data) {
+            Ok(command) if !command.contains('\0') => self.start(channel, Some(command.to_string()), session),
+            _ => {
+                tracing::info!(peer = %self.peer, "exec request refused: the command is not valid UTF-8 text");
+                session.channel_failure(channel)
+            }
+        }
+    }
+
+    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        self.start(channel, None, session)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        tracing::info!(peer = %self.peer, "subsystem {name:?} refused: not supported");
+        session.channel_failure(channel)
+    }
+
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _x11_auth_protocol: &str,
+        _x11_auth_cookie: &str,
+        _x11_screen_number: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+
+    async fn agent_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<bool, Self::Error> {
+        Ok(self.forward_agent(channel, session))
+    }
+
+    async fn signal(&mut self, channel: ChannelId, signal: Sig, _session: &mut Session) -> Result<(), Self::Error> {
+        let running = self.channels.get(&channel).and_then(|s| s.running.as_ref());
+        if let (Some(running), Some(sig)) = (running, from_ssh_signal(&signal)) {
+            let _ = running.control.send(Control::Signal(sig));
+        }
+        Ok(())
+    }
+
+    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
+        let Some(running) = self.channels.get(&channel).and_then(|s| s.running.as_ref()) else {
+            return Ok(());
+        };
+        let Some(sender) = running.data.clone() else { return Ok(()) };
+        // Queue without waiting while within the budget; past it, pause this connection until the
+        // process reads (see session::STDIN_BUDGET for why not sooner).
+        let cost = u32::try_from(data.len()).unwrap_or(u32::MAX).min(session::STDIN_BUDGET);
+        let permit = match running.budget.clone().try_acquire_many_owned(cost) {
+            Ok(permit) => Ok(permit),
+            Err(_) => running.budget.clone().acquire_many_owned(cost).await,
+        };
+        // The budget is never closed; a send error means the process is gone: drop the data.
+        if let Ok(permit) = permit {
+            let _ = sender.send(session::StdinChunk::new(data.to_vec(), Some(permit)));
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        if let Some(running) = self.channels.get_mut(&channel).and_then(|s| s.running.as_mut()) {
+            running.data = None;
+        }
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        // Dropping the state closes the process's inputs (it gets SIGHUP if still running) and
+        // removes the agent socket.
+        self.channels.remove(&channel);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use russh::ChannelMsg;
+    use russh::client;
+    use russh::keys::PublicKeyOrCertificate;
+    use tether_shared::labels::LabelSelectors;
+    use tether_shared::resource::{RoleConditions, RoleOptions, RoleSpec};
+    use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
+    use time::OffsetDateTime;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const CLUSTER: &str = "main";
+    const WAIT: Duration = Duration::from_secs(20);
+
+    type Event = (String, String, String, bool, serde_json::Value);
+
+    struct TestTrust {
+        cas: Vec<(String, PublicKey)>,
+        roles: Vec<Role>,
+        labels: Labels,
+        events: Mutex<Vec<Event>>,
+    }
+
+    impl NodeTrust for TestTrust {
+        fn user_cas(&self) -> Vec<(String, PublicKey)> {
+            self.cas.clone()
+        }
+        fn roles_for(&self, identity: &Identity, _ca_cluster: &str) -> Result<Vec<Role>, String> {
+            let roles: Vec<Role> =
+                self.roles.iter().filter(|r| identity.roles.contains(&r.metadata.name)).cloned().collect();
+            if roles.is_empty() {
+                return Err(format!("none of the roles [{}] exists on this cluster", identity.roles.join(", ")));
+            }
+            Ok(roles)
+        }
+        fn labels(&self) -> Labels {
+            self.labels.clone()
+        }
+        fn audit(&self, event: &str, code: &str, user: &str, success: bool, details: serde_json::Value) {
+            self.events.lock().unwrap().push((event.into(), code.into(), user.into(), success, details));
+        }
+    }
+
+    /// The login the tests use: the user running them (root here and in CI).
+    fn me() -> String {
+        nix::unistd::User::from_uid(nix::unistd::geteuid()).unwrap().unwrap().name
+    }
+
+    fn role(name: &str, logins: &[&str], env: &str, options: RoleOptions) -> Role {
+        Role::new(
+            name,
+            RoleSpec {
+                options,
+                allow: RoleConditions {
+                    logins: logins.iter().map(|l| l.to_string()).collect(),
+                    node_labels: LabelSelectors::from([("env".to_string(), vec![env.to_string()])]),
+                    ..RoleConditions::default()
+                },
+                deny: RoleConditions::default(),
+            },
+        )
+    }
+
+    fn identity(roles: &[&str], logins: &[&str]) -> Identity {
+        let now = OffsetDateTime::now_utc();
+        Identity {
+            user: "alice".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            traits: Default::default(),
+            logins: logins.iter().map(|l| l.to_string()).collect(),
+            cluster: CLUSTER.into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(1),
+            permit_pty: true,
+            permit_agent_forwarding: true,
+            permit_port_forwarding: true,
+        }
+    }
+
+    struct Harness {
+        addr: SocketAddr,
+        ca: SshCa,
+        trust: Arc<TestTrust>,
+        shutdown: watch::Sender<bool>,
+        server: tokio::task::JoinHandle<()>,
+    }
+
+    impl Harness {
+        async fn start() -> Harness {
+            let login = me();
+            let ca = SshCa::generate().unwrap();
+            let full = RoleOptions { forward_agent: Some(true), ..RoleOptions::default() };
+            let roles = vec![
+                role("dev", &[&login, "nosuchuser"], "test", full),
+                role("prod-only", &[&login], "prod", RoleOptions::default()),
+                role("other-login", &["nobody-else"], "test", RoleOptions::default()),
+                role(
+                    "no-fwd",
+                    &[&login],
+                    "test",
+                    RoleOptions { port_forwarding: Some(false), ..RoleOptions::default() },
+                ),
+            ];
+            let trust = Arc::new(TestTrust {
+                cas: vec![(CLUSTER.to_string(), ca.public_key().clone())],
+                roles,
+                labels: Labels::from([("env".to_string(), "test".to_string())]),
+                events: Mutex::new(Vec::new()),
+            });
+            Harness::start_with(ca, trust).await
+        }
+
+        async fn start_with(ca: SshCa, trust: Arc<TestTrust>) -> Harness {
+            let host_ca = SshCa::generate().unwrap();
+            let host_key = generate_ed25519_key().unwrap();
+            let now = OffsetDateTime::now_utc();
+            let host = HostIdentity {
+                host_id: "node1-id".into(),
+                principals: vec!["node1".into()],
+                cluster: CLUSTER.into(),
+                valid_after: now - time::Duration::minutes(1),
+                valid_before: now + time::Duration::hours(1),
+            };
+            let host_cert = host_ca.issue_host_cert(host_key.public_key(), &host, 1).unwrap();
+            let mut config = SshdConfig::new(host_key, host_cert, "node1".into());
+            config.auth_rejection_time = Duration::from_millis(10);
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (shutdown, rx) = watch::channel(false);
+            let server = tokio::spawn(serve(listener, config, trust.clone(), rx));
+            Harness { addr, ca, trust, shutdown, server }
+        }
+
+        async fn stop(self) {
+            self.shutdown.send(true).unwrap();
+            tokio::time::timeout(WAIT, self.server).await.unwrap().unwrap();
+        }
+
+        /// Connects as `login` with `cert` (for `key`); `Err(())` when authentication is refused.
+        async fn connect_with(
+            &self,
+            login: &str,
+            key: &PrivateKey,
+            cert: Certificate,
+        ) -> Result<client::Handle<TestClient>, ()> {
+            let config = Arc::new(client::Config::default());
+            let mut handle = client::connect(config, self.addr, TestClient).await.unwrap();
+            let result = handle.authenticate_openssh_cert(login, Arc::new(key.clone()), cert).await.unwrap();
+            if result.success() { Ok(handle) } else { Err(()) }
+        }
+
+        async fn connect(
+            &self,
+            roles: &[&str],
+            logins: &[&str],
+            login: &str,
+        ) -> Result<client::Handle<TestClient>, ()> {
+            let key = generate_ed25519_key().unwrap();
+            let cert = self.ca.issue_user_cert(key.public_key(), &identity(roles, logins), 1).unwrap();
+            self.connect_with(login, &key, cert).await
+        }
+
+        async fn login(&self) -> client::Handle<TestClient> {
+            let login = me();
+            self.connect(&["dev"], &[&login], &login).await.expect("authentication should succeed")
+        }
+
+        fn events(&self, name: &str) -> Vec<Event> {
+            self.trust.events.lock().unwrap().iter().filter(|e| e.0 == name).cloned().collect()
+        }
+
+        /// Waits until an `auth.failure` of `kind` is audited, and returns it.
+        async fn refusal(&self, kind: &str) -> Event {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                if let Some(e) = self.events("auth.failure").into_iter().find(|e| e.4["kind"] == kind) {
+                    return e;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no {kind} refusal audited: {:?}",
+                    self.events("auth.failure")
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    struct TestClient;
+
+    impl client::Handler for TestClient {
+        type Error = russh::Error;
+
+        async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+            // tsh verifies the host certificate; these tests are about the server's side.
+            let _ = key;
+            Ok(true)
+        }
+
+        async fn server_channel_open_agent_forward(
+            &mut self,
+            channel: Channel<client::Msg>,
+            reply: client::ChannelOpenHandle,
+            _session: &mut client::Session,
+        ) -> Result<(), Self::Error> {
+            reply.accept().await;
+            // A minimal agent: answers "no identities" to whatever it is asked.
+            tokio::spawn(async move {
+                let mut stream = channel.into_stream();
+                let mut len = [0u8; 4];
+                while stream.read_exact(&mut len).await.is_ok() {
+                    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    // SSH_AGENT_IDENTITIES_ANSWER (12) with zero keys.
+                    let _ = stream.write_all(&[0, 0, 0, 5, 12, 0, 0, 0, 0]).await;
+                }
+            });
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Ran {
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+        status: Option<u32>,
+        signal: Option<Sig>,
+    }
+
+    impl Ran {
+        fn out(&self) -> String {
+            String::from_utf8_lossy(&self.stdout).into_owned()
+        }
+        fn err(&self) -> String {
+            String::from_utf8_lossy(&self.stderr).into_owned()
+        }
+    }
+
+    async fn collect(channel: &mut Channel<client::Msg>) -> Ran {
+        let mut ran = Ran::default();
+        loop {
+            let msg = tokio::time::timeout(WAIT, channel.wait()).await.expect("the session did not end");
+            match msg {
+                None | Some(ChannelMsg::Close) => return ran,
+                Some(ChannelMsg::Data { data }) => ran.stdout.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => ran.stderr.extend_from_slice(&data),
+                Some(ChannelMsg::ExitStatus { exit_status }) => ran.status = Some(exit_status),
+                Some(ChannelMsg::ExitSignal { signal_name, .. }) => ran.signal = Some(signal_name),
+                Some(_) => {}
+            }
+        }
+    }
+
+    async fn exec(handle: &client::Handle<TestClient>, command: &str, stdin: Option<&[u8]>) -> Ran {
+        let mut channel = handle.channel_open_session().await.unwrap();
+        channel.exec(true, command).await.unwrap();
+        if let Some(input) = stdin {
+            channel.data_bytes(input.to_vec()).await.unwrap();
+            channel.eof().await.unwrap();
+        }
+        collect(&mut channel).await
+    }
+
+    #[tokio::test]
+    async fn exec_streams_and_reports_exit_status() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let ran = exec(&client, "echo hi", None).await;
+        assert_eq!(ran.out(), "hi\n");
+        assert_eq!(ran.status, Some(0));
+        let ran = exec(&client, "exit 7", None).await;
+        assert_eq!(ran.status, Some(7));
+        let ran = exec(&client, "echo oops >&2; exit 3", None).await;
+        assert_eq!((ran.err().as_str(), ran.status), ("oops\n", Some(3)));
+        // 1 MiB through stdin, counted on the far side.
+        let input = vec![b'x'; 1 << 20];
+        let ran = exec(&client, "wc -c", Some(&input)).await;
+        assert_eq!(ran.out().trim(), "1048576");
+        assert_eq!(ran.status, Some(0));
+        // The environment is the login's.
+        let ran = exec(&client, "echo $USER:$LOGNAME:$HOME:$(pwd)", None).await;
+        let user = nix::unistd::User::from_name(&me()).unwrap().unwrap();
+        let home = user.dir.display().to_string();
+        let cwd = if user.dir.is_dir() { home.clone() } else { "/".to_string() };
+        assert_eq!(ran.out().trim(), format!("{0}:{0}:{home}:{cwd}", me()));
+        // A process killed by a signal reports exit-signal.
+        let ran = exec(&client, "kill -TERM $$", None).await;
+        assert!(matches!(ran.signal, Some(Sig::TERM)), "{ran:?}");
+        assert_eq!(ran.status, None);
+
+        let starts = h.events("session.start");
+        assert_eq!(starts.len(), 6, "{starts:?}");
+        assert_eq!(starts[0].2, "alice");
+        assert_eq!(starts[0].4["login"], me());
+        assert_eq!(starts[0].4["node"], "node1");
+        assert_eq!(starts[0].4["roles"], json!(["dev"]));
+        assert!(starts[0].4["remote_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while h.events("session.end").len() < 6 {
+            assert!(tokio::time::Instant::now() < deadline);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let codes: Vec<serde_json::Value> = h.events("session.end").iter().map(|e| e.4["exit_code"].clone()).collect();
+        assert!(codes.contains(&json!(7)) && codes.contains(&json!(143)), "{codes:?}");
+        drop(client);
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn echo_of_bulk_data_does_not_deadlock() {
+        // stdin → cat → stdout with more data in flight than every buffer on the path holds.
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.exec(true, "cat").await.unwrap();
+        let input: Vec<u8> = (0..32u32 << 20).map(|i| (i % 251) as u8).collect();
+        let writer = channel.make_writer();
+        let sent = input.clone();
+        let feeder = tokio::spawn(async move {
+            let mut writer = writer;
+            writer.write_all(&sent).await.unwrap();
+            writer.shutdown().await.unwrap();
+        });
+        let mut ran = Ran::default();
+        loop {
+            let Ok(msg) = tokio::time::timeout(WAIT, channel.wait()).await else {
+                panic!("stalled after {} bytes; feeder finished: {}", ran.stdout.len(), feeder.is_finished())
+            };
+            let Some(msg) = msg else { break };
+            match msg {
+                ChannelMsg::Data { data } => ran.stdout.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => ran.status = Some(exit_status),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        feeder.await.unwrap();
+        assert_eq!(ran.stdout.len(), input.len());
+        assert!(ran.stdout == input);
+        assert_eq!(ran.status, Some(0));
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn client_signal_and_env() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.set_env(true, "LANG", "C.UTF-8").await.unwrap();
+        channel.set_env(true, "LD_PRELOAD", "/evil.so").await.unwrap();
+        channel.exec(true, "echo \"$LANG|$LD_PRELOAD\"; exec sleep 30").await.unwrap();
+        // Wait for the output, then interrupt.
+        let mut out = Vec::new();
+        while !out.ends_with(b"\n") {
+            match tokio::time::timeout(WAIT, channel.wait()).await.unwrap() {
+                Some(ChannelMsg::Data { data }) => out.extend_from_slice(&data),
+                Some(_) => {}
+                None => panic!("channel closed early"),
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&out), "C.UTF-8|\n");
+        channel.signal(Sig::INT).await.unwrap();
+        let ran = collect(&mut channel).await;
+        assert!(matches!(ran.signal, Some(Sig::INT)), "{ran:?}");
+        drop(client);
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn pty_sessions() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.request_pty(true, "xterm-256color", 80, 24, 0, 0, &[]).await.unwrap();
+        // The resize reaches the shell as SIGWINCH; no timing involved.
+        let script = "trap 'stty size; exit 0' WINCH; tty; echo $TERM; stty size; while :; do sleep 0.05; done";
+        channel.exec(true, script).await.unwrap();
+        let mut out = String::new();
+        while !out.contains("24 80") {
+            match tokio::time::timeout(WAIT, channel.wait()).await.unwrap() {
+                Some(ChannelMsg::Data { data }) => out.push_str(&String::from_utf8_lossy(&data)),
+                Some(_) => {}
+                None => panic!("channel closed early: {out:?}"),
+            }
+        }
+        channel.window_change(100, 30, 0, 0).await.unwrap();
+        let ran = collect(&mut channel).await;
+        out.push_str(&ran.out());
+        assert!(out.starts_with("/dev/pts/"), "{out:?}");
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        assert_eq!(lines.get(1..4), Some(&["xterm-256color", "24 80", "30 100"][..]), "{out:?}");
+        assert_eq!(ran.status, Some(0));
+
+        // An interactive login shell on a PTY.
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+        channel.request_shell(true).await.unwrap();
+        channel.data_bytes(b"echo \"shell:$0\"; exit 5\n".to_vec()).await.unwrap();
+        let ran = collect(&mut channel).await;
+        assert!(ran.out().contains("shell:-"), "{:?}", ran.out());
+        assert_eq!(ran.status, Some(5));
+        drop(client);
+        h.stop().await;
+    }
+
+    /// As root, a session for another login runs with that login's uid, primary gid, and no
+    /// supplementary groups of root's. Needs an account with a real shell: set
+    /// `TETHER_TEST_OTHER_LOGIN` to run it (skipped otherwise; CI creates no accounts).
+    #[tokio::test]
+    async fn sessions_run_as_the_login() {
+        let Ok(other) = std::env::var("TETHER_TEST_OTHER_LOGIN") else { return };
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let user = nix::unistd::User::from_name(&other).unwrap().expect("TETHER_TEST_OTHER_LOGIN must exist");
+        let ca = SshCa::generate().unwrap();
+        let trust = Arc::new(TestTrust {
+            cas: vec![(CLUSTER.to_string(), ca.public_key().clone())],
+            roles: vec![role("other", &[&other], "test", RoleOptions::default())],
+            labels: Labels::from([("env".to_string(), "test".to_string())]),
+            events: Mutex::new(Vec::new()),
+        });
+        let h = Harness::start_with(ca, trust).await;
+        let client = h.connect(&["other"], &[&other], &other).await.unwrap();
+        let ran = exec(&client, "id -u; id -g; id -G; pwd", None).await;
+        let home = user.dir.display().to_string();
+        let want = format!("{0}\n{1}\n{1}\n{home}\n", user.uid, user.gid);
+        assert_eq!(ran.out(), want, "{}", ran.err());
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn missing_login_is_reported_not_hung() {
+        let h = Harness::start().await;
+        let client = h.connect(&["dev"], &["nosuchuser"], "nosuchuser").await.expect("RBAC allows nosuchuser");
+        let ran = exec(&client, "true", None).await;
+        assert_eq!(ran.status, Some(1));
+        assert_eq!(ran.err(), "tether: login \"nosuchuser\" does not exist on node node1\n");
+        assert_eq!(h.events("exec").len(), 1);
+        drop(client);
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn refusals_are_audited_with_distinct_reasons() {
+        let h = Harness::start().await;
+        let login = me();
+        let key = generate_ed25519_key().unwrap();
+
+        // Signed by a CA the node does not trust.
+        let other = SshCa::generate().unwrap();
+        let cert = other.issue_user_cert(key.public_key(), &identity(&["dev"], &[&login]), 1).unwrap();
+        assert!(h.connect_with(&login, &key, cert).await.is_err());
+        let e = h.refusal("untrusted_ca").await;
+        assert_eq!((e.1.as_str(), e.2.as_str(), e.3), ("T3007W", "alice", false));
+        assert!(e.4["reason"].as_str().unwrap().contains("untrusted certificate authority"), "{e:?}");
+
+        // A host certificate from the trusted CA presented as a user certificate.
+        let now = OffsetDateTime::now_utc();
+        let host = HostIdentity {
+            host_id: "alice".into(),
+            principals: vec![login.clone()],
+            cluster: CLUSTER.into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(1),
+        };
+        let cert = h.ca.issue_host_cert(key.public_key(), &host, 2).unwrap();
+        assert!(h.connect_with(&login, &key, cert).await.is_err());
+        h.refusal("wrong_cert_type").await;
+
+        // A login outside the principals.
+        assert!(h.connect(&["dev"], &["someone"], &login).await.is_err());
+        let e = h.refusal("login_not_a_principal").await;
+        assert_eq!(e.4["login"], login);
+
+        // Roles that do not allow the login, or do not match the node's labels, or do not exist.
+        assert!(h.connect(&["other-login"], &[&login], &login).await.is_err());
+        let denied_login = h.refusal("access_denied").await;
+        assert!(denied_login.4["reason"].as_str().unwrap().contains("allow.logins"), "{denied_login:?}");
+        h.trust.events.lock().unwrap().clear();
+        assert!(h.connect(&["prod-only"], &[&login], &login).await.is_err());
+        let denied_labels = h.refusal("access_denied").await;
+        assert!(denied_labels.4["reason"].as_str().unwrap().contains("node_labels"), "{denied_labels:?}");
+        assert!(h.connect(&["ghost"], &[&login], &login).await.is_err());
+        h.refusal("no_roles").await;
+
+        // A plain key (no certificate).
+        let config = Arc::new(client::Config::default());
+        let mut plain = client::connect(config, h.addr, TestClient).await.unwrap();
+        let auth = plain
+            .authenticate_publickey(&login, russh::keys::PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None))
+            .await
+            .unwrap();
+        assert!(!auth.success());
+        h.refusal("plain_key").await;
+        drop(plain);
+
+        // An expired certificate: russh refuses it before Tether's handler sees it; the
+        // connection's end is audited.
+        let mut expired = identity(&["dev"], &[&login]);
+        expired.valid_after = now - time::Duration::hours(2);
+        expired.valid_before = now - time::Duration::hours(1);
+        let cert = h.ca.issue_user_cert(key.public_key(), &expired, 3).unwrap();
+        let config = Arc::new(client::Config::default());
+        let mut handle = client::connect(config, h.addr, TestClient).await.unwrap();
+        let auth = handle.authenticate_openssh_cert(&login, Arc::new(key.clone()), cert).await.unwrap();
+        assert!(!auth.success());
+        let _ = handle.disconnect(Disconnect::ByApplication, "", "").await;
+        drop(handle);
+        h.refusal("refused_by_ssh_library").await;
+
+        // No session ever started.
+        assert!(h.events("session.start").is_empty());
+        h.stop().await;
+    }
+
+    #[test]
+    fn certificate_checks_directly() {
+        // The same checks without the network, including the cases russh filters first.
+        let ca = SshCa::generate().unwrap();
+        let login = me();
+        let trust = TestTrust {
+            cas: vec![(CLUSTER.to_string(), ca.public_key().clone())],
+            roles: vec![role("dev", &[&login], "test", RoleOptions::default())],
+            labels: Labels::from([("env".to_string(), "test".to_string())]),
+            events: Mutex::new(Vec::new()),
+        };
+        let key = generate_ed25519_key().unwrap();
+        let ok = ca.issue_user_cert(key.public_key(), &identity(&["dev"], &[&login]), 1).unwrap();
+        let authed = check_certificate(&trust, &login, &ok).unwrap();
+        assert_eq!((authed.ca_cluster.as_str(), authed.roles.as_slice()), (CLUSTER, &["dev".to_string()][..]));
+
+        let now = OffsetDateTime::now_utc();
+        let mut expired = identity(&["dev"], &[&login]);
+        expired.valid_after = now - time::Duration::hours(2);
+        expired.valid_before = now - time::Duration::hours(1);
+        let cert = ca.issue_user_cert(key.public_key(), &expired, 2).unwrap();
+        assert_eq!(check_certificate(&trust, &login, &cert).err().map(|e| e.kind()), Some("expired"));
+
+        let mut elsewhere = identity(&["dev"], &[&login]);
+        elsewhere.cluster = "leaf".into();
+        let cert = ca.issue_user_cert(key.public_key(), &elsewhere, 3).unwrap();
+        assert_eq!(check_certificate(&trust, &login, &cert).err().map(|e| e.kind()), Some("cluster_mismatch"));
+
+        // No trusted CA at all.
+        let empty = TestTrust { cas: vec![], ..trust };
+        assert_eq!(check_certificate(&empty, &login, &ok).err().map(|e| e.kind()), Some("untrusted_ca"));
+    }
+
+    #[tokio::test]
+    async fn agent_forwarding_when_roles_allow_it() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.agent_forward(true).await.unwrap();
+        channel.exec(true, "test -S \"$SSH_AUTH_SOCK\" && ssh-add -l; echo rc=$?").await.unwrap();
+        let ran = collect(&mut channel).await;
+        assert!(ran.out().contains("no identities"), "{ran:?} {}", ran.err());
+        assert!(ran.out().ends_with("rc=1\n"), "{ran:?}");
+
+        // A role without forward_agent: refused, no socket.
+        let login = me();
+        let client = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
+        let mut channel = client.channel_open_session().await.unwrap();
+        channel.agent_forward(true).await.unwrap();
+        channel.exec(true, "echo \"[$SSH_AUTH_SOCK]\"").await.unwrap();
+        let mut refused = false;
+        let mut out = Vec::new();
+        loop {
+            match tokio::time::timeout(WAIT, channel.wait()).await.unwrap() {
+                Some(ChannelMsg::Failure) => refused = true,
+                Some(ChannelMsg::Data { data }) => out.extend_from_slice(&data),
+                None | Some(ChannelMsg::Close) => break,
+                Some(_) => {}
+            }
+        }
+        assert!(refused);
+        assert_eq!(String::from_utf8_lossy(&out), "[]\n");
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn port_forwarding_follows_the_roles() {
+        let h = Harness::start().await;
+        let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = echo.local_addr().unwrap().port();
+        let echo_task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        let client = h.login().await;
+        let channel = client.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.unwrap();
+        let mut stream = channel.into_stream();
+        stream.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        tokio::time::timeout(WAIT, stream.read_exact(&mut buf)).await.unwrap().unwrap();
+        assert_eq!(&buf, b"ping");
+        assert_eq!(h.events("port").len(), 1);
+
+        let login = me();
+        let denied = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
+        assert!(denied.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.is_err());
+        echo_task.abort();
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_running_sessions() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        let mut channel = client.channel_open_session().await.unwrap();
+        // A unique command line, so the check below finds only this test's process.
+        let marker = format!("sleep 6{}.25", std::process::id() % 1000);
+        channel.exec(true, marker.as_str()).await.unwrap();
+        let running =
+            || std::process::Command::new("pgrep").args(["-f", &marker]).output().is_ok_and(|o| o.status.success());
+        let deadline = std::time::Instant::now() + WAIT;
+        while !running() {
+            assert!(std::time::Instant::now() < deadline, "the session never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let begun = std::time::Instant::now();
+        h.stop().await;
+        assert!(begun.elapsed() < Duration::from_secs(8));
+        // The client sees the connection go, and the process is gone.
+        tokio::time::timeout(WAIT, async { while channel.wait().await.is_some() {} }).await.unwrap();
+        while running() {
+            assert!(std::time::Instant::now() < deadline, "the session's process outlived the server");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

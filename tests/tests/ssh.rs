@@ -1,0 +1,158 @@
+//! SSH access inside one cluster: nodes join and heartbeat, `tsh ls` shows what the roles allow,
+//! and `tsh ssh` reaches nodes through the proxy relay with every certificate checked.
+
+use std::time::{Duration, Instant};
+
+use tether_tests::{Cluster, RemoteNode};
+
+fn tsh(cluster: &Cluster, home: &std::path::Path, args: &[&str], stdin: Option<&str>) -> tether_tests::Run {
+    cluster.as_user(home, "tsh", args, stdin)
+}
+
+#[test]
+fn ls_and_ssh_through_the_proxy() {
+    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let node = format!("{}-node", cluster.name);
+
+    let ls = tsh(&cluster, &home, &["ls"], None).ok();
+    assert!(ls.starts_with("Node Name"), "{ls}");
+    assert!(ls.contains(&node) && ls.contains("env=test") && ls.contains("hostname="), "{ls}");
+    let filtered = tsh(&cluster, &home, &["ls", "env=prod"], None).ok();
+    assert!(!filtered.contains(&node), "{filtered}");
+
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo", "hi"], None);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"), "{}", out.stderr);
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "exit 7"], None);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "wc -c"], Some("hello world"));
+    assert_eq!(out.stdout.trim(), "11", "stdin streams: {}", out.stderr);
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo out; echo err >&2"], None);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("out\n", "err\n"));
+
+    // A login the role does not allow is refused before dialing, with the reason.
+    let err = tsh(&cluster, &home, &["ssh", &format!("nobody@{node}"), "true"], None).err();
+    assert!(err.contains("access denied to nobody@") && err.contains("lacks \"nobody\""), "{err}");
+    // An unknown node has its own message.
+    let err = tsh(&cluster, &home, &["ssh", "root@no-such-node", "true"], None).err();
+    assert!(err.contains("node \"no-such-node\" not found"), "{err}");
+    let audit = cluster.audit_lines();
+    assert!(audit.iter().any(|l| l.contains("session.start") && l.contains("alice")), "{audit:?}");
+}
+
+#[test]
+fn roles_hide_and_refuse_nodes_by_label() {
+    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let role = cluster.dir.path().join("prod-only.yaml");
+    std::fs::write(
+        &role,
+        "kind: role\nversion: v5\nmetadata:\n  name: prod-only\nspec:\n  allow:\n    logins: [root]\n    node_labels:\n      env: prod\n    rules:\n    - resources: [node]\n      verbs: [list, read]\n",
+    )
+    .unwrap();
+    cluster.tctl(&["create", role.to_str().unwrap()]).ok();
+    let home = cluster.add_user("bob", "prod-only", "root", "correct-horse");
+    let node = format!("{}-node", cluster.name);
+    let ls = tsh(&cluster, &home, &["ls"], None).ok();
+    assert!(!ls.contains(&node), "the node is invisible: {ls}");
+    let err = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "true"], None).err();
+    assert!(err.contains("access denied") && err.contains("env=test does not match"), "{err}");
+}
+
+#[test]
+fn expired_certificates_are_refused() {
+    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let home = cluster.add_user("carol", "access", "root", "correct-horse");
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    tsh(&cluster, &home, &["login", &proxy, "--user=carol", "--ttl=2s", "--keystore=file"], Some("correct-horse\n"))
+        .ok();
+    std::thread::sleep(Duration::from_secs(3));
+    let node = format!("{}-node", cluster.name);
+    let err = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "true"], None).err();
+    assert!(err.contains("refused the certificate"), "{err}");
+}
+
+#[test]
+fn a_remote_node_joins_with_a_token_and_leaves_when_it_stops() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+
+    // A bad token is a clear error at start.
+    let mut bad = RemoteNode::start(&cluster.web_addr, "bad-node", "0123456789abcdef0123456789abcdef", &[]);
+    assert_eq!(bad.wait_exit(Duration::from_secs(20)), Some(1), "{}", bad.log());
+    let log = bad.log();
+    assert!(log.contains("join token is unknown or has expired"), "{log}");
+
+    let out = cluster.tctl(&["tokens", "add", "--type=node", "--ttl=5m"]).ok();
+    let token = out.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
+    let mut node = RemoteNode::start(&cluster.web_addr, "edge-1", &token, &[("site", "lab")]);
+    assert!(node.first_line.contains("ssh service listening"), "{}\n{}", node.first_line, node.log());
+    let ls = tsh(&cluster, &home, &["ls"], None).ok();
+    assert!(ls.contains("edge-1") && ls.contains("site=lab"), "{ls}");
+    let out = tsh(&cluster, &home, &["ssh", "root@edge-1", "echo", "remote"], None);
+    assert_eq!(out.stdout, "remote\n", "{}", out.stderr);
+
+    node.kill();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let ls = tsh(&cluster, &home, &["ls"], None).ok();
+        if !ls.contains("edge-1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dead node is still listed: {ls}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn certificates_and_host_keys_from_the_wrong_cluster_are_refused() {
+    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let other = Cluster::start("other.example.com");
+    let node = format!("{}-node", cluster.name);
+    cluster.add_user("alice", "access", "root", "correct-horse");
+    other.add_user("alice", "access", "root", "correct-horse");
+
+    // A user certificate from another cluster's CA, presented to this cluster's proxy.
+    let foreign = other.dir.path().join("alice.identity");
+    other.tctl(&["auth", "sign", "--user=alice", &format!("--out={}", foreign.display())]).ok();
+    let mut creds = tether_shared::credentials::Credentials::load(&foreign).unwrap();
+    let ours = cluster.dir.path().join("ours.identity");
+    cluster.tctl(&["auth", "sign", "--user=alice", &format!("--out={}", ours.display())]).ok();
+    let ours_creds = tether_shared::credentials::Credentials::load(&ours).unwrap();
+    creds.proxy = ours_creds.proxy.clone();
+    creds.ssh_proxy = ours_creds.ssh_proxy.clone();
+    assert!(!creds.ssh_proxy.is_empty(), "tctl auth sign records the SSH proxy address");
+    creds.host_cas = ours_creds.host_cas.clone();
+    creds.tls_cas = ours_creds.tls_cas.clone();
+    let forged = cluster.dir.path().join("foreign.identity");
+    creds.save(&forged).unwrap();
+    let err =
+        tether_tests::run("tsh", &["-i", forged.to_str().unwrap(), "ssh", &format!("root@{node}"), "true"], &[], None)
+            .err();
+    assert!(err.contains("refused the certificate"), "{err}");
+    let audit = cluster.audit_lines();
+    assert!(audit.iter().any(|l| l.contains("auth.failure") && l.contains("untrusted")), "{audit:?}");
+
+    // Our own certificate, but trusting another cluster's host CA: tsh refuses the proxy.
+    let mut creds = ours_creds.clone();
+    let other_creds = tether_shared::credentials::Credentials::load(&foreign).unwrap();
+    creds.host_cas = other_creds.host_cas;
+    let wrong_ca = cluster.dir.path().join("wrong-host-ca.identity");
+    creds.save(&wrong_ca).unwrap();
+    let err = tether_tests::run(
+        "tsh",
+        &["-i", wrong_ca.to_str().unwrap(), "ssh", &format!("root@{node}"), "true"],
+        &[],
+        None,
+    )
+    .err();
+    assert!(err.contains("host certificate is not trusted"), "{err}");
+    // With the right CAs the same identity works.
+    let ok = tether_tests::run(
+        "tsh",
+        &["-i", ours.to_str().unwrap(), "ssh", &format!("root@{node}"), "echo", "ok"],
+        &[],
+        None,
+    )
+    .ok();
+    assert_eq!(ok, "ok\n");
+}
