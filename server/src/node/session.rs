@@ -7,13 +7,10 @@
 //!
 //! # Running as the login
 //!
-//! - When the daemon runs as root, the child gets the login's uid and primary gid through
-//!   `tokio::process::Command::uid()/gid()`. The standard library then calls `setgid`,
-//!   `setgroups(0, NULL)` (dropping root's supplementary groups) and `setuid` in the child before
-//!   `exec`. Supplementary groups of the login are **not** applied (no `initgroups`): that needs
-//!   code between `fork` and `exec` (`pre_exec`, which is `unsafe`), and the workspace forbids
-//!   unsafe code. The session is therefore never more privileged than the login, but may lack
-//!   group memberships such as `docker` or `sudo`.
+//! - When the daemon runs as root, the parent reads the login's group list (`getgrouplist`, what
+//!   `initgroups` would set) and the child, between `fork` and `exec`, calls `setgroups`,
+//!   `setgid` and `setuid` in that order (`switch_credentials`). That is the crate's one use of
+//!   `unsafe` (`pre_exec`), audited: only async-signal-safe syscalls, no allocation.
 //! - When the daemon does not run as root, only its own user (same uid) can be the login; any
 //!   other login is refused with a clear message ([`may_run_as`]).
 //! - The environment is cleared and rebuilt: `HOME`, `USER`, `LOGNAME`, `SHELL`, `PATH`, `TERM`
@@ -35,7 +32,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{Group, Pid, User, geteuid};
+use nix::unistd::{Gid, Group, Pid, Uid, User, geteuid};
 use russh::ChannelId;
 use russh::server::Handle;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -377,6 +374,39 @@ fn shell_arg0(shell: &Path, req: &SessionRequest) -> OsString {
     OsString::from(format!("-{name}"))
 }
 
+/// The login's group list (primary and supplementary, as `initgroups` would set it), gid and
+/// uid, read in the parent: `getgrouplist` reads the group database and allocates, which a
+/// child between fork and exec must not do.
+fn login_credentials(user: &LoginUser) -> (Vec<Gid>, Gid, Uid) {
+    let gid = Gid::from_raw(user.gid);
+    let groups = std::ffi::CString::new(user.name.clone())
+        .ok()
+        .and_then(|name| nix::unistd::getgrouplist(&name, gid).ok())
+        .unwrap_or_else(|| vec![gid]);
+    (groups, gid, Uid::from_raw(user.uid))
+}
+
+/// In the child, between fork and exec: supplementary groups, then gid, then uid (the order that
+/// keeps the privilege to make each call).
+fn switch_credentials(groups: &[Gid], gid: Gid, uid: Uid) -> std::io::Result<()> {
+    nix::unistd::setgroups(groups)?;
+    nix::unistd::setgid(gid)?;
+    nix::unistd::setuid(uid)?;
+    Ok(())
+}
+
+/// Makes a (non-PTY) command run as the login with its full group list.
+#[allow(unsafe_code)]
+fn become_login_in_child(cmd: &mut tokio::process::Command, user: &LoginUser) {
+    let (groups, gid, uid) = login_credentials(user);
+    // SAFETY: the closure runs between fork and exec. It only calls setgroups, setgid and
+    // setuid — raw syscalls, async-signal-safe — on a group list prepared before fork, and
+    // allocates nothing (errors become `io::Error` from the errno, without allocation).
+    unsafe {
+        cmd.pre_exec(move || switch_credentials(&groups, gid, uid));
+    }
+}
+
 /// Starts the session's process as `user`.
 pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionError> {
     let as_root = geteuid().is_root();
@@ -397,7 +427,7 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
                 .kill_on_drop(true)
                 .process_group(0);
             if as_root {
-                cmd.uid(user.uid).gid(user.gid);
+                become_login_in_child(&mut cmd, user);
             }
             let mut child = cmd.spawn().map_err(spawn_err)?;
             let missing = || spawn_err(std::io::Error::other("the child's standard streams are missing"));
@@ -426,7 +456,12 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
                 .current_dir(&cwd)
                 .kill_on_drop(true);
             if as_root {
-                cmd = cmd.uid(user.uid).gid(user.gid);
+                let (groups, gid, uid) = login_credentials(user);
+                // SAFETY: see `become_login_in_child`: only async-signal-safe syscalls on data
+                // prepared before fork, no allocation.
+                #[allow(unsafe_code)]
+                let with_creds = unsafe { cmd.pre_exec(move || switch_credentials(&groups, gid, uid)) };
+                cmd = with_creds;
             }
             let child = cmd.spawn(pts).map_err(|e| match e {
                 pty_process::Error::Io(io) => spawn_err(io),

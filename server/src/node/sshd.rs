@@ -1401,30 +1401,60 @@ mod tests {
         h.stop().await;
     }
 
-    /// As root, a session for another login runs with that login's uid, primary gid, and no
-    /// supplementary groups of root's. Needs an account with a real shell: set
-    /// `TETHER_TEST_OTHER_LOGIN` to run it (skipped otherwise; CI creates no accounts).
+    /// Removes the temporary account and group of `sessions_run_as_the_login`, even on failure.
+    struct TempAccount(String);
+
+    impl Drop for TempAccount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("userdel").arg(&self.0).status();
+            let _ = std::process::Command::new("groupdel").arg(&self.0).status();
+        }
+    }
+
+    /// As root, a session for another login runs with that login's uid, primary gid and its
+    /// supplementary groups (initgroups), in its home. Creates a temporary account and group
+    /// (root only; a non-root daemon can only run as itself, tested above).
     #[tokio::test]
     async fn sessions_run_as_the_login() {
-        let Ok(other) = std::env::var("TETHER_TEST_OTHER_LOGIN") else { return };
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let user = nix::unistd::User::from_name(&other).unwrap().expect("TETHER_TEST_OTHER_LOGIN must exist");
+        let name = format!("tethert{}", std::process::id() % 100_000);
+        let _cleanup = TempAccount(name.clone());
+        let ok = |cmd: &mut std::process::Command| cmd.status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok(std::process::Command::new("groupadd").arg(&name)), "groupadd");
+        assert!(
+            ok(std::process::Command::new("useradd")
+                .args(["-m", "-s", "/bin/sh", "-G", &name, "-U"])
+                .arg(format!("{name}u"))),
+            "useradd"
+        );
+        let login = format!("{name}u");
+        let _cleanup_user = TempAccount(login.clone());
+        let user = nix::unistd::User::from_name(&login).unwrap().expect("the account exists");
+        let extra = nix::unistd::Group::from_name(&name).unwrap().expect("the group exists").gid;
         let ca = SshCa::generate().unwrap();
         let trust = Arc::new(TestTrust {
             cas: vec![(CLUSTER.to_string(), ca.public_key().clone())],
-            roles: vec![role("other", &[&other], "test", RoleOptions::default())],
+            roles: vec![role("other", &[&login], "test", RoleOptions::default())],
             labels: Labels::from([("env".to_string(), "test".to_string())]),
             events: Mutex::new(Vec::new()),
         });
         let h = Harness::start_with(ca, trust).await;
-        let client = h.connect(&["other"], &[&other], &other).await.unwrap();
+        let client = h.connect(&["other"], &[&login], &login).await.unwrap();
         let ran = exec(&client, "id -u; id -g; id -G; pwd", None).await;
-        let home = user.dir.display().to_string();
-        let want = format!("{0}\n{1}\n{1}\n{home}\n", user.uid, user.gid);
-        assert_eq!(ran.out(), want, "{}", ran.err());
+        let out = ran.out();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out} {}", ran.err());
+        assert_eq!(lines[0], user.uid.to_string());
+        assert_eq!(lines[1], user.gid.to_string());
+        let groups: Vec<&str> = lines[2].split_whitespace().collect();
+        assert!(groups.contains(&extra.to_string().as_str()), "supplementary group applied: {groups:?}");
+        assert!(!groups.contains(&"0"), "root's groups are dropped: {groups:?}");
+        assert_eq!(lines[3], user.dir.display().to_string());
+        drop(client);
         h.stop().await;
+        let _ = std::process::Command::new("rm").arg("-rf").arg(&user.dir).status();
     }
 
     #[tokio::test]

@@ -38,7 +38,14 @@ impl IntoResponse for AuthError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(ErrorBody { error: self.to_string() })).into_response()
+        let mut response = (status, Json(ErrorBody { error: self.to_string() })).into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read: tell the client not to reuse the connection.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
