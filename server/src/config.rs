@@ -285,37 +285,9 @@ impl ConfigError {
     }
 }
 
-/// The first problem found in a config file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidConfig {
-    /// The file name as given.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// The key path (`proxy_service.web_listen_addr`), empty for the file as a whole.
-    pub path: String,
-    /// What is wrong, in words.
-    pub message: String,
-}
-
-impl fmt::Display for InvalidConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        f.write_str(": ")?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
+/// The first problem found in a config file, with where it is: the same shape and one-line
+/// form (`file:line:column: key.path: message`) as resource errors.
+pub type InvalidConfig = tether_shared::resource::ParseError;
 
 /// Reads and resolves the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -755,34 +727,11 @@ impl FromConfigStr for HostPort {
 
 /// Checks `host:port` (`[v6]:port` for IPv6) with a numeric port from 1 to 65535.
 fn check_host_port(addr: &str) -> Result<(), String> {
-    if addr.is_empty() {
-        return Err("an address cannot be empty (write host:port)".into());
+    tether_shared::resource::check_addr(addr, false)?;
+    if addr.rsplit_once(':').is_some_and(|(_, port)| port == "0") {
+        return Err(format!("address {addr:?}: invalid port \"0\" (a number from 1 to 65535)"));
     }
-    if addr.contains("://") {
-        return Err(format!("address {addr:?}: write host:port without a scheme"));
-    }
-    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| format!("address {addr:?}: unclosed '['"))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match addr.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (addr, None),
-        }
-    };
-    let bracketed = addr.starts_with('[');
-    if host.is_empty()
-        || host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == ':' && !bracketed)
-    {
-        return Err(format!("address {addr:?}: invalid host (write host:port)"));
-    }
-    let Some(port) = port else {
-        return Err(format!("address {addr:?}: a port is required (write host:port)"));
-    };
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
-        _ => Err(format!("address {addr:?}: invalid port {port:?} (a number from 1 to 65535)")),
-    }
+    Ok(())
 }
 
 /// A listen address: `IP:port`, `[v6]:port`, `:port` (all IPv4 interfaces) or `localhost:port`.

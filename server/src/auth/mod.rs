@@ -122,6 +122,20 @@ async fn load_or_create_secret(
     }
 }
 
+/// Parses a client's OpenSSH public key, which must be Ed25519 (it is certified for both SSH and
+/// TLS).
+pub(crate) fn parse_ed25519(
+    public_key: &str,
+) -> Result<(russh::keys::PublicKey, russh::keys::ssh_key::public::Ed25519PublicKey), AuthError> {
+    let key = russh::keys::ssh_key::PublicKey::from_openssh(public_key)
+        .map_err(|e| AuthError::BadRequest(format!("public_key: not an OpenSSH public key: {e}")))?;
+    let ed25519 = *key
+        .key_data()
+        .ed25519()
+        .ok_or_else(|| AuthError::BadRequest("public_key: only Ed25519 keys are accepted".into()))?;
+    Ok((key, ed25519))
+}
+
 fn internal(e: impl std::fmt::Display) -> AuthError {
     AuthError::Internal(e.to_string())
 }
@@ -286,12 +300,7 @@ impl Auth {
         public_key: &str,
         ttl: Duration,
     ) -> Result<LoginResponse, AuthError> {
-        let key = russh::keys::ssh_key::PublicKey::from_openssh(public_key)
-            .map_err(|e| AuthError::BadRequest(format!("public_key: not an OpenSSH public key: {e}")))?;
-        let ed25519 = *key
-            .key_data()
-            .ed25519()
-            .ok_or_else(|| AuthError::BadRequest("public_key: only Ed25519 keys are accepted".into()))?;
+        let (key, ed25519) = parse_ed25519(public_key)?;
         let ttl = ttl.min(checker.max_session_ttl());
         let now = time::OffsetDateTime::now_utc();
         let mut logins = checker.logins();

@@ -71,12 +71,7 @@ impl Auth {
         public_key: &str,
     ) -> Result<JoinResponse, AuthError> {
         tether_shared::names::validate_name(node_name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
-        let key = russh::keys::ssh_key::PublicKey::from_openssh(public_key)
-            .map_err(|e| AuthError::BadRequest(format!("public_key: not an OpenSSH public key: {e}")))?;
-        let ed25519 = *key
-            .key_data()
-            .ed25519()
-            .ok_or_else(|| AuthError::BadRequest("public_key: only Ed25519 keys are accepted".into()))?;
+        let (key, ed25519) = super::parse_ed25519(public_key)?;
         let now = time::OffsetDateTime::now_utc();
         let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.cluster)];
         if !hostname.is_empty() && hostname != node_name {

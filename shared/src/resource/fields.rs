@@ -73,14 +73,16 @@ pub fn templated_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<
     Ok(values)
 }
 
-/// Checks a network address: `host:port` (or `host` when `port_optional`), `[v6]:port` allowed.
+/// Checks a network address: `host:port` (or `host` when `port_optional`), `[v6]:port` allowed,
+/// no scheme, a numeric port (0 included: callers that need a real port check for it).
 pub fn check_addr(addr: &str, port_optional: bool) -> Result<(), String> {
     if addr.is_empty() {
-        return Err("an address cannot be empty".into());
+        return Err("an address cannot be empty (write host:port)".into());
     }
     if addr.contains("://") {
         return Err(format!("address {addr:?}: write host:port without a scheme"));
     }
+    let bracketed = addr.starts_with('[');
     let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(|| format!("address {addr:?}: unclosed '['"))?;
         (host, after.strip_prefix(':'))
@@ -90,13 +92,18 @@ pub fn check_addr(addr: &str, port_optional: bool) -> Result<(), String> {
             None => (addr, None),
         }
     };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/' || c == ':' && !addr.starts_with('[')) {
-        return Err(format!("address {addr:?}: invalid host"));
+    if host.is_empty()
+        || host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == ':' && !bracketed)
+    {
+        return Err(format!("address {addr:?}: invalid host (write host:port)"));
     }
     match port {
-        Some(p) => p.parse::<u16>().map(|_| ()).map_err(|_| format!("address {addr:?}: invalid port {p:?}")),
+        Some(p) => p
+            .parse::<u16>()
+            .map(|_| ())
+            .map_err(|_| format!("address {addr:?}: invalid port {p:?} (a number from 1 to 65535)")),
         None if port_optional => Ok(()),
-        None => Err(format!("address {addr:?}: a port is required (host:port)")),
+        None => Err(format!("address {addr:?}: a port is required (write host:port)")),
     }
 }
 

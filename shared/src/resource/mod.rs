@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
 pub use cert_authority::{CaKeys, CaType, CertAuthoritySpec};
+pub use fields::check_addr;
 pub use kind::{Kind, KindError, ResourceRef};
 pub use node::NodeSpec;
 pub use parse::{ParseError, parse_resources};
