@@ -30,6 +30,11 @@ fn ls_and_ssh_through_the_proxy() {
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo out; echo err >&2"], None);
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("out\n", "err\n"));
 
+    // -t asks for a PTY on the node.
+    let out = tsh(&cluster, &home, &["ssh", "-t", &format!("root@{node}"), "tty; exit 5"], None);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stdout.contains("/dev/pts/"), "{}", out.stdout);
+
     // A login the role does not allow is refused before dialing, with the reason.
     let err = tsh(&cluster, &home, &["ssh", &format!("nobody@{node}"), "true"], None).err();
     assert!(err.contains("access denied to nobody@") && err.contains("lacks \"nobody\""), "{err}");

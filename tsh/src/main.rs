@@ -59,7 +59,9 @@ fn main() -> std::process::ExitCode {
                 command,
             ));
             match result {
-                Ok(code) => return std::process::ExitCode::from(u8::try_from(code).unwrap_or(255)),
+                // Exit at once: a blocking read of a terminal stdin may still be pending, and
+                // dropping the runtime would wait for it until the user pressed a key.
+                Ok(code) => std::process::exit(code.clamp(0, 255)),
                 Err(e) => Err(e),
             }
         }
