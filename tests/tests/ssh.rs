@@ -87,6 +87,14 @@ fn a_remote_node_joins_with_a_token_and_leaves_when_it_stops() {
     let log = bad.log();
     assert!(log.contains("join token is unknown or has expired"), "{log}");
 
+    // A trusted_cluster token does not let a node in.
+    let out = cluster.tctl(&["tokens", "add", "--type=trusted_cluster", "--ttl=5m"]).ok();
+    let tc_token = out.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
+    let mut wrong_type = RemoteNode::start(&cluster.web_addr, "tc-node", &tc_token, &[]);
+    assert_eq!(wrong_type.wait_exit(Duration::from_secs(20)), Some(1), "{}", wrong_type.log());
+    let log = wrong_type.log();
+    assert!(log.contains("is a trusted_cluster token, not a node token"), "{log}");
+
     let out = cluster.tctl(&["tokens", "add", "--type=node", "--ttl=5m"]).ok();
     let token = out.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
     let mut node = RemoteNode::start(&cluster.web_addr, "edge-1", &token, &[("site", "lab")]);
