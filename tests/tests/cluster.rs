@@ -185,6 +185,16 @@ fn rbac_denies_a_user_with_only_access() {
     // An editor may manage roles, but may not mint certificates for others.
     let ed = cluster.add_user("ed", "editor", "", "correct-horse");
     cluster.as_user(&ed, "tctl", &["get", "role"], None).ok();
+    // Nor may an editor hand out the built-in admin role, by either path.
+    let err = cluster.as_user(&ed, "tctl", &["users", "add", "mallory", "--roles=@admin"], None).err();
+    assert!(err.contains("built in and cannot be given to users"), "{err}");
+    let evil = cluster.dir.path().join("evil.yaml");
+    std::fs::write(&evil, "kind: user\nversion: v2\nmetadata:\n  name: ed\nspec:\n  roles: ['@admin', editor]\n")
+        .unwrap();
+    let err = cluster.as_user(&ed, "tctl", &["create", "-f", evil.to_str().unwrap()], None).err();
+    assert!(err.contains("built in and cannot be given to users"), "{err}");
+    let roles = cluster.tctl(&["get", "user/ed"]).ok();
+    assert!(!roles.contains("@admin"), "nothing was stored: {roles}");
     let out = cluster.dir.path().join("bob.identity");
     let err =
         cluster.as_user(&ed, "tctl", &["auth", "sign", "--user=bob", &format!("--out={}", out.display())], None).err();

@@ -30,6 +30,18 @@ use crate::storage::{Backend, StorageError};
 
 /// The role name of the local admin identity; names starting with `@` are reserved.
 pub const ADMIN_ROLE: &str = "@admin";
+/// Built-in roles (`@admin`, `@node`) belong to identities the auth service mints itself; a
+/// stored user can never hold one.
+pub fn is_reserved_role(name: &str) -> bool {
+    name.starts_with('@')
+}
+
+/// A stored user's roles as certificates may carry them: reserved names are dropped, so a user
+/// record that somehow names `@admin` grants nothing from it.
+pub fn grantable_roles(roles: &[String]) -> Vec<String> {
+    roles.iter().filter(|r| !is_reserved_role(r)).cloned().collect()
+}
+
 /// How long an invite from `tctl users add` stays valid.
 pub const INVITE_TTL: Duration = Duration::from_secs(3600);
 /// Failed logins allowed per user or source address within [`LOCKOUT_WINDOW`].
@@ -429,11 +441,11 @@ impl Auth {
                 self.check_otp(&req.user, req.otp.as_deref()).await?;
             }
         }
-        let roles = self.roles(&user.spec.roles).await?;
+        let role_names = grantable_roles(&user.spec.roles);
+        let roles = self.roles(&role_names).await?;
         let checker = AccessChecker::new(&roles, &user.spec.traits);
         let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
-        let mut issued =
-            self.issue(&req.user, user.spec.roles.clone(), user.spec.traits.clone(), &checker, &req.public_key, ttl)?;
+        let mut issued = self.issue(&req.user, role_names, user.spec.traits.clone(), &checker, &req.public_key, ttl)?;
         issued.totp_enrollment = enrollment;
         Ok(issued)
     }
@@ -505,5 +517,15 @@ impl Auth {
             host_cas: issued.host_cas,
         };
         creds.save(path).map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reserved_roles_are_never_granted_from_a_user_record() {
+        let roles = vec!["@admin".to_string(), "editor".into(), "@node".into(), "access".into()];
+        assert_eq!(super::grantable_roles(&roles), ["editor", "access"]);
+        assert!(super::is_reserved_role("@admin") && !super::is_reserved_role("admin"));
     }
 }

@@ -157,9 +157,16 @@ impl Relay {
         {
             return Err(Refusal::UnknownCluster(c.clone()));
         }
-        let nodes = store::list(self.auth.backend(), &store::prefix(Kind::Node))
+        // The usual case, a node name, is one key read; only host names and addresses scan.
+        let by_name = store::get(self.auth.backend(), &store::key(Kind::Node, &host))
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?;
+        let nodes = match by_name {
+            Some(node) => vec![node],
+            None => store::list(self.auth.backend(), &store::prefix(Kind::Node))
+                .await
+                .map_err(|e| Refusal::Internal(e.to_string()))?,
+        };
         let node = nodes
             .into_iter()
             .filter_map(|r| match r {

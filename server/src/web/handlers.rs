@@ -103,6 +103,9 @@ async fn create_user(
         return Err(AuthError::BadRequest("a user needs at least one role (--roles=access,editor)".into()));
     }
     for role in &req.roles {
+        if crate::auth::is_reserved_role(role) {
+            return Err(AuthError::BadRequest(format!("role {role:?} is built in and cannot be given to users")));
+        }
         if state.auth.roles(std::slice::from_ref(role)).await?.is_empty() {
             return Err(AuthError::BadRequest(format!("role {role:?} does not exist")));
         }
@@ -225,6 +228,14 @@ async fn create_resource(
         }
         if r.name().starts_with('@') {
             return Err(AuthError::BadRequest(format!("{}: names starting with '@' are reserved", r.reference())));
+        }
+        if let Resource::User(u) = r
+            && let Some(role) = u.spec.roles.iter().find(|role| crate::auth::is_reserved_role(role))
+        {
+            return Err(AuthError::BadRequest(format!(
+                "{}: role {role:?} is built in and cannot be given to users",
+                r.reference()
+            )));
         }
         if matches!(r, Resource::CertAuthority(_) | Resource::Token(_)) {
             return Err(AuthError::BadRequest(format!(
@@ -365,11 +376,12 @@ async fn sign(
     let Some(Resource::User(user)) = store::get(state.auth.backend(), &store::key(Kind::User, &req.user)).await? else {
         return Err(AuthError::NotFound(format!("user {:?} not found", req.user)));
     };
-    let roles = state.auth.roles(&user.spec.roles).await?;
+    let role_names = crate::auth::grantable_roles(&user.spec.roles);
+    let roles = state.auth.roles(&role_names).await?;
     let checker = tether_shared::rbac::AccessChecker::new(&roles, &user.spec.traits);
     let issued = state.auth.issue(
         &req.user,
-        user.spec.roles.clone(),
+        role_names,
         user.spec.traits.clone(),
         &checker,
         &req.public_key,
