@@ -38,6 +38,7 @@ complete -c tctl -n "__fish_tctl_needs_command" -f -a "get" -d 'Print resources:
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "rm" -d 'Delete a resource: KIND/NAME'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "update" -d 'Update a remote cluster\'s labels: rc/NAME --set-labels=k=v,...'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "status" -d 'Show the cluster and its certificate authorities'
+complete -c tctl -n "__fish_tctl_needs_command" -f -a "trusted-cluster" -d 'Trusted cluster tools'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "auth" -d 'Certificate authority operations'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -156,6 +157,25 @@ complete -c tctl -n "__fish_tctl_using_subcommand status" -s i -l identity -d 'A
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l file -d 'A trusted_cluster YAML file to test (no cluster needed)' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l name -d 'The stored trusted cluster to test instead' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l roles -d 'The remote roles, comma-separated' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from help" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
@@ -217,18 +237,19 @@ complete -c tctl -n "__fish_tctl_using_subcommand version" -s i -l identity -d '
 complete -c tctl -n "__fish_tctl_using_subcommand version" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand version" -s h -l help -d 'Print help'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "users" -d 'Manage users'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "tokens" -d 'Manage join tokens'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "create" -d 'Create resources from a YAML or JSON file ("-" reads stdin)'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "get" -d 'Print resources: KIND or KIND/NAME'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "rm" -d 'Delete a resource: KIND/NAME'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "update" -d 'Update a remote cluster\'s labels: rc/NAME --set-labels=k=v,...'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "status" -d 'Show the cluster and its certificate authorities'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "auth" -d 'Certificate authority operations'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "audit" -d 'Read the audit log'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "completion" -d 'Print a shell completion script'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "version" -d 'Print the version'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status auth audit completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "users" -d 'Manage users'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "tokens" -d 'Manage join tokens'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "create" -d 'Create resources from a YAML or JSON file ("-" reads stdin)'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "get" -d 'Print resources: KIND or KIND/NAME'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "rm" -d 'Delete a resource: KIND/NAME'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "update" -d 'Update a remote cluster\'s labels: rc/NAME --set-labels=k=v,...'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "status" -d 'Show the cluster and its certificate authorities'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "trusted-cluster" -d 'Trusted cluster tools'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "auth" -d 'Certificate authority operations'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "audit" -d 'Read the audit log'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "completion" -d 'Print a shell completion script'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "version" -d 'Print the version'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Create a user and print a one-time invite'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "ls" -d 'List users'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "rm" -d 'Delete a user'
@@ -236,6 +257,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "add" -d 'Create a join token'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "ls" -d 'List join tokens'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "rm" -d 'Delete a join token (the whole token or the hint `tokens ls` shows)'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from trusted-cluster" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "export" -d 'Print CA public keys in OpenSSH format'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "ls" -d 'List audit events'

@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a resource: KIND/NAME')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Update a remote cluster''s labels: rc/NAME --set-labels=k=v,...')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the cluster and its certificate authorities')
+            [CompletionResult]::new('trusted-cluster', 'trusted-cluster', [CompletionResultType]::ParameterValue, 'Trusted cluster tools')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Certificate authority operations')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -274,6 +275,46 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'tctl;trusted-cluster' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tctl;trusted-cluster;map-roles' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'A trusted_cluster YAML file to test (no cluster needed)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The stored trusted cluster to test instead')
+            [CompletionResult]::new('--roles', '--roles', [CompletionResultType]::ParameterName, 'The remote roles, comma-separated')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tctl;trusted-cluster;help' {
+            [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tctl;trusted-cluster;help;map-roles' {
+            break
+        }
+        'tctl;trusted-cluster;help;help' {
+            break
+        }
         'tctl;auth' {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
@@ -404,6 +445,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a resource: KIND/NAME')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Update a remote cluster''s labels: rc/NAME --set-labels=k=v,...')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the cluster and its certificate authorities')
+            [CompletionResult]::new('trusted-cluster', 'trusted-cluster', [CompletionResultType]::ParameterValue, 'Trusted cluster tools')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Certificate authority operations')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -458,6 +500,13 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;help;status' {
+            break
+        }
+        'tctl;help;trusted-cluster' {
+            [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            break
+        }
+        'tctl;help;trusted-cluster;map-roles' {
             break
         }
         'tctl;help;auth' {

@@ -329,6 +329,71 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(trusted-cluster)
+_arguments "${_arguments_options[@]}" : \
+'-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
+'-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_tctl__subcmd__trusted-cluster_commands" \
+"*::: :->trusted-cluster" \
+&& ret=0
+
+    case $state in
+    (trusted-cluster)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tctl-trusted-cluster-command-$line[1]:"
+        case $line[1] in
+            (map-roles)
+_arguments "${_arguments_options[@]}" : \
+'(--name)--file=[A trusted_cluster YAML file to test (no cluster needed)]:FILE:_files' \
+'--name=[The stored trusted cluster to test instead]:NAME:_default' \
+'*--roles=[The remote roles, comma-separated]:ROLES:_default' \
+'-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
+'-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_tctl__subcmd__trusted-cluster__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tctl-trusted-cluster-help-command-$line[1]:"
+        case $line[1] in
+            (map-roles)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (auth)
 _arguments "${_arguments_options[@]}" : \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
@@ -599,6 +664,26 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(trusted-cluster)
+_arguments "${_arguments_options[@]}" : \
+":: :_tctl__subcmd__help__subcmd__trusted-cluster_commands" \
+"*::: :->trusted-cluster" \
+&& ret=0
+
+    case $state in
+    (trusted-cluster)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:tctl-help-trusted-cluster-command-$line[1]:"
+        case $line[1] in
+            (map-roles)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (auth)
 _arguments "${_arguments_options[@]}" : \
 ":: :_tctl__subcmd__help__subcmd__auth_commands" \
@@ -674,6 +759,7 @@ _tctl_commands() {
 'rm:Delete a resource\: KIND/NAME' \
 'update:Update a remote cluster'\''s labels\: rc/NAME --set-labels=k=v,...' \
 'status:Show the cluster and its certificate authorities' \
+'trusted-cluster:Trusted cluster tools' \
 'auth:Certificate authority operations' \
 'audit:Read the audit log' \
 'completion:Print a shell completion script' \
@@ -781,6 +867,7 @@ _tctl__subcmd__help_commands() {
 'rm:Delete a resource\: KIND/NAME' \
 'update:Update a remote cluster'\''s labels\: rc/NAME --set-labels=k=v,...' \
 'status:Show the cluster and its certificate authorities' \
+'trusted-cluster:Trusted cluster tools' \
 'auth:Certificate authority operations' \
 'audit:Read the audit log' \
 'completion:Print a shell completion script' \
@@ -872,6 +959,18 @@ _tctl__subcmd__help__subcmd__tokens__subcmd__ls_commands() {
 _tctl__subcmd__help__subcmd__tokens__subcmd__rm_commands() {
     local commands; commands=()
     _describe -t commands 'tctl help tokens rm commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__help__subcmd__trusted-cluster_commands] )) ||
+_tctl__subcmd__help__subcmd__trusted-cluster_commands() {
+    local commands; commands=(
+'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+    )
+    _describe -t commands 'tctl help trusted-cluster commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__help__subcmd__trusted-cluster__subcmd__map-roles_commands] )) ||
+_tctl__subcmd__help__subcmd__trusted-cluster__subcmd__map-roles_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl help trusted-cluster map-roles commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__help__subcmd__update_commands] )) ||
 _tctl__subcmd__help__subcmd__update_commands() {
@@ -977,6 +1076,37 @@ _tctl__subcmd__tokens__subcmd__ls_commands() {
 _tctl__subcmd__tokens__subcmd__rm_commands() {
     local commands; commands=()
     _describe -t commands 'tctl tokens rm commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster_commands] )) ||
+_tctl__subcmd__trusted-cluster_commands() {
+    local commands; commands=(
+'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'tctl trusted-cluster commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__help_commands() {
+    local commands; commands=(
+'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'tctl trusted-cluster help commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__help_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl trusted-cluster help help commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__map-roles_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__map-roles_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl trusted-cluster help map-roles commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__map-roles_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__map-roles_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl trusted-cluster map-roles commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__update_commands] )) ||
 _tctl__subcmd__update_commands() {

@@ -16,6 +16,9 @@ _tsh() {
             ",$1")
                 cmd="tsh"
                 ;;
+            tsh,clusters)
+                cmd="tsh__subcmd__clusters"
+                ;;
             tsh,completion)
                 cmd="tsh__subcmd__completion"
                 ;;
@@ -45,6 +48,9 @@ _tsh() {
                 ;;
             tsh,version)
                 cmd="tsh__subcmd__version"
+                ;;
+            tsh__subcmd__help,clusters)
+                cmd="tsh__subcmd__help__subcmd__clusters"
                 ;;
             tsh__subcmd__help,completion)
                 cmd="tsh__subcmd__help__subcmd__completion"
@@ -98,12 +104,68 @@ _tsh() {
 
     case "${cmd}" in
         tsh)
-            opts="-i -h -V --proxy --user --insecure --identity --help --version login status ssh ls config proxy logout completion version help"
+            opts="-i -h -V --proxy --user --insecure --identity --help --version login clusters status ssh ls config proxy logout completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__clusters)
+            opts="-i -h --format --proxy --user --insecure --identity --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -254,8 +316,22 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__help)
-            opts="login status ssh ls config proxy logout completion version help"
+            opts="login clusters status ssh ls config proxy logout completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__help__subcmd__clusters)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -422,7 +498,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__login)
-            opts="-i -h --ttl --invite --keystore --proxy --user --insecure --identity --help"
+            opts="-i -h --ttl --invite --keystore --cluster --proxy --user --insecure --identity --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,6 +514,10 @@ _tsh() {
                     ;;
                 --keystore)
                     COMPREPLY=($(compgen -W "auto keyring file" -- "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --proxy)

@@ -31,6 +31,7 @@ complete -c tsh -n "__fish_tsh_needs_command" -l insecure -d 'Do not verify the 
 complete -c tsh -n "__fish_tsh_needs_command" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "status" -d 'Show the current profile'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
@@ -45,11 +46,20 @@ complete -c tsh -n "__fish_tsh_using_subcommand login" -l invite -d 'The one-tim
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l keystore -d 'Where to keep the private key' -r -f -a "auto\t''
 keyring\t''
 file\t''"
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l cluster -d 'Select a leaf cluster for later commands (a valid login is reused, no password)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l format -d 'Output format' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
@@ -109,14 +119,15 @@ complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user na
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "proxy" -d 'Helpers for other programs'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login status ssh ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "proxy" -d 'Helpers for other programs'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'

@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a cluster and get short-lived certificates')
+            [CompletionResult]::new('clusters', 'clusters', [CompletionResultType]::ParameterValue, 'List the root cluster and the leaf clusters you may see')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
@@ -46,6 +47,18 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Certificate lifetime (capped by your roles), e.g. 8h')
             [CompletionResult]::new('--invite', '--invite', [CompletionResultType]::ParameterName, 'The one-time invite from `tctl users add`: sets your password')
             [CompletionResult]::new('--keystore', '--keystore', [CompletionResultType]::ParameterName, 'Where to keep the private key')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Select a leaf cluster for later commands (a valid login is reused, no password)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;clusters' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
@@ -170,6 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
         }
         'tsh;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a cluster and get short-lived certificates')
+            [CompletionResult]::new('clusters', 'clusters', [CompletionResultType]::ParameterValue, 'List the root cluster and the leaf clusters you may see')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
@@ -182,6 +196,9 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             break
         }
         'tsh;help;login' {
+            break
+        }
+        'tsh;help;clusters' {
             break
         }
         'tsh;help;status' {

@@ -38,6 +38,19 @@ _arguments "${_arguments_options[@]}" : \
 '--ttl=[Certificate lifetime (capped by your roles), e.g. 8h]:TTL:_default' \
 '--invite=[The one-time invite from \`tctl users add\`\: sets your password]:INVITE:_default' \
 '--keystore=[Where to keep the private key]:KEYSTORE:(auto keyring file)' \
+'--cluster=[Select a leaf cluster for later commands (a valid login is reused, no password)]:CLUSTER:_default' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(clusters)
+_arguments "${_arguments_options[@]}" : \
+'--format=[Output format]:FORMAT:(text json yaml)' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
 '--user=[The user name (default\: the local user)]:USER:_default' \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
@@ -213,6 +226,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(clusters)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (status)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -278,6 +295,7 @@ esac
 _tsh_commands() {
     local commands; commands=(
 'login:Log in to a cluster and get short-lived certificates' \
+'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
 'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
@@ -289,6 +307,11 @@ _tsh_commands() {
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tsh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__clusters_commands] )) ||
+_tsh__subcmd__clusters_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh clusters commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__completion_commands] )) ||
 _tsh__subcmd__completion_commands() {
@@ -304,6 +327,7 @@ _tsh__subcmd__config_commands() {
 _tsh__subcmd__help_commands() {
     local commands; commands=(
 'login:Log in to a cluster and get short-lived certificates' \
+'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
 'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
@@ -315,6 +339,11 @@ _tsh__subcmd__help_commands() {
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tsh help commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__clusters_commands] )) ||
+_tsh__subcmd__help__subcmd__clusters_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help clusters commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__help__subcmd__completion_commands] )) ||
 _tsh__subcmd__help__subcmd__completion_commands() {

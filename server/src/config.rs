@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tether_shared::names::{validate_cluster_name, validate_name};
@@ -154,7 +155,23 @@ pub struct AuthConfig {
     pub tokens: Vec<StaticToken>,
     /// The second factor required at login (`authentication.second_factor`; default off).
     pub second_factor: SecondFactor,
+    /// How often leaf tunnels heartbeat (`keep_alive_interval`; default 5s).
+    pub keep_alive_interval: Duration,
+    /// Missed heartbeats before a leaf is offline (`keep_alive_count_max`; default 3).
+    pub keep_alive_count_max: u32,
 }
+
+impl AuthConfig {
+    /// The silence after which a leaf's tunnel is dropped and the leaf shows `offline`.
+    pub fn offline_window(&self) -> Duration {
+        self.keep_alive_interval * self.keep_alive_count_max
+    }
+}
+
+/// Default heartbeat interval of leaf tunnels.
+pub const DEFAULT_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Default number of missed heartbeats before a leaf is offline.
+pub const DEFAULT_KEEP_ALIVE_COUNT_MAX: u32 = 3;
 
 /// A static join token, written `TYPE:TOKEN` in `auth_service.tokens`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +350,8 @@ impl Config {
                 listen_addr: local(AUTH_PORT),
                 tokens: Vec::new(),
                 second_factor: SecondFactor::Off,
+                keep_alive_interval: DEFAULT_KEEP_ALIVE_INTERVAL,
+                keep_alive_count_max: DEFAULT_KEEP_ALIVE_COUNT_MAX,
             }),
             proxy: Some(ProxyConfig {
                 web_listen_addr: local(WEB_PORT),
@@ -460,6 +479,11 @@ auth_service:
   authentication:
     # second_factor: off or otp.
     second_factor: off
+  # keep_alive_interval: how often leaf clusters' tunnels heartbeat (Go duration, 100ms to 5m);
+  # keep_alive_count_max: missed heartbeats before a leaf shows offline and its tunnel is
+  # dropped (1 to 100). Defaults 5s and 3: offline within 15s.
+  #keep_alive_interval: 5s
+  #keep_alive_count_max: 3
 
 proxy_service:
   enabled: true
@@ -520,6 +544,7 @@ macro_rules! deserialize_from_str {
 }
 
 deserialize_from_str!(
+    KeepAlive,
     Severity,
     StaticToken,
     SecondFactor,
@@ -626,6 +651,34 @@ struct RawAuth {
     tokens: Option<Vec<StaticToken>>,
     #[serde(default, deserialize_with = "section")]
     authentication: Option<RawAuthentication>,
+    keep_alive_interval: Option<KeepAlive>,
+    keep_alive_count_max: Option<CountMax>,
+}
+
+/// `keep_alive_interval`: a Go duration from 100ms to 5m.
+struct KeepAlive(Duration);
+
+impl FromConfigStr for KeepAlive {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
+        if d.0 < Duration::from_millis(100) || d.0 > Duration::from_secs(300) {
+            return Err(format!("keep_alive_interval {s:?} must be between 100ms and 5m"));
+        }
+        Ok(KeepAlive(d.0))
+    }
+}
+
+/// `keep_alive_count_max`: 1 to 100.
+struct CountMax(u32);
+
+impl<'de> Deserialize<'de> for CountMax {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = u32::deserialize(deserializer)?;
+        if !(1..=100).contains(&n) {
+            return Err(serde::de::Error::custom(format!("keep_alive_count_max must be from 1 to 100, found {n}")));
+        }
+        Ok(CountMax(n))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -922,6 +975,8 @@ impl Resolver<'_> {
                     listen_addr: addr(a.listen_addr, AUTH_PORT),
                     tokens: a.tokens.unwrap_or_default(),
                     second_factor: authn.second_factor.unwrap_or_default(),
+                    keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
+                    keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
                 })
             }
         };

@@ -18,6 +18,7 @@ mod node;
 mod process;
 mod proxy;
 mod storage;
+mod tunnel;
 mod web;
 
 use std::path::PathBuf;

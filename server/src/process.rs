@@ -81,6 +81,14 @@ async fn shutdown_signal() {
     }
 }
 
+/// Eight random hex digits, to tell this process's proxy from others of the same host.
+fn random_suffix() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// The OS host name (for node labels and host certificate principals).
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -113,6 +121,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
     let auth =
         Auth::init(backend.clone(), &cluster, audit, require_otp).await.map_err(|e| anyhow::anyhow!("auth: {e}"))?;
+    auth.set_insecure(cfg.insecure);
 
     for token in &auth_cfg.tokens {
         let token_type = match token.kind {
@@ -137,19 +146,21 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on proxy_service.listen_addr {}", proxy_cfg.listen_addr))?;
     let ssh_addr = reachable(ssh_listener.local_addr()?);
+    let tunnel_listener = tokio::net::TcpListener::bind(proxy_cfg.tunnel_listen_addr).await.with_context(|| {
+        format!("cannot listen on proxy_service.tunnel_listen_addr {}", proxy_cfg.tunnel_listen_addr)
+    })?;
+    let tunnel_addr = reachable(tunnel_listener.local_addr()?);
     let public_addr = proxy_cfg.public_addr.first().cloned().unwrap_or_else(|| web_addr.to_string());
     let host = public_addr.rsplit_once(':').map_or(public_addr.as_str(), |(h, _)| h).to_string();
-    let tunnel_public = proxy_cfg
-        .tunnel_public_addr
-        .first()
-        .cloned()
-        .unwrap_or_else(|| format!("{host}:{}", proxy_cfg.tunnel_listen_addr.port()));
+    let tunnel_public =
+        proxy_cfg.tunnel_public_addr.first().cloned().unwrap_or_else(|| format!("{host}:{}", tunnel_addr.port()));
 
     // The HTTPS certificate: the operator's key pair, or one from the cluster's TLS CA.
     let (chain, key) = match proxy_cfg.https_keypairs.first() {
         Some(pair) => load_keypair(&pair.cert_file, &pair.key_file)?,
         None => {
-            let mut names = vec!["localhost".to_string(), cfg.nodename.clone()];
+            // The cluster's name too: users of a root reach this API through the tunnel by it.
+            let mut names = vec!["localhost".to_string(), cfg.nodename.clone(), cluster.clone()];
             let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
             for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
                 let h = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h).trim_matches(['[', ']']);
@@ -171,7 +182,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             (vec![cert.cert_der], cert.key_der.into())
         }
     };
-    let tls = web::tls_config(chain, key, auth.tls_ca().cert_der()).map_err(|e| anyhow::anyhow!(e))?;
+    let tls = web::tls_config(chain, key).map_err(|e| anyhow::anyhow!(e))?;
     let ping = PingResponse {
         cluster_name: cluster.clone(),
         server_version: tether_shared::VERSION.to_string(),
@@ -182,7 +193,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                 ssh_public_addr: proxy_cfg.ssh_public_addr.first().cloned().unwrap_or_else(|| ssh_addr.to_string()),
                 public_addr: public_addr.clone(),
                 ssh_tunnel_public_addr: tunnel_public,
-                tunnel_listen_addr: proxy_cfg.tunnel_listen_addr.to_string(),
+                tunnel_listen_addr: tunnel_addr.to_string(),
             },
             tls_routing_enabled: false,
         },
@@ -193,7 +204,20 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {e}"))?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = Arc::new(WebState { auth: auth.clone(), ping });
+    // This proxy's tunnels from leaf clusters, and its status record.
+    let proxy_id = format!("{}-{}", cfg.nodename, random_suffix());
+    let registry = crate::tunnel::registry::Registry::new(
+        proxy_id,
+        tunnel_addr.to_string(),
+        auth_cfg.keep_alive_interval,
+        auth_cfg.offline_window(),
+    );
+    let state = Arc::new(WebState {
+        auth: auth.clone(),
+        ping,
+        tunnels: registry.clone(),
+        offline_window: auth_cfg.offline_window(),
+    });
     // The SSH relay presents a host certificate for every name users may dial it by.
     let relay_key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut relay_names = vec![cfg.nodename.clone(), "localhost".to_string(), cluster.clone()];
@@ -207,12 +231,27 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let relay_cert = auth
         .proxy_host_cert(relay_key.public_key(), relay_names)
         .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {e}"))?;
-    let relay_config = Arc::new(crate::proxy::relay::config(relay_key, relay_cert));
-    let relay_task =
-        tokio::spawn(crate::proxy::relay::serve(ssh_listener, relay_config, auth.clone(), stop_rx.clone()));
+    let relay_config = Arc::new(crate::proxy::relay::config(relay_key.clone(), relay_cert.clone()));
+    let relay_task = tokio::spawn(crate::proxy::relay::serve(
+        ssh_listener,
+        relay_config,
+        auth.clone(),
+        registry.clone(),
+        stop_rx.clone(),
+    ));
+    let tunnel_config = Arc::new(crate::tunnel::server::config(relay_key, relay_cert));
+    let tunnel_task = tokio::spawn(crate::tunnel::server::serve(
+        tunnel_listener,
+        tunnel_config,
+        auth.clone(),
+        registry.clone(),
+        stop_rx.clone(),
+    ));
+    let flusher_task = tokio::spawn(registry.clone().run_flusher(auth.clone(), stop_rx.clone()));
+    let agents_task = tokio::spawn(crate::tunnel::agent::run(auth.clone(), web_addr.to_string(), stop_rx.clone()));
     let auth_task = tokio::spawn(web::serve(auth_listener, tls.clone(), state.clone(), stop_rx.clone()));
     let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx.clone()));
-    tracing::info!(%web_addr, %auth_addr, %ssh_addr, "web proxy, auth API and SSH proxy listening");
+    tracing::info!(%web_addr, %auth_addr, %ssh_addr, %tunnel_addr, "web proxy, auth API, SSH proxy and tunnel listening");
 
     let node = match &cfg.ssh {
         Some(ssh_cfg) => Some(
@@ -239,6 +278,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     // Machine-readable first line for scripts and tests, then the human guide.
     println!("tether: web proxy listening on {web_addr}");
+    println!("tether: reverse tunnel listening on {tunnel_addr}");
     println!(
         "Cluster {cluster:?} is running. Data in {}.\n\
          Next: tctl --data-dir {} users add alice --roles=access,editor --logins=$USER\n\
@@ -252,7 +292,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(node) = node {
         node.wait().await;
     }
-    for (name, task) in [("web", web_task), ("auth", auth_task), ("proxy ssh", relay_task)] {
+    for (name, task) in [
+        ("web", web_task),
+        ("auth", auth_task),
+        ("proxy ssh", relay_task),
+        ("tunnel", tunnel_task),
+        ("tunnel status", flusher_task),
+        ("tunnel agents", agents_task),
+    ] {
         if let Err(e) = task.await {
             tracing::error!("{name} task failed: {e}");
         }

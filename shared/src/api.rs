@@ -223,4 +223,70 @@ pub struct NodeTrustState {
     pub user_cas: Vec<crate::resource::CertAuthority>,
     /// Every role of the cluster.
     pub roles: Vec<crate::resource::Role>,
+    /// A digest of the above: a node passes it back to wait for the next change.
+    #[serde(default)]
+    pub revision: String,
+}
+
+/// `POST /webapi/trustedclusters/validate` on the root: a leaf asks to be trusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateTrustedClusterRequest {
+    /// The root's `trusted_cluster` join token.
+    pub token: String,
+    /// The leaf cluster's name.
+    pub leaf_cluster: String,
+    /// The leaf's public CAs (user, host, tls).
+    pub cas: Vec<crate::resource::CertAuthority>,
+}
+
+/// The root's answer: its public CAs (user, host, tls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateTrustedClusterResponse {
+    /// The root cluster's name.
+    pub root_cluster: String,
+    /// The root's public CAs.
+    pub cas: Vec<crate::resource::CertAuthority>,
+}
+
+/// One row of `GET /webapi/clusters`: a cluster the caller may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// The cluster's name.
+    pub name: String,
+    /// `online` or `offline` (the root itself is always online).
+    pub status: String,
+    /// `root` or `leaf`.
+    pub cluster_type: String,
+    /// The cluster's SSH host CA keys (`tsh` checks node certificates against them).
+    #[serde(default)]
+    pub host_cas: Vec<String>,
+    /// The cluster's TLS CA certificates, PEM (`tsh` checks a leaf's API against them).
+    #[serde(default)]
+    pub tls_cas: Vec<String>,
+}
+
+/// `GET /webapi/whoami`: the caller as this cluster sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    /// The user.
+    pub user: String,
+    /// The cluster that certified the user.
+    pub user_cluster: String,
+    /// The cluster answering.
+    pub cluster: String,
+    /// The roles on the certificate.
+    pub cert_roles: Vec<String>,
+    /// The roles that apply here (after the role_map for a user of a trusted cluster).
+    pub roles: Vec<String>,
+    /// The logins those roles allow here.
+    pub logins: Vec<String>,
+}
+
+/// `GET /webapi/tunnels`: the tunnels the answering root proxy holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelsInfo {
+    /// The proxy's ID.
+    pub proxy_id: String,
+    /// Tunnels per leaf cluster.
+    pub tunnels: std::collections::BTreeMap<String, usize>,
 }

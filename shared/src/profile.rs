@@ -50,6 +50,9 @@ pub struct Profile {
     /// Whether the proxy's HTTPS certificate is not verified (`--insecure` at login).
     #[serde(default)]
     pub insecure: bool,
+    /// The leaf cluster `tsh login --cluster` selected (none: the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_cluster: Option<String>,
 }
 
 /// Why a profile could not be read or written.
@@ -114,13 +117,23 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
     }
     let mut stored = creds.clone();
     stored.private_key.clear();
-    let profile = Profile { credentials: stored, keystore: used, insecure };
+    let profile = Profile { credentials: stored, keystore: used, insecure, selected_cluster: None };
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     let path = home.join("profiles").join(format!("{name}.json"));
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))?;
     let current = home.join("current");
     write_private(&current, creds.proxy.as_bytes()).map_err(|e| store_err("cannot write", &current, e))?;
     Ok(used)
+}
+
+/// Selects a leaf cluster (or the root, with `None`) in the profile of `proxy`.
+pub fn select_cluster(home: &Path, proxy: &str, cluster: Option<String>) -> Result<(), ProfileError> {
+    let path = home.join("profiles").join(format!("{}.json", file_name(proxy)));
+    let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
+    let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
+    profile.selected_cluster = cluster;
+    let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
+    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
 }
 
 /// Loads the current profile with its private key.

@@ -115,6 +115,9 @@ impl RoleMap {
                 if local.trim().is_empty() {
                     return Err(invalid("a local role cannot be empty".into()));
                 }
+                if local.starts_with('@') {
+                    return Err(invalid(format!("local role {local:?}: names starting with '@' are built in")));
+                }
                 if local.contains('*') {
                     return Err(invalid(format!("local role {local:?}: '*' is not allowed in local roles")));
                 }
@@ -193,6 +196,39 @@ impl RoleMap {
     }
 }
 
+impl RoleMap {
+    /// What one remote role maps to, rule by rule: `(rule index, local roles)` for every rule
+    /// that matches it, in rule order. Empty when no rule matches. Used by
+    /// `tctl trusted-cluster map-roles` to show an admin why a role maps as it does.
+    pub fn explain(&self, remote_role: &str) -> Vec<(usize, Vec<String>)> {
+        let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+        if let Some(rules) = self.exact.get(remote_role) {
+            out.extend(rules.iter().map(|&r| (r, self.rules[r].local.clone())));
+        }
+        if !self.patterns.is_empty() {
+            for entry in self.set.matches(remote_role).iter() {
+                let (rule_idx, regex) = &self.patterns[entry];
+                let locals = self.rules[*rule_idx]
+                    .local
+                    .iter()
+                    .filter_map(|local| {
+                        if !local.contains('$') {
+                            return Some(local.clone());
+                        }
+                        let caps = regex.captures(remote_role)?;
+                        let mut expanded = String::new();
+                        caps.expand(local, &mut expanded);
+                        (!expanded.is_empty()).then_some(expanded)
+                    })
+                    .collect();
+                out.push((*rule_idx, locals));
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out
+    }
+}
+
 impl fmt::Display for RoleMapRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?} -> [{}]", self.remote, self.local.join(", "))
@@ -245,6 +281,22 @@ mod tests {
 
         let m = RoleMap::compile(&[rule("^remote-(.*)$", &["local-$1"])]).unwrap();
         assert_eq!(m.map(&roles(&["remote-one", "remote-two"])).unwrap(), ["local-one", "local-two"]);
+    }
+
+    #[test]
+    fn explain_names_each_matching_rule() {
+        let m = RoleMap::compile(&[
+            rule("access", &["visitor"]),
+            rule("cluster-*", &["clusteradmin"]),
+            rule("^remote-(.*)$", &["local-$1"]),
+            rule("*", &["guest"]),
+        ])
+        .unwrap();
+        assert_eq!(m.explain("access"), [(0, roles(&["visitor"])), (3, roles(&["guest"]))]);
+        assert_eq!(m.explain("remote-one"), [(2, roles(&["local-one"])), (3, roles(&["guest"]))]);
+        let none = RoleMap::compile(&[rule("access", &["visitor"])]).unwrap();
+        assert!(none.explain("editor").is_empty());
+        assert!(RoleMap::compile(&[rule("access", &["@admin"])]).is_err(), "built-in roles cannot be mapped to");
     }
 
     #[test]

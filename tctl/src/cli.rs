@@ -95,6 +95,9 @@ pub enum Command {
     },
     /// Show the cluster and its certificate authorities.
     Status,
+    /// Trusted cluster tools.
+    #[command(subcommand, name = "trusted-cluster")]
+    TrustedCluster(TrustedClusterCommand),
     /// Certificate authority operations.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -108,6 +111,23 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+}
+
+/// `tctl trusted-cluster ...`
+#[derive(Subcommand, Debug)]
+pub enum TrustedClusterCommand {
+    /// Show what remote roles map to under a role_map, and which rule matched (changes nothing).
+    MapRoles {
+        /// A trusted_cluster YAML file to test (no cluster needed).
+        #[arg(long, conflicts_with = "name", value_hint = clap::ValueHint::FilePath)]
+        file: Option<std::path::PathBuf>,
+        /// The stored trusted cluster to test instead.
+        #[arg(long)]
+        name: Option<String>,
+        /// The remote roles, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+    },
 }
 
 /// Parses `KIND[/NAME]`, and offers the kinds to shell completion.

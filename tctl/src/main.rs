@@ -4,7 +4,7 @@
 //!
 //! - `cli.rs`: the command line (also feeds `tctl completion`).
 //! - `connect.rs`: which identity and proxy to use.
-//! - `users.rs`, `tokens.rs`, `resources.rs`, `authcmd.rs`: the commands.
+//! - `users.rs`, `tokens.rs`, `resources.rs`, `authcmd.rs`, `trust.rs`: the commands.
 //! - `output.rs`: tables and messages.
 
 mod authcmd;
@@ -13,22 +13,34 @@ mod connect;
 mod output;
 mod resources;
 mod tokens;
+mod trust;
 mod users;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{AuditCommand, AuthCommand, Cli, Command};
+use cli::{AuditCommand, AuthCommand, Cli, Command, TrustedClusterCommand};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Command::Version => {
             println!("Tether v{}", tether_shared::VERSION);
             return std::process::ExitCode::SUCCESS;
         }
         Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "tctl", &mut std::io::stdout());
+            clap_complete::generate(*shell, &mut Cli::command(), "tctl", &mut std::io::stdout());
             return std::process::ExitCode::SUCCESS;
+        }
+        Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: Some(file), roles, .. }) => {
+            let (file, roles) = (file.clone(), roles.clone());
+            // A file needs no cluster: test a role_map before creating it.
+            return match trust::map_roles_file(&file, &roles) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
         }
         _ => {}
     }
@@ -58,6 +70,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rm { resource } => resources::rm(&client, &resource).await,
         Command::Update { resource, set_labels } => resources::update(&client, &resource, &set_labels).await,
         Command::Status => authcmd::status(&client).await,
+        Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: None, name, roles }) => {
+            trust::map_roles_stored(&client, name.as_deref(), &roles).await
+        }
+        Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: Some(_), .. }) => Ok(()),
         Command::Auth(AuthCommand::Export { ca_type }) => authcmd::export(&client, ca_type).await,
         Command::Auth(AuthCommand::Sign { user, out, ttl }) => authcmd::sign(&client, &creds, &user, &out, &ttl).await,
         Command::Audit(AuditCommand::Ls { since, format }) => authcmd::audit(&client, since.as_deref(), format).await,

@@ -192,6 +192,10 @@ pub struct Cluster {
     pub name: String,
     /// The proxy's web address.
     pub web_addr: String,
+    /// The proxy's reverse tunnel address.
+    pub tunnel_addr: String,
+    /// Extra `tether start` arguments (e.g. `--insecure`).
+    pub args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -221,13 +225,26 @@ impl Cluster {
 
     /// The general form: extra `auth_service` lines and extra top-level sections.
     pub fn start_config(name: &str, auth_extra: &str, sections: &str) -> Cluster {
+        Cluster::start_full(name, auth_extra, sections, &[])
+    }
+
+    /// [`Cluster::start_config`] with extra `tether start` arguments (a leaf uses `--insecure`
+    /// to accept its root's self-signed HTTPS certificate).
+    pub fn start_full(name: &str, auth_extra: &str, sections: &str, args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             data = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
-        let mut cluster = Cluster { dir, name: name.to_string(), web_addr: String::new(), child: None };
+        let mut cluster = Cluster {
+            dir,
+            name: name.to_string(),
+            web_addr: String::new(),
+            tunnel_addr: String::new(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            child: None,
+        };
         cluster.launch();
         cluster
     }
@@ -245,7 +262,9 @@ impl Cluster {
     fn launch(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("tether.log")).expect("log file");
         let mut child = Command::new(binary("tether"))
-            .args(["start", "-c"])
+            .arg("start")
+            .args(&self.args)
+            .arg("-c")
             .arg(self.config())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -256,8 +275,11 @@ impl Cluster {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(first)) = lines.next() {
-                let _ = tx.send(first);
+            // The web address, then the tunnel address.
+            for _ in 0..2 {
+                if let Some(Ok(line)) = lines.next() {
+                    let _ = tx.send(line);
+                }
             }
             // Keep draining so the daemon never blocks on a full pipe.
             for _ in lines {}
@@ -266,6 +288,8 @@ impl Cluster {
         match rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => {
                 self.web_addr = line.rsplit(' ').next().unwrap_or_default().to_string();
+                let tunnel = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+                self.tunnel_addr = tunnel.rsplit(' ').next().unwrap_or_default().to_string();
             }
             Err(_) => {
                 let log = std::fs::read_to_string(self.dir.path().join("tether.log")).unwrap_or_default();
@@ -286,7 +310,9 @@ impl Cluster {
     pub fn restart(&mut self) {
         self.stop();
         let config = std::fs::read_to_string(self.config()).expect("read config");
-        let pinned = config.replace("web_listen_addr: 127.0.0.1:0", &format!("web_listen_addr: {}", self.web_addr));
+        let pinned = config
+            .replace("web_listen_addr: 127.0.0.1:0", &format!("web_listen_addr: {}", self.web_addr))
+            .replace("tunnel_listen_addr: 127.0.0.1:0", &format!("tunnel_listen_addr: {}", self.tunnel_addr));
         std::fs::write(self.config(), pinned).expect("write config");
         self.launch();
     }

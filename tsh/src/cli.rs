@@ -45,6 +45,15 @@ pub enum Command {
         /// Where to keep the private key.
         #[arg(long, default_value = "auto", value_parser = ["auto", "keyring", "file"])]
         keystore: String,
+        /// Select a leaf cluster for later commands (a valid login is reused, no password).
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// List the root cluster and the leaf clusters you may see.
+    Clusters {
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "yaml"])]
+        format: String,
     },
     /// Show the current profile.
     Status,

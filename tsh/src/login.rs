@@ -62,8 +62,47 @@ fn read_otp() -> Result<String> {
     stdin_line("one-time code")
 }
 
+/// `tsh login --cluster=LEAF` with a still-valid login to the same proxy: select the leaf only.
+async fn select_only(global: &Global, cluster: &str) -> Result<bool> {
+    let home = profile::home();
+    let Ok(current) = profile::load_current(&home) else { return Ok(false) };
+    if global.proxy.as_deref().is_some_and(|p| proxy_addr(p) != current.credentials.proxy)
+        || global.user.as_deref().is_some_and(|u| u != current.credentials.user)
+    {
+        return Ok(false);
+    }
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&current.credentials.ssh_cert)?;
+    let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
+    if id.valid_before <= time::OffsetDateTime::now_utc() {
+        return Ok(false);
+    }
+    select(global, &current.credentials, current.insecure || global.insecure, cluster).await?;
+    print_profile(&current.credentials.proxy, &id);
+    Ok(true)
+}
+
+/// Checks that `cluster` is the root or a leaf the user may see, and selects it.
+async fn select(global: &Global, creds: &Credentials, insecure: bool, cluster: &str) -> Result<()> {
+    let leaf = crate::clusters::target(global, creds, insecure, Some(cluster)).await?;
+    profile::select_cluster(&profile::home(), &creds.proxy, leaf.map(|l| l.name))?;
+    Ok(())
+}
+
 /// `tsh login`.
-pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore: &str) -> Result<()> {
+pub async fn login(
+    global: &Global,
+    ttl: &str,
+    invite: Option<String>,
+    keystore: &str,
+    cluster: Option<&str>,
+) -> Result<()> {
+    if let Some(cluster) = cluster
+        && invite.is_none()
+        && global.identity.is_none()
+        && select_only(global, cluster).await?
+    {
+        return Ok(());
+    }
     let home = profile::home();
     let proxy = match &global.proxy {
         Some(p) => proxy_addr(p),
@@ -117,6 +156,9 @@ pub async fn login(global: &Global, ttl: &str, invite: Option<String>, keystore:
         host_cas: resp.host_cas,
     };
     let used = profile::save(&home, &creds, keystore, global.insecure)?;
+    if let Some(cluster) = cluster {
+        select(global, &creds, global.insecure, cluster).await?;
+    }
     print_profile(&creds.proxy, &resp.identity);
     if let Some(uri) = &resp.totp_enrollment {
         println!();
@@ -169,12 +211,32 @@ pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
     Ok((profile.credentials, profile.insecure || global.insecure))
 }
 
-/// `tsh status`.
-pub fn status(global: &Global) -> Result<()> {
-    let (creds, _) = credentials(global)?;
+/// `tsh status`; for a selected leaf, also the roles the user's roles map to there.
+pub async fn status(global: &Global) -> Result<()> {
+    let (creds, insecure) = credentials(global)?;
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
     print_profile(&creds.proxy, &id);
+    if let Some(selected) = crate::clusters::selected(global) {
+        println!("  Selected cluster:   {selected}");
+        let mapped = async {
+            let leaf = crate::clusters::target(global, &creds, insecure, Some(&selected))
+                .await?
+                .context("the selected cluster is the root")?;
+            crate::clusters::leaf_get::<tether_shared::api::WhoAmI>(&creds, insecure, &leaf, "/webapi/whoami").await
+        };
+        match mapped.await {
+            Ok(who) => {
+                println!(
+                    "  Roles on {selected}:  {} (mapped from {})",
+                    who.roles.join(", "),
+                    who.cert_roles.join(", ")
+                );
+                println!("  Logins on {selected}: {}", who.logins.join(", "));
+            }
+            Err(e) => println!("  Roles on {selected}:  unknown ({e:#})"),
+        }
+    }
     Ok(())
 }
 

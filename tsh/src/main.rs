@@ -1,4 +1,4 @@
-//! `tsh`: Tether's user CLI — log in, see your profile, and (next) list and reach nodes.
+//! `tsh`: Tether's user CLI — log in, see your profile, list clusters and nodes, and reach nodes in the root or its leaves.
 //!
 //! # Layout
 //!
@@ -6,8 +6,10 @@
 //! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
+//! - `clusters.rs`: `clusters`, choosing a leaf (`--cluster`), and a leaf's API through the tunnel.
 
 mod cli;
+mod clusters;
 mod login;
 mod nodes;
 mod ssh;
@@ -34,10 +36,11 @@ fn main() -> std::process::ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "tsh", &mut std::io::stdout());
             Ok(())
         }
-        Command::Login { ttl, invite, keystore } => {
-            runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore))
+        Command::Login { ttl, invite, keystore, cluster } => {
+            runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore, cluster.as_deref()))
         }
-        Command::Status => login::status(&cli.global),
+        Command::Clusters { format } => runtime.block_on(clusters::list(&cli.global, &format)),
+        Command::Status => runtime.block_on(login::status(&cli.global)),
         Command::Ls { cluster, format, labels } => {
             runtime.block_on(nodes::ls(&cli.global, cluster.as_deref(), &format, &labels))
         }

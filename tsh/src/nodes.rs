@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use tether_shared::api::ClusterInfo;
 use tether_shared::credentials::Credentials;
 use tether_shared::labels::format_labels;
 use tether_shared::resource::{Node, Resource};
@@ -12,7 +13,7 @@ use crate::login::credentials;
 use crate::ssh::{Keys, SshRequest};
 
 /// The SSH proxy address of the credentials (asking `/webapi/ping` when it is not stored).
-async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
+pub async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
     if !creds.ssh_proxy.is_empty() {
         return Ok(creds.ssh_proxy.clone());
     }
@@ -24,8 +25,12 @@ async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
     })
 }
 
-async fn list_nodes(creds: &Credentials, insecure: bool) -> Result<Vec<Node>> {
-    let all: Vec<Resource> = creds.api_client(insecure)?.get("/webapi/resources/node").await?;
+/// The nodes the user may log in to, in the root or in a leaf.
+async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>) -> Result<Vec<Node>> {
+    let all: Vec<Resource> = match leaf {
+        None => creds.api_client(insecure)?.get("/webapi/nodes").await?,
+        Some(leaf) => crate::clusters::leaf_get(creds, insecure, leaf, "/webapi/nodes").await?,
+    };
     Ok(all
         .into_iter()
         .filter_map(|r| match r {
@@ -35,25 +40,16 @@ async fn list_nodes(creds: &Credentials, insecure: bool) -> Result<Vec<Node>> {
         .collect())
 }
 
-fn check_cluster(creds: &Credentials, cluster: Option<&str>) -> Result<String> {
-    match cluster {
-        Some(c) if c != creds.cluster => {
-            bail!("cluster {c:?} is not reachable from {} yet (trusted clusters come next)", creds.cluster)
-        }
-        _ => Ok(creds.cluster.clone()),
-    }
-}
-
 /// `tsh ls`.
 pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &[String]) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    check_cluster(&creds, cluster)?;
+    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
     let mut wanted = Vec::new();
     for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("{f:?}: filter nodes with label=value"))?;
         wanted.push((k.to_string(), v.to_string()));
     }
-    let mut nodes = list_nodes(&creds, insecure).await?;
+    let mut nodes = list_nodes(&creds, insecure, leaf.as_ref()).await?;
     nodes.retain(|n| wanted.iter().all(|(k, v)| n.metadata.labels.get(k) == Some(v)));
     nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     match format {
@@ -89,11 +85,11 @@ fn default_login(creds: &Credentials) -> Result<String> {
 }
 
 /// A node given by address is verified against its name: find it in the inventory.
-async fn node_name_for(creds: &Credentials, insecure: bool, host: &str) -> Result<String> {
+async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>, host: &str) -> Result<String> {
     if host.parse::<std::net::IpAddr>().is_err() {
         return Ok(host.to_string());
     }
-    let nodes = list_nodes(creds, insecure).await?;
+    let nodes = list_nodes(creds, insecure, leaf).await?;
     nodes
         .iter()
         .find(|n| n.spec.addr.rsplit_once(':').is_some_and(|(h, _)| h == host))
@@ -113,14 +109,18 @@ pub async fn ssh(
     command: Vec<String>,
 ) -> Result<i32> {
     let (creds, insecure) = credentials(global)?;
-    let cluster = check_cluster(&creds, cluster)?;
+    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+    let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let (dest_login, host) = split_destination(destination);
     let login = match login.or(dest_login) {
         Some(l) => l.to_string(),
         None => default_login(&creds)?,
     };
-    let host = node_name_for(&creds, insecure, host).await?;
-    let keys = Keys::from(&creds)?;
+    let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
+    let keys = match &leaf {
+        Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
+        None => Keys::from(&creds)?,
+    };
     let proxy = ssh_proxy(&creds, insecure).await?;
     crate::ssh::run(&proxy, &keys, SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty })
         .await
@@ -129,7 +129,8 @@ pub async fn ssh(
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
 pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let cluster = check_cluster(&creds, cluster)?;
+    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+    let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let (dest_login, hostport) = split_destination(destination);
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) => (h, p.parse::<u16>().with_context(|| format!("bad port in {destination:?}"))?),
@@ -141,7 +142,10 @@ pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str
         Some(l) => l.to_string(),
         None => default_login(&creds)?,
     };
-    let keys = Keys::from(&creds)?;
+    let keys = match &leaf {
+        Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
+        None => Keys::from(&creds)?,
+    };
     let proxy = ssh_proxy(&creds, insecure).await?;
     crate::ssh::proxy_command(&proxy, &keys, host, port, &cluster, &login).await
 }

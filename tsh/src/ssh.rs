@@ -67,7 +67,10 @@ fn client_config() -> Arc<russh::client::Config> {
 pub struct Keys {
     key: Arc<PrivateKey>,
     cert: Certificate,
+    /// The root cluster's host CAs (the proxy, and nodes of the root).
     host_cas: Vec<PublicKey>,
+    /// The host CAs nodes are checked against: the target cluster's.
+    node_cas: Vec<PublicKey>,
 }
 
 impl Keys {
@@ -81,7 +84,16 @@ impl Keys {
         if host_cas.is_empty() {
             bail!("the profile holds no host CA; run tsh login again");
         }
-        Ok(Keys { key: Arc::new(key), cert, host_cas })
+        Ok(Keys { key: Arc::new(key), cert, node_cas: host_cas.clone(), host_cas })
+    }
+
+    /// Checks nodes against a leaf cluster's host CAs (as the root listed them) instead.
+    pub fn for_leaf(mut self, leaf: &tether_shared::api::ClusterInfo) -> Result<Keys> {
+        self.node_cas = leaf.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+        if self.node_cas.is_empty() {
+            bail!("the root sent no host CA for cluster {}; cannot verify its nodes", leaf.name);
+        }
+        Ok(self)
     }
 }
 
@@ -96,7 +108,8 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let refusal = Arc::new(std::sync::Mutex::new(None));
-    let check = HostCheck { cas: keys.host_cas.clone(), name: host.to_string(), refusal: refusal.clone() };
+    let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
+    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone() };
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,
         Err(e) => {

@@ -10,6 +10,7 @@ pub mod nodes;
 pub mod password;
 pub mod store;
 pub mod tokens;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -105,6 +106,10 @@ pub struct Auth {
     audit: Arc<Audit>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     require_otp: bool,
+    /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
+    insecure: std::sync::atomic::AtomicBool,
+    /// Signalled when a trusted cluster changes (the tunnel agents reconcile).
+    trust_changed: tokio::sync::Notify,
 }
 
 /// A user's enrolled TOTP secret and the last step used (codes are single-use).
@@ -185,6 +190,8 @@ impl Auth {
             audit,
             failures: Mutex::new(HashMap::new()),
             require_otp,
+            insecure: std::sync::atomic::AtomicBool::new(false),
+            trust_changed: tokio::sync::Notify::new(),
         };
         for (ca_type, keys) in [
             (CaType::User, CaKeys { ssh: vec![auth.user_ca.public_key_openssh().map_err(internal)?], tls: vec![] }),

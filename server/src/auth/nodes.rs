@@ -126,13 +126,44 @@ impl Auth {
         Ok(())
     }
 
-    /// The user CAs and roles a node checks users against.
+    /// Finds a node by name (one key read), or by host name or address (a scan).
+    pub async fn find_node(&self, host: &str, port: Option<u16>) -> Result<Option<Node>, AuthError> {
+        let by_name = store::get(&self.backend, &store::key(Kind::Node, host)).await?;
+        let candidates = match by_name {
+            Some(node) => vec![node],
+            None => store::list(&self.backend, &store::prefix(Kind::Node)).await?,
+        };
+        Ok(candidates
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Node(n) => Some(n),
+                _ => None,
+            })
+            .find(|n| {
+                n.metadata.name == host
+                    || n.spec.hostname == host
+                    || n.spec.addr == host
+                    || n.spec
+                        .addr
+                        .rsplit_once(':')
+                        .is_some_and(|(h, p)| h == host && port.is_none_or(|port| p == port.to_string()))
+            }))
+    }
+
+    /// The user CAs and roles a node checks users against: this cluster's user CA and those of
+    /// the clusters it trusts. A root also stores its leaves' CAs, but never trusts their users.
     pub async fn node_trust_state(&self) -> Result<NodeTrustState, AuthError> {
+        let trusted = self.trusted_names().await?;
         let user_cas = store::list(&self.backend, &store::prefix(Kind::CertAuthority))
             .await?
             .into_iter()
             .filter_map(|r| match r {
-                Resource::CertAuthority(ca) if ca.spec.ca_type == CaType::User => Some(ca),
+                Resource::CertAuthority(ca)
+                    if ca.spec.ca_type == CaType::User
+                        && (ca.spec.cluster_name == self.cluster || trusted.contains(&ca.spec.cluster_name)) =>
+                {
+                    Some(ca)
+                }
                 _ => None,
             })
             .collect();
@@ -144,6 +175,39 @@ impl Auth {
                 _ => None,
             })
             .collect();
-        Ok(NodeTrustState { user_cas, roles })
+        let mut state = NodeTrustState { user_cas, roles, revision: String::new() };
+        let bytes = serde_json::to_vec(&state).map_err(internal)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        state.revision = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Ok(state)
+    }
+
+    /// The trust state once it differs from revision `known`, waiting up to `wait` for a change
+    /// (a long poll: nodes learn of a new or disabled trust, a role change, at once).
+    pub async fn node_trust_state_after(
+        &self,
+        known: Option<&str>,
+        wait: Duration,
+    ) -> Result<NodeTrustState, AuthError> {
+        // Watch before reading, so a change between the read and the wait is not missed.
+        let mut watcher = self.backend.watch("/resources/");
+        let state = self.node_trust_state().await?;
+        if known != Some(state.revision.as_str()) {
+            return Ok(state);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let event = tokio::time::timeout_at(deadline, watcher.next()).await;
+            match event {
+                Err(_) | Ok(None) => return self.node_trust_state().await,
+                Ok(Some(crate::storage::WatchEvent::Event(e))) if e.item.key.starts_with("/resources/node/") => {}
+                Ok(Some(_)) => {
+                    let fresh = self.node_trust_state().await?;
+                    if fresh.revision != state.revision {
+                        return Ok(fresh);
+                    }
+                }
+            }
+        }
     }
 }

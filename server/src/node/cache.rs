@@ -1,6 +1,7 @@
-//! The node's view of who may log in: the trusted user CAs and the cluster's roles, refreshed
-//! from the auth API every [`REFRESH_INTERVAL`], so a new role, a removed role or a deactivated
-//! CA takes effect without a restart. It implements the SSH server's [`NodeTrust`].
+//! The node's view of who may log in: the trusted user CAs and the cluster's roles, kept fresh
+//! by long-polling the auth API (`/webapi/nodes/trust?known=REV&wait=S` answers as soon as
+//! anything changes), so a new role, a removed role, a new trust or a deactivated CA takes
+//! effect at once, without a restart. After a failure it retries every [`REFRESH_INTERVAL`]. It implements the SSH server's [`NodeTrust`].
 //!
 //! Roles of a user certified by the local cluster's CA are looked up by name; a user certified by
 //! a trusted cluster's CA gets the local roles its `role_map` yields.
@@ -19,8 +20,10 @@ use tether_shared::rolemap::RoleMap;
 use super::sshd::NodeTrust;
 use crate::audit::Audit;
 
-/// How often the cache re-reads CAs and roles.
+/// How long to wait before asking again after a failure.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+/// How long one long poll may wait for a change (below the client's request timeout).
+pub const LONG_POLL: Duration = Duration::from_secs(15);
 
 #[derive(Default)]
 struct State {
@@ -84,14 +87,32 @@ impl TrustCache {
     /// Refreshes from the API until `shutdown` fires.
     pub async fn refresh_loop(self: Arc<Self>, client: ApiClient, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut failing = false;
+        let mut known = String::new();
         loop {
-            match client.get::<NodeTrustState>("/webapi/nodes/trust").await {
+            let path = if known.is_empty() {
+                "/webapi/nodes/trust".to_string()
+            } else {
+                format!("/webapi/nodes/trust?known={known}&wait={}", LONG_POLL.as_secs())
+            };
+            let fetched = tokio::select! {
+                _ = shutdown.changed() => return,
+                fetched = client.get::<NodeTrustState>(&path) => fetched,
+            };
+            match fetched {
                 Ok(fresh) => {
                     if failing {
                         tracing::info!("node: reached the auth API again");
                     }
                     failing = false;
-                    self.update(fresh);
+                    let unchanged = !fresh.revision.is_empty() && fresh.revision == known;
+                    known = fresh.revision.clone();
+                    let long_poll = !known.is_empty();
+                    if !unchanged {
+                        self.update(fresh);
+                    }
+                    if long_poll {
+                        continue;
+                    }
                 }
                 Err(e) if !failing => {
                     failing = true;
@@ -114,6 +135,10 @@ impl TrustCache {
 impl NodeTrust for TrustCache {
     fn user_cas(&self) -> Vec<(String, russh::keys::PublicKey)> {
         self.read().cas.clone()
+    }
+
+    fn cluster(&self) -> &str {
+        &self.cluster
     }
 
     fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, String> {

@@ -69,6 +69,8 @@ use super::session::{self, Control, Inputs, Outcome, PtySpec, SessionRequest, Te
 pub trait NodeTrust: Send + Sync + 'static {
     /// The active user CAs this node trusts: (cluster name, CA public key). Local cluster first.
     fn user_cas(&self) -> Vec<(String, PublicKey)>;
+    /// The node's own cluster.
+    fn cluster(&self) -> &str;
     /// The roles that apply to an identity whose certificate was signed by `ca_cluster`'s CA (role
     /// names resolved for the local cluster; later, role_map for trusted ones). Err = why none apply.
     fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, String>;
@@ -343,6 +345,7 @@ async fn serve_connection(
         progress: progress.clone(),
         authed_tx,
         user: None,
+        denied: None,
         channels: HashMap::new(),
         tasks: JoinSet::new(),
         shutdown: shutdown.clone(),
@@ -464,6 +467,9 @@ struct Conn {
     progress: Arc<Mutex<AuthProgress>>,
     authed_tx: watch::Sender<bool>,
     user: Option<Authed>,
+    /// A valid certificate whose roles do not allow this login here: the connection is let in
+    /// only to tell the user why on their first session request, then closed.
+    denied: Option<String>,
     channels: HashMap<ChannelId, ChannelState>,
     /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
     tasks: JoinSet<()>,
@@ -504,6 +510,30 @@ impl Conn {
         );
     }
 
+    /// The role-mapping decision for a user of a trusted cluster: their remote roles and the
+    /// local roles they mapped to (or why none did).
+    fn audit_role_mapping(&self, identity: &Identity, ca_cluster: &str, mapped: Result<&[String], &str>) {
+        let (success, code, local, error) = match mapped {
+            Ok(roles) => (true, "T7300I", roles.to_vec(), None),
+            Err(e) => (false, "T7300W", Vec::new(), Some(e.to_string())),
+        };
+        self.ctx.trust.audit(
+            "role.mapping",
+            code,
+            &identity.user,
+            success,
+            json!({
+                "node": self.ctx.node_name,
+                "user_cluster": identity.cluster,
+                "ca_cluster": ca_cluster,
+                "remote_roles": identity.roles,
+                "local_roles": local,
+                "error": error,
+                "remote_addr": self.peer.to_string(),
+            }),
+        );
+    }
+
     fn audit_details(&self, authed: &Authed) -> serde_json::Value {
         json!({
             "login": authed.login,
@@ -523,6 +553,13 @@ impl Conn {
         session: &mut Session,
     ) -> Result<(), russh::Error> {
         let Some(authed) = self.user.as_ref() else {
+            if let Some(reason) = &self.denied {
+                session.channel_success(channel)?;
+                session.extended_data(channel, 1, format!("tether: {reason}\r\n").into_bytes())?;
+                session.exit_status_request(channel, 1)?;
+                session.eof(channel)?;
+                return session.close(channel);
+            }
             return session.channel_failure(channel);
         };
         let mut details = self.audit_details(authed);
@@ -748,11 +785,26 @@ impl russh::server::Handler for Conn {
                     ca_cluster = %authed.ca_cluster,
                     "SSH authentication accepted"
                 );
+                if authed.ca_cluster != self.ctx.trust.cluster() {
+                    self.audit_role_mapping(&authed.identity, &authed.ca_cluster, Ok(&authed.roles));
+                }
                 self.user = Some(authed);
                 Ok(Auth::Accept)
             }
             Err(refusal) => {
                 self.refuse(certificate.key_id(), user, &refusal);
+                // A genuine certificate that RBAC turns away: let the user in far enough to
+                // read why (on the first session request), as the audit log says.
+                if let AuthRefusal::NoRoles(reason) | AuthRefusal::Denied(reason) = &refusal {
+                    if let Ok(identity) = tether_shared::ssh_cert::inspect_user_cert(certificate)
+                        && identity.cluster != self.ctx.trust.cluster()
+                    {
+                        let err: Result<&[String], &str> = Err(reason);
+                        self.audit_role_mapping(&identity, &identity.cluster, err);
+                    }
+                    self.denied = Some(format!("access denied to {user} on node {}: {reason}", self.ctx.node_name));
+                    return Ok(Auth::Accept);
+                }
                 Ok(Auth::reject())
             }
         }
@@ -769,7 +821,7 @@ impl russh::server::Handler for Conn {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.user.is_none() {
+        if self.user.is_none() && self.denied.is_none() {
             reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
         } else if self.channels.len() >= MAX_CHANNELS_PER_CONNECTION {
             reply.reject(ChannelOpenFailure::ResourceShortage).await;
@@ -1020,6 +1072,9 @@ mod tests {
     impl NodeTrust for TestTrust {
         fn user_cas(&self) -> Vec<(String, PublicKey)> {
             self.cas.clone()
+        }
+        fn cluster(&self) -> &str {
+            CLUSTER
         }
         fn roles_for(&self, identity: &Identity, _ca_cluster: &str) -> Result<Vec<Role>, String> {
             let roles: Vec<Role> =
@@ -1501,16 +1556,27 @@ mod tests {
         let e = h.refusal("login_not_a_principal").await;
         assert_eq!(e.4["login"], login);
 
-        // Roles that do not allow the login, or do not match the node's labels, or do not exist.
-        assert!(h.connect(&["other-login"], &[&login], &login).await.is_err());
+        // Roles that do not allow the login, or do not match the node's labels, or do not exist:
+        // a genuine certificate gets in far enough to read why, and nothing runs.
+        let denied = |client: client::Handle<TestClient>| async move {
+            let ran = exec(&client, "touch /tmp/tether-must-not-run", None).await;
+            assert_eq!(ran.status, Some(1));
+            assert!(ran.err().starts_with("tether: access denied to "), "{:?}", ran.err());
+            ran.err()
+        };
+        let why = denied(h.connect(&["other-login"], &[&login], &login).await.expect("let in to be told")).await;
+        assert!(why.contains("allow.logins"), "{why}");
         let denied_login = h.refusal("access_denied").await;
         assert!(denied_login.4["reason"].as_str().unwrap().contains("allow.logins"), "{denied_login:?}");
         h.trust.events.lock().unwrap().clear();
-        assert!(h.connect(&["prod-only"], &[&login], &login).await.is_err());
+        let why = denied(h.connect(&["prod-only"], &[&login], &login).await.expect("let in to be told")).await;
+        assert!(why.contains("node_labels"), "{why}");
         let denied_labels = h.refusal("access_denied").await;
         assert!(denied_labels.4["reason"].as_str().unwrap().contains("node_labels"), "{denied_labels:?}");
-        assert!(h.connect(&["ghost"], &[&login], &login).await.is_err());
+        denied(h.connect(&["ghost"], &[&login], &login).await.expect("let in to be told")).await;
         h.refusal("no_roles").await;
+        assert!(h.events("exec").is_empty() && h.events("session.start").is_empty(), "nothing ran");
+        assert!(!std::path::Path::new("/tmp/tether-must-not-run").exists());
 
         // A plain key (no certificate).
         let config = Arc::new(client::Config::default());

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::auth::{Auth as AuthService, store};
+use crate::tunnel::registry::{OpenError, Registry};
 
 /// How long a client has to authenticate.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,6 +57,7 @@ pub async fn serve(
     listener: TcpListener,
     config: Arc<russh::server::Config>,
     auth: Arc<AuthService>,
+    tunnels: Arc<Registry>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -77,8 +79,14 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let handler =
-            Relay { auth: auth.clone(), addr, identity: None, login: String::new(), channels: HashMap::new() };
+        let handler = Relay {
+            auth: auth.clone(),
+            tunnels: tunnels.clone(),
+            addr,
+            identity: None,
+            login: String::new(),
+            channels: HashMap::new(),
+        };
         let config = config.clone();
         let mut stop = shutdown.clone();
         sessions.spawn(async move {
@@ -107,6 +115,7 @@ pub async fn serve(
 
 struct Relay {
     auth: Arc<AuthService>,
+    tunnels: Arc<Registry>,
     addr: SocketAddr,
     identity: Option<Identity>,
     login: String,
@@ -126,9 +135,18 @@ enum Refusal {
     Denied { login: String, host: String, reason: String },
     #[error("tether: node {host:?} at {addr} is unreachable: {cause}")]
     Unreachable { host: String, addr: String, cause: String },
+    #[error("tether: access to cluster {cluster:?} denied: {reason}")]
+    ClusterDenied { cluster: String, reason: String },
+    #[error("tether: {0}")]
+    Remote(String),
     #[error("tether: internal error: {0}")]
     Internal(String),
 }
+
+/// A byte pipe to the target: a TCP connection to a local node, or a transport through a leaf's
+/// tunnel.
+pub trait Upstream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Upstream for T {}
 
 /// Parses `proxy:HOST:PORT@CLUSTER` (PORT and @CLUSTER optional).
 pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<String>)> {
@@ -149,39 +167,48 @@ pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<Stri
 }
 
 impl Relay {
-    async fn resolve(&self, subsystem: &str) -> Result<TcpStream, Refusal> {
+    /// A leaf's node (or its web API, `@web`) through the leaf's tunnel to this proxy, after
+    /// the user's roles here allow the leaf's `cluster_labels`. The leaf checks the user again.
+    async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Box<dyn Upstream>, Refusal> {
+        let rc = store::get(self.auth.backend(), &store::key(Kind::RemoteCluster, cluster))
+            .await
+            .map_err(|e| Refusal::Internal(e.to_string()))?;
+        let Some(Resource::RemoteCluster(rc)) = rc else {
+            return Err(Refusal::UnknownCluster(cluster.to_string()));
+        };
+        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
+        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
+        let decision = AccessChecker::new(&roles, &identity.traits).check_cluster(&rc.metadata.labels);
+        if !decision.allowed {
+            self.auth.audit().emit(
+                "access.denied",
+                "T9000W",
+                &identity.user,
+                false,
+                serde_json::json!({"cluster": cluster, "node": host, "login": self.login, "reason": decision.reason}),
+            );
+            return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason });
+        }
+        let transport = self.tunnels.open(cluster, host, port.unwrap_or(0)).await.map_err(|e| match e {
+            OpenError::Refused(msg) => Refusal::Remote(msg),
+            other => Refusal::Remote(other.to_string()),
+        })?;
+        Ok(Box::new(transport))
+    }
+
+    async fn resolve(&self, subsystem: &str) -> Result<Box<dyn Upstream>, Refusal> {
         let (host, port, cluster) = parse_target(subsystem).ok_or_else(|| Refusal::BadRequest(subsystem.into()))?;
         let local = self.auth.cluster_name().to_string();
         if let Some(c) = &cluster
             && *c != local
         {
-            return Err(Refusal::UnknownCluster(c.clone()));
+            return self.resolve_remote(c, &host, port).await;
         }
-        // The usual case, a node name, is one key read; only host names and addresses scan.
-        let by_name = store::get(self.auth.backend(), &store::key(Kind::Node, &host))
+        let node = self
+            .auth
+            .find_node(&host, port)
             .await
-            .map_err(|e| Refusal::Internal(e.to_string()))?;
-        let nodes = match by_name {
-            Some(node) => vec![node],
-            None => store::list(self.auth.backend(), &store::prefix(Kind::Node))
-                .await
-                .map_err(|e| Refusal::Internal(e.to_string()))?,
-        };
-        let node = nodes
-            .into_iter()
-            .filter_map(|r| match r {
-                Resource::Node(n) => Some(n),
-                _ => None,
-            })
-            .find(|n| {
-                n.metadata.name == host
-                    || n.spec.hostname == host
-                    || n.spec.addr == host
-                    || n.spec
-                        .addr
-                        .rsplit_once(':')
-                        .is_some_and(|(h, p)| h == host && port.is_none_or(|port| p == port.to_string()))
-            })
+            .map_err(|e| Refusal::Internal(e.to_string()))?
             .ok_or_else(|| Refusal::UnknownNode { host: host.clone(), cluster: local.clone() })?;
         let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
         let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
@@ -207,7 +234,7 @@ impl Relay {
             }
         };
         let _ = tcp.set_nodelay(true);
-        Ok(tcp)
+        Ok(Box::new(tcp))
     }
 }
 

@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tether_shared::api::{
-    AuditEvent, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, JoinRequest, JoinResponse,
-    LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo,
+    AuditEvent, ClusterInfo, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, JoinRequest,
+    JoinResponse, LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo, TunnelsInfo,
+    ValidateTrustedClusterRequest, ValidateTrustedClusterResponse, WhoAmI,
 };
 use tether_shared::identity::{Identity, Traits};
-use tether_shared::resource::{Kind, Resource, User, UserSpec, parse_resources};
+use tether_shared::resource::{CaType, Kind, Resource, User, UserSpec, parse_resources};
 
 use super::{MAX_BODY_BYTES, Peer, WebState};
 use crate::auth::{AuthError, store};
@@ -63,6 +64,11 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/nodes/heartbeat", post(heartbeat))
         .route("/webapi/nodes/trust", get(node_trust))
         .route("/webapi/events", get(events))
+        .route("/webapi/trustedclusters/validate", post(validate_trusted_cluster))
+        .route("/webapi/clusters", get(list_clusters))
+        .route("/webapi/nodes", get(list_nodes))
+        .route("/webapi/whoami", get(whoami))
+        .route("/webapi/tunnels", get(list_tunnels))
         .route("/webapi/resources", post(create_resource))
         .route("/webapi/resources/{kind}", get(list_resources))
         .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
@@ -151,14 +157,14 @@ fn parse_kind(kind: &str) -> Result<Kind, AuthError> {
 /// Which resources of a listing the caller may see: remote clusters by `cluster_labels`.
 async fn visible(state: &WebState, who: &Identity, resources: Vec<Resource>) -> Result<Vec<Resource>, AuthError> {
     let checker = state.auth.checker(who).await?;
+    // The built-in identities (the local admin, nodes) see everything.
+    let builtin = who.roles.iter().any(|r| crate::auth::is_reserved_role(r));
     Ok(resources
         .into_iter()
         .filter(|r| match r {
-            Resource::RemoteCluster(rc) => checker.check_cluster(&rc.metadata.labels).allowed,
-            // Users see the nodes their roles could log in to; nodes and admins see all.
-            Resource::Node(node) => {
-                who.roles.iter().any(|r| r.starts_with('@')) || checker.can_see_node(&node.metadata.labels)
-            }
+            Resource::RemoteCluster(rc) => builtin || checker.check_cluster(&rc.metadata.labels).allowed,
+            // Users see the nodes their roles could log in to.
+            Resource::Node(node) => builtin || checker.can_see_node(&node.metadata.labels),
             _ => true,
         })
         .collect())
@@ -176,7 +182,26 @@ async fn list_resources(
         return Ok(Json(state.auth.token_resources().await?));
     }
     let all = store::list(state.auth.backend(), &store::prefix(kind)).await?;
-    Ok(Json(visible(&state, who, all).await?))
+    let shown = visible(&state, who, all).await?;
+    Ok(Json(with_status(&state, shown).await?))
+}
+
+/// Fills in remote clusters' `status` from the tunnel records (it is never stored).
+async fn with_status(state: &WebState, resources: Vec<Resource>) -> Result<Vec<Resource>, AuthError> {
+    if !resources.iter().any(|r| matches!(r, Resource::RemoteCluster(_))) {
+        return Ok(resources);
+    }
+    let statuses = crate::tunnel::status::leaf_statuses(state.auth.backend(), state.offline_window).await?;
+    Ok(resources
+        .into_iter()
+        .map(|r| match r {
+            Resource::RemoteCluster(mut rc) => {
+                rc.status = Some(statuses.get(&rc.metadata.name).cloned().unwrap_or_default());
+                Resource::RemoteCluster(rc)
+            }
+            other => other,
+        })
+        .collect())
 }
 
 async fn get_resource(
@@ -199,7 +224,7 @@ async fn get_resource(
     if found.is_empty() {
         return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
     }
-    Ok(Json(found))
+    Ok(Json(with_status(&state, found).await?))
 }
 
 #[derive(Deserialize)]
@@ -248,7 +273,19 @@ async fn create_resource(
     for r in &resources {
         let mut r = r.clone();
         r.metadata_mut().id = None;
-        let existed = if query.force {
+        let existed = if let Resource::TrustedCluster(tc) = &r {
+            state.auth.upsert_trusted_cluster(tc.clone(), query.force).await?
+        } else if let Resource::RemoteCluster(rc) = &r {
+            // Remote clusters come from trust; an admin may only set their labels.
+            if !query.force {
+                return Err(AuthError::BadRequest(format!(
+                    "remote clusters are created when a leaf establishes trust; change labels with tctl update rc/{} --set-labels=k=v",
+                    rc.metadata.name
+                )));
+            }
+            state.auth.set_remote_cluster_labels(&rc.metadata.name, rc.metadata.labels.clone()).await?;
+            true
+        } else if query.force {
             let existed = state.auth.backend().get(&store::key_of(&r)).await?.is_some();
             store::upsert(state.auth.backend(), &r).await?;
             existed
@@ -287,8 +324,17 @@ async fn delete_resource(
     if kind == Kind::CertAuthority {
         return Err(AuthError::BadRequest("certificate authorities are removed with their remote cluster".into()));
     }
-    if !state.auth.backend().delete(&store::key(kind, &name)).await? {
-        return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
+    match kind {
+        Kind::TrustedCluster => state.auth.delete_trusted_cluster(&name).await?,
+        Kind::RemoteCluster => {
+            state.auth.delete_remote_cluster(&name).await?;
+            state.tunnels.drop_cluster(&name).await;
+        }
+        _ => {
+            if !state.auth.backend().delete(&store::key(kind, &name)).await? {
+                return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
+            }
+        }
     }
     if kind == Kind::User {
         state.auth.clear_password(&name).await?;
@@ -443,9 +489,99 @@ async fn heartbeat(
     Ok(Json(vec![]))
 }
 
-async fn node_trust(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<NodeTrustState>, AuthError> {
+#[derive(Deserialize)]
+struct TrustQuery {
+    /// The revision the node holds.
+    known: Option<String>,
+    /// How long to wait for a change, in seconds (capped at [`MAX_TRUST_WAIT`]).
+    #[serde(default)]
+    wait: u64,
+}
+
+/// The longest a node's long poll of `/webapi/nodes/trust` is held.
+pub const MAX_TRUST_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn node_trust(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Query(query): Query<TrustQuery>,
+) -> Result<Json<NodeTrustState>, AuthError> {
     let who = caller(&peer)?;
     state.auth.authorize(who, "role", "list").await?;
     state.auth.authorize(who, "cert_authority", "list").await?;
-    Ok(Json(state.auth.node_trust_state().await?))
+    let wait = std::time::Duration::from_secs(query.wait).min(MAX_TRUST_WAIT);
+    Ok(Json(state.auth.node_trust_state_after(query.known.as_deref(), wait).await?))
+}
+
+async fn validate_trusted_cluster(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<ValidateTrustedClusterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ValidateTrustedClusterResponse>, AuthError> {
+    let req = json_body(body)?;
+    Ok(Json(state.auth.validate_trusted_cluster(&req, &peer.addr.ip().to_string()).await?))
+}
+
+/// This cluster and the leaves the caller's roles may see (`cluster_labels`), with status and
+/// the CAs `tsh` checks them with.
+async fn list_clusters(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+) -> Result<Json<Vec<ClusterInfo>>, AuthError> {
+    let who = caller(&peer)?;
+    let local = state.auth.cluster_name().to_string();
+    let cas = |ca: Option<tether_shared::resource::CertAuthority>| ca.map(|ca| ca.spec.active_keys).unwrap_or_default();
+    let mut out = vec![ClusterInfo {
+        name: local.clone(),
+        status: "online".into(),
+        cluster_type: "root".into(),
+        host_cas: cas(state.auth.ca_of(&local, CaType::Host).await?).ssh,
+        tls_cas: cas(state.auth.ca_of(&local, CaType::Tls).await?).tls,
+    }];
+    if peer.remote_roles.is_some() {
+        // A user of a trusted cluster sees only this cluster, never its leaves.
+        return Ok(Json(out));
+    }
+    let rcs = state.auth.remote_clusters().await?.into_iter().map(Resource::RemoteCluster).collect();
+    let shown = with_status(&state, visible(&state, who, rcs).await?).await?;
+    for r in shown {
+        let Resource::RemoteCluster(rc) = r else { continue };
+        let name = rc.metadata.name.clone();
+        out.push(ClusterInfo {
+            status: rc.status.map(|s| s.connection.to_string()).unwrap_or_else(|| "offline".into()),
+            cluster_type: "leaf".into(),
+            host_cas: cas(state.auth.ca_of(&name, CaType::Host).await?).ssh,
+            tls_cas: cas(state.auth.ca_of(&name, CaType::Tls).await?).tls,
+            name,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// The nodes the caller could log in to (no resource rule needed: the node labels decide).
+async fn list_nodes(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<Vec<Resource>>, AuthError> {
+    let who = caller(&peer)?;
+    let all = store::list(state.auth.backend(), &store::prefix(Kind::Node)).await?;
+    Ok(Json(visible(&state, who, all).await?))
+}
+
+/// The caller as this cluster sees them (for a trusted cluster's user: the mapped roles).
+async fn whoami(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<WhoAmI>, AuthError> {
+    let who = caller(&peer)?;
+    let checker = state.auth.checker(who).await?;
+    Ok(Json(WhoAmI {
+        user: who.user.clone(),
+        user_cluster: who.cluster.clone(),
+        cluster: state.auth.cluster_name().to_string(),
+        cert_roles: peer.remote_roles.clone().unwrap_or_else(|| who.roles.clone()),
+        roles: who.roles.clone(),
+        logins: checker.logins(),
+    }))
+}
+
+/// The leaf tunnels this proxy holds (for operators and tests; needs `list` on remote clusters).
+async fn list_tunnels(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<TunnelsInfo>, AuthError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "remote_cluster", "list").await?;
+    Ok(Json(TunnelsInfo { proxy_id: state.tunnels.proxy_id().to_string(), tunnels: state.tunnels.tunnel_counts() }))
 }

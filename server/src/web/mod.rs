@@ -1,10 +1,13 @@
 //! The proxy's HTTPS web API: a rustls listener with optional client certificates (mTLS) in
 //! front of an axum router.
 //!
-//! Each connection gets a TLS handshake under [`TLS_HANDSHAKE_TIMEOUT`]; a client certificate,
-//! when presented, must chain to the cluster's TLS CA (rustls' WebPKI verifier) and its identity
-//! is attached to every request on the connection. At most [`MAX_CONNECTIONS`] are served at
-//! once. [`serve`] returns when the shutdown signal fires.
+//! Each connection gets a TLS handshake under [`TLS_HANDSHAKE_TIMEOUT`]. A client certificate is
+//! optional; the handshake proves the client holds its key, and then [`Auth::identify_tls_client`]
+//! verifies its chain: to this cluster's TLS CA, or to the active TLS CA of a trusted (root)
+//! cluster, whose users get their roles through the role map. A certificate that verifies
+//! against neither leaves the connection unauthenticated. The identity is attached to every
+//! request on the connection. At most [`MAX_CONNECTIONS`] are served at once. [`serve`] returns
+//! when the shutdown signal fires.
 
 mod handlers;
 
@@ -14,7 +17,6 @@ use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use rustls::ServerConfig;
-use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tether_shared::api::PingResponse;
 use tether_shared::identity::Identity;
@@ -38,6 +40,10 @@ pub struct WebState {
     pub auth: Arc<Auth>,
     /// The static part of `/webapi/ping`.
     pub ping: PingResponse,
+    /// This proxy's tunnels from leaf clusters.
+    pub tunnels: Arc<crate::tunnel::registry::Registry>,
+    /// The silence after which a leaf shows `offline`.
+    pub offline_window: Duration,
 }
 
 /// Who is on the other end of a connection.
@@ -45,24 +51,72 @@ pub struct WebState {
 pub struct Peer {
     /// The client's address.
     pub addr: SocketAddr,
-    /// The identity of its verified client certificate, if it sent one.
+    /// The identity of its verified client certificate, if it sent one (for a user of a
+    /// trusted cluster: with the mapped local roles).
     pub identity: Option<Identity>,
+    /// For a user of a trusted cluster: the roles their own cluster gave them.
+    pub remote_roles: Option<Vec<String>>,
+}
+
+/// Accepts any client certificate during the handshake (rustls still checks that the client
+/// holds its key); the chain is verified right after, against the CAs trusted at that moment,
+/// which change when trusted clusters do.
+#[derive(Debug)]
+struct DeferredClientVerifier(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::server::danger::ClientCertVerifier for DeferredClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Builds the TLS configuration: the server certificate and key, and client certificates
-/// optional but verified against `client_ca`.
+/// optional, their chains verified after the handshake (see the module docs).
 pub fn tls_config(
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-    client_ca: &CertificateDer<'static>,
 ) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(client_ca.clone()).map_err(|e| format!("cluster TLS CA: {e}"))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| format!("client verifier: {e}"))?;
+    let verifier = Arc::new(DeferredClientVerifier(provider.clone()));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS versions: {e}"))?
@@ -103,7 +157,7 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let router = router.clone();
         let mut stop = shutdown.clone();
-        let tls_ca = state.auth.tls_ca().cert_der().clone();
+        let auth = state.auth.clone();
         connections.spawn(async move {
             let _permit = permit;
             let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -111,16 +165,15 @@ pub async fn serve(
                 Ok(Err(e)) => return tracing::debug!(%addr, "web: TLS handshake failed: {e}"),
                 Err(_) => return tracing::debug!(%addr, "web: TLS handshake timed out"),
             };
-            let identity = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).and_then(|der| {
-                tether_shared::tls_cert::verify_client_cert(
-                    der,
-                    std::slice::from_ref(&tls_ca),
-                    std::time::SystemTime::now(),
-                )
-                .map_err(|e| tracing::debug!(%addr, "web: client certificate refused: {e}"))
-                .ok()
-            });
-            let peer = Peer { addr, identity };
+            let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
+            let (identity, remote_roles) = match cert {
+                Some(der) => match auth.identify_tls_client(&der).await {
+                    Some((id, remote)) => (Some(id), remote),
+                    None => (None, None),
+                },
+                None => (None, None),
+            };
+            let peer = Peer { addr, identity, remote_roles };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(peer.clone());
                 router.clone().oneshot(req.map(axum::body::Body::new))

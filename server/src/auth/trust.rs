@@ -1,0 +1,464 @@
+//! Trust between clusters: the root's side (`POST /webapi/trustedclusters/validate`, remote
+//! clusters and their CAs) and the leaf's side (`trusted_cluster` resources, the root's CAs with
+//! the role map, enabling and disabling).
+//!
+//! A join token only bootstraps trust: the leaf sends it with its public CAs, the root checks it,
+//! stores the leaf's CAs and a `remote_cluster`, and answers with its own public CAs, which the
+//! leaf stores under the root's name. From then on the clusters know each other by certificates
+//! alone. Disabling a trust moves the root's keys from `active_keys` to `deactivated_keys`, so
+//! every check (node SSH, API TLS, tunnel) stops accepting them at once, and enabling moves them
+//! back. Every failure stores nothing.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterResponse};
+use tether_shared::client::{ApiClient, ClientError, ServerTrust};
+use tether_shared::identity::Identity;
+use tether_shared::resource::{
+    CaKeys, CaType, CertAuthority, Kind, RemoteCluster, RemoteClusterSpec, RemoteClusterStatus, Resource,
+    TrustedCluster,
+};
+use tether_shared::rolemap::RoleMap;
+
+use super::{Auth, AuthError, internal, store};
+use crate::storage::StorageError;
+
+/// The CA types a trust exchanges.
+pub const CA_TYPES: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
+
+/// A user of a trusted (root) cluster, as this leaf sees them.
+#[derive(Debug, Clone)]
+pub struct RemoteUser {
+    /// The identity with the mapped local roles in `roles`.
+    pub identity: Identity,
+    /// The roles the root gave them.
+    pub remote_roles: Vec<String>,
+}
+
+impl Auth {
+    // ----- the root's side -----
+
+    /// Validates a leaf's request for trust: the token, the name, the CAs. Stores the leaf's
+    /// CAs and its `remote_cluster` and answers with this cluster's public CAs.
+    pub async fn validate_trusted_cluster(
+        &self,
+        req: &ValidateTrustedClusterRequest,
+        source: &str,
+    ) -> Result<ValidateTrustedClusterResponse, AuthError> {
+        let result = self.validate_inner(req).await;
+        let (success, code, error) = match &result {
+            Ok(_) => (true, "T7100I", None),
+            Err(e) => (false, "T7100W", Some(e.to_string())),
+        };
+        self.audit.emit(
+            "trusted_cluster.validate",
+            code,
+            &format!("@cluster:{}", req.leaf_cluster),
+            success,
+            serde_json::json!({"leaf_cluster": req.leaf_cluster, "addr": source, "error": error}),
+        );
+        result
+    }
+
+    async fn validate_inner(
+        &self,
+        req: &ValidateTrustedClusterRequest,
+    ) -> Result<ValidateTrustedClusterResponse, AuthError> {
+        self.check_token(&req.token, tether_shared::resource::TokenType::TrustedCluster).await?;
+        let leaf = req.leaf_cluster.as_str();
+        tether_shared::names::validate_cluster_name(leaf)
+            .map_err(|e| AuthError::BadRequest(format!("leaf cluster name: {e}")))?;
+        if leaf == self.cluster {
+            return Err(AuthError::Conflict(format!(
+                "the leaf cluster is named {leaf:?}, the same as this root cluster; cluster names must be unique"
+            )));
+        }
+        // Exactly one CA of each type, all of the leaf, keys only (no role map from outside).
+        let mut cas = Vec::new();
+        for ca_type in CA_TYPES {
+            let mut found = req.cas.iter().filter(|ca| ca.spec.ca_type == ca_type);
+            let (Some(ca), None) = (found.next(), found.next()) else {
+                return Err(AuthError::BadRequest(format!("the request must carry exactly one {ca_type} CA")));
+            };
+            if ca.spec.cluster_name != leaf || ca.metadata.name != leaf || ca.spec.active_keys.is_empty() {
+                return Err(AuthError::BadRequest(format!(
+                    "the {ca_type} CA must belong to cluster {leaf:?} and carry active keys"
+                )));
+            }
+            let mut ca = ca.clone();
+            ca.metadata.id = None;
+            ca.spec.role_map.clear();
+            ca.spec.deactivated_keys = CaKeys::default();
+            cas.push(ca);
+        }
+        // A remote cluster of that name: the same leaf joining again is fine; another one is a
+        // name clash (its CAs would replace the trusted ones).
+        let existing = store::get(&self.backend, &store::key(Kind::RemoteCluster, leaf)).await?;
+        if existing.is_some() {
+            for ca in &cas {
+                let stored = store::get(&self.backend, &store::ca_key(leaf, ca.spec.ca_type)).await?;
+                let same =
+                    matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.active_keys == ca.spec.active_keys);
+                if !same {
+                    return Err(AuthError::Conflict(format!(
+                        "a remote cluster named {leaf:?} is already registered with other CAs; remove it on the root (tctl rm rc/{leaf}) or rename the leaf"
+                    )));
+                }
+            }
+        }
+        for ca in cas {
+            store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
+        }
+        if existing.is_none() {
+            let mut rc = RemoteCluster::new(leaf, RemoteClusterSpec {});
+            rc.status = Some(RemoteClusterStatus::default());
+            match store::create(&self.backend, &Resource::RemoteCluster(rc)).await {
+                Ok(_) | Err(StorageError::AlreadyExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut own = Vec::new();
+        for ca_type in CA_TYPES {
+            match store::get(&self.backend, &store::ca_key(&self.cluster, ca_type)).await? {
+                Some(Resource::CertAuthority(ca)) => own.push(ca),
+                _ => return Err(internal(format!("this cluster's {ca_type} CA is missing"))),
+            }
+        }
+        Ok(ValidateTrustedClusterResponse { root_cluster: self.cluster.clone(), cas: own })
+    }
+
+    /// Deletes a remote cluster and its CAs (`tctl rm rc/NAME`); its tunnels are dropped by the
+    /// caller.
+    pub async fn delete_remote_cluster(&self, name: &str) -> Result<(), AuthError> {
+        if !self.backend.delete(&store::key(Kind::RemoteCluster, name)).await? {
+            return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+        }
+        self.delete_cas_of(name).await
+    }
+
+    async fn delete_cas_of(&self, cluster: &str) -> Result<(), AuthError> {
+        if cluster == self.cluster {
+            return Err(internal("refusing to delete this cluster's own CAs"));
+        }
+        for ca_type in CA_TYPES {
+            self.backend.delete(&store::ca_key(cluster, ca_type)).await?;
+        }
+        Ok(())
+    }
+
+    /// A stored CA of another cluster.
+    pub async fn ca_of(&self, cluster: &str, ca_type: CaType) -> Result<Option<CertAuthority>, AuthError> {
+        Ok(match store::get(&self.backend, &store::ca_key(cluster, ca_type)).await? {
+            Some(Resource::CertAuthority(ca)) => Some(ca),
+            _ => None,
+        })
+    }
+
+    /// The remote clusters (root side), sorted by name.
+    pub async fn remote_clusters(&self) -> Result<Vec<RemoteCluster>, AuthError> {
+        Ok(store::list(&self.backend, &store::prefix(Kind::RemoteCluster))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::RemoteCluster(rc) => Some(rc),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sets a remote cluster's labels: the only field an admin may change (`tctl update rc`).
+    pub async fn set_remote_cluster_labels(
+        &self,
+        name: &str,
+        labels: tether_shared::labels::Labels,
+    ) -> Result<(), AuthError> {
+        let key = store::key(Kind::RemoteCluster, name);
+        for _ in 0..5 {
+            let Some(item) = self.backend.get(&key).await? else {
+                return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+            };
+            let Some(Resource::RemoteCluster(mut rc)) = store::get(&self.backend, &key).await? else {
+                return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+            };
+            rc.metadata.labels = labels.clone();
+            rc.metadata.id = None;
+            let value = serde_json::to_vec(&Resource::RemoteCluster(rc)).map_err(internal)?;
+            match self.backend.compare_and_swap(&key, item.revision, value, None).await {
+                Ok(_) => return Ok(()),
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AuthError::Conflict(format!("remote cluster {name:?} changed while updating; try again")))
+    }
+
+    /// Checks a leaf agent's tunnel login: `cluster` must be a remote cluster of this root and
+    /// `cert` a host certificate from the host CA stored for it, naming the cluster.
+    pub async fn check_tunnel_cert(&self, cluster: &str, cert: &russh::keys::Certificate) -> Result<(), String> {
+        if store::get(&self.backend, &store::key(Kind::RemoteCluster, cluster))
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            return Err(format!(
+                "{cluster:?} is not a remote cluster of this root (removed with tctl rm rc?); create the trust again from the leaf"
+            ));
+        }
+        let ca = self.ca_of(cluster, CaType::Host).await.map_err(|e| e.to_string())?;
+        let keys: Vec<russh::keys::PublicKey> = ca
+            .iter()
+            .flat_map(|ca| ca.spec.active_keys.ssh.iter())
+            .filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(format!("no host CA of cluster {cluster:?} is stored here"));
+        }
+        let host = tether_shared::ssh_cert::verify_host_cert(cert, &keys, cluster, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())?;
+        if host.cluster != cluster {
+            return Err(format!("the certificate is for cluster {:?}, not {cluster:?}", host.cluster));
+        }
+        Ok(())
+    }
+
+    // ----- the leaf's side -----
+
+    /// Creates or updates a `trusted_cluster` (leaf side). Establishes the trust with the root
+    /// when this cluster holds none of its CAs yet; otherwise updates the role map and
+    /// activates or deactivates the root's CAs. Returns whether it existed.
+    pub async fn upsert_trusted_cluster(&self, mut tc: TrustedCluster, force: bool) -> Result<bool, AuthError> {
+        let root = tc.metadata.name.clone();
+        if root == self.cluster {
+            return Err(AuthError::BadRequest(format!(
+                "trusted_cluster {root:?}: that is this cluster's own name; name the root cluster"
+            )));
+        }
+        RoleMap::compile(&tc.spec.role_map)
+            .map_err(|e| AuthError::BadRequest(format!("trusted_cluster {root:?}: spec.role_map: {e}")))?;
+        let key = store::key(Kind::TrustedCluster, &root);
+        let existed = self.backend.get(&key).await?.is_some();
+        if existed && !force {
+            return Err(AuthError::Conflict(format!(
+                "trusted_cluster {root:?} already exists; use tctl create --force to update it"
+            )));
+        }
+        let have_cas = self.ca_of(&root, CaType::User).await?.is_some();
+        if !have_cas && tc.spec.enabled {
+            let cas = self.ask_root(&tc).await?;
+            for mut ca in cas {
+                if ca.spec.ca_type == CaType::User {
+                    ca.spec.role_map = tc.spec.role_map.clone();
+                }
+                store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
+            }
+        } else if have_cas {
+            self.set_root_cas(&root, tc.spec.enabled, Some(&tc.spec.role_map)).await?;
+        }
+        // The token has done its work (or will be asked for again): it is not kept.
+        tc.spec.token.clear();
+        tc.metadata.id = None;
+        if let Err(e) = store::upsert(&self.backend, &Resource::TrustedCluster(tc)).await {
+            if !have_cas {
+                let _ = self.delete_cas_of(&root).await;
+            }
+            return Err(e.into());
+        }
+        self.trust_changed();
+        Ok(existed)
+    }
+
+    /// Removes a `trusted_cluster` and the root's CAs: root-signed certificates stop working at
+    /// once and the tunnels close.
+    pub async fn delete_trusted_cluster(&self, root: &str) -> Result<(), AuthError> {
+        if !self.backend.delete(&store::key(Kind::TrustedCluster, root)).await? {
+            return Err(AuthError::NotFound(format!("trusted_cluster {root:?} not found")));
+        }
+        self.delete_cas_of(root).await?;
+        self.trust_changed();
+        Ok(())
+    }
+
+    /// Whether this leaf trusts `root` right now: the trusted cluster exists, is enabled, and the
+    /// root's user CA is active. Every transport through a tunnel checks it.
+    pub async fn trust_active(&self, root: &str) -> bool {
+        let enabled = matches!(
+            store::get(&self.backend, &store::key(Kind::TrustedCluster, root)).await,
+            Ok(Some(Resource::TrustedCluster(tc))) if tc.spec.enabled
+        );
+        enabled && matches!(self.ca_of(root, CaType::User).await, Ok(Some(ca)) if !ca.spec.active_keys.ssh.is_empty())
+    }
+
+    /// The trusted clusters (leaf side).
+    pub async fn trusted_clusters(&self) -> Result<Vec<TrustedCluster>, AuthError> {
+        Ok(store::list(&self.backend, &store::prefix(Kind::TrustedCluster))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::TrustedCluster(tc) => Some(tc),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Moves the root's keys between active and deactivated, and sets the role map.
+    async fn set_root_cas(
+        &self,
+        root: &str,
+        enabled: bool,
+        role_map: Option<&[tether_shared::rolemap::RoleMapRule]>,
+    ) -> Result<(), AuthError> {
+        for ca_type in CA_TYPES {
+            let Some(mut ca) = self.ca_of(root, ca_type).await? else { continue };
+            let mut all = std::mem::take(&mut ca.spec.active_keys);
+            let old = std::mem::take(&mut ca.spec.deactivated_keys);
+            for k in old.ssh {
+                if !all.ssh.contains(&k) {
+                    all.ssh.push(k);
+                }
+            }
+            for k in old.tls {
+                if !all.tls.contains(&k) {
+                    all.tls.push(k);
+                }
+            }
+            if enabled {
+                ca.spec.active_keys = all;
+            } else {
+                ca.spec.deactivated_keys = all;
+            }
+            if ca_type == CaType::User
+                && let Some(map) = role_map
+            {
+                ca.spec.role_map = map.to_vec();
+            }
+            ca.metadata.id = None;
+            store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
+        }
+        Ok(())
+    }
+
+    /// Calls the root's validate endpoint; every failure names its cause.
+    async fn ask_root(&self, tc: &TrustedCluster) -> Result<Vec<CertAuthority>, AuthError> {
+        let root = &tc.metadata.name;
+        let addr = &tc.spec.web_proxy_addr;
+        if tc.spec.token.trim().is_empty() {
+            return Err(AuthError::BadRequest(format!(
+                "trusted_cluster {root:?}: spec.token: the root's trusted_cluster join token is needed to establish trust (tctl tokens add --type=trusted_cluster on the root)"
+            )));
+        }
+        let mut cas = Vec::new();
+        for ca_type in CA_TYPES {
+            cas.push(
+                self.ca_of(&self.cluster, ca_type)
+                    .await?
+                    .ok_or_else(|| internal(format!("this cluster's {ca_type} CA is missing")))?,
+            );
+        }
+        let insecure = self.insecure.load(Ordering::Relaxed);
+        let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::WebPki };
+        let client = ApiClient::new(addr, &trust, None).map_err(internal)?;
+        let req =
+            ValidateTrustedClusterRequest { token: tc.spec.token.clone(), leaf_cluster: self.cluster.clone(), cas };
+        let resp: ValidateTrustedClusterResponse =
+            client.post("/webapi/trustedclusters/validate", &req).await.map_err(|e| match e {
+                ClientError::Tls { cause, .. } => AuthError::BadRequest(format!(
+                    "the trusted cluster uses misconfigured HTTP/TLS certificate: {addr}: {cause}; fix the root's HTTPS certificate, or (for testing only) start this leaf's tether daemon with --insecure"
+                )),
+                ClientError::Connect { cause, .. } => AuthError::BadRequest(format!(
+                    "cannot reach the root cluster's web proxy at {addr} (spec.web_proxy_addr): {cause}"
+                )),
+                ClientError::Api { message, .. } => {
+                    AuthError::BadRequest(format!("the root cluster at {addr} refused the trust: {message}"))
+                }
+                other => AuthError::BadRequest(format!("establishing trust with {addr}: {other}")),
+            })?;
+        if resp.root_cluster != *root {
+            return Err(AuthError::BadRequest(format!(
+                "the cluster at {addr} is named {:?}, not {root:?}; set metadata.name to the root cluster's name",
+                resp.root_cluster
+            )));
+        }
+        let mut out = Vec::new();
+        for ca_type in CA_TYPES {
+            let ca = resp
+                .cas
+                .iter()
+                .find(|ca| ca.spec.ca_type == ca_type && ca.spec.cluster_name == *root && ca.metadata.name == *root)
+                .ok_or_else(|| AuthError::BadRequest(format!("the root at {addr} sent no {ca_type} CA")))?;
+            let mut ca = ca.clone();
+            ca.metadata.id = None;
+            ca.spec.role_map.clear();
+            ca.spec.deactivated_keys = CaKeys::default();
+            out.push(ca);
+        }
+        Ok(out)
+    }
+
+    /// Tells the tunnel agents that trust changed.
+    fn trust_changed(&self) {
+        self.trust_changed.notify_one();
+    }
+
+    /// Waits until a trusted cluster is created, changed or removed.
+    pub async fn trust_change(&self) {
+        self.trust_changed.notified().await;
+    }
+
+    /// Whether outbound calls to a root skip HTTPS verification (`tether start --insecure`).
+    pub fn set_insecure(&self, insecure: bool) {
+        self.insecure.store(insecure, Ordering::Relaxed);
+    }
+
+    /// The names of clusters this cluster trusts (it holds a `trusted_cluster` for them).
+    pub async fn trusted_names(&self) -> Result<BTreeSet<String>, AuthError> {
+        Ok(self.trusted_clusters().await?.into_iter().map(|tc| tc.metadata.name).collect())
+    }
+
+    /// Identifies a TLS client certificate: one of this cluster's, or a user of a trusted
+    /// cluster whose TLS CA is active here (with roles through the role map). `None` when it
+    /// verifies against neither; the reason is logged.
+    pub async fn identify_tls_client(&self, der: &[u8]) -> Option<(Identity, Option<Vec<String>>)> {
+        let now = std::time::SystemTime::now();
+        let local = tether_shared::tls_cert::verify_client_cert(der, std::slice::from_ref(self.tls_ca.cert_der()), now);
+        let err = match local {
+            Ok(id) => return Some((id, None)),
+            Err(e) => e,
+        };
+        let claimed = tether_shared::tls_cert::identity_from_client_cert(der).ok()?;
+        if claimed.cluster == self.cluster {
+            tracing::debug!("web: client certificate refused: {err}");
+            return None;
+        }
+        match self.remote_user(der, &claimed.cluster).await {
+            Ok(user) => Some((user.identity, Some(user.remote_roles))),
+            Err(e) => {
+                tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {e}");
+                None
+            }
+        }
+    }
+
+    async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, String> {
+        let tls = self.ca_of(cluster, CaType::Tls).await.map_err(|e| e.to_string())?;
+        let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| e.to_string())?;
+        let (Some(tls), Some(user_ca)) = (tls, user_ca) else {
+            return Err(format!("cluster {cluster:?} is not trusted here"));
+        };
+        if tls.spec.active_keys.tls.is_empty() {
+            return Err(format!("the trust in cluster {cluster:?} is disabled"));
+        }
+        let mut roots = Vec::new();
+        for pem in &tls.spec.active_keys.tls {
+            use rustls_pki_types::pem::PemObject;
+            roots.push(rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())?);
+        }
+        let mut identity = tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())?;
+        let map = RoleMap::compile(&user_ca.spec.role_map).map_err(|e| e.to_string())?;
+        let remote_roles = identity.roles.clone();
+        let mapped = map.map(&remote_roles).map_err(|e| e.to_string())?;
+        identity.roles = super::grantable_roles(&mapped);
+        Ok(RemoteUser { identity, remote_roles })
+    }
+}

@@ -1,0 +1,469 @@
+//! The leaf's tunnel agents: for every enabled trusted cluster, a pool of agents that dial the
+//! root's `tunnel_addr` (outbound only) and keep one tunnel to every root proxy.
+//!
+//! The manager ([`run`]) reconciles pools with the trusted clusters whenever one changes (and
+//! every [`RECONCILE_INTERVAL`] in case another auth server changed it): a disabled or removed
+//! trust closes its pool, and with it every tunnel, at once. Inside a pool, each agent
+//! reconnects with jittered exponential backoff capped at [`BACKOFF_CAP`]; the root's `Hello`
+//! names the proxy it reached and every live proxy, and an agent that lands on a proxy another
+//! agent already holds hangs up and tries again, so behind a round-robin balancer the pool ends
+//! up with one tunnel per root proxy.
+//!
+//! Transport channels from the root name their target: a node of this cluster (dialled at its
+//! inventory address) or `@web` (this cluster's web API). The agent answers with a status line,
+//! then relays bytes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::keys::{Certificate, PrivateKey, PublicKey};
+use russh::{Channel, ChannelMsg};
+use tether_shared::resource::CaType;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::sync::{Notify, watch};
+
+use super::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET};
+use crate::auth::Auth;
+
+/// How often the manager re-reads trusted clusters even without a change signal.
+pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
+/// How long dialling the root and logging in may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long dialling a target inside the leaf may take.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first reconnect delay.
+pub const BACKOFF_START: Duration = Duration::from_millis(100);
+/// The longest reconnect delay (a leaf is back within about this of its root returning).
+pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
+/// How long an agent waits before trying again after landing on a proxy another agent holds.
+pub const DUPLICATE_RETRY: Duration = Duration::from_millis(200);
+
+/// What a pool needs to know about its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    root: String,
+    tunnel_addr: String,
+    host_cas: Vec<String>,
+}
+
+/// Runs the agent pools of this leaf until `stop` fires.
+pub async fn run(auth: Arc<Auth>, web_addr: String, mut stop: watch::Receiver<bool>) {
+    let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
+    loop {
+        match targets(&auth).await {
+            Ok(wanted) => {
+                let stale: Vec<String> = pools
+                    .iter()
+                    .filter(|(root, (target, _, _))| wanted.get(*root) != Some(target))
+                    .map(|(root, _)| root.clone())
+                    .collect();
+                for root in stale {
+                    if let Some((_, tx, task)) = pools.remove(&root) {
+                        tracing::info!(%root, "tunnel: closing the tunnels to {root}");
+                        let _ = tx.send(true);
+                        let _ = task.await;
+                    }
+                }
+                for (root, target) in wanted {
+                    if pools.contains_key(&root) {
+                        continue;
+                    }
+                    match Pool::new(&auth, &web_addr, &target) {
+                        Ok(pool) => {
+                            let (tx, rx) = watch::channel(false);
+                            tracing::info!(%root, addr = %target.tunnel_addr, "tunnel: connecting to root cluster");
+                            pools.insert(root, (target, tx, tokio::spawn(pool.run(rx))));
+                        }
+                        Err(e) => tracing::error!(%root, "tunnel: cannot start the agents: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("tunnel: cannot read trusted clusters: {e}"),
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = auth.trust_change() => {}
+            _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
+        }
+    }
+    for (_, (_, tx, task)) in pools {
+        let _ = tx.send(true);
+        let _ = task.await;
+    }
+}
+
+/// The enabled trusted clusters whose host CA is active here.
+async fn targets(auth: &Auth) -> Result<HashMap<String, Target>, crate::auth::AuthError> {
+    let mut out = HashMap::new();
+    for tc in auth.trusted_clusters().await? {
+        if !tc.spec.enabled {
+            continue;
+        }
+        let Some(ca) = auth.ca_of(&tc.metadata.name, CaType::Host).await? else { continue };
+        if ca.spec.active_keys.ssh.is_empty() {
+            continue;
+        }
+        let root = tc.metadata.name.clone();
+        out.insert(
+            root.clone(),
+            Target { root, tunnel_addr: tc.spec.tunnel_addr.clone(), host_cas: ca.spec.active_keys.ssh.clone() },
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct PoolState {
+    /// Root proxies an agent of this pool holds a tunnel to.
+    claimed: HashSet<String>,
+    /// How many root proxies the last `Hello` listed.
+    known: usize,
+    /// Agents running.
+    agents: usize,
+}
+
+/// The agents of one trusted cluster.
+struct Pool {
+    target: Target,
+    leaf: String,
+    host_cas: Vec<PublicKey>,
+    key: Arc<PrivateKey>,
+    cert: Certificate,
+    auth: Arc<Auth>,
+    web_addr: String,
+    state: Mutex<PoolState>,
+    wake: Notify,
+}
+
+impl Pool {
+    fn new(auth: &Arc<Auth>, web_addr: &str, target: &Target) -> Result<Arc<Pool>, String> {
+        let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
+        let leaf = auth.cluster_name().to_string();
+        let cert = auth.proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
+        let host_cas = target.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+        Ok(Arc::new(Pool {
+            target: target.clone(),
+            leaf,
+            host_cas,
+            key: Arc::new(key),
+            cert,
+            auth: auth.clone(),
+            web_addr: web_addr.to_string(),
+            state: Mutex::new(PoolState::default()),
+            wake: Notify::new(),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps one agent per known root proxy (at least one) until `stop` fires.
+    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut agents = tokio::task::JoinSet::new();
+        loop {
+            {
+                let mut state = self.lock();
+                while state.agents < state.known.max(1) {
+                    state.agents += 1;
+                    agents.spawn(self.clone().agent(stop.clone()));
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => break,
+                () = self.wake.notified() => {}
+                Some(_) = agents.join_next() => {}
+            }
+        }
+        // Agents see `stop` and hang up; anything still dialling is cancelled.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while agents.join_next().await.is_some() {} }).await;
+        agents.shutdown().await;
+    }
+
+    /// One agent: connect, serve, reconnect with backoff. Returns when stopped or when the pool
+    /// has more agents than root proxies.
+    async fn agent(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut delay = BACKOFF_START;
+        let mut failing = false;
+        loop {
+            let inner_stop = stop.clone();
+            let outcome = tokio::select! {
+                _ = stop.changed() => break,
+                outcome = self.connect_once(inner_stop) => outcome,
+            };
+            let wait = match outcome {
+                Ok(Outcome::Served) => {
+                    failing = false;
+                    delay = BACKOFF_START;
+                    jitter(BACKOFF_START)
+                }
+                Ok(Outcome::Duplicate) => {
+                    let state = self.lock();
+                    if state.agents > state.known.max(1) {
+                        break;
+                    }
+                    jitter(DUPLICATE_RETRY)
+                }
+                Ok(Outcome::Stopped) => break,
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(root = %self.target.root, addr = %self.target.tunnel_addr, "tunnel: {e}; retrying");
+                    } else {
+                        tracing::debug!(root = %self.target.root, "tunnel: {e}");
+                    }
+                    failing = true;
+                    let wait = jitter(delay);
+                    delay = (delay * 2).min(BACKOFF_CAP);
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.lock().agents -= 1;
+        self.wake.notify_one();
+    }
+
+    async fn connect_once(&self, mut stop: watch::Receiver<bool>) -> Result<Outcome, String> {
+        let addr = &self.target.tunnel_addr;
+        let refusal = Arc::new(Mutex::new(None));
+        let handler = AgentHandler {
+            root: self.target.root.clone(),
+            leaf: self.leaf.clone(),
+            host_cas: self.host_cas.clone(),
+            refusal: refusal.clone(),
+            auth: self.auth.clone(),
+            web_addr: self.web_addr.clone(),
+        };
+        let connect = async {
+            let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
+            let _ = tcp.set_nodelay(true);
+            let mut handle = russh::client::connect_stream(client_config(), tcp, handler).await.map_err(|e| {
+                match refusal.lock().ok().and_then(|r| r.clone()) {
+                    Some(why) => format!("the root at {addr} is not trusted: {why}"),
+                    None => format!("SSH handshake with {addr} failed: {e}"),
+                }
+            })?;
+            let auth = handle
+                .authenticate_openssh_cert(&self.leaf, self.key.clone(), self.cert.clone())
+                .await
+                .map_err(|e| format!("login at {addr} failed: {e}"))?;
+            if !auth.success() {
+                return Err(format!(
+                    "the root at {addr} refused this leaf's tunnel (was the remote cluster removed on the root? then create the trust again)"
+                ));
+            }
+            let mut channel = handle.channel_open_session().await.map_err(|e| format!("control channel: {e}"))?;
+            channel.request_subsystem(true, SUBSYSTEM).await.map_err(|e| format!("control channel: {e}"))?;
+            loop {
+                match channel.wait().await {
+                    Some(ChannelMsg::Success) => break,
+                    Some(ChannelMsg::Failure) | Some(ChannelMsg::Close) | None => {
+                        return Err(format!("the root at {addr} refused the tunnel's control channel"));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok::<_, String>((handle, channel))
+        };
+        let (handle, channel) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| format!("connecting to {addr} timed out"))??;
+        let (read, mut write) = tokio::io::split(channel.into_stream());
+        let mut read = BufReader::with_capacity(1024, read);
+        let hello = tokio::time::timeout(CONNECT_TIMEOUT, super::read_line(&mut read))
+            .await
+            .map_err(|_| "no hello from the root".to_string())?
+            .map_err(|e| e.to_string())?
+            .ok_or("the root closed the control channel")?;
+        let (proxy_id, mut heartbeat) = match serde_json::from_str::<Control>(&hello) {
+            Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => {
+                self.lock().known = proxies.len();
+                self.wake.notify_one();
+                (proxy_id, Duration::from_millis(heartbeat_ms.max(100)))
+            }
+            _ => return Err(format!("unexpected first control message from the root: {hello}")),
+        };
+        if !self.lock().claimed.insert(proxy_id.clone()) {
+            let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+            return Ok(Outcome::Duplicate);
+        }
+        tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: connected");
+        let beat = Control::Heartbeat { version: tether_shared::VERSION.to_string() }.line();
+        let mut ticker = tokio::time::interval(heartbeat);
+        let outcome = loop {
+            tokio::select! {
+                _ = stop.changed() => break Outcome::Stopped,
+                _ = ticker.tick() => {
+                    if write.write_all(beat.as_bytes()).await.is_err() {
+                        break Outcome::Served;
+                    }
+                }
+                line = super::read_line(&mut read) => match line {
+                    Ok(Some(line)) => match serde_json::from_str::<Control>(&line) {
+                        Ok(Control::Hello { proxies, heartbeat_ms, .. }) => {
+                            self.lock().known = proxies.len();
+                            self.wake.notify_one();
+                            let every = Duration::from_millis(heartbeat_ms.max(100));
+                            if every != heartbeat {
+                                heartbeat = every;
+                                ticker = tokio::time::interval(heartbeat);
+                            }
+                        }
+                        Ok(Control::Drain) => {
+                            tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: the root proxy is stopping");
+                            break Outcome::Served;
+                        }
+                        _ => tracing::debug!("tunnel: ignoring control message {line}"),
+                    },
+                    Ok(None) | Err(_) => break Outcome::Served,
+                },
+            }
+        };
+        self.lock().claimed.remove(&proxy_id);
+        let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: disconnected");
+        Ok(outcome)
+    }
+}
+
+/// How a connection ended.
+enum Outcome {
+    /// It was up, then closed: reconnect soon.
+    Served,
+    /// It reached a proxy another agent holds.
+    Duplicate,
+    /// The pool is stopping.
+    Stopped,
+}
+
+/// A delay between half and all of `max`, so agents do not reconnect in lockstep.
+fn jitter(max: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 2];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let frac = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
+    max.mul_f64(0.5 + 0.5 * frac)
+}
+
+fn client_config() -> Arc<russh::client::Config> {
+    let mut config = russh::client::Config {
+        nodelay: true,
+        window_size: crate::proxy::relay::WINDOW_SIZE,
+        inactivity_timeout: None,
+        ..Default::default()
+    };
+    config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
+    Arc::new(config)
+}
+
+/// The agent's SSH client side: checks the root's host certificate and serves transports.
+struct AgentHandler {
+    root: String,
+    leaf: String,
+    host_cas: Vec<PublicKey>,
+    refusal: Arc<Mutex<Option<String>>>,
+    auth: Arc<Auth>,
+    web_addr: String,
+}
+
+impl russh::client::Handler for AgentHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let verdict = match key {
+            russh::keys::PublicKeyOrCertificate::Certificate(cert) => tether_shared::ssh_cert::verify_host_cert(
+                cert,
+                &self.host_cas,
+                &self.root,
+                std::time::SystemTime::now(),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+            russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
+                Err("it offered a plain host key, not a certificate from the root's host CA".into())
+            }
+        };
+        match verdict {
+            Ok(()) => Ok(true),
+            Err(why) => {
+                if let Ok(mut r) = self.refusal.lock() {
+                    *r = Some(why);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    async fn server_channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<russh::client::Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        reply.accept().await;
+        let auth = self.auth.clone();
+        let web_addr = self.web_addr.clone();
+        let leaf = self.leaf.clone();
+        let root = self.root.clone();
+        let target = host_to_connect.to_string();
+        let port = u16::try_from(port_to_connect).unwrap_or(0);
+        tokio::spawn(async move { transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await });
+        Ok(())
+    }
+}
+
+/// Dials a transport's target inside this leaf, reports the outcome, relays bytes.
+async fn transport(
+    channel: Channel<russh::client::Msg>,
+    auth: &Auth,
+    (root, leaf): (&str, &str),
+    web_addr: &str,
+    target: &str,
+    port: u16,
+) {
+    let mut stream = channel.into_stream();
+    // The tunnel may outlive a trust disabled a moment ago: every transport checks it first.
+    let addr = if !auth.trust_active(root).await {
+        Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
+    } else if target == WEB_TARGET {
+        Ok(web_addr.to_string())
+    } else {
+        match auth.find_node(target, (port != 0).then_some(port)).await {
+            Ok(Some(node)) => Ok(node.spec.addr),
+            Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
+            Err(e) => Err(format!("cluster {leaf}: {e}")),
+        }
+    };
+    let dialled = match addr {
+        Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+            Ok(Ok(tcp)) => Ok(tcp),
+            Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
+            Err(_) => {
+                Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
+            }
+        },
+        Err(e) => Err(e),
+    };
+    match dialled {
+        Ok(mut tcp) => {
+            let _ = tcp.set_nodelay(true);
+            if stream.write_all(format!("{STATUS_OK}\n").as_bytes()).await.is_ok() {
+                let _ = tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await;
+            }
+        }
+        Err(why) => {
+            tracing::info!("tunnel: transport refused: {why}");
+            let _ = stream.write_all(format!("ERR {why}\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+}

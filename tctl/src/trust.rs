@@ -1,0 +1,67 @@
+//! `tctl trusted-cluster map-roles`: what a role_map does to given remote roles, rule by rule,
+//! from a YAML file (no cluster needed) or from a stored trusted cluster. It changes nothing.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use tether_shared::client::ApiClient;
+use tether_shared::resource::{Resource, parse_resources};
+use tether_shared::rolemap::{RoleMap, RoleMapRule};
+
+/// `--file`: the trusted_cluster in a YAML file.
+pub fn map_roles_file(file: &Path, roles: &[String]) -> Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let resources = parse_resources(&file.display().to_string(), &text).map_err(anyhow::Error::msg)?;
+    let tc = resources
+        .into_iter()
+        .find_map(|r| match r {
+            Resource::TrustedCluster(tc) => Some(tc),
+            _ => None,
+        })
+        .with_context(|| format!("{}: no trusted_cluster resource in the file", file.display()))?;
+    print_mapping(&tc.metadata.name, &tc.spec.role_map, roles)
+}
+
+/// `--name`: a stored trusted cluster (the only one when there is one and no name is given).
+pub async fn map_roles_stored(client: &ApiClient, name: Option<&str>, roles: &[String]) -> Result<()> {
+    let path = match name {
+        Some(n) => format!("/webapi/resources/trusted_cluster/{n}"),
+        None => "/webapi/resources/trusted_cluster".to_string(),
+    };
+    let found: Vec<Resource> = client.get(&path).await?;
+    let tcs: Vec<_> = found
+        .into_iter()
+        .filter_map(|r| match r {
+            Resource::TrustedCluster(tc) => Some(tc),
+            _ => None,
+        })
+        .collect();
+    let tc = match tcs.as_slice() {
+        [one] => one,
+        [] => bail!("no trusted cluster is stored here; test a file with --file=trusted_cluster.yaml"),
+        _ => bail!("several trusted clusters are stored; say which with --name=NAME"),
+    };
+    print_mapping(&tc.metadata.name, &tc.spec.role_map, roles)
+}
+
+fn print_mapping(cluster: &str, rules: &[RoleMapRule], roles: &[String]) -> Result<()> {
+    let map =
+        RoleMap::compile(rules).map_err(|e| anyhow::anyhow!("trusted_cluster {cluster:?}: spec.role_map: {e}"))?;
+    let mut rows = Vec::new();
+    for role in roles {
+        let hits = map.explain(role);
+        if hits.is_empty() {
+            rows.push(vec![role.clone(), "(none)".into(), "no rule matches".into()]);
+        }
+        for (index, locals) in hits {
+            rows.push(vec![role.clone(), locals.join(", "), format!("#{} {}", index + 1, rules[index])]);
+        }
+    }
+    println!("Role map of trusted cluster {cluster}:");
+    println!("{}", tether_shared::table::render(&["Remote Role", "Local Roles", "Rule"], rows));
+    match map.map(roles) {
+        Ok(mapped) => println!("Users with roles [{}] get: {}", roles.join(", "), mapped.join(", ")),
+        Err(e) => println!("Users with roles [{}] get nothing: {e}", roles.join(", ")),
+    }
+    Ok(())
+}
