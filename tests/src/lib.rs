@@ -249,6 +249,24 @@ impl Cluster {
         cluster
     }
 
+    /// A second auth+proxy process of the same cluster, sharing this one's storage (the SQLite
+    /// file in its data dir) on ports of its own: another proxy behind a load balancer.
+    pub fn another_proxy(&self) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = std::fs::read_to_string(self.config()).expect("read config");
+        std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
+        let mut cluster = Cluster {
+            dir,
+            name: self.name.clone(),
+            web_addr: String::new(),
+            tunnel_addr: String::new(),
+            args: self.args.clone(),
+            child: None,
+        };
+        cluster.launch();
+        cluster
+    }
+
     /// The config file.
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("tether.yaml")

@@ -267,3 +267,282 @@ fn the_guide_end_to_end() {
         (out.stdout.trim() != "again").then_some(out.stderr)
     });
 }
+
+/// A leaf's `tctl create trusted_cluster.yaml` that must fail with `expect` and store nothing.
+fn refused(leaf: &Cluster, root: &Cluster, file: &str, yaml: &str, expect: &[&str]) {
+    let path = write(leaf.dir.path(), file, yaml);
+    let err = leaf.tctl(&["create", path.to_str().unwrap()]).err();
+    for e in expect {
+        assert!(err.contains(e), "expected {e:?} in: {err}");
+    }
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    let tc = leaf.tctl(&["get", &format!("trusted_cluster/{}", root.name)]);
+    assert_ne!(tc.code, 0, "nothing stored: {}", tc.stdout);
+    let ca = leaf.tctl(&["get", &format!("cert_authority/{}", root.name)]);
+    assert!(!ca.stdout.contains(&root.name), "no root CA stored: {}", ca.stdout);
+}
+
+#[test]
+fn failures_to_establish_trust_are_clear_and_store_nothing() {
+    let root = Cluster::start("root.example.com");
+    let tok = token(&root, &["--type=trusted_cluster"]);
+
+    // A leaf without --insecure refuses the root's self-signed HTTPS certificate.
+    let strict = Cluster::start("strict.example.com");
+    refused(
+        &strict,
+        &root,
+        "tc.yaml",
+        &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP),
+        &["the trusted cluster uses misconfigured HTTP/TLS certificate", "--insecure", &root.web_addr],
+    );
+
+    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    // Unknown and expired tokens.
+    refused(
+        &leaf,
+        &root,
+        "unknown.yaml",
+        &trusted_cluster_yaml(&root, "0123456789abcdef0123", true, ROLE_MAP),
+        &["unknown or has expired"],
+    );
+    let short = token(&root, &["--type=trusted_cluster", "--ttl=1s"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    refused(
+        &leaf,
+        &root,
+        "expired.yaml",
+        &trusted_cluster_yaml(&root, &short, true, ROLE_MAP),
+        &["unknown or has expired"],
+    );
+    // A node token is not a trusted_cluster token.
+    let node_tok = token(&root, &["--type=node"]);
+    refused(
+        &leaf,
+        &root,
+        "node-token.yaml",
+        &trusted_cluster_yaml(&root, &node_tok, true, ROLE_MAP),
+        &["not a trusted_cluster token"],
+    );
+    // An unreachable web proxy: which address, and why.
+    let unreachable = trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)
+        .replace(&format!("web_proxy_addr: {}", root.web_addr), "web_proxy_addr: 127.0.0.1:1");
+    refused(&leaf, &root, "unreachable.yaml", &unreachable, &["cannot reach", "127.0.0.1:1"]);
+    // A role_map that does not compile is refused before anything is sent.
+    let bad_map = trusted_cluster_yaml(&root, &tok, true, "  - remote: \"^remote-(.*$\"\n    local: [x]\n");
+    refused(&leaf, &root, "badmap.yaml", &bad_map, &["role_map"]);
+
+    // Name clashes: a leaf named like the root, and a second leaf under a registered name.
+    let twin = Cluster::start_full("root.example.com", "", "", &["--insecure"]);
+    let path = write(twin.dir.path(), "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
+    let err = twin.tctl(&["create", path.to_str().unwrap()]).err();
+    assert!(err.contains("own name"), "{err}");
+    let ok = write(leaf.dir.path(), "ok.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
+    leaf.tctl(&["create", ok.to_str().unwrap()]).ok();
+    let impostor = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    refused(
+        &impostor,
+        &root,
+        "tc.yaml",
+        &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP),
+        &["already registered", "tctl rm rc/leaf.example.com"],
+    );
+    // The clash did not touch the registered leaf's CAs.
+    let cas = root.tctl(&["get", "cert_authority/leaf.example.com"]).ok();
+    let leaf_cas = leaf.tctl(&["get", "cert_authority/leaf.example.com"]).ok();
+    let host_key = |yaml: &str| {
+        yaml.split("---")
+            .find(|d| d.contains("type: host"))
+            .and_then(|d| d.lines().find(|l| l.contains("ssh-ed25519")).map(str::trim).map(str::to_string))
+    };
+    assert_eq!(host_key(&cas), host_key(&leaf_cas), "root keeps the real leaf's host CA");
+    let audit = root.audit_lines();
+    assert!(
+        audit.iter().any(|l| l.contains("trusted_cluster.validate") && l.contains("already registered")),
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn unmapped_roles_and_leaf_users_get_nothing() {
+    ensure_visitor_account();
+    let Pair { root, leaf, _node } = pair();
+    let dir = root.dir.path().to_path_buf();
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    leaf.tctl(&[
+        "create",
+        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
+    ])
+    .ok();
+    // contractor is not in the role map (its visitor login gets ann past the certificate check).
+    let contractor = "kind: role\nversion: v5\nmetadata:\n  name: contractor\nspec:\n  allow:\n    logins: ['{{internal.logins}}']\n";
+    root.tctl(&["create", write(&dir, "contractor.yaml", contractor).to_str().unwrap()]).ok();
+    let home = root.add_user("ann", "contractor", "visitor", "correct-horse");
+    wait_for("the leaf online", Duration::from_secs(20), || {
+        let t = tsh(&root, &home, &["clusters"]).ok();
+        (!row(&t, "leaf.example.com").is_some_and(|r| r.contains("online"))).then_some(t)
+    });
+    let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo ran"]);
+    assert_ne!(out.code, 0);
+    assert!(!out.stdout.contains("ran"));
+    assert!(
+        out.stderr.contains("access denied") && out.stderr.contains("contractor"),
+        "names the remote roles: {}",
+        out.stderr
+    );
+    let audit = std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    let mapping = audit.lines().find(|l| l.contains("role.mapping")).unwrap_or_else(|| panic!("{audit}"));
+    assert!(mapping.contains("\"success\":false") && mapping.contains("contractor"), "{mapping}");
+    // The leaf API refuses the unmapped user too.
+    let err = tsh(&root, &home, &["ls", "--cluster=leaf.example.com"]).err();
+    assert!(err.contains("leaf.example.com"), "{err}");
+
+    // A leaf user gets nothing on the root: not its API, not its proxy.
+    leaf.add_user("leafuser", "access", "root", "correct-horse");
+    let ident = leaf.dir.path().join("leafuser.json");
+    leaf.tctl(&["auth", "sign", "--user=leafuser", &format!("--out={}", ident.display())]).ok();
+    let err = leaf.tctl(&["-i", ident.to_str().unwrap(), "--proxy", &root.web_addr, "--insecure", "get", "rc"]).err();
+    assert!(err.contains("client certificate") || err.contains("certificate"), "{err}");
+    let mut creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ident).unwrap()).unwrap();
+    creds["proxy"] = root.web_addr.clone().into();
+    creds["ssh_proxy"] = "".into();
+    std::fs::write(&ident, creds.to_string()).unwrap();
+    let out = root.as_user(&dir, "tsh", &["-i", ident.to_str().unwrap(), "--insecure", "ls"], None);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+}
+
+/// A round-robin TCP forwarder in front of several addresses; counts connections per target.
+struct RoundRobin {
+    addr: String,
+    counts: std::sync::Arc<Vec<std::sync::atomic::AtomicUsize>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RoundRobin {
+    fn start(targets: Vec<String>) -> RoundRobin {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let counts = std::sync::Arc::new(targets.iter().map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (c, s) = (counts.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut next = 0;
+            while !s.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let i = next % targets.len();
+                next += 1;
+                let Ok(upstream) = std::net::TcpStream::connect(&targets[i]) else { continue };
+                c[i].fetch_add(1, Ordering::Relaxed);
+                let _ = client.set_nonblocking(false);
+                for (mut from, mut to) in
+                    [(client.try_clone().unwrap(), upstream.try_clone().unwrap()), (upstream, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        RoundRobin { addr, counts, stop }
+    }
+}
+
+impl Drop for RoundRobin {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The leaf tunnels one root proxy holds.
+fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<String, usize> {
+    let creds = tether_shared::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")).unwrap();
+    let client = tether_shared::client::ApiClient::new(
+        web_addr,
+        &tether_shared::client::ServerTrust::Insecure,
+        Some(&creds.client_identity().unwrap()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(client.get::<tether_shared::api::TunnelsInfo>("/webapi/tunnels")).map(|t| t.tunnels).unwrap_or_default()
+}
+
+#[test]
+fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
+    ensure_visitor_account();
+    let Pair { root, leaf, _node } = pair();
+    let second = root.another_proxy();
+    let lb = RoundRobin::start(vec![root.tunnel_addr.clone(), second.tunnel_addr.clone()]);
+    let dir = root.dir.path().to_path_buf();
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    let yaml = trusted_cluster_yaml(&root, &tok, true, ROLE_MAP).replace(&root.tunnel_addr, &lb.addr);
+    leaf.tctl(&["create", write(&dir, "tc.yaml", &yaml).to_str().unwrap()]).ok();
+
+    wait_for("a tunnel on each root proxy", Duration::from_secs(30), || {
+        let a = tunnels_on(&root, &root.web_addr);
+        let b = tunnels_on(&root, &second.web_addr);
+        let ok = a.get("leaf.example.com") == Some(&1) && b.get("leaf.example.com") == Some(&1);
+        (!ok).then(|| format!("first {a:?}, second {b:?}"))
+    });
+    let through = lb.counts.iter().map(|c| c.load(std::sync::atomic::Ordering::Relaxed)).collect::<Vec<_>>();
+    assert!(through.iter().all(|&n| n >= 1), "the balancer sent tunnels to both: {through:?}");
+
+    // ssh works through either proxy.
+    let home_a = root.add_user("myuser", "access", "visitor", "correct-horse");
+    let home_b = dir.join("home-b");
+    std::fs::create_dir_all(&home_b).unwrap();
+    second
+        .as_user(
+            &home_b,
+            "tsh",
+            &["login", &format!("--proxy={}", second.web_addr), "--user=myuser", "--insecure"],
+            Some("correct-horse\n"),
+        )
+        .ok();
+    for (proxy, home) in [(&root, &home_a), (&second, &home_b)] {
+        let out = tsh(proxy, home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo via"]);
+        assert_eq!(out.stdout.trim(), "via", "through {}: {}", proxy.web_addr, out.stderr);
+    }
+}
+
+#[test]
+fn a_restarted_root_finds_its_leaf_back_online() {
+    ensure_visitor_account();
+    let Pair { mut root, leaf, _node } = pair();
+    let dir = root.dir.path().to_path_buf();
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    leaf.tctl(&[
+        "create",
+        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
+    ])
+    .ok();
+    let home = root.add_user("myuser", "access", "visitor", "correct-horse");
+    let online = |root: &Cluster| {
+        let t = tsh(root, &home, &["clusters"]);
+        row(&t.stdout, "leaf.example.com").is_some_and(|r| r.contains("online"))
+    };
+    wait_for("the leaf online", Duration::from_secs(20), || (!online(&root)).then(String::new));
+
+    root.restart();
+    let back = Instant::now();
+    wait_for("the leaf online after the restart", Duration::from_secs(15), || (!online(&root)).then(String::new));
+    eprintln!("leaf back online {:?} after the root answered", back.elapsed());
+    // The SSH proxy port is new (port 0 in the test config): log in again to learn it.
+    root.as_user(
+        &home,
+        "tsh",
+        &["login", &format!("--proxy={}", root.web_addr), "--user=myuser", "--insecure"],
+        Some("correct-horse\n"),
+    )
+    .ok();
+    let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo again"]);
+    assert_eq!(out.stdout.trim(), "again", "{}", out.stderr);
+}

@@ -440,6 +440,11 @@ impl Auth {
     }
 
     async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, String> {
+        // Only a cluster this one trusts (a root): a root also stores its leaves' CAs, but its
+        // leaves' users get nothing here.
+        if !self.trust_active(cluster).await {
+            return Err(format!("cluster {cluster:?} is not trusted here, or the trust is disabled"));
+        }
         let tls = self.ca_of(cluster, CaType::Tls).await.map_err(|e| e.to_string())?;
         let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| e.to_string())?;
         let (Some(tls), Some(user_ca)) = (tls, user_ca) else {
