@@ -1,0 +1,239 @@
+//! Root-side cost of leaf tunnels: starts a real `tether` root, registers N leaf clusters through
+//! the real validate endpoint, and connects N lightweight agents (tasks speaking the tunnel
+//! protocol: host-certificate login, the `tether-tunnel@v1` control subsystem, heartbeats at the
+//! root's interval). Reports the time to bring all N online, the root's resident memory per idle
+//! tunnel, the agents' own memory per tunnel and the root's CPU spent on heartbeats.
+//!
+//! Usage: `tunnels --bin target/release --n 10000` (the script `bench/tunnels.sh` builds and
+//! runs it). The agents share one key and one host CA (each leaf name gets its own host
+//! certificate): the root checks each login against the CA stored for that leaf, as for real
+//! leaves. The agents do not verify the root's host certificate (they are load, not clients).
+
+use std::io::BufRead;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use russh::keys::{Certificate, PrivateKey};
+use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterResponse};
+use tether_shared::client::{ApiClient, ServerTrust};
+use tether_shared::resource::{CaKeys, CaType, CertAuthority, CertAuthoritySpec};
+use tether_shared::ssh_cert::{HostIdentity, SshCa};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+struct Args {
+    bin: std::path::PathBuf,
+    n: usize,
+}
+
+fn args() -> Result<Args> {
+    let mut bin = std::path::PathBuf::from("target/release");
+    let mut n = 1000;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--bin" => bin = it.next().context("--bin DIR")?.into(),
+            "--n" => n = it.next().context("--n N")?.parse()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(Args { bin, n })
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+struct Agent;
+
+impl russh::client::Handler for Agent {
+    type Error = russh::Error;
+    async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// One leaf's agent: connect, log in, open the control channel, heartbeat; reconnect on loss.
+async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certificate, online: Arc<AtomicUsize>) {
+    loop {
+        let run = async {
+            let tcp = tokio::net::TcpStream::connect(&addr).await?;
+            let mut config = russh::client::Config { inactivity_timeout: None, ..Default::default() };
+            config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
+            let mut handle = russh::client::connect_stream(Arc::new(config), tcp, Agent).await?;
+            if !handle.authenticate_openssh_cert(&leaf, key.clone(), cert.clone()).await?.success() {
+                anyhow::bail!("login refused");
+            }
+            let channel = handle.channel_open_session().await?;
+            channel.request_subsystem(true, "tether-tunnel@v1").await?;
+            let (read, mut write) = tokio::io::split(channel.into_stream());
+            let mut lines = tokio::io::BufReader::new(read).lines();
+            let hello: serde_json::Value = serde_json::from_str(&lines.next_line().await?.context("no hello")?)?;
+            let every = Duration::from_millis(hello["heartbeat_ms"].as_u64().unwrap_or(5000));
+            online.fetch_add(1, Ordering::Relaxed);
+            let beat = "{\"type\":\"heartbeat\",\"version\":\"bench\"}\n";
+            let mut tick = tokio::time::interval(every);
+            let result = loop {
+                tokio::select! {
+                    _ = tick.tick() => if let Err(e) = write.write_all(beat.as_bytes()).await { break Err(e.into()) },
+                    line = lines.next_line() => match line {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e.into()),
+                    },
+                }
+            };
+            online.fetch_sub(1, Ordering::Relaxed);
+            drop(handle);
+            result
+        };
+        let _: Result<()> = run.await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn main() -> Result<()> {
+    let args = args()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = std::env::temp_dir().join(format!("tether-tunnels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = format!(
+        "teleport:\n  nodename: bench-root\n  data_dir: {d}/data\n  log:\n    severity: WARN\nauth_service:\n  cluster_name: root.bench\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("tether.yaml"), config)?;
+    let mut root = std::process::Command::new(args.bin.join("tether"))
+        .args(["start", "-c"])
+        .arg(dir.join("tether.yaml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("tether.log"))?)
+        .spawn()
+        .context("start tether")?;
+    let pid = root.id();
+    let mut out = std::io::BufReader::new(root.stdout.take().context("stdout")?).lines();
+    let web = out.next().context("no web line")??.rsplit(' ').next().unwrap_or_default().to_string();
+    let tunnel = out.next().context("no tunnel line")??.rsplit(' ').next().unwrap_or_default().to_string();
+    std::thread::spawn(move || for _ in out {});
+    let result = rt.block_on(measure(&args, &dir, pid, &web, &tunnel));
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    let _ = root.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel: &str) -> Result<()> {
+    let n = args.n;
+    let tctl = |a: &[&str]| {
+        std::process::Command::new(args.bin.join("tctl")).arg("--data-dir").arg(dir.join("data")).args(a).output()
+    };
+    let out = tctl(&["tokens", "add", "--type=trusted_cluster", "--ttl=1h"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text.lines().find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string())).context("token")?;
+
+    // One set of CAs for every fake leaf; each leaf name gets its own host certificate.
+    let user_ca = SshCa::generate()?;
+    let host_ca = SshCa::generate()?;
+    let tls_ca = tether_shared::tls_cert::TlsCa::generate("bench-leaves")?;
+    let key = Arc::new(tether_shared::ssh_cert::generate_ed25519_key()?);
+    let ca = |leaf: &str, ca_type, keys| {
+        CertAuthority::new(leaf, CertAuthoritySpec { ca_type, cluster_name: leaf.to_string(), active_keys: keys, ..Default::default() })
+    };
+    let client = ApiClient::new(web, &ServerTrust::Insecure, None)?;
+    let started = Instant::now();
+    let names: Vec<String> = (0..n).map(|i| format!("leaf-{i:05}.bench")).collect();
+    let slots = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for leaf in names.clone() {
+        let req = ValidateTrustedClusterRequest {
+            token: token.clone(),
+            leaf_cluster: leaf.clone(),
+            cas: vec![
+                ca(&leaf, CaType::User, CaKeys { ssh: vec![user_ca.public_key_openssh()?], tls: vec![] }),
+                ca(&leaf, CaType::Host, CaKeys { ssh: vec![host_ca.public_key_openssh()?], tls: vec![] }),
+                ca(&leaf, CaType::Tls, CaKeys { ssh: vec![], tls: vec![tls_ca.cert_pem()] }),
+            ],
+        };
+        let (client, slots) = (client.clone(), slots.clone());
+        tasks.spawn(async move {
+            let _permit = slots.acquire_owned().await;
+            client.post::<_, ValidateTrustedClusterResponse>("/webapi/trustedclusters/validate", &req).await.map(|_| ())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let registered = started.elapsed();
+    eprintln!("registered {n} leaves in {registered:.1?}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_before = rss_kib(pid);
+    let self_before = rss_kib(std::process::id());
+
+    let now = time::OffsetDateTime::now_utc();
+    let online = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut agents = tokio::task::JoinSet::new();
+    for (i, leaf) in names.iter().enumerate() {
+        let host = HostIdentity {
+            host_id: format!("proxy.{leaf}"),
+            principals: vec![leaf.clone()],
+            cluster: leaf.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(2),
+        };
+        let cert = host_ca.issue_host_cert(key.public_key(), &host, i as u64 + 1)?;
+        agents.spawn(agent(tunnel.to_string(), leaf.clone(), key.clone(), cert, online.clone()));
+    }
+    while online.load(Ordering::Relaxed) < n {
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("only {} of {n} tunnels online after 10 minutes", online.load(Ordering::Relaxed));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all_online = started.elapsed();
+    eprintln!("{n} tunnels online in {all_online:.2?}");
+
+    // Idle: let heartbeats and status writes settle, then measure memory and CPU.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let rss_after = rss_kib(pid);
+    let self_after = rss_kib(std::process::id());
+    let window = Duration::from_secs(20);
+    let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+    tokio::time::sleep(window).await;
+    let cpu = (cpu_ticks(pid) - c0) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+    let still = online.load(Ordering::Relaxed);
+
+    // The root's own view: remote clusters online.
+    let creds = tether_shared::credentials::Credentials::load(&dir.join("data/admin-identity.json"))?;
+    let admin = ApiClient::new(web, &ServerTrust::Insecure, Some(&creds.client_identity()?))?;
+    let rcs: Vec<tether_shared::resource::Resource> = admin.get("/webapi/resources/remote_cluster").await?;
+    let root_online = rcs
+        .iter()
+        .filter(|r| matches!(r, tether_shared::resource::Resource::RemoteCluster(rc) if rc.status.as_ref().is_some_and(|s| s.connection == tether_shared::resource::Connection::Online)))
+        .count();
+    agents.shutdown().await;
+
+    let per_tunnel = (rss_after.saturating_sub(rss_before)) as f64 / n as f64;
+    let agent_per = (self_after.saturating_sub(self_before)) as f64 / n as f64;
+    println!("| leaves (N) | {n} |");
+    println!("|---|---|");
+    println!("| register N leaves through `/webapi/trustedclusters/validate` | {:.1} s |", registered.as_secs_f64());
+    println!("| bring N tunnels online (connect, host-cert login, control channel) | {:.2} s |", all_online.as_secs_f64());
+    println!("| root RSS before tunnels / with N idle tunnels | {} MiB / {} MiB |", rss_before / 1024, rss_after / 1024);
+    println!("| **root memory per idle tunnel** | **{per_tunnel:.1} KiB** |");
+    println!("| agent-side memory per tunnel (bench process) | {agent_per:.1} KiB |");
+    println!("| root CPU for heartbeats and status writes, N idle tunnels | {cpu:.1} % of one core |");
+    println!("| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |", 10 + window.as_secs());
+    Ok(())
+}
