@@ -4,9 +4,11 @@
 //!
 //! - `config.rs`: `tether.yaml` (teleport.yaml key names), defaults and the sample config.
 //! - `storage/`: the key-value [`storage::Backend`] trait, SQLite, and the conformance suite.
-//! - `auth/`: CAs, users, passwords, invites, certificates, RBAC on API calls.
+//! - `auth/`: CAs, users, passwords, invites, certificates, RBAC on API calls, and trust
+//!   between clusters (`trust.rs`).
 //! - `web/`: the proxy's HTTPS API (rustls, optional mTLS, axum).
-//! - `proxy/`: the proxy's SSH relay to nodes.
+//! - `proxy/`: the proxy's SSH relay to nodes (local, or a leaf's through its tunnel).
+//! - `tunnel/`: reverse tunnels: the root's listener and status, the leaf's agent pools.
 //! - `node/`: the ssh service: joining, heartbeats, the SSH server.
 //! - `audit.rs`: the JSON-lines audit log.
 //! - `process.rs`: starts the configured services and stops them on SIGINT/SIGTERM.

@@ -155,6 +155,9 @@ fn the_guide_end_to_end() {
     assert!(out.contains("trusted_cluster 'root.example.com' has been created"), "{out}");
     // Updating with --force (same file) works without asking the root again.
     leaf.tctl(&["create", "--force", tc_file.to_str().unwrap()]).ok();
+    // map-roles against the stored trusted cluster.
+    let stored = leaf.tctl(&["trusted-cluster", "map-roles", "--roles=remote-two"]).ok();
+    assert!(stored.contains("local-two") && stored.contains("^remote-(.*)$"), "{stored}");
 
     // Root: both clusters online.
     wait_for("the leaf online in tsh clusters", Duration::from_secs(20), || {
@@ -200,6 +203,13 @@ fn the_guide_end_to_end() {
     tsh(&root, &home, &["login", "--cluster=leaf.example.com"]).ok();
     let status = tsh(&root, &home, &["status"]).ok();
     assert!(status.contains("Roles on leaf.example.com:  visitor"), "{status}");
+    let leaf_audit = leaf.audit_lines();
+    assert!(
+        leaf_audit
+            .iter()
+            .any(|l| l.contains("role.mapping") && l.contains("\"service\":\"api\"") && l.contains("visitor")),
+        "the leaf API audits the mapping: {leaf_audit:?}"
+    );
     let t = clusters_table(&root, &home);
     assert!(row(&t, "leaf.example.com").is_some_and(|r| r.ends_with('*')), "{t}");
     let out = tsh(&root, &home, &["ssh", "visitor@mynode", "echo selected"]);

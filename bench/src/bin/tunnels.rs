@@ -53,7 +53,8 @@ fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
-    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
 struct Agent;
@@ -140,7 +141,8 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     };
     let out = tctl(&["tokens", "add", "--type=trusted_cluster", "--ttl=1h"])?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let token = text.lines().find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string())).context("token")?;
+    let token =
+        text.lines().find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string())).context("token")?;
 
     // One set of CAs for every fake leaf; each leaf name gets its own host certificate.
     let user_ca = SshCa::generate()?;
@@ -148,7 +150,10 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     let tls_ca = tether_shared::tls_cert::TlsCa::generate("bench-leaves")?;
     let key = Arc::new(tether_shared::ssh_cert::generate_ed25519_key()?);
     let ca = |leaf: &str, ca_type, keys| {
-        CertAuthority::new(leaf, CertAuthoritySpec { ca_type, cluster_name: leaf.to_string(), active_keys: keys, ..Default::default() })
+        CertAuthority::new(
+            leaf,
+            CertAuthoritySpec { ca_type, cluster_name: leaf.to_string(), active_keys: keys, ..Default::default() },
+        )
     };
     let client = ApiClient::new(web, &ServerTrust::Insecure, None)?;
     let started = Instant::now();
@@ -229,11 +234,21 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     println!("| leaves (N) | {n} |");
     println!("|---|---|");
     println!("| register N leaves through `/webapi/trustedclusters/validate` | {:.1} s |", registered.as_secs_f64());
-    println!("| bring N tunnels online (connect, host-cert login, control channel) | {:.2} s |", all_online.as_secs_f64());
-    println!("| root RSS before tunnels / with N idle tunnels | {} MiB / {} MiB |", rss_before / 1024, rss_after / 1024);
+    println!(
+        "| bring N tunnels online (connect, host-cert login, control channel) | {:.2} s |",
+        all_online.as_secs_f64()
+    );
+    println!(
+        "| root RSS before tunnels / with N idle tunnels | {} MiB / {} MiB |",
+        rss_before / 1024,
+        rss_after / 1024
+    );
     println!("| **root memory per idle tunnel** | **{per_tunnel:.1} KiB** |");
     println!("| agent-side memory per tunnel (bench process) | {agent_per:.1} KiB |");
     println!("| root CPU for heartbeats and status writes, N idle tunnels | {cpu:.1} % of one core |");
-    println!("| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |", 10 + window.as_secs());
+    println!(
+        "| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |",
+        10 + window.as_secs()
+    );
     Ok(())
 }

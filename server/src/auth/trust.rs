@@ -430,7 +430,26 @@ impl Auth {
             tracing::debug!("web: client certificate refused: {err}");
             return None;
         }
-        match self.remote_user(der, &claimed.cluster).await {
+        let result = self.remote_user(der, &claimed.cluster).await;
+        // Every API connection of a trusted cluster's user records its role mapping.
+        let (success, code, local, error) = match &result {
+            Ok(user) => (true, "T7300I", user.identity.roles.clone(), None),
+            Err(e) => (false, "T7300W", Vec::new(), Some(e.clone())),
+        };
+        self.audit.emit(
+            "role.mapping",
+            code,
+            &claimed.user,
+            success,
+            serde_json::json!({
+                "service": "api",
+                "user_cluster": claimed.cluster,
+                "remote_roles": claimed.roles,
+                "local_roles": local,
+                "error": error,
+            }),
+        );
+        match result {
             Ok(user) => Some((user.identity, Some(user.remote_roles))),
             Err(e) => {
                 tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {e}");

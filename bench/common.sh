@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Shared by bench/ssh.sh and bench/trusted.sh (source it): an OpenSSH sshd on loopback to jump
+# through, and the timing helpers. Call bench_setup first.
+
+RUNS=${RUNS:-30}
+BYTES=${BYTES:-1073741824}
+
+# bench_setup CARGO_BUILD_ARGS...: a release build, then BIN, a temp WORK dir and PIDS, all
+# cleaned up (processes killed, WORK removed) when the script exits.
+bench_setup() {
+  cargo build --release --quiet "$@"
+  BIN=$PWD/target/release
+  WORK=$(mktemp -d)
+  PIDS=()
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+}
+
+# free_port: a free loopback port.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# tether_yaml NODENAME DATA_DIR CLUSTER WEB SSH TUNNEL [node]: prints a tether.yaml for auth +
+# proxy on the given listen addresses (127.0.0.1:0 for any port), plus the ssh service with "node".
+tether_yaml() {
+  cat <<YAML
+teleport:
+  nodename: $1
+  data_dir: $2
+auth_service:
+  cluster_name: $3
+  listen_addr: 127.0.0.1:0
+proxy_service:
+  web_listen_addr: $4
+  listen_addr: $5
+  tunnel_listen_addr: $6
+YAML
+  if [[ ${7:-} == node ]]; then printf 'ssh_service:\n  listen_addr: 127.0.0.1:0\n'; fi
+}
+
+# start_openssh: sshd serving as both the jump host and the target; sets SSH_OPTS and PORT.
+start_openssh() {
+  mkdir -p /run/sshd "$WORK/ssh"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/user_key"
+  cp "$WORK/ssh/user_key.pub" "$WORK/ssh/authorized_keys"
+  PORT=$(free_port)
+  cat > "$WORK/ssh/sshd_config" <<CFG
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $WORK/ssh/host_key
+AuthorizedKeysFile $WORK/ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+PidFile $WORK/ssh/sshd.pid
+CFG
+  /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config" 2> "$WORK/ssh/sshd.log" &
+  PIDS+=($!)
+  sleep 0.5
+  SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$WORK/ssh/user_key")
+}
+
+# ssh_j ARGS...: OpenSSH to the target through one jump (ProxyCommand ssh -W).
+ssh_j() { ssh "${SSH_OPTS[@]}" -o "ProxyCommand=ssh ${SSH_OPTS[*]} -W %h:%p -p $PORT root@127.0.0.1" -p "$PORT" root@127.0.0.1 "$@"; }
+
+median_ms() { # runs "$@" RUNS times, prints the median wall time in ms
+  python3 - "$RUNS" "$@" <<'PY'
+import statistics, subprocess, sys, time
+runs = int(sys.argv[1]); cmd = sys.argv[2:]
+times = []
+for _ in range(runs):
+    t = time.perf_counter(); subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL); times.append((time.perf_counter() - t) * 1000)
+print(f"{statistics.median(times):.1f}")
+PY
+}
+throughput() { # prints MB/s of BYTES through the command
+  python3 - "$BYTES" "$@" <<'PY'
+import subprocess, sys, time
+n = int(sys.argv[1]); cmd = sys.argv[2:]
+t = time.perf_counter()
+p = subprocess.Popen(["bash", "-c", f"head -c {n} /dev/zero | \"$@\"", "x", *cmd])
+p.wait()
+if p.returncode != 0: sys.exit(p.returncode)
+print(f"{n / (time.perf_counter() - t) / 1e6:.0f}")
+PY
+}
+
+# write_section TITLE BODY: replaces (or appends) the "## TITLE" section of bench/RESULTS.md.
+write_section() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys, datetime
+title, body = sys.argv[1], sys.argv[2]
+path = "bench/RESULTS.md"
+text = open(path).read()
+section = f"## {title} ({datetime.date.today()})\n\n{body}\n"
+pattern = r"## " + re.escape(title) + r" \(.*?(?=\n## |\Z)"
+if re.search(pattern, text, flags=re.S):
+    text = re.sub(pattern, lambda _: section, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text)
+PY
+}
