@@ -416,19 +416,20 @@ impl Auth {
     }
 
     /// Identifies a TLS client certificate: one of this cluster's, or a user of a trusted
-    /// cluster whose TLS CA is active here (with roles through the role map). `None` when it
-    /// verifies against neither; the reason is logged.
-    pub async fn identify_tls_client(&self, der: &[u8]) -> Option<(Identity, Option<Vec<String>>)> {
+    /// cluster whose TLS CA is active here (with roles through the role map, and the original
+    /// roles beside). When it verifies against neither, the reason, for the caller to see.
+    pub async fn identify_tls_client(&self, der: &[u8]) -> Result<(Identity, Option<Vec<String>>), String> {
         let now = std::time::SystemTime::now();
         let local = tether_shared::tls_cert::verify_client_cert(der, std::slice::from_ref(self.tls_ca.cert_der()), now);
         let err = match local {
-            Ok(id) => return Some((id, None)),
+            Ok(id) => return Ok((id, None)),
             Err(e) => e,
         };
-        let claimed = tether_shared::tls_cert::identity_from_client_cert(der).ok()?;
+        let claimed = tether_shared::tls_cert::identity_from_client_cert(der)
+            .map_err(|e| format!("the client certificate is unreadable: {e}"))?;
         if claimed.cluster == self.cluster {
             tracing::debug!("web: client certificate refused: {err}");
-            return None;
+            return Err(format!("the client certificate was refused ({err}); log in again with tsh login"));
         }
         let result = self.remote_user(der, &claimed.cluster).await;
         // Every API connection of a trusted cluster's user records its role mapping.
@@ -450,10 +451,10 @@ impl Auth {
             }),
         );
         match result {
-            Ok(user) => Some((user.identity, Some(user.remote_roles))),
+            Ok(user) => Ok((user.identity, Some(user.remote_roles))),
             Err(e) => {
                 tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {e}");
-                None
+                Err(format!("{} of cluster {}: {e}", claimed.user, claimed.cluster))
             }
         }
     }

@@ -188,11 +188,9 @@ impl Pool {
         let mut delay = BACKOFF_START;
         let mut failing = false;
         loop {
-            let inner_stop = stop.clone();
-            let outcome = tokio::select! {
-                _ = stop.changed() => break,
-                outcome = self.connect_once(inner_stop) => outcome,
-            };
+            // connect_once watches `stop` itself, so a tunnel that is up is always closed with a
+            // disconnect message rather than dropped (a dropped russh handle can linger).
+            let outcome = self.connect_once(stop.clone()).await;
             let wait = match outcome {
                 Ok(Outcome::Served) => {
                     failing = false;
@@ -270,23 +268,33 @@ impl Pool {
             }
             Ok::<_, String>((handle, channel))
         };
-        let (handle, channel) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| format!("connecting to {addr} timed out"))??;
+        let (handle, channel) = tokio::select! {
+            _ = stop.changed() => return Ok(Outcome::Stopped),
+            connected = tokio::time::timeout(CONNECT_TIMEOUT, connect) => {
+                connected.map_err(|_| format!("connecting to {addr} timed out"))??
+            }
+        };
         let (read, mut write) = tokio::io::split(channel.into_stream());
         let mut read = BufReader::with_capacity(1024, read);
-        let hello = tokio::time::timeout(CONNECT_TIMEOUT, super::read_line(&mut read))
-            .await
-            .map_err(|_| "no hello from the root".to_string())?
-            .map_err(|e| e.to_string())?
-            .ok_or("the root closed the control channel")?;
-        let (proxy_id, mut heartbeat) = match serde_json::from_str::<Control>(&hello) {
-            Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => {
+        let hello = match tokio::time::timeout(CONNECT_TIMEOUT, super::read_line(&mut read)).await {
+            Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
+                Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => Ok((proxy_id, heartbeat_ms, proxies)),
+                _ => Err(format!("unexpected first control message from the root: {line}")),
+            },
+            Ok(Ok(None)) => Err("the root closed the control channel".to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no hello from the root".to_string()),
+        };
+        let (proxy_id, mut heartbeat) = match hello {
+            Ok((proxy_id, heartbeat_ms, proxies)) => {
                 self.lock().known = proxies.len();
                 self.wake.notify_one();
                 (proxy_id, Duration::from_millis(heartbeat_ms.max(100)))
             }
-            _ => return Err(format!("unexpected first control message from the root: {hello}")),
+            Err(e) => {
+                let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+                return Err(e);
+            }
         };
         if !self.lock().claimed.insert(proxy_id.clone()) {
             let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;

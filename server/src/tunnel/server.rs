@@ -85,16 +85,20 @@ pub async fn serve(
                     Err(_) => return tracing::debug!(%addr, "tunnel: handshake timed out"),
                 };
             let handle = session.handle();
+            // An agent must log in and open its control channel within the handshake timeout;
+            // a connection that does not is closed, so idle strangers cannot hold slots.
             let control = async {
-                match control_rx.await {
-                    Ok((cluster, channel)) => run_control(&registry, &cluster, channel, handle.clone(), stop).await,
-                    Err(_) => std::future::pending().await,
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, control_rx).await {
+                    Ok(Ok((cluster, channel))) => run_control(&registry, &cluster, channel, handle.clone(), stop).await,
+                    Ok(Err(_)) => std::future::pending().await,
+                    Err(_) => tracing::debug!(%addr, "tunnel: no control channel within {HANDSHAKE_TIMEOUT:?}"),
                 }
             };
             tokio::pin!(session);
             tokio::select! {
-                result = &mut session => if let Err(e) = result {
-                    tracing::debug!(%addr, "tunnel: connection ended: {e}");
+                result = &mut session => match result {
+                    Err(e) => tracing::info!(%addr, "tunnel: connection ended: {e}"),
+                    Ok(()) => tracing::debug!(%addr, "tunnel: connection closed"),
                 },
                 () = control => {
                     let _ = handle.disconnect(russh::Disconnect::ByApplication, String::new(), "en".into()).await;
@@ -115,7 +119,9 @@ async fn run_control(
     handle: Handle,
     mut stop: watch::Receiver<bool>,
 ) {
-    let id = registry.register(cluster, handle);
+    // Unregistered on every way out, including when the connection ends first and this future
+    // is dropped.
+    let _registration = Registration { registry, cluster, id: registry.register(cluster, handle) };
     tracing::info!(%cluster, proxy = registry.proxy_id(), "tunnel: leaf connected");
     let (read, mut write) = tokio::io::split(channel.into_stream());
     let mut read = BufReader::with_capacity(512, read);
@@ -155,8 +161,20 @@ async fn run_control(
             }
         }
     };
-    registry.unregister(cluster, id);
     tracing::info!(%cluster, proxy = registry.proxy_id(), "tunnel: leaf disconnected: {reason}");
+}
+
+/// A tunnel's entry in the registry, removed when dropped.
+struct Registration<'a> {
+    registry: &'a Registry,
+    cluster: &'a str,
+    id: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.registry.unregister(self.cluster, self.id);
+    }
 }
 
 struct TunnelPeer {

@@ -78,8 +78,11 @@ pub fn router(state: Arc<WebState>) -> Router {
 }
 
 fn caller(peer: &Peer) -> Result<&Identity, AuthError> {
-    peer.identity.as_ref().ok_or_else(|| {
-        AuthError::Unauthorized("this call needs a client certificate: log in with tsh login, or use tctl -i".into())
+    peer.identity.as_ref().ok_or_else(|| match &peer.refused {
+        Some(why) => AuthError::Forbidden(why.clone()),
+        None => AuthError::Unauthorized(
+            "this call needs a client certificate: log in with tsh login, or use tctl -i".into(),
+        ),
     })
 }
 

@@ -5,7 +5,7 @@
 //! optional; the handshake proves the client holds its key, and then [`Auth::identify_tls_client`]
 //! verifies its chain: to this cluster's TLS CA, or to the active TLS CA of a trusted (root)
 //! cluster, whose users get their roles through the role map. A certificate that verifies
-//! against neither leaves the connection unauthenticated. The identity is attached to every
+//! against neither leaves the connection unauthenticated, and calls that need one say why. The identity is attached to every
 //! request on the connection. At most [`MAX_CONNECTIONS`] are served at once. [`serve`] returns
 //! when the shutdown signal fires.
 
@@ -56,6 +56,8 @@ pub struct Peer {
     pub identity: Option<Identity>,
     /// For a user of a trusted cluster: the roles their own cluster gave them.
     pub remote_roles: Option<Vec<String>>,
+    /// Why a client certificate that was sent was not accepted.
+    pub refused: Option<String>,
 }
 
 /// Accepts any client certificate during the handshake (rustls still checks that the client
@@ -166,14 +168,14 @@ pub async fn serve(
                 Err(_) => return tracing::debug!(%addr, "web: TLS handshake timed out"),
             };
             let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
-            let (identity, remote_roles) = match cert {
+            let (identity, remote_roles, refused) = match cert {
                 Some(der) => match auth.identify_tls_client(&der).await {
-                    Some((id, remote)) => (Some(id), remote),
-                    None => (None, None),
+                    Ok((id, remote)) => (Some(id), remote, None),
+                    Err(why) => (None, None, Some(why)),
                 },
-                None => (None, None),
+                None => (None, None, None),
             };
-            let peer = Peer { addr, identity, remote_roles };
+            let peer = Peer { addr, identity, remote_roles, refused };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(peer.clone());
                 router.clone().oneshot(req.map(axum::body::Body::new))
