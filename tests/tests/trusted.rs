@@ -353,6 +353,10 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
     assert!(err.contains("own name"), "{err}");
     let ok = write(leaf.dir.path(), "ok.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
     leaf.tctl(&["create", ok.to_str().unwrap()]).ok();
+    // The root cannot turn around and trust its own leaf (trust runs one way).
+    let back = write(root.dir.path(), "back.yaml", &trusted_cluster_yaml(&leaf, "x", true, ROLE_MAP));
+    let err = root.tctl(&["create", back.to_str().unwrap()]).err();
+    assert!(err.contains("trust runs one way"), "{err}");
     let impostor = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
     refused(
         &impostor,

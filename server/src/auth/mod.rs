@@ -43,6 +43,12 @@ pub fn grantable_roles(roles: &[String]) -> Vec<String> {
     roles.iter().filter(|r| !is_reserved_role(r)).cloned().collect()
 }
 
+/// The host ID in the certificates of a cluster's proxies (relay and tunnel agents). It starts
+/// with `@`, which node names may not, so no node can present itself as its cluster's proxy.
+pub fn proxy_host_id(cluster: &str) -> String {
+    format!("@proxy.{cluster}")
+}
+
 /// How long an invite from `tctl users add` stays valid.
 pub const INVITE_TTL: Duration = Duration::from_secs(3600);
 /// Failed logins allowed per user or source address within [`LOCKOUT_WINDOW`].
@@ -236,7 +242,7 @@ impl Auth {
     ) -> Result<russh::keys::Certificate, AuthError> {
         let now = time::OffsetDateTime::now_utc();
         let host = tether_shared::ssh_cert::HostIdentity {
-            host_id: format!("proxy.{}", self.cluster),
+            host_id: proxy_host_id(&self.cluster),
             principals,
             cluster: self.cluster.clone(),
             valid_after: now - time::Duration::minutes(1),

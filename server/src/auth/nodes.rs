@@ -71,6 +71,11 @@ impl Auth {
         public_key: &str,
     ) -> Result<JoinResponse, AuthError> {
         tether_shared::names::validate_name(node_name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+        if super::is_reserved_role(node_name) || super::is_reserved_role(hostname) {
+            return Err(AuthError::BadRequest(format!(
+                "node name {node_name:?} or host name {hostname:?}: names starting with '@' are reserved"
+            )));
+        }
         let (key, ed25519) = super::parse_ed25519(public_key)?;
         let now = time::OffsetDateTime::now_utc();
         let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.cluster)];

@@ -92,8 +92,14 @@ impl Auth {
             ca.spec.deactivated_keys = CaKeys::default();
             cas.push(ca);
         }
-        // A remote cluster of that name: the same leaf joining again is fine; another one is a
-        // name clash (its CAs would replace the trusted ones).
+        // A remote cluster of that name: the same leaf joining again (same CAs) is fine; anything
+        // else is a name clash. A name that this cluster trusts as a root, or that holds CAs
+        // without a remote cluster, is never given to a leaf: its CAs would replace trusted ones.
+        let clash = || {
+            AuthError::Conflict(format!(
+                "a remote cluster named {leaf:?} is already registered with other CAs; remove it on the root (tctl rm rc/{leaf}) or rename the leaf"
+            ))
+        };
         let existing = store::get(&self.backend, &store::key(Kind::RemoteCluster, leaf)).await?;
         if existing.is_some() {
             for ca in &cas {
@@ -101,21 +107,29 @@ impl Auth {
                 let same =
                     matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.active_keys == ca.spec.active_keys);
                 if !same {
-                    return Err(AuthError::Conflict(format!(
-                        "a remote cluster named {leaf:?} is already registered with other CAs; remove it on the root (tctl rm rc/{leaf}) or rename the leaf"
-                    )));
+                    return Err(clash());
                 }
             }
-        }
-        for ca in cas {
-            store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
-        }
-        if existing.is_none() {
+        } else {
+            let trusted = store::get(&self.backend, &store::key(Kind::TrustedCluster, leaf)).await?.is_some();
+            let has_cas = store::list(&self.backend, &format!("{}{leaf}/", store::prefix(Kind::CertAuthority))).await?;
+            if trusted || !has_cas.is_empty() {
+                return Err(AuthError::Conflict(format!(
+                    "the name {leaf:?} belongs to a cluster this one already trusts or knows; rename the leaf"
+                )));
+            }
+            // Claim the name first: of two leaves racing for it, one gets a clash.
             let mut rc = RemoteCluster::new(leaf, RemoteClusterSpec {});
             rc.status = Some(RemoteClusterStatus::default());
-            match store::create(&self.backend, &Resource::RemoteCluster(rc)).await {
-                Ok(_) | Err(StorageError::AlreadyExists(_)) => {}
-                Err(e) => return Err(e.into()),
+            store::create(&self.backend, &Resource::RemoteCluster(rc)).await.map_err(|e| match e {
+                StorageError::AlreadyExists(_) => clash(),
+                other => other.into(),
+            })?;
+            for ca in cas {
+                if let Err(e) = store::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
+                    let _ = self.delete_remote_cluster(leaf).await;
+                    return Err(e.into());
+                }
             }
         }
         let mut own = Vec::new();
@@ -219,6 +233,10 @@ impl Auth {
         if host.cluster != cluster {
             return Err(format!("the certificate is for cluster {:?}, not {cluster:?}", host.cluster));
         }
+        // Only the leaf's proxies: its nodes hold host certificates from the same CA.
+        if host.host_id != super::proxy_host_id(cluster) {
+            return Err(format!("host {:?} is not a proxy of cluster {cluster:?}", host.host_id));
+        }
         Ok(())
     }
 
@@ -243,14 +261,28 @@ impl Auth {
                 "trusted_cluster {root:?} already exists; use tctl create --force to update it"
             )));
         }
-        let have_cas = self.ca_of(&root, CaType::User).await?.is_some();
+        if store::get(&self.backend, &store::key(Kind::RemoteCluster, &root)).await?.is_some() {
+            return Err(AuthError::Conflict(format!(
+                "trusted_cluster {root:?}: that name is a leaf of this cluster (a remote cluster); trust runs one way"
+            )));
+        }
+        // The root's CAs count only with the trusted_cluster they came with; strays left by an
+        // interrupted attempt are cleared and trust is established again.
+        let mut have_cas = self.ca_of(&root, CaType::User).await?.is_some();
+        if have_cas && !existed {
+            self.delete_cas_of(&root).await?;
+            have_cas = false;
+        }
         if !have_cas && tc.spec.enabled {
             let cas = self.ask_root(&tc).await?;
             for mut ca in cas {
                 if ca.spec.ca_type == CaType::User {
                     ca.spec.role_map = tc.spec.role_map.clone();
                 }
-                store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
+                if let Err(e) = store::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
+                    let _ = self.delete_cas_of(&root).await;
+                    return Err(e.into());
+                }
             }
         } else if have_cas {
             self.set_root_cas(&root, tc.spec.enabled, Some(&tc.spec.role_map)).await?;
@@ -432,42 +464,60 @@ impl Auth {
             return Err(format!("the client certificate was refused ({err}); log in again with tsh login"));
         }
         let result = self.remote_user(der, &claimed.cluster).await;
-        // Every API connection of a trusted cluster's user records its role mapping.
+        // Every API connection of a trusted cluster's verified user records its role mapping
+        // (a certificate whose chain does not verify is only logged, so strangers cannot fill
+        // the audit log).
         let (success, code, local, error) = match &result {
             Ok(user) => (true, "T7300I", user.identity.roles.clone(), None),
-            Err(e) => (false, "T7300W", Vec::new(), Some(e.clone())),
+            Err((true, e)) => (false, "T7300W", Vec::new(), Some(e.clone())),
+            Err((false, _)) => (false, "", Vec::new(), None),
         };
-        self.audit.emit(
-            "role.mapping",
-            code,
-            &claimed.user,
-            success,
-            serde_json::json!({
-                "service": "api",
-                "user_cluster": claimed.cluster,
-                "remote_roles": claimed.roles,
-                "local_roles": local,
-                "error": error,
-            }),
-        );
+        if !code.is_empty() {
+            self.audit.emit(
+                "role.mapping",
+                code,
+                &claimed.user,
+                success,
+                serde_json::json!({
+                    "service": "api",
+                    "user_cluster": claimed.cluster,
+                    "remote_roles": claimed.roles,
+                    "local_roles": local,
+                    "error": error,
+                }),
+            );
+        }
         match result {
             Ok(user) => Ok((user.identity, Some(user.remote_roles))),
-            Err(e) => {
+            Err((_, e)) => {
                 tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {e}");
                 Err(format!("{} of cluster {}: {e}", claimed.user, claimed.cluster))
             }
         }
     }
 
-    async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, String> {
+    /// A trusted cluster's user: `Err((chain verified, why))` when refused.
+    async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, (bool, String)> {
+        let user = self.remote_user_unverified(der, cluster).await.map_err(|e| (false, e))?;
+        let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| (true, e.to_string()))?;
+        let rules = user_ca.map(|ca| ca.spec.role_map).unwrap_or_default();
+        let map = RoleMap::compile(&rules).map_err(|e| (true, e.to_string()))?;
+        let mapped = map.map(&user.roles).map_err(|e| (true, e.to_string()))?;
+        let remote_roles = user.roles.clone();
+        let mut identity = user;
+        identity.roles = super::grantable_roles(&mapped);
+        Ok(RemoteUser { identity, remote_roles })
+    }
+
+    /// Verifies a trusted cluster user's certificate chain against that cluster's active TLS CA.
+    async fn remote_user_unverified(&self, der: &[u8], cluster: &str) -> Result<Identity, String> {
         // Only a cluster this one trusts (a root): a root also stores its leaves' CAs, but its
         // leaves' users get nothing here.
         if !self.trust_active(cluster).await {
             return Err(format!("cluster {cluster:?} is not trusted here, or the trust is disabled"));
         }
         let tls = self.ca_of(cluster, CaType::Tls).await.map_err(|e| e.to_string())?;
-        let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| e.to_string())?;
-        let (Some(tls), Some(user_ca)) = (tls, user_ca) else {
+        let Some(tls) = tls else {
             return Err(format!("cluster {cluster:?} is not trusted here"));
         };
         if tls.spec.active_keys.tls.is_empty() {
@@ -478,12 +528,7 @@ impl Auth {
             use rustls_pki_types::pem::PemObject;
             roots.push(rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())?);
         }
-        let mut identity = tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())
-            .map_err(|e| e.to_string())?;
-        let map = RoleMap::compile(&user_ca.spec.role_map).map_err(|e| e.to_string())?;
-        let remote_roles = identity.roles.clone();
-        let mapped = map.map(&remote_roles).map_err(|e| e.to_string())?;
-        identity.roles = super::grantable_roles(&mapped);
-        Ok(RemoteUser { identity, remote_roles })
+        tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())
     }
 }

@@ -811,7 +811,11 @@ impl russh::server::Handler for Conn {
     }
 
     async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
-        let _ = self.authed_tx.send(true);
+        // A connection let in only to be told it is denied keeps the authentication timer, which
+        // closes it.
+        if self.user.is_some() {
+            let _ = self.authed_tx.send(true);
+        }
         Ok(())
     }
 

@@ -236,6 +236,7 @@ impl Pool {
             refusal: refusal.clone(),
             auth: self.auth.clone(),
             web_addr: self.web_addr.clone(),
+            transports: tokio::task::JoinSet::new(),
         };
         let connect = async {
             let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
@@ -377,6 +378,8 @@ struct AgentHandler {
     refusal: Arc<Mutex<Option<String>>>,
     auth: Arc<Auth>,
     web_addr: String,
+    /// Transports in progress; dropped (aborted) with the connection.
+    transports: tokio::task::JoinSet<()>,
 }
 
 impl russh::client::Handler for AgentHandler {
@@ -390,8 +393,15 @@ impl russh::client::Handler for AgentHandler {
                 &self.root,
                 std::time::SystemTime::now(),
             )
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .map_err(|e| e.to_string())
+            .and_then(|host| {
+                // A proxy of the root, not one of its nodes (same host CA).
+                if host.host_id == crate::auth::proxy_host_id(&self.root) {
+                    Ok(())
+                } else {
+                    Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
+                }
+            }),
             russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
                 Err("it offered a plain host key, not a certificate from the root's host CA".into())
             }
@@ -424,7 +434,9 @@ impl russh::client::Handler for AgentHandler {
         let root = self.root.clone();
         let target = host_to_connect.to_string();
         let port = u16::try_from(port_to_connect).unwrap_or(0);
-        tokio::spawn(async move { transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await });
+        // Owned by this connection's handler: they end when the tunnel does.
+        self.transports.spawn(async move { transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await });
+        while self.transports.try_join_next().is_some() {}
         Ok(())
     }
 }

@@ -175,10 +175,23 @@ pub async fn serve(
                 },
                 None => (None, None, None),
             };
+            // A trusted cluster's user is re-checked on every request: a trust disabled or removed
+            // while the connection stays open ends their access at once.
+            let remote_cluster = remote_roles.as_ref().and(identity.as_ref()).map(|id| id.cluster.clone());
             let peer = Peer { addr, identity, remote_roles, refused };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(peer.clone());
-                router.clone().oneshot(req.map(axum::body::Body::new))
+                let (router, auth, remote_cluster) = (router.clone(), auth.clone(), remote_cluster.clone());
+                async move {
+                    if let Some(cluster) = &remote_cluster
+                        && !auth.trust_active(cluster).await
+                    {
+                        use axum::response::IntoResponse;
+                        let why = format!("the trust in cluster {cluster} was disabled or removed");
+                        return Ok(crate::auth::AuthError::Forbidden(why).into_response());
+                    }
+                    router.oneshot(req.map(axum::body::Body::new)).await
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);
