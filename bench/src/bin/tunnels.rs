@@ -191,7 +191,7 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     let mut agents = tokio::task::JoinSet::new();
     for (i, leaf) in names.iter().enumerate() {
         let host = HostIdentity {
-            host_id: format!("proxy.{leaf}"),
+            host_id: format!("@proxy.{leaf}"),
             principals: vec![leaf.clone()],
             cluster: leaf.clone(),
             valid_after: now - time::Duration::minutes(1),
