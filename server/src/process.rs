@@ -239,7 +239,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         registry.clone(),
         stop_rx.clone(),
     ));
-    let tunnel_config = Arc::new(crate::tunnel::server::config(relay_key, relay_cert));
+    let tunnel_config = Arc::new(crate::proxy::relay::config(relay_key, relay_cert));
     let tunnel_task = tokio::spawn(crate::tunnel::server::serve(
         tunnel_listener,
         tunnel_config,

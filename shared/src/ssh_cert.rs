@@ -253,6 +253,25 @@ pub fn verify_host_cert(
     inspect_host_cert(cert)
 }
 
+/// What an SSH client checks of the server it dialled: a host certificate (never a plain key,
+/// never trust on first use) from one of `cas`, with `name` among its principals. The error is
+/// the reason, for the message the user sees.
+pub fn verify_server_key(
+    key: &russh::keys::PublicKeyOrCertificate,
+    cas: &[PublicKey],
+    name: &str,
+    now: SystemTime,
+) -> Result<HostIdentity, String> {
+    match key {
+        russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
+            verify_host_cert(cert, cas, name, now).map_err(|e| e.to_string())
+        }
+        russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
+            Err("the server offered a plain host key, not a certificate from the cluster's host CA".into())
+        }
+    }
+}
+
 fn verify_common(
     cert: &Certificate,
     trusted_cas: &[PublicKey],

@@ -30,16 +30,8 @@ impl russh::client::Handler for HostCheck {
     type Error = russh::Error;
 
     async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict = match key {
-            russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
-                tether_shared::ssh_cert::verify_host_cert(cert, &self.cas, &self.name, SystemTime::now())
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-            russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
-                Err("the server offered a plain host key, not a certificate from the cluster's host CA".into())
-            }
-        };
+        let verdict =
+            tether_shared::ssh_cert::verify_server_key(key, &self.cas, &self.name, SystemTime::now()).map(|_| ());
         match verdict {
             Ok(()) => Ok(true),
             Err(reason) => {

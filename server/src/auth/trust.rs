@@ -532,3 +532,178 @@ impl Auth {
             .map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tether_shared::api::ValidateTrustedClusterRequest;
+    use tether_shared::resource::{
+        CaKeys, CaType, CertAuthority, CertAuthoritySpec, Resource, TokenType, TrustedCluster, TrustedClusterSpec,
+    };
+    use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
+
+    use super::super::{Auth, AuthError, store};
+    use crate::audit::Audit;
+    use crate::storage::sqlite::SqliteBackend;
+
+    const LEAF: &str = "leaf.example.com";
+
+    async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<Auth> {
+        let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
+        let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
+        Auth::init(backend, name, audit, false).await.unwrap()
+    }
+
+    fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
+        let tls = tether_shared::tls_cert::TlsCa::generate(name).unwrap();
+        let ca = |ca_type, keys| {
+            CertAuthority::new(
+                name,
+                CertAuthoritySpec { ca_type, cluster_name: name.into(), active_keys: keys, ..Default::default() },
+            )
+        };
+        vec![
+            ca(CaType::User, CaKeys { ssh: vec![user.public_key_openssh().unwrap()], tls: vec![] }),
+            ca(CaType::Host, CaKeys { ssh: vec![host.public_key_openssh().unwrap()], tls: vec![] }),
+            ca(CaType::Tls, CaKeys { ssh: vec![], tls: vec![tls.cert_pem()] }),
+        ]
+    }
+
+    async fn token(auth: &Auth) -> String {
+        auth.add_token(TokenType::TrustedCluster, Duration::from_secs(600), Default::default()).await.unwrap().token
+    }
+
+    fn host_cert(ca: &SshCa, host_id: &str, cluster: &str) -> russh::keys::Certificate {
+        let key = generate_ed25519_key().unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let host = HostIdentity {
+            host_id: host_id.into(),
+            principals: vec![cluster.into()],
+            cluster: cluster.into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(1),
+        };
+        ca.issue_host_cert(key.public_key(), &host, 1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_a_registered_leafs_proxy_may_open_its_tunnel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, "root.example.com").await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let req = ValidateTrustedClusterRequest {
+            token: token(&root).await,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        root.validate_trusted_cluster(&req, "test").await.unwrap();
+
+        assert_eq!(root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await, Ok(()));
+        // A node of the leaf holds a certificate from the same CA, naming the cluster: refused.
+        let node = root.check_tunnel_cert(LEAF, &host_cert(&host, "mynode", LEAF)).await.unwrap_err();
+        assert!(node.contains("not a proxy"), "{node}");
+        // Another CA, or another cluster's name, is refused.
+        let other = SshCa::generate().unwrap();
+        assert!(root.check_tunnel_cert(LEAF, &host_cert(&other, "@proxy.leaf.example.com", LEAF)).await.is_err());
+        assert!(
+            root.check_tunnel_cert("x.example.com", &host_cert(&host, "@proxy.x.example.com", "x.example.com"))
+                .await
+                .is_err()
+        );
+        // Once the remote cluster is removed, nothing gets in.
+        root.delete_remote_cluster(LEAF).await.unwrap();
+        assert!(root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn validate_never_replaces_the_cas_of_a_trusted_or_registered_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let mid = cluster(&dir, "mid.example.com").await;
+        let tok = token(&mid).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+
+        // mid trusts a root "root.example.com" (its CAs and trusted_cluster are stored).
+        let root_cas = cas("root.example.com", &user, &host);
+        for ca in &root_cas {
+            store::upsert(mid.backend(), &Resource::CertAuthority(ca.clone())).await.unwrap();
+        }
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule {
+                remote: "access".into(),
+                local: vec!["access".into()],
+            }],
+            ..Default::default()
+        };
+        store::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new("root.example.com", spec)))
+            .await
+            .unwrap();
+        let (evil_user, evil_host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let posing = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: "root.example.com".into(),
+            cas: cas("root.example.com", &evil_user, &evil_host),
+        };
+        let posed = mid.validate_trusted_cluster(&posing, "test").await;
+        assert!(matches!(posed, Err(AuthError::Conflict(_))), "{posed:?}");
+        let kept = mid.ca_of("root.example.com", CaType::Host).await.unwrap().unwrap();
+        assert_eq!(kept.spec.active_keys.ssh, [host.public_key_openssh().unwrap()], "the trusted CA is untouched");
+
+        // Its own name, and a registered leaf presented with other CAs, are clashes; the same
+        // leaf joining again is not.
+        let own = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: "mid.example.com".into(),
+            cas: cas("mid.example.com", &user, &host),
+        };
+        assert!(matches!(mid.validate_trusted_cluster(&own, "test").await, Err(AuthError::Conflict(_))));
+        let leaf = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        mid.validate_trusted_cluster(&leaf, "test").await.unwrap();
+        let mut again = leaf.clone();
+        again.cas.retain(|ca| ca.spec.ca_type != CaType::Tls);
+        again.cas.push(leaf.cas.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+        mid.validate_trusted_cluster(&again, "test").await.unwrap();
+        let impostor = ValidateTrustedClusterRequest {
+            token: tok,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &evil_user, &evil_host),
+        };
+        assert!(matches!(mid.validate_trusted_cluster(&impostor, "test").await, Err(AuthError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn nodes_cannot_take_a_proxy_host_id_and_leaves_cannot_be_trusted_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "root.example.com").await;
+        let key = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let err = auth.node_credentials("@proxy.root.example.com", "h", &key).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
+        let err = auth.node_credentials("n1", "@proxy.root.example.com", &key).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
+
+        // A leaf of this cluster cannot be made a trusted (root) cluster of it.
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let req = ValidateTrustedClusterRequest {
+            token: token(&auth).await,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        auth.validate_trusted_cluster(&req, "test").await.unwrap();
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
+            ..Default::default()
+        };
+        let err = auth.upsert_trusted_cluster(TrustedCluster::new(LEAF, spec), true).await.unwrap_err();
+        assert!(err.to_string().contains("trust runs one way"), "{err}");
+        assert!(!auth.trust_active(LEAF).await, "the leaf's users are not trusted here");
+    }
+}

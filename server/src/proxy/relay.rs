@@ -34,7 +34,8 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// The channel window: large, so bulk copies are not held back (see the crate notes).
 pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
 
-/// Builds the relay's russh configuration around its host key and certificate.
+/// Builds the russh server configuration of the proxy's SSH listeners (the relay, and the
+/// tunnel listener leaves dial) around its host key and certificate.
 pub fn config(host_key: PrivateKey, host_cert: Certificate) -> russh::server::Config {
     let mut methods = MethodSet::empty();
     methods.push(MethodKind::PublicKey);

@@ -386,26 +386,16 @@ impl russh::client::Handler for AgentHandler {
     type Error = russh::Error;
 
     async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict = match key {
-            russh::keys::PublicKeyOrCertificate::Certificate(cert) => tether_shared::ssh_cert::verify_host_cert(
-                cert,
-                &self.host_cas,
-                &self.root,
-                std::time::SystemTime::now(),
-            )
-            .map_err(|e| e.to_string())
-            .and_then(|host| {
-                // A proxy of the root, not one of its nodes (same host CA).
-                if host.host_id == crate::auth::proxy_host_id(&self.root) {
-                    Ok(())
-                } else {
-                    Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
-                }
-            }),
-            russh::keys::PublicKeyOrCertificate::PublicKey { .. } => {
-                Err("it offered a plain host key, not a certificate from the root's host CA".into())
-            }
-        };
+        let verdict =
+            tether_shared::ssh_cert::verify_server_key(key, &self.host_cas, &self.root, std::time::SystemTime::now())
+                .and_then(|host| {
+                    // A proxy of the root, not one of its nodes (same host CA).
+                    if host.host_id == crate::auth::proxy_host_id(&self.root) {
+                        Ok(())
+                    } else {
+                        Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
+                    }
+                });
         match verdict {
             Ok(()) => Ok(true),
             Err(why) => {

@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::keys::{Certificate, PrivateKey};
+use russh::keys::Certificate;
 use russh::server::{Auth, Handle, Msg, Session};
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -25,23 +25,6 @@ use crate::auth::Auth as AuthService;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most tunnels one root proxy holds.
 pub const MAX_TUNNELS: usize = 20_000;
-
-/// The tunnel listener's russh configuration.
-pub fn config(host_key: PrivateKey, host_cert: Certificate) -> russh::server::Config {
-    let mut methods = MethodSet::empty();
-    methods.push(MethodKind::PublicKey);
-    russh::server::Config {
-        methods,
-        keys: vec![host_key],
-        certificates: vec![host_cert],
-        inactivity_timeout: None,
-        auth_rejection_time: Duration::from_millis(300),
-        auth_rejection_time_initial: Some(Duration::ZERO),
-        window_size: crate::proxy::relay::WINDOW_SIZE,
-        nodelay: true,
-        ..Default::default()
-    }
-}
 
 /// Serves agents until `shutdown` fires.
 pub async fn serve(
