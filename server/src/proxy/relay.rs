@@ -168,6 +168,20 @@ pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<Stri
 }
 
 impl Relay {
+    /// The authenticated user and their access checker here.
+    async fn checker(&self) -> Result<(&Identity, AccessChecker), Refusal> {
+        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
+        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
+        Ok((identity, AccessChecker::new(&roles, &identity.traits)))
+    }
+
+    /// Audits an RBAC refusal (`details` says of what) with the reason.
+    fn audit_denied(&self, identity: &Identity, mut details: serde_json::Value, reason: &str) {
+        details["login"] = self.login.clone().into();
+        details["reason"] = reason.into();
+        self.auth.audit().emit("access.denied", "T9000W", &identity.user, false, details);
+    }
+
     /// A leaf's node (or its web API, `@web`) through the leaf's tunnel to this proxy, after
     /// the user's roles here allow the leaf's `cluster_labels`. The leaf checks the user again.
     async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Box<dyn Upstream>, Refusal> {
@@ -177,17 +191,10 @@ impl Relay {
         let Some(Resource::RemoteCluster(rc)) = rc else {
             return Err(Refusal::UnknownCluster(cluster.to_string()));
         };
-        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
-        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
-        let decision = AccessChecker::new(&roles, &identity.traits).check_cluster(&rc.metadata.labels);
+        let (identity, checker) = self.checker().await?;
+        let decision = checker.check_cluster(&rc.metadata.labels);
         if !decision.allowed {
-            self.auth.audit().emit(
-                "access.denied",
-                "T9000W",
-                &identity.user,
-                false,
-                serde_json::json!({"cluster": cluster, "node": host, "login": self.login, "reason": decision.reason}),
-            );
+            self.audit_denied(identity, serde_json::json!({"cluster": cluster, "node": host}), &decision.reason);
             return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason });
         }
         let transport = self.tunnels.open(cluster, host, port.unwrap_or(0)).await.map_err(|e| match e {
@@ -211,19 +218,11 @@ impl Relay {
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?
             .ok_or_else(|| Refusal::UnknownNode { host: host.clone(), cluster: local.clone() })?;
-        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
-        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
-        let checker = AccessChecker::new(&roles, &identity.traits);
+        let (identity, checker) = self.checker().await?;
         let labels: Labels = node.metadata.labels.clone();
         let decision = checker.check_login(&self.login, &labels);
         if !decision.allowed {
-            self.auth.audit().emit(
-                "access.denied",
-                "T9000W",
-                &identity.user,
-                false,
-                serde_json::json!({"node": node.metadata.name, "login": self.login, "reason": decision.reason}),
-            );
+            self.audit_denied(identity, serde_json::json!({"node": node.metadata.name}), &decision.reason);
             return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
         }
         let addr = node.spec.addr.clone();
