@@ -70,6 +70,68 @@ pub struct Config {
     pub ssh: Option<SshConfig>,
     /// Accept self-signed HTTPS certificates of remote clusters (`--insecure`; not in the file).
     pub insecure: bool,
+    /// The limits of every listener (`teleport.connection_limits`).
+    pub limits: ConnectionLimits,
+}
+
+/// The network edge's limits (`teleport.connection_limits`); see `listen.rs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The SSH listeners' limits (relay, tunnel, node); the web API's differ only in their
+    /// pre-authentication deadline, [`ConnectionLimits::web_request_timeout`].
+    pub listener: crate::listen::Limits,
+    /// Web API: the TLS handshake and each request head must arrive within this; an idle
+    /// keep-alive connection is closed after it.
+    pub web_request_timeout: Duration,
+    /// Web API: requests one source address may have in flight at once.
+    pub max_requests_per_source: usize,
+    /// Web API: unauthenticated endpoints (login, invites, trusted-cluster validation) allow
+    /// this many requests per second per source address…
+    pub unauthenticated_rate: u32,
+    /// …with bursts of this many.
+    pub unauthenticated_burst: u32,
+    /// SSH: after this much silence the server sends a keepalive (`None`: never).
+    pub client_alive_interval: Option<Duration>,
+    /// SSH: unanswered keepalives before the connection is closed.
+    pub client_alive_count_max: usize,
+    /// SSH: an authenticated connection from which nothing arrives for this long is closed
+    /// (`None`: never; the default, so interactive sessions are not cut).
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Default of [`ConnectionLimits::web_request_timeout`].
+pub const DEFAULT_WEB_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`ConnectionLimits::max_requests_per_source`].
+pub const DEFAULT_MAX_REQUESTS_PER_SOURCE: usize = 64;
+/// Default of [`ConnectionLimits::unauthenticated_rate`].
+pub const DEFAULT_UNAUTHENTICATED_RATE: u32 = 5;
+/// Default of [`ConnectionLimits::unauthenticated_burst`].
+pub const DEFAULT_UNAUTHENTICATED_BURST: u32 = 20;
+/// Default of [`ConnectionLimits::client_alive_interval`].
+pub const DEFAULT_CLIENT_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// Default of [`ConnectionLimits::client_alive_count_max`].
+pub const DEFAULT_CLIENT_ALIVE_COUNT_MAX: usize = 3;
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            listener: crate::listen::Limits::default(),
+            web_request_timeout: DEFAULT_WEB_REQUEST_TIMEOUT,
+            max_requests_per_source: DEFAULT_MAX_REQUESTS_PER_SOURCE,
+            unauthenticated_rate: DEFAULT_UNAUTHENTICATED_RATE,
+            unauthenticated_burst: DEFAULT_UNAUTHENTICATED_BURST,
+            client_alive_interval: Some(DEFAULT_CLIENT_ALIVE_INTERVAL),
+            client_alive_count_max: DEFAULT_CLIENT_ALIVE_COUNT_MAX,
+            idle_timeout: None,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The web API listener's limits.
+    pub fn web_listener(&self) -> crate::listen::Limits {
+        crate::listen::Limits { login_grace_time: self.web_request_timeout, ..self.listener.clone() }
+    }
 }
 
 /// Logging settings (`teleport.log`).
@@ -370,6 +432,7 @@ impl Config {
             proxy_server: None,
             log: LogConfig { output: LogOutput::Stderr, severity: Severity::Info },
             insecure: false,
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -398,6 +461,30 @@ impl Config {
         }
         self.insecure |= insecure;
         self
+    }
+}
+
+/// `teleport.connection_limits` with the defaults filled in.
+fn resolve_limits(raw: RawLimits) -> ConnectionLimits {
+    let d = ConnectionLimits::default();
+    let l = d.listener.clone();
+    ConnectionLimits {
+        listener: crate::listen::Limits {
+            max_connections: raw.max_connections.map_or(l.max_connections, |c| c.0),
+            max_unauthenticated_per_source: raw
+                .max_unauthenticated_per_source
+                .map_or(l.max_unauthenticated_per_source, |c| c.0),
+            max_startups: raw.max_startups.map_or(l.max_startups, |m| m.0),
+            login_grace_time: raw.login_grace_time.map_or(l.login_grace_time, |t| t.0),
+            shutdown_grace: raw.shutdown_grace.map_or(l.shutdown_grace, |t| t.0.unwrap_or_default()),
+        },
+        web_request_timeout: raw.web_request_timeout.map_or(d.web_request_timeout, |t| t.0),
+        max_requests_per_source: raw.max_requests_per_source.map_or(d.max_requests_per_source, |c| c.0),
+        unauthenticated_rate: raw.unauthenticated_rate.map_or(d.unauthenticated_rate, |c| c.0 as u32),
+        unauthenticated_burst: raw.unauthenticated_burst.map_or(d.unauthenticated_burst, |c| c.0 as u32),
+        client_alive_interval: raw.client_alive_interval.map_or(d.client_alive_interval, |t| t.0),
+        client_alive_count_max: raw.client_alive_count_max.map_or(d.client_alive_count_max, |c| c.0),
+        idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |t| t.0),
     }
 }
 
@@ -462,6 +549,39 @@ teleport:
     path: backend.db
     # conn_string: the PostgreSQL connection string, required with type postgresql and allowed
     # only then, e.g. conn_string: "postgres://tether@db.example.com:5432/tether"
+  # connection_limits: the network edge, for every listener (web API, SSH proxy, tunnel, node).
+  # Unauthenticated connections are those that have not logged in yet (for the web API: that
+  # presented no client certificate); durations are Go durations, 0s turns a timer off.
+  connection_limits:
+    # max_connections: connections one listener serves at once; at the cap it stops accepting.
+    max_connections: 16384
+    # max_unauthenticated_per_source: unauthenticated connections one source address may hold.
+    max_unauthenticated_per_source: 64
+    # max_startups: START:RATE:FULL, as OpenSSH's MaxStartups: past START unauthenticated
+    # connections a new one is refused with probability RATE% rising to 100% at FULL.
+    max_startups: "128:30:1024"
+    # login_grace_time: SSH listeners close a connection not logged in within this (100ms-1h).
+    login_grace_time: 30s
+    # web_request_timeout: the web API's TLS handshake and each request head must arrive within
+    # this; idle keep-alive connections are closed after it (100ms-1h).
+    web_request_timeout: 10s
+    # max_requests_per_source: web API requests one source address may have in flight.
+    max_requests_per_source: 64
+    # unauthenticated_rate, unauthenticated_burst: requests per second (and burst) per source
+    # address to the web API's unauthenticated endpoints (login, invites, trusted-cluster
+    # validation); more get 429 with Retry-After.
+    unauthenticated_rate: 5
+    unauthenticated_burst: 20
+    # client_alive_interval, client_alive_count_max: SSH keepalives after this much silence;
+    # that many unanswered close the connection (OpenSSH's ClientAliveInterval/CountMax).
+    client_alive_interval: 30s
+    client_alive_count_max: 3
+    # idle_timeout: close an SSH connection from which nothing arrives for this long (keepalive
+    # answers count). 0s (the default) never does, so interactive sessions are not cut.
+    idle_timeout: 0s
+    # shutdown_grace: on SIGTERM, how long running sessions may take to finish before they are
+    # closed (tunnels get a drain message first).
+    shutdown_grace: 30s
 
 # A service section that is present runs unless it says `enabled: false` (true/false or yes/no).
 # A section that is absent does not run, except that a file with no service section at all runs
@@ -545,6 +665,9 @@ macro_rules! deserialize_from_str {
 
 deserialize_from_str!(
     KeepAlive,
+    RawMaxStartups,
+    Timeout,
+    OffOrDuration,
     Severity,
     StaticToken,
     SecondFactor,
@@ -603,6 +726,73 @@ struct RawTeleport {
     log: Option<RawLog>,
     #[serde(default, deserialize_with = "section")]
     storage: Option<RawStorage>,
+    #[serde(default, deserialize_with = "section")]
+    connection_limits: Option<RawLimits>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<Count>,
+    max_unauthenticated_per_source: Option<Count>,
+    max_startups: Option<RawMaxStartups>,
+    login_grace_time: Option<Timeout>,
+    web_request_timeout: Option<Timeout>,
+    shutdown_grace: Option<OffOrDuration>,
+    max_requests_per_source: Option<Count>,
+    unauthenticated_rate: Option<Count>,
+    unauthenticated_burst: Option<Count>,
+    client_alive_interval: Option<OffOrDuration>,
+    client_alive_count_max: Option<Count>,
+    idle_timeout: Option<OffOrDuration>,
+}
+
+/// A count from 1 to 10,000,000.
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(deserializer)?;
+        if !(1..=10_000_000).contains(&n) {
+            return Err(serde::de::Error::custom(format!("expected a number from 1 to 10000000, found {n}")));
+        }
+        Ok(Count(n as usize))
+    }
+}
+
+/// `max_startups`: `START:RATE:FULL` (OpenSSH's MaxStartups).
+struct RawMaxStartups(crate::listen::MaxStartups);
+
+impl FromConfigStr for RawMaxStartups {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        crate::listen::MaxStartups::parse(s).map(RawMaxStartups)
+    }
+}
+
+/// A deadline: a Go duration from 100ms to 1h.
+struct Timeout(Duration);
+
+impl FromConfigStr for Timeout {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
+        if d.0 < Duration::from_millis(100) || d.0 > Duration::from_secs(3600) {
+            return Err(format!("{s:?} must be between 100ms and 1h"));
+        }
+        Ok(Timeout(d.0))
+    }
+}
+
+/// A Go duration up to 24h, where `0s` means off.
+struct OffOrDuration(Option<Duration>);
+
+impl FromConfigStr for OffOrDuration {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
+        if d.0 > Duration::from_secs(24 * 3600) {
+            return Err(format!("{s:?} must be at most 24h (0s turns it off)"));
+        }
+        Ok(OffOrDuration((!d.0.is_zero()).then_some(d.0)))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -898,6 +1088,7 @@ impl Resolver<'_> {
             (None, None) => None,
         };
         let proxy_server = t.proxy_server.map(|p| p.0);
+        let limits = resolve_limits(t.connection_limits.unwrap_or_default());
 
         let raw_log = t.log.unwrap_or_default();
         let log = LogConfig {
@@ -1028,6 +1219,7 @@ impl Resolver<'_> {
             proxy,
             ssh,
             insecure: false,
+            limits,
         };
         self.check_listeners(&config)?;
         Ok(config)
@@ -1317,6 +1509,42 @@ ssh_service:
         assert_eq!(c.proxy.as_ref().unwrap().public_addr, vec!["proxy.example.com:3080"]);
         assert_eq!(c.proxy.as_ref().unwrap().https_keypairs.len(), 1);
         assert_eq!(c.ssh.as_ref().unwrap().labels.len(), 2);
+    }
+
+    #[test]
+    fn connection_limits() {
+        let c = parse(
+            "t.yaml",
+            "teleport:\n  connection_limits:\n    login_grace_time: 2s\n    max_startups: \"5:50:20\"\n    max_unauthenticated_per_source: 3\n    idle_timeout: 10m\n    client_alive_interval: 0s\n    shutdown_grace: 0s\n",
+        )
+        .unwrap();
+        let l = &c.limits;
+        assert_eq!(l.listener.login_grace_time, Duration::from_secs(2));
+        assert_eq!(l.listener.max_startups, crate::listen::MaxStartups { start: 5, rate: 50, full: 20 });
+        assert_eq!(l.listener.max_unauthenticated_per_source, 3);
+        assert_eq!(l.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(l.client_alive_interval, None, "0s turns keepalives off");
+        assert_eq!(l.listener.shutdown_grace, Duration::ZERO);
+        assert_eq!(l.web_request_timeout, DEFAULT_WEB_REQUEST_TIMEOUT);
+        assert_eq!(c.limits.web_listener().login_grace_time, DEFAULT_WEB_REQUEST_TIMEOUT);
+        assert_error(
+            "teleport:\n  connection_limits:\n    max_startups: \"30:10:20\"\n",
+            3,
+            "teleport.connection_limits.max_startups",
+            "START <= FULL",
+        );
+        assert_error(
+            "teleport:\n  connection_limits:\n    login_grace_time: 1ms\n",
+            3,
+            "teleport.connection_limits.login_grace_time",
+            "between 100ms and 1h",
+        );
+        assert_error(
+            "teleport:\n  connection_limits:\n    max_conections: 5\n",
+            3,
+            "teleport.connection_limits.max_conections",
+            "max_conections",
+        );
     }
 
     #[test]

@@ -10,15 +10,19 @@
 //! - `proxy/`: the proxy's SSH relay to nodes (local, or a leaf's through its tunnel).
 //! - `tunnel/`: reverse tunnels: the root's listener and status, the leaf's agent pools.
 //! - `node/`: the ssh service: joining, heartbeats, the SSH server.
+//! - `listen.rs`: the network edge every listener shares: caps, deadlines, early drop, drain.
+//! - `ssh_config.rs`: the one russh server configuration of every SSH listener.
 //! - `audit.rs`: the JSON-lines audit log.
 //! - `process.rs`: starts the configured services and stops them on SIGINT/SIGTERM.
 
 mod audit;
 mod auth;
 mod config;
+mod listen;
 mod node;
 mod process;
 mod proxy;
+mod ssh_config;
 mod storage;
 mod tunnel;
 mod web;

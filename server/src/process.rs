@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::config::{self, Config, StorageConfig};
+use crate::listen::Listener;
 use crate::node::identity::JoinVia;
 use crate::node::service::{NodeService, NodeSettings};
 use crate::storage::Backend;
@@ -217,6 +218,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         ping,
         tunnels: registry.clone(),
         offline_window: auth_cfg.offline_window(),
+        limits: cfg.limits.clone(),
+        unauthenticated_rate: web::ratelimit::RateLimiter::new(
+            cfg.limits.unauthenticated_rate,
+            cfg.limits.unauthenticated_burst,
+        ),
     });
     // The SSH relay presents a host certificate for every name users may dial it by.
     let relay_key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -231,17 +237,20 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let relay_cert = auth
         .proxy_host_cert(relay_key.public_key(), relay_names)
         .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {e}"))?;
-    let relay_config = Arc::new(crate::proxy::relay::config(relay_key.clone(), relay_cert.clone()));
+    let ssh_limits = cfg.limits.listener.clone();
+    let web_limits = cfg.limits.web_listener();
+    let listener = |tcp, name| Listener::new(tcp, name, ssh_limits.clone());
+    let relay_config = Arc::new(crate::ssh_config::server_config(relay_key.clone(), relay_cert.clone(), &cfg.limits));
     let relay_task = tokio::spawn(crate::proxy::relay::serve(
-        ssh_listener,
+        listener(ssh_listener, "proxy ssh"),
         relay_config,
         auth.clone(),
         registry.clone(),
         stop_rx.clone(),
     ));
-    let tunnel_config = Arc::new(crate::proxy::relay::config(relay_key, relay_cert));
+    let tunnel_config = Arc::new(crate::ssh_config::server_config(relay_key, relay_cert, &cfg.limits));
     let tunnel_task = tokio::spawn(crate::tunnel::server::serve(
-        tunnel_listener,
+        listener(tunnel_listener, "tunnel"),
         tunnel_config,
         auth.clone(),
         registry.clone(),
@@ -249,8 +258,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     ));
     let flusher_task = tokio::spawn(registry.clone().run_flusher(auth.clone(), stop_rx.clone()));
     let agents_task = tokio::spawn(crate::tunnel::agent::run(auth.clone(), web_addr.to_string(), stop_rx.clone()));
-    let auth_task = tokio::spawn(web::serve(auth_listener, tls.clone(), state.clone(), stop_rx.clone()));
-    let web_task = tokio::spawn(web::serve(web_listener, tls, state, stop_rx.clone()));
+    let auth_task = tokio::spawn(web::serve(
+        Listener::new(auth_listener, "auth api", web_limits.clone()),
+        tls.clone(),
+        state.clone(),
+        stop_rx.clone(),
+    ));
+    let web_task =
+        tokio::spawn(web::serve(Listener::new(web_listener, "web", web_limits), tls, state, stop_rx.clone()));
     tracing::info!(%web_addr, %auth_addr, %ssh_addr, %tunnel_addr, "web proxy, auth API, SSH proxy and tunnel listening");
 
     let node = match &cfg.ssh {
@@ -265,6 +280,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     listen_addr: ssh_cfg.listen_addr,
                     labels: ssh_cfg.labels.clone().into_iter().collect(),
                     insecure: false,
+                    limits: &cfg.limits,
                 },
                 stop_rx.clone(),
             )
@@ -330,6 +346,7 @@ async fn run_node_only(cfg: &Config) -> anyhow::Result<()> {
             listen_addr: ssh_cfg.listen_addr,
             labels: ssh_cfg.labels.clone().into_iter().collect(),
             insecure: false,
+            limits: &cfg.limits,
         },
         stop_rx,
     )

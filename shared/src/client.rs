@@ -22,6 +22,21 @@ use crate::api::ErrorBody;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a request whose connection was dropped before it was sent is tried again (a busy
+/// proxy sheds unauthenticated connections under load; see the server's `listen.rs`).
+pub const CONNECT_RETRIES: u32 = 4;
+/// The first retry's delay; each later one doubles it, with jitter.
+pub const RETRY_BASE: Duration = Duration::from_millis(100);
+
+/// The delay before retry number `attempt` (0-based): `RETRY_BASE` doubled per attempt, between
+/// half and all of it, so clients shed together do not return together.
+pub fn retry_delay(attempt: u32) -> Duration {
+    use ::ring::rand::SecureRandom;
+    let full = RETRY_BASE * 2u32.saturating_pow(attempt.min(6));
+    let mut b = [0u8; 2];
+    let _ = ::ring::rand::SystemRandom::new().fill(&mut b);
+    full.mul_f64(0.5 + 0.5 * f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX))
+}
 
 /// Which server certificates to accept.
 #[derive(Debug, Clone)]
@@ -186,6 +201,11 @@ pub fn tls_config(trust: &ServerTrust, identity: Option<&ClientIdentity>) -> Res
     Ok(config)
 }
 
+/// Whether a TLS failure is the server's certificate not verifying (not a dropped connection).
+fn is_verification_failure(cause: &str) -> bool {
+    cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("NotValidForName")
+}
+
 /// Describes a reqwest error by its deepest cause, which names what actually failed.
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = err;
@@ -219,20 +239,42 @@ impl ApiClient {
         format!("https://{}{}", self.addr, path)
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> ClientError {
-        let cause = root_cause(&err);
-        let tls = cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("tls");
-        if tls {
+    fn transport_error(&self, err: &reqwest::Error) -> ClientError {
+        let cause = root_cause(err);
+        if is_verification_failure(&cause) {
             ClientError::Tls { addr: self.addr.clone(), cause }
+        } else if cause.contains("handshake eof") || cause.contains("reset by peer") {
+            let cause = format!("the server closed the connection before answering ({cause}); it may be overloaded");
+            ClientError::Connect { addr: self.addr.clone(), cause }
         } else {
             ClientError::Connect { addr: self.addr.clone(), cause }
         }
     }
 
+    /// Sends `req`; a connection refused, reset or closed before the request went out is tried
+    /// again up to [`CONNECT_RETRIES`] times (nothing reached the server, so even a `POST` is
+    /// safe to repeat). A certificate that does not verify is never retried.
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
-        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let mut req = req;
+        let mut attempt = 0;
+        let resp = loop {
+            let next = req.try_clone();
+            match req.send().await {
+                Ok(resp) => break resp,
+                Err(e) => match next {
+                    Some(again)
+                        if attempt < CONNECT_RETRIES && e.is_connect() && !is_verification_failure(&root_cause(&e)) =>
+                    {
+                        tokio::time::sleep(retry_delay(attempt)).await;
+                        attempt += 1;
+                        req = again;
+                    }
+                    _ => return Err(self.transport_error(&e)),
+                },
+            }
+        };
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|b| b.error)

@@ -184,6 +184,10 @@ fn terminate(mut child: Child) {
     let _ = child.wait();
 }
 
+/// The connection limits of test clusters: running sessions get 3 s to finish at shutdown
+/// (the default 30 s would outlast the harness's SIGKILL after 10 s).
+pub const TEST_LIMITS: &str = "    shutdown_grace: 3s\n";
+
 /// One running all-in-one cluster (auth + proxy) in a temp directory.
 pub struct Cluster {
     /// Holds the data dir, config and the tsh home.
@@ -231,9 +235,15 @@ impl Cluster {
     /// [`Cluster::start_config`] with extra `tether start` arguments (a leaf uses `--insecure`
     /// to accept its root's self-signed HTTPS certificate).
     pub fn start_full(name: &str, auth_extra: &str, sections: &str, args: &[&str]) -> Cluster {
+        Cluster::start_limited(name, TEST_LIMITS, auth_extra, sections, args)
+    }
+
+    /// [`Cluster::start_full`] with `teleport.connection_limits` lines of the test's own
+    /// (indented by four spaces) instead of [`TEST_LIMITS`].
+    pub fn start_limited(name: &str, limits: &str, auth_extra: &str, sections: &str, args: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\nauth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             data = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
@@ -388,6 +398,23 @@ impl Cluster {
             )
             .ok();
         (home, printed)
+    }
+
+    /// The daemon's process ID, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// What the daemon has logged so far (its stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tether.log")).unwrap_or_default()
+    }
+
+    /// The address logged as `key=ADDR` at start (`ssh_addr`, `auth_addr`, `ssh_node_addr`, …).
+    pub fn logged_addr(&self, key: &str) -> Option<std::net::SocketAddr> {
+        let log = self.log();
+        let needle = format!("{key}=");
+        log.split_whitespace().find_map(|w| w.strip_prefix(needle.as_str())?.parse().ok())
     }
 
     /// The audit log's lines.

@@ -89,6 +89,19 @@ impl Keys {
     }
 }
 
+/// A connection that ended before authentication (refused, reset, closed during the
+/// handshake): worth another try, unlike a refused certificate.
+#[derive(Debug)]
+struct Dropped(String);
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 async fn handshake<S>(
     stream: S,
     host: &str,
@@ -110,7 +123,7 @@ where
                 Some(why) => {
                     bail!("refusing to connect to {what} {host:?}: its host certificate is not trusted: {why}")
                 }
-                None => bail!("SSH handshake with {what} {host:?} failed: {e}"),
+                None => return Err(Dropped(format!("SSH handshake with {what} {host:?} failed: {e}")).into()),
             }
         }
     };
@@ -137,11 +150,26 @@ pub async fn dial_node(
     keys: &Keys,
 ) -> Result<(russh::client::Handle<HostCheck>, russh::ChannelStream<russh::client::Msg>)> {
     let proxy_host = proxy_ssh.rsplit_once(':').map_or(proxy_ssh, |(h, _)| h).trim_matches(['[', ']']);
-    let tcp = tokio::net::TcpStream::connect(proxy_ssh)
-        .await
-        .with_context(|| format!("cannot reach the SSH proxy at {proxy_ssh}"))?;
-    let _ = tcp.set_nodelay(true);
-    let proxy = handshake(tcp, proxy_host, login, keys, "proxy").await?;
+    // A proxy under load sheds connections that have not logged in yet: try again a few times,
+    // with jittered backoff. A refused certificate or host key is final.
+    let mut attempt = 0;
+    let proxy = loop {
+        let connected = async {
+            let tcp = tokio::net::TcpStream::connect(proxy_ssh)
+                .await
+                .map_err(|e| Dropped(format!("cannot reach the SSH proxy at {proxy_ssh}: {e}")))?;
+            let _ = tcp.set_nodelay(true);
+            handshake(tcp, proxy_host, login, keys, "proxy").await
+        };
+        match connected.await {
+            Ok(proxy) => break proxy,
+            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && e.downcast_ref::<Dropped>().is_some() => {
+                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let mut channel = proxy.channel_open_session().await.context("the proxy refused a session channel")?;
     channel.request_subsystem(true, format!("proxy:{host}:{port}@{cluster}")).await?;
     let mut stderr = Vec::new();

@@ -37,6 +37,8 @@ pub struct NodeSettings<'a> {
     pub labels: Labels,
     /// Accept a self-signed HTTPS certificate of a remote auth (`--insecure`).
     pub insecure: bool,
+    /// The network edge's limits.
+    pub limits: &'a crate::config::ConnectionLimits,
 }
 
 /// A running node: its tasks, stopped through the shared shutdown signal.
@@ -80,7 +82,9 @@ impl NodeService {
         let addr = crate::process::reachable(listener.local_addr()?);
         let host_key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("node host key")?;
         let host_cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).context("node host certificate")?;
-        let config = sshd::SshdConfig::new(host_key, host_cert, settings.node_name.to_string());
+        let config =
+            sshd::SshdConfig::new(host_key, host_cert, settings.node_name.to_string(), settings.limits.clone());
+        let listener = crate::listen::Listener::new(listener, "node ssh", settings.limits.listener.clone());
         tasks.push(tokio::spawn(sshd::serve(listener, config, cache.clone(), shutdown.clone())));
 
         let mut node =

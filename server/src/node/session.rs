@@ -475,10 +475,7 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
     Ok(Running { child, io, guard: GroupGuard(pgid) })
 }
 
-/// Resolves once `shutdown` turns true, or its sender is gone (nobody can stop us cleanly then).
-pub(crate) async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|down| *down).await;
-}
+pub(crate) use crate::listen::until_shutdown;
 
 /// Copies `reader` to the channel (stdout, or extended data `ext`) in chunks of [`READ_CHUNK`].
 async fn pump<R: AsyncRead + Unpin>(mut reader: R, handle: &Handle, channel: ChannelId, ext: Option<u32>) {

@@ -37,12 +37,11 @@
 //!
 //! # Resources
 //!
-//! A semaphore caps connections ([`SshdConfig::max_connections`]); a connection must finish
-//! authenticating within [`SshdConfig::auth_timeout`]; keepalives detect dead clients. Every
+//! The shared listener (`listen.rs`) caps connections and closes those that do not finish
+//! authenticating within `login_grace_time`; keepalives detect dead clients. Every
 //! connection and channel task is owned: the server stops them all when `shutdown` turns true, and
 //! a connection's processes are killed when it goes away.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,21 +50,22 @@ use std::time::{Duration, SystemTime};
 
 use russh::keys::{Certificate, PrivateKey, PublicKey};
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
-use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect, MethodKind, MethodSet, Preferred, Sig, SshId};
+use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect, Sig};
 use serde_json::json;
 use tether_shared::identity::{CertError, Identity};
 use tether_shared::labels::Labels;
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::Role;
 use tether_shared::ssh_cert::verify_user_cert;
-use tokio::net::{TcpListener, TcpStream, UnixListener};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::net::{TcpStream, UnixListener};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::session::{self, Control, Inputs, Outcome, PtySpec, SessionRequest, TermSize};
+use crate::config::ConnectionLimits;
+use crate::listen::{Conn as Accepted, Gate, Listener};
 
 /// What the SSH server needs to know, kept fresh by the caller (the node's cache of CAs and roles).
-// Until the node service (node/service.rs) starts the server.
 pub trait NodeTrust: Send + Sync + 'static {
     /// The active user CAs this node trusts: (cluster name, CA public key). Local cluster first.
     fn user_cas(&self) -> Vec<(String, PublicKey)>;
@@ -80,43 +80,14 @@ pub trait NodeTrust: Send + Sync + 'static {
     fn audit(&self, event: &str, code: &str, user: &str, success: bool, details: serde_json::Value);
 }
 
-/// How long a client has from TCP connect to a successful authentication.
-pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long authentication refusals are delayed (russh's constant-time rejection).
-pub const AUTH_REJECTION_TIME: Duration = Duration::from_secs(1);
-/// Keepalive interval; [`KEEPALIVE_MAX`] unanswered keepalives close the connection.
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-/// Unanswered keepalives before the connection is closed.
-pub const KEEPALIVE_MAX: usize = 3;
-/// A connection from which nothing at all arrives for this long is closed.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Default cap on simultaneous connections.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 /// Channels (sessions and forwards) one connection may hold open (OpenSSH's MaxSessions).
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
-/// Authentication attempts per connection.
-pub const MAX_AUTH_ATTEMPTS: usize = 6;
-/// The SSH window of each channel.
-pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
-/// The largest SSH packet (larger hurt nested sessions in measurements).
-pub const MAX_PACKET_SIZE: u32 = 32 * 1024;
-/// How long the server waits for a connection to close after asking it to (shutdown, timeout).
-pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// How long the node waits for a client to take its goodbye before the socket is closed.
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 /// How long a `direct-tcpip` forward may take to connect.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Ciphers, fastest first where AES-NI exists (measured: aes256-gcm on ring beats chacha20 here).
-/// The client's order decides; this is what the server offers.
-const CIPHERS: &[russh::cipher::Name] = &[
-    russh::cipher::AES_256_GCM,
-    russh::cipher::CHACHA20_POLY1305,
-    russh::cipher::AES_256_CTR,
-    russh::cipher::AES_192_CTR,
-    russh::cipher::AES_128_CTR,
-];
-
 /// The SSH server's settings.
-// Until the node service (node/service.rs) starts the server.
 pub struct SshdConfig {
     /// The node's host key.
     pub host_key: PrivateKey,
@@ -124,61 +95,33 @@ pub struct SshdConfig {
     pub host_cert: Certificate,
     /// The node's name (in messages and audit events).
     pub node_name: String,
-    /// Simultaneous connections; more are closed at once.
-    pub max_connections: usize,
-    /// Time from connect to successful authentication.
-    pub auth_timeout: Duration,
+    /// Keepalives and inactivity (`teleport.connection_limits`).
+    pub limits: ConnectionLimits,
     /// Delay of each authentication refusal.
     pub auth_rejection_time: Duration,
-    /// Keepalive interval.
-    pub keepalive_interval: Duration,
-    /// Close a connection when nothing arrives from it for this long.
-    pub idle_timeout: Duration,
 }
 
-// Until the node service (node/service.rs) starts the server.
 impl SshdConfig {
-    /// Settings with the defaults above.
-    pub fn new(host_key: PrivateKey, host_cert: Certificate, node_name: String) -> Self {
+    /// Settings for this host key and certificate, with `limits`.
+    pub fn new(host_key: PrivateKey, host_cert: Certificate, node_name: String, limits: ConnectionLimits) -> Self {
         SshdConfig {
             host_key,
             host_cert,
             node_name,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            auth_timeout: AUTH_TIMEOUT,
-            auth_rejection_time: AUTH_REJECTION_TIME,
-            keepalive_interval: KEEPALIVE_INTERVAL,
-            idle_timeout: IDLE_TIMEOUT,
+            limits,
+            auth_rejection_time: crate::ssh_config::AUTH_REJECTION_TIME,
         }
     }
 
     fn russh_config(&self) -> russh::server::Config {
-        let mut methods = MethodSet::empty();
-        methods.push(MethodKind::PublicKey);
-        russh::server::Config {
-            server_id: SshId::Standard(Cow::Owned(format!("SSH-2.0-Tether_{}", tether_shared::VERSION))),
-            methods,
-            auth_rejection_time: self.auth_rejection_time,
-            // OpenSSH clients probe with "none" first: no need to delay that answer.
-            auth_rejection_time_initial: Some(Duration::ZERO),
-            keys: vec![self.host_key.clone()],
-            certificates: vec![self.host_cert.clone()],
-            window_size: WINDOW_SIZE,
-            maximum_packet_size: MAX_PACKET_SIZE,
-            preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
-            max_auth_attempts: MAX_AUTH_ATTEMPTS,
-            inactivity_timeout: Some(self.idle_timeout),
-            keepalive_interval: Some(self.keepalive_interval),
-            keepalive_max: KEEPALIVE_MAX,
-            nodelay: true,
-            ..russh::server::Config::default()
-        }
+        let mut config = crate::ssh_config::server_config(self.host_key.clone(), self.host_cert.clone(), &self.limits);
+        config.auth_rejection_time = self.auth_rejection_time;
+        config
     }
 }
 
 /// Why a certificate (or key) was refused.
 #[derive(Debug, thiserror::Error)]
-// Until the node service (node/service.rs) starts the server.
 pub enum AuthRefusal {
     /// A check of [`verify_user_cert`] failed.
     #[error("{0}")]
@@ -202,7 +145,6 @@ pub enum AuthRefusal {
     PlainKey,
 }
 
-// Until the node service (node/service.rs) starts the server.
 impl AuthRefusal {
     /// A short machine-readable name of the reason, for the audit log.
     pub fn kind(&self) -> &'static str {
@@ -275,68 +217,19 @@ struct NodeCtx {
 
 /// Serves SSH on `listener` until `shutdown` turns true (or its sender goes away); every spawned
 /// task is owned, and stopped before this returns.
-// Until the node service (node/service.rs) starts the server.
-pub async fn serve(
-    listener: TcpListener,
-    config: SshdConfig,
-    trust: Arc<dyn NodeTrust>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTrust>, shutdown: watch::Receiver<bool>) {
     let russh_config = Arc::new(config.russh_config());
-    let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let ctx = Arc::new(NodeCtx { node_name: config.node_name.clone(), trust });
-    let auth_timeout = config.auth_timeout;
-    let mut connections = JoinSet::new();
+    let grace = listener.limits().login_grace_time;
     tracing::info!(node = %ctx.node_name, addr = ?listener.local_addr().ok(), "SSH server listening");
-    loop {
-        tokio::select! {
-            () = session::until_shutdown(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Ok(permit) = limit.clone().try_acquire_owned() else {
-                        tracing::warn!(%peer, max = config.max_connections, "SSH connection cap reached; closing the new connection");
-                        drop(stream);
-                        continue;
-                    };
-                    connections.spawn(serve_connection(
-                        stream,
-                        peer,
-                        ctx.clone(),
-                        russh_config.clone(),
-                        auth_timeout,
-                        shutdown.clone(),
-                        permit,
-                    ));
-                }
-                Err(e) => {
-                    // E.g. out of file descriptors: back off instead of spinning.
-                    tracing::warn!("SSH accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    // Each connection sees the same shutdown signal, disconnects its client and ends within
-    // DISCONNECT_GRACE; whatever is left after that is aborted.
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(DISCONNECT_GRACE * 2, drain).await.is_err() {
-        connections.shutdown().await;
-    }
-    tracing::info!(node = %ctx.node_name, "SSH server stopped");
+    let node_name = ctx.node_name.clone();
+    listener.serve(shutdown, move |conn| serve_connection(conn, ctx.clone(), russh_config.clone(), grace)).await;
+    tracing::info!(node = %node_name, "SSH server stopped");
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: Arc<NodeCtx>,
-    config: Arc<russh::server::Config>,
-    auth_timeout: Duration,
-    mut shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
-) {
-    let _ = stream.set_nodelay(true);
+async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::server::Config>, grace: Duration) {
+    let Accepted { stream, peer, gate, killer, mut shutdown } = conn;
+    let started = tokio::time::Instant::now();
     let progress = Arc::new(Mutex::new(AuthProgress::default()));
     let (authed_tx, mut authed_rx) = watch::channel(false);
     let handler = Conn {
@@ -344,31 +237,24 @@ async fn serve_connection(
         peer,
         progress: progress.clone(),
         authed_tx,
+        gate: gate.clone(),
         user: None,
         denied: None,
         channels: HashMap::new(),
         tasks: JoinSet::new(),
         shutdown: shutdown.clone(),
     };
-    let deadline = tokio::time::Instant::now() + auth_timeout;
-    let mut running = match tokio::time::timeout_at(deadline, russh::server::run_stream(config, stream, handler)).await
-    {
-        Ok(Ok(running)) => running,
-        Ok(Err(e)) => {
+    // The listener closes the socket when authentication does not finish within `grace`.
+    let mut running = match russh::server::run_stream(config, stream, handler).await {
+        Ok(running) => running,
+        Err(e) => {
             tracing::debug!(%peer, "SSH handshake failed: {e}");
-            return;
-        }
-        Err(_) => {
-            tracing::info!(%peer, "SSH client did not start the protocol within {auth_timeout:?}");
             return;
         }
     };
     let handle = running.handle();
-    let auth_timer = tokio::time::sleep_until(deadline);
-    tokio::pin!(auth_timer);
     let mut authenticated = false;
     let mut watching_auth = true;
-    let mut timed_out = false;
     let finished = loop {
         tokio::select! {
             result = &mut running => break Some(result),
@@ -376,36 +262,33 @@ async fn serve_connection(
                 Ok(()) => authenticated = *authed_rx.borrow(),
                 Err(_) => watching_auth = false,
             },
-            () = &mut auth_timer, if !authenticated => {
-                timed_out = true;
-                tracing::info!(%peer, "SSH client did not authenticate within {auth_timeout:?}; disconnecting");
-                let _ = handle
-                    .disconnect(Disconnect::ByApplication, "authentication timed out".into(), String::new())
-                    .await;
-                break None;
-            }
             () = session::until_shutdown(&mut shutdown) => {
-                let _ = handle
-                    .disconnect(Disconnect::ByApplication, "the node is shutting down".into(), String::new())
-                    .await;
+                if authenticated {
+                    // Running sessions may finish within the shutdown grace; the listener then
+                    // closes what is left.
+                    break Some(running.await);
+                }
+                let bye = handle.disconnect(Disconnect::ByApplication, "the node is shutting down".into(), String::new());
+                let _ = tokio::time::timeout(DISCONNECT_GRACE, bye).await;
+                killer.kill();
                 break None;
             }
         }
     };
-    let finished = match finished {
-        Some(result) => Some(result),
-        None => tokio::time::timeout(DISCONNECT_GRACE, &mut running).await.ok(),
-    };
     match finished {
         Some(Ok(())) => tracing::debug!(%peer, "SSH connection closed"),
         Some(Err(e)) => tracing::debug!(%peer, "SSH connection ended: {e}"),
-        None => tracing::warn!(%peer, "SSH connection did not close within {DISCONNECT_GRACE:?}; leaving it"),
+        None => tracing::debug!(%peer, "SSH connection closed at shutdown"),
     }
 
+    let timed_out = !authenticated && started.elapsed() >= grace;
+    if timed_out {
+        tracing::info!(%peer, "SSH client did not authenticate within {grace:?}; closed");
+    }
     let progress = std::mem::take(&mut *progress.lock().unwrap_or_else(|p| p.into_inner()));
     if progress.userauth_started && !authenticated && progress.refusals == 0 {
         let reason = if timed_out {
-            format!("authentication did not complete within {auth_timeout:?}")
+            format!("authentication did not complete within {grace:?}")
         } else {
             "the client gave up without an accepted certificate; certificates outside their validity window or \
              with an invalid signature are refused by the SSH library before Tether's checks"
@@ -466,6 +349,8 @@ struct Conn {
     peer: SocketAddr,
     progress: Arc<Mutex<AuthProgress>>,
     authed_tx: watch::Sender<bool>,
+    /// Passed on successful authentication (the listener's pre-authentication limits).
+    gate: Gate,
     user: Option<Authed>,
     /// A valid certificate whose roles do not allow this login here: the connection is let in
     /// only to tell the user why on their first session request, then closed.
@@ -815,6 +700,7 @@ impl russh::server::Handler for Conn {
         // closes it.
         if self.user.is_some() {
             let _ = self.authed_tx.send(true);
+            self.gate.pass();
         }
         Ok(())
     }
@@ -1177,10 +1063,17 @@ mod tests {
                 valid_before: now + time::Duration::hours(1),
             };
             let host_cert = host_ca.issue_host_cert(host_key.public_key(), &host, 1).unwrap();
-            let mut config = SshdConfig::new(host_key, host_cert, "node1".into());
+            let limits = crate::config::ConnectionLimits::default();
+            let mut config = SshdConfig::new(host_key, host_cert, "node1".into(), limits.clone());
             config.auth_rejection_time = Duration::from_millis(10);
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
+            let listener_limits = crate::listen::Limits {
+                login_grace_time: Duration::from_secs(3),
+                shutdown_grace: Duration::from_secs(1),
+                ..limits.listener
+            };
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = tcp.local_addr().unwrap();
+            let listener = Listener::new(tcp, "node test", listener_limits);
             let (shutdown, rx) = watch::channel(false);
             let server = tokio::spawn(serve(listener, config, trust.clone(), rx));
             Harness { addr, ca, trust, shutdown, server }
@@ -1680,7 +1573,7 @@ mod tests {
     #[tokio::test]
     async fn port_forwarding_follows_the_roles() {
         let h = Harness::start().await;
-        let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = echo.local_addr().unwrap().port();
         let echo_task = tokio::spawn(async move {
             while let Ok((mut s, _)) = echo.accept().await {

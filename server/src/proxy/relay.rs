@@ -12,115 +12,94 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use russh::keys::{Certificate, PrivateKey};
+use russh::keys::Certificate;
 use russh::server::{Auth, Msg, Session};
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId};
 use tether_shared::identity::Identity;
 use tether_shared::labels::Labels;
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::auth::{Auth as AuthService, store};
+use crate::listen::{Conn, Gate, Listener};
 use crate::tunnel::registry::{OpenError, Registry};
 
-/// How long a client has to authenticate.
-pub const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long dialing a node may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most SSH connections the relay serves at once.
-pub const MAX_CONNECTIONS: usize = 4096;
-/// The channel window: large, so bulk copies are not held back (see the crate notes).
-pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// Channels one connection may hold (open, or relaying), as OpenSSH's MaxSessions.
+pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
+/// How long the relay waits for a client to take its goodbye before the socket is closed.
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
 
-/// Builds the russh server configuration of the proxy's SSH listeners (the relay, and the
-/// tunnel listener leaves dial) around its host key and certificate.
-pub fn config(host_key: PrivateKey, host_cert: Certificate) -> russh::server::Config {
-    let mut methods = MethodSet::empty();
-    methods.push(MethodKind::PublicKey);
-    russh::server::Config {
-        methods,
-        keys: vec![host_key],
-        certificates: vec![host_cert],
-        inactivity_timeout: None,
-        auth_rejection_time: Duration::from_millis(300),
-        auth_rejection_time_initial: Some(Duration::ZERO),
-        window_size: WINDOW_SIZE,
-        // Relaying SSH inside SSH: Nagle would triple latency and cut throughput (crate notes).
-        nodelay: true,
-        ..Default::default()
-    }
-}
-
-/// Serves the relay until `shutdown` fires.
+/// Serves the relay on `listener` until `shutdown` fires; running sessions then get the
+/// listener's shutdown grace to finish.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     config: Arc<russh::server::Config>,
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut sessions = tokio::task::JoinSet::new();
-    loop {
-        let (tcp, addr) = tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!("proxy ssh: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%addr, "proxy ssh: connection limit reached, refusing");
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let handler = Relay {
-            auth: auth.clone(),
-            tunnels: tunnels.clone(),
-            addr,
-            identity: None,
-            login: String::new(),
-            channels: HashMap::new(),
-        };
-        let config = config.clone();
-        let mut stop = shutdown.clone();
-        sessions.spawn(async move {
-            let _permit = permit;
-            let session = match tokio::time::timeout(AUTH_TIMEOUT, russh::server::run_stream(config, tcp, handler)).await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),
-                Err(_) => return tracing::debug!(%addr, "proxy ssh: handshake timed out"),
+    listener
+        .serve(shutdown, move |conn: Conn| {
+            let handler = Relay {
+                auth: auth.clone(),
+                tunnels: tunnels.clone(),
+                addr: conn.peer,
+                gate: conn.gate.clone(),
+                identity: None,
+                login: String::new(),
+                channels: HashMap::new(),
+                relays: JoinSet::new(),
             };
-            let handle = session.handle();
-            tokio::pin!(session);
-            tokio::select! {
-                result = &mut session => if let Err(e) = result {
+            run_connection(conn, config.clone(), handler)
+        })
+        .await;
+}
+
+async fn run_connection(conn: Conn, config: Arc<russh::server::Config>, handler: Relay) {
+    let Conn { stream, peer: addr, gate, killer, mut shutdown } = conn;
+    let session = match russh::server::run_stream(config, stream, handler).await {
+        Ok(s) => s,
+        Err(e) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),
+    };
+    let handle = session.handle();
+    tokio::pin!(session);
+    tokio::select! {
+        result = &mut session => if let Err(e) = result {
+            tracing::debug!(%addr, "proxy ssh: session ended: {e}");
+        },
+        () = crate::listen::until_shutdown(&mut shutdown) => {
+            if gate.passed() {
+                // A user's session: it may finish within the shutdown grace (the listener then
+                // closes it).
+                if let Err(e) = session.await {
                     tracing::debug!(%addr, "proxy ssh: session ended: {e}");
-                },
-                _ = stop.changed() => {
-                    let _ = handle.disconnect(russh::Disconnect::ByApplication, "proxy shutting down".into(), "en".into()).await;
                 }
+            } else {
+                let bye = handle.disconnect(russh::Disconnect::ByApplication, "proxy shutting down".into(), "en".into());
+                let _ = tokio::time::timeout(GOODBYE_WAIT, bye).await;
+                killer.kill();
             }
-        });
-        while sessions.try_join_next().is_some() {}
+        }
     }
-    sessions.shutdown().await;
 }
 
 struct Relay {
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
     addr: SocketAddr,
+    gate: Gate,
     identity: Option<Identity>,
     login: String,
+    /// Session channels opened and not yet relaying.
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// The byte copies of this connection's relayed channels: they end with the connection
+    /// (the handler is dropped with the session).
+    relays: JoinSet<()>,
 }
 
 /// Why a subsystem request was refused: each has its own words.
@@ -251,6 +230,7 @@ impl russh::server::Handler for Relay {
             Ok(identity) => {
                 self.identity = Some(identity);
                 self.login = user.to_string();
+                self.gate.pass();
                 Ok(Auth::Accept)
             }
             Err(e) => {
@@ -273,8 +253,19 @@ impl russh::server::Handler for Relay {
         reply: russh::server::ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        while self.relays.try_join_next().is_some() {}
+        if self.channels.len() + self.relays.len() >= MAX_CHANNELS_PER_CONNECTION {
+            tracing::info!(addr = %self.addr, "proxy ssh: refusing a channel past {MAX_CHANNELS_PER_CONNECTION} on one connection");
+            reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
         self.channels.insert(channel.id(), channel);
         reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
         Ok(())
     }
 
@@ -292,7 +283,7 @@ impl russh::server::Handler for Relay {
                 };
                 session.channel_success(channel)?;
                 let addr = self.addr;
-                tokio::spawn(async move {
+                self.relays.spawn(async move {
                     let mut stream = ch.into_stream();
                     let mut tcp = tcp;
                     if let Err(e) =

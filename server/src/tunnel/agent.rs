@@ -362,7 +362,7 @@ fn jitter(max: Duration) -> Duration {
 fn client_config() -> Arc<russh::client::Config> {
     let mut config = russh::client::Config {
         nodelay: true,
-        window_size: crate::proxy::relay::WINDOW_SIZE,
+        window_size: crate::ssh_config::WINDOW_SIZE,
         inactivity_timeout: None,
         ..Default::default()
     };

@@ -14,84 +14,86 @@ use russh::keys::Certificate;
 use russh::server::{Auth, Handle, Msg, Session};
 use russh::{Channel, ChannelId};
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::registry::Registry;
 use super::{Control, SUBSYSTEM};
 use crate::auth::Auth as AuthService;
+use crate::listen::{Conn, Gate, Listener};
 
-/// How long an agent has to finish the SSH handshake and log in.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
-/// The most tunnels one root proxy holds.
-pub const MAX_TUNNELS: usize = 20_000;
+/// How long a logged-in agent has to open its control channel.
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(20);
+/// After the drain message, how long the root waits for the agent to hang up.
+pub const DRAIN_WAIT: Duration = Duration::from_secs(5);
 
-/// Serves agents until `shutdown` fires.
+/// Serves agents on `listener` until `shutdown` fires: each tunnel then gets
+/// [`Control::Drain`], flushed, and the agent hangs up to reconnect elsewhere.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     config: Arc<russh::server::Config>,
     auth: Arc<AuthService>,
     registry: Arc<Registry>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_TUNNELS));
-    let mut sessions = tokio::task::JoinSet::new();
-    loop {
-        let (tcp, addr) = tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!("tunnel: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%addr, "tunnel: limit of {MAX_TUNNELS} tunnels reached, refusing");
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let (control_tx, control_rx) = tokio::sync::oneshot::channel();
-        let handler =
-            TunnelPeer { auth: auth.clone(), addr, cluster: None, control: None, control_tx: Some(control_tx) };
-        let config = config.clone();
-        let registry = registry.clone();
-        let stop = shutdown.clone();
-        sessions.spawn(async move {
-            let _permit = permit;
-            let session =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, russh::server::run_stream(config, tcp, handler)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => return tracing::debug!(%addr, "tunnel: handshake failed: {e}"),
-                    Err(_) => return tracing::debug!(%addr, "tunnel: handshake timed out"),
-                };
-            let handle = session.handle();
-            // An agent must log in and open its control channel within the handshake timeout;
-            // a connection that does not is closed, so idle strangers cannot hold slots.
-            let control = async {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, control_rx).await {
-                    Ok(Ok((cluster, channel))) => run_control(&registry, &cluster, channel, handle.clone(), stop).await,
-                    Ok(Err(_)) => std::future::pending().await,
-                    Err(_) => tracing::debug!(%addr, "tunnel: no control channel within {HANDSHAKE_TIMEOUT:?}"),
-                }
+    listener
+        .serve(shutdown, move |conn: Conn| {
+            let (control_tx, control_rx) = tokio::sync::oneshot::channel();
+            let handler = TunnelPeer {
+                auth: auth.clone(),
+                addr: conn.peer,
+                gate: conn.gate.clone(),
+                cluster: None,
+                control: None,
+                control_tx: Some(control_tx),
             };
-            tokio::pin!(session);
-            tokio::select! {
-                result = &mut session => match result {
-                    Err(e) => tracing::info!(%addr, "tunnel: connection ended: {e}"),
-                    Ok(()) => tracing::debug!(%addr, "tunnel: connection closed"),
-                },
-                () = control => {
-                    let _ = handle.disconnect(russh::Disconnect::ByApplication, String::new(), "en".into()).await;
-                    let _ = tokio::time::timeout(Duration::from_secs(2), &mut session).await;
-                }
+            run_connection(conn, config.clone(), registry.clone(), handler, control_rx)
+        })
+        .await;
+}
+
+async fn run_connection(
+    conn: Conn,
+    config: Arc<russh::server::Config>,
+    registry: Arc<Registry>,
+    handler: TunnelPeer,
+    control_rx: tokio::sync::oneshot::Receiver<(String, Channel<Msg>)>,
+) {
+    let Conn { stream, peer: addr, killer, shutdown, .. } = conn;
+    let session = match russh::server::run_stream(config, stream, handler).await {
+        Ok(s) => s,
+        Err(e) => return tracing::debug!(%addr, "tunnel: handshake failed: {e}"),
+    };
+    let handle = session.handle();
+    // Logging in is bounded by the listener's grace time; a logged-in agent must then open its
+    // control channel in time, or the connection is closed.
+    let control = async {
+        let mut stop = shutdown.clone();
+        tokio::select! {
+            opened = control_rx => match opened {
+                Ok((cluster, channel)) => run_control(&registry, &cluster, channel, handle.clone(), shutdown).await,
+                Err(_) => std::future::pending().await,
+            },
+            () = tokio::time::sleep(CONTROL_TIMEOUT) => {
+                tracing::debug!(%addr, "tunnel: no control channel within {CONTROL_TIMEOUT:?}");
             }
-        });
-        while sessions.try_join_next().is_some() {}
+            () = crate::listen::until_shutdown(&mut stop) => {}
+        }
+    };
+    tokio::pin!(session);
+    tokio::select! {
+        result = &mut session => match result {
+            Err(e) => tracing::info!(%addr, "tunnel: connection ended: {e}"),
+            Ok(()) => tracing::debug!(%addr, "tunnel: connection closed"),
+        },
+        () = control => {
+            // The agent hangs up after a drain; otherwise (or if it does not) close it here.
+            if tokio::time::timeout(DRAIN_WAIT, &mut session).await.is_err() {
+                let bye = handle.disconnect(russh::Disconnect::ByApplication, String::new(), "en".into());
+                let _ = tokio::time::timeout(Duration::from_millis(500), bye).await;
+                killer.kill();
+            }
+        }
     }
-    sessions.shutdown().await;
 }
 
 /// Runs one tunnel's control channel: hello, heartbeats, discovery updates, drain on shutdown.
@@ -137,8 +139,11 @@ async fn run_control(
                         break "the control channel closed".into();
                     }
                 }
-                _ = stop.changed() => {
+                () = crate::listen::until_shutdown(&mut stop) => {
+                    // Flushed and followed by EOF, so the agent reads it before anything ends.
                     let _ = write.write_all(Control::Drain.line().as_bytes()).await;
+                    let _ = write.flush().await;
+                    let _ = write.shutdown().await;
                     break "this proxy is stopping".into();
                 }
             }
@@ -163,6 +168,7 @@ impl Drop for Registration<'_> {
 struct TunnelPeer {
     auth: Arc<AuthService>,
     addr: SocketAddr,
+    gate: Gate,
     cluster: Option<String>,
     control: Option<Channel<Msg>>,
     control_tx: Option<tokio::sync::oneshot::Sender<(String, Channel<Msg>)>>,
@@ -175,6 +181,7 @@ impl russh::server::Handler for TunnelPeer {
         match self.auth.check_tunnel_cert(user, cert).await {
             Ok(()) => {
                 self.cluster = Some(user.to_string());
+                self.gate.pass();
                 Ok(Auth::Accept)
             }
             Err(reason) => {

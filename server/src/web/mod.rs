@@ -1,15 +1,21 @@
 //! The proxy's HTTPS web API: a rustls listener with optional client certificates (mTLS) in
 //! front of an axum router.
 //!
-//! Each connection gets a TLS handshake under [`TLS_HANDSHAKE_TIMEOUT`]. A client certificate is
+//! Connections come through the shared listener (`listen.rs`): the TLS handshake and the first
+//! request head must arrive within `web_request_timeout`, and every later request head (or the
+//! wait for it on an idle keep-alive connection) too, through hyper's header timer. A client
+//! certificate is
 //! optional; the handshake proves the client holds its key, and then [`Auth::identify_tls_client`]
 //! verifies its chain: to this cluster's TLS CA, or to the active TLS CA of a trusted (root)
 //! cluster, whose users get their roles through the role map. A certificate that verifies
 //! against neither leaves the connection unauthenticated, and calls that need one say why. The identity is attached to every
-//! request on the connection. At most [`MAX_CONNECTIONS`] are served at once. [`serve`] returns
-//! when the shutdown signal fires.
+//! request on the connection. A source address may have `max_requests_per_source` requests in
+//! flight, and the endpoints that check a secret without a certificate (login, trusted-cluster
+//! validation, node join) are rate limited per source; both answer 429 with `Retry-After`.
+//! [`serve`] returns when the shutdown signal fires and requests in flight are answered.
 
 mod handlers;
+pub mod ratelimit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,17 +26,13 @@ use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tether_shared::api::PingResponse;
 use tether_shared::identity::Identity;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::auth::Auth;
+use crate::listen::{Conn, Listener};
 
-/// How long a client may take to finish the TLS handshake.
-pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most connections served at once.
-pub const MAX_CONNECTIONS: usize = 1024;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -44,6 +46,10 @@ pub struct WebState {
     pub tunnels: Arc<crate::tunnel::registry::Registry>,
     /// The silence after which a leaf shows `offline`.
     pub offline_window: Duration,
+    /// The network edge's limits.
+    pub limits: crate::config::ConnectionLimits,
+    /// Per-source rate of the unauthenticated endpoints.
+    pub unauthenticated_rate: ratelimit::RateLimiter,
 }
 
 /// Who is on the other end of a connection.
@@ -129,80 +135,143 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
-/// Serves the web API on `listener` until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    tls: Arc<ServerConfig>,
-    state: Arc<WebState>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Requests one source has in flight, per listener; entries leave with their last request.
+#[derive(Default)]
+struct InFlight(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One request in flight, counted until dropped.
+struct InFlightGuard<'a> {
+    map: &'a InFlight,
+    ip: std::net::IpAddr,
+}
+
+impl InFlight {
+    fn enter(&self, ip: std::net::IpAddr, cap: usize) -> Option<InFlightGuard<'_>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(InFlightGuard { map: self, ip })
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut map = self.map.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// An error response with `Retry-After`, for a request refused by a limit.
+fn too_many(why: String, retry_after: Duration) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = crate::auth::AuthError::RateLimited(why).into_response();
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// Serves the web API on `listener` until `shutdown` turns true, then lets requests in flight
+/// finish (keep-alive connections close after their current request).
+pub async fn serve(listener: Listener, tls: Arc<ServerConfig>, state: Arc<WebState>, shutdown: watch::Receiver<bool>) {
     let router = handlers::router(state.clone());
     let acceptor = TlsAcceptor::from(tls);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (tcp, addr) = tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!("web: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%addr, "web: connection limit reached, refusing");
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let mut stop = shutdown.clone();
-        let auth = state.auth.clone();
-        connections.spawn(async move {
-            let _permit = permit;
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => return tracing::debug!(%addr, "web: TLS handshake failed: {e}"),
-                Err(_) => return tracing::debug!(%addr, "web: TLS handshake timed out"),
-            };
-            let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
-            let (identity, remote_roles, refused) = match cert {
-                Some(der) => match auth.identify_tls_client(&der).await {
-                    Ok((id, remote)) => (Some(id), remote, None),
-                    Err(why) => (None, None, Some(why)),
-                },
-                None => (None, None, None),
-            };
-            // A trusted cluster's user is re-checked on every request: a trust disabled or removed
-            // while the connection stays open ends their access at once.
-            let remote_cluster = remote_roles.as_ref().and(identity.as_ref()).map(|id| id.cluster.clone());
-            let peer = Peer { addr, identity, remote_roles, refused };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(peer.clone());
-                let (router, auth, remote_cluster) = (router.clone(), auth.clone(), remote_cluster.clone());
-                async move {
-                    if let Some(cluster) = &remote_cluster
-                        && !auth.trust_active(cluster).await
-                    {
-                        use axum::response::IntoResponse;
-                        let why = format!("the trust in cluster {cluster} was disabled or removed");
-                        return Ok(crate::auth::AuthError::Forbidden(why).into_response());
-                    }
-                    router.oneshot(req.map(axum::body::Body::new)).await
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => if let Err(e) = result {
-                    tracing::debug!(%addr, "web: connection ended: {e}");
-                },
-                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
-            }
-        });
-        while connections.try_join_next().is_some() {}
-    }
-    connections.shutdown().await;
+    let in_flight = Arc::new(InFlight::default());
+    listener
+        .serve(shutdown, move |conn: Conn| {
+            serve_connection(conn, acceptor.clone(), router.clone(), state.clone(), in_flight.clone())
+        })
+        .await;
 }
+
+async fn serve_connection(
+    conn: Conn,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    state: Arc<WebState>,
+    in_flight: Arc<InFlight>,
+) {
+    let Conn { stream, peer: addr, gate, mut shutdown, .. } = conn;
+    // The listener closes the socket if the handshake and the first request head do not arrive
+    // within the web request timeout.
+    let tls = match acceptor.accept(stream).await {
+        Ok(tls) => tls,
+        Err(e) => return tracing::debug!(%addr, "web: TLS handshake failed: {e}"),
+    };
+    let auth = state.auth.clone();
+    let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
+    let (identity, remote_roles, refused) = match cert {
+        Some(der) => match auth.identify_tls_client(&der).await {
+            Ok((id, remote)) => (Some(id), remote, None),
+            Err(why) => (None, None, Some(why)),
+        },
+        None => (None, None, None),
+    };
+    if identity.is_some() {
+        gate.pass();
+    }
+    // A trusted cluster's user is re-checked on every request: a trust disabled or removed
+    // while the connection stays open ends their access at once.
+    let remote_cluster = remote_roles.as_ref().and(identity.as_ref()).map(|id| id.cluster.clone());
+    let peer = Peer { addr, identity, remote_roles, refused };
+    let limits = state.limits.clone();
+    let header_timeout = limits.web_request_timeout;
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        // A request head arrived in time: from here on hyper's header timeout applies.
+        gate.disarm();
+        req.extensions_mut().insert(peer.clone());
+        let (router, auth, remote_cluster, in_flight, state) =
+            (router.clone(), auth.clone(), remote_cluster.clone(), in_flight.clone(), state.clone());
+        let limited = UNAUTHENTICATED_PATHS.contains(&req.uri().path());
+        let limits = limits.clone();
+        async move {
+            let Some(_in_flight) = in_flight.enter(addr.ip(), limits.max_requests_per_source) else {
+                let why = format!("too many requests in flight from {} (max_requests_per_source)", addr.ip());
+                return Ok(too_many(why, Duration::from_secs(1)));
+            };
+            if limited && let Err(wait) = state.unauthenticated_rate.check(addr.ip()) {
+                let why = format!("too many requests from {}; retry in {}s", addr.ip(), wait.as_secs().max(1));
+                return Ok(too_many(why, wait));
+            }
+            if let Some(cluster) = &remote_cluster
+                && !auth.trust_active(cluster).await
+            {
+                use axum::response::IntoResponse;
+                let why = format!("the trust in cluster {cluster} was disabled or removed");
+                return Ok(crate::auth::AuthError::Forbidden(why).into_response());
+            }
+            router.oneshot(req.map(axum::body::Body::new)).await
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        // Each request head (also the wait for the next one on a keep-alive connection) must
+        // arrive within the web request timeout.
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => if let Err(e) = result {
+            tracing::debug!(%addr, "web: connection ended: {e}");
+        },
+        () = crate::listen::until_shutdown(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            if let Err(e) = conn.await {
+                tracing::debug!(%addr, "web: connection ended: {e}");
+            }
+        }
+    }
+}
+
+/// Endpoints that take no client certificate and check a secret (password, invite, join or
+/// trust token): rate limited per source address.
+const UNAUTHENTICATED_PATHS: &[&str] = &["/webapi/login", "/webapi/trustedclusters/validate", "/webapi/nodes/join"];

@@ -1,0 +1,61 @@
+//! One russh server configuration for every SSH listener (the proxy's relay, its tunnel
+//! listener, and the node), built from the host key, its certificate and the configured
+//! connection limits.
+//!
+//! What differs between listeners is not here: deadlines before authentication belong to
+//! `listen.rs`, which closes the socket itself. Here: methods (certificates only), window and
+//! packet sizes tuned for nested sessions, `TCP_NODELAY`, cipher order, the refusal delay, and
+//! the post-authentication keepalive and inactivity limits, which russh enforces by ending the
+//! session (and with it the socket it owns).
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use russh::keys::{Certificate, PrivateKey};
+use russh::{MethodKind, MethodSet, Preferred, SshId};
+
+use crate::config::ConnectionLimits;
+
+/// The channel window: large, so bulk copies are not held back (see the crate notes).
+pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// The largest SSH packet (larger hurt nested sessions in measurements).
+pub const MAX_PACKET_SIZE: u32 = 32 * 1024;
+/// How long authentication refusals are delayed (russh's constant-time rejection).
+pub const AUTH_REJECTION_TIME: Duration = Duration::from_secs(1);
+/// Authentication attempts per connection.
+pub const MAX_AUTH_ATTEMPTS: usize = 6;
+
+/// Ciphers, fastest first where AES-NI exists (measured: aes256-gcm on ring beats chacha20 here).
+/// The client's order decides; this is what the server offers.
+const CIPHERS: &[russh::cipher::Name] = &[
+    russh::cipher::AES_256_GCM,
+    russh::cipher::CHACHA20_POLY1305,
+    russh::cipher::AES_256_CTR,
+    russh::cipher::AES_192_CTR,
+    russh::cipher::AES_128_CTR,
+];
+
+/// The server configuration of an SSH listener presenting `host_cert` for `host_key`.
+pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &ConnectionLimits) -> russh::server::Config {
+    let mut methods = MethodSet::empty();
+    methods.push(MethodKind::PublicKey);
+    russh::server::Config {
+        server_id: SshId::Standard(Cow::Owned(format!("SSH-2.0-Tether_{}", tether_shared::VERSION))),
+        methods,
+        keys: vec![host_key],
+        certificates: vec![host_cert],
+        auth_rejection_time: AUTH_REJECTION_TIME,
+        // OpenSSH clients probe with "none" first: no need to delay that answer.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        max_auth_attempts: MAX_AUTH_ATTEMPTS,
+        window_size: WINDOW_SIZE,
+        maximum_packet_size: MAX_PACKET_SIZE,
+        preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
+        inactivity_timeout: limits.idle_timeout,
+        keepalive_interval: limits.client_alive_interval,
+        keepalive_max: limits.client_alive_count_max,
+        // Relaying SSH inside SSH: Nagle would triple latency and cut throughput (crate notes).
+        nodelay: true,
+        ..russh::server::Config::default()
+    }
+}
