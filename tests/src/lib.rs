@@ -21,7 +21,17 @@ pub fn workspace_root() -> &'static Path {
 
 fn build_binaries() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // `cargo test` runs this with the test crate's CARGO_* variables (CARGO_MANIFEST_DIR, …);
+    // build scripts that watch them would then rebuild half the dependency tree each time.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let keep = matches!(key.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR" | "CARGO_BUILD_JOBS");
+        if (key.starts_with("CARGO_") && !keep) || key == "OUT_DIR" {
+            command.env_remove(&key);
+        }
+    }
+    let status = command
         .current_dir(workspace_root())
         .args(["build", "--quiet", "--bin", "tether", "--bin", "tctl", "--bin", "tsh"])
         .status()

@@ -564,3 +564,33 @@ fn a_restarted_root_finds_its_leaf_back_online() {
     let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo again"]);
     assert_eq!(out.stdout.trim(), "again", "{}", out.stderr);
 }
+
+#[test]
+fn every_root_shutdown_drains_the_leaf_tunnel_first() {
+    let mut root = Cluster::start("root.example.com");
+    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let dir = root.dir.path().to_path_buf();
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    leaf.tctl(&[
+        "create",
+        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
+    ])
+    .ok();
+    let count = |needle: &str| leaf.log().matches(needle).count();
+    const CONNECTED: &str = "tunnel: connected";
+    const DRAINED: &str = "tunnel: the root proxy is stopping";
+    wait_for("the tunnel up", Duration::from_secs(20), || (count(CONNECTED) < 1).then(|| leaf.log()));
+    for round in 1..=10 {
+        // SIGTERM, and wait until the root has exited.
+        root.restart();
+        // The drain was written and flushed before the root let the tunnel go.
+        wait_for(&format!("drain {round} recorded by the leaf"), Duration::from_secs(2), || {
+            (count(DRAINED) < round).then(|| format!("{} drains after {round} restarts", count(DRAINED)))
+        });
+        assert_eq!(count(DRAINED), round, "one drain per root shutdown");
+        wait_for(&format!("the tunnel back after restart {round}"), Duration::from_secs(15), || {
+            (count(CONNECTED) < round + 1).then(|| format!("{} connections", count(CONNECTED)))
+        });
+    }
+}
