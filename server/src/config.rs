@@ -97,6 +97,8 @@ pub struct ConnectionLimits {
     /// SSH: an authenticated connection from which nothing arrives for this long is closed
     /// (`None`: never; the default, so interactive sessions are not cut).
     pub idle_timeout: Option<Duration>,
+    /// Leaf tunnel agents replace a tunnel connection after it carried this many transports.
+    pub tunnel_recycle_after: u64,
 }
 
 /// Default of [`ConnectionLimits::web_request_timeout`].
@@ -123,6 +125,7 @@ impl Default for ConnectionLimits {
             client_alive_interval: Some(DEFAULT_CLIENT_ALIVE_INTERVAL),
             client_alive_count_max: DEFAULT_CLIENT_ALIVE_COUNT_MAX,
             idle_timeout: None,
+            tunnel_recycle_after: crate::tunnel::agent::RECYCLE_AFTER,
         }
     }
 }
@@ -485,6 +488,7 @@ fn resolve_limits(raw: RawLimits) -> ConnectionLimits {
         client_alive_interval: raw.client_alive_interval.map_or(d.client_alive_interval, |t| t.0),
         client_alive_count_max: raw.client_alive_count_max.map_or(d.client_alive_count_max, |c| c.0),
         idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |t| t.0),
+        tunnel_recycle_after: raw.tunnel_recycle_after.map_or(d.tunnel_recycle_after, |c| c.0 as u64),
     }
 }
 
@@ -579,6 +583,10 @@ teleport:
     # idle_timeout: close an SSH connection from which nothing arrives for this long (keepalive
     # answers count). 0s (the default) never does, so interactive sessions are not cut.
     idle_timeout: 0s
+    # tunnel_recycle_after: a leaf's tunnel agent replaces its connection to a root proxy after
+    # it carried this many sessions (make-before-break; running sessions finish on the old one).
+    # This bounds per-connection state the SSH library keeps for closed channels.
+    tunnel_recycle_after: 128
     # shutdown_grace: on SIGTERM, how long running sessions may take to finish before they are
     # closed (tunnels get a drain message first).
     shutdown_grace: 30s
@@ -745,6 +753,7 @@ struct RawLimits {
     client_alive_interval: Option<OffOrDuration>,
     client_alive_count_max: Option<Count>,
     idle_timeout: Option<OffOrDuration>,
+    tunnel_recycle_after: Option<Count>,
 }
 
 /// A count from 1 to 10,000,000.

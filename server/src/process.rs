@@ -257,7 +257,12 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     let flusher_task = tokio::spawn(registry.clone().run_flusher(auth.clone(), stop_rx.clone()));
-    let agents_task = tokio::spawn(crate::tunnel::agent::run(auth.clone(), web_addr.to_string(), stop_rx.clone()));
+    let agents_task = tokio::spawn(crate::tunnel::agent::run(
+        auth.clone(),
+        web_addr.to_string(),
+        cfg.limits.tunnel_recycle_after,
+        stop_rx.clone(),
+    ));
     let auth_task = tokio::spawn(web::serve(
         Listener::new(auth_listener, "auth api", web_limits.clone()),
         tls.clone(),

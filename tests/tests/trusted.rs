@@ -594,3 +594,54 @@ fn every_root_shutdown_drains_the_leaf_tunnel_first() {
         });
     }
 }
+
+#[test]
+fn a_busy_tunnel_is_replaced_without_cutting_its_sessions() {
+    ensure_visitor_account();
+    let root = Cluster::start("root.example.com");
+    let limits = format!("{}    tunnel_recycle_after: 3\n", tether_tests::TEST_LIMITS);
+    let leaf = Cluster::start_limited("leaf.example.com", &limits, "", "", &["--insecure"]);
+    let node_token = token(&leaf, &["--type=node"]);
+    let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
+    let dir = root.dir.path().to_path_buf();
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    leaf.tctl(&[
+        "create",
+        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
+    ])
+    .ok();
+    let home = root.add_user("myuser", "access", "visitor", "correct-horse");
+    wait_for("one tunnel", Duration::from_secs(20), || {
+        let n = tunnels_on(&root, &root.web_addr).get("leaf.example.com").copied().unwrap_or(0);
+        (n != 1).then(|| format!("{n} tunnels"))
+    });
+
+    // A session that runs across two replacements of its tunnel.
+    let long = {
+        let home = home.clone();
+        let tsh = tether_tests::binary("tsh");
+        std::thread::spawn(move || {
+            std::process::Command::new(tsh)
+                .args(["ssh", "--cluster=leaf.example.com", "visitor@mynode", "sleep 4; echo survived"])
+                .env("TSH_HOME", &home)
+                .env("HOME", &home)
+                .output()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    for i in 0..7 {
+        let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", &format!("echo {i}")]);
+        assert_eq!(out.stdout.trim(), i.to_string(), "session {i} across tunnel replacements: {}", out.stderr);
+    }
+    let replaced = leaf.log().matches("tunnel: replacing a connection after 3 transports").count();
+    assert!(replaced >= 2, "8 transports with tunnel_recycle_after 3 should replace the tunnel twice, saw {replaced}");
+    let long = long.join().unwrap();
+    assert_eq!(String::from_utf8_lossy(&long.stdout).trim(), "survived", "{}", String::from_utf8_lossy(&long.stderr));
+    // The replaced connections hang up once their sessions are done.
+    wait_for("the old tunnels gone", Duration::from_secs(15), || {
+        let n = tunnels_on(&root, &root.web_addr).get("leaf.example.com").copied().unwrap_or(0);
+        (n != 1).then(|| format!("{n} tunnels"))
+    });
+}

@@ -38,6 +38,85 @@ pub const BACKOFF_START: Duration = Duration::from_millis(100);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// How long an agent waits before trying again after landing on a proxy another agent holds.
 pub const DUPLICATE_RETRY: Duration = Duration::from_millis(200);
+/// Default of `connection_limits.tunnel_recycle_after`: transports one tunnel connection carries
+/// before the agent replaces it (see `tunnel/mod.rs`: this bounds what russh keeps per closed
+/// channel to about 128 × 3.3 KB per side).
+pub const RECYCLE_AFTER: u64 = 128;
+/// A replaced connection stays up at least this long (and while transports run), so the root
+/// has the replacement before it loses the old one.
+pub const RETIRE_MIN: Duration = Duration::from_secs(2);
+
+/// The transports of one tunnel connection: how many so far, how many running.
+struct Transports {
+    recycle_after: u64,
+    total: std::sync::atomic::AtomicU64,
+    active: std::sync::atomic::AtomicUsize,
+    /// Wakes the agent once, when the connection has carried `recycle_after` transports.
+    recycle: Notify,
+    /// Wakes a retiring connection when a transport ends.
+    ended: Notify,
+}
+
+/// A running transport, counted until dropped.
+struct TransportGuard(Arc<Transports>);
+
+impl Transports {
+    fn new(recycle_after: u64) -> Arc<Self> {
+        Arc::new(Transports {
+            recycle_after,
+            total: Default::default(),
+            active: Default::default(),
+            recycle: Notify::new(),
+            ended: Notify::new(),
+        })
+    }
+
+    fn start(self: &Arc<Self>) -> TransportGuard {
+        use std::sync::atomic::Ordering;
+        self.active.fetch_add(1, Ordering::AcqRel);
+        if self.total.fetch_add(1, Ordering::AcqRel) + 1 == self.recycle_after {
+            self.recycle.notify_one();
+        }
+        TransportGuard(self.clone())
+    }
+
+    fn active(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for TransportGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.ended.notify_waiters();
+    }
+}
+
+/// A tunnel connection being replaced: kept (with its control channel open, so the root keeps
+/// it) until its last transport ends, then hung up.
+struct Retiring {
+    handle: russh::client::Handle<AgentHandler>,
+    _control: Box<dyn Send>,
+    transports: Arc<Transports>,
+}
+
+impl Retiring {
+    async fn finish(self, mut stop: watch::Receiver<bool>) {
+        let since = tokio::time::Instant::now();
+        loop {
+            let ended = self.transports.ended.notified();
+            if self.transports.active() == 0 && since.elapsed() >= RETIRE_MIN {
+                break;
+            }
+            tokio::select! {
+                () = crate::listen::until_shutdown(&mut stop) => break,
+                () = ended => {}
+                () = tokio::time::sleep(RETIRE_MIN) => {}
+            }
+        }
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
 
 /// What a pool needs to know about its root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +127,7 @@ struct Target {
 }
 
 /// Runs the agent pools of this leaf until `stop` fires.
-pub async fn run(auth: Arc<Auth>, web_addr: String, mut stop: watch::Receiver<bool>) {
+pub async fn run(auth: Arc<Auth>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
     let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
     loop {
         match targets(&auth).await {
@@ -69,7 +148,7 @@ pub async fn run(auth: Arc<Auth>, web_addr: String, mut stop: watch::Receiver<bo
                     if pools.contains_key(&root) {
                         continue;
                     }
-                    match Pool::new(&auth, &web_addr, &target) {
+                    match Pool::new(&auth, &web_addr, &target, recycle_after) {
                         Ok(pool) => {
                             let (tx, rx) = watch::channel(false);
                             tracing::info!(%root, addr = %target.tunnel_addr, "tunnel: connecting to root cluster");
@@ -132,12 +211,13 @@ struct Pool {
     cert: Certificate,
     auth: Arc<Auth>,
     web_addr: String,
+    recycle_after: u64,
     state: Mutex<PoolState>,
     wake: Notify,
 }
 
 impl Pool {
-    fn new(auth: &Arc<Auth>, web_addr: &str, target: &Target) -> Result<Arc<Pool>, String> {
+    fn new(auth: &Arc<Auth>, web_addr: &str, target: &Target, recycle_after: u64) -> Result<Arc<Pool>, String> {
         let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
         let leaf = auth.cluster_name().to_string();
         let cert = auth.proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
@@ -150,6 +230,7 @@ impl Pool {
             cert,
             auth: auth.clone(),
             web_addr: web_addr.to_string(),
+            recycle_after: recycle_after.max(1),
             state: Mutex::new(PoolState::default()),
             wake: Notify::new(),
         }))
@@ -187,7 +268,10 @@ impl Pool {
     async fn agent(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut delay = BACKOFF_START;
         let mut failing = false;
+        // Connections this agent replaced, finishing their transports.
+        let mut retiring = tokio::task::JoinSet::new();
         loop {
+            while retiring.try_join_next().is_some() {}
             // connect_once watches `stop` itself, so a tunnel that is up is always closed with a
             // disconnect message rather than dropped (a dropped russh handle can linger).
             let outcome = self.connect_once(stop.clone()).await;
@@ -203,6 +287,12 @@ impl Pool {
                         break;
                     }
                     jitter(DUPLICATE_RETRY)
+                }
+                Ok(Outcome::Retired(old)) => {
+                    retiring.spawn(old.finish(stop.clone()));
+                    failing = false;
+                    delay = BACKOFF_START;
+                    Duration::ZERO
                 }
                 Ok(Outcome::Stopped) => break,
                 Err(e) => {
@@ -222,6 +312,9 @@ impl Pool {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        // Retiring connections see `stop` too and hang up.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while retiring.join_next().await.is_some() {} }).await;
         self.lock().agents -= 1;
         self.wake.notify_one();
     }
@@ -229,6 +322,7 @@ impl Pool {
     async fn connect_once(&self, mut stop: watch::Receiver<bool>) -> Result<Outcome, String> {
         let addr = &self.target.tunnel_addr;
         let refusal = Arc::new(Mutex::new(None));
+        let counts = Transports::new(self.recycle_after);
         let handler = AgentHandler {
             root: self.target.root.clone(),
             leaf: self.leaf.clone(),
@@ -237,6 +331,7 @@ impl Pool {
             auth: self.auth.clone(),
             web_addr: self.web_addr.clone(),
             transports: tokio::task::JoinSet::new(),
+            counts: counts.clone(),
         };
         let connect = async {
             let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
@@ -307,6 +402,14 @@ impl Pool {
         let outcome = loop {
             tokio::select! {
                 _ = stop.changed() => break Outcome::Stopped,
+                () = counts.recycle.notified() => {
+                    if write.write_all(Control::Retire.line().as_bytes()).await.is_err() || write.flush().await.is_err() {
+                        break Outcome::Served;
+                    }
+                    tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: replacing a connection after {} transports", self.recycle_after);
+                    self.lock().claimed.remove(&proxy_id);
+                    return Ok(Outcome::Retired(Retiring { handle, _control: Box::new((read, write)), transports: counts }));
+                }
                 _ = ticker.tick() => {
                     if write.write_all(beat.as_bytes()).await.is_err() {
                         break Outcome::Served;
@@ -348,6 +451,8 @@ enum Outcome {
     Duplicate,
     /// The pool is stopping.
     Stopped,
+    /// It carried enough transports: a fresh one replaces it (at once) while it finishes.
+    Retired(Retiring),
 }
 
 /// A delay between half and all of `max`, so agents do not reconnect in lockstep.
@@ -380,6 +485,8 @@ struct AgentHandler {
     web_addr: String,
     /// Transports in progress; dropped (aborted) with the connection.
     transports: tokio::task::JoinSet<()>,
+    /// Their count, for recycling.
+    counts: Arc<Transports>,
 }
 
 impl russh::client::Handler for AgentHandler {
@@ -424,8 +531,12 @@ impl russh::client::Handler for AgentHandler {
         let root = self.root.clone();
         let target = host_to_connect.to_string();
         let port = u16::try_from(port_to_connect).unwrap_or(0);
+        let counted = self.counts.start();
         // Owned by this connection's handler: they end when the tunnel does.
-        self.transports.spawn(async move { transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await });
+        self.transports.spawn(async move {
+            let _counted = counted;
+            transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await
+        });
         while self.transports.try_join_next().is_some() {}
         Ok(())
     }

@@ -50,6 +50,9 @@ pub enum OpenError {
 struct Tunnel {
     id: u64,
     handle: Handle,
+    /// The agent is replacing this connection: new transports go here only when no other
+    /// tunnel of the leaf answers.
+    retiring: bool,
 }
 
 #[derive(Default)]
@@ -115,7 +118,7 @@ impl Registry {
     pub fn register(&self, cluster: &str, handle: Handle) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.lock();
-        inner.tunnels.entry(cluster.to_string()).or_default().push(Tunnel { id, handle });
+        inner.tunnels.entry(cluster.to_string()).or_default().push(Tunnel { id, handle, retiring: false });
         inner.leaves.insert(cluster.to_string(), LeafStatus { last_heartbeat_ms: now_ms(), connected: true });
         drop(inner);
         self.dirty.notify_one();
@@ -140,6 +143,14 @@ impl Registry {
         }
         drop(inner);
         self.dirty.notify_one();
+    }
+
+    /// Marks a tunnel as being replaced by its agent (see `agent.rs`): it keeps its transports
+    /// but gets new ones only as a last resort.
+    pub fn retire(&self, cluster: &str, id: u64) {
+        if let Some(t) = self.lock().tunnels.get_mut(cluster).and_then(|l| l.iter_mut().find(|t| t.id == id)) {
+            t.retiring = true;
+        }
     }
 
     /// Records a heartbeat (memory only).
@@ -170,11 +181,14 @@ impl Registry {
         self.dirty.notify_one();
     }
 
-    /// Opens a transport to `target:port` inside `cluster`, newest tunnel first.
+    /// Opens a transport to `target:port` inside `cluster`, newest tunnel first, retiring ones
+    /// last.
     pub async fn open(&self, cluster: &str, target: &str, port: u16) -> Result<Transport, OpenError> {
         let handles: Vec<Handle> = {
             let inner = self.lock();
-            inner.tunnels.get(cluster).map(|l| l.iter().rev().map(|t| t.handle.clone()).collect()).unwrap_or_default()
+            let list = inner.tunnels.get(cluster).map(Vec::as_slice).unwrap_or_default();
+            let fresh = list.iter().rev().filter(|t| !t.retiring);
+            fresh.chain(list.iter().rev().filter(|t| t.retiring)).map(|t| t.handle.clone()).collect()
         };
         if handles.is_empty() {
             return Err(OpenError::Offline(cluster.to_string()));

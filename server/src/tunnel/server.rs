@@ -106,7 +106,7 @@ async fn run_control(
 ) {
     // Unregistered on every way out, including when the connection ends first and this future
     // is dropped.
-    let _registration = Registration { registry, cluster, id: registry.register(cluster, handle) };
+    let registration = Registration { registry, cluster, id: registry.register(cluster, handle) };
     tracing::info!(%cluster, proxy = registry.proxy_id(), "tunnel: leaf connected");
     let (read, mut write) = tokio::io::split(channel.into_stream());
     let mut read = BufReader::with_capacity(512, read);
@@ -125,6 +125,7 @@ async fn run_control(
                 line = tokio::time::timeout(registry.window(), super::read_line(&mut read)) => match line {
                     Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
                         Ok(Control::Heartbeat { .. }) => registry.heartbeat(cluster),
+                        Ok(Control::Retire) => break retired(registry, cluster, registration.id, &mut write, stop.clone()).await,
                         Ok(other) => tracing::debug!(%cluster, "tunnel: ignoring {other:?} from an agent"),
                         Err(e) => break format!("unreadable control message: {e}"),
                     },
@@ -150,6 +151,24 @@ async fn run_control(
         }
     };
     tracing::info!(%cluster, proxy = registry.proxy_id(), "tunnel: leaf disconnected: {reason}");
+}
+
+/// A tunnel its agent is replacing: no heartbeats are expected any more; it stays registered
+/// (as a last resort for new transports) until the agent hangs up, or is drained at shutdown.
+async fn retired<W: tokio::io::AsyncWrite + Unpin>(
+    registry: &Registry,
+    cluster: &str,
+    id: u64,
+    write: &mut W,
+    mut stop: watch::Receiver<bool>,
+) -> String {
+    registry.retire(cluster, id);
+    tracing::debug!(%cluster, "tunnel: the agent is replacing this connection");
+    crate::listen::until_shutdown(&mut stop).await;
+    let _ = write.write_all(Control::Drain.line().as_bytes()).await;
+    let _ = write.flush().await;
+    let _ = write.shutdown().await;
+    "retired, and this proxy is stopping".into()
 }
 
 /// A tunnel's entry in the registry, removed when dropped.
