@@ -241,6 +241,7 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
         user: None,
         denied: None,
         channels: HashMap::new(),
+        forwards: Arc::default(),
         tasks: JoinSet::new(),
         shutdown: shutdown.clone(),
     };
@@ -356,12 +357,20 @@ struct Conn {
     /// only to tell the user why on their first session request, then closed.
     denied: Option<String>,
     channels: HashMap<ChannelId, ChannelState>,
+    /// Port forwards running on this connection; they count against
+    /// [`MAX_CHANNELS_PER_CONNECTION`] with the session channels.
+    forwards: Arc<std::sync::atomic::AtomicUsize>,
     /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
     tasks: JoinSet<()>,
     shutdown: watch::Receiver<bool>,
 }
 
 impl Conn {
+    /// Session channels and port forwards open on this connection.
+    fn open_channels(&self) -> usize {
+        self.channels.len() + self.forwards.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn progress(&self) -> std::sync::MutexGuard<'_, AuthProgress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -713,7 +722,7 @@ impl russh::server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         if self.user.is_none() && self.denied.is_none() {
             reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
-        } else if self.channels.len() >= MAX_CHANNELS_PER_CONNECTION {
+        } else if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
             reply.reject(ChannelOpenFailure::ResourceShortage).await;
         } else {
             // Requests and data arrive through the handler's callbacks, so the Channel object
@@ -754,14 +763,24 @@ impl russh::server::Handler for Conn {
             reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
             return Ok(());
         }
-        if self.channels.len() >= MAX_CHANNELS_PER_CONNECTION {
+        if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
+            tracing::info!(peer = %self.peer, "port forward refused: {MAX_CHANNELS_PER_CONNECTION} channels already open");
             reply.reject(ChannelOpenFailure::ResourceShortage).await;
             return Ok(());
         }
         self.ctx.trust.audit("port", "T3003I", &authed.identity.user, true, details);
         let host = host_to_connect.to_string();
+        let forwards = self.forwards.clone();
+        forwards.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         // Dialing may take a while: do it outside the connection's event loop.
         self.tasks.spawn(async move {
+            struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+            impl Drop for Counted {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            }
+            let _counted = Counted(forwards);
             match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect((host.as_str(), port))).await {
                 Ok(Ok(mut tcp)) => {
                     let _ = tcp.set_nodelay(true);
@@ -1591,6 +1610,20 @@ mod tests {
         tokio::time::timeout(WAIT, stream.read_exact(&mut buf)).await.unwrap().unwrap();
         assert_eq!(&buf, b"ping");
         assert_eq!(h.events("port").len(), 1);
+
+        // Forwards count against the connection's channel cap.
+        let mut held = vec![stream];
+        for _ in 1..MAX_CHANNELS_PER_CONNECTION {
+            let ch = client.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.unwrap();
+            held.push(ch.into_stream());
+        }
+        assert!(
+            client.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.is_err(),
+            "forward {} past the cap was accepted",
+            MAX_CHANNELS_PER_CONNECTION + 1
+        );
+        assert!(client.channel_open_session().await.is_err(), "a session past the cap was accepted");
+        drop(held);
 
         let login = me();
         let denied = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
