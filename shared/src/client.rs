@@ -323,3 +323,27 @@ impl ApiClient {
         self.get("/webapi/ping").await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_with_jitter_and_stay_bounded() {
+        for attempt in 0..CONNECT_RETRIES {
+            let full = RETRY_BASE * 2u32.pow(attempt);
+            for _ in 0..20 {
+                let d = retry_delay(attempt);
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} outside [{:?}, {full:?}]", full / 2);
+            }
+        }
+        assert!(retry_delay(100) <= RETRY_BASE * 64, "capped");
+    }
+
+    #[test]
+    fn a_dropped_handshake_is_not_called_a_bad_certificate() {
+        assert!(is_verification_failure("invalid peer certificate: UnknownIssuer"));
+        assert!(!is_verification_failure("tls handshake eof"));
+        assert!(!is_verification_failure("Connection reset by peer (os error 104)"));
+    }
+}
