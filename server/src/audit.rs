@@ -61,8 +61,8 @@ pub const DEFAULT_READ_LIMIT: usize = tether_shared::api::EVENTS_DEFAULT_LIMIT;
 pub const MAX_READ_LIMIT: usize = tether_shared::api::EVENTS_MAX_LIMIT;
 /// How long a read waits for events emitted before it to reach the file.
 pub const READ_FLUSH_WAIT: Duration = Duration::from_secs(1);
-/// Concurrent readers (each holds up to [`MAX_READ_LIMIT`] events in memory).
-pub const MAX_CONCURRENT_READS: usize = 4;
+/// Concurrent readers: each may hold up to [`MAX_READ_LIMIT`] parsed events (about 40 MiB).
+pub const MAX_CONCURRENT_READS: usize = 2;
 /// Events in the file are in emit order, which may differ from time order by a little (two
 /// emitters racing, one of them waiting for room): a read stops only at an event this much
 /// older than `since`.
@@ -673,9 +673,6 @@ impl LogWriter {
             Err(e) => return Err(e),
         };
         if ours.is_some() && current == ours {
-            if let Some(file) = &self.file {
-                let _ = file.sync_data();
-            }
             if self.files.keep_rotated == 0 {
                 std::fs::remove_file(&live)?;
             } else {
