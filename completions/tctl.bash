@@ -442,7 +442,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__audit__subcmd__ls)
-            opts="-c -i -h --since --format --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --since --format --limit --config --data-dir --identity --proxy --insecure --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +454,10 @@ _tctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "yaml json text" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

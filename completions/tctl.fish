@@ -217,6 +217,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l format -d 'Output format' -r -f -a "yaml\t'YAML documents, re-creatable with `tctl create -f`'
 json\t'JSON'
 text\t'A table'"
+complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l limit -d 'Show only the newest N events (the server\'s default is 1000; at most 10000)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F

@@ -391,6 +391,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
         'tctl;audit;ls' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events newer than this: a duration (1h) or an RFC 3339 time')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show only the newest N events (the server''s default is 1000; at most 10000)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')

@@ -506,6 +506,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Output format]:FORMAT:((yaml\:"YAML documents, re-creatable with \`tctl create -f\`"
 json\:"JSON"
 text\:"A table"))' \
+'--limit=[Show only the newest N events (the server'\''s default is 1000; at most 10000)]:N:_default' \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \

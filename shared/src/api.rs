@@ -187,6 +187,11 @@ pub struct SignRequest {
 /// One audit event as `GET /webapi/events` returns it: the JSON line as written.
 pub type AuditEvent = serde_json::Map<String, serde_json::Value>;
 
+/// How many events `GET /webapi/events` returns (the newest) when the query has no `limit`.
+pub const EVENTS_DEFAULT_LIMIT: usize = 1000;
+/// The largest `limit` `GET /webapi/events` honours; larger ones are capped to it.
+pub const EVENTS_MAX_LIMIT: usize = 10_000;
+
 /// `POST /webapi/nodes/join`: a node presents a join token and its host key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRequest {

@@ -9,7 +9,7 @@ use tether_shared::credentials::Credentials;
 use tether_shared::duration::GoDuration;
 use tether_shared::resource::{CaType, Resource};
 
-use crate::cli::{CaTypeArg, Format};
+use crate::cli::{AuditListing, CaTypeArg, Format};
 use crate::output::table;
 
 async fn cert_authorities(client: &ApiClient) -> Result<Vec<tether_shared::resource::CertAuthority>> {
@@ -103,14 +103,29 @@ fn parse_since(since: &str) -> Result<time::OffsetDateTime> {
         .map_err(|_| anyhow::anyhow!("--since {since:?}: give a duration (1h) or an RFC 3339 time"))
 }
 
-/// `tctl audit ls [--since]`.
-pub async fn audit(client: &ApiClient, since: Option<&str>, format: Format) -> Result<()> {
-    let mut path = "/webapi/events".to_string();
+/// The query of `GET /webapi/events` for `--since` and `--limit`.
+fn events_path(since: Option<&str>, limit: Option<u32>) -> Result<String> {
+    let mut query = Vec::new();
     if let Some(since) = since {
         let t = parse_since(since)?.format(&time::format_description::well_known::Rfc3339)?;
-        path = format!("{path}?since={}", t.replace('+', "%2B").replace(':', "%3A"));
+        query.push(format!("since={}", t.replace('+', "%2B").replace(':', "%3A")));
     }
+    if let Some(limit) = limit {
+        query.push(format!("limit={limit}"));
+    }
+    Ok(if query.is_empty() { "/webapi/events".into() } else { format!("/webapi/events?{}", query.join("&")) })
+}
+
+/// `tctl audit ls [--since] [--limit]`: the newest events (the server's default number when no
+/// `--limit`), oldest first.
+pub async fn audit(client: &ApiClient, since: Option<&str>, listing: AuditListing) -> Result<()> {
+    let AuditListing { format, limit } = listing;
+    let path = events_path(since, limit)?;
     let events: Vec<AuditEvent> = client.get(&path).await?;
+    let asked = limit.map_or(tether_shared::api::EVENTS_DEFAULT_LIMIT, |l| l as usize);
+    if events.len() >= asked && format == Format::Text {
+        eprintln!("(the newest {} events; ask for more with --limit or narrow with --since)", events.len());
+    }
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&events)?),
         Format::Yaml => print!("{}", serde_yaml_ng::to_string(&events)?),
@@ -140,4 +155,37 @@ pub async fn audit(client: &ApiClient, since: Option<&str>, format: Format) -> R
         bail!("the audit log is empty");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{AuditCommand, AuditListing, Cli, Command, Format};
+
+    #[test]
+    fn events_query_carries_since_and_limit() {
+        assert_eq!(super::events_path(None, None).unwrap(), "/webapi/events");
+        assert_eq!(super::events_path(None, Some(100)).unwrap(), "/webapi/events?limit=100");
+        let path = super::events_path(Some("2026-01-02T03:04:05Z"), Some(5)).unwrap();
+        assert_eq!(path, "/webapi/events?since=2026-01-02T03%3A04%3A05Z&limit=5");
+        assert!(super::events_path(Some("yesterday"), None).is_err());
+    }
+
+    #[test]
+    fn audit_ls_limit_is_checked() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["tctl", "audit", "ls"], args].concat());
+        let Command::Audit(AuditCommand::Ls { since, format }) =
+            parse(&["--limit", "100", "--since=1h"]).unwrap().command
+        else {
+            panic!("not audit ls");
+        };
+        assert_eq!(since.as_deref(), Some("1h"));
+        assert_eq!(format, AuditListing { format: Format::Text, limit: Some(100) });
+        assert!(parse(&[]).is_ok());
+        for bad in ["0", "10001", "-1", "many"] {
+            assert!(parse(&["--limit", bad]).is_err(), "--limit {bad}");
+        }
+        assert!(parse(&["--limit", "10000", "--format=json"]).is_ok());
+    }
 }

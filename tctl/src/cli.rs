@@ -256,8 +256,23 @@ pub enum AuditCommand {
         /// Only events newer than this: a duration (1h) or an RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// Output format and how many events (`--format`, `--limit`).
+        #[command(flatten)]
+        format: AuditListing,
     },
 }
+
+/// How `tctl audit ls` shows events. (It holds `--limit` beside `--format` so that the
+/// subcommand's fields keep their names.)
+#[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditListing {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Show only the newest N events (the server's default is 1000; at most 10000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_AUDIT_LIMIT))]
+    pub limit: Option<u32>,
+}
+
+/// The largest `--limit` of `tctl audit ls` (the server's cap).
+const MAX_AUDIT_LIMIT: i64 = tether_shared::api::EVENTS_MAX_LIMIT as i64;

@@ -362,25 +362,33 @@ impl Auth {
         })
     }
 
-    /// Records a failed login for the user and the source; refuses when either is over the limit.
+    /// The keys failed logins are counted under. The user name is hashed, so each entry is
+    /// small whatever name a client sends (a request body may carry a 256 KiB one).
+    fn failure_keys(user: &str, source: &str) -> [String; 2] {
+        [format!("user:{}", password::hash_token(user)), format!("addr:{source}")]
+    }
+
+    /// Refuses when the user or the source is over the failed-login limit.
     fn check_rate(&self, user: &str, source: &str) -> Result<(), AuthError> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         failures.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
-        for key in [format!("user:{user}"), format!("addr:{source}")] {
+        for key in Self::failure_keys(user, source) {
             if failures.get(&key).is_some_and(|(n, _)| *n >= MAX_FAILED_LOGINS) {
                 return Err(AuthError::RateLimited(format!(
-                    "too many failed logins for {user} or from {source}; try again in a minute"
+                    "too many failed logins for {} or from {source}; try again in a minute",
+                    crate::audit::truncate(user, 64)
                 )));
             }
         }
         Ok(())
     }
 
+    /// Records a failed login for the user and the source.
     fn record_failure(&self, user: &str, source: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        for key in [format!("user:{user}"), format!("addr:{source}")] {
+        for key in Self::failure_keys(user, source) {
             let entry = failures.entry(key).or_insert((0, now));
             entry.0 += 1;
         }
@@ -398,7 +406,7 @@ impl Auth {
             Ok(_) => self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source})),
             Err(e) => {
                 self.record_failure(&req.user, source);
-                tracing::warn!(user = %req.user, addr = %source, "login failed: {e}");
+                tracing::warn!(user = %crate::audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
                 self.audit.emit(
                     "user.login",
                     "T1000W",
@@ -415,8 +423,9 @@ impl Auth {
         let bad = || AuthError::Unauthorized("invalid user name or password".into());
         let mut enrollment = None;
         let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &req.user)).await? else {
-            // Spend the same time as a real check so unknown users are not revealed by timing.
-            let _ = password::verify_password(&req.password, "argon2id$00000000000000000000000000000000$00");
+            // Spend the same argon2 work as a real check so unknown users are not revealed by
+            // timing.
+            password::verify_unknown_user(req.password.clone()).await;
             return Err(bad());
         };
         if let Some(invite) = &req.invite_token {
@@ -433,7 +442,7 @@ impl Auth {
             if req.password.chars().count() < 8 {
                 return Err(AuthError::BadRequest("the password must be at least 8 characters".into()));
             }
-            let hash = password::hash_password(&req.password).map_err(internal)?;
+            let hash = password::hash_password_async(req.password.clone()).await.map_err(internal)?;
             let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash }).map_err(internal)?;
             self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
             self.backend.delete(&key).await?;
@@ -445,9 +454,13 @@ impl Auth {
                 enrollment = Some(tether_shared::totp::otpauth_uri(&self.cluster, &req.user, &secret));
             }
         } else {
-            let item = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await?.ok_or_else(bad)?;
+            let Some(item) = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
+                // Invited but no password yet: as costly as a wrong password, like unknown users.
+                password::verify_unknown_user(req.password.clone()).await;
+                return Err(bad());
+            };
             let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
-            if !password::verify_password(&req.password, &secret.hash) {
+            if !password::verify_password_async(req.password.clone(), secret.hash).await {
                 return Err(bad());
             }
             if self.require_otp {

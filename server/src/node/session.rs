@@ -5,6 +5,10 @@
 //! (32 KiB reads), feeds the client's data to stdin, applies window changes and signals, and
 //! returns how the process ended.
 //!
+//! The user and group databases (`getpwnam`, `getgrouplist`, the `tty` group) may be slow (NSS,
+//! LDAP): from async code, [`prepare_login`] reads everything a session needs on a blocking
+//! thread, and [`spawn_prepared`] starts the process without another lookup.
+//!
 //! # Running as the login
 //!
 //! - When the daemon runs as root, the parent reads the login's group list (`getgrouplist`, what
@@ -136,7 +140,49 @@ pub fn may_run_as(daemon_uid: u32, login_uid: u32) -> bool {
     daemon_uid == 0 || daemon_uid == login_uid
 }
 
-/// Looks `login` up in the user database and checks the daemon may run as it.
+/// A login with everything [`spawn_prepared`] needs from the user and group databases, read
+/// ahead (by [`prepare_login`], on a blocking thread).
+#[derive(Debug, Clone)]
+pub struct PreparedLogin {
+    /// The account.
+    pub user: LoginUser,
+    /// What the child switches to; `None` when the daemon does not run as root.
+    credentials: Option<Credentials>,
+    /// The group a PTY is handed to: `tty`, or the login's own group without one.
+    tty_gid: u32,
+}
+
+/// The group list, gid and uid a child switches to between fork and exec.
+#[derive(Debug, Clone)]
+struct Credentials {
+    groups: Vec<Gid>,
+    gid: Gid,
+    uid: Uid,
+}
+
+/// [`resolve_login`] plus the group lookups [`spawn_prepared`] needs, on a blocking thread so
+/// that a slow user database does not hold up the async workers.
+#[cfg_attr(not(test), allow(dead_code))] // until sshd.rs switches from resolve_login + spawn
+pub async fn prepare_login(login: &str, node: &str) -> Result<PreparedLogin, SessionError> {
+    let (name, node_name) = (login.to_string(), node.to_string());
+    tokio::task::spawn_blocking(move || resolve_login(&name, &node_name).map(prepare)).await.map_err(|e| {
+        SessionError::Lookup { login: login.into(), node: node.into(), reason: format!("the lookup failed: {e}") }
+    })?
+}
+
+/// Reads the group data for `user` (blocking: call it off the async workers).
+fn prepare(user: LoginUser) -> PreparedLogin {
+    if !geteuid().is_root() {
+        let tty_gid = user.gid;
+        return PreparedLogin { user, credentials: None, tty_gid };
+    }
+    let credentials = login_credentials(&user);
+    let tty_gid = Group::from_name("tty").ok().flatten().map_or(user.gid, |g| g.gid.as_raw());
+    PreparedLogin { user, credentials: Some(credentials), tty_gid }
+}
+
+/// Looks `login` up in the user database and checks the daemon may run as it. Blocking: async
+/// code uses [`prepare_login`].
 pub fn resolve_login(login: &str, node: &str) -> Result<LoginUser, SessionError> {
     let user = User::from_name(login)
         .map_err(|e| SessionError::Lookup { login: login.into(), node: node.into(), reason: e.to_string() })?
@@ -377,13 +423,13 @@ fn shell_arg0(shell: &Path, req: &SessionRequest) -> OsString {
 /// The login's group list (primary and supplementary, as `initgroups` would set it), gid and
 /// uid, read in the parent: `getgrouplist` reads the group database and allocates, which a
 /// child between fork and exec must not do.
-fn login_credentials(user: &LoginUser) -> (Vec<Gid>, Gid, Uid) {
+fn login_credentials(user: &LoginUser) -> Credentials {
     let gid = Gid::from_raw(user.gid);
     let groups = std::ffi::CString::new(user.name.clone())
         .ok()
         .and_then(|name| nix::unistd::getgrouplist(&name, gid).ok())
         .unwrap_or_else(|| vec![gid]);
-    (groups, gid, Uid::from_raw(user.uid))
+    Credentials { groups, gid, uid: Uid::from_raw(user.uid) }
 }
 
 /// In the child, between fork and exec: supplementary groups, then gid, then uid (the order that
@@ -397,8 +443,8 @@ fn switch_credentials(groups: &[Gid], gid: Gid, uid: Uid) -> std::io::Result<()>
 
 /// Makes a (non-PTY) command run as the login with its full group list.
 #[allow(unsafe_code)]
-fn become_login_in_child(cmd: &mut tokio::process::Command, user: &LoginUser) {
-    let (groups, gid, uid) = login_credentials(user);
+fn become_login_in_child(cmd: &mut tokio::process::Command, credentials: &Credentials) {
+    let Credentials { groups, gid, uid } = credentials.clone();
     // SAFETY: the closure runs between fork and exec. It only calls setgroups, setgid and
     // setuid — raw syscalls, async-signal-safe — on a group list prepared before fork, and
     // allocates nothing (errors become `io::Error` from the errno, without allocation).
@@ -407,9 +453,16 @@ fn become_login_in_child(cmd: &mut tokio::process::Command, user: &LoginUser) {
     }
 }
 
-/// Starts the session's process as `user`.
+/// Starts the session's process as `user`. Blocking (it reads the group database when the
+/// daemon runs as root): async code uses [`prepare_login`] and [`spawn_prepared`].
 pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionError> {
-    let as_root = geteuid().is_root();
+    spawn_prepared(&prepare(user.clone()), req)
+}
+
+/// Starts the session's process as a prepared login; no database lookups.
+pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Running, SessionError> {
+    let user = &login.user;
+    let as_root = login.credentials.is_some();
     let env = environment(user, req, as_root);
     let cwd = if user.home.is_dir() { user.home.clone() } else { PathBuf::from("/") };
     let spawn_err = |source| SessionError::Spawn { shell: user.shell.display().to_string(), source };
@@ -426,8 +479,8 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .process_group(0);
-            if as_root {
-                become_login_in_child(&mut cmd, user);
+            if let Some(credentials) = &login.credentials {
+                become_login_in_child(&mut cmd, credentials);
             }
             let mut child = cmd.spawn().map_err(spawn_err)?;
             let missing = || spawn_err(std::io::Error::other("the child's standard streams are missing"));
@@ -442,8 +495,7 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
             pty.resize(spec.size.to_pty()).map_err(pty_err)?;
             if as_root {
                 // Hand the terminal to the login, as login(1) does: owner, group tty, mode 0620.
-                let tty_gid = Group::from_name("tty").ok().flatten().map_or(user.gid, |g| g.gid.as_raw());
-                std::os::unix::fs::fchown(&pts, Some(user.uid), Some(tty_gid))
+                std::os::unix::fs::fchown(&pts, Some(user.uid), Some(login.tty_gid))
                     .map_err(|e| SessionError::Pty(format!("cannot hand the terminal to the login: {e}")))?;
                 nix::sys::stat::fchmod(&pts, nix::sys::stat::Mode::from_bits_truncate(0o620))
                     .map_err(|e| SessionError::Pty(format!("cannot set the terminal's mode: {e}")))?;
@@ -455,8 +507,8 @@ pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionE
                 .envs(env)
                 .current_dir(&cwd)
                 .kill_on_drop(true);
-            if as_root {
-                let (groups, gid, uid) = login_credentials(user);
+            if let Some(credentials) = &login.credentials {
+                let Credentials { groups, gid, uid } = credentials.clone();
                 // SAFETY: see `become_login_in_child`: only async-signal-safe syscalls on data
                 // prepared before fork, no allocation.
                 #[allow(unsafe_code)]
@@ -712,6 +764,31 @@ mod tests {
             err.client_message(true),
             "tether: node n1 runs without root privileges (as \"svc\"), so it can only start sessions as \"svc\", not \"bob\"\r\n"
         );
+    }
+
+    #[tokio::test]
+    async fn logins_are_prepared_off_the_runtime_with_their_groups() {
+        let err = prepare_login("nosuchuser-tether", "node1").await.unwrap_err();
+        assert!(matches!(err, SessionError::NoSuchLogin { .. }), "{err}");
+        let me = User::from_uid(geteuid()).unwrap().unwrap();
+        let prepared = prepare_login(&me.name, "node1").await.unwrap();
+        assert_eq!(prepared.user, resolve_login(&me.name, "node1").unwrap());
+        if geteuid().is_root() {
+            let creds = prepared.credentials.as_ref().expect("root reads the group list");
+            assert_eq!((creds.uid, creds.gid), (me.uid, me.gid));
+            assert!(creds.groups.contains(&me.gid), "{:?}", creds.groups);
+            let tty = Group::from_name("tty").unwrap().map_or(me.gid.as_raw(), |g| g.gid.as_raw());
+            assert_eq!(prepared.tty_gid, tty);
+        } else {
+            assert!(prepared.credentials.is_none());
+            assert_eq!(prepared.tty_gid, me.gid.as_raw());
+        }
+        // A prepared login starts a session without another lookup.
+        let req = SessionRequest { command: Some("echo prepared".into()), ..SessionRequest::default() };
+        let mut running = spawn_prepared(&prepared, &req).unwrap();
+        assert!(running.pid().is_some());
+        let status = running.child.wait().await.unwrap();
+        assert!(status.success(), "{status:?}");
     }
 
     #[test]

@@ -440,12 +440,19 @@ async fn sign(
     Ok(Json(issued))
 }
 
+/// `GET /webapi/events?since=RFC3339&limit=N`.
 #[derive(Deserialize)]
 struct EventsQuery {
+    /// Only events at or after this time.
     #[serde(default, with = "time::serde::rfc3339::option")]
     since: Option<time::OffsetDateTime>,
+    /// The newest this many events ([`crate::audit::DEFAULT_READ_LIMIT`] when absent, capped at
+    /// [`crate::audit::MAX_READ_LIMIT`]).
+    limit: Option<usize>,
 }
 
+/// The newest audit events, oldest first; the log is read backwards on a blocking thread, so
+/// the cost follows `limit`, not the size of the log.
 async fn events(
     State(state): Shared,
     Extension(peer): Extension<Peer>,
@@ -453,8 +460,15 @@ async fn events(
 ) -> Result<Json<Vec<AuditEvent>>, AuthError> {
     let who = caller(&peer)?;
     state.auth.authorize(who, "event", "list").await?;
-    let Query(query) = query.map_err(|e| AuthError::BadRequest(format!("since: {}", e.body_text())))?;
-    let events = state.auth.audit().read(query.since).map_err(|e| AuthError::Internal(format!("audit log: {e}")))?;
+    let Query(query) = query
+        .map_err(|e| AuthError::BadRequest(format!("events query (since=RFC3339, limit=N): {}", e.body_text())))?;
+    let limit = query.limit.unwrap_or(crate::audit::DEFAULT_READ_LIMIT).min(crate::audit::MAX_READ_LIMIT);
+    let events = state
+        .auth
+        .audit()
+        .read(query.since, limit)
+        .await
+        .map_err(|e| AuthError::Internal(format!("audit log: {e}")))?;
     Ok(Json(events))
 }
 
