@@ -120,8 +120,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         Audit::open(&cfg.data_dir.join("log"), &cluster).context("cannot open the audit log in data_dir/log")?,
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
-    let auth =
-        Auth::init(backend.clone(), &cluster, audit, require_otp).await.map_err(|e| anyhow::anyhow!("auth: {e}"))?;
+    let auth = Auth::init(backend.clone(), &cluster, audit.clone(), require_otp)
+        .await
+        .map_err(|e| anyhow::anyhow!("auth: {e}"))?;
     auth.set_insecure(cfg.insecure);
 
     for token in &auth_cfg.tokens {
@@ -325,6 +326,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             tracing::error!("{name} task failed: {e}");
         }
     }
+    // Every event the services emitted is on disk before the process ends.
+    audit.close();
     backend.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -427,13 +427,22 @@ impl Cluster {
         log.split_whitespace().find_map(|w| w.strip_prefix(needle.as_str())?.parse().ok())
     }
 
-    /// The audit log's lines.
+    /// The audit log's lines, once its writer has caught up (events are written by a writer
+    /// thread a moment after the call that emitted them: wait until the file stops growing).
     pub fn audit_lines(&self) -> Vec<String> {
-        std::fs::read_to_string(self.data_dir().join("log/events.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        let path = self.data_dir().join("log/events.log");
+        let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut last = size();
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = size();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        std::fs::read_to_string(&path).unwrap_or_default().lines().map(str::to_string).collect()
     }
 }
 

@@ -187,7 +187,12 @@ fn the_guide_end_to_end() {
         std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default()
     );
     // The leaf audited the role mapping with the remote and local roles.
-    let audit = std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    let node_audit = || std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    // Written by the audit writer thread a moment after the login.
+    wait_for("the role mapping audited", Duration::from_secs(2), || {
+        (!node_audit().contains("role.mapping")).then(node_audit)
+    });
+    let audit = node_audit();
     let mapping = audit.lines().find(|l| l.contains("role.mapping")).unwrap_or_else(|| panic!("{audit}"));
     assert!(
         mapping.contains("\"remote_roles\":[\"access\",\"editor\",\"auditor\"]") || mapping.contains("access"),
@@ -409,7 +414,12 @@ fn unmapped_roles_and_leaf_users_get_nothing() {
         "names the remote roles: {}",
         out.stderr
     );
-    let audit = std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    let node_audit = || std::fs::read_to_string(_node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    // Written by the audit writer thread a moment after the login.
+    wait_for("the role mapping audited", Duration::from_secs(2), || {
+        (!node_audit().contains("role.mapping")).then(node_audit)
+    });
+    let audit = node_audit();
     let mapping = audit.lines().find(|l| l.contains("role.mapping")).unwrap_or_else(|| panic!("{audit}"));
     assert!(mapping.contains("\"success\":false") && mapping.contains("contractor"), "{mapping}");
     // The leaf API refuses the unmapped user too.

@@ -1,8 +1,8 @@
 //! Running a session's command or shell as the login's Unix user, with or without a PTY.
 //!
-//! The SSH server ([`super::sshd`]) resolves the login with [`resolve_login`], starts the process
-//! with [`spawn`] and drives it with [`Running::run`], which streams stdout/stderr to the channel
-//! (32 KiB reads), feeds the client's data to stdin, applies window changes and signals, and
+//! The SSH server ([`super::sshd`]) looks the login up with [`prepare_login`], starts the
+//! process with [`spawn_prepared`] and drives it with [`Running::run`], which streams
+//! stdout/stderr to the channel (32 KiB reads), feeds the client's data to stdin, applies window changes and signals, and
 //! returns how the process ended.
 //!
 //! The user and group databases (`getpwnam`, `getgrouplist`, the `tty` group) may be slow (NSS,
@@ -162,7 +162,6 @@ struct Credentials {
 
 /// [`resolve_login`] plus the group lookups [`spawn_prepared`] needs, on a blocking thread so
 /// that a slow user database does not hold up the async workers.
-#[cfg_attr(not(test), allow(dead_code))] // until sshd.rs switches from resolve_login + spawn
 pub async fn prepare_login(login: &str, node: &str) -> Result<PreparedLogin, SessionError> {
     let (name, node_name) = (login.to_string(), node.to_string());
     tokio::task::spawn_blocking(move || resolve_login(&name, &node_name).map(prepare)).await.map_err(|e| {
@@ -451,12 +450,6 @@ fn become_login_in_child(cmd: &mut tokio::process::Command, credentials: &Creden
     unsafe {
         cmd.pre_exec(move || switch_credentials(&groups, gid, uid));
     }
-}
-
-/// Starts the session's process as `user`. Blocking (it reads the group database when the
-/// daemon runs as root): async code uses [`prepare_login`] and [`spawn_prepared`].
-pub fn spawn(user: &LoginUser, req: &SessionRequest) -> Result<Running, SessionError> {
-    spawn_prepared(&prepare(user.clone()), req)
 }
 
 /// Starts the session's process as a prepared login; no database lookups.

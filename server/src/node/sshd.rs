@@ -439,13 +439,21 @@ impl Conn {
         })
     }
 
+    /// The login's account and groups, read on a blocking thread (the user database may be
+    /// slow: NSS, LDAP); `None` before authentication.
+    async fn prepare_login(&self) -> Option<Result<session::PreparedLogin, session::SessionError>> {
+        let authed = self.user.as_ref()?;
+        Some(session::prepare_login(&authed.login, &self.ctx.node_name).await)
+    }
+
     /// Starts the channel's program (exec or shell). Replies to the request itself.
-    fn start(
+    async fn start(
         &mut self,
         channel: ChannelId,
         command: Option<String>,
         session: &mut Session,
     ) -> Result<(), russh::Error> {
+        let prepared = self.prepare_login().await;
         let Some(authed) = self.user.as_ref() else {
             if let Some(reason) = &self.denied {
                 session.channel_success(channel)?;
@@ -475,8 +483,14 @@ impl Conn {
             obj.insert("command".into(), json!(command));
             obj.insert("pty".into(), json!(req.pty.is_some()));
         }
-        let started =
-            session::resolve_login(&authed.login, &self.ctx.node_name).and_then(|user| session::spawn(&user, &req));
+        let started = match prepared {
+            Some(prepared) => prepared.and_then(|login| session::spawn_prepared(&login, &req)),
+            None => Err(session::SessionError::Lookup {
+                login: authed.login.clone(),
+                node: self.ctx.node_name.clone(),
+                reason: "not authenticated".into(),
+            }),
+        };
         let running = match started {
             Ok(running) => running,
             Err(e) => {
@@ -529,7 +543,8 @@ impl Conn {
     }
 
     /// Sets up agent forwarding for `channel`'s session. Returns whether it was granted.
-    fn forward_agent(&mut self, channel: ChannelId, session: &mut Session) -> bool {
+    async fn forward_agent(&mut self, channel: ChannelId, session: &mut Session) -> bool {
+        let prepared = self.prepare_login().await;
         let Some(authed) = self.user.as_ref() else { return false };
         let Some(state) = self.channels.get_mut(&channel) else { return false };
         if state.started || state.agent.is_some() {
@@ -539,10 +554,10 @@ impl Conn {
             tracing::info!(peer = %self.peer, user = %authed.identity.user, "agent forwarding refused: the certificate or the roles do not allow it");
             return false;
         }
-        let user = match session::resolve_login(&authed.login, &self.ctx.node_name) {
-            Ok(user) => user,
+        let user = match prepared {
+            Some(Ok(login)) => login.user,
             // The session itself reports this clearly when it starts.
-            Err(_) => return false,
+            _ => return false,
         };
         match agent_socket(&user, session.handle(), &mut self.tasks) {
             Ok(agent) => {
@@ -874,7 +889,7 @@ impl russh::server::Handler for Conn {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         match std::str::from_utf8(data) {
-            Ok(command) if !command.contains('\0') => self.start(channel, Some(command.to_string()), session),
+            Ok(command) if !command.contains('\0') => self.start(channel, Some(command.to_string()), session).await,
             _ => {
                 tracing::info!(peer = %self.peer, "exec request refused: the command is not valid UTF-8 text");
                 session.channel_failure(channel)
@@ -883,7 +898,7 @@ impl russh::server::Handler for Conn {
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        self.start(channel, None, session)
+        self.start(channel, None, session).await
     }
 
     async fn subsystem_request(
@@ -909,7 +924,7 @@ impl russh::server::Handler for Conn {
     }
 
     async fn agent_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<bool, Self::Error> {
-        Ok(self.forward_agent(channel, session))
+        Ok(self.forward_agent(channel, session).await)
     }
 
     async fn signal(&mut self, channel: ChannelId, signal: Sig, _session: &mut Session) -> Result<(), Self::Error> {
