@@ -153,6 +153,11 @@ impl Unauthenticated {
         self.per_source.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How many unauthenticated connections `ip` holds.
+    fn held_by(&self, ip: IpAddr) -> usize {
+        self.per_source().get(&ip).copied().unwrap_or(0)
+    }
+
     /// Counts one more from `ip` unless it already holds `cap`.
     fn try_add(&self, ip: IpAddr, cap: usize) -> bool {
         let mut map = self.per_source();
@@ -396,12 +401,8 @@ impl Listener {
                     Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 }
             };
-            let unauthenticated = counts.total.load(Ordering::Relaxed);
-            if roll(limits.max_startups.refusal_chance(unauthenticated)) {
-                log.refused(
-                    peer,
-                    &format!("{unauthenticated} unauthenticated connections (max_startups {})", limits.max_startups),
-                );
+            if let Err(why) = admit(&counts, &limits, peer.ip()) {
+                log.refused(peer, &why);
                 continue;
             }
             if !counts.try_add(peer.ip(), limits.max_unauthenticated_per_source) {
@@ -463,6 +464,22 @@ impl Listener {
     }
 }
 
+/// Early drop spares a source holding fewer than this many unauthenticated connections: a
+/// user (or a proxy's own hop) has one handshake in flight, a flood has many.
+pub const FAIR_SHARE: usize = 2;
+
+/// Random early drop: past `max_startups` START a new connection is refused with a rising
+/// probability — unless its source holds fewer than [`FAIR_SHARE`] unauthenticated connections,
+/// so a flood from some addresses does not shed everyone else's logins. Those sources are
+/// refused only past twice FULL, a ceiling for floods spread over many addresses.
+fn admit(counts: &Unauthenticated, limits: &Limits, ip: IpAddr) -> Result<(), String> {
+    let total = counts.total.load(Ordering::Relaxed);
+    let m = limits.max_startups;
+    let refused =
+        if counts.held_by(ip) < FAIR_SHARE { total >= m.full.saturating_mul(2) } else { roll(m.refusal_chance(total)) };
+    if refused { Err(format!("{total} unauthenticated connections (max_startups {m})")) } else { Ok(()) }
+}
+
 /// Resolves once `shutdown` turns true, or its sender is gone (nobody can stop us cleanly then).
 pub async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|down| *down).await;
@@ -504,6 +521,25 @@ mod tests {
             assert!(MaxStartups::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(!roll(0) && roll(10_000));
+    }
+
+    #[test]
+    fn early_drop_sheds_the_flooding_sources_and_spares_the_others() {
+        let limits = Limits { max_startups: MaxStartups { start: 4, rate: 100, full: 8 }, ..Limits::default() };
+        let c = Unauthenticated::default();
+        let flood: IpAddr = [127, 0, 0, 2].into();
+        let user: IpAddr = [127, 0, 0, 1].into();
+        for _ in 0..6 {
+            assert!(c.try_add(flood, 64));
+        }
+        assert!(admit(&c, &limits, flood).is_err(), "past START at rate 100 a flooding source is refused");
+        assert!(admit(&c, &limits, user).is_ok(), "a source with nothing pending is admitted");
+        assert!(c.try_add(user, 64) && admit(&c, &limits, user).is_ok(), "one pending handshake is a fair share");
+        assert!(c.try_add(user, 64) && admit(&c, &limits, user).is_err(), "two are not, past START");
+        for _ in 0..8 {
+            assert!(c.try_add(flood, 64));
+        }
+        assert!(admit(&c, &limits, [127, 0, 0, 9].into()).is_err(), "past twice FULL everyone is refused");
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub fn tls_config(trust: &ServerTrust, identity: Option<&ClientIdentity>) -> Res
 }
 
 /// Whether a TLS failure is the server's certificate not verifying (not a dropped connection).
-fn is_verification_failure(cause: &str) -> bool {
+pub fn is_verification_failure(cause: &str) -> bool {
     cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("NotValidForName")
 }
 

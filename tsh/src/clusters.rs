@@ -102,15 +102,36 @@ pub async fn leaf_get<T: DeserializeOwned>(
     let proxy = crate::nodes::ssh_proxy(creds, insecure).await?;
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let login = cert.valid_principals().first().cloned().unwrap_or_else(|| creds.user.clone());
-    let (_proxy, stream) = crate::ssh::dial_node(&proxy, tunnel_web_target(), 0, &leaf.name, &login, &keys).await?;
     let identity = creds.client_identity()?;
     let config = tether_shared::client::tls_config(&ServerTrust::Cas(leaf.tls_cas.clone()), Some(&identity))?;
     let name = rustls::pki_types::ServerName::try_from(leaf.name.clone())
         .with_context(|| format!("{:?} is not a valid TLS server name", leaf.name))?;
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(name, stream)
-        .await
-        .with_context(|| format!("TLS with cluster {}'s web API failed", leaf.name))?;
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    // A leaf under load may shed the handshake: dial again a few times, with jittered backoff.
+    let mut attempt = 0;
+    let (_proxy, tls) = loop {
+        let tried = async {
+            let (proxy, stream) =
+                crate::ssh::dial_node(&proxy, tunnel_web_target(), 0, &leaf.name, &login, &keys).await?;
+            match connector.connect(name.clone(), stream).await {
+                Ok(tls) => Ok((proxy, tls)),
+                Err(e) if !tether_shared::client::is_verification_failure(&e.to_string()) => {
+                    Err(crate::ssh::Dropped(format!("TLS with cluster {}'s web API failed: {e}", leaf.name)).into())
+                }
+                Err(e) => {
+                    Err(anyhow::Error::new(e).context(format!("TLS with cluster {}'s web API failed", leaf.name)))
+                }
+            }
+        };
+        match tried.await {
+            Ok(pair) => break pair,
+            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && crate::ssh::dropped(&e) => {
+                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
         .await
         .with_context(|| format!("HTTP with cluster {} failed", leaf.name))?;

@@ -92,7 +92,12 @@ impl Keys {
 /// A connection that ended before authentication (refused, reset, closed during the
 /// handshake): worth another try, unlike a refused certificate.
 #[derive(Debug)]
-struct Dropped(String);
+pub(crate) struct Dropped(pub(crate) String);
+
+/// Whether `e` is a [`Dropped`] connection (worth another try).
+pub(crate) fn dropped(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Dropped>().is_some()
+}
 
 impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,7 +168,7 @@ pub async fn dial_node(
         };
         match connected.await {
             Ok(proxy) => break proxy,
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && e.downcast_ref::<Dropped>().is_some() => {
+            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
                 tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
@@ -209,11 +214,29 @@ pub struct SshRequest<'a> {
 /// Runs `tsh ssh`; returns the remote exit code.
 pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
     use std::io::IsTerminal;
-    let (proxy, stream) =
-        tokio::time::timeout(CONNECT_TIMEOUT, dial_node(proxy_ssh, req.host, req.port, req.cluster, req.login, keys))
+    // The node (or a leaf proxy's hop to it) may shed the handshake under load like the proxy
+    // does: the whole path is dialled again, a few times, with jittered backoff.
+    let mut attempt = 0;
+    let (proxy, node) = loop {
+        let connected = async {
+            let (proxy, stream) = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                dial_node(proxy_ssh, req.host, req.port, req.cluster, req.login, keys),
+            )
             .await
             .map_err(|_| anyhow::anyhow!("connecting to {} took longer than {CONNECT_TIMEOUT:?}", req.host))??;
-    let node = handshake(stream, req.host, req.login, keys, "node").await?;
+            let node = handshake(stream, req.host, req.login, keys, "node").await?;
+            Ok::<_, anyhow::Error>((proxy, node))
+        };
+        match connected.await {
+            Ok(pair) => break pair,
+            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let mut channel = node.channel_open_session().await.context("the node refused a session channel")?;
     let interactive = req.command.is_empty();
     let want_tty = req.tty.unwrap_or(interactive && std::io::stdin().is_terminal());

@@ -284,7 +284,7 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
 
     let timed_out = !authenticated && started.elapsed() >= grace;
     if timed_out {
-        tracing::info!(%peer, "SSH client did not authenticate within {grace:?}; closed");
+        tracing::debug!(%peer, "SSH client did not authenticate within {grace:?}; closed");
     }
     let progress = std::mem::take(&mut *progress.lock().unwrap_or_else(|p| p.into_inner()));
     if progress.userauth_started && !authenticated && progress.refusals == 0 {

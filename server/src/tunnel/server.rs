@@ -58,7 +58,7 @@ async fn run_connection(
     handler: TunnelPeer,
     control_rx: tokio::sync::oneshot::Receiver<(String, Channel<Msg>)>,
 ) {
-    let Conn { stream, peer: addr, killer, shutdown, .. } = conn;
+    let Conn { stream, peer: addr, killer, shutdown, gate } = conn;
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(s) => s,
         Err(e) => return tracing::debug!(%addr, "tunnel: handshake failed: {e}"),
@@ -82,7 +82,9 @@ async fn run_connection(
     tokio::pin!(session);
     tokio::select! {
         result = &mut session => match result {
-            Err(e) => tracing::info!(%addr, "tunnel: connection ended: {e}"),
+            // Strangers closed at their deadline are the listener's business (throttled there).
+            Err(e) if gate.passed() => tracing::info!(%addr, "tunnel: connection ended: {e}"),
+            Err(e) => tracing::debug!(%addr, "tunnel: unauthenticated connection ended: {e}"),
             Ok(()) => tracing::debug!(%addr, "tunnel: connection closed"),
         },
         () = control => {
