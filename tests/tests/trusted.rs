@@ -91,6 +91,15 @@ fn row<'a>(table: &'a str, cluster: &str) -> Option<&'a str> {
     table.lines().find(|l| l.split_whitespace().next() == Some(cluster))
 }
 
+/// The leaf gets the visitor role and trusts the root with [`ROLE_MAP`] and a fresh token.
+fn trust(root: &Cluster, leaf: &Cluster) {
+    let dir = root.dir.path();
+    leaf.tctl(&["create", write(dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(root, &["--type=trusted_cluster"]);
+    leaf.tctl(&["create", write(dir, "tc.yaml", &trusted_cluster_yaml(root, &tok, true, ROLE_MAP)).to_str().unwrap()])
+        .ok();
+}
+
 /// A root, and a leaf (started with `--insecure`, as the guide allows for testing) whose node
 /// `mynode` is labelled `env=demo`.
 struct Pair {
@@ -391,13 +400,7 @@ fn unmapped_roles_and_leaf_users_get_nothing() {
     ensure_visitor_account();
     let Pair { root, leaf, _node } = pair();
     let dir = root.dir.path().to_path_buf();
-    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    let tok = token(&root, &["--type=trusted_cluster"]);
-    leaf.tctl(&[
-        "create",
-        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
-    ])
-    .ok();
+    trust(&root, &leaf);
     // contractor is not in the role map (its visitor login gets ann past the certificate check).
     let contractor = "kind: role\nversion: v5\nmetadata:\n  name: contractor\nspec:\n  allow:\n    logins: ['{{internal.logins}}']\n";
     root.tctl(&["create", write(&dir, "contractor.yaml", contractor).to_str().unwrap()]).ok();
@@ -544,14 +547,7 @@ fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
 fn a_restarted_root_finds_its_leaf_back_online() {
     ensure_visitor_account();
     let Pair { mut root, leaf, _node } = pair();
-    let dir = root.dir.path().to_path_buf();
-    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    let tok = token(&root, &["--type=trusted_cluster"]);
-    leaf.tctl(&[
-        "create",
-        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
-    ])
-    .ok();
+    trust(&root, &leaf);
     let home = root.add_user("myuser", "access", "visitor", "correct-horse");
     let online = |root: &Cluster| {
         let t = tsh(root, &home, &["clusters"]);
@@ -579,14 +575,7 @@ fn a_restarted_root_finds_its_leaf_back_online() {
 fn every_root_shutdown_drains_the_leaf_tunnel_first() {
     let mut root = Cluster::start("root.example.com");
     let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
-    let dir = root.dir.path().to_path_buf();
-    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    let tok = token(&root, &["--type=trusted_cluster"]);
-    leaf.tctl(&[
-        "create",
-        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
-    ])
-    .ok();
+    trust(&root, &leaf);
     let count = |needle: &str| leaf.log().matches(needle).count();
     const CONNECTED: &str = "tunnel: connected";
     const DRAINED: &str = "tunnel: the root proxy is stopping";
@@ -613,14 +602,7 @@ fn a_busy_tunnel_is_replaced_without_cutting_its_sessions() {
     let leaf = Cluster::start_limited("leaf.example.com", &limits, "", "", &["--insecure"]);
     let node_token = token(&leaf, &["--type=node"]);
     let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
-    let dir = root.dir.path().to_path_buf();
-    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    let tok = token(&root, &["--type=trusted_cluster"]);
-    leaf.tctl(&[
-        "create",
-        write(&dir, "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP)).to_str().unwrap(),
-    ])
-    .ok();
+    trust(&root, &leaf);
     let home = root.add_user("myuser", "access", "visitor", "correct-horse");
     wait_for("one tunnel", Duration::from_secs(20), || {
         let n = tunnels_on(&root, &root.web_addr).get("leaf.example.com").copied().unwrap_or(0);
