@@ -189,3 +189,20 @@ async fn one_source_cannot_take_every_slot_and_fds_come_back() {
     drop(flood);
     drop(cluster);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_in_sessions_outlive_the_deadline() {
+    let (cluster, _) = tokio::task::spawn_blocking(start).await.unwrap();
+    let cluster = Arc::new(cluster);
+    let c = cluster.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let home = c.add_user("alice", "access", "root", "correct-horse");
+        let target = format!("root@{}-node", c.name);
+        // Through the SSH proxy to the node: both passed their gates, so the deadline (2 s) no
+        // longer applies.
+        c.as_user(&home, "tsh", &["ssh", &target, "sleep 4; echo alive"], None)
+    })
+    .await
+    .unwrap();
+    assert_eq!((out.code, out.stdout.trim()), (0, "alive"), "a logged-in session was cut: {}", out.stderr);
+}
