@@ -121,6 +121,7 @@ enum WriterSlot {
 
 impl Audit {
     /// Opens (creating) `dir/events.log` with the default settings.
+    #[cfg(test)]
     pub fn open(dir: &Path, cluster: &str) -> std::io::Result<Self> {
         Audit::open_with(dir, cluster, AuditConfig::default())
     }

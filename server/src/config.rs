@@ -72,6 +72,8 @@ pub struct Config {
     pub insecure: bool,
     /// The limits of every listener (`teleport.connection_limits`).
     pub limits: ConnectionLimits,
+    /// The audit log's size, rotation and queue (`teleport.audit`).
+    pub audit: crate::audit::AuditConfig,
 }
 
 /// The network edge's limits (`teleport.connection_limits`); see `listen.rs`.
@@ -436,6 +438,7 @@ impl Config {
             log: LogConfig { output: LogOutput::Stderr, severity: Severity::Info },
             insecure: false,
             limits: ConnectionLimits::default(),
+            audit: crate::audit::AuditConfig::default(),
         }
     }
 
@@ -553,6 +556,15 @@ teleport:
     path: backend.db
     # conn_string: the PostgreSQL connection string, required with type postgresql and allowed
     # only then, e.g. conn_string: "postgres://tether@db.example.com:5432/tether"
+  # audit: the audit log (data_dir/log/events.log): it is rotated to events.log.1 … when it
+  # would pass max_file_mb, keeping max_files rotated files; events wait in a queue of
+  # queue_capacity for the writer (a full queue makes emitters wait 100 ms, then drops, counts and
+  # reports); every string in an event is cut to max_value_bytes (at least 64).
+  audit:
+    max_file_mb: 64
+    max_files: 5
+    queue_capacity: 4096
+    max_value_bytes: 1024
   # connection_limits: the network edge, for every listener (web API, SSH proxy, tunnel, node).
   # Unauthenticated connections are those that have not logged in yet (for the web API: that
   # presented no client certificate); durations are Go durations, 0s turns a timer off.
@@ -736,6 +748,17 @@ struct RawTeleport {
     storage: Option<RawStorage>,
     #[serde(default, deserialize_with = "section")]
     connection_limits: Option<RawLimits>,
+    #[serde(default, deserialize_with = "section")]
+    audit: Option<RawAudit>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    max_file_mb: Option<Count>,
+    max_files: Option<Count>,
+    queue_capacity: Option<Count>,
+    max_value_bytes: Option<Count>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1098,6 +1121,15 @@ impl Resolver<'_> {
         };
         let proxy_server = t.proxy_server.map(|p| p.0);
         let limits = resolve_limits(t.connection_limits.unwrap_or_default());
+        let raw_audit = t.audit.unwrap_or_default();
+        let d = crate::audit::AuditConfig::default();
+        let audit = crate::audit::AuditConfig {
+            max_file_bytes: raw_audit.max_file_mb.map_or(d.max_file_bytes, |c| c.0 as u64 * 1024 * 1024),
+            keep_rotated: raw_audit.max_files.map_or(d.keep_rotated, |c| c.0),
+            queue_capacity: raw_audit.queue_capacity.map_or(d.queue_capacity, |c| c.0),
+            max_value_bytes: raw_audit.max_value_bytes.map_or(d.max_value_bytes, |c| c.0.max(64)),
+            ..d
+        };
 
         let raw_log = t.log.unwrap_or_default();
         let log = LogConfig {
@@ -1229,6 +1261,7 @@ impl Resolver<'_> {
             ssh,
             insecure: false,
             limits,
+            audit,
         };
         self.check_listeners(&config)?;
         Ok(config)
@@ -1536,6 +1569,9 @@ ssh_service:
         assert_eq!(l.listener.shutdown_grace, Duration::ZERO);
         assert_eq!(l.web_request_timeout, DEFAULT_WEB_REQUEST_TIMEOUT);
         assert_eq!(c.limits.web_listener().login_grace_time, DEFAULT_WEB_REQUEST_TIMEOUT);
+        let c = parse("t.yaml", "teleport:\n  audit:\n    max_file_mb: 2\n    max_files: 3\n").unwrap();
+        assert_eq!((c.audit.max_file_bytes, c.audit.keep_rotated), (2 * 1024 * 1024, 3));
+        assert_error("teleport:\n  audit:\n    max_files: 0\n", 3, "teleport.audit.max_files", "from 1 to");
         assert_error(
             "teleport:\n  connection_limits:\n    max_startups: \"30:10:20\"\n",
             3,

@@ -117,7 +117,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let cluster = auth_cfg.cluster_name.clone();
     let audit = Arc::new(
-        Audit::open(&cfg.data_dir.join("log"), &cluster).context("cannot open the audit log in data_dir/log")?,
+        Audit::open_with(&cfg.data_dir.join("log"), &cluster, cfg.audit.clone())
+            .context("cannot open the audit log in data_dir/log")?,
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
     let auth = Auth::init(backend.clone(), &cluster, audit.clone(), require_otp)
@@ -287,6 +288,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     labels: ssh_cfg.labels.clone().into_iter().collect(),
                     insecure: false,
                     limits: &cfg.limits,
+                    audit: &cfg.audit,
                 },
                 stop_rx.clone(),
             )
@@ -355,6 +357,7 @@ async fn run_node_only(cfg: &Config) -> anyhow::Result<()> {
             labels: ssh_cfg.labels.clone().into_iter().collect(),
             insecure: false,
             limits: &cfg.limits,
+            audit: &cfg.audit,
         },
         stop_rx,
     )

@@ -39,6 +39,8 @@ pub struct NodeSettings<'a> {
     pub insecure: bool,
     /// The network edge's limits.
     pub limits: &'a crate::config::ConnectionLimits,
+    /// The audit log's settings.
+    pub audit: &'a crate::audit::AuditConfig,
 }
 
 /// A running node: its tasks, stopped through the shared shutdown signal.
@@ -61,7 +63,8 @@ impl NodeService {
         .await?;
         let client = creds.api_client(settings.insecure).map_err(|e| anyhow::anyhow!("{e}"))?;
         let audit = Arc::new(
-            Audit::open(&settings.data_dir.join("log"), &creds.cluster).context("cannot open the node's audit log")?,
+            Audit::open_with(&settings.data_dir.join("log"), &creds.cluster, settings.audit.clone())
+                .context("cannot open the node's audit log")?,
         );
         let mut labels = settings.labels.clone();
         labels.insert("hostname".into(), settings.hostname.to_string());
