@@ -36,6 +36,28 @@ YAML
   if [[ ${7:-} == node ]]; then printf 'ssh_service:\n  listen_addr: 127.0.0.1:0\n'; fi
 }
 
+# join_leaf ROOT_DATA LEAF_DATA ROOT_NAME ROOT_TUNNEL ROOT_WEB: a trusted_cluster token from the
+# root, then the leaf trusts the root with role map access → access.
+join_leaf() {
+  local token
+  token=$("$BIN/tctl" --data-dir "$1" tokens add --type=trusted_cluster | sed -n 's/.*token: //p')
+  cat > "$WORK/tc-$3.yaml" <<YAML
+kind: trusted_cluster
+version: v2
+metadata:
+  name: $3
+spec:
+  enabled: true
+  token: $token
+  tunnel_addr: $4
+  web_proxy_addr: $5
+  role_map:
+  - remote: access
+    local: [access]
+YAML
+  "$BIN/tctl" --data-dir "$2" create "$WORK/tc-$3.yaml" > /dev/null
+}
+
 # start_openssh: sshd serving as both the jump host and the target; sets SSH_OPTS and PORT.
 start_openssh() {
   mkdir -p /run/sshd "$WORK/ssh"

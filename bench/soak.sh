@@ -28,22 +28,7 @@ tether_yaml leaf-node "$WORK/leaf" leaf.soak $ANY $ANY $ANY node > "$WORK/leaf.y
 LEAF_PID=$!; PIDS+=($LEAF_PID)
 for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/leaf.out" 2>/dev/null && break; sleep 0.05; done
 
-TOKEN=$("$BIN/tctl" --data-dir "$WORK/root" tokens add --type=trusted_cluster | sed -n 's/.*token: //p')
-cat > "$WORK/tc.yaml" <<YAML
-kind: trusted_cluster
-version: v2
-metadata:
-  name: root.soak
-spec:
-  enabled: true
-  token: $TOKEN
-  tunnel_addr: $ROOT_TUN
-  web_proxy_addr: $ROOT_WEB
-  role_map:
-  - remote: access
-    local: [access]
-YAML
-"$BIN/tctl" --data-dir "$WORK/leaf" create "$WORK/tc.yaml" > /dev/null
+join_leaf "$WORK/root" "$WORK/leaf" root.soak "$ROOT_TUN" "$ROOT_WEB"
 export TSH_HOME=$WORK/tsh
 INVITE=$("$BIN/tctl" --data-dir "$WORK/root" users add soak --roles=access --logins=root | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
 echo "soak-password" | "$BIN/tsh" login --proxy="$ROOT_WEB" --user=soak --insecure --invite="$INVITE" --keystore=file > /dev/null 2>&1

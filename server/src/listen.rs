@@ -480,6 +480,18 @@ fn admit(counts: &Unauthenticated, limits: &Limits, ip: IpAddr) -> Result<(), St
     if refused { Err(format!("{total} unauthenticated connections (max_startups {m})")) } else { Ok(()) }
 }
 
+/// The accept backlog asked of the kernel (capped by `net.core.somaxconn`): a burst of
+/// reconnecting leaf agents or users queues here instead of retransmitting SYNs for seconds.
+pub const BACKLOG: u32 = 4096;
+
+/// Binds a listening socket on `addr` with [`BACKLOG`].
+pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Resolves once `shutdown` turns true, or its sender is gone (nobody can stop us cleanly then).
 pub async fn until_shutdown(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|down| *down).await;

@@ -136,20 +136,20 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("static token: {e}"))?;
     }
 
-    let web_listener = tokio::net::TcpListener::bind(proxy_cfg.web_listen_addr)
+    let web_listener = crate::listen::bind(proxy_cfg.web_listen_addr)
         .await
         .with_context(|| format!("cannot listen on web_listen_addr {}", proxy_cfg.web_listen_addr))?;
     let web_addr = reachable(web_listener.local_addr()?);
     // The auth API: the same routes on auth_service.listen_addr, for tctl --auth-server and nodes.
-    let auth_listener = tokio::net::TcpListener::bind(auth_cfg.listen_addr)
+    let auth_listener = crate::listen::bind(auth_cfg.listen_addr)
         .await
         .with_context(|| format!("cannot listen on auth_service.listen_addr {}", auth_cfg.listen_addr))?;
     let auth_addr = reachable(auth_listener.local_addr()?);
-    let ssh_listener = tokio::net::TcpListener::bind(proxy_cfg.listen_addr)
+    let ssh_listener = crate::listen::bind(proxy_cfg.listen_addr)
         .await
         .with_context(|| format!("cannot listen on proxy_service.listen_addr {}", proxy_cfg.listen_addr))?;
     let ssh_addr = reachable(ssh_listener.local_addr()?);
-    let tunnel_listener = tokio::net::TcpListener::bind(proxy_cfg.tunnel_listen_addr).await.with_context(|| {
+    let tunnel_listener = crate::listen::bind(proxy_cfg.tunnel_listen_addr).await.with_context(|| {
         format!("cannot listen on proxy_service.tunnel_listen_addr {}", proxy_cfg.tunnel_listen_addr)
     })?;
     let tunnel_addr = reachable(tunnel_listener.local_addr()?);

@@ -110,8 +110,10 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let dir = std::env::temp_dir().join(format!("tether-tunnels-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    // Every simulated leaf dials from 127.0.0.1, where real leaves come from addresses of their
+    // own: the per-source limits (and the validate endpoint's rate limit) are lifted here.
     let config = format!(
-        "teleport:\n  nodename: bench-root\n  data_dir: {d}/data\n  log:\n    severity: WARN\nauth_service:\n  cluster_name: root.bench\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+        "teleport:\n  nodename: bench-root\n  data_dir: {d}/data\n  log:\n    severity: WARN\n  connection_limits:\n    max_unauthenticated_per_source: 100000\n    max_startups: \"50000:30:100000\"\n    max_connections: 100000\n    unauthenticated_rate: 100000\n    unauthenticated_burst: 100000\nauth_service:\n  cluster_name: root.bench\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
         d = dir.display()
     );
     std::fs::write(dir.join("tether.yaml"), config)?;

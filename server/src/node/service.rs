@@ -79,7 +79,7 @@ impl NodeService {
             tracing::warn!("node: no CAs and roles yet; SSH logins fail until the auth API answers");
         }
 
-        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+        let listener = crate::listen::bind(settings.listen_addr)
             .await
             .with_context(|| format!("cannot listen on ssh_service.listen_addr {}", settings.listen_addr))?;
         let addr = crate::process::reachable(listener.local_addr()?);
