@@ -36,6 +36,26 @@ YAML
   if [[ ${7:-} == node ]]; then printf 'ssh_service:\n  listen_addr: 127.0.0.1:0\n'; fi
 }
 
+# start_leaf CLUSTER: a leaf daemon (auth + proxy + node "leaf-node", --insecure) in $WORK/leaf on
+# any free ports; sets LEAF_PID once its tunnel listener is up.
+start_leaf() {
+  tether_yaml leaf-node "$WORK/leaf" "$1" 127.0.0.1:0 127.0.0.1:0 127.0.0.1:0 node > "$WORK/leaf.yaml"
+  "$BIN/tether" start --insecure -c "$WORK/leaf.yaml" > "$WORK/leaf.out" 2> "$WORK/leaf.log" &
+  LEAF_PID=$!
+  PIDS+=($LEAF_PID)
+  for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/leaf.out" 2>/dev/null && return; sleep 0.05; done
+  echo "the leaf did not start" >&2; exit 1
+}
+
+# root_login USER PROXY_WEB: a root user with role access and login root, logged in through its
+# invite with tsh under TSH_HOME=$WORK/tsh (exported).
+root_login() {
+  export TSH_HOME=$WORK/tsh
+  local invite
+  invite=$("$BIN/tctl" --data-dir "$WORK/root" users add "$1" --roles=access --logins=root | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
+  echo "$1-password" | "$BIN/tsh" login --proxy="$2" --user="$1" --insecure --invite="$invite" --keystore=file > /dev/null 2>&1
+}
+
 # join_leaf ROOT_DATA LEAF_DATA ROOT_NAME ROOT_TUNNEL ROOT_WEB: a trusted_cluster token from the
 # root, then the leaf trusts the root with role map access → access.
 join_leaf() {

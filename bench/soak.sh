@@ -22,16 +22,9 @@ tether_yaml root-proxy "$WORK/root" root.soak "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN
 ROOT_PID=$!; PIDS+=($ROOT_PID)
 for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/root.out" 2>/dev/null && break; sleep 0.05; done
 
-ANY=127.0.0.1:0
-tether_yaml leaf-node "$WORK/leaf" leaf.soak $ANY $ANY $ANY node > "$WORK/leaf.yaml"
-"$BIN/tether" start --insecure -c "$WORK/leaf.yaml" > "$WORK/leaf.out" 2> "$WORK/leaf.log" &
-LEAF_PID=$!; PIDS+=($LEAF_PID)
-for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/leaf.out" 2>/dev/null && break; sleep 0.05; done
-
+start_leaf leaf.soak
 join_leaf "$WORK/root" "$WORK/leaf" root.soak "$ROOT_TUN" "$ROOT_WEB"
-export TSH_HOME=$WORK/tsh
-INVITE=$("$BIN/tctl" --data-dir "$WORK/root" users add soak --roles=access --logins=root | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
-echo "soak-password" | "$BIN/tsh" login --proxy="$ROOT_WEB" --user=soak --insecure --invite="$INVITE" --keystore=file > /dev/null 2>&1
+root_login soak "$ROOT_WEB"
 leaf_online() { "$BIN/tctl" --data-dir "$WORK/root" get rc/leaf.soak 2>/dev/null | grep -q "connection: online"; }
 for _ in $(seq 200); do leaf_online && break; sleep 0.1; done
 leaf_online || { echo "the leaf did not come online" >&2; exit 1; }

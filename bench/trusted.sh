@@ -27,17 +27,10 @@ start_root() {
 }
 start_root
 
-ANY=127.0.0.1:0
-tether_yaml leaf-node "$WORK/leaf" leaf.bench $ANY $ANY $ANY node > "$WORK/leaf.yaml"
-"$BIN/tether" start --insecure -c "$WORK/leaf.yaml" > "$WORK/leaf.out" 2> "$WORK/leaf.log" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q "tunnel listening" "$WORK/leaf.out" 2>/dev/null && break; sleep 0.1; done
-
+start_leaf leaf.bench
 join_leaf "$WORK/root" "$WORK/leaf" root.bench "$ROOT_TUN" "$ROOT_WEB"
 
-export TSH_HOME=$WORK/tsh
-INVITE=$("$BIN/tctl" --data-dir "$WORK/root" users add bench --roles=access --logins=root | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
-echo "bench-password" | "$BIN/tsh" login --proxy="$ROOT_WEB" --user=bench --insecure --invite="$INVITE" --keystore=file > /dev/null 2>&1
+root_login bench "$ROOT_WEB"
 leaf_online() { "$BIN/tctl" --data-dir "$WORK/root" get rc/leaf.bench 2>/dev/null | grep -q "connection: online"; }
 for _ in $(seq 100); do leaf_online && break; sleep 0.1; done
 leaf_online || { echo "the leaf did not come online" >&2; exit 1; }
