@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+
+pub mod trusted;
 use std::time::{Duration, Instant};
 
 /// How long a daemon may take to print its address.

@@ -3,22 +3,13 @@
 //! `tsh clusters`, `tsh ls/ssh --cluster`, remote cluster labels, disabling and removing trust;
 //! and the failures the guide's troubleshooting section promises.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use tether_tests::trusted::{
+    Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, wait_for, write,
+};
 use tether_tests::{Cluster, RemoteNode, Run};
-
-const VISITOR: &str = "kind: role
-version: v5
-metadata:
-  name: visitor
-spec:
-  allow:
-    logins:
-    - visitor
-    node_labels:
-      '*': '*'
-";
 
 const DEMO_CLUSTER_ACCESS: &str = "kind: role
 metadata:
@@ -29,55 +20,6 @@ spec:
       'env': 'demo'
 version: v5
 ";
-
-/// The guide's node logs in as `visitor`: make sure the account exists (tests run as root).
-fn ensure_visitor_account() {
-    let exists = std::process::Command::new("id").arg("visitor").output().is_ok_and(|o| o.status.success());
-    if !exists {
-        let out = std::process::Command::new("useradd").args(["--create-home", "visitor"]).output();
-        assert!(out.is_ok_and(|o| o.status.success()), "cannot create the visitor account (run the tests as root)");
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<String>) {
-    let start = Instant::now();
-    let mut last = String::new();
-    while start.elapsed() < timeout {
-        match check() {
-            None => return,
-            Some(state) => last = state,
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{what} did not happen within {timeout:?}; last: {last}");
-}
-
-/// `tctl tokens add --type=X`, returning the token.
-fn token(cluster: &Cluster, args: &[&str]) -> String {
-    let mut all = vec!["tokens", "add"];
-    all.extend_from_slice(args);
-    let out = cluster.tctl(&all).ok();
-    out.lines()
-        .find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string()))
-        .unwrap_or_else(|| panic!("no token in: {out}"))
-}
-
-fn trusted_cluster_yaml(root: &Cluster, token: &str, enabled: bool, role_map: &str) -> String {
-    format!(
-        "# trusted_cluster.yaml\nkind: trusted_cluster\nversion: v2\nmetadata:\n  name: {name}\nspec:\n  enabled: {enabled}\n  token: {token}\n  tunnel_addr: {tunnel}\n  web_proxy_addr: {web}\n  role_map:\n{role_map}",
-        name = root.name,
-        tunnel = root.tunnel_addr,
-        web = root.web_addr,
-    )
-}
-
-const ROLE_MAP: &str = "  - remote: \"access\"\n    local: [\"visitor\"]\n  - remote: 'cluster-*'\n    local: [clusteradmin]\n  - remote: \"^remote-(.*)$\"\n    local: [local-$1]\n";
 
 fn tsh(cluster: &Cluster, home: &Path, args: &[&str]) -> Run {
     cluster.as_user(home, "tsh", args, None)
@@ -91,36 +33,10 @@ fn row<'a>(table: &'a str, cluster: &str) -> Option<&'a str> {
     table.lines().find(|l| l.split_whitespace().next() == Some(cluster))
 }
 
-/// The leaf gets the visitor role and trusts the root with [`ROLE_MAP`] and a fresh token.
-fn trust(root: &Cluster, leaf: &Cluster) {
-    let dir = root.dir.path();
-    leaf.tctl(&["create", write(dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    let tok = token(root, &["--type=trusted_cluster"]);
-    leaf.tctl(&["create", write(dir, "tc.yaml", &trusted_cluster_yaml(root, &tok, true, ROLE_MAP)).to_str().unwrap()])
-        .ok();
-}
-
-/// A root, and a leaf (started with `--insecure`, as the guide allows for testing) whose node
-/// `mynode` is labelled `env=demo`.
-struct Pair {
-    root: Cluster,
-    leaf: Cluster,
-    _node: RemoteNode,
-}
-
-fn pair() -> Pair {
-    let root = Cluster::start("root.example.com");
-    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
-    let node_token = token(&leaf, &["--type=node"]);
-    let node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
-    assert!(node.first_line.contains("ssh service listening"), "{}", node.log());
-    Pair { root, leaf, _node: node }
-}
-
 #[test]
 fn the_guide_end_to_end() {
     ensure_visitor_account();
-    let Pair { root, leaf, _node } = pair();
+    let Pair { root, leaf, node: _node } = pair();
     let dir = root.dir.path().to_path_buf();
 
     // Leaf: the visitor role.
@@ -398,7 +314,7 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
 #[test]
 fn unmapped_roles_and_leaf_users_get_nothing() {
     ensure_visitor_account();
-    let Pair { root, leaf, _node } = pair();
+    let Pair { root, leaf, node: _node } = pair();
     let dir = root.dir.path().to_path_buf();
     trust(&root, &leaf);
     // contractor is not in the role map (its visitor login gets ann past the certificate check).
@@ -507,7 +423,7 @@ fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<Stri
 #[test]
 fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
     ensure_visitor_account();
-    let Pair { root, leaf, _node } = pair();
+    let Pair { root, leaf, node: _node } = pair();
     let second = root.another_proxy();
     let lb = RoundRobin::start(vec![root.tunnel_addr.clone(), second.tunnel_addr.clone()]);
     let dir = root.dir.path().to_path_buf();
@@ -546,7 +462,7 @@ fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
 #[test]
 fn a_restarted_root_finds_its_leaf_back_online() {
     ensure_visitor_account();
-    let Pair { mut root, leaf, _node } = pair();
+    let Pair { mut root, leaf, node: _node } = pair();
     trust(&root, &leaf);
     let home = root.add_user("myuser", "access", "visitor", "correct-horse");
     let online = |root: &Cluster| {

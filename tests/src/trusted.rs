@@ -1,0 +1,118 @@
+//! Helpers for tests of trusted clusters: the guide's `visitor` role and account, tokens, and a
+//! leaf that trusts a root with the guide's role map.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::{Cluster, RemoteNode};
+
+/// The guide's `visitor` role on the leaf: login `visitor` on every node.
+pub const VISITOR: &str = "kind: role
+version: v5
+metadata:
+  name: visitor
+spec:
+  allow:
+    logins:
+    - visitor
+    node_labels:
+      '*': '*'
+";
+
+/// The role map the leaf's trusted_cluster resource uses: root `access` → leaf `visitor`.
+pub const ROLE_MAP: &str = "  - remote: \"access\"\n    local: [\"visitor\"]\n  - remote: 'cluster-*'\n    local: [clusteradmin]\n  - remote: \"^remote-(.*)$\"\n    local: [local-$1]\n";
+
+/// The guide's node logs in as `visitor`: make sure the account exists (tests run as root).
+pub fn ensure_visitor_account() {
+    let exists = std::process::Command::new("id").arg("visitor").output().is_ok_and(|o| o.status.success());
+    if !exists {
+        let out = std::process::Command::new("useradd").args(["--create-home", "visitor"]).output();
+        assert!(out.is_ok_and(|o| o.status.success()), "cannot create the visitor account (run the tests as root)");
+    }
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Polls `check` every 200 ms until it returns `None`; panics with its last answer after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<String>) {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < timeout {
+        match check() {
+            None => return,
+            Some(state) => last = state,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what} did not happen within {timeout:?}; last: {last}");
+}
+
+/// `tctl tokens add --type=X`, returning the token.
+pub fn token(cluster: &Cluster, args: &[&str]) -> String {
+    let mut all = vec!["tokens", "add"];
+    all.extend_from_slice(args);
+    let out = cluster.tctl(&all).ok();
+    out.lines()
+        .find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string()))
+        .unwrap_or_else(|| panic!("no token in: {out}"))
+}
+
+/// The leaf's trusted_cluster resource for `root`.
+pub fn trusted_cluster_yaml(root: &Cluster, token: &str, enabled: bool, role_map: &str) -> String {
+    format!(
+        "# trusted_cluster.yaml\nkind: trusted_cluster\nversion: v2\nmetadata:\n  name: {name}\nspec:\n  enabled: {enabled}\n  token: {token}\n  tunnel_addr: {tunnel}\n  web_proxy_addr: {web}\n  role_map:\n{role_map}",
+        name = root.name,
+        tunnel = root.tunnel_addr,
+        web = root.web_addr,
+    )
+}
+
+/// The leaf gets the visitor role and trusts the root with [`ROLE_MAP`] and a fresh token.
+pub fn trust(root: &Cluster, leaf: &Cluster) {
+    let dir = root.dir.path();
+    leaf.tctl(&["create", write(dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(root, &["--type=trusted_cluster"]);
+    leaf.tctl(&["create", write(dir, "tc.yaml", &trusted_cluster_yaml(root, &tok, true, ROLE_MAP)).to_str().unwrap()])
+        .ok();
+}
+
+/// A root, and a leaf (started with `--insecure`, as the guide allows for testing) whose node
+/// `mynode` is labelled `env=demo`.
+pub struct Pair {
+    /// The root cluster.
+    pub root: Cluster,
+    /// The leaf cluster.
+    pub leaf: Cluster,
+    /// The leaf's node `mynode`.
+    pub node: RemoteNode,
+}
+
+/// Starts a [`Pair`] (not yet trusting each other).
+pub fn pair() -> Pair {
+    let root = Cluster::start("root.example.com");
+    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let node_token = token(&leaf, &["--type=node"]);
+    let node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
+    assert!(node.first_line.contains("ssh service listening"), "{}", node.log());
+    Pair { root, leaf, node }
+}
+
+/// A [`Pair`] that trusts each other, a root user `myuser` (role `access`, mapped to the leaf's
+/// `visitor`) logged in, and the leaf online: returns the pair and the user's tsh home.
+pub fn trusted_pair() -> (Pair, PathBuf) {
+    ensure_visitor_account();
+    let pair = pair();
+    trust(&pair.root, &pair.leaf);
+    let home = pair.root.add_user("myuser", "access", "visitor", "correct-horse");
+    let leaf = pair.leaf.name.clone();
+    wait_for("the leaf online", Duration::from_secs(30), || {
+        let out = pair.root.tctl(&["get", &format!("rc/{leaf}")]);
+        (!out.stdout.contains("connection: online")).then(|| out.stdout.clone())
+    });
+    (pair, home)
+}
