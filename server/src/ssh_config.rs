@@ -50,6 +50,8 @@ pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &Conn
         max_auth_attempts: MAX_AUTH_ATTEMPTS,
         window_size: WINDOW_SIZE,
         maximum_packet_size: MAX_PACKET_SIZE,
+        // Room for every frame a tunnel transport may have in flight (tunnel/flow.rs).
+        channel_buffer_size: crate::tunnel::flow::QUEUE,
         preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
         inactivity_timeout: limits.idle_timeout,
         keepalive_interval: limits.client_alive_interval,

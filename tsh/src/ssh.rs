@@ -44,10 +44,16 @@ impl russh::client::Handler for HostCheck {
     }
 }
 
+/// The SSH window tsh grants each channel.
+const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// What the node session may have written but the proxy hop not yet taken, each way: twice a
+/// channel's window, so the node session never waits on the hop (see [`decouple`]).
+const HOP_BUFFER: usize = 2 * WINDOW_SIZE as usize;
+
 fn client_config() -> Arc<russh::client::Config> {
     let mut config = russh::client::Config {
         nodelay: true,
-        window_size: 8 * 1024 * 1024,
+        window_size: WINDOW_SIZE,
         inactivity_timeout: None,
         ..Default::default()
     };
@@ -195,6 +201,33 @@ pub async fn dial_node(
     Ok((proxy, channel.into_stream()))
 }
 
+/// The node's SSH session runs inside a channel of the proxy's; both are russh sessions in this
+/// process. A russh session stops reading while a write of its own waits, and the proxy
+/// session stops taking window adjustments while the node session does not read: so writing
+/// straight into the proxy channel deadlocks once data flows both ways faster than the windows
+/// turn over (`cat` with 16 MiB stalled). The node session gets one end of an in-memory pipe
+/// instead, with room for more than it can ever have in flight ([`HOP_BUFFER`]: its data waits
+/// for the node's window, which the node re-opens on receipt), and a copy task moves bytes to
+/// and from the proxy channel, each direction on its own.
+pub(crate) struct Hop {
+    copy: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Hop {
+    fn drop(&mut self) {
+        self.copy.abort();
+    }
+}
+
+/// Puts a pipe between the proxy channel `stream` and the node session (see [`Hop`]).
+pub(crate) fn decouple(mut stream: russh::ChannelStream<russh::client::Msg>) -> (tokio::io::DuplexStream, Hop) {
+    let (session_end, mut hop_end) = tokio::io::duplex(HOP_BUFFER);
+    let copy = tokio::spawn(async move {
+        let _ = tokio::io::copy_bidirectional_with_sizes(&mut hop_end, &mut stream, 64 * 1024, 64 * 1024).await;
+    });
+    (session_end, Hop { copy })
+}
+
 /// What `tsh ssh` runs.
 pub struct SshRequest<'a> {
     /// The node.
@@ -217,7 +250,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
     // The node (or a leaf proxy's hop to it) may shed the handshake under load like the proxy
     // does: the whole path is dialled again, a few times, with jittered backoff.
     let mut attempt = 0;
-    let (proxy, node) = loop {
+    let (proxy, node, _hop) = loop {
         let connected = async {
             let (proxy, stream) = tokio::time::timeout(
                 CONNECT_TIMEOUT,
@@ -225,8 +258,9 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
             )
             .await
             .map_err(|_| anyhow::anyhow!("connecting to {} took longer than {CONNECT_TIMEOUT:?}", req.host))??;
-            let node = handshake(stream, req.host, req.login, keys, "node").await?;
-            Ok::<_, anyhow::Error>((proxy, node))
+            let (pipe, hop) = decouple(stream);
+            let node = handshake(pipe, req.host, req.login, keys, "node").await?;
+            Ok::<_, anyhow::Error>((proxy, node, hop))
         };
         match connected.await {
             Ok(pair) => break pair,

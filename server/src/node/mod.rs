@@ -3,10 +3,12 @@
 //!
 //! Layout: `identity.rs` (host key and certificates, joining), `cache.rs` (CAs and roles, the
 //! [`sshd::NodeTrust`] the server asks), `sshd.rs` (the russh server and its checks),
-//! `session.rs` (commands and shells as the login's Unix user).
+//! `session.rs` (commands and shells as the login's Unix user), `inbound.rs` (client data
+//! queued per channel, the client slowed by the window instead of a paused connection).
 
 pub mod cache;
 pub mod identity;
+pub mod inbound;
 pub mod service;
 pub mod session;
 pub mod sshd;

@@ -41,19 +41,10 @@ use russh::ChannelId;
 use russh::server::Handle;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 /// Size of one read from the child's stdout, stderr or PTY (one SSH data message at most).
 pub const READ_CHUNK: usize = 32 * 1024;
-/// Bytes of client data that may wait for one process's stdin before the connection pauses.
-///
-/// russh re-opens the client's window as soon as data arrives, so the only way to slow a client
-/// down is to pause the connection's event loop, which also carries the process's output. A program
-/// whose reading depends on its output getting out (`cat`) would deadlock if the loop paused while
-/// its output waits for the client's window adjustment queued behind the client's data. So data is
-/// queued without pausing up to this budget, and only a client that sends this much more than the
-/// program reads is paused.
-pub const STDIN_BUDGET: u32 = 64 * 1024 * 1024;
 /// How long PTY output is still read after the process exits (background jobs may hold it open).
 pub const PTY_DRAIN: Duration = Duration::from_secs(2);
 /// How many `env` requests one channel may make.
@@ -266,27 +257,11 @@ pub enum Control {
     Signal(Signal),
 }
 
-/// Client data on its way to a process's stdin, holding its share of [`STDIN_BUDGET`] until written.
-#[derive(Debug)]
-pub struct StdinChunk {
-    /// The bytes.
-    pub data: Vec<u8>,
-    /// Held (for its drop) until the bytes are written.
-    _budget: Option<OwnedSemaphorePermit>,
-}
-
-impl StdinChunk {
-    /// `data` holding `budget`, released once it is written.
-    pub fn new(data: Vec<u8>, budget: Option<OwnedSemaphorePermit>) -> Self {
-        StdinChunk { data, _budget: budget }
-    }
-}
-
 /// The client's side of a running session.
 #[derive(Debug)]
 pub struct Inputs {
     /// Data for stdin; closed on the client's EOF.
-    pub data: mpsc::UnboundedReceiver<StdinChunk>,
+    pub data: mpsc::UnboundedReceiver<crate::node::inbound::Chunk>,
     /// Window changes and signals; closed when the client closes the channel (the process group
     /// then gets SIGHUP).
     pub control: mpsc::UnboundedReceiver<Control>,

@@ -58,9 +58,10 @@ use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::Role;
 use tether_shared::ssh_cert::verify_user_cert;
 use tokio::net::{TcpStream, UnixListener};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::inbound;
 use super::session::{self, Control, Inputs, Outcome, PtySpec, SessionRequest, TermSize};
 use crate::config::ConnectionLimits;
 use crate::listen::{Conn as Accepted, Gate, Listener};
@@ -242,6 +243,7 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
         denied: None,
         channels: HashMap::new(),
         forwards: Arc::default(),
+        throttle: inbound::Throttle::new(),
         tasks: JoinSet::new(),
         shutdown: shutdown.clone(),
     };
@@ -314,9 +316,9 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
 /// A process running on a channel: where the client's input goes.
 struct RunningIo {
     /// stdin; `None` after the client's EOF.
-    data: Option<mpsc::UnboundedSender<session::StdinChunk>>,
-    /// What stdin may still queue ([`session::STDIN_BUDGET`]).
-    budget: Arc<Semaphore>,
+    data: Option<mpsc::UnboundedSender<inbound::Chunk>>,
+    /// What waits for stdin, counted against the connection's throttle.
+    queue: Arc<inbound::Queue>,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -360,6 +362,8 @@ struct Conn {
     /// Port forwards running on this connection; they count against
     /// [`MAX_CHANNELS_PER_CONNECTION`] with the session channels.
     forwards: Arc<std::sync::atomic::AtomicUsize>,
+    /// Slows the client when a channel has too much of its data waiting (inbound.rs).
+    throttle: Arc<inbound::Throttle>,
     /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
     tasks: JoinSet<()>,
     shutdown: watch::Receiver<bool>,
@@ -510,8 +514,8 @@ impl Conn {
 
         let (data_tx, data_rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let budget = Arc::new(Semaphore::new(session::STDIN_BUDGET as usize));
-        state.running = Some(RunningIo { data: Some(data_tx), budget, control: control_tx });
+        let queue = inbound::Queue::new(&self.throttle);
+        state.running = Some(RunningIo { data: Some(data_tx), queue, control: control_tx });
         let handle = session.handle();
         let ctx = self.ctx.clone();
         let user = authed.identity.user.clone();
@@ -559,7 +563,7 @@ impl Conn {
             // The session itself reports this clearly when it starts.
             _ => return false,
         };
-        match agent_socket(&user, session.handle(), &mut self.tasks) {
+        match agent_socket(&user, session.handle(), &self.throttle, &mut self.tasks) {
             Ok(agent) => {
                 state.agent = Some(agent);
                 true
@@ -572,11 +576,39 @@ impl Conn {
     }
 }
 
+/// Relays bytes between a forwarded channel and a local socket until both directions end; the
+/// client's data is drained off the connection at once (inbound.rs).
+async fn relay_channel<S, L>(channel: Channel<S>, throttle: &Arc<inbound::Throttle>, local: &mut L)
+where
+    S: From<(ChannelId, russh::ChannelMsg)> + Send + Sync + 'static,
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut reader, writer, pump) = inbound::drain(channel, throttle);
+    let (mut local_r, mut local_w) = tokio::io::split(local);
+    let outward = async {
+        let _ = tokio::io::copy(&mut reader, &mut local_w).await;
+        let _ = local_w.shutdown().await;
+    };
+    let inward = async {
+        let mut buf = vec![0u8; session::READ_CHUNK];
+        while let Ok(n) = local_r.read(&mut buf).await {
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else { break };
+            if writer.data_bytes(chunk.to_vec()).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.eof().await;
+    };
+    tokio::join!(outward, inward, pump);
+}
+
 /// Creates a socket for the forwarded agent, owned by `user`, and serves it: each connection
 /// opens an `auth-agent@openssh.com` channel to the client and relays bytes.
 fn agent_socket(
     user: &session::LoginUser,
     handle: russh::server::Handle,
+    throttle: &Arc<inbound::Throttle>,
     tasks: &mut JoinSet<()>,
 ) -> std::io::Result<AgentSocket> {
     use std::os::unix::fs::DirBuilderExt;
@@ -596,19 +628,17 @@ fn agent_socket(
         std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).map_err(cleanup)?;
         std::os::unix::fs::chown(&socket, Some(user.uid), Some(user.gid)).map_err(cleanup)?;
     }
+    let throttle = throttle.clone();
     let task = tasks.spawn(async move {
         let mut relays = JoinSet::new();
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((mut local, _)) = accepted else { return };
-                    let handle = handle.clone();
+                    let (handle, throttle) = (handle.clone(), throttle.clone());
                     relays.spawn(async move {
                         match handle.channel_open_agent().await {
-                            Ok(channel) => {
-                                let mut remote = channel.into_stream();
-                                let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
-                            }
+                            Ok(channel) => relay_channel(channel, &throttle, &mut local).await,
                             Err(e) => tracing::debug!("the client refused the agent channel: {e}"),
                         }
                     });
@@ -786,6 +816,7 @@ impl russh::server::Handler for Conn {
         self.ctx.trust.audit("port", "T3003I", &authed.identity.user, true, details);
         let host = host_to_connect.to_string();
         let forwards = self.forwards.clone();
+        let throttle = self.throttle.clone();
         forwards.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         // Dialing may take a while: do it outside the connection's event loop.
         self.tasks.spawn(async move {
@@ -800,8 +831,7 @@ impl russh::server::Handler for Conn {
                 Ok(Ok(mut tcp)) => {
                     let _ = tcp.set_nodelay(true);
                     reply.accept().await;
-                    let mut stream = channel.into_stream();
-                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+                    relay_channel(channel, &throttle, &mut tcp).await;
                 }
                 Ok(Err(e)) => {
                     tracing::debug!("direct-tcpip to {host}:{port} failed: {e}");
@@ -940,18 +970,15 @@ impl russh::server::Handler for Conn {
             return Ok(());
         };
         let Some(sender) = running.data.clone() else { return Ok(()) };
-        // Queue without waiting while within the budget; past it, pause this connection until the
-        // process reads (see session::STDIN_BUDGET for why not sooner).
-        let cost = u32::try_from(data.len()).unwrap_or(u32::MAX).min(session::STDIN_BUDGET);
-        let permit = match running.budget.clone().try_acquire_many_owned(cost) {
-            Ok(permit) => Ok(permit),
-            Err(_) => running.budget.clone().acquire_many_owned(cost).await,
-        };
-        // The budget is never closed; a send error means the process is gone: drop the data.
-        if let Ok(permit) = permit {
-            let _ = sender.send(session::StdinChunk::new(data.to_vec(), Some(permit)));
-        }
+        // Never wait here: the loop must keep reading the client's window adjustments. Too much
+        // waiting shrinks the window instead (inbound.rs). A send error means the process is
+        // gone: the data is dropped.
+        let _ = sender.send(running.queue.chunk(data.to_vec()));
         Ok(())
+    }
+
+    fn adjust_window(&mut self, _channel: ChannelId, _current: u32) -> u32 {
+        self.throttle.window()
     }
 
     async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {

@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::auth::{Auth as AuthService, store};
 use crate::listen::{Conn, Gate, Listener};
+use crate::tunnel::flow::Pump;
 use crate::tunnel::registry::{OpenError, Registry};
 
 /// How long dialing a node may take.
@@ -128,6 +129,10 @@ enum Refusal {
 pub trait Upstream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Upstream for T {}
 
+/// The way to the target: the pipe, and for a tunnel transport the pump that moves its frames
+/// (run alongside the copy until both end).
+type Route = (Box<dyn Upstream>, Option<Pump>);
+
 /// Parses `proxy:HOST:PORT@CLUSTER` (PORT and @CLUSTER optional).
 pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<String>)> {
     let rest = subsystem.strip_prefix("proxy:")?;
@@ -163,7 +168,7 @@ impl Relay {
 
     /// A leaf's node (or its web API, `@web`) through the leaf's tunnel to this proxy, after
     /// the user's roles here allow the leaf's `cluster_labels`. The leaf checks the user again.
-    async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Box<dyn Upstream>, Refusal> {
+    async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Route, Refusal> {
         let rc = store::get(self.auth.backend(), &store::key(Kind::RemoteCluster, cluster))
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?;
@@ -180,10 +185,10 @@ impl Relay {
             OpenError::Refused(msg) => Refusal::Remote(msg),
             other => Refusal::Remote(other.to_string()),
         })?;
-        Ok(Box::new(transport))
+        Ok((Box::new(transport.stream), Some(transport.pump)))
     }
 
-    async fn resolve(&self, subsystem: &str) -> Result<Box<dyn Upstream>, Refusal> {
+    async fn resolve(&self, subsystem: &str) -> Result<Route, Refusal> {
         let (host, port, cluster) = parse_target(subsystem).ok_or_else(|| Refusal::BadRequest(subsystem.into()))?;
         let local = self.auth.cluster_name().to_string();
         if let Some(c) = &cluster
@@ -213,7 +218,7 @@ impl Relay {
             }
         };
         let _ = tcp.set_nodelay(true);
-        Ok(Box::new(tcp))
+        Ok((Box::new(tcp), None))
     }
 }
 
@@ -276,7 +281,7 @@ impl russh::server::Handler for Relay {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         match self.resolve(name).await {
-            Ok(tcp) => {
+            Ok((upstream, pump)) => {
                 let Some(ch) = self.channels.remove(&channel) else {
                     session.channel_failure(channel)?;
                     return Ok(());
@@ -285,11 +290,19 @@ impl russh::server::Handler for Relay {
                 let addr = self.addr;
                 self.relays.spawn(async move {
                     let mut stream = ch.into_stream();
-                    let mut tcp = tcp;
-                    if let Err(e) =
-                        tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await
-                    {
-                        tracing::debug!(%addr, "proxy ssh: relay ended: {e}");
+                    let mut upstream = upstream;
+                    // Both ends are dropped (closed) as soon as the copy ends.
+                    let copy = async move {
+                        let copied =
+                            tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut upstream, 64 * 1024, 64 * 1024)
+                                .await;
+                        if let Err(e) = copied {
+                            tracing::debug!(%addr, "proxy ssh: relay ended: {e}");
+                        }
+                    };
+                    match pump {
+                        Some(pump) => drop(tokio::join!(copy, pump)),
+                        None => copy.await,
                     }
                 });
             }

@@ -468,6 +468,9 @@ fn client_config() -> Arc<russh::client::Config> {
     let mut config = russh::client::Config {
         nodelay: true,
         window_size: crate::ssh_config::WINDOW_SIZE,
+        maximum_packet_size: crate::ssh_config::MAX_PACKET_SIZE,
+        // Room for every frame a transport may have in flight (flow.rs).
+        channel_buffer_size: super::flow::QUEUE,
         inactivity_timeout: None,
         ..Default::default()
     };
@@ -551,40 +554,44 @@ async fn transport(
     target: &str,
     port: u16,
 ) {
-    let mut stream = channel.into_stream();
-    // The tunnel may outlive a trust disabled a moment ago: every transport checks it first.
-    let addr = if !auth.trust_active(root).await {
-        Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
-    } else if target == WEB_TARGET {
-        Ok(web_addr.to_string())
-    } else {
-        match auth.find_node(target, (port != 0).then_some(port)).await {
-            Ok(Some(node)) => Ok(node.spec.addr),
-            Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
-            Err(e) => Err(format!("cluster {leaf}: {e}")),
+    let (mut stream, pump) = super::flow::wrap(channel);
+    // The frames move while the transport runs, and until both directions have ended.
+    let relay = async move {
+        // The tunnel may outlive a trust disabled a moment ago: every transport checks it first.
+        let addr = if !auth.trust_active(root).await {
+            Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
+        } else if target == WEB_TARGET {
+            Ok(web_addr.to_string())
+        } else {
+            match auth.find_node(target, (port != 0).then_some(port)).await {
+                Ok(Some(node)) => Ok(node.spec.addr),
+                Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
+                Err(e) => Err(format!("cluster {leaf}: {e}")),
+            }
+        };
+        let dialled = match addr {
+            Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+                Ok(Ok(tcp)) => Ok(tcp),
+                Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
+                Err(_) => {
+                    Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match dialled {
+            Ok(mut tcp) => {
+                let _ = tcp.set_nodelay(true);
+                if stream.write_all(format!("{STATUS_OK}\n").as_bytes()).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await;
+                }
+            }
+            Err(why) => {
+                tracing::info!("tunnel: transport refused: {why}");
+                let _ = stream.write_all(format!("ERR {why}\n").as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
         }
     };
-    let dialled = match addr {
-        Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
-            Ok(Ok(tcp)) => Ok(tcp),
-            Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
-            Err(_) => {
-                Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
-            }
-        },
-        Err(e) => Err(e),
-    };
-    match dialled {
-        Ok(mut tcp) => {
-            let _ = tcp.set_nodelay(true);
-            if stream.write_all(format!("{STATUS_OK}\n").as_bytes()).await.is_ok() {
-                let _ = tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await;
-            }
-        }
-        Err(why) => {
-            tracing::info!("tunnel: transport refused: {why}");
-            let _ = stream.write_all(format!("ERR {why}\n").as_bytes()).await;
-            let _ = stream.shutdown().await;
-        }
-    }
+    tokio::join!(relay, pump);
 }

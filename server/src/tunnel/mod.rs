@@ -29,6 +29,7 @@
 //! agent pools).
 
 pub mod agent;
+pub mod flow;
 pub mod registry;
 pub mod server;
 pub mod status;

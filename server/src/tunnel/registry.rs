@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use russh::ChannelStream;
-use russh::server::{Handle, Msg};
+use russh::server::Handle;
 use tether_shared::resource::Kind;
 use tokio::io::BufReader;
 use tokio::sync::{Notify, watch};
 
+use super::flow::{self, FlowStream, Pump};
 use super::status::{self, LeafStatus, ProxyRecord, StatusRecord, now_ms};
 use crate::auth::{Auth, store};
 
@@ -26,7 +26,12 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FLUSH_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// A transport channel into a leaf, after the agent reported a successful dial.
-pub type Transport = BufReader<ChannelStream<Msg>>;
+pub struct Transport {
+    /// The bytes to and from the target.
+    pub stream: BufReader<FlowStream>,
+    /// Moves them: run it alongside the stream's user until both end (see `flow.rs`).
+    pub pump: Pump,
+}
 
 /// Why a transport could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -200,13 +205,17 @@ impl Registry {
                     .channel_open_direct_tcpip(target, u32::from(port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| e.to_string())?;
-                let mut stream = BufReader::with_capacity(16 * 1024, channel.into_stream());
-                let line = super::read_line(&mut stream).await.map_err(|e| e.to_string())?;
-                Ok::<_, String>((stream, line))
+                let (stream, mut pump) = flow::wrap(channel);
+                let mut stream = BufReader::with_capacity(16 * 1024, stream);
+                let line = tokio::select! {
+                    line = super::read_line(&mut stream) => line.map_err(|e| e.to_string())?,
+                    () = &mut pump => None,
+                };
+                Ok::<_, String>((Transport { stream, pump }, line))
             })
             .await;
             match opened {
-                Ok(Ok((stream, Some(line)))) if line == super::STATUS_OK => return Ok(stream),
+                Ok(Ok((transport, Some(line)))) if line == super::STATUS_OK => return Ok(transport),
                 Ok(Ok((_, Some(line)))) => {
                     return Err(OpenError::Refused(line.strip_prefix("ERR ").unwrap_or(&line).to_string()));
                 }
