@@ -13,6 +13,7 @@
 //! - `listen.rs`: the network edge every listener shares: caps, deadlines, early drop, drain.
 //! - `ssh_config.rs`: the one russh server configuration of every SSH listener.
 //! - `audit.rs`: the JSON-lines audit log.
+//! - `sftp.rs`: the SFTP server the node starts as the login for the `sftp` subsystem.
 //! - `process.rs`: starts the configured services and stops them on SIGINT/SIGTERM.
 
 mod audit;
@@ -22,6 +23,7 @@ mod listen;
 mod node;
 mod process;
 mod proxy;
+mod sftp;
 mod ssh_config;
 mod storage;
 mod tunnel;
@@ -60,10 +62,14 @@ enum Command {
     Configure,
     /// Print the version.
     Version,
+    /// Serve SFTP on stdin/stdout (the node starts this as the login for `subsystem sftp`).
+    #[command(hide = true)]
+    SftpServer,
 }
 
 fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
+        Command::SftpServer => return std::process::ExitCode::from(sftp::serve_stdio()),
         Command::Version => {
             println!("Tether v{}", tether_shared::VERSION);
             Ok(())

@@ -70,7 +70,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Config => {
             let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());
-            nodes::config(&cli.global, &exe)
+            runtime.block_on(nodes::config(&cli.global, &exe))
         }
         Command::Proxy(ProxyCommand::Ssh { cluster, destination }) => {
             runtime.block_on(nodes::proxy_ssh(&cli.global, cluster.as_deref(), &destination))

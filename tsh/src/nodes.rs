@@ -150,9 +150,10 @@ pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str
     crate::ssh::proxy_command(&proxy, &keys, host, port, &cluster, &login).await
 }
 
-/// `tsh config`: an OpenSSH client block for the current profile.
-pub fn config(global: &Global, tsh: &Path) -> Result<()> {
-    let (creds, _) = credentials(global)?;
+/// `tsh config`: OpenSSH client blocks for the current profile: one for the cluster logged in
+/// to and one for each leaf cluster the user may see (nodes named `NODE.CLUSTER`).
+pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
+    let (creds, insecure) = credentials(global)?;
     let home = tether_shared::profile::home();
     let dir = home.join("openssh");
     let key_path = dir.join(format!("{}.key", creds.cluster));
@@ -160,22 +161,43 @@ pub fn config(global: &Global, tsh: &Path) -> Result<()> {
     let known_hosts = dir.join("known_hosts");
     tether_shared::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
     tether_shared::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
+    // Leaf clusters, with their host CAs as the root lists them. A root that cannot be asked
+    // still gets its own block.
+    let leaves: Vec<ClusterInfo> = match crate::clusters::fetch(&creds, insecure).await {
+        Ok(all) => all.into_iter().filter(|c| c.cluster_type == "leaf").collect(),
+        Err(e) => {
+            eprintln!("tsh: leaf clusters left out: cannot list them: {e:#}");
+            Vec::new()
+        }
+    };
     let mut lines = String::new();
     for ca in &creds.host_cas {
         let key: Vec<&str> = ca.public_key.split_whitespace().take(2).collect();
         lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", ca.cluster, key.join(" ")));
     }
+    for leaf in &leaves {
+        for ca in &leaf.host_cas {
+            let key: Vec<&str> = ca.split_whitespace().take(2).collect();
+            lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", leaf.name, key.join(" ")));
+        }
+    }
     tether_shared::credentials::write_private(&known_hosts, lines.as_bytes())?;
-    let cluster = &creds.cluster;
-    println!("# Tether: nodes of cluster {cluster}, reached through the proxy at {}.", creds.proxy);
-    println!("# Use: ssh LOGIN@NODE.{cluster}");
-    println!("Host *.{cluster}");
-    println!("    UserKnownHostsFile \"{}\"", known_hosts.display());
-    println!("    IdentityFile \"{}\"", key_path.display());
-    println!("    CertificateFile \"{}\"", cert_path.display());
-    println!("    IdentitiesOnly yes");
-    println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
     let identity = global.identity.as_ref().map(|p| format!(" -i \"{}\"", p.display())).unwrap_or_default();
-    println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
+    let clusters = std::iter::once(creds.cluster.as_str()).chain(leaves.iter().map(|l| l.name.as_str()));
+    for (i, cluster) in clusters.enumerate() {
+        if i == 0 {
+            println!("# Tether: nodes of cluster {cluster}, reached through the proxy at {}.", creds.proxy);
+        } else {
+            println!("\n# Tether: nodes of leaf cluster {cluster}, through {}'s proxy and tunnel.", creds.cluster);
+        }
+        println!("# Use: ssh LOGIN@NODE.{cluster}");
+        println!("Host *.{cluster}");
+        println!("    UserKnownHostsFile \"{}\"", known_hosts.display());
+        println!("    IdentityFile \"{}\"", key_path.display());
+        println!("    CertificateFile \"{}\"", cert_path.display());
+        println!("    IdentitiesOnly yes");
+        println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
+        println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
+    }
     Ok(())
 }

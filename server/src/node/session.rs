@@ -33,6 +33,7 @@ use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -240,6 +241,8 @@ pub struct PtySpec {
 pub struct SessionRequest {
     /// The command for `shell -c`; `None` for an interactive login shell.
     pub command: Option<String>,
+    /// A program to run directly instead of the shell (a subsystem), always on pipes.
+    pub program: Option<Program>,
     /// Run on a pseudo-terminal.
     pub pty: Option<PtySpec>,
     /// Client-provided variables (already filtered with [`allowed_env`]).
@@ -247,6 +250,30 @@ pub struct SessionRequest {
     /// The forwarded agent's socket, exported as `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
 }
+
+/// A program a session runs instead of the login's shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The executable.
+    pub path: PathBuf,
+    /// Its `argv[0]`.
+    pub arg0: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl Program {
+    /// The SFTP server: this very binary (`/proc/self/exe` in the child is the daemon's binary,
+    /// whatever path it was started from), started as `tether sftp-server`.
+    pub fn sftp_server() -> Program {
+        Program { path: PathBuf::from("/proc/self/exe"), arg0: "tether-sftp".into(), args: vec!["sftp-server".into()] }
+    }
+}
+
+/// Receives the lines a session's program writes on stderr, instead of the client.
+pub type StderrLines = Arc<dyn Fn(String) + Send + Sync>;
+/// The longest stderr line passed to [`StderrLines`] (longer lines are cut).
+pub const MAX_STDERR_LINE: usize = 16 * 1024;
 
 /// Out-of-band events for a running session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,6 +377,7 @@ pub struct Running {
     child: Child,
     io: Io,
     guard: GroupGuard,
+    stderr_lines: Option<StderrLines>,
 }
 
 impl std::fmt::Debug for Running {
@@ -434,12 +462,22 @@ pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Run
     let env = environment(user, req, as_root);
     let cwd = if user.home.is_dir() { user.home.clone() } else { PathBuf::from("/") };
     let spawn_err = |source| SessionError::Spawn { shell: user.shell.display().to_string(), source };
-    let (child, io) = match &req.pty {
+    // A program (subsystem) always runs on pipes.
+    let (child, io) = match req.pty.as_ref().filter(|_| req.program.is_none()) {
         None => {
-            let mut cmd = tokio::process::Command::new(&user.shell);
-            cmd.arg0(shell_arg0(&user.shell, req))
-                .args(shell_args(req))
-                .env_clear()
+            let mut cmd = match &req.program {
+                Some(program) => {
+                    let mut cmd = tokio::process::Command::new(&program.path);
+                    cmd.arg0(&program.arg0).args(&program.args);
+                    cmd
+                }
+                None => {
+                    let mut cmd = tokio::process::Command::new(&user.shell);
+                    cmd.arg0(shell_arg0(&user.shell, req)).args(shell_args(req));
+                    cmd
+                }
+            };
+            cmd.env_clear()
                 .envs(env)
                 .current_dir(&cwd)
                 .stdin(Stdio::piped())
@@ -492,7 +530,7 @@ pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Run
     };
     // The child leads its own process group (process_group(0), or setsid for a PTY).
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
-    Ok(Running { child, io, guard: GroupGuard(pgid) })
+    Ok(Running { child, io, guard: GroupGuard(pgid), stderr_lines: None })
 }
 
 pub(crate) use crate::listen::until_shutdown;
@@ -518,7 +556,35 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, handle: &Handle, channel: Cha
     }
 }
 
+/// Passes `reader`'s lines (cut at [`MAX_STDERR_LINE`]) to `sink` until it ends.
+async fn lines<R: AsyncRead + Unpin>(reader: R, sink: StderrLines) {
+    use tokio::io::AsyncBufReadExt;
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(MAX_STDERR_LINE as u64).read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => sink(String::from_utf8_lossy(&line).trim_end().to_string()),
+        }
+        // The rest of a cut line is skipped, a bounded piece at a time.
+        while line.last() != Some(&b'\n') {
+            line.clear();
+            match (&mut reader).take(MAX_STDERR_LINE as u64).read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
 impl Running {
+    /// Sends the program's stderr to `sink`, line by line, instead of to the client.
+    pub fn with_stderr_lines(mut self, sink: StderrLines) -> Running {
+        self.stderr_lines = Some(sink);
+        self
+    }
+
     /// The process ID (for logs).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
@@ -533,7 +599,7 @@ impl Running {
         inputs: Inputs,
         mut shutdown: watch::Receiver<bool>,
     ) -> Outcome {
-        let Running { mut child, io, guard } = self;
+        let Running { mut child, io, guard, stderr_lines } = self;
         let Inputs { mut data, mut control } = inputs;
         let (resize_tx, mut resize_rx) = mpsc::unbounded_channel::<TermSize>();
         let is_pty = matches!(io, Io::Pty(_));
@@ -550,7 +616,10 @@ impl Running {
                     // Dropping stdin closes the pipe: the child reads EOF.
                 }),
                 Box::pin(pump(stdout, &handle, channel, None)),
-                Box::pin(pump(stderr, &handle, channel, Some(STDERR))),
+                match stderr_lines {
+                    Some(sink) => Box::pin(lines(stderr, sink)),
+                    None => Box::pin(pump(stderr, &handle, channel, Some(STDERR))),
+                },
             ),
             Io::Pty(pty) => {
                 let (reader, mut writer) = pty.into_split();
@@ -679,6 +748,7 @@ mod tests {
         };
         let req = SessionRequest {
             command: None,
+            program: None,
             pty: Some(PtySpec { term: "xterm-256color".into(), size: TermSize::default() }),
             env: vec![
                 ("LANG".into(), "C.UTF-8".into()),

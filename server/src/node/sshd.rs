@@ -26,7 +26,9 @@
 //!
 //! `session` channels support `pty-req` (needs `permit-pty`), `window-change`, `env`
 //! ([`session::allowed_env`]), `exec`, `shell`, `signal`, stdin/stdout/stderr streaming with EOF,
-//! then `exit-status` or `exit-signal`, EOF and close. `subsystem` (sftp) and X11 are refused.
+//! then `exit-status` or `exit-signal`, EOF and close. `subsystem sftp` runs the SFTP server
+//! (`sftp.rs`: this binary again, started as the login like a shell); its file operations are
+//! audited (`sftp`, `T3004I`). Other subsystems and X11 are refused.
 //! Agent forwarding (`auth-agent-req@openssh.com`) is granted when the certificate carries
 //! `permit-agent-forwarding` and a role sets `forward_agent`: a socket in a fresh 0700 directory
 //! owned by the login is exported as `SSH_AUTH_SOCK`, and each connection to it opens an
@@ -450,13 +452,14 @@ impl Conn {
         Some(session::prepare_login(&authed.login, &self.ctx.node_name).await)
     }
 
-    /// Starts the channel's program (exec or shell). Replies to the request itself.
-    async fn start(
-        &mut self,
-        channel: ChannelId,
-        command: Option<String>,
-        session: &mut Session,
-    ) -> Result<(), russh::Error> {
+    /// Starts the channel's program (shell, exec or subsystem). Replies to the request itself.
+    async fn start(&mut self, channel: ChannelId, launch: Launch, session: &mut Session) -> Result<(), russh::Error> {
+        let (command, program) = match launch {
+            Launch::Shell => (None, None),
+            Launch::Exec(command) => (Some(command), None),
+            Launch::Sftp => (None, Some(session::Program::sftp_server())),
+        };
+        let sftp = program.is_some();
         let prepared = self.prepare_login().await;
         let Some(authed) = self.user.as_ref() else {
             if let Some(reason) = &self.denied {
@@ -479,13 +482,17 @@ impl Conn {
         session.channel_success(channel)?;
         let req = SessionRequest {
             command: command.clone(),
+            program,
             pty: state.pty.clone(),
             env: state.env.clone(),
             agent_socket: state.agent.as_ref().map(|a| a.socket.clone()),
         };
         if let Some(obj) = details.as_object_mut() {
             obj.insert("command".into(), json!(command));
-            obj.insert("pty".into(), json!(req.pty.is_some()));
+            obj.insert("pty".into(), json!(req.pty.is_some() && !sftp));
+            if sftp {
+                obj.insert("subsystem".into(), json!("sftp"));
+            }
         }
         let started = match prepared {
             Some(prepared) => prepared.and_then(|login| session::spawn_prepared(&login, &req)),
@@ -510,6 +517,29 @@ impl Conn {
             }
         };
         tracing::info!(peer = %self.peer, user = %authed.identity.user, login = %authed.login, pid = ?running.pid(), "session started");
+        // The SFTP server reports each file operation on stderr: each becomes an audit event.
+        let running = if sftp {
+            let (ctx, user, base) = (self.ctx.clone(), authed.identity.user.clone(), details.clone());
+            running.with_stderr_lines(Arc::new(move |line: String| {
+                let Ok(serde_json::Value::Object(op)) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    tracing::debug!("sftp server: {line}");
+                    return;
+                };
+                let mut event = base.clone();
+                if let Some(obj) = event.as_object_mut() {
+                    obj.remove("command");
+                    obj.remove("pty");
+                    for (key, value) in op {
+                        if matches!(key.as_str(), "op" | "path" | "flags" | "to" | "target") {
+                            obj.insert(key, value);
+                        }
+                    }
+                }
+                ctx.trust.audit("sftp", "T3004I", &user, true, event);
+            }))
+        } else {
+            running
+        };
         self.ctx.trust.audit("session.start", "T2000I", &authed.identity.user, true, details.clone());
 
         let (data_tx, data_rx) = mpsc::unbounded_channel();
@@ -574,6 +604,16 @@ impl Conn {
             }
         }
     }
+}
+
+/// What a session channel runs.
+enum Launch {
+    /// The login's shell, interactive.
+    Shell,
+    /// A command through the login's shell.
+    Exec(String),
+    /// The SFTP server (`subsystem sftp`), as the login.
+    Sftp,
 }
 
 /// Relays bytes between a forwarded channel and a local socket until both directions end; the
@@ -919,7 +959,9 @@ impl russh::server::Handler for Conn {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         match std::str::from_utf8(data) {
-            Ok(command) if !command.contains('\0') => self.start(channel, Some(command.to_string()), session).await,
+            Ok(command) if !command.contains('\0') => {
+                self.start(channel, Launch::Exec(command.to_string()), session).await
+            }
             _ => {
                 tracing::info!(peer = %self.peer, "exec request refused: the command is not valid UTF-8 text");
                 session.channel_failure(channel)
@@ -928,7 +970,7 @@ impl russh::server::Handler for Conn {
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        self.start(channel, None, session).await
+        self.start(channel, Launch::Shell, session).await
     }
 
     async fn subsystem_request(
@@ -937,6 +979,9 @@ impl russh::server::Handler for Conn {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if name == "sftp" {
+            return self.start(channel, Launch::Sftp, session).await;
+        }
         tracing::info!(peer = %self.peer, "subsystem {name:?} refused: not supported");
         session.channel_failure(channel)
     }
