@@ -40,6 +40,9 @@ _tsh() {
             tsh,proxy)
                 cmd="tsh__subcmd__proxy"
                 ;;
+            tsh,scp)
+                cmd="tsh__subcmd__scp"
+                ;;
             tsh,ssh)
                 cmd="tsh__subcmd__ssh"
                 ;;
@@ -73,6 +76,9 @@ _tsh() {
             tsh__subcmd__help,proxy)
                 cmd="tsh__subcmd__help__subcmd__proxy"
                 ;;
+            tsh__subcmd__help,scp)
+                cmd="tsh__subcmd__help__subcmd__scp"
+                ;;
             tsh__subcmd__help,ssh)
                 cmd="tsh__subcmd__help__subcmd__ssh"
                 ;;
@@ -104,7 +110,7 @@ _tsh() {
 
     case "${cmd}" in
         tsh)
-            opts="-i -h -V --proxy --user --insecure --identity --help --version login clusters status ssh ls config proxy logout completion version help"
+            opts="-i -h -V --proxy --user --insecure --identity --help --version login clusters status ssh scp ls config proxy logout completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,7 +322,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__help)
-            opts="login clusters status ssh ls config proxy logout completion version help"
+            opts="login clusters status ssh scp ls config proxy logout completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +450,20 @@ _tsh() {
         tsh__subcmd__help__subcmd__proxy__subcmd__ssh)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__help__subcmd__scp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -779,6 +799,70 @@ _tsh() {
             fi
             case "${prev}" in
                 --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__scp)
+            opts="-P -r -q -i -h --cluster --port --recursive --quiet --proxy --user --insecure --identity --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a clus
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "status" -d 'Show the current profile'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "scp" -d 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "proxy" -d 'Helpers for other programs'
@@ -75,6 +76,15 @@ complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s t -d 'Force a pseudo-ter
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s T -d 'Never allocate a pseudo-terminal'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -s P -l port -d 'The node\'s SSH port' -r
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -s r -l recursive -d 'Copy directories and their contents'
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -s q -l quiet -d 'No progress bars'
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l cluster -d 'The cluster (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l format -d 'Output format' -r -f -a "text\t''
 json\t''
@@ -119,15 +129,16 @@ complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user na
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "proxy" -d 'Helpers for other programs'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "scp" -d 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "proxy" -d 'Helpers for other programs'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "logout" -d 'Delete all profiles and keys'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'

@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('clusters', 'clusters', [CompletionResultType]::ParameterValue, 'List the root cluster and the leaf clusters you may see')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
+            [CompletionResult]::new('scp', 'scp', [CompletionResultType]::ParameterValue, 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print an OpenSSH client configuration that reaches nodes through tsh')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Helpers for other programs')
@@ -90,6 +91,23 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Force a pseudo-terminal')
             [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Never allocate a pseudo-terminal')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'tsh;scp' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster the node is in (default: the one you logged in to)')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'The node''s SSH port')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The node''s SSH port')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Copy directories and their contents')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Copy directories and their contents')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bars')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -186,6 +204,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('clusters', 'clusters', [CompletionResultType]::ParameterValue, 'List the root cluster and the leaf clusters you may see')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the current profile')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]')
+            [CompletionResult]::new('scp', 'scp', [CompletionResultType]::ParameterValue, 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the nodes you may log in to: tsh ls [label=value ...]')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print an OpenSSH client configuration that reaches nodes through tsh')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Helpers for other programs')
@@ -205,6 +224,9 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             break
         }
         'tsh;help;ssh' {
+            break
+        }
+        'tsh;help;scp' {
             break
         }
         'tsh;help;ls' {

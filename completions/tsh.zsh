@@ -91,6 +91,25 @@ _arguments "${_arguments_options[@]}" : \
 '*::command -- The command; none starts a shell:_default' \
 && ret=0
 ;;
+(scp)
+_arguments "${_arguments_options[@]}" : \
+'--cluster=[The cluster the node is in (default\: the one you logged in to)]:CLUSTER:_default' \
+'-P+[The node'\''s SSH port]:PORT:_default' \
+'--port=[The node'\''s SSH port]:PORT:_default' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'-r[Copy directories and their contents]' \
+'--recursive[Copy directories and their contents]' \
+'-q[No progress bars]' \
+'--quiet[No progress bars]' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'*::paths -- Sources, then the target; a node'\''s path is \[LOGIN@\]NODE\:PATH:_files' \
+&& ret=0
+;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
 '--cluster=[The cluster (default\: the one you logged in to)]:CLUSTER:_default' \
@@ -238,6 +257,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(scp)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -298,6 +321,7 @@ _tsh_commands() {
 'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
 'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'scp:Copy files to or from a node over SFTP\: tsh scp \[-r\] SRC... \[LOGIN@\]NODE\:PATH (or the reverse)' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
 'config:Print an OpenSSH client configuration that reaches nodes through tsh' \
 'proxy:Helpers for other programs' \
@@ -330,6 +354,7 @@ _tsh__subcmd__help_commands() {
 'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
 'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'scp:Copy files to or from a node over SFTP\: tsh scp \[-r\] SRC... \[LOGIN@\]NODE\:PATH (or the reverse)' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
 'config:Print an OpenSSH client configuration that reaches nodes through tsh' \
 'proxy:Helpers for other programs' \
@@ -386,6 +411,11 @@ _tsh__subcmd__help__subcmd__proxy_commands() {
 _tsh__subcmd__help__subcmd__proxy__subcmd__ssh_commands() {
     local commands; commands=()
     _describe -t commands 'tsh help proxy ssh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__scp_commands] )) ||
+_tsh__subcmd__help__subcmd__scp_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help scp commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__help__subcmd__ssh_commands] )) ||
 _tsh__subcmd__help__subcmd__ssh_commands() {
@@ -447,6 +477,11 @@ _tsh__subcmd__proxy__subcmd__help__subcmd__ssh_commands() {
 _tsh__subcmd__proxy__subcmd__ssh_commands() {
     local commands; commands=()
     _describe -t commands 'tsh proxy ssh commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__scp_commands] )) ||
+_tsh__subcmd__scp_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh scp commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__ssh_commands] )) ||
 _tsh__subcmd__ssh_commands() {

@@ -158,6 +158,57 @@ fn round_trip(cluster: &Cluster, home: &Path, host: &str, tsh_node: &[&str], tag
     assert_eq!(run.trim(), "ran\nsame");
 }
 
+/// `tsh scp` there and back: a file, and a tree with `-r` keeping modes; `cluster` is the
+/// `--cluster` flag or none.
+fn tsh_scp_round_trip(cluster: &Cluster, home: &Path, flags: &[&str], node: &str, tag: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let tree = tree(work.path());
+    let scp = |args: &[&str]| {
+        let mut all = vec!["scp"];
+        all.extend_from_slice(flags);
+        all.extend_from_slice(args);
+        cluster.as_user(home, "tsh", &all, None)
+    };
+    let remote = |path: &str| format!("visitor@{node}:{tag}/{path}");
+    let top = tree.join("top.bin");
+    let target = format!("visitor@{node}");
+    let mut on = flags.to_vec();
+    on.push(&target);
+    on_node(cluster, home, &on, &format!("rm -rf {tag} top-{tag}.bin && mkdir {tag}"));
+    // NODE: alone is the login's home.
+    let to_home = scp(&[top.to_str().unwrap(), &format!("visitor@{node}:top-{tag}.bin")]);
+    assert_eq!(to_home.code, 0, "tsh scp to the home: {}", to_home.stderr);
+    let size = on_node(cluster, home, &on, &format!("stat -c %s ~/top-{tag}.bin"));
+    assert_eq!(size.trim(), (1 << 20).to_string());
+
+    let up = scp(&[top.to_str().unwrap(), &remote("one.bin")]);
+    assert_eq!(up.code, 0, "tsh scp upload: {}", up.stderr);
+    assert_eq!(up.stderr, "", "no progress bar when stderr is not a terminal");
+    let back = work.path().join("one-back.bin");
+    let down = scp(&[&remote("one.bin"), back.to_str().unwrap()]);
+    assert_eq!(down.code, 0, "tsh scp download: {}", down.stderr);
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&top).unwrap(), "tsh scp changed the file");
+
+    let up = scp(&["-r", tree.to_str().unwrap(), &remote("")]);
+    assert_eq!(up.code, 0, "tsh scp -r upload: {}", up.stderr);
+    let copy = work.path().join("copy");
+    let down = scp(&["-r", &remote("tree"), copy.to_str().unwrap()]);
+    assert_eq!(down.code, 0, "tsh scp -r download: {}", down.stderr);
+    let mode = |p: &str| std::fs::metadata(copy.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!((mode("sub/notes.txt"), mode("sub/deeper/run.sh")), (0o640, 0o750), "modes kept both ways");
+    assert_eq!(std::fs::read(copy.join("top.bin")).unwrap(), std::fs::read(&top).unwrap());
+
+    // Errors name the path.
+    let missing = scp(&[&remote("missing.txt"), work.path().to_str().unwrap()]);
+    assert!(
+        missing.code != 0 && missing.stderr.contains(&format!("{tag}/missing.txt: No such file")),
+        "{}",
+        missing.stderr
+    );
+    let no_r = scp(&[tree.to_str().unwrap(), &remote("")]);
+    assert!(no_r.code != 0 && no_r.stderr.contains("is a directory (use -r"), "{}", no_r.stderr);
+}
+
 #[test]
 fn openssh_scp_sftp_and_rsync_reach_a_node_of_this_cluster() {
     ensure_visitor_account();
@@ -165,6 +216,7 @@ fn openssh_scp_sftp_and_rsync_reach_a_node_of_this_cluster() {
     let home = cluster.add_user("alice", "access", "visitor", "correct-horse");
     let host = "main.example.com-node.main.example.com";
     round_trip(&cluster, &home, host, &["visitor@main.example.com-node"], "sftp-local");
+    tsh_scp_round_trip(&cluster, &home, &[], "main.example.com-node", "tsh-scp-local");
 
     // Every file operation is audited with its path and the login.
     let events: Vec<String> = cluster.audit_lines().into_iter().filter(|l| l.contains("\"event\":\"sftp\"")).collect();

@@ -80,6 +80,24 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)
+    Scp {
+        /// The cluster the node is in (default: the one you logged in to).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// The node's SSH port.
+        #[arg(short = 'P', long, default_value_t = 3022)]
+        port: u16,
+        /// Copy directories and their contents.
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        /// No progress bars.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        /// Sources, then the target; a node's path is [LOGIN@]NODE:PATH.
+        #[arg(required = true, num_args = 2.., value_hint = clap::ValueHint::AnyPath)]
+        paths: Vec<String>,
+    },
     /// List the nodes you may log in to: tsh ls [label=value ...]
     Ls {
         /// The cluster (default: the one you logged in to).

@@ -6,12 +6,14 @@
 //! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
+//! - `scp.rs`: `scp`, over the node's SFTP subsystem.
 //! - `clusters.rs`: `clusters`, choosing a leaf (`--cluster`), and a leaf's API through the tunnel.
 
 mod cli;
 mod clusters;
 mod login;
 mod nodes;
+mod scp;
 mod ssh;
 
 use clap::{CommandFactory, Parser};
@@ -67,6 +69,9 @@ fn main() -> std::process::ExitCode {
                 Ok(code) => std::process::exit(code.clamp(0, 255)),
                 Err(e) => Err(e),
             }
+        }
+        Command::Scp { cluster, port, recursive, quiet, paths } => {
+            runtime.block_on(scp::scp(&cli.global, scp::ScpRequest { cluster, port, recursive, quiet, paths }))
         }
         Command::Config => {
             let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());

@@ -97,6 +97,52 @@ async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&Cluste
         .with_context(|| format!("no node you may see has the address {host}"))
 }
 
+/// Where a node is and how to reach it: the proxy's SSH address, the keys (checking the node
+/// against its cluster's host CAs), and the node's name, cluster and login.
+pub struct NodeTarget {
+    /// The root proxy's SSH address.
+    pub proxy: String,
+    /// The user's keys.
+    pub keys: Keys,
+    /// The node's name.
+    pub host: String,
+    /// The cluster it is in.
+    pub cluster: String,
+    /// The Unix login.
+    pub login: String,
+}
+
+impl NodeTarget {
+    /// Resolves `[LOGIN@]HOST` (or `login`) in `cluster` (default: the selected one).
+    pub async fn resolve(
+        global: &Global,
+        cluster: Option<&str>,
+        login: Option<&str>,
+        destination: &str,
+    ) -> Result<NodeTarget> {
+        let (creds, insecure) = credentials(global)?;
+        let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+        let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
+        let (dest_login, host) = split_destination(destination);
+        let login = match login.or(dest_login) {
+            Some(l) => l.to_string(),
+            None => default_login(&creds)?,
+        };
+        let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
+        let keys = match &leaf {
+            Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
+            None => Keys::from(&creds)?,
+        };
+        let proxy = ssh_proxy(&creds, insecure).await?;
+        Ok(NodeTarget { proxy, keys, host, cluster, login })
+    }
+
+    /// Connects to the node on `port`.
+    pub async fn connect(&self, port: u16) -> Result<crate::ssh::NodeConnection> {
+        crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
+    }
+}
+
 /// `tsh ssh`.
 #[allow(clippy::too_many_arguments)]
 pub async fn ssh(
@@ -108,22 +154,9 @@ pub async fn ssh(
     destination: &str,
     command: Vec<String>,
 ) -> Result<i32> {
-    let (creds, insecure) = credentials(global)?;
-    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
-    let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
-    let (dest_login, host) = split_destination(destination);
-    let login = match login.or(dest_login) {
-        Some(l) => l.to_string(),
-        None => default_login(&creds)?,
-    };
-    let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
-    let keys = match &leaf {
-        Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
-        None => Keys::from(&creds)?,
-    };
-    let proxy = ssh_proxy(&creds, insecure).await?;
-    crate::ssh::run(&proxy, &keys, SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty })
-        .await
+    let t = NodeTarget::resolve(global, cluster, login, destination).await?;
+    let req = SshRequest { host: &t.host, port, cluster: &t.cluster, login: &t.login, command, tty };
+    crate::ssh::run(&t.proxy, &t.keys, req).await
 }
 
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.

@@ -244,33 +244,60 @@ pub struct SshRequest<'a> {
     pub tty: Option<bool>,
 }
 
-/// Runs `tsh ssh`; returns the remote exit code.
-pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
-    use std::io::IsTerminal;
-    // The node (or a leaf proxy's hop to it) may shed the handshake under load like the proxy
-    // does: the whole path is dialled again, a few times, with jittered backoff.
+/// An SSH connection to a node through the proxy's relay. Keep it whole while in use.
+pub struct NodeConnection {
+    /// The session with the node.
+    pub node: russh::client::Handle<HostCheck>,
+    proxy: russh::client::Handle<HostCheck>,
+    _hop: Hop,
+}
+
+impl NodeConnection {
+    /// Says goodbye to the node and the proxy.
+    pub async fn close(self) {
+        let _ = self.node.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        let _ = self.proxy.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
+
+/// Connects to `login@host:port` in `cluster` through the proxy at `proxy_ssh`. The node (or a
+/// leaf proxy's hop to it) may shed the handshake under load like the proxy does: the whole
+/// path is dialled again, a few times, with jittered backoff.
+pub async fn connect(
+    proxy_ssh: &str,
+    keys: &Keys,
+    host: &str,
+    port: u16,
+    cluster: &str,
+    login: &str,
+) -> Result<NodeConnection> {
     let mut attempt = 0;
-    let (proxy, node, _hop) = loop {
+    loop {
         let connected = async {
-            let (proxy, stream) = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                dial_node(proxy_ssh, req.host, req.port, req.cluster, req.login, keys),
-            )
-            .await
-            .map_err(|_| anyhow::anyhow!("connecting to {} took longer than {CONNECT_TIMEOUT:?}", req.host))??;
+            let (proxy, stream) =
+                tokio::time::timeout(CONNECT_TIMEOUT, dial_node(proxy_ssh, host, port, cluster, login, keys))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("connecting to {host} took longer than {CONNECT_TIMEOUT:?}"))??;
             let (pipe, hop) = decouple(stream);
-            let node = handshake(pipe, req.host, req.login, keys, "node").await?;
-            Ok::<_, anyhow::Error>((proxy, node, hop))
+            let node = handshake(pipe, host, login, keys, "node").await?;
+            Ok::<_, anyhow::Error>(NodeConnection { node, proxy, _hop: hop })
         };
         match connected.await {
-            Ok(pair) => break pair,
+            Ok(connection) => return Ok(connection),
             Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
                 tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
         }
-    };
+    }
+}
+
+/// Runs `tsh ssh`; returns the remote exit code.
+pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
+    use std::io::IsTerminal;
+    let connection = connect(proxy_ssh, keys, req.host, req.port, req.cluster, req.login).await?;
+    let node = &connection.node;
     let mut channel = node.channel_open_session().await.context("the node refused a session channel")?;
     let interactive = req.command.is_empty();
     let want_tty = req.tty.unwrap_or(interactive && std::io::stdin().is_terminal());
@@ -347,8 +374,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
         }
     }
     stdin_task.abort();
-    let _ = node.disconnect(russh::Disconnect::ByApplication, "", "en").await;
-    let _ = proxy.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    connection.close().await;
     Ok(code.unwrap_or(255))
 }
 
