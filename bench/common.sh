@@ -47,6 +47,39 @@ start_leaf() {
   echo "the leaf did not start" >&2; exit 1
 }
 
+# root_config NAME: fixed free ports in ROOT_WEB, ROOT_SSH and ROOT_TUN, and $WORK/root.yaml for
+# a root cluster NAME (auth + proxy), so it can be restarted in place with start_root.
+root_config() {
+  ROOT_WEB=127.0.0.1:$(free_port); ROOT_SSH=127.0.0.1:$(free_port); ROOT_TUN=127.0.0.1:$(free_port)
+  tether_yaml root-proxy "$WORK/root" "$1" "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN" > "$WORK/root.yaml"
+}
+
+# start_root: starts the root from $WORK/root.yaml; sets ROOT_PID once its tunnel listener is up.
+start_root() {
+  : > "$WORK/root.out"
+  "$BIN/tether" start -c "$WORK/root.yaml" > "$WORK/root.out" 2>> "$WORK/root.log" &
+  ROOT_PID=$!
+  PIDS+=($ROOT_PID)
+  for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/root.out" 2>/dev/null && return; sleep 0.01; done
+  echo "the root did not start" >&2; exit 1
+}
+
+# leaf_online ROOT_DATA LEAF: whether the root shows the leaf's tunnel online.
+leaf_online() { "$BIN/tctl" --data-dir "$1" get "rc/$2" 2>/dev/null | grep -q "connection: online"; }
+
+# trusted_pair ROOT LEAF USER: a root and a leaf (with node leaf-node) joined, USER logged in at
+# the root with login root, the leaf online and `tsh ssh --cluster=LEAF root@leaf-node` working.
+trusted_pair() {
+  root_config "$1"
+  start_root
+  start_leaf "$2"
+  join_leaf "$WORK/root" "$WORK/leaf" "$1" "$ROOT_TUN" "$ROOT_WEB"
+  root_login "$3" "$ROOT_WEB"
+  for _ in $(seq 200); do leaf_online "$WORK/root" "$2" && break; sleep 0.1; done
+  leaf_online "$WORK/root" "$2" || { echo "the leaf did not come online" >&2; exit 1; }
+  [ "$("$BIN/tsh" ssh --cluster="$2" root@leaf-node echo ok)" = ok ] || { echo "tsh ssh --cluster does not work" >&2; exit 1; }
+}
+
 # root_login USER PROXY_WEB: a root user with role access and login root, logged in through its
 # invite with tsh under TSH_HOME=$WORK/tsh (exported).
 root_login() {
@@ -96,6 +129,7 @@ PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
 PidFile $WORK/ssh/sshd.pid
+Subsystem sftp /usr/lib/openssh/sftp-server
 CFG
   /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config" 2> "$WORK/ssh/sshd.log" &
   PIDS+=($!)

@@ -16,19 +16,7 @@ EVERY=${EVERY:-5000}
 CONCURRENCY=${CONCURRENCY:-4}
 bench_setup --bin tether --bin tctl --bin tsh
 
-ROOT_WEB=127.0.0.1:$(free_port); ROOT_SSH=127.0.0.1:$(free_port); ROOT_TUN=127.0.0.1:$(free_port)
-tether_yaml root-proxy "$WORK/root" root.soak "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN" > "$WORK/root.yaml"
-"$BIN/tether" start -c "$WORK/root.yaml" > "$WORK/root.out" 2> "$WORK/root.log" &
-ROOT_PID=$!; PIDS+=($ROOT_PID)
-for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/root.out" 2>/dev/null && break; sleep 0.05; done
-
-start_leaf leaf.soak
-join_leaf "$WORK/root" "$WORK/leaf" root.soak "$ROOT_TUN" "$ROOT_WEB"
-root_login soak "$ROOT_WEB"
-leaf_online() { "$BIN/tctl" --data-dir "$WORK/root" get rc/leaf.soak 2>/dev/null | grep -q "connection: online"; }
-for _ in $(seq 200); do leaf_online && break; sleep 0.1; done
-leaf_online || { echo "the leaf did not come online" >&2; exit 1; }
-[ "$("$BIN/tsh" ssh --cluster=leaf.soak root@leaf-node echo ok)" = ok ] || { echo "tsh ssh --cluster does not work" >&2; exit 1; }
+trusted_pair root.soak leaf.soak soak
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 ROWS=()

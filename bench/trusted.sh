@@ -15,25 +15,8 @@ TUNNELS=${TUNNELS:-10000}
 bench_setup --bin tether --bin tctl --bin tsh --bin tunnels
 
 # The root on fixed ports, so it can be restarted in place.
-ROOT_WEB=127.0.0.1:$(free_port); ROOT_SSH=127.0.0.1:$(free_port); ROOT_TUN=127.0.0.1:$(free_port)
-tether_yaml root-proxy "$WORK/root" root.bench "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN" > "$WORK/root.yaml"
-start_root() {
-  : > "$WORK/root.out"
-  "$BIN/tether" start -c "$WORK/root.yaml" > "$WORK/root.out" 2>> "$WORK/root.log" &
-  ROOT_PID=$!
-  PIDS+=($ROOT_PID)
-  for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/root.out" 2>/dev/null && return; sleep 0.01; done
-  echo "the root did not start" >&2; exit 1
-}
-start_root
-
-start_leaf leaf.bench
-join_leaf "$WORK/root" "$WORK/leaf" root.bench "$ROOT_TUN" "$ROOT_WEB"
-
-root_login bench "$ROOT_WEB"
-leaf_online() { "$BIN/tctl" --data-dir "$WORK/root" get rc/leaf.bench 2>/dev/null | grep -q "connection: online"; }
-for _ in $(seq 100); do leaf_online && break; sleep 0.1; done
-leaf_online || { echo "the leaf did not come online" >&2; exit 1; }
+trusted_pair root.bench leaf.bench bench
+leaf_up() { leaf_online "$WORK/root" leaf.bench; }
 
 start_openssh
 TSH=("$BIN/tsh" ssh --cluster=leaf.bench root@leaf-node)
@@ -50,7 +33,7 @@ for _ in $(seq "$RESTARTS"); do
   kill "$ROOT_PID"; wait "$ROOT_PID" 2>/dev/null || true
   start_root
   T0=$(date +%s%N)
-  until leaf_online; do sleep 0.02; done
+  until leaf_up; do sleep 0.02; done
   BACK+=($(( ($(date +%s%N) - T0) / 1000000 )))
 done
 BACK_MEDIAN=$(printf '%s\n' "${BACK[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
