@@ -265,10 +265,13 @@ struct CloseOnDrop<S: From<(ChannelId, ChannelMsg)> + Send + Sync + 'static>(Arc
 impl<S: From<(ChannelId, ChannelMsg)> + Send + Sync + 'static> Drop for CloseOnDrop<S> {
     fn drop(&mut self) {
         let tx = self.0.clone();
-        // Drop cannot wait: the close is one message to the session, sent from a short task.
-        tokio::spawn(async move {
-            let _ = tx.lock().await.close().await;
-        });
+        // Drop cannot wait: the close is one message to the session, sent from a short task
+        // (outside a runtime the session is gone anyway).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = tx.lock().await.close().await;
+            });
+        }
     }
 }
 
