@@ -68,11 +68,16 @@ complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print h
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s p -l port -d 'The node\'s SSH port' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s l -l login -d 'The Unix login (default: the first login of your certificate)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s L -d 'Forward a local port to HOST:HOSTPORT as seen from the node (repeatable)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s R -d 'Forward a port on the node\'s loopback to HOST:HOSTPORT as seen from here (repeatable)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s D -d 'A local SOCKS5 proxy whose connections leave from the node (repeatable)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s t -d 'Force a pseudo-terminal'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s T -d 'Never allocate a pseudo-terminal'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s N -d 'Run no command: hold the forwards until Ctrl-C or SIGTERM'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s A -d 'Forward your SSH agent (SSH_AUTH_SOCK) to the node'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l cluster -d 'The cluster (default: the one you logged in to)' -r

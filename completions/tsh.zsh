@@ -78,12 +78,17 @@ _arguments "${_arguments_options[@]}" : \
 '--port=[The node'\''s SSH port]:PORT:_default' \
 '-l+[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
 '--login=[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
+'*-L+[Forward a local port to HOST\:HOSTPORT as seen from the node (repeatable)]:[BIND_ADDRESS:]PORT:HOST:HOSTPORT:_default' \
+'*-R+[Forward a port on the node'\''s loopback to HOST\:HOSTPORT as seen from here (repeatable)]:[BIND_ADDRESS:]PORT:HOST:HOSTPORT:_default' \
+'*-D+[A local SOCKS5 proxy whose connections leave from the node (repeatable)]:[BIND_ADDRESS:]PORT:_default' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
 '--user=[The user name (default\: the local user)]:USER:_default' \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '(-T)-t[Force a pseudo-terminal]' \
 '-T[Never allocate a pseudo-terminal]' \
+'()-N[Run no command\: hold the forwards until Ctrl-C or SIGTERM]' \
+'-A[Forward your SSH agent (SSH_AUTH_SOCK) to the node]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \

@@ -74,6 +74,21 @@ pub enum Command {
         /// Never allocate a pseudo-terminal.
         #[arg(short = 'T')]
         no_tty: bool,
+        /// Forward a local port to HOST:HOSTPORT as seen from the node (repeatable).
+        #[arg(short = 'L', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+        local_forward: Vec<String>,
+        /// Forward a port on the node's loopback to HOST:HOSTPORT as seen from here (repeatable).
+        #[arg(short = 'R', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+        remote_forward: Vec<String>,
+        /// A local SOCKS5 proxy whose connections leave from the node (repeatable).
+        #[arg(short = 'D', value_name = "[BIND_ADDRESS:]PORT")]
+        dynamic_forward: Vec<String>,
+        /// Run no command: hold the forwards until Ctrl-C or SIGTERM.
+        #[arg(short = 'N', conflicts_with = "command")]
+        no_command: bool,
+        /// Forward your SSH agent (SSH_AUTH_SOCK) to the node.
+        #[arg(short = 'A')]
+        forward_agent: bool,
         /// [LOGIN@]HOST: a node name (or address).
         destination: String,
         /// The command; none starts a shell.

@@ -6,10 +6,12 @@
 //! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
+//! - `forward.rs`: `ssh -L/-R/-D/-N/-A`, port and agent forwarding over the node session.
 //! - `clusters.rs`: `clusters`, choosing a leaf (`--cluster`), and a leaf's API through the tunnel.
 
 mod cli;
 mod clusters;
+mod forward;
 mod login;
 mod nodes;
 mod ssh;
@@ -44,7 +46,20 @@ fn main() -> std::process::ExitCode {
         Command::Ls { cluster, format, labels } => {
             runtime.block_on(nodes::ls(&cli.global, cluster.as_deref(), &format, &labels))
         }
-        Command::Ssh { cluster, port, login, tty, no_tty, destination, command } => {
+        Command::Ssh {
+            cluster,
+            port,
+            login,
+            tty,
+            no_tty,
+            local_forward,
+            remote_forward,
+            dynamic_forward,
+            no_command,
+            forward_agent,
+            destination,
+            command,
+        } => {
             let tty = if tty {
                 Some(true)
             } else if no_tty {
@@ -52,15 +67,25 @@ fn main() -> std::process::ExitCode {
             } else {
                 None
             };
-            let result = runtime.block_on(nodes::ssh(
-                &cli.global,
-                cluster.as_deref(),
-                port,
-                login.as_deref(),
-                tty,
-                &destination,
-                command,
-            ));
+            let result = match forward::Forwarding::parse(
+                &local_forward,
+                &remote_forward,
+                &dynamic_forward,
+                no_command,
+                forward_agent,
+            ) {
+                Ok(fwd) => runtime.block_on(nodes::ssh(
+                    &cli.global,
+                    cluster.as_deref(),
+                    port,
+                    login.as_deref(),
+                    tty,
+                    &destination,
+                    command,
+                    fwd,
+                )),
+                Err(e) => Err(e),
+            };
             match result {
                 // Exit at once: a blocking read of a terminal stdin may still be pending, and
                 // dropping the runtime would wait for it until the user pressed a key.

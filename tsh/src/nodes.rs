@@ -107,6 +107,7 @@ pub async fn ssh(
     tty: Option<bool>,
     destination: &str,
     command: Vec<String>,
+    fwd: crate::forward::Forwarding,
 ) -> Result<i32> {
     let (creds, insecure) = credentials(global)?;
     let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
@@ -122,8 +123,8 @@ pub async fn ssh(
         None => Keys::from(&creds)?,
     };
     let proxy = ssh_proxy(&creds, insecure).await?;
-    crate::ssh::run(&proxy, &keys, SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty })
-        .await
+    let req = SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty };
+    crate::ssh::run(&proxy, &keys, req, fwd).await
 }
 
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.

@@ -24,6 +24,9 @@ pub struct HostCheck {
     name: String,
     /// Why the server was refused, for the error the user sees.
     refusal: Arc<std::sync::Mutex<Option<String>>>,
+    /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
+    /// refusals go (forward.rs); `None`: refuse such channels.
+    events: Option<crate::forward::NodeEvents>,
 }
 
 impl russh::client::Handler for HostCheck {
@@ -41,6 +44,49 @@ impl russh::client::Handler for HostCheck {
                 Ok(false)
             }
         }
+    }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        _connected_address: &str,
+        connected_port: u32,
+        originator_address: &str,
+        originator_port: u32,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        let origin = format!("{originator_address}:{originator_port}");
+        if let Some(events) = &self.events {
+            events.offer(crate::forward::Inbound::Forwarded { channel, port: connected_port, origin, reply });
+        }
+        Ok(())
+    }
+
+    async fn server_channel_open_agent_forward(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(events) = &self.events {
+            events.offer(crate::forward::Inbound::Agent { channel, reply });
+        }
+        Ok(())
+    }
+
+    async fn channel_open_failure(
+        &mut self,
+        _channel: russh::ChannelId,
+        _reason: russh::ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(events) = &self.events {
+            events.refused(description);
+        }
+        Ok(())
     }
 }
 
@@ -123,9 +169,24 @@ async fn handshake<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    handshake_with(stream, host, login, keys, what, None).await
+}
+
+/// [`handshake`], passing the node's channels and refusal texts to `events` (forward.rs).
+async fn handshake_with<S>(
+    stream: S,
+    host: &str,
+    login: &str,
+    keys: &Keys,
+    what: &str,
+    events: Option<crate::forward::NodeEvents>,
+) -> Result<russh::client::Handle<HostCheck>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let refusal = Arc::new(std::sync::Mutex::new(None));
     let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
-    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone() };
+    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), events };
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,
         Err(e) => {
@@ -244,9 +305,11 @@ pub struct SshRequest<'a> {
     pub tty: Option<bool>,
 }
 
-/// Runs `tsh ssh`; returns the remote exit code.
-pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
+/// Runs `tsh ssh` with its port and agent forwarding (forward.rs); returns the remote exit code.
+/// With `-N`, holds the forwards instead of running a command.
+pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::forward::Forwarding) -> Result<i32> {
     use std::io::IsTerminal;
+    let (events, inbound) = crate::forward::NodeEvents::new();
     // The node (or a leaf proxy's hop to it) may shed the handshake under load like the proxy
     // does: the whole path is dialled again, a few times, with jittered backoff.
     let mut attempt = 0;
@@ -259,7 +322,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
             .await
             .map_err(|_| anyhow::anyhow!("connecting to {} took longer than {CONNECT_TIMEOUT:?}", req.host))??;
             let (pipe, hop) = decouple(stream);
-            let node = handshake(pipe, req.host, req.login, keys, "node").await?;
+            let node = handshake_with(pipe, req.host, req.login, keys, "node", Some(events.clone())).await?;
             Ok::<_, anyhow::Error>((proxy, node, hop))
         };
         match connected.await {
@@ -271,7 +334,20 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
             Err(e) => return Err(e),
         }
     };
+    let node = Arc::new(node);
+    let mut forwarder =
+        crate::forward::Forwarder::start(node.clone(), &fwd, req.host, &events, inbound, &keys.cert).await?;
+    if fwd.no_command {
+        let code = forwarder.hold(&node).await;
+        drop(forwarder);
+        let _ = node.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        let _ = proxy.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        return Ok(code);
+    }
     let mut channel = node.channel_open_session().await.context("the node refused a session channel")?;
+    if fwd.agent.is_some() {
+        crate::forward::request_agent(&mut channel, &keys.cert, req.host).await?;
+    }
     let interactive = req.command.is_empty();
     let want_tty = req.tty.unwrap_or(interactive && std::io::stdin().is_terminal());
     let _raw = if want_tty {
@@ -347,6 +423,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
         }
     }
     stdin_task.abort();
+    drop(forwarder);
     let _ = node.disconnect(russh::Disconnect::ByApplication, "", "en").await;
     let _ = proxy.disconnect(russh::Disconnect::ByApplication, "", "en").await;
     Ok(code.unwrap_or(255))
