@@ -57,7 +57,8 @@ pub enum Command {
     },
     /// Show the current profile.
     Status,
-    /// Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]
+    /// Run a command or a shell on a node, or a command on every node with some labels:
+    /// tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]
     Ssh {
         /// The cluster the node is in (default: the one you logged in to).
         #[arg(long)]
@@ -89,7 +90,12 @@ pub enum Command {
         /// Forward your SSH agent (SSH_AUTH_SOCK) to the node.
         #[arg(short = 'A')]
         forward_agent: bool,
-        /// [LOGIN@]HOST: a node name (or address).
+        /// With a label selector as HOST (key=value[,key=value]): how many nodes run the command
+        /// at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        max_parallel: u16,
+        /// [LOGIN@]HOST: a node name (or address), or key=value[,key=value] for every node
+        /// with those labels.
         destination: String,
         /// The command; none starts a shell.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -289,6 +289,38 @@ pub(crate) fn decouple(mut stream: russh::ChannelStream<russh::client::Msg>) -> 
     (session_end, Hop { copy })
 }
 
+/// A node session through the proxy, made as `tsh ssh` makes it (retries, the connect timeout,
+/// the pipe between the hops); the proxy connection and the [`Hop`] must live as long as it.
+pub(crate) async fn connect_node(
+    proxy_ssh: &str,
+    keys: &Keys,
+    host: &str,
+    port: u16,
+    cluster: &str,
+    login: &str,
+) -> Result<(russh::client::Handle<HostCheck>, russh::client::Handle<HostCheck>, Hop)> {
+    let mut attempt = 0;
+    loop {
+        let connected = async {
+            let (proxy, stream) =
+                tokio::time::timeout(CONNECT_TIMEOUT, dial_node(proxy_ssh, host, port, cluster, login, keys))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("connecting to {host} took longer than {CONNECT_TIMEOUT:?}"))??;
+            let (pipe, hop) = decouple(stream);
+            let node = handshake(pipe, host, login, keys, "node").await?;
+            Ok::<_, anyhow::Error>((proxy, node, hop))
+        };
+        match connected.await {
+            Ok(triple) => return Ok(triple),
+            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// What `tsh ssh` runs.
 pub struct SshRequest<'a> {
     /// The node.
