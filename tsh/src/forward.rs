@@ -7,6 +7,7 @@
 //! Flow control: every forwarded channel is relayed by its own task with
 //! `copy_bidirectional` on the channel's stream, which polls both directions, so a channel's
 //! data is read as soon as the local socket takes it and never waits on the node session itself.
+//! Channels are opened concurrently; a slow dial on the node holds up only its own connection.
 //! Every task is owned by a [`Forwarder`] (listeners, and the relays each listener or the
 //! dispatcher started), and dropping the forwarder stops them all. Relays are capped at
 //! [`MAX_RELAYS`]; a listener at the cap stops accepting until one ends.
@@ -221,19 +222,25 @@ pub(crate) enum Inbound {
     },
 }
 
+/// The latest channel-open refusals of the node session, oldest first: (sequence, code, text).
+type Refusals = std::collections::VecDeque<(u64, u32, String)>;
+/// How many refusal texts are kept for the openers to find theirs.
+const REFUSALS_KEPT: usize = 64;
+
 /// What the node session's handler passes on: channels the node opens, and the text of each
-/// channel-open refusal (russh gives that text only to the handler).
+/// channel-open refusal (russh gives that text only to the handler, without saying which open
+/// it answers: [`Opener::direct`] picks its own by code and target).
 #[derive(Clone)]
 pub(crate) struct NodeEvents {
     inbound: mpsc::Sender<Inbound>,
-    refusals: Arc<watch::Sender<(u64, String)>>,
+    refusals: Arc<watch::Sender<(u64, Refusals)>>,
 }
 
 impl NodeEvents {
     /// Events and the receiving end of the node's channels, for [`Forwarder::start`].
     pub(crate) fn new() -> (NodeEvents, mpsc::Receiver<Inbound>) {
         let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
-        let (refusals, _) = watch::channel((0, String::new()));
+        let (refusals, _) = watch::channel((0, Refusals::new()));
         (NodeEvents { inbound, refusals: Arc::new(refusals) }, rx)
     }
 
@@ -246,11 +253,14 @@ impl NodeEvents {
     }
 
     /// Records the text of a channel-open refusal.
-    pub(crate) fn refused(&self, description: &str) {
+    pub(crate) fn refused(&self, reason: &ChannelOpenFailure, description: &str) {
         let text: String = description.chars().take(512).collect();
-        self.refusals.send_modify(|(n, t)| {
+        self.refusals.send_modify(|(n, kept)| {
             *n += 1;
-            *t = text;
+            kept.push_back((*n, reason.code(), text));
+            if kept.len() > REFUSALS_KEPT {
+                kept.pop_front();
+            }
         });
     }
 }
@@ -283,17 +293,14 @@ impl OpenError {
     }
 }
 
-/// Opens `direct-tcpip` channels on the node session, one at a time, so that the refusal text
-/// the handler records next is this open's.
+/// Opens `direct-tcpip` channels on the node session, and explains refusals with the node's text.
 struct Opener {
     node: Arc<Handle<HostCheck>>,
-    turn: tokio::sync::Mutex<()>,
-    refusals: watch::Receiver<(u64, String)>,
+    refusals: watch::Receiver<(u64, Refusals)>,
 }
 
 impl Opener {
     async fn direct(&self, host: &str, port: u16, origin: SocketAddr) -> Result<Channel<Msg>, OpenError> {
-        let _turn = self.turn.lock().await;
         let mut refusals = self.refusals.clone();
         let seen = refusals.borrow_and_update().0;
         let open = self.node.channel_open_direct_tcpip(
@@ -308,10 +315,21 @@ impl Opener {
             Ok(Err(e)) => return Err(OpenError::Failed(format!("the connection to the node failed: {e}"))),
             Err(_) => return Err(OpenError::Failed(format!("the node did not answer within {OPEN_TIMEOUT:?}"))),
         };
-        let said = match tokio::time::timeout(REFUSAL_TEXT_WAIT, refusals.wait_for(|(n, _)| *n != seen)).await {
-            Ok(Ok(text)) => Some(text.1.clone()),
-            _ => None,
+        // The text of this refusal: a newer one with the same code; a failed dial names its
+        // target (a refusal for lack of rights reads the same for every open).
+        let code = kind.code();
+        let target = format!("{host}:{port}");
+        let ours = |kept: &Refusals| {
+            kept.iter()
+                .rev()
+                .find(|(n, c, text)| *n > seen && *c == code && (code != 2 || text.contains(&target)))
+                .map(|(_, _, text)| text.clone())
         };
+        let said =
+            match tokio::time::timeout(REFUSAL_TEXT_WAIT, refusals.wait_for(|(_, kept)| ours(kept).is_some())).await {
+                Ok(Ok(kept)) => ours(&kept.1),
+                _ => None,
+            };
         // russh's stock texts say no more than the code.
         let said = said.filter(|t| !t.is_empty() && *t != kind.description());
         Err(match kind {
@@ -371,11 +389,7 @@ impl Forwarder {
     ) -> Result<Forwarder> {
         let mut tasks = JoinSet::new();
         let slots = Arc::new(Semaphore::new(MAX_RELAYS));
-        let opener = Arc::new(Opener {
-            node: node.clone(),
-            turn: tokio::sync::Mutex::new(()),
-            refusals: events.refusals.subscribe(),
-        });
+        let opener = Arc::new(Opener { node: node.clone(), refusals: events.refusals.subscribe() });
 
         for l in &fwd.local {
             let target = join_host_port(&l.host, l.host_port);

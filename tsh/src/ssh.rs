@@ -78,13 +78,13 @@ impl russh::client::Handler for HostCheck {
     async fn channel_open_failure(
         &mut self,
         _channel: russh::ChannelId,
-        _reason: russh::ChannelOpenFailure,
+        reason: russh::ChannelOpenFailure,
         description: &str,
         _language: &str,
         _session: &mut russh::client::Session,
     ) -> Result<(), Self::Error> {
         if let Some(events) = &self.events {
-            events.refused(description);
+            events.refused(&reason, description);
         }
         Ok(())
     }

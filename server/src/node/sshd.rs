@@ -257,6 +257,7 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
         denied: None,
         channels: HashMap::new(),
         forwards: Arc::default(),
+        sessions: Arc::default(),
         remote_forwards: HashMap::new(),
         throttle: inbound::Throttle::new(),
         tasks: JoinSet::new(),
@@ -377,6 +378,8 @@ struct Conn {
     /// Port forwards running on this connection (forwarded channels and remote forward
     /// listeners); they count against [`MAX_CHANNELS_PER_CONNECTION`] with the session channels.
     forwards: Arc<std::sync::atomic::AtomicUsize>,
+    /// `channels.len()`, for the remote forward listeners, which count channels from their tasks.
+    sessions: Arc<std::sync::atomic::AtomicUsize>,
     /// Remote forward listeners by the port they listen on; dropping the sender stops one.
     remote_forwards: HashMap<u16, tokio::sync::oneshot::Sender<()>>,
     /// Slows the client when a channel has too much of its data waiting (inbound.rs).
@@ -629,20 +632,29 @@ fn open_failure(code: u32, reason: String) -> ChannelOpenFailure {
     ChannelOpenFailure::Other { code, reason }
 }
 
+/// What a remote forward's listener needs of its connection.
+struct ForwardConn {
+    handle: russh::server::Handle,
+    /// The connection's forwards, and its session channels, counted against the cap.
+    forwards: Arc<std::sync::atomic::AtomicUsize>,
+    sessions: Arc<std::sync::atomic::AtomicUsize>,
+    throttle: Arc<inbound::Throttle>,
+}
+
 /// Accepts connections on a remote forward's listener until `stop` fires (or its sender goes) and
 /// opens a `forwarded-tcpip` channel to the client for each, while the connection has room for
 /// another forward. Relays run on after `stop` until they end; the connection ending aborts all.
-#[allow(clippy::too_many_arguments)]
 async fn serve_remote_forward(
     listener: tokio::net::TcpListener,
     address: String,
     port: u16,
-    handle: russh::server::Handle,
-    forwards: Arc<std::sync::atomic::AtomicUsize>,
-    throttle: Arc<inbound::Throttle>,
+    conn: ForwardConn,
     mut stop: tokio::sync::oneshot::Receiver<()>,
     _listening: Counted,
 ) {
+    let ForwardConn { handle, forwards, sessions, throttle } = conn;
+    let open =
+        || forwards.load(std::sync::atomic::Ordering::Acquire) + sessions.load(std::sync::atomic::Ordering::Acquire);
     let mut relays = JoinSet::new();
     loop {
         tokio::select! {
@@ -656,7 +668,7 @@ async fn serve_remote_forward(
                         continue;
                     }
                 };
-                if forwards.load(std::sync::atomic::Ordering::Acquire) >= MAX_CHANNELS_PER_CONNECTION {
+                if open() >= MAX_CHANNELS_PER_CONNECTION {
                     tracing::info!("remote forward on port {port}: connection from {origin} closed: {MAX_CHANNELS_PER_CONNECTION} channels already open");
                     continue;
                 }
@@ -882,6 +894,7 @@ impl russh::server::Handler for Conn {
             // Requests and data arrive through the handler's callbacks, so the Channel object
             // itself is not needed (dropping it neither closes nor blocks the channel).
             self.channels.insert(channel.id(), ChannelState::default());
+            self.sessions.store(self.channels.len(), std::sync::atomic::Ordering::Release);
             reply.accept().await;
         }
         Ok(())
@@ -1012,9 +1025,12 @@ impl russh::server::Handler for Conn {
             listener,
             address.to_string(),
             bound,
-            session.handle(),
-            self.forwards.clone(),
-            self.throttle.clone(),
+            ForwardConn {
+                handle: session.handle(),
+                forwards: self.forwards.clone(),
+                sessions: self.sessions.clone(),
+                throttle: self.throttle.clone(),
+            },
             stop_rx,
             listening,
         ));
@@ -1185,6 +1201,7 @@ impl russh::server::Handler for Conn {
         // Dropping the state closes the process's inputs (it gets SIGHUP if still running) and
         // removes the agent socket.
         self.channels.remove(&channel);
+        self.sessions.store(self.channels.len(), std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }
@@ -1919,6 +1936,7 @@ mod tests {
         }
         assert!(client.channel_open_session().await.is_err(), "a channel past the cap was accepted");
         assert!(client.tcpip_forward("localhost", 0).await.is_err(), "a listener past the cap was accepted");
+        assert_eq!(read(port).await, "", "a forwarded connection past the cap is closed");
         for channel in held {
             channel.close().await.unwrap();
         }
