@@ -912,7 +912,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__ssh)
-            opts="-p -l -t -T -i -h --cluster --port --login --proxy --user --insecure --identity --help"
+            opts="-p -l -t -T -L -R -D -N -A -i -h --cluster --port --login --max-parallel --proxy --user --insecure --identity --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -935,6 +935,22 @@ _tsh() {
                     return 0
                     ;;
                 -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -R)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-parallel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

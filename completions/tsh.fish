@@ -33,7 +33,7 @@ complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "status" -d 'Show the current profile'
-complete -c tsh -n "__fish_tsh_needs_command" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_needs_command" -f -a "ssh" -d 'Run a command or a shell on a node, or a command on every node with some labels: tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "scp" -d 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'
@@ -69,11 +69,17 @@ complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print h
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s p -l port -d 'The node\'s SSH port' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s l -l login -d 'The Unix login (default: the first login of your certificate)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s L -d 'Forward a local port to HOST:HOSTPORT as seen from the node (repeatable)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s R -d 'Forward a port on the node\'s loopback to HOST:HOSTPORT as seen from here (repeatable)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s D -d 'A local SOCKS5 proxy whose connections leave from the node (repeatable)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l max-parallel -d 'With a label selector as HOST (key=value[,key=value]): how many nodes run the command at once' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s t -d 'Force a pseudo-terminal'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s T -d 'Never allocate a pseudo-terminal'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s N -d 'Run no command: hold the forwards until Ctrl-C or SIGTERM'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s A -d 'Forward your SSH agent (SSH_AUTH_SOCK) to the node'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
@@ -132,7 +138,7 @@ complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print 
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "status" -d 'Show the current profile'
-complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "ssh" -d 'Run a command or a shell on a node, or a command on every node with some labels: tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "scp" -d 'Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "ls" -d 'List the nodes you may log in to: tsh ls [label=value ...]'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "config" -d 'Print an OpenSSH client configuration that reaches nodes through tsh'

@@ -78,16 +78,22 @@ _arguments "${_arguments_options[@]}" : \
 '--port=[The node'\''s SSH port]:PORT:_default' \
 '-l+[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
 '--login=[The Unix login (default\: the first login of your certificate)]:LOGIN:_default' \
+'*-L+[Forward a local port to HOST\:HOSTPORT as seen from the node (repeatable)]:[BIND_ADDRESS:]PORT:HOST:HOSTPORT:_default' \
+'*-R+[Forward a port on the node'\''s loopback to HOST\:HOSTPORT as seen from here (repeatable)]:[BIND_ADDRESS:]PORT:HOST:HOSTPORT:_default' \
+'*-D+[A local SOCKS5 proxy whose connections leave from the node (repeatable)]:[BIND_ADDRESS:]PORT:_default' \
+'--max-parallel=[With a label selector as HOST (key=value\[,key=value\])\: how many nodes run the command at once]:MAX_PARALLEL:_default' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
 '--user=[The user name (default\: the local user)]:USER:_default' \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '(-T)-t[Force a pseudo-terminal]' \
 '-T[Never allocate a pseudo-terminal]' \
+'()-N[Run no command\: hold the forwards until Ctrl-C or SIGTERM]' \
+'-A[Forward your SSH agent (SSH_AUTH_SOCK) to the node]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
-':destination -- \[LOGIN@\]HOST\: a node name (or address):_default' \
+':destination -- \[LOGIN@\]HOST\: a node name (or address), or key=value\[,key=value\] for every node with those labels:_default' \
 '*::command -- The command; none starts a shell:_default' \
 && ret=0
 ;;
@@ -320,7 +326,7 @@ _tsh_commands() {
 'login:Log in to a cluster and get short-lived certificates' \
 'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
-'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'ssh:Run a command or a shell on a node, or a command on every node with some labels\: tsh ssh \[LOGIN@\]HOST|\[LOGIN@\]KEY=VALUE\[,...\] \[COMMAND...\]' \
 'scp:Copy files to or from a node over SFTP\: tsh scp \[-r\] SRC... \[LOGIN@\]NODE\:PATH (or the reverse)' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
 'config:Print an OpenSSH client configuration that reaches nodes through tsh' \
@@ -353,7 +359,7 @@ _tsh__subcmd__help_commands() {
 'login:Log in to a cluster and get short-lived certificates' \
 'clusters:List the root cluster and the leaf clusters you may see' \
 'status:Show the current profile' \
-'ssh:Run a command or a shell on a node\: tsh ssh \[LOGIN@\]HOST \[COMMAND...\]' \
+'ssh:Run a command or a shell on a node, or a command on every node with some labels\: tsh ssh \[LOGIN@\]HOST|\[LOGIN@\]KEY=VALUE\[,...\] \[COMMAND...\]' \
 'scp:Copy files to or from a node over SFTP\: tsh scp \[-r\] SRC... \[LOGIN@\]NODE\:PATH (or the reverse)' \
 'ls:List the nodes you may log in to\: tsh ls \[label=value ...\]' \
 'config:Print an OpenSSH client configuration that reaches nodes through tsh' \

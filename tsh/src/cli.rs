@@ -57,7 +57,8 @@ pub enum Command {
     },
     /// Show the current profile.
     Status,
-    /// Run a command or a shell on a node: tsh ssh [LOGIN@]HOST [COMMAND...]
+    /// Run a command or a shell on a node, or a command on every node with some labels:
+    /// tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]
     Ssh {
         /// The cluster the node is in (default: the one you logged in to).
         #[arg(long)]
@@ -74,7 +75,27 @@ pub enum Command {
         /// Never allocate a pseudo-terminal.
         #[arg(short = 'T')]
         no_tty: bool,
-        /// [LOGIN@]HOST: a node name (or address).
+        /// Forward a local port to HOST:HOSTPORT as seen from the node (repeatable).
+        #[arg(short = 'L', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+        local_forward: Vec<String>,
+        /// Forward a port on the node's loopback to HOST:HOSTPORT as seen from here (repeatable).
+        #[arg(short = 'R', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+        remote_forward: Vec<String>,
+        /// A local SOCKS5 proxy whose connections leave from the node (repeatable).
+        #[arg(short = 'D', value_name = "[BIND_ADDRESS:]PORT")]
+        dynamic_forward: Vec<String>,
+        /// Run no command: hold the forwards until Ctrl-C or SIGTERM.
+        #[arg(short = 'N', conflicts_with = "command")]
+        no_command: bool,
+        /// Forward your SSH agent (SSH_AUTH_SOCK) to the node.
+        #[arg(short = 'A')]
+        forward_agent: bool,
+        /// With a label selector as HOST (key=value[,key=value]): how many nodes run the command
+        /// at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        max_parallel: u16,
+        /// [LOGIN@]HOST: a node name (or address), or key=value[,key=value] for every node
+        /// with those labels.
         destination: String,
         /// The command; none starts a shell.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -7,11 +7,15 @@
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
 //! - `scp.rs`: `scp`, over the node's SFTP subsystem.
+//! - `forward.rs`: `ssh -L/-R/-D/-N/-A`, port and agent forwarding over the node session.
+//! - `multi.rs`: `ssh LOGIN@key=value CMD`, one command on every node with those labels.
 //! - `clusters.rs`: `clusters`, choosing a leaf (`--cluster`), and a leaf's API through the tunnel.
 
 mod cli;
 mod clusters;
+mod forward;
 mod login;
+mod multi;
 mod nodes;
 mod scp;
 mod ssh;
@@ -46,7 +50,21 @@ fn main() -> std::process::ExitCode {
         Command::Ls { cluster, format, labels } => {
             runtime.block_on(nodes::ls(&cli.global, cluster.as_deref(), &format, &labels))
         }
-        Command::Ssh { cluster, port, login, tty, no_tty, destination, command } => {
+        Command::Ssh {
+            cluster,
+            port,
+            login,
+            tty,
+            no_tty,
+            local_forward,
+            remote_forward,
+            dynamic_forward,
+            no_command,
+            forward_agent,
+            max_parallel,
+            destination,
+            command,
+        } => {
             let tty = if tty {
                 Some(true)
             } else if no_tty {
@@ -54,15 +72,50 @@ fn main() -> std::process::ExitCode {
             } else {
                 None
             };
-            let result = runtime.block_on(nodes::ssh(
-                &cli.global,
-                cluster.as_deref(),
-                port,
-                login.as_deref(),
-                tty,
-                &destination,
-                command,
-            ));
+            let result = if multi::is_selector(&destination) {
+                let flags = [
+                    (!local_forward.is_empty(), "-L"),
+                    (!remote_forward.is_empty(), "-R"),
+                    (!dynamic_forward.is_empty(), "-D"),
+                    (no_command, "-N"),
+                    (forward_agent, "-A"),
+                    (tty == Some(true), "-t"),
+                ];
+                match flags.iter().find(|(set, _)| *set) {
+                    Some((_, flag)) => Err(anyhow::anyhow!(
+                        "{flag} cannot be used with a label selector ({destination}): it runs one command on many nodes"
+                    )),
+                    None => runtime.block_on(multi::run(
+                        &cli.global,
+                        cluster.as_deref(),
+                        port,
+                        login.as_deref(),
+                        &destination,
+                        command,
+                        usize::from(max_parallel),
+                    )),
+                }
+            } else {
+                match forward::Forwarding::parse(
+                    &local_forward,
+                    &remote_forward,
+                    &dynamic_forward,
+                    no_command,
+                    forward_agent,
+                ) {
+                    Ok(fwd) => runtime.block_on(nodes::ssh(
+                        &cli.global,
+                        cluster.as_deref(),
+                        port,
+                        login.as_deref(),
+                        tty,
+                        &destination,
+                        command,
+                        fwd,
+                    )),
+                    Err(e) => Err(e),
+                }
+            };
             match result {
                 // Exit at once: a blocking read of a terminal stdin may still be pending, and
                 // dropping the runtime would wait for it until the user pressed a key.

@@ -26,7 +26,7 @@ pub async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
 }
 
 /// The nodes the user may log in to, in the root or in a leaf.
-async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>) -> Result<Vec<Node>> {
+pub(crate) async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>) -> Result<Vec<Node>> {
     let all: Vec<Resource> = match leaf {
         None => creds.api_client(insecure)?.get("/webapi/nodes").await?,
         Some(leaf) => crate::clusters::leaf_get(creds, insecure, leaf, "/webapi/nodes").await?,
@@ -67,7 +67,7 @@ pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &
 }
 
 /// Splits `[LOGIN@]HOST`.
-fn split_destination(destination: &str) -> (Option<&str>, &str) {
+pub(crate) fn split_destination(destination: &str) -> (Option<&str>, &str) {
     match destination.rsplit_once('@') {
         Some((login, host)) => (Some(login), host),
         None => (None, destination),
@@ -75,7 +75,7 @@ fn split_destination(destination: &str) -> (Option<&str>, &str) {
 }
 
 /// The default login: the first real principal of the certificate.
-fn default_login(creds: &Credentials) -> Result<String> {
+pub(crate) fn default_login(creds: &Credentials) -> Result<String> {
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     cert.valid_principals()
         .iter()
@@ -153,10 +153,11 @@ pub async fn ssh(
     tty: Option<bool>,
     destination: &str,
     command: Vec<String>,
+    fwd: crate::forward::Forwarding,
 ) -> Result<i32> {
     let t = NodeTarget::resolve(global, cluster, login, destination).await?;
     let req = SshRequest { host: &t.host, port, cluster: &t.cluster, login: &t.login, command, tty };
-    crate::ssh::run(&t.proxy, &t.keys, req).await
+    crate::ssh::run(&t.proxy, &t.keys, req, fwd).await
 }
 
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.

@@ -24,6 +24,9 @@ pub struct HostCheck {
     name: String,
     /// Why the server was refused, for the error the user sees.
     refusal: Arc<std::sync::Mutex<Option<String>>>,
+    /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
+    /// refusals go (forward.rs); `None`: refuse such channels.
+    events: Option<crate::forward::NodeEvents>,
 }
 
 impl russh::client::Handler for HostCheck {
@@ -41,6 +44,49 @@ impl russh::client::Handler for HostCheck {
                 Ok(false)
             }
         }
+    }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        _connected_address: &str,
+        connected_port: u32,
+        originator_address: &str,
+        originator_port: u32,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        let origin = format!("{originator_address}:{originator_port}");
+        if let Some(events) = &self.events {
+            events.offer(crate::forward::Inbound::Forwarded { channel, port: connected_port, origin, reply });
+        }
+        Ok(())
+    }
+
+    async fn server_channel_open_agent_forward(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(events) = &self.events {
+            events.offer(crate::forward::Inbound::Agent { channel, reply });
+        }
+        Ok(())
+    }
+
+    async fn channel_open_failure(
+        &mut self,
+        _channel: russh::ChannelId,
+        reason: russh::ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(events) = &self.events {
+            events.refused(&reason, description);
+        }
+        Ok(())
     }
 }
 
@@ -123,9 +169,24 @@ async fn handshake<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    handshake_with(stream, host, login, keys, what, None).await
+}
+
+/// [`handshake`], passing the node's channels and refusal texts to `events` (forward.rs).
+async fn handshake_with<S>(
+    stream: S,
+    host: &str,
+    login: &str,
+    keys: &Keys,
+    what: &str,
+    events: Option<crate::forward::NodeEvents>,
+) -> Result<russh::client::Handle<HostCheck>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let refusal = Arc::new(std::sync::Mutex::new(None));
     let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
-    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone() };
+    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), events };
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,
         Err(e) => {
@@ -246,8 +307,8 @@ pub struct SshRequest<'a> {
 
 /// An SSH connection to a node through the proxy's relay. Keep it whole while in use.
 pub struct NodeConnection {
-    /// The session with the node.
-    pub node: russh::client::Handle<HostCheck>,
+    /// The session with the node (shared with the forwarding tasks, forward.rs).
+    pub node: Arc<russh::client::Handle<HostCheck>>,
     proxy: russh::client::Handle<HostCheck>,
     _hop: Hop,
 }
@@ -271,6 +332,19 @@ pub async fn connect(
     cluster: &str,
     login: &str,
 ) -> Result<NodeConnection> {
+    connect_with(proxy_ssh, keys, host, port, cluster, login, None).await
+}
+
+/// [`connect`], passing the node's channels and refusal texts to `events` (forward.rs).
+pub(crate) async fn connect_with(
+    proxy_ssh: &str,
+    keys: &Keys,
+    host: &str,
+    port: u16,
+    cluster: &str,
+    login: &str,
+    events: Option<crate::forward::NodeEvents>,
+) -> Result<NodeConnection> {
     let mut attempt = 0;
     loop {
         let connected = async {
@@ -279,8 +353,8 @@ pub async fn connect(
                     .await
                     .map_err(|_| anyhow::anyhow!("connecting to {host} took longer than {CONNECT_TIMEOUT:?}"))??;
             let (pipe, hop) = decouple(stream);
-            let node = handshake(pipe, host, login, keys, "node").await?;
-            Ok::<_, anyhow::Error>(NodeConnection { node, proxy, _hop: hop })
+            let node = handshake_with(pipe, host, login, keys, "node", events.clone()).await?;
+            Ok::<_, anyhow::Error>(NodeConnection { node: Arc::new(node), proxy, _hop: hop })
         };
         match connected.await {
             Ok(connection) => return Ok(connection),
@@ -293,12 +367,26 @@ pub async fn connect(
     }
 }
 
-/// Runs `tsh ssh`; returns the remote exit code.
-pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i32> {
+/// Runs `tsh ssh` with its port and agent forwarding (forward.rs); returns the remote exit code.
+/// With `-N`, holds the forwards instead of running a command.
+pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::forward::Forwarding) -> Result<i32> {
     use std::io::IsTerminal;
-    let connection = connect(proxy_ssh, keys, req.host, req.port, req.cluster, req.login).await?;
+    let (events, inbound) = crate::forward::NodeEvents::new();
+    let connection =
+        connect_with(proxy_ssh, keys, req.host, req.port, req.cluster, req.login, Some(events.clone())).await?;
     let node = &connection.node;
+    let mut forwarder =
+        crate::forward::Forwarder::start(node.clone(), &fwd, req.host, &events, inbound, &keys.cert).await?;
+    if fwd.no_command {
+        let code = forwarder.hold(node).await;
+        drop(forwarder);
+        connection.close().await;
+        return Ok(code);
+    }
     let mut channel = node.channel_open_session().await.context("the node refused a session channel")?;
+    if fwd.agent.is_some() {
+        crate::forward::request_agent(&mut channel, &keys.cert, req.host).await?;
+    }
     let interactive = req.command.is_empty();
     let want_tty = req.tty.unwrap_or(interactive && std::io::stdin().is_terminal());
     let _raw = if want_tty {
@@ -374,6 +462,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>) -> Result<i3
         }
     }
     stdin_task.abort();
+    drop(forwarder);
     connection.close().await;
     Ok(code.unwrap_or(255))
 }

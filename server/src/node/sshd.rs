@@ -32,10 +32,21 @@
 //! Agent forwarding (`auth-agent-req@openssh.com`) is granted when the certificate carries
 //! `permit-agent-forwarding` and a role sets `forward_agent`: a socket in a fresh 0700 directory
 //! owned by the login is exported as `SSH_AUTH_SOCK`, and each connection to it opens an
-//! `auth-agent@openssh.com` channel back to the client. Local port forwarding (`direct-tcpip`)
-//! is allowed with `permit-port-forwarding` and when no role turns `port_forwarding` off; remote
-//! forwarding (`tcpip-forward`) is refused. Audit: `session.start`, `session.end`, `exec` failures
-//! (`T3002E`), `port` forwards.
+//! `auth-agent@openssh.com` channel back to the client.
+//!
+//! Port forwarding needs `permit-port-forwarding` in the certificate and no role turning
+//! `port_forwarding` off. Local forwards (`direct-tcpip`) dial the target within [`DIAL_TIMEOUT`].
+//! Remote forwards (`tcpip-forward`) make the daemon listen on **loopback only**, whatever address
+//! the client asks for (OpenSSH's `GatewayPorts no`), on the port asked for (0: one the kernel
+//! picks, returned in the reply; below 1024 only for the login `root`); each connection opens a
+//! `forwarded-tcpip` channel back to the client naming the address and port the client asked
+//! for. `cancel-tcpip-forward` stops a listener (its open connections finish). A refused channel
+//! carries the reason as its description (`port forwarding is not allowed by your roles`, the
+//! dial error), which `tsh` shows. Every listener and every forwarded channel counts against
+//! [`MAX_CHANNELS_PER_CONNECTION`] with the session channels; a connection arriving at a listener
+//! past the cap is closed. Listeners and their relays are tasks of the connection and end with
+//! it. Audit: `session.start`, `session.end`, `exec` failures (`T3002E`), `port` forwards of
+//! both kinds (`forward: local|remote`, refusals included).
 //!
 //! # Resources
 //!
@@ -87,8 +98,11 @@ pub trait NodeTrust: Send + Sync + 'static {
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
 /// How long the node waits for a client to take its goodbye before the socket is closed.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
-/// How long a `direct-tcpip` forward may take to connect.
+/// How long a `direct-tcpip` forward may take to connect, and a `forwarded-tcpip` channel to be
+/// confirmed by the client.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Ports below this may be forwarded remotely only by the login `root` (as in OpenSSH).
+const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
 
 /// The SSH server's settings.
 pub struct SshdConfig {
@@ -245,6 +259,8 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
         denied: None,
         channels: HashMap::new(),
         forwards: Arc::default(),
+        sessions: Arc::default(),
+        remote_forwards: HashMap::new(),
         throttle: inbound::Throttle::new(),
         tasks: JoinSet::new(),
         shutdown: shutdown.clone(),
@@ -361,9 +377,13 @@ struct Conn {
     /// only to tell the user why on their first session request, then closed.
     denied: Option<String>,
     channels: HashMap<ChannelId, ChannelState>,
-    /// Port forwards running on this connection; they count against
-    /// [`MAX_CHANNELS_PER_CONNECTION`] with the session channels.
+    /// Port forwards running on this connection (forwarded channels and remote forward
+    /// listeners); they count against [`MAX_CHANNELS_PER_CONNECTION`] with the session channels.
     forwards: Arc<std::sync::atomic::AtomicUsize>,
+    /// `channels.len()`, for the remote forward listeners, which count channels from their tasks.
+    sessions: Arc<std::sync::atomic::AtomicUsize>,
+    /// Remote forward listeners by the port they listen on; dropping the sender stops one.
+    remote_forwards: HashMap<u16, tokio::sync::oneshot::Sender<()>>,
     /// Slows the client when a channel has too much of its data waiting (inbound.rs).
     throttle: Arc<inbound::Throttle>,
     /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
@@ -616,6 +636,107 @@ enum Launch {
     Sftp,
 }
 
+/// One port forward (a remote forward's listener, or a forwarded channel), counted against
+/// [`MAX_CHANNELS_PER_CONNECTION`] while it lives.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Counted {
+    fn new(forwards: &Arc<std::sync::atomic::AtomicUsize>) -> Counted {
+        forwards.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Counted(forwards.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Why `authed` may not forward ports, if it may not: sent to the client as the refusal's text.
+fn forwarding_refusal(authed: &Authed) -> Option<&'static str> {
+    if !authed.checker.port_forwarding() {
+        Some("port forwarding is not allowed by your roles")
+    } else if !authed.identity.permit_port_forwarding {
+        Some(
+            "port forwarding is not permitted by your certificate (it has no permit-port-forwarding: the roles it was issued for did not allow it; log in again)",
+        )
+    } else {
+        None
+    }
+}
+
+/// A channel-open refusal with our own reason text (code 1, administratively prohibited, or 2,
+/// connect failed), which clients show.
+fn open_failure(code: u32, reason: String) -> ChannelOpenFailure {
+    ChannelOpenFailure::Other { code, reason }
+}
+
+/// What a remote forward's listener needs of its connection.
+struct ForwardConn {
+    handle: russh::server::Handle,
+    /// The connection's forwards, and its session channels, counted against the cap.
+    forwards: Arc<std::sync::atomic::AtomicUsize>,
+    sessions: Arc<std::sync::atomic::AtomicUsize>,
+    throttle: Arc<inbound::Throttle>,
+}
+
+/// Accepts connections on a remote forward's listener until `stop` fires (or its sender goes) and
+/// opens a `forwarded-tcpip` channel to the client for each, while the connection has room for
+/// another forward. Relays run on after `stop` until they end; the connection ending aborts all.
+async fn serve_remote_forward(
+    listener: tokio::net::TcpListener,
+    address: String,
+    port: u16,
+    conn: ForwardConn,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    _listening: Counted,
+) {
+    let ForwardConn { handle, forwards, sessions, throttle } = conn;
+    let open =
+        || forwards.load(std::sync::atomic::Ordering::Acquire) + sessions.load(std::sync::atomic::Ordering::Acquire);
+    let mut relays = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let (mut tcp, origin) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::debug!("remote forward on port {port}: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                if open() >= MAX_CHANNELS_PER_CONNECTION {
+                    tracing::info!("remote forward on port {port}: connection from {origin} closed: {MAX_CHANNELS_PER_CONNECTION} channels already open");
+                    continue;
+                }
+                let counted = Counted::new(&forwards);
+                let (handle, throttle, address) = (handle.clone(), throttle.clone(), address.clone());
+                relays.spawn(async move {
+                    let _counted = counted;
+                    let _ = tcp.set_nodelay(true);
+                    let open = handle.channel_open_forwarded_tcpip(
+                        address,
+                        u32::from(port),
+                        origin.ip().to_string(),
+                        u32::from(origin.port()),
+                    );
+                    match tokio::time::timeout(DIAL_TIMEOUT, open).await {
+                        Ok(Ok(channel)) => relay_channel(channel, &throttle, &mut tcp).await,
+                        Ok(Err(e)) => tracing::debug!("the client refused the forwarded-tcpip channel: {e}"),
+                        Err(_) => tracing::debug!("the client did not answer the forwarded-tcpip channel within {DIAL_TIMEOUT:?}"),
+                    }
+                });
+            }
+            Some(_) = relays.join_next(), if !relays.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while relays.join_next().await.is_some() {}
+}
+
 /// Relays bytes between a forwarded channel and a local socket until both directions end; the
 /// client's data is drained off the connection at once (inbound.rs).
 async fn relay_channel<S, L>(channel: Channel<S>, throttle: &Arc<inbound::Throttle>, local: &mut L)
@@ -813,6 +934,7 @@ impl russh::server::Handler for Conn {
             // Requests and data arrive through the handler's callbacks, so the Channel object
             // itself is not needed (dropping it neither closes nor blocks the channel).
             self.channels.insert(channel.id(), ChannelState::default());
+            self.sessions.store(self.channels.len(), std::sync::atomic::Ordering::Release);
             reply.accept().await;
         }
         Ok(())
@@ -832,20 +954,24 @@ impl russh::server::Handler for Conn {
             reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
             return Ok(());
         };
-        let allowed = authed.identity.permit_port_forwarding && authed.checker.port_forwarding();
+        let refusal = forwarding_refusal(authed);
         let mut details = self.audit_details(authed);
         if let Some(obj) = details.as_object_mut() {
+            obj.insert("forward".into(), json!("local"));
             obj.insert("addr".into(), json!(format!("{host_to_connect}:{port_to_connect}")));
             obj.insert("origin".into(), json!(format!("{originator_address}:{originator_port}")));
         }
         let Ok(port) = u16::try_from(port_to_connect) else {
-            reply.reject(ChannelOpenFailure::ConnectFailed).await;
+            reply.reject(open_failure(2, format!("{port_to_connect} is not a TCP port"))).await;
             return Ok(());
         };
-        if !allowed {
-            tracing::info!(peer = %self.peer, user = %authed.identity.user, "port forwarding refused: the certificate or the roles do not allow it");
+        if let Some(reason) = refusal {
+            tracing::info!(peer = %self.peer, user = %authed.identity.user, "port forwarding refused: {reason}");
+            if let Some(obj) = details.as_object_mut() {
+                obj.insert("error".into(), json!(reason));
+            }
             self.ctx.trust.audit("port", "T3003E", &authed.identity.user, false, details);
-            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+            reply.reject(open_failure(1, reason.to_string())).await;
             return Ok(());
         }
         if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
@@ -855,18 +981,11 @@ impl russh::server::Handler for Conn {
         }
         self.ctx.trust.audit("port", "T3003I", &authed.identity.user, true, details);
         let host = host_to_connect.to_string();
-        let forwards = self.forwards.clone();
         let throttle = self.throttle.clone();
-        forwards.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let counted = Counted::new(&self.forwards);
         // Dialing may take a while: do it outside the connection's event loop.
         self.tasks.spawn(async move {
-            struct Counted(Arc<std::sync::atomic::AtomicUsize>);
-            impl Drop for Counted {
-                fn drop(&mut self) {
-                    self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-                }
-            }
-            let _counted = Counted(forwards);
+            let _counted = counted;
             match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect((host.as_str(), port))).await {
                 Ok(Ok(mut tcp)) => {
                     let _ = tcp.set_nodelay(true);
@@ -875,12 +994,102 @@ impl russh::server::Handler for Conn {
                 }
                 Ok(Err(e)) => {
                     tracing::debug!("direct-tcpip to {host}:{port} failed: {e}");
-                    reply.reject(ChannelOpenFailure::ConnectFailed).await;
+                    reply.reject(open_failure(2, format!("the node cannot connect to {host}:{port}: {e}"))).await;
                 }
-                Err(_) => reply.reject(ChannelOpenFailure::ConnectFailed).await,
+                Err(_) => {
+                    let why = format!("the node cannot connect to {host}:{port}: no answer within {DIAL_TIMEOUT:?}");
+                    reply.reject(open_failure(2, why)).await;
+                }
             }
         });
         Ok(())
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        address: &str,
+        port: &mut u32,
+        session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        let Some(authed) = self.user.as_ref() else { return Ok(false) };
+        let refusal = forwarding_refusal(authed);
+        let user = authed.identity.user.clone();
+        let login_is_root = authed.login == "root";
+        let mut details = self.audit_details(authed);
+        let requested = *port;
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("forward".into(), json!("remote"));
+            obj.insert("addr".into(), json!(format!("{address}:{requested}")));
+        }
+        let refuse = |why: String, mut details: serde_json::Value| {
+            tracing::info!(peer = %self.peer, user = %user, "remote forward of {address}:{requested} refused: {why}");
+            if let Some(obj) = details.as_object_mut() {
+                obj.insert("error".into(), json!(why));
+            }
+            self.ctx.trust.audit("port", "T3003E", &user, false, details);
+            Ok(false)
+        };
+        if let Some(reason) = refusal {
+            return refuse(reason.to_string(), details);
+        }
+        let Ok(wanted) = u16::try_from(requested) else {
+            return refuse(format!("{requested} is not a TCP port"), details);
+        };
+        if wanted != 0 && wanted < FIRST_UNPRIVILEGED_PORT && !login_is_root {
+            return refuse(format!("port {wanted} is privileged: only the login root may forward it"), details);
+        }
+        if self.remote_forwards.contains_key(&wanted) {
+            return refuse(format!("port {wanted} is already forwarded on this connection"), details);
+        }
+        if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
+            return refuse(format!("{MAX_CHANNELS_PER_CONNECTION} channels and forwards already open"), details);
+        }
+        // GatewayPorts no: loopback only, whatever address was asked for.
+        let listener = match tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, wanted)).await {
+            Ok(l) => l,
+            Err(e) => return refuse(format!("cannot listen on 127.0.0.1:{wanted}: {e}"), details),
+        };
+        let bound = match listener.local_addr() {
+            Ok(a) => a.port(),
+            Err(e) => return refuse(format!("cannot read the listening address: {e}"), details),
+        };
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("listen".into(), json!(format!("127.0.0.1:{bound}")));
+        }
+        self.ctx.trust.audit("port", "T3003I", &user, true, details);
+        tracing::info!(peer = %self.peer, user = %user, "remote forward listening on 127.0.0.1:{bound}");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        self.remote_forwards.insert(bound, stop_tx);
+        let listening = Counted::new(&self.forwards);
+        self.tasks.spawn(serve_remote_forward(
+            listener,
+            address.to_string(),
+            bound,
+            ForwardConn {
+                handle: session.handle(),
+                forwards: self.forwards.clone(),
+                sessions: self.sessions.clone(),
+                throttle: self.throttle.clone(),
+            },
+            stop_rx,
+            listening,
+        ));
+        *port = u32::from(bound);
+        Ok(true)
+    }
+
+    async fn cancel_tcpip_forward(
+        &mut self,
+        address: &str,
+        port: u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        let Some(stop) = u16::try_from(port).ok().and_then(|p| self.remote_forwards.remove(&p)) else {
+            return Ok(false);
+        };
+        tracing::info!(peer = %self.peer, "remote forward of {address}:{port} cancelled");
+        let _ = stop.send(());
+        Ok(true)
     }
 
     async fn pty_request(
@@ -1037,6 +1246,7 @@ impl russh::server::Handler for Conn {
         // Dropping the state closes the process's inputs (it gets SIGHUP if still running) and
         // removes the agent socket.
         self.channels.remove(&channel);
+        self.sessions.store(self.channels.len(), std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }
@@ -1270,6 +1480,27 @@ mod tests {
                     // SSH_AGENT_IDENTITIES_ANSWER (12) with zero keys.
                     let _ = stream.write_all(&[0, 0, 0, 5, 12, 0, 0, 0, 0]).await;
                 }
+            });
+            Ok(())
+        }
+
+        async fn server_channel_open_forwarded_tcpip(
+            &mut self,
+            channel: Channel<client::Msg>,
+            connected_address: &str,
+            connected_port: u32,
+            _originator_address: &str,
+            _originator_port: u32,
+            reply: client::ChannelOpenHandle,
+            _session: &mut client::Session,
+        ) -> Result<(), Self::Error> {
+            reply.accept().await;
+            // Says which forward the connection came through, then hangs up.
+            let hello = format!("forwarded:{connected_address}:{connected_port}");
+            tokio::spawn(async move {
+                let mut stream = channel.into_stream();
+                let _ = stream.write_all(hello.as_bytes()).await;
+                let _ = stream.shutdown().await;
             });
             Ok(())
         }
@@ -1716,6 +1947,76 @@ mod tests {
         let denied = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
         assert!(denied.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.is_err());
         echo_task.abort();
+        h.stop().await;
+    }
+
+    #[tokio::test]
+    async fn remote_forwards_listen_on_loopback_and_count() {
+        let h = Harness::start().await;
+        let client = h.login().await;
+        // Port 0: the node picks one and says which; it listens on loopback whatever was asked.
+        let port = client.tcpip_forward("0.0.0.0", 0).await.unwrap();
+        let port = u16::try_from(port).unwrap();
+        assert_ne!(port, 0);
+        let read = |port: u16| async move {
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            let mut got = String::new();
+            tokio::time::timeout(WAIT, s.read_to_string(&mut got)).await.unwrap().unwrap();
+            got
+        };
+        assert_eq!(read(port).await, format!("forwarded:0.0.0.0:{port}"));
+        let remote: Vec<_> = h.events("port").into_iter().filter(|e| e.4["forward"] == "remote").collect();
+        assert_eq!(remote.len(), 1);
+        assert_eq!(
+            (remote[0].1.as_str(), remote[0].4["listen"].as_str()),
+            ("T3003I", Some(&*format!("127.0.0.1:{port}")))
+        );
+
+        // The listener counts against the cap: 9 more channels fill it (once the forwarded
+        // connection above has wound down on the node).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut held = Vec::new();
+        for _ in 1..MAX_CHANNELS_PER_CONNECTION {
+            held.push(client.channel_open_session().await.unwrap());
+        }
+        assert!(client.channel_open_session().await.is_err(), "a channel past the cap was accepted");
+        assert!(client.tcpip_forward("localhost", 0).await.is_err(), "a listener past the cap was accepted");
+        assert_eq!(read(port).await, "", "a forwarded connection past the cap is closed");
+        for channel in held {
+            channel.close().await.unwrap();
+        }
+
+        // Cancelled: the port closes; an unknown forward cannot be cancelled.
+        client.cancel_tcpip_forward("0.0.0.0", u32::from(port)).await.unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline, "still listening after cancel");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(client.cancel_tcpip_forward("0.0.0.0", u32::from(port)).await.is_err());
+
+        // A fixed port, then the connection ends: the listener goes with it.
+        let fixed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+        assert_eq!(client.tcpip_forward("localhost", u32::from(fixed)).await.unwrap(), 0, "no port in the reply");
+        assert_eq!(read(fixed).await, format!("forwarded:localhost:{fixed}"));
+        drop(client);
+        while tokio::net::TcpStream::connect(("127.0.0.1", fixed)).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline, "still listening after the connection ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // Roles that turn port forwarding off: refused, and audited with the reason.
+        let login = me();
+        let denied = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
+        assert!(denied.tcpip_forward("localhost", 0).await.is_err());
+        let refused: Vec<String> = h
+            .events("port")
+            .into_iter()
+            .filter(|e| e.1 == "T3003E")
+            .map(|e| e.4["error"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let cap = format!("{MAX_CHANNELS_PER_CONNECTION} channels and forwards already open");
+        assert_eq!(refused, vec![cap, "port forwarding is not allowed by your roles".to_string()]);
         h.stop().await;
     }
 
