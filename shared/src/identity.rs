@@ -46,6 +46,11 @@ pub struct Identity {
     pub permit_agent_forwarding: bool,
     /// Whether TCP port forwarding is allowed.
     pub permit_port_forwarding: bool,
+    /// The one leaf cluster this identity is for: a root issues such *leaf-bound* certificates
+    /// only to users whose `cluster_labels` allow that leaf, and a leaf accepts a root's
+    /// certificate only when it is bound to it. `None`: not bound (valid in its own cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_to_cluster: Option<String>,
 }
 
 impl Identity {
@@ -210,6 +215,7 @@ pub(crate) mod tests {
             permit_pty: true,
             permit_agent_forwarding: false,
             permit_port_forwarding: true,
+            route_to_cluster: None,
         }
     }
 

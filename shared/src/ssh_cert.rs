@@ -32,6 +32,8 @@ pub const ROLES_EXTENSION: &str = "roles@tether";
 pub const TRAITS_EXTENSION: &str = "traits@tether";
 /// Extension carrying the name of the cluster whose CA issued the certificate.
 pub const CLUSTER_EXTENSION: &str = "cluster@tether";
+/// Extension naming the one leaf cluster a root's certificate is for ([`Identity::route_to_cluster`]).
+pub const ROUTE_EXTENSION: &str = "route-to-cluster@tether";
 
 /// Length of the random nonce in each certificate (OpenSSH uses 32 bytes too).
 const NONCE_LEN: usize = 32;
@@ -132,6 +134,9 @@ impl SshCa {
             .extension(ROLES_EXTENSION, roles)?
             .extension(TRAITS_EXTENSION, traits)?
             .extension(CLUSTER_EXTENSION, id.cluster.clone())?;
+        if let Some(leaf) = &id.route_to_cluster {
+            builder.extension(ROUTE_EXTENSION, leaf.clone())?;
+        }
         Ok(builder.sign(&self.key)?)
     }
 
@@ -205,6 +210,7 @@ pub fn inspect_user_cert(cert: &Certificate) -> Result<Identity, CertError> {
         permit_pty: exts.contains_key(PERMIT_PTY),
         permit_agent_forwarding: exts.contains_key(PERMIT_AGENT_FORWARDING),
         permit_port_forwarding: exts.contains_key(PERMIT_PORT_FORWARDING),
+        route_to_cluster: exts.get(ROUTE_EXTENSION).cloned(),
     })
 }
 
@@ -460,6 +466,18 @@ mod tests {
         assert_eq!(inspect_user_cert(&back).unwrap(), id);
         assert!(!back.extensions().contains_key(PERMIT_PTY));
         assert_eq!(back.extensions().get(PERMIT_AGENT_FORWARDING).unwrap(), "");
+        assert!(!back.extensions().contains_key(ROUTE_EXTENSION), "not bound unless asked");
+    }
+
+    #[test]
+    fn a_leaf_binding_round_trips() {
+        let ca = SshCa::generate().unwrap();
+        let key = generate_ed25519_key().unwrap();
+        let id = Identity { route_to_cluster: Some("leaf.example".into()), ..sample() };
+        let cert = ca.issue_user_cert(key.public_key(), &id, 1).unwrap();
+        assert_eq!(cert.extensions().get(ROUTE_EXTENSION).map(String::as_str), Some("leaf.example"));
+        let got = verify_user_cert(&cert, &[ca.public_key().clone()], Some("root"), inside()).unwrap();
+        assert_eq!(got.route_to_cluster.as_deref(), Some("leaf.example"));
     }
 
     #[test]

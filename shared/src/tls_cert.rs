@@ -497,6 +497,15 @@ mod tests {
     }
 
     #[test]
+    fn a_leaf_binding_round_trips_in_client_certs() {
+        let ca = TlsCa::generate("root.example").unwrap();
+        let id = Identity { route_to_cluster: Some("leaf.example".into()), ..current_identity("root.example") };
+        let (_, cert) = client_cert(&ca, &id);
+        let got = verify_client_cert(&cert.cert_der, &[ca.cert_der().clone()], SystemTime::now()).unwrap();
+        assert_eq!(got.route_to_cluster.as_deref(), Some("leaf.example"));
+    }
+
+    #[test]
     fn client_cert_round_trip() {
         let ca = TlsCa::generate("root.example").unwrap();
         let id = current_identity("root.example");

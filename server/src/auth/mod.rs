@@ -344,6 +344,7 @@ impl Auth {
             permit_pty: true,
             permit_agent_forwarding: checker.forward_agent(),
             permit_port_forwarding: checker.port_forwarding(),
+            route_to_cluster: None,
         };
         let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let ssh = self.user_ca.issue_user_cert(&key, &identity, serial).map_err(internal)?;

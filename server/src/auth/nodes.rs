@@ -102,6 +102,7 @@ impl Auth {
             permit_pty: false,
             permit_agent_forwarding: false,
             permit_port_forwarding: false,
+            route_to_cluster: None,
         };
         let tls = self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal)?;
         Ok(JoinResponse {

@@ -1331,6 +1331,7 @@ mod tests {
             permit_pty: true,
             permit_agent_forwarding: true,
             permit_port_forwarding: true,
+            route_to_cluster: None,
         }
     }
 
