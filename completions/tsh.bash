@@ -88,14 +88,23 @@ _tsh() {
             tsh__subcmd__help,version)
                 cmd="tsh__subcmd__help__subcmd__version"
                 ;;
+            tsh__subcmd__help__subcmd__proxy,cert)
+                cmd="tsh__subcmd__help__subcmd__proxy__subcmd__cert"
+                ;;
             tsh__subcmd__help__subcmd__proxy,ssh)
                 cmd="tsh__subcmd__help__subcmd__proxy__subcmd__ssh"
+                ;;
+            tsh__subcmd__proxy,cert)
+                cmd="tsh__subcmd__proxy__subcmd__cert"
                 ;;
             tsh__subcmd__proxy,help)
                 cmd="tsh__subcmd__proxy__subcmd__help"
                 ;;
             tsh__subcmd__proxy,ssh)
                 cmd="tsh__subcmd__proxy__subcmd__ssh"
+                ;;
+            tsh__subcmd__proxy__subcmd__help,cert)
+                cmd="tsh__subcmd__proxy__subcmd__help__subcmd__cert"
                 ;;
             tsh__subcmd__proxy__subcmd__help,help)
                 cmd="tsh__subcmd__proxy__subcmd__help__subcmd__help"
@@ -434,8 +443,22 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__help__subcmd__proxy)
-            opts="ssh"
+            opts="cert ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__help__subcmd__proxy__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -698,7 +721,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__proxy)
-            opts="-i -h --proxy --user --insecure --identity --help ssh help"
+            opts="-i -h --proxy --user --insecure --identity --help cert ssh help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,9 +772,79 @@ _tsh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        tsh__subcmd__proxy__subcmd__help)
-            opts="ssh help"
+        tsh__subcmd__proxy__subcmd__cert)
+            opts="-i -h --cluster --proxy --user --insecure --identity --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__proxy__subcmd__help)
+            opts="cert ssh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tsh__subcmd__proxy__subcmd__help__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

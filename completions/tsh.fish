@@ -105,19 +105,27 @@ complete -c tsh -n "__fish_tsh_using_subcommand config" -l user -d 'The user nam
 complete -c tsh -n "__fish_tsh_using_subcommand config" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand config" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand config" -s h -l help -d 'Print help'
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l user -d 'The user name (default: the local user)' -r
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -s h -l help -d 'Print help'
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
-complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from ssh help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -f -a "cert" -d 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l cluster -d 'The leaf cluster' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l user -d 'The user name (default: the local user)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l cluster -d 'The cluster the node is in' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "cert" -d 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
@@ -147,4 +155,5 @@ complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcom
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "completion" -d 'Print a shell completion script'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "version" -d 'Print the version'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tsh -n "__fish_tsh_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "cert" -d 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'

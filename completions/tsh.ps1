@@ -149,8 +149,20 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tsh;proxy;cert' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The leaf cluster')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'tsh;proxy;ssh' {
@@ -165,8 +177,12 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             break
         }
         'tsh;proxy;help' {
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tsh;proxy;help;cert' {
             break
         }
         'tsh;proxy;help;ssh' {
@@ -242,7 +258,11 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             break
         }
         'tsh;help;proxy' {
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'Pipe stdin/stdout to a node''s SSH port (OpenSSH''s ProxyCommand): [LOGIN@]HOST:PORT')
+            break
+        }
+        'tsh;help;proxy;cert' {
             break
         }
         'tsh;help;proxy;ssh' {

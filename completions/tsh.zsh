@@ -160,7 +160,19 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:tsh-proxy-command-$line[1]:"
         case $line[1] in
-            (ssh)
+            (cert)
+_arguments "${_arguments_options[@]}" : \
+'--cluster=[The leaf cluster]:CLUSTER:_default' \
+'--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
+'--user=[The user name (default\: the local user)]:USER:_default' \
+'-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(ssh)
 _arguments "${_arguments_options[@]}" : \
 '--cluster=[The cluster the node is in]:CLUSTER:_default' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
@@ -185,7 +197,11 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:tsh-proxy-help-command-$line[1]:"
         case $line[1] in
-            (ssh)
+            (cert)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(ssh)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -287,7 +303,11 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:tsh-help-proxy-command-$line[1]:"
         case $line[1] in
-            (ssh)
+            (cert)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(ssh)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -409,9 +429,15 @@ _tsh__subcmd__help__subcmd__ls_commands() {
 (( $+functions[_tsh__subcmd__help__subcmd__proxy_commands] )) ||
 _tsh__subcmd__help__subcmd__proxy_commands() {
     local commands; commands=(
+'cert:Renew the leaf-bound certificate \`tsh config\` points OpenSSH at (run by its Match exec)' \
 'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
     )
     _describe -t commands 'tsh help proxy commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__help__subcmd__proxy__subcmd__cert_commands] )) ||
+_tsh__subcmd__help__subcmd__proxy__subcmd__cert_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh help proxy cert commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__help__subcmd__proxy__subcmd__ssh_commands] )) ||
 _tsh__subcmd__help__subcmd__proxy__subcmd__ssh_commands() {
@@ -456,18 +482,30 @@ _tsh__subcmd__ls_commands() {
 (( $+functions[_tsh__subcmd__proxy_commands] )) ||
 _tsh__subcmd__proxy_commands() {
     local commands; commands=(
+'cert:Renew the leaf-bound certificate \`tsh config\` points OpenSSH at (run by its Match exec)' \
 'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tsh proxy commands' commands "$@"
 }
+(( $+functions[_tsh__subcmd__proxy__subcmd__cert_commands] )) ||
+_tsh__subcmd__proxy__subcmd__cert_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh proxy cert commands' commands "$@"
+}
 (( $+functions[_tsh__subcmd__proxy__subcmd__help_commands] )) ||
 _tsh__subcmd__proxy__subcmd__help_commands() {
     local commands; commands=(
+'cert:Renew the leaf-bound certificate \`tsh config\` points OpenSSH at (run by its Match exec)' \
 'ssh:Pipe stdin/stdout to a node'\''s SSH port (OpenSSH'\''s ProxyCommand)\: \[LOGIN@\]HOST\:PORT' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tsh proxy help commands' commands "$@"
+}
+(( $+functions[_tsh__subcmd__proxy__subcmd__help__subcmd__cert_commands] )) ||
+_tsh__subcmd__proxy__subcmd__help__subcmd__cert_commands() {
+    local commands; commands=()
+    _describe -t commands 'tsh proxy help cert commands' commands "$@"
 }
 (( $+functions[_tsh__subcmd__proxy__subcmd__help__subcmd__help_commands] )) ||
 _tsh__subcmd__proxy__subcmd__help__subcmd__help_commands() {

@@ -184,6 +184,16 @@ pub struct SignRequest {
     pub ttl_secs: u64,
 }
 
+/// `POST /webapi/certs/leaf`: the caller's certificates bound to one of this cluster's leaves
+/// (see [`crate::identity::Identity::route_to_cluster`]); answered with a [`LoginResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeafCertRequest {
+    /// The leaf cluster.
+    pub cluster: String,
+    /// The public key to certify, OpenSSH format (the caller's own).
+    pub public_key: String,
+}
+
 /// One audit event as `GET /webapi/events` returns it: the JSON line as written.
 pub type AuditEvent = serde_json::Map<String, serde_json::Value>;
 

@@ -54,6 +54,20 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// Why this identity, issued by another cluster, may not be used in `cluster`: `None` when
+    /// it is bound to `cluster` ([`Identity::route_to_cluster`]).
+    pub fn unbound_for(&self, cluster: &str) -> Option<String> {
+        match self.route_to_cluster.as_deref() {
+            Some(bound) if bound == cluster => None,
+            Some(other) => Some(format!(
+                "this certificate is issued for cluster {other}, not {cluster}; run `tsh login --cluster={cluster}`"
+            )),
+            None => Some(format!(
+                "this certificate is not issued for cluster {cluster}; run `tsh login --cluster={cluster}`"
+            )),
+        }
+    }
+
     /// The OpenSSH `permit-*` extension names this identity carries, sorted.
     pub fn permit_extensions(&self) -> BTreeSet<&'static str> {
         [
@@ -199,6 +213,19 @@ pub(crate) mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
     use time::macros::datetime;
+
+    #[test]
+    fn only_a_binding_to_this_very_cluster_counts() {
+        let bound = |route: Option<&str>| Identity { route_to_cluster: route.map(str::to_string), ..sample() };
+        assert_eq!(bound(Some("leaf-a")).unbound_for("leaf-a"), None);
+        let other = bound(Some("leaf-a")).unbound_for("leaf-b").unwrap();
+        assert!(
+            other.contains("issued for cluster leaf-a, not leaf-b") && other.contains("--cluster=leaf-b"),
+            "{other}"
+        );
+        let unbound = bound(None).unbound_for("leaf-b").unwrap();
+        assert!(unbound.contains("not issued for cluster leaf-b"), "{unbound}");
+    }
 
     pub(crate) fn sample() -> Identity {
         let mut traits = Traits::new();

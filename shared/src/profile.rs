@@ -53,6 +53,19 @@ pub struct Profile {
     /// The leaf cluster `tsh login --cluster` selected (none: the root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected_cluster: Option<String>,
+    /// Certificates the root bound to each leaf for this profile's key, by leaf name (certificates
+    /// are public; the key is the profile's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub leaf_certs: std::collections::BTreeMap<String, LeafCerts>,
+}
+
+/// A root's certificates bound to one leaf ([`crate::identity::Identity::route_to_cluster`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeafCerts {
+    /// The SSH certificate, OpenSSH format.
+    pub ssh_cert: String,
+    /// The TLS client certificate, PEM.
+    pub tls_cert: String,
 }
 
 /// Why a profile could not be read or written.
@@ -117,7 +130,14 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
     }
     let mut stored = creds.clone();
     stored.private_key.clear();
-    let profile = Profile { credentials: stored, keystore: used, insecure, selected_cluster: None };
+    // A new login is a new key: certificates bound to leaves for the old one are dropped.
+    let profile = Profile {
+        credentials: stored,
+        keystore: used,
+        insecure,
+        selected_cluster: None,
+        leaf_certs: Default::default(),
+    };
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     let path = home.join("profiles").join(format!("{name}.json"));
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))?;
@@ -132,6 +152,16 @@ pub fn select_cluster(home: &Path, proxy: &str, cluster: Option<String>) -> Resu
     let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
     let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
     profile.selected_cluster = cluster;
+    let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
+    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
+}
+
+/// Stores certificates bound to `leaf` in the profile of `proxy`.
+pub fn save_leaf_certs(home: &Path, proxy: &str, leaf: &str, certs: LeafCerts) -> Result<(), ProfileError> {
+    let path = home.join("profiles").join(format!("{}.json", file_name(proxy)));
+    let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
+    let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
+    profile.leaf_certs.insert(leaf.to_string(), certs);
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
 }

@@ -348,7 +348,13 @@ where
 #[test]
 fn a_client_that_stops_reading_its_socket_stalls_no_other_session() {
     let (pair, home) = trusted_pair();
-    let creds = tether_shared::profile::load_current(&home).unwrap().credentials;
+    // The leaf takes only a certificate the root bound to it: tsh gets one (and keeps it).
+    let out = pair.root.as_user(&home, "tsh", &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "true"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let profile = tether_shared::profile::load_current(&home).unwrap();
+    let bound = profile.leaf_certs.get("leaf.example.com").expect("a certificate bound to the leaf").clone();
+    let creds = profile.credentials;
+    let bound = tether_shared::credentials::Credentials { ssh_cert: bound.ssh_cert, ..creds.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (_proxy, _node, _session) = runtime.block_on(async {
@@ -357,14 +363,19 @@ fn a_client_that_stops_reading_its_socket_stalls_no_other_session() {
         let proxy = login(Pausable { tcp, paused: paused.clone() }, &creds).await;
         let channel = proxy.channel_open_session().await.unwrap();
         channel.request_subsystem(true, "proxy:mynode@leaf.example.com").await.unwrap();
-        let node = login(channel.into_stream(), &creds).await;
+        let node = login(channel.into_stream(), &bound).await;
         let mut session = node.channel_open_session().await.unwrap();
         session.exec(true, "cat /dev/urandom").await.unwrap();
         // The output flows; then this client stops reading its socket for good.
         let mut got = 0;
         while got < 4 * MIB as usize {
-            if let Some(russh::ChannelMsg::Data { data }) = session.wait().await {
-                got += data.len();
+            match session.wait().await {
+                Some(russh::ChannelMsg::Data { data }) => got += data.len(),
+                Some(russh::ChannelMsg::ExtendedData { data, .. }) => {
+                    panic!("the node said: {}", String::from_utf8_lossy(&data))
+                }
+                Some(_) => {}
+                None => panic!("the node closed the session after {got} bytes"),
             }
         }
         paused.store(true, Ordering::Relaxed);

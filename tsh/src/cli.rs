@@ -149,6 +149,12 @@ pub enum Command {
 /// `tsh proxy ...`
 #[derive(Subcommand, Debug)]
 pub enum ProxyCommand {
+    /// Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec).
+    Cert {
+        /// The leaf cluster.
+        #[arg(long)]
+        cluster: String,
+    },
     /// Pipe stdin/stdout to a node's SSH port (OpenSSH's ProxyCommand): [LOGIN@]HOST:PORT
     Ssh {
         /// The cluster the node is in.

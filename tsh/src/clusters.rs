@@ -23,6 +23,64 @@ pub async fn fetch(creds: &Credentials, insecure: bool) -> Result<Vec<ClusterInf
     Ok(creds.api_client(insecure)?.get("/webapi/clusters").await?)
 }
 
+/// A cached leaf-bound certificate is renewed once it has less than this left.
+pub const BOUND_RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The user's credentials for `leaf`: the same key, with certificates the root bound to that
+/// leaf (after checking the user's `cluster_labels` against the leaf's labels). Cached in the
+/// profile and renewed when less than [`BOUND_RENEW_MARGIN`] is left; with `-i`, asked for each
+/// time. Leaves accept nothing else from the root's users.
+pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<Credentials> {
+    let home = tether_shared::profile::home();
+    let with = |certs: &tether_shared::profile::LeafCerts| Credentials {
+        ssh_cert: certs.ssh_cert.clone(),
+        tls_cert: certs.tls_cert.clone(),
+        ..creds.clone()
+    };
+    let cached = match &global.identity {
+        Some(_) => None,
+        None => tether_shared::profile::load_current(&home).ok().and_then(|p| p.leaf_certs.get(leaf).cloned()),
+    };
+    if let Some(certs) = cached
+        && time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN
+    {
+        return Ok(with(&certs));
+    }
+    let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("cannot read the private key")?;
+    let req =
+        tether_shared::api::LeafCertRequest { cluster: leaf.to_string(), public_key: key.public_key().to_openssh()? };
+    let resp: tether_shared::api::LoginResponse = creds
+        .api_client(insecure)?
+        .post("/webapi/certs/leaf", &req)
+        .await
+        .with_context(|| format!("the root did not issue a certificate for cluster {leaf}"))?;
+    let certs = tether_shared::profile::LeafCerts { ssh_cert: resp.ssh_cert, tls_cert: resp.tls_cert };
+    if global.identity.is_none() {
+        tether_shared::profile::save_leaf_certs(&home, &creds.proxy, leaf, certs.clone())?;
+    }
+    Ok(with(&certs))
+}
+
+/// `creds` for the target of a command: the root's, or for a leaf the ones bound to it.
+pub async fn for_target(
+    global: &Global,
+    creds: Credentials,
+    insecure: bool,
+    leaf: Option<&ClusterInfo>,
+) -> Result<Credentials> {
+    match leaf {
+        Some(leaf) => bound(global, &creds, insecure, &leaf.name).await,
+        None => Ok(creds),
+    }
+}
+
+/// How long an OpenSSH certificate has left (zero when unreadable or expired).
+fn time_left(ssh_cert: &str) -> std::time::Duration {
+    let Ok(cert) = tether_shared::ssh_cert::cert_from_openssh(ssh_cert) else { return std::time::Duration::ZERO };
+    let until = std::time::UNIX_EPOCH + std::time::Duration::from_secs(cert.valid_before());
+    until.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+}
+
 /// The leaf `tsh login --cluster` selected in the current profile (never with `-i`).
 pub fn selected(global: &Global) -> Option<String> {
     if global.identity.is_some() {

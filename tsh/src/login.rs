@@ -84,6 +84,10 @@ async fn select_only(global: &Global, cluster: &str) -> Result<bool> {
 /// Checks that `cluster` is the root or a leaf the user may see, and selects it.
 async fn select(global: &Global, creds: &Credentials, insecure: bool, cluster: &str) -> Result<()> {
     let leaf = crate::clusters::target(global, creds, insecure, Some(cluster)).await?;
+    // Get the certificate bound to the leaf now: a refusal shows at login, not at first use.
+    if let Some(leaf) = &leaf {
+        crate::clusters::bound(global, creds, insecure, &leaf.name).await?;
+    }
     profile::select_cluster(&profile::home(), &creds.proxy, leaf.map(|l| l.name))?;
     Ok(())
 }
@@ -223,7 +227,8 @@ pub async fn status(global: &Global) -> Result<()> {
             let leaf = crate::clusters::target(global, &creds, insecure, Some(&selected))
                 .await?
                 .context("the selected cluster is the root")?;
-            crate::clusters::leaf_get::<tether_shared::api::WhoAmI>(&creds, insecure, &leaf, "/webapi/whoami").await
+            let bound = crate::clusters::bound(global, &creds, insecure, &leaf.name).await?;
+            crate::clusters::leaf_get::<tether_shared::api::WhoAmI>(&bound, insecure, &leaf, "/webapi/whoami").await
         };
         match mapped.await {
             Ok(who) => {

@@ -130,6 +130,7 @@ fn main() -> std::process::ExitCode {
             let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());
             runtime.block_on(nodes::config(&cli.global, &exe))
         }
+        Command::Proxy(ProxyCommand::Cert { cluster }) => runtime.block_on(nodes::proxy_cert(&cli.global, &cluster)),
         Command::Proxy(ProxyCommand::Ssh { cluster, destination }) => {
             runtime.block_on(nodes::proxy_ssh(&cli.global, cluster.as_deref(), &destination))
         }

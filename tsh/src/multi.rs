@@ -178,6 +178,7 @@ pub async fn run(
     }
     let (creds, insecure) = credentials(global)?;
     let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let login = match login.or(dest_login) {
         Some(l) => l.to_string(),

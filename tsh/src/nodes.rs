@@ -44,6 +44,7 @@ pub(crate) async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option
 pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &[String]) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
     let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let mut wanted = Vec::new();
     for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("{f:?}: filter nodes with label=value"))?;
@@ -122,6 +123,7 @@ impl NodeTarget {
     ) -> Result<NodeTarget> {
         let (creds, insecure) = credentials(global)?;
         let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+        let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
         let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
         let (dest_login, host) = split_destination(destination);
         let login = match login.or(dest_login) {
@@ -160,10 +162,47 @@ pub async fn ssh(
     crate::ssh::run(&t.proxy, &t.keys, req, fwd).await
 }
 
+/// One `Host *.CLUSTER` block of `tsh config`.
+fn print_block(cluster: &str, known_hosts: &Path, key: &Path, cert: &Path, tsh: &Path, identity: &str) {
+    println!("# Use: ssh LOGIN@NODE.{cluster}");
+    println!("Host *.{cluster}");
+    println!("    UserKnownHostsFile \"{}\"", known_hosts.display());
+    println!("    IdentityFile \"{}\"", key.display());
+    println!("    CertificateFile \"{}\"", cert.display());
+    println!("    IdentitiesOnly yes");
+    println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
+    println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
+}
+
+/// Where `tsh config` keeps the certificate bound to `leaf` for OpenSSH.
+fn leaf_cert_path(dir: &Path, leaf: &str) -> std::path::PathBuf {
+    dir.join(format!("{leaf}.leaf-cert.pub"))
+}
+
+/// Writes the certificate bound to `leaf` (renewed when due) where OpenSSH reads it.
+async fn write_leaf_cert(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<()> {
+    let bound = crate::clusters::bound(global, creds, insecure, leaf).await?;
+    let dir = tether_shared::profile::home().join("openssh");
+    let path = leaf_cert_path(&dir, leaf);
+    tether_shared::credentials::write_private(&path, format!("{}\n", bound.ssh_cert.trim()).as_bytes())?;
+    Ok(())
+}
+
+/// `tsh proxy cert --cluster=LEAF`: renews, when due, the certificate bound to the leaf that
+/// `tsh config` points OpenSSH at.
+pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
+    let (creds, insecure) = credentials(global)?;
+    let leaf = crate::clusters::target(global, &creds, insecure, Some(cluster))
+        .await?
+        .with_context(|| format!("{cluster} is the root cluster: its certificate needs no binding"))?;
+    write_leaf_cert(global, &creds, insecure, &leaf.name).await
+}
+
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
 pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
     let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let (dest_login, hostport) = split_destination(destination);
     let (host, port) = match hostport.rsplit_once(':') {
@@ -217,21 +256,26 @@ pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
     }
     tether_shared::credentials::write_private(&known_hosts, lines.as_bytes())?;
     let identity = global.identity.as_ref().map(|p| format!(" -i \"{}\"", p.display())).unwrap_or_default();
-    let clusters = std::iter::once(creds.cluster.as_str()).chain(leaves.iter().map(|l| l.name.as_str()));
-    for (i, cluster) in clusters.enumerate() {
-        if i == 0 {
-            println!("# Tether: nodes of cluster {cluster}, reached through the proxy at {}.", creds.proxy);
-        } else {
-            println!("\n# Tether: nodes of leaf cluster {cluster}, through {}'s proxy and tunnel.", creds.cluster);
+    println!("# Tether: nodes of cluster {}, reached through the proxy at {}.", creds.cluster, creds.proxy);
+    print_block(&creds.cluster, &known_hosts, &key_path, &cert_path, tsh, &identity);
+    for leaf in &leaves {
+        // A leaf takes only the certificate the root bound to it; `tsh proxy cert` keeps the
+        // file fresh (OpenSSH runs it through Match exec before it reads the file).
+        let leaf_cert = leaf_cert_path(&dir, &leaf.name);
+        match write_leaf_cert(global, &creds, insecure, &leaf.name).await {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("tsh: leaf cluster {} left out: {e:#}", leaf.name);
+                continue;
+            }
         }
-        println!("# Use: ssh LOGIN@NODE.{cluster}");
-        println!("Host *.{cluster}");
-        println!("    UserKnownHostsFile \"{}\"", known_hosts.display());
-        println!("    IdentityFile \"{}\"", key_path.display());
-        println!("    CertificateFile \"{}\"", cert_path.display());
-        println!("    IdentitiesOnly yes");
-        println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
-        println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
+        println!("\n# Tether: nodes of leaf cluster {}, through {}'s proxy and tunnel.", leaf.name, creds.cluster);
+        println!(
+            "Match host *.{0} exec \"{1}{identity} proxy cert --cluster={0} >/dev/null 2>&1 || true\"",
+            leaf.name,
+            tsh.display()
+        );
+        print_block(&leaf.name, &known_hosts, &key_path, &leaf_cert, tsh, &identity);
     }
     Ok(())
 }

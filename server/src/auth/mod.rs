@@ -51,6 +51,8 @@ pub fn proxy_host_id(cluster: &str) -> String {
 
 /// How long an invite from `tctl users add` stays valid.
 pub const INVITE_TTL: Duration = Duration::from_secs(3600);
+/// The longest a leaf-bound certificate lives (and never beyond the root certificate).
+pub const LEAF_CERT_TTL: Duration = Duration::from_secs(3600);
 /// Failed logins allowed per user or source address within [`LOCKOUT_WINDOW`].
 pub const MAX_FAILED_LOGINS: u32 = 5;
 /// The window failed logins are counted in.
@@ -325,6 +327,21 @@ impl Auth {
         public_key: &str,
         ttl: Duration,
     ) -> Result<LoginResponse, AuthError> {
+        self.issue_bound(user, roles, traits, checker, public_key, ttl, None)
+    }
+
+    /// [`Auth::issue`], the certificates bound to one leaf cluster when `leaf` is given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_bound(
+        &self,
+        user: &str,
+        roles: Vec<String>,
+        traits: Traits,
+        checker: &AccessChecker,
+        public_key: &str,
+        ttl: Duration,
+        leaf: Option<String>,
+    ) -> Result<LoginResponse, AuthError> {
         let (key, ed25519) = parse_ed25519(public_key)?;
         let ttl = ttl.min(checker.max_session_ttl());
         let now = time::OffsetDateTime::now_utc();
@@ -344,7 +361,7 @@ impl Auth {
             permit_pty: true,
             permit_agent_forwarding: checker.forward_agent(),
             permit_port_forwarding: checker.port_forwarding(),
-            route_to_cluster: None,
+            route_to_cluster: leaf,
         };
         let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let ssh = self.user_ca.issue_user_cert(&key, &identity, serial).map_err(internal)?;
@@ -505,6 +522,76 @@ impl Auth {
             other => other.into(),
         })?;
         Ok(())
+    }
+
+    /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
+    /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
+    /// (`cluster_labels`). They live [`LEAF_CERT_TTL`] at most and never beyond the caller's own
+    /// certificate, so a label change reaches even direct paths to the leaf within that time.
+    pub async fn issue_leaf_cert(
+        &self,
+        caller: &Identity,
+        cluster: &str,
+        public_key: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        let result = self.issue_leaf_cert_inner(caller, cluster, public_key).await;
+        let (code, error) = match &result {
+            Ok(_) => ("TC001I", None),
+            Err(e) => ("TC001W", Some(e.to_string())),
+        };
+        self.audit.emit(
+            "cert.leaf",
+            code,
+            &caller.user,
+            result.is_ok(),
+            serde_json::json!({"cluster": cluster, "error": error}),
+        );
+        result
+    }
+
+    async fn issue_leaf_cert_inner(
+        &self,
+        caller: &Identity,
+        cluster: &str,
+        public_key: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        if caller.route_to_cluster.is_some() {
+            return Err(AuthError::Forbidden(
+                "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
+            ));
+        }
+        let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
+        let Some(rc) = rc else {
+            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.cluster)));
+        };
+        let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &caller.user)).await? else {
+            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
+        };
+        let role_names = grantable_roles(&user.spec.roles);
+        let roles = self.roles(&role_names).await?;
+        let checker = AccessChecker::new(&roles, &user.spec.traits);
+        let decision = checker.check_cluster(&rc.metadata.labels);
+        if !decision.allowed {
+            return Err(AuthError::Forbidden(format!(
+                "your roles do not allow cluster {cluster}: {}",
+                decision.reason
+            )));
+        }
+        let left = caller.valid_before - time::OffsetDateTime::now_utc();
+        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
+        if left.is_zero() {
+            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
+        }
+        let ttl = LEAF_CERT_TTL.min(left);
+        self.issue_bound(
+            &caller.user,
+            role_names,
+            user.spec.traits.clone(),
+            &checker,
+            public_key,
+            ttl,
+            Some(cluster.to_string()),
+        )
     }
 
     /// Stores a one-time invite for `user`, replacing none (invites expire on their own).

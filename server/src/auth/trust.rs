@@ -499,6 +499,10 @@ impl Auth {
     /// A trusted cluster's user: `Err((chain verified, why))` when refused.
     async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, (bool, String)> {
         let user = self.remote_user_unverified(der, cluster).await.map_err(|e| (false, e))?;
+        // Only certificates the root bound to this cluster (after its cluster_labels check).
+        if let Some(why) = user.unbound_for(&self.cluster) {
+            return Err((true, why));
+        }
         let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| (true, e.to_string()))?;
         let rules = user_ca.map(|ca| ca.spec.role_map).unwrap_or_default();
         let map = RoleMap::compile(&rules).map_err(|e| (true, e.to_string()))?;

@@ -160,6 +160,10 @@ pub enum AuthRefusal {
     /// A plain public key (no certificate) was presented.
     #[error("plain public keys are not accepted: log in with a certificate issued by the cluster (tsh login)")]
     PlainKey,
+    /// Another cluster's certificate that is not bound to this one (see
+    /// [`Identity::route_to_cluster`]).
+    #[error("{0}")]
+    NotBound(String),
 }
 
 impl AuthRefusal {
@@ -180,6 +184,7 @@ impl AuthRefusal {
             AuthRefusal::NoRoles(_) => "no_roles",
             AuthRefusal::Denied(_) => "access_denied",
             AuthRefusal::PlainKey => "plain_key",
+            AuthRefusal::NotBound(_) => "not_bound",
         }
     }
 }
@@ -205,6 +210,13 @@ fn check_certificate(trust: &dyn NodeTrust, login: &str, cert: &Certificate) -> 
         })?;
     if identity.cluster != ca_cluster {
         return Err(AuthRefusal::ClusterMismatch { claimed: identity.cluster.clone(), signer: ca_cluster });
+    }
+    // A root's certificate counts here only when the root bound it to this cluster, which it does
+    // only for users whose cluster_labels allow it: no path around the root's check.
+    if ca_cluster != trust.cluster()
+        && let Some(why) = identity.unbound_for(trust.cluster())
+    {
+        return Err(AuthRefusal::NotBound(why));
     }
     let roles = trust.roles_for(&identity, &ca_cluster).map_err(AuthRefusal::NoRoles)?;
     let checker = AccessChecker::new(&roles, &identity.traits);
@@ -895,7 +907,9 @@ impl russh::server::Handler for Conn {
                 self.refuse(certificate.key_id(), user, &refusal);
                 // A genuine certificate that RBAC turns away: let the user in far enough to
                 // read why (on the first session request), as the audit log says.
-                if let AuthRefusal::NoRoles(reason) | AuthRefusal::Denied(reason) = &refusal {
+                if let AuthRefusal::NoRoles(reason) | AuthRefusal::Denied(reason) | AuthRefusal::NotBound(reason) =
+                    &refusal
+                {
                     if let Ok(identity) = tether_shared::ssh_cert::inspect_user_cert(certificate)
                         && identity.cluster != self.ctx.trust.cluster()
                     {

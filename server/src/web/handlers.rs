@@ -60,6 +60,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/tokens", post(add_token).get(list_tokens))
         .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
         .route("/webapi/auth/sign", post(sign))
+        .route("/webapi/certs/leaf", post(leaf_cert))
         .route("/webapi/nodes/join", post(join_node))
         .route("/webapi/nodes/heartbeat", post(heartbeat))
         .route("/webapi/nodes/trust", get(node_trust))
@@ -438,6 +439,24 @@ async fn sign(
     )?;
     state.auth.audit().emit("cert.create", "TC000I", &who.user, true, serde_json::json!({"for_user": req.user}));
     Ok(Json(issued))
+}
+
+/// `POST /webapi/certs/leaf`: the caller's certificates bound to one leaf, if their roles allow
+/// its labels.
+async fn leaf_cert(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<tether_shared::api::LeafCertRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, AuthError> {
+    let who = caller(&peer)?;
+    if peer.remote_roles.is_some() || who.cluster != state.auth.cluster_name() {
+        return Err(AuthError::Forbidden(format!(
+            "only users of {} get certificates for its leaves",
+            state.auth.cluster_name()
+        )));
+    }
+    let req = json_body(body)?;
+    Ok(Json(state.auth.issue_leaf_cert(who, &req.cluster, &req.public_key).await?))
 }
 
 /// `GET /webapi/events?since=RFC3339&limit=N`.

@@ -1,0 +1,154 @@
+//! `cluster_labels` cannot be bypassed: a leaf accepts a root user's certificate only when the
+//! root bound it to that leaf, which the root does only for users whose roles allow the leaf's
+//! labels. Tried on every path a user could take: through the root, straight to the leaf's node
+//! with OpenSSH, straight to the leaf proxy's SSH port, and at the leaf's API with the TLS
+//! certificate.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tether_tests::trusted::{trusted_pair, write};
+
+const PROD_ACCESS: &str = "kind: role
+version: v5
+metadata:
+  name: prod-access
+spec:
+  allow:
+    cluster_labels:
+      'env': 'prod'
+";
+
+/// The `tsh config` files of a user: (key, root certificate, certificate bound to the leaf, if any).
+fn openssh_files(home: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = home.join("openssh");
+    (
+        dir.join("root.example.com.key"),
+        dir.join("root.example.com.key-cert.pub"),
+        dir.join("leaf.example.com.leaf-cert.pub"),
+    )
+}
+
+/// OpenSSH straight to `addr` (no proxy, no tsh) as `login` with `key` and `cert`.
+fn ssh_direct(addr: std::net::SocketAddr, login: &str, key: &Path, cert: &Path, args: &[&str]) -> Output {
+    Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"])
+        .arg("-i")
+        .arg(key)
+        .arg("-o")
+        .arg(format!("CertificateFile={}", cert.display()))
+        .args(["-p", &addr.port().to_string(), &format!("{login}@{}", addr.ip())])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs")
+}
+
+/// GET `path` on the leaf's API with the TLS certificate `tls_cert` and the user's key.
+fn leaf_api(leaf_web: &str, home: &Path, tls_cert: &str, path: &str) -> Result<String, String> {
+    let creds = tether_shared::profile::load_current(home).unwrap().credentials;
+    let creds = tether_shared::credentials::Credentials { tls_cert: tls_cert.to_string(), ..creds };
+    let identity = creds.client_identity().unwrap();
+    let client =
+        tether_shared::client::ApiClient::new(leaf_web, &tether_shared::client::ServerTrust::Insecure, Some(&identity))
+            .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(client.get::<serde_json::Value>(path)).map(|v| v.to_string()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_leaf_refuses_root_users_its_labels_do_not_allow_on_every_path() {
+    let (pair, _home) = trusted_pair();
+    let (root, leaf) = (&pair.root, &pair.leaf);
+    let dir = root.dir.path().to_path_buf();
+    root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
+    root.tctl(&["create", write(&dir, "prod-access.yaml", PROD_ACCESS).to_str().unwrap()]).ok();
+    let allowed = root.add_user("allowed", "access,prod-access", "visitor", "correct-horse");
+    let limited = root.add_user("limited", "access", "visitor", "correct-horse");
+    let node_addr = pair.node.first_line.rsplit(' ').next().and_then(|a| a.parse().ok()).expect("the node's address");
+    let leaf_ssh = leaf.logged_addr("ssh_addr").expect("the leaf proxy's SSH address");
+    let tsh = |home: &Path, args: &[&str]| root.as_user(home, "tsh", args, None);
+
+    // Through the root.
+    let out = tsh(&allowed, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo in"]);
+    assert_eq!(out.stdout.trim(), "in", "{}", out.stderr);
+    let out = tsh(&limited, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo in"]);
+    assert!(out.code != 0 && out.stderr.contains("leaf.example.com"), "{}", out.stderr);
+    let out = tsh(&limited, &["login", "--cluster=leaf.example.com"]);
+    assert_ne!(out.code, 0, "tsh login --cluster refuses a leaf the roles do not allow: {}", out.stdout);
+
+    // The root refuses to bind a certificate to a leaf the roles do not allow, and says why.
+    let creds = tether_shared::profile::load_current(&limited).unwrap().credentials;
+    let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).unwrap();
+    let req = tether_shared::api::LeafCertRequest {
+        cluster: "leaf.example.com".into(),
+        public_key: key.public_key().to_openssh().unwrap(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let refused = runtime
+        .block_on(creds.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let err = refused.expect_err("no leaf-bound certificate for limited");
+    assert!(err.contains("your roles do not allow cluster leaf.example.com"), "{err}");
+
+    // Straight to the leaf's node with OpenSSH: the root certificate is not enough.
+    for home in [&allowed, &limited] {
+        assert_eq!(tsh(home, &["config"]).code, 0);
+    }
+    let (key, root_cert, _) = openssh_files(&limited);
+    let out = ssh_direct(node_addr, "visitor", &key, &root_cert, &["echo in"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("this certificate is not issued for cluster leaf.example.com; run `tsh login --cluster=leaf.example.com`"),
+        "limited, root certificate, straight to the node: {stderr}"
+    );
+    let (key, root_cert, bound_cert) = openssh_files(&allowed);
+    let out = ssh_direct(node_addr, "visitor", &key, &root_cert, &["echo in"]);
+    assert!(!out.status.success(), "even an allowed user's unbound root certificate is refused");
+    let out = ssh_direct(node_addr, "visitor", &key, &bound_cert, &["echo in"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "in", "{}", String::from_utf8_lossy(&out.stderr));
+    let audit = std::fs::read_to_string(pair.node.dir.path().join("data/log/events.log")).unwrap_or_default();
+    assert!(
+        audit.contains("not_bound") || audit.contains("not issued for cluster"),
+        "the node audits the refusal: {audit}"
+    );
+
+    // Straight to the leaf proxy's SSH port: the leaf's relay takes only its own users.
+    let (key, root_cert, _) = openssh_files(&limited);
+    let out = ssh_direct(leaf_ssh, "visitor", &key, &root_cert, &["-s", "proxy:mynode"]);
+    assert!(!out.status.success(), "limited at the leaf proxy");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The leaf's API: the root TLS certificate is refused, the bound one accepted.
+    let limited_creds = tether_shared::profile::load_current(&limited).unwrap().credentials;
+    let err = leaf_api(&leaf.web_addr, &limited, &limited_creds.tls_cert, "/webapi/nodes")
+        .expect_err("limited at the leaf API");
+    assert!(err.contains("not issued for cluster leaf.example.com"), "{err}");
+    let profile = tether_shared::profile::load_current(&allowed).unwrap();
+    let bound = profile.leaf_certs.get("leaf.example.com").expect("allowed holds a certificate bound to the leaf");
+    let nodes = leaf_api(&leaf.web_addr, &allowed, &bound.tls_cert, "/webapi/nodes").expect("allowed at the leaf API");
+    assert!(nodes.contains("mynode"), "{nodes}");
+    let err = leaf_api(&leaf.web_addr, &allowed, &profile.credentials.tls_cert, "/webapi/nodes").expect_err("unbound");
+    assert!(err.contains("not issued for cluster leaf.example.com"), "{err}");
+
+    // Labels changed away from the user: the root issues no new bound certificate.
+    root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=staging"]).ok();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let creds = profile.credentials.clone();
+    let req =
+        tether_shared::api::LeafCertRequest { cluster: "leaf.example.com".into(), public_key: req.public_key.clone() };
+    let refused = runtime
+        .block_on(creds.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert!(refused.is_err_and(|e| e.contains("your roles do not allow cluster leaf.example.com")));
+    let out = tsh(&allowed, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo in"]);
+    assert_ne!(out.code, 0, "the root's relay checks the labels again: {}", out.stdout);
+}
