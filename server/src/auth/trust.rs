@@ -496,6 +496,30 @@ impl Auth {
         }
     }
 
+    /// A root's user presenting an SSH certificate to this cluster's proxy: verified against the
+    /// root's active user CA, bound to this cluster (see `Identity::route_to_cluster`), with the
+    /// roles mapped through the trust's role map. `Err` says why not.
+    pub async fn identify_remote_ssh_user(&self, cert: &russh::keys::Certificate) -> Result<Identity, String> {
+        let claimed = tether_shared::ssh_cert::inspect_user_cert(cert).map_err(|e| e.to_string())?;
+        let cluster = claimed.cluster.clone();
+        if cluster == self.cluster || !self.trust_active(&cluster).await {
+            return Err(format!("cluster {cluster:?} is not trusted here, or the trust is disabled"));
+        }
+        let user_ca = self.ca_of(&cluster, CaType::User).await.map_err(|e| e.to_string())?;
+        let Some(user_ca) = user_ca else { return Err(format!("cluster {cluster:?} is not trusted here")) };
+        let keys: Vec<russh::keys::PublicKey> =
+            user_ca.spec.active_keys.ssh.iter().filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok()).collect();
+        let mut identity = tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())?;
+        if let Some(why) = identity.unbound_for(&self.cluster) {
+            return Err(why);
+        }
+        let map = RoleMap::compile(&user_ca.spec.role_map).map_err(|e| e.to_string())?;
+        let mapped = map.map(&identity.roles).map_err(|e| e.to_string())?;
+        identity.roles = super::grantable_roles(&mapped);
+        Ok(identity)
+    }
+
     /// A trusted cluster's user: `Err((chain verified, why))` when refused.
     async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, (bool, String)> {
         let user = self.remote_user_unverified(der, cluster).await.map_err(|e| (false, e))?;

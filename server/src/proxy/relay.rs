@@ -231,7 +231,17 @@ impl russh::server::Handler for Relay {
         let cas = vec![self.auth.user_ca_public().clone()];
         // The relay only checks who the user is; whether they may use this login on the node is
         // RBAC's answer at the subsystem request (with a reason), and the node checks it again.
-        match tether_shared::ssh_cert::verify_user_cert(cert, &cas, None, SystemTime::now()) {
+        // A root's user needs a certificate the root bound to this cluster (their roles mapped).
+        let verified = match tether_shared::ssh_cert::verify_user_cert(cert, &cas, None, SystemTime::now()) {
+            Ok(identity) => Ok(identity),
+            Err(local) => match tether_shared::ssh_cert::inspect_user_cert(cert) {
+                Ok(claimed) if claimed.cluster != self.auth.cluster_name() => {
+                    self.auth.identify_remote_ssh_user(cert).await.map_err(|why| why.to_string())
+                }
+                _ => Err(local.to_string()),
+            },
+        };
+        match verified {
             Ok(identity) => {
                 self.identity = Some(identity);
                 self.login = user.to_string();
