@@ -235,8 +235,12 @@ impl russh::server::Handler for Relay {
         let verified = match tether_shared::ssh_cert::verify_user_cert(cert, &cas, None, SystemTime::now()) {
             Ok(identity) => Ok(identity),
             Err(local) => match tether_shared::ssh_cert::inspect_user_cert(cert) {
-                Ok(claimed) if claimed.cluster != self.auth.cluster_name() => {
-                    self.auth.identify_remote_ssh_user(cert).await.map_err(|why| why.to_string())
+                // Only a cluster trusted here; anyone else gets the untrusted-CA answer.
+                Ok(claimed)
+                    if claimed.cluster != self.auth.cluster_name()
+                        && self.auth.trust_active(&claimed.cluster).await =>
+                {
+                    self.auth.identify_remote_ssh_user(cert).await
                 }
                 _ => Err(local.to_string()),
             },
