@@ -226,6 +226,8 @@ pub struct AuthConfig {
     pub keep_alive_interval: Duration,
     /// Missed heartbeats before a leaf is offline (`keep_alive_count_max`; default 3).
     pub keep_alive_count_max: u32,
+    /// The longest a certificate bound to a leaf lives (`leaf_cert_ttl`; default 1h).
+    pub leaf_cert_ttl: Duration,
 }
 
 impl AuthConfig {
@@ -419,6 +421,7 @@ impl Config {
                 second_factor: SecondFactor::Off,
                 keep_alive_interval: DEFAULT_KEEP_ALIVE_INTERVAL,
                 keep_alive_count_max: DEFAULT_KEEP_ALIVE_COUNT_MAX,
+                leaf_cert_ttl: crate::auth::LEAF_CERT_TTL,
             }),
             proxy: Some(ProxyConfig {
                 web_listen_addr: local(WEB_PORT),
@@ -624,6 +627,10 @@ auth_service:
   # dropped (1 to 100). Defaults 5s and 3: offline within 15s.
   #keep_alive_interval: 5s
   #keep_alive_count_max: 3
+  # leaf_cert_ttl: the longest a certificate the root binds to one leaf lives (Go duration, 5s to
+  # 24h; never past the user's login). A leaf accepts a root user only with one; a change of a
+  # leaf's labels reaches direct paths to it within this time. Default 1h.
+  #leaf_cert_ttl: 1h
 
 proxy_service:
   enabled: true
@@ -685,6 +692,7 @@ macro_rules! deserialize_from_str {
 
 deserialize_from_str!(
     KeepAlive,
+    LeafCertTtl,
     RawMaxStartups,
     Timeout,
     OffOrDuration,
@@ -875,6 +883,20 @@ struct RawAuth {
     authentication: Option<RawAuthentication>,
     keep_alive_interval: Option<KeepAlive>,
     keep_alive_count_max: Option<CountMax>,
+    leaf_cert_ttl: Option<LeafCertTtl>,
+}
+
+/// `leaf_cert_ttl`: a Go duration from 5s to 24h.
+struct LeafCertTtl(Duration);
+
+impl FromConfigStr for LeafCertTtl {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
+        if d.0 < Duration::from_secs(5) || d.0 > Duration::from_secs(24 * 3600) {
+            return Err(format!("leaf_cert_ttl {s:?} must be between 5s and 24h"));
+        }
+        Ok(LeafCertTtl(d.0))
+    }
 }
 
 /// `keep_alive_interval`: a Go duration from 100ms to 5m.
@@ -1209,6 +1231,7 @@ impl Resolver<'_> {
                     second_factor: authn.second_factor.unwrap_or_default(),
                     keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
                     keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
+                    leaf_cert_ttl: a.leaf_cert_ttl.map_or(crate::auth::LEAF_CERT_TTL, |t| t.0),
                 })
             }
         };
@@ -1646,6 +1669,12 @@ ssh_service:
 
     #[test]
     fn bad_values() {
+        assert_error(
+            "auth_service:\n  leaf_cert_ttl: 2s\n",
+            2,
+            "auth_service.leaf_cert_ttl",
+            "leaf_cert_ttl \"2s\" must be between 5s and 24h",
+        );
         assert_error(
             "teleport:\n  log:\n    severity: LOUD\n",
             3,

@@ -125,6 +125,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("auth: {e}"))?;
     auth.set_insecure(cfg.insecure);
+    auth.set_leaf_cert_ttl(auth_cfg.leaf_cert_ttl);
 
     for token in &auth_cfg.tokens {
         let token_type = match token.kind {

@@ -94,7 +94,12 @@ pub struct Pair {
 
 /// Starts a [`Pair`] (not yet trusting each other).
 pub fn pair() -> Pair {
-    let root = Cluster::start("root.example.com");
+    pair_with("")
+}
+
+/// [`pair`] with extra `auth_service` lines for the root.
+pub fn pair_with(root_auth_extra: &str) -> Pair {
+    let root = Cluster::start_with("root.example.com", root_auth_extra);
     let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
     let node_token = token(&leaf, &["--type=node"]);
     let node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
@@ -105,8 +110,13 @@ pub fn pair() -> Pair {
 /// A [`Pair`] that trusts each other, a root user `myuser` (role `access`, mapped to the leaf's
 /// `visitor`) logged in, and the leaf online: returns the pair and the user's tsh home.
 pub fn trusted_pair() -> (Pair, PathBuf) {
+    trusted_pair_with("")
+}
+
+/// [`trusted_pair`] with extra `auth_service` lines for the root.
+pub fn trusted_pair_with(root_auth_extra: &str) -> (Pair, PathBuf) {
     ensure_visitor_account();
-    let pair = pair();
+    let pair = pair_with(root_auth_extra);
     trust(&pair.root, &pair.leaf);
     let home = pair.root.add_user("myuser", "access", "visitor", "correct-horse");
     let leaf = pair.leaf.name.clone();

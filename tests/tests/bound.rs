@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use tether_tests::trusted::{trusted_pair, write};
+use tether_tests::trusted::{trusted_pair, trusted_pair_with, write};
 
 const PROD_ACCESS: &str = "kind: role
 version: v5
@@ -165,4 +165,42 @@ fn every_path(pair: &tether_tests::trusted::Pair) -> (PathBuf, std::net::SocketA
     let out = tsh(&allowed, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo in"]);
     assert_ne!(out.code, 0, "the root's relay checks the labels again: {}", out.stdout);
     (allowed, node_addr)
+}
+
+#[test]
+fn a_bound_certificate_dies_with_its_short_life_once_the_labels_change() {
+    let (pair, home) = trusted_pair_with("  leaf_cert_ttl: 8s\n");
+    let node_addr: std::net::SocketAddr =
+        pair.node.first_line.rsplit(' ').next().and_then(|a| a.parse().ok()).expect("the node's address");
+    let config = pair.root.as_user(&home, "tsh", &["config"], None);
+    assert_eq!(config.code, 0, "{}", config.stderr);
+    let (key, _, bound_cert) = openssh_files(&home);
+    let text = std::fs::read_to_string(&bound_cert).unwrap();
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&text).unwrap();
+    let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(cert.valid_before());
+    let left = expires.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+    assert!(left <= std::time::Duration::from_secs(8), "leaf_cert_ttl bounds the bound certificate: {left:?}");
+    let out = ssh_direct(node_addr, "visitor", &key, &bound_cert, &["echo in"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "in", "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The admin labels the leaf away from the user: the certificate in hand dies at its expiry
+    // and no new one comes, so OpenSSH through tsh config is refused too.
+    pair.root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
+    std::thread::sleep(left + std::time::Duration::from_secs(1));
+    let out = ssh_direct(node_addr, "visitor", &key, &bound_cert, &["echo in"]);
+    assert!(!out.status.success(), "an expired bound certificate: {}", String::from_utf8_lossy(&out.stdout));
+    let renew = pair.root.as_user(&home, "tsh", &["proxy", "cert", "--cluster=leaf.example.com"], None);
+    assert!(renew.code != 0 && renew.stderr.contains("leaf.example.com"), "{}", renew.stderr);
+    let config_file = home.join("ssh_config");
+    std::fs::write(&config_file, &config.stdout).unwrap();
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(&config_file)
+        .args(["-o", "BatchMode=yes", "visitor@mynode.leaf.example.com", "echo in"])
+        .env("TSH_HOME", &home)
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "OpenSSH through tsh config: {}", String::from_utf8_lossy(&out.stdout));
 }

@@ -51,7 +51,8 @@ pub fn proxy_host_id(cluster: &str) -> String {
 
 /// How long an invite from `tctl users add` stays valid.
 pub const INVITE_TTL: Duration = Duration::from_secs(3600);
-/// The longest a leaf-bound certificate lives (and never beyond the root certificate).
+/// The default longest life of a leaf-bound certificate (`auth_service.leaf_cert_ttl`; never
+/// beyond the root certificate).
 pub const LEAF_CERT_TTL: Duration = Duration::from_secs(3600);
 /// Failed logins allowed per user or source address within [`LOCKOUT_WINDOW`].
 pub const MAX_FAILED_LOGINS: u32 = 5;
@@ -116,6 +117,8 @@ pub struct Auth {
     require_otp: bool,
     /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
     insecure: std::sync::atomic::AtomicBool,
+    /// `auth_service.leaf_cert_ttl`, in seconds.
+    leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
     /// Signalled when a trusted cluster changes (the tunnel agents reconcile).
     trust_changed: tokio::sync::Notify,
 }
@@ -199,6 +202,7 @@ impl Auth {
             failures: Mutex::new(HashMap::new()),
             require_otp,
             insecure: std::sync::atomic::AtomicBool::new(false),
+            leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
             trust_changed: tokio::sync::Notify::new(),
         };
         for (ca_type, keys) in [
@@ -524,9 +528,18 @@ impl Auth {
         Ok(())
     }
 
+    /// Sets `auth_service.leaf_cert_ttl`.
+    pub fn set_leaf_cert_ttl(&self, ttl: Duration) {
+        self.leaf_cert_ttl_secs.store(ttl.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn leaf_cert_ttl(&self) -> Duration {
+        Duration::from_secs(self.leaf_cert_ttl_secs.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
     /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
-    /// (`cluster_labels`). They live [`LEAF_CERT_TTL`] at most and never beyond the caller's own
+    /// (`cluster_labels`). They live `auth_service.leaf_cert_ttl` ([`LEAF_CERT_TTL`]) at most and never beyond the caller's own
     /// certificate, so a label change reaches even direct paths to the leaf within that time.
     pub async fn issue_leaf_cert(
         &self,
@@ -582,7 +595,7 @@ impl Auth {
         if left.is_zero() {
             return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
         }
-        let ttl = LEAF_CERT_TTL.min(left);
+        let ttl = self.leaf_cert_ttl().min(left);
         self.issue_bound(
             &caller.user,
             role_names,
