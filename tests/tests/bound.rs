@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use tether_tests::trusted::{trusted_pair, trusted_pair_with, write};
+use tether_tests::trusted::{token, trust, trusted_pair, trusted_pair_with, wait_for, write};
+use tether_tests::{Cluster, RemoteNode};
 
 const PROD_ACCESS: &str = "kind: role
 version: v5
@@ -203,4 +204,37 @@ fn a_bound_certificate_dies_with_its_short_life_once_the_labels_change() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "OpenSSH through tsh config: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_certificate_bound_to_one_leaf_is_refused_by_another() {
+    let (pair, home) = trusted_pair();
+    let other = Cluster::start_full("other.example.com", "", "", &["--insecure"]);
+    let node_token = token(&other, &["--type=node"]);
+    let other_node = RemoteNode::start(&other.web_addr, "othernode", &node_token, &[]);
+    assert!(other_node.first_line.contains("ssh service listening"), "{}", other_node.log());
+    trust(&pair.root, &other);
+    wait_for("the second leaf online", std::time::Duration::from_secs(30), || {
+        let out = pair.root.tctl(&["get", "rc/other.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| out.stdout.clone())
+    });
+    let tsh = |args: &[&str]| pair.root.as_user(&home, "tsh", args, None);
+    for (cluster, node) in [("leaf.example.com", "mynode"), ("other.example.com", "othernode")] {
+        let out = tsh(&["ssh", &format!("--cluster={cluster}"), &format!("visitor@{node}"), "echo in"]);
+        assert_eq!(out.stdout.trim(), "in", "{cluster}: {}", out.stderr);
+    }
+    assert_eq!(tsh(&["config"]).code, 0);
+    let (key, _, bound_to_leaf) = openssh_files(&home);
+    let other_addr: std::net::SocketAddr =
+        other_node.first_line.rsplit(' ').next().and_then(|a| a.parse().ok()).expect("the node's address");
+    let out = ssh_direct(other_addr, "visitor", &key, &bound_to_leaf, &["echo in"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("this certificate is issued for cluster leaf.example.com, not other.example.com"),
+        "a certificate bound to leaf.example.com at other.example.com's node: {stderr}"
+    );
+    let bound_to_other = home.join("openssh").join("other.example.com.leaf-cert.pub");
+    let out = ssh_direct(other_addr, "visitor", &key, &bound_to_other, &["echo in"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "in", "{}", String::from_utf8_lossy(&out.stderr));
 }
