@@ -5,20 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use tether_shared::client::{ApiClient, ServerTrust};
 use tether_tests::Cluster;
-
-const VISITOR: &str = "kind: role
-version: v5
-metadata:
-  name: visitor
-spec:
-  allow:
-    logins:
-    - visitor
-    # In case your Node is labeled, you will need to explicitly allow access
-    # to Nodes with labels in order to SSH into your Node.
-    node_labels:
-      '*': '*'
-";
+use tether_tests::trusted::VISITOR;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777

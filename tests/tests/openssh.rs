@@ -111,7 +111,11 @@ fn openssh_sshd_accepts_tsh_certificates() {
         sshd.port,
         "echo should-not-run",
     );
-    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() != Some(0) && stderr.contains("Permission denied"),
+        "another cluster's certificate: {stderr}"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("should-not-run"));
 }
 
