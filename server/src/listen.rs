@@ -38,6 +38,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// The pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long an outbound TCP dial may take: the relay to a node, the leaf agent to a target, a
+/// node's port forward to its target (and a `forwarded-tcpip` channel to be confirmed).
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a killed connection's handler gets to notice before its task is dropped.
 pub const KILL_WAIT: Duration = Duration::from_secs(2);
 /// Refusals are logged at most once per this period per listener (a flood must not flood logs).

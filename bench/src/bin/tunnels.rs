@@ -4,7 +4,7 @@
 //! root's interval). Reports the time to bring all N online, the root's resident memory per idle
 //! tunnel, the agents' own memory per tunnel and the root's CPU spent on heartbeats.
 //!
-//! Usage: `tunnels --bin target/release --n 10000` (the script `bench/tunnels.sh` builds and
+//! Usage: `tunnels --bin target/release --n 10000` (`bench/trusted.sh` builds and
 //! runs it). The agents share one key and one host CA (each leaf name gets its own host
 //! certificate): the root checks each login against the CA stored for that leaf, as for real
 //! leaves. The agents do not verify the root's host certificate (they are load, not clients).

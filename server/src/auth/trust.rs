@@ -522,7 +522,7 @@ impl Auth {
 
     /// A trusted cluster's user: `Err((chain verified, why))` when refused.
     async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, (bool, String)> {
-        let user = self.remote_user_unverified(der, cluster).await.map_err(|e| (false, e))?;
+        let user = self.verified_remote_identity(der, cluster).await.map_err(|e| (false, e))?;
         // Only certificates the root bound to this cluster (after its cluster_labels check).
         if let Some(why) = user.unbound_for(&self.cluster) {
             return Err((true, why));
@@ -538,7 +538,7 @@ impl Auth {
     }
 
     /// Verifies a trusted cluster user's certificate chain against that cluster's active TLS CA.
-    async fn remote_user_unverified(&self, der: &[u8], cluster: &str) -> Result<Identity, String> {
+    async fn verified_remote_identity(&self, der: &[u8], cluster: &str) -> Result<Identity, String> {
         // Only a cluster this one trusts (a root): a root also stores its leaves' CAs, but its
         // leaves' users get nothing here.
         if !self.trust_active(cluster).await {

@@ -98,9 +98,7 @@ pub trait NodeTrust: Send + Sync + 'static {
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
 /// How long the node waits for a client to take its goodbye before the socket is closed.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
-/// How long a `direct-tcpip` forward may take to connect, and a `forwarded-tcpip` channel to be
-/// confirmed by the client.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::listen::DIAL_TIMEOUT;
 /// Ports below this may be forwarded remotely only by the login `root` (as in OpenSSH).
 const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
 

@@ -24,12 +24,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::auth::{Auth as AuthService, store};
-use crate::listen::{Conn, Gate, Listener};
+use crate::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
 use crate::tunnel::flow::Pump;
 use crate::tunnel::registry::{OpenError, Registry};
 
-/// How long dialing a node may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Channels one connection may hold (open, or relaying), as OpenSSH's MaxSessions.
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
 /// How long the relay waits for a client to take its goodbye before the socket is closed.

@@ -14,9 +14,8 @@
 //! [`sqlite::SqliteBackend`] (embedded, the default, one host) and, later, PostgreSQL (several
 //! auth/proxy hosts sharing state).
 
-// The daemon wires the storage layer in next; until then most of this API has no caller in main.rs.
-
-// The watch API (and a few accessors) serve the node and proxy caches of the next issues.
+// Parts of the contract (the watch API, a few accessors) have no caller in the daemon yet: they
+// are the conformance suite's, and the PostgreSQL backend's of the HA issue.
 #![allow(dead_code)]
 
 #[cfg(test)]

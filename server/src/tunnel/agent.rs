@@ -25,13 +25,12 @@ use tokio::sync::{Notify, watch};
 
 use super::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET};
 use crate::auth::Auth;
+use crate::listen::DIAL_TIMEOUT;
 
 /// How often the manager re-reads trusted clusters even without a change signal.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long dialling the root and logging in may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long dialling a target inside the leaf may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The first reconnect delay.
 pub const BACKOFF_START: Duration = Duration::from_millis(100);
 /// The longest reconnect delay (a leaf is back within about this of its root returning).
