@@ -38,6 +38,16 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// The pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// A listen address as clients on this host reach it (0.0.0.0 becomes 127.0.0.1, :: becomes ::1).
+pub fn reachable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, SocketAddr};
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], addr.port())),
+        _ => addr,
+    }
+}
+
 /// How long an outbound TCP dial may take: the relay to a node, the leaf agent to a target, a
 /// node's port forward to its target (and a `forwarded-tcpip` channel to be confirmed).
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);

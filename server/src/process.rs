@@ -2,7 +2,7 @@
 //! auth and the proxy's web API, writes the local admin identity, and on SIGINT/SIGTERM stops
 //! every task it started and closes storage before returning.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::config::{self, Config, StorageConfig};
-use crate::listen::Listener;
+use crate::listen::{Listener, reachable};
 use crate::node::identity::JoinVia;
 use crate::node::service::{NodeService, NodeSettings};
 use crate::storage::Backend;
@@ -59,15 +59,6 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
         }
     };
     Ok(())
-}
-
-/// A listen address as clients on this host reach it (0.0.0.0 becomes 127.0.0.1).
-pub fn reachable(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], addr.port())),
-        _ => addr,
-    }
 }
 
 async fn shutdown_signal() {

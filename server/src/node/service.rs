@@ -82,7 +82,7 @@ impl NodeService {
         let listener = crate::listen::bind(settings.listen_addr)
             .await
             .with_context(|| format!("cannot listen on ssh_service.listen_addr {}", settings.listen_addr))?;
-        let addr = crate::process::reachable(listener.local_addr()?);
+        let addr = crate::listen::reachable(listener.local_addr()?);
         let host_key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("node host key")?;
         let host_cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).context("node host certificate")?;
         let config =
