@@ -155,6 +155,15 @@ fn every_path(pair: &tether_tests::trusted::Pair) -> (PathBuf, std::net::SocketA
     assert!(nodes.contains("mynode"), "{nodes}");
     let err = leaf_api(&leaf.web_addr, &allowed, &profile.credentials.tls_cert, "/webapi/nodes").expect_err("unbound");
     assert!(err.contains("not issued for cluster leaf.example.com"), "{err}");
+    // A bound certificate cannot be traded for another: the root asks for the root login.
+    let with_bound =
+        tether_shared::credentials::Credentials { tls_cert: bound.tls_cert.clone(), ..profile.credentials.clone() };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let traded = runtime
+        .block_on(with_bound.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert!(traded.is_err_and(|e| e.contains("a leaf-bound certificate cannot ask for another")), "bound for bound");
 
     // Labels changed away from the user: the root issues no new bound certificate.
     root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=staging"]).ok();
