@@ -230,7 +230,7 @@ impl Copier {
                 if !self.recursive {
                     bail!("{}: is a directory (use -r to copy it)", source.display());
                 }
-                Box::pin(self.upload_dir(source, &dest)).await?;
+                Box::pin(self.upload_dir(source, &dest, meta.permissions().mode())).await?;
             } else {
                 self.upload_file(source, &dest, meta.permissions().mode()).await?;
             }
@@ -238,8 +238,8 @@ impl Copier {
         Ok(())
     }
 
-    async fn upload_dir(&self, source: &Path, dest: &str) -> Result<()> {
-        let mode = std::fs::metadata(source).with_context(|| format!("{}", source.display()))?.permissions().mode();
+    /// Copies the directory `source` (permission bits `mode`) to `dest` on the node.
+    async fn upload_dir(&self, source: &Path, dest: &str, mode: u32) -> Result<()> {
         match self.remote_stat(dest).await? {
             Some(attrs) if is_dir(&attrs) => {}
             Some(_) => bail!("{}:{dest}: exists and is not a directory", self.node),
@@ -256,7 +256,7 @@ impl Copier {
             let name = entry.file_name().to_string_lossy().into_owned();
             let meta = std::fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
             if meta.is_dir() {
-                Box::pin(self.upload_dir(&path, &join(dest, &name))).await?;
+                Box::pin(self.upload_dir(&path, &join(dest, &name), meta.permissions().mode())).await?;
             } else if meta.is_file() {
                 self.upload_file(&path, &join(dest, &name), meta.permissions().mode()).await?;
             } else {
@@ -349,7 +349,7 @@ impl Copier {
                 if !self.recursive {
                     bail!("{}:{source}: is a directory (use -r to copy it)", self.node);
                 }
-                Box::pin(self.download_dir(source, &dest)).await?;
+                Box::pin(self.download_dir(source, &dest, &attrs)).await?;
             } else {
                 self.download_file(source, &dest, &attrs).await?;
             }
@@ -357,8 +357,8 @@ impl Copier {
         Ok(())
     }
 
-    async fn download_dir(&self, source: &str, dest: &Path) -> Result<()> {
-        let attrs = self.remote_stat(source).await?.unwrap_or_default();
+    /// Copies the node's directory `source` (with `attrs`, as already read) to `dest`.
+    async fn download_dir(&self, source: &str, dest: &Path, attrs: &FileAttributes) -> Result<()> {
         match std::fs::metadata(dest) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => bail!("{}: exists and is not a directory", dest.display()),
@@ -386,7 +386,7 @@ impl Copier {
             let remote = join(source, &entry.filename);
             let local = dest.join(&entry.filename);
             if is_dir(&entry.attrs) {
-                Box::pin(self.download_dir(&remote, &local)).await?;
+                Box::pin(self.download_dir(&remote, &local, &entry.attrs)).await?;
             } else if entry.attrs.permissions.is_some_and(|m| m & 0o170000 == 0o100000) {
                 self.download_file(&remote, &local, &entry.attrs).await?;
             } else {
