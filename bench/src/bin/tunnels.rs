@@ -20,7 +20,8 @@ use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterRe
 use tether_shared::client::{ApiClient, ServerTrust};
 use tether_shared::resource::{CaKeys, CaType, CertAuthority, CertAuthoritySpec};
 use tether_shared::ssh_cert::{HostIdentity, SshCa};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
+use tokio::io::AsyncWriteExt;
 
 struct Args {
     bin: std::path::PathBuf,
@@ -78,18 +79,20 @@ async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certifica
                 anyhow::bail!("login refused");
             }
             let channel = handle.channel_open_session().await?;
-            channel.request_subsystem(true, "tether-tunnel@v1").await?;
+            channel.request_subsystem(true, SUBSYSTEM).await?;
             let (read, mut write) = tokio::io::split(channel.into_stream());
-            let mut lines = tokio::io::BufReader::new(read).lines();
-            let hello: serde_json::Value = serde_json::from_str(&lines.next_line().await?.context("no hello")?)?;
-            let every = Duration::from_millis(hello["heartbeat_ms"].as_u64().unwrap_or(5000));
+            let mut read = tokio::io::BufReader::new(read);
+            let hello = read_line(&mut read).await?.context("no hello")?;
+            let Control::Hello { heartbeat_ms, .. } = serde_json::from_str(&hello)? else {
+                anyhow::bail!("the root's first control message is not a hello: {hello}");
+            };
             online.fetch_add(1, Ordering::Relaxed);
-            let beat = "{\"type\":\"heartbeat\",\"version\":\"bench\"}\n";
-            let mut tick = tokio::time::interval(every);
+            let beat = Control::Heartbeat { version: "bench".into() }.line();
+            let mut tick = tokio::time::interval(Duration::from_millis(heartbeat_ms));
             let result = loop {
                 tokio::select! {
                     _ = tick.tick() => if let Err(e) = write.write_all(beat.as_bytes()).await { break Err(e.into()) },
-                    line = lines.next_line() => match line {
+                    line = read_line(&mut read) => match line {
                         Ok(Some(_)) => {}
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e.into()),

@@ -23,9 +23,9 @@ use tether_shared::resource::CaType;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, watch};
 
-use super::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET};
 use crate::auth::Auth;
 use crate::listen::DIAL_TIMEOUT;
+use tether_shared::tunnel::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET, read_line};
 
 /// How often the manager re-reads trusted clusters even without a change signal.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
@@ -371,7 +371,7 @@ impl Pool {
         };
         let (read, mut write) = tokio::io::split(channel.into_stream());
         let mut read = BufReader::with_capacity(1024, read);
-        let hello = match tokio::time::timeout(CONNECT_TIMEOUT, super::read_line(&mut read)).await {
+        let hello = match tokio::time::timeout(CONNECT_TIMEOUT, read_line(&mut read)).await {
             Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
                 Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => Ok((proxy_id, heartbeat_ms, proxies)),
                 _ => Err(format!("unexpected first control message from the root: {line}")),
@@ -414,7 +414,7 @@ impl Pool {
                         break Outcome::Served;
                     }
                 }
-                line = super::read_line(&mut read) => match line {
+                line = read_line(&mut read) => match line {
                     Ok(Some(line)) => match serde_json::from_str::<Control>(&line) {
                         Ok(Control::Hello { proxies, heartbeat_ms, .. }) => {
                             self.lock().known = proxies.len();

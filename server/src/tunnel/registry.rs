@@ -208,14 +208,14 @@ impl Registry {
                 let (stream, mut pump) = flow::wrap(channel);
                 let mut stream = BufReader::with_capacity(16 * 1024, stream);
                 let line = tokio::select! {
-                    line = super::read_line(&mut stream) => line.map_err(|e| e.to_string())?,
+                    line = tether_shared::tunnel::read_line(&mut stream) => line.map_err(|e| e.to_string())?,
                     () = &mut pump => None,
                 };
                 Ok::<_, String>((Transport { stream, pump }, line))
             })
             .await;
             match opened {
-                Ok(Ok((transport, Some(line)))) if line == super::STATUS_OK => return Ok(transport),
+                Ok(Ok((transport, Some(line)))) if line == tether_shared::tunnel::STATUS_OK => return Ok(transport),
                 Ok(Ok((_, Some(line)))) => {
                     return Err(OpenError::Refused(line.strip_prefix("ERR ").unwrap_or(&line).to_string()));
                 }

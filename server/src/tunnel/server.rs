@@ -17,9 +17,9 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
 use super::registry::Registry;
-use super::{Control, SUBSYSTEM};
 use crate::auth::Auth as AuthService;
 use crate::listen::{Conn, Gate, Listener};
+use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
 
 /// How long a logged-in agent has to open its control channel.
 pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -124,7 +124,7 @@ async fn run_control(
     } else {
         loop {
             tokio::select! {
-                line = tokio::time::timeout(registry.window(), super::read_line(&mut read)) => match line {
+                line = tokio::time::timeout(registry.window(), read_line(&mut read)) => match line {
                     Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
                         Ok(Control::Heartbeat { .. }) => registry.heartbeat(cluster),
                         Ok(Control::Retire) => break retired(registry, cluster, registration.id, &mut write, stop.clone()).await,
