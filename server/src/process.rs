@@ -23,7 +23,7 @@ use crate::web::{self, WebState};
 /// Runs `tether start` to completion.
 pub fn start(config: Option<PathBuf>, data_dir: Option<PathBuf>, debug: bool, insecure: bool) -> anyhow::Result<()> {
     let cfg = match &config {
-        Some(path) => config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(path) => config::load(path)?,
         None => Config::default_all_in_one(data_dir.clone()),
     }
     .with_overrides(data_dir, debug, insecure);
@@ -219,7 +219,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         ),
     });
     // The SSH relay presents a host certificate for every name users may dial it by.
-    let relay_key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let relay_key = tether_shared::ssh_cert::generate_ed25519_key()?;
     let mut relay_names = vec![cfg.nodename.clone(), "localhost".to_string(), cluster.clone()];
     relay_names.push(ssh_addr.ip().to_string());
     for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {

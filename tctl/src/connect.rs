@@ -32,13 +32,13 @@ fn admin_identity(data_dir: &Path) -> anyhow::Result<Credentials> {
     if !path.exists() {
         bail!("no admin identity at {}: is tether running with this data directory?", path.display());
     }
-    Credentials::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(Credentials::load(&path)?)
 }
 
 /// Resolves the identity and builds the API client.
 pub fn connect(global: &Global) -> anyhow::Result<(ApiClient, Credentials)> {
     let (mut creds, insecure) = if let Some(path) = &global.identity {
-        (Credentials::load(path).map_err(|e| anyhow::anyhow!("{e}"))?, false)
+        (Credentials::load(path)?, false)
     } else if let Some(dir) = &global.data_dir {
         (admin_identity(dir)?, false)
     } else if let Some(config) = &global.config {
@@ -56,6 +56,6 @@ pub fn connect(global: &Global) -> anyhow::Result<(ApiClient, Credentials)> {
     if let Some(proxy) = &global.proxy {
         creds.proxy = proxy.clone();
     }
-    let client = creds.api_client(insecure || global.insecure).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = creds.api_client(insecure || global.insecure)?;
     Ok((client, creds))
 }

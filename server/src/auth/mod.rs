@@ -8,6 +8,7 @@
 
 pub mod nodes;
 pub mod password;
+pub mod refusal;
 pub mod store;
 pub mod tokens;
 pub mod trust;

@@ -21,6 +21,7 @@ use tether_shared::resource::{
 };
 use tether_shared::rolemap::RoleMap;
 
+use super::refusal::{ClientRefusal, RemoteRefusal, TrustRefusal};
 use super::{Auth, AuthError, internal, store};
 use crate::storage::StorageError;
 
@@ -209,33 +210,30 @@ impl Auth {
 
     /// Checks a leaf agent's tunnel login: `cluster` must be a remote cluster of this root and
     /// `cert` a host certificate from the host CA stored for it, naming the cluster.
-    pub async fn check_tunnel_cert(&self, cluster: &str, cert: &russh::keys::Certificate) -> Result<(), String> {
-        if store::get(&self.backend, &store::key(Kind::RemoteCluster, cluster))
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            return Err(format!(
-                "{cluster:?} is not a remote cluster of this root (removed with tctl rm rc?); create the trust again from the leaf"
-            ));
+    pub async fn check_tunnel_cert(
+        &self,
+        cluster: &str,
+        cert: &russh::keys::Certificate,
+    ) -> Result<(), TrustRefusal> {
+        if store::get(&self.backend, &store::key(Kind::RemoteCluster, cluster)).await?.is_none() {
+            return Err(TrustRefusal::NotRemoteCluster(cluster.to_string()));
         }
-        let ca = self.ca_of(cluster, CaType::Host).await.map_err(|e| e.to_string())?;
+        let ca = self.ca_of(cluster, CaType::Host).await?;
         let keys: Vec<russh::keys::PublicKey> = ca
             .iter()
             .flat_map(|ca| ca.spec.active_keys.ssh.iter())
             .filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok())
             .collect();
         if keys.is_empty() {
-            return Err(format!("no host CA of cluster {cluster:?} is stored here"));
+            return Err(TrustRefusal::NoHostCa(cluster.to_string()));
         }
-        let host = tether_shared::ssh_cert::verify_host_cert(cert, &keys, cluster, std::time::SystemTime::now())
-            .map_err(|e| e.to_string())?;
+        let host = tether_shared::ssh_cert::verify_host_cert(cert, &keys, cluster, std::time::SystemTime::now())?;
         if host.cluster != cluster {
-            return Err(format!("the certificate is for cluster {:?}, not {cluster:?}", host.cluster));
+            return Err(TrustRefusal::WrongCluster { got: host.cluster, want: cluster.to_string() });
         }
         // Only the leaf's proxies: its nodes hold host certificates from the same CA.
         if host.host_id != super::proxy_host_id(cluster) {
-            return Err(format!("host {:?} is not a proxy of cluster {cluster:?}", host.host_id));
+            return Err(TrustRefusal::NotAProxy { host: host.host_id, cluster: cluster.to_string() });
         }
         Ok(())
     }
@@ -450,18 +448,17 @@ impl Auth {
     /// Identifies a TLS client certificate: one of this cluster's, or a user of a trusted
     /// cluster whose TLS CA is active here (with roles through the role map, and the original
     /// roles beside). When it verifies against neither, the reason, for the caller to see.
-    pub async fn identify_tls_client(&self, der: &[u8]) -> Result<(Identity, Option<Vec<String>>), String> {
+    pub async fn identify_tls_client(&self, der: &[u8]) -> Result<(Identity, Option<Vec<String>>), ClientRefusal> {
         let now = std::time::SystemTime::now();
         let local = tether_shared::tls_cert::verify_client_cert(der, std::slice::from_ref(self.tls_ca.cert_der()), now);
         let err = match local {
             Ok(id) => return Ok((id, None)),
             Err(e) => e,
         };
-        let claimed = tether_shared::tls_cert::identity_from_client_cert(der)
-            .map_err(|e| format!("the client certificate is unreadable: {e}"))?;
+        let claimed = tether_shared::tls_cert::identity_from_client_cert(der).map_err(ClientRefusal::Unreadable)?;
         if claimed.cluster == self.cluster {
             tracing::debug!("web: client certificate refused: {err}");
-            return Err(format!("the client certificate was refused ({err}); log in again with tsh login"));
+            return Err(ClientRefusal::Local(err));
         }
         let result = self.remote_user(der, &claimed.cluster).await;
         // Every API connection of a trusted cluster's verified user records its role mapping
@@ -469,8 +466,8 @@ impl Auth {
         // the audit log).
         let (success, code, local, error) = match &result {
             Ok(user) => (true, "T7300I", user.identity.roles.clone(), None),
-            Err((true, e)) => (false, "T7300W", Vec::new(), Some(e.clone())),
-            Err((false, _)) => (false, "", Vec::new(), None),
+            Err(refused) if refused.chain_verified => (false, "T7300W", Vec::new(), Some(refused.to_string())),
+            Err(_) => (false, "", Vec::new(), None),
         };
         if !code.is_empty() {
             self.audit.emit(
@@ -489,9 +486,9 @@ impl Auth {
         }
         match result {
             Ok(user) => Ok((user.identity, Some(user.remote_roles))),
-            Err((_, e)) => {
-                tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {e}");
-                Err(format!("{} of cluster {}: {e}", claimed.user, claimed.cluster))
+            Err(refusal) => {
+                tracing::info!(cluster = %claimed.cluster, user = %claimed.user, "web: remote client certificate refused: {refusal}");
+                Err(ClientRefusal::Remote { user: claimed.user, cluster: claimed.cluster, refusal })
             }
         }
     }
@@ -499,38 +496,39 @@ impl Auth {
     /// A root's user presenting an SSH certificate to this cluster's proxy: verified against the
     /// root's active user CA, bound to this cluster (see `Identity::route_to_cluster`), with the
     /// roles mapped through the trust's role map. `Err` says why not.
-    pub async fn identify_remote_ssh_user(&self, cert: &russh::keys::Certificate) -> Result<Identity, String> {
-        let claimed = tether_shared::ssh_cert::inspect_user_cert(cert).map_err(|e| e.to_string())?;
+    pub async fn identify_remote_ssh_user(&self, cert: &russh::keys::Certificate) -> Result<Identity, TrustRefusal> {
+        let claimed = tether_shared::ssh_cert::inspect_user_cert(cert)?;
         let cluster = claimed.cluster.clone();
         if cluster == self.cluster || !self.trust_active(&cluster).await {
-            return Err(format!("cluster {cluster:?} is not trusted here, or the trust is disabled"));
+            return Err(TrustRefusal::NotTrusted(cluster));
         }
-        let user_ca = self.ca_of(&cluster, CaType::User).await.map_err(|e| e.to_string())?;
-        let Some(user_ca) = user_ca else { return Err(format!("cluster {cluster:?} is not trusted here")) };
+        let Some(user_ca) = self.ca_of(&cluster, CaType::User).await? else {
+            return Err(TrustRefusal::NotTrusted(cluster));
+        };
         let keys: Vec<russh::keys::PublicKey> =
             user_ca.spec.active_keys.ssh.iter().filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok()).collect();
-        let mut identity = tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())
-            .map_err(|e| e.to_string())?;
+        let mut identity =
+            tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())?;
         if let Some(why) = identity.unbound_for(&self.cluster) {
-            return Err(why);
+            return Err(TrustRefusal::NotBound(why));
         }
-        let map = RoleMap::compile(&user_ca.spec.role_map).map_err(|e| e.to_string())?;
-        let mapped = map.map(&identity.roles).map_err(|e| e.to_string())?;
+        let map = RoleMap::compile(&user_ca.spec.role_map)?;
+        let mapped = map.map(&identity.roles)?;
         identity.roles = super::grantable_roles(&mapped);
         Ok(identity)
     }
 
-    /// A trusted cluster's user: `Err((chain verified, why))` when refused.
-    async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, (bool, String)> {
-        let user = self.verified_remote_identity(der, cluster).await.map_err(|e| (false, e))?;
+    /// A trusted cluster's user, or why not and whether the chain had verified.
+    async fn remote_user(&self, der: &[u8], cluster: &str) -> Result<RemoteUser, RemoteRefusal> {
+        let user = self.verified_remote_identity(der, cluster).await.map_err(RemoteRefusal::unverified)?;
         // Only certificates the root bound to this cluster (after its cluster_labels check).
         if let Some(why) = user.unbound_for(&self.cluster) {
-            return Err((true, why));
+            return Err(RemoteRefusal::verified(TrustRefusal::NotBound(why)));
         }
-        let user_ca = self.ca_of(cluster, CaType::User).await.map_err(|e| (true, e.to_string()))?;
+        let user_ca = self.ca_of(cluster, CaType::User).await.map_err(RemoteRefusal::verified)?;
         let rules = user_ca.map(|ca| ca.spec.role_map).unwrap_or_default();
-        let map = RoleMap::compile(&rules).map_err(|e| (true, e.to_string()))?;
-        let mapped = map.map(&user.roles).map_err(|e| (true, e.to_string()))?;
+        let map = RoleMap::compile(&rules).map_err(RemoteRefusal::verified)?;
+        let mapped = map.map(&user.roles).map_err(RemoteRefusal::verified)?;
         let remote_roles = user.roles.clone();
         let mut identity = user;
         identity.roles = super::grantable_roles(&mapped);
@@ -538,26 +536,26 @@ impl Auth {
     }
 
     /// Verifies a trusted cluster user's certificate chain against that cluster's active TLS CA.
-    async fn verified_remote_identity(&self, der: &[u8], cluster: &str) -> Result<Identity, String> {
+    async fn verified_remote_identity(&self, der: &[u8], cluster: &str) -> Result<Identity, TrustRefusal> {
         // Only a cluster this one trusts (a root): a root also stores its leaves' CAs, but its
         // leaves' users get nothing here.
         if !self.trust_active(cluster).await {
-            return Err(format!("cluster {cluster:?} is not trusted here, or the trust is disabled"));
+            return Err(TrustRefusal::NotTrusted(cluster.to_string()));
         }
-        let tls = self.ca_of(cluster, CaType::Tls).await.map_err(|e| e.to_string())?;
-        let Some(tls) = tls else {
-            return Err(format!("cluster {cluster:?} is not trusted here"));
+        let Some(tls) = self.ca_of(cluster, CaType::Tls).await? else {
+            return Err(TrustRefusal::NotTrusted(cluster.to_string()));
         };
         if tls.spec.active_keys.tls.is_empty() {
-            return Err(format!("the trust in cluster {cluster:?} is disabled"));
+            return Err(TrustRefusal::Disabled(cluster.to_string()));
         }
         let mut roots = Vec::new();
         for pem in &tls.spec.active_keys.tls {
             use rustls_pki_types::pem::PemObject;
-            roots.push(rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())?);
+            let root = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+                .map_err(|e| TrustRefusal::StoredCa { cluster: cluster.to_string(), cause: e.to_string() })?;
+            roots.push(root);
         }
-        tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())
-            .map_err(|e| e.to_string())
+        Ok(tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())?)
     }
 }
 
@@ -572,6 +570,7 @@ mod tests {
     };
     use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
 
+    use super::super::refusal::TrustRefusal;
     use super::super::{Auth, AuthError, store};
     use crate::audit::Audit;
     use crate::storage::sqlite::SqliteBackend;
@@ -628,21 +627,26 @@ mod tests {
         };
         root.validate_trusted_cluster(&req, "test").await.unwrap();
 
-        assert_eq!(root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await, Ok(()));
+        root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap();
         // A node of the leaf holds a certificate from the same CA, naming the cluster: refused.
         let node = root.check_tunnel_cert(LEAF, &host_cert(&host, "mynode", LEAF)).await.unwrap_err();
-        assert!(node.contains("not a proxy"), "{node}");
-        // Another CA, or another cluster's name, is refused.
+        assert!(matches!(node, TrustRefusal::NotAProxy { .. }), "{node:?}");
+        assert_eq!(node.to_string(), format!("host \"mynode\" is not a proxy of cluster \"{LEAF}\""));
+        // Another CA is refused as untrusted; another cluster's name as not a remote cluster.
         let other = SshCa::generate().unwrap();
-        assert!(root.check_tunnel_cert(LEAF, &host_cert(&other, "@proxy.leaf.example.com", LEAF)).await.is_err());
-        assert!(
-            root.check_tunnel_cert("x.example.com", &host_cert(&host, "@proxy.x.example.com", "x.example.com"))
-                .await
-                .is_err()
-        );
+        let wrong_ca =
+            root.check_tunnel_cert(LEAF, &host_cert(&other, "@proxy.leaf.example.com", LEAF)).await.unwrap_err();
+        assert!(wrong_ca.to_string().contains("untrusted certificate authority"), "{wrong_ca}");
+        let stranger = root
+            .check_tunnel_cert("x.example.com", &host_cert(&host, "@proxy.x.example.com", "x.example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(stranger, TrustRefusal::NotRemoteCluster(ref c) if c == "x.example.com"), "{stranger:?}");
         // Once the remote cluster is removed, nothing gets in.
         root.delete_remote_cluster(LEAF).await.unwrap();
-        assert!(root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.is_err());
+        let removed =
+            root.check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap_err();
+        assert!(removed.to_string().contains("is not a remote cluster of this root"), "{removed}");
     }
 
     #[tokio::test]

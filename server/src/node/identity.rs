@@ -62,7 +62,7 @@ pub async fn load_or_join(
 ) -> anyhow::Result<Credentials> {
     let path = data_dir.join(NODE_IDENTITY);
     if path.exists() {
-        let mut creds = Credentials::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut creds = Credentials::load(&path)?;
         creds.proxy = api_addr.to_string();
         return Ok(creds);
     }
@@ -94,6 +94,6 @@ pub async fn load_or_join(
         }
     };
     let creds = credentials_from(resp, api_addr, node_name, &key)?;
-    creds.save(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    creds.save(&path)?;
     Ok(creds)
 }

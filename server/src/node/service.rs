@@ -61,7 +61,7 @@ impl NodeService {
             settings.join,
         )
         .await?;
-        let client = creds.api_client(settings.insecure).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let client = creds.api_client(settings.insecure)?;
         let audit = Arc::new(
             Audit::open_with(&settings.data_dir.join("log"), &creds.cluster, settings.audit.clone())
                 .context("cannot open the node's audit log")?,

@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::auth::refusal::TrustRefusal;
 use crate::auth::{Auth as AuthService, store};
 use crate::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
 use crate::tunnel::flow::Pump;
@@ -240,7 +241,7 @@ impl russh::server::Handler for Relay {
                 {
                     self.auth.identify_remote_ssh_user(cert).await
                 }
-                _ => Err(local.to_string()),
+                _ => Err(TrustRefusal::Certificate(local)),
             },
         };
         match verified {

@@ -212,7 +212,7 @@ impl russh::server::Handler for TunnelPeer {
                     "T7200W",
                     &format!("@cluster:{user}"),
                     false,
-                    serde_json::json!({"addr": self.addr.to_string(), "reason": reason}),
+                    serde_json::json!({"addr": self.addr.to_string(), "reason": reason.to_string()}),
                 );
                 Ok(Auth::reject())
             }

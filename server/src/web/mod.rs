@@ -212,7 +212,7 @@ async fn serve_connection(
     let (identity, remote_roles, refused) = match cert {
         Some(der) => match auth.identify_tls_client(&der).await {
             Ok((id, remote)) => (Some(id), remote, None),
-            Err(why) => (None, None, Some(why)),
+            Err(why) => (None, None, Some(why.to_string())),
         },
         None => (None, None, None),
     };
