@@ -9,7 +9,7 @@
 pub mod nodes;
 pub mod password;
 pub mod refusal;
-pub mod store;
+pub mod resources;
 pub mod tokens;
 pub mod trust;
 
@@ -28,7 +28,7 @@ use tether_shared::ssh_cert::SshCa;
 use tether_shared::tls_cert::TlsCa;
 
 use crate::audit::Audit;
-use crate::storage::{Backend, StorageError};
+use crate::storage::{Backend, StorageError, records};
 
 /// The role name of the local admin identity; names starting with `@` are reserved.
 pub const ADMIN_ROLE: &str = "@admin";
@@ -220,10 +220,10 @@ impl Auth {
                     ..Default::default()
                 },
             );
-            store::upsert(&auth.backend, &Resource::CertAuthority(ca)).await?;
+            records::upsert(&auth.backend, &Resource::CertAuthority(ca)).await?;
         }
         for role in presets::all() {
-            match store::create(&auth.backend, &Resource::Role(role)).await {
+            match records::create(&auth.backend, &Resource::Role(role)).await {
                 Ok(_) | Err(StorageError::AlreadyExists(_)) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -293,7 +293,9 @@ impl Auth {
                 out.push(Self::admin_role());
             } else if name == nodes::NODE_ROLE {
                 out.push(nodes::node_role());
-            } else if let Some(Resource::Role(role)) = store::get(&self.backend, &store::key(Kind::Role, name)).await? {
+            } else if let Some(Resource::Role(role)) =
+                records::get(&self.backend, &records::key(Kind::Role, name)).await?
+            {
                 out.push(role);
             }
         }
@@ -445,7 +447,8 @@ impl Auth {
     async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
         let bad = || AuthError::Unauthorized("invalid user name or password".into());
         let mut enrollment = None;
-        let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &req.user)).await? else {
+        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &req.user)).await?
+        else {
             // Spend the same argon2 work as a real check so unknown users are not revealed by
             // timing.
             password::verify_unknown_user(req.password.clone()).await;
@@ -569,6 +572,13 @@ impl Auth {
         cluster: &str,
         public_key: &str,
     ) -> Result<LoginResponse, AuthError> {
+        // A trusted cluster's user must not be mistaken for a local user of the same name.
+        if caller.cluster != self.cluster {
+            return Err(AuthError::Forbidden(format!(
+                "only users of {} get certificates for its leaves",
+                self.cluster
+            )));
+        }
         if caller.route_to_cluster.is_some() {
             return Err(AuthError::Forbidden(
                 "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
@@ -578,7 +588,8 @@ impl Auth {
         let Some(rc) = rc else {
             return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.cluster)));
         };
-        let Some(Resource::User(user)) = store::get(&self.backend, &store::key(Kind::User, &caller.user)).await? else {
+        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &caller.user)).await?
+        else {
             return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
         };
         let role_names = grantable_roles(&user.spec.roles);

@@ -14,7 +14,8 @@ use tether_shared::identity::Identity;
 use tether_shared::resource::{CaType, Kind, Node, Resource, Role, RoleConditions, RoleSpec, Rule, TokenType};
 use tether_shared::ssh_cert::HostIdentity;
 
-use super::{Auth, AuthError, internal, store};
+use super::{Auth, AuthError, internal};
+use crate::storage::records;
 
 /// The role of node identities.
 pub const NODE_ROLE: &str = "@node";
@@ -128,16 +129,16 @@ impl Auth {
         }
         node.metadata.id = None;
         node.metadata.expires = Some(time::OffsetDateTime::now_utc() + NODE_TTL);
-        store::upsert(&self.backend, &Resource::Node(node)).await?;
+        records::upsert(&self.backend, &Resource::Node(node)).await?;
         Ok(())
     }
 
     /// Finds a node by name (one key read), or by host name or address (a scan).
     pub async fn find_node(&self, host: &str, port: Option<u16>) -> Result<Option<Node>, AuthError> {
-        let by_name = store::get(&self.backend, &store::key(Kind::Node, host)).await?;
+        let by_name = records::get(&self.backend, &records::key(Kind::Node, host)).await?;
         let candidates = match by_name {
             Some(node) => vec![node],
-            None => store::list(&self.backend, &store::prefix(Kind::Node)).await?,
+            None => records::list(&self.backend, &records::prefix(Kind::Node)).await?,
         };
         Ok(candidates
             .into_iter()
@@ -160,7 +161,7 @@ impl Auth {
     /// the clusters it trusts. A root also stores its leaves' CAs, but never trusts their users.
     pub async fn node_trust_state(&self) -> Result<NodeTrustState, AuthError> {
         let trusted = self.trusted_names().await?;
-        let user_cas = store::list(&self.backend, &store::prefix(Kind::CertAuthority))
+        let user_cas = records::list(&self.backend, &records::prefix(Kind::CertAuthority))
             .await?
             .into_iter()
             .filter_map(|r| match r {
@@ -173,7 +174,7 @@ impl Auth {
                 _ => None,
             })
             .collect();
-        let roles = store::list(&self.backend, &store::prefix(Kind::Role))
+        let roles = records::list(&self.backend, &records::prefix(Kind::Role))
             .await?
             .into_iter()
             .filter_map(|r| match r {

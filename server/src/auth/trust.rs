@@ -22,8 +22,9 @@ use tether_shared::resource::{
 use tether_shared::rolemap::RoleMap;
 
 use super::refusal::{ClientRefusal, RemoteRefusal, TrustRefusal};
-use super::{Auth, AuthError, internal, store};
+use super::{Auth, AuthError, internal};
 use crate::storage::StorageError;
+use crate::storage::records;
 
 /// The CA types a trust exchanges.
 pub const CA_TYPES: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
@@ -101,10 +102,10 @@ impl Auth {
                 "a remote cluster named {leaf:?} is already registered with other CAs; remove it on the root (tctl rm rc/{leaf}) or rename the leaf"
             ))
         };
-        let existing = store::get(&self.backend, &store::key(Kind::RemoteCluster, leaf)).await?;
+        let existing = records::get(&self.backend, &records::key(Kind::RemoteCluster, leaf)).await?;
         if existing.is_some() {
             for ca in &cas {
-                let stored = store::get(&self.backend, &store::ca_key(leaf, ca.spec.ca_type)).await?;
+                let stored = records::get(&self.backend, &records::ca_key(leaf, ca.spec.ca_type)).await?;
                 let same =
                     matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.active_keys == ca.spec.active_keys);
                 if !same {
@@ -112,8 +113,9 @@ impl Auth {
                 }
             }
         } else {
-            let trusted = store::get(&self.backend, &store::key(Kind::TrustedCluster, leaf)).await?.is_some();
-            let has_cas = store::list(&self.backend, &format!("{}{leaf}/", store::prefix(Kind::CertAuthority))).await?;
+            let trusted = records::get(&self.backend, &records::key(Kind::TrustedCluster, leaf)).await?.is_some();
+            let has_cas =
+                records::list(&self.backend, &format!("{}{leaf}/", records::prefix(Kind::CertAuthority))).await?;
             if trusted || !has_cas.is_empty() {
                 return Err(AuthError::Conflict(format!(
                     "the name {leaf:?} belongs to a cluster this one already trusts or knows; rename the leaf"
@@ -122,12 +124,12 @@ impl Auth {
             // Claim the name first: of two leaves racing for it, one gets a clash.
             let mut rc = RemoteCluster::new(leaf, RemoteClusterSpec {});
             rc.status = Some(RemoteClusterStatus::default());
-            store::create(&self.backend, &Resource::RemoteCluster(rc)).await.map_err(|e| match e {
+            records::create(&self.backend, &Resource::RemoteCluster(rc)).await.map_err(|e| match e {
                 StorageError::AlreadyExists(_) => clash(),
                 other => other.into(),
             })?;
             for ca in cas {
-                if let Err(e) = store::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
+                if let Err(e) = records::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
                     let _ = self.delete_remote_cluster(leaf).await;
                     return Err(e.into());
                 }
@@ -135,7 +137,7 @@ impl Auth {
         }
         let mut own = Vec::new();
         for ca_type in CA_TYPES {
-            match store::get(&self.backend, &store::ca_key(&self.cluster, ca_type)).await? {
+            match records::get(&self.backend, &records::ca_key(&self.cluster, ca_type)).await? {
                 Some(Resource::CertAuthority(ca)) => own.push(ca),
                 _ => return Err(internal(format!("this cluster's {ca_type} CA is missing"))),
             }
@@ -146,7 +148,7 @@ impl Auth {
     /// Deletes a remote cluster and its CAs (`tctl rm rc/NAME`); its tunnels are dropped by the
     /// caller.
     pub async fn delete_remote_cluster(&self, name: &str) -> Result<(), AuthError> {
-        if !self.backend.delete(&store::key(Kind::RemoteCluster, name)).await? {
+        if !self.backend.delete(&records::key(Kind::RemoteCluster, name)).await? {
             return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
         }
         self.delete_cas_of(name).await
@@ -157,14 +159,14 @@ impl Auth {
             return Err(internal("refusing to delete this cluster's own CAs"));
         }
         for ca_type in CA_TYPES {
-            self.backend.delete(&store::ca_key(cluster, ca_type)).await?;
+            self.backend.delete(&records::ca_key(cluster, ca_type)).await?;
         }
         Ok(())
     }
 
     /// A stored CA of another cluster.
     pub async fn ca_of(&self, cluster: &str, ca_type: CaType) -> Result<Option<CertAuthority>, AuthError> {
-        Ok(match store::get(&self.backend, &store::ca_key(cluster, ca_type)).await? {
+        Ok(match records::get(&self.backend, &records::ca_key(cluster, ca_type)).await? {
             Some(Resource::CertAuthority(ca)) => Some(ca),
             _ => None,
         })
@@ -172,7 +174,7 @@ impl Auth {
 
     /// The remote clusters (root side), sorted by name.
     pub async fn remote_clusters(&self) -> Result<Vec<RemoteCluster>, AuthError> {
-        Ok(store::list(&self.backend, &store::prefix(Kind::RemoteCluster))
+        Ok(records::list(&self.backend, &records::prefix(Kind::RemoteCluster))
             .await?
             .into_iter()
             .filter_map(|r| match r {
@@ -188,12 +190,12 @@ impl Auth {
         name: &str,
         labels: tether_shared::labels::Labels,
     ) -> Result<(), AuthError> {
-        let key = store::key(Kind::RemoteCluster, name);
+        let key = records::key(Kind::RemoteCluster, name);
         for _ in 0..5 {
             let Some(item) = self.backend.get(&key).await? else {
                 return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
             };
-            let Some(Resource::RemoteCluster(mut rc)) = store::get(&self.backend, &key).await? else {
+            let Some(Resource::RemoteCluster(mut rc)) = records::get(&self.backend, &key).await? else {
                 return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
             };
             rc.metadata.labels = labels.clone();
@@ -210,12 +212,8 @@ impl Auth {
 
     /// Checks a leaf agent's tunnel login: `cluster` must be a remote cluster of this root and
     /// `cert` a host certificate from the host CA stored for it, naming the cluster.
-    pub async fn check_tunnel_cert(
-        &self,
-        cluster: &str,
-        cert: &russh::keys::Certificate,
-    ) -> Result<(), TrustRefusal> {
-        if store::get(&self.backend, &store::key(Kind::RemoteCluster, cluster)).await?.is_none() {
+    pub async fn check_tunnel_cert(&self, cluster: &str, cert: &russh::keys::Certificate) -> Result<(), TrustRefusal> {
+        if records::get(&self.backend, &records::key(Kind::RemoteCluster, cluster)).await?.is_none() {
             return Err(TrustRefusal::NotRemoteCluster(cluster.to_string()));
         }
         let ca = self.ca_of(cluster, CaType::Host).await?;
@@ -252,14 +250,14 @@ impl Auth {
         }
         RoleMap::compile(&tc.spec.role_map)
             .map_err(|e| AuthError::BadRequest(format!("trusted_cluster {root:?}: spec.role_map: {e}")))?;
-        let key = store::key(Kind::TrustedCluster, &root);
+        let key = records::key(Kind::TrustedCluster, &root);
         let existed = self.backend.get(&key).await?.is_some();
         if existed && !force {
             return Err(AuthError::Conflict(format!(
                 "trusted_cluster {root:?} already exists; use tctl create --force to update it"
             )));
         }
-        if store::get(&self.backend, &store::key(Kind::RemoteCluster, &root)).await?.is_some() {
+        if records::get(&self.backend, &records::key(Kind::RemoteCluster, &root)).await?.is_some() {
             return Err(AuthError::Conflict(format!(
                 "trusted_cluster {root:?}: that name is a leaf of this cluster (a remote cluster); trust runs one way"
             )));
@@ -277,7 +275,7 @@ impl Auth {
                 if ca.spec.ca_type == CaType::User {
                     ca.spec.role_map = tc.spec.role_map.clone();
                 }
-                if let Err(e) = store::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
+                if let Err(e) = records::upsert(&self.backend, &Resource::CertAuthority(ca)).await {
                     let _ = self.delete_cas_of(&root).await;
                     return Err(e.into());
                 }
@@ -288,7 +286,7 @@ impl Auth {
         // The token has done its work (or will be asked for again): it is not kept.
         tc.spec.token.clear();
         tc.metadata.id = None;
-        if let Err(e) = store::upsert(&self.backend, &Resource::TrustedCluster(tc)).await {
+        if let Err(e) = records::upsert(&self.backend, &Resource::TrustedCluster(tc)).await {
             if !have_cas {
                 let _ = self.delete_cas_of(&root).await;
             }
@@ -301,7 +299,7 @@ impl Auth {
     /// Removes a `trusted_cluster` and the root's CAs: root-signed certificates stop working at
     /// once and the tunnels close.
     pub async fn delete_trusted_cluster(&self, root: &str) -> Result<(), AuthError> {
-        if !self.backend.delete(&store::key(Kind::TrustedCluster, root)).await? {
+        if !self.backend.delete(&records::key(Kind::TrustedCluster, root)).await? {
             return Err(AuthError::NotFound(format!("trusted_cluster {root:?} not found")));
         }
         self.delete_cas_of(root).await?;
@@ -313,7 +311,7 @@ impl Auth {
     /// root's user CA is active. Every transport through a tunnel checks it.
     pub async fn trust_active(&self, root: &str) -> bool {
         let enabled = matches!(
-            store::get(&self.backend, &store::key(Kind::TrustedCluster, root)).await,
+            records::get(&self.backend, &records::key(Kind::TrustedCluster, root)).await,
             Ok(Some(Resource::TrustedCluster(tc))) if tc.spec.enabled
         );
         enabled && matches!(self.ca_of(root, CaType::User).await, Ok(Some(ca)) if !ca.spec.active_keys.ssh.is_empty())
@@ -321,7 +319,7 @@ impl Auth {
 
     /// The trusted clusters (leaf side).
     pub async fn trusted_clusters(&self) -> Result<Vec<TrustedCluster>, AuthError> {
-        Ok(store::list(&self.backend, &store::prefix(Kind::TrustedCluster))
+        Ok(records::list(&self.backend, &records::prefix(Kind::TrustedCluster))
             .await?
             .into_iter()
             .filter_map(|r| match r {
@@ -363,7 +361,7 @@ impl Auth {
                 ca.spec.role_map = map.to_vec();
             }
             ca.metadata.id = None;
-            store::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
+            records::upsert(&self.backend, &Resource::CertAuthority(ca)).await?;
         }
         Ok(())
     }
@@ -507,8 +505,7 @@ impl Auth {
         };
         let keys: Vec<russh::keys::PublicKey> =
             user_ca.spec.active_keys.ssh.iter().filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok()).collect();
-        let mut identity =
-            tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())?;
+        let mut identity = tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())?;
         if let Some(why) = identity.unbound_for(&self.cluster) {
             return Err(TrustRefusal::NotBound(why));
         }
@@ -571,8 +568,9 @@ mod tests {
     use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
 
     use super::super::refusal::TrustRefusal;
-    use super::super::{Auth, AuthError, store};
+    use super::super::{Auth, AuthError};
     use crate::audit::Audit;
+    use crate::storage::records;
     use crate::storage::sqlite::SqliteBackend;
 
     const LEAF: &str = "leaf.example.com";
@@ -659,7 +657,7 @@ mod tests {
         // mid trusts a root "root.example.com" (its CAs and trusted_cluster are stored).
         let root_cas = cas("root.example.com", &user, &host);
         for ca in &root_cas {
-            store::upsert(mid.backend(), &Resource::CertAuthority(ca.clone())).await.unwrap();
+            records::upsert(mid.backend(), &Resource::CertAuthority(ca.clone())).await.unwrap();
         }
         let spec = TrustedClusterSpec {
             tunnel_addr: "127.0.0.1:1".into(),
@@ -670,7 +668,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        store::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new("root.example.com", spec)))
+        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new("root.example.com", spec)))
             .await
             .unwrap();
         let (evil_user, evil_host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());

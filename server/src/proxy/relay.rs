@@ -23,9 +23,10 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::auth::Auth as AuthService;
 use crate::auth::refusal::TrustRefusal;
-use crate::auth::{Auth as AuthService, store};
 use crate::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
+use crate::storage::records;
 use crate::tunnel::flow::Pump;
 use crate::tunnel::registry::{OpenError, Registry};
 
@@ -168,7 +169,7 @@ impl Relay {
     /// A leaf's node (or its web API, `@web`) through the leaf's tunnel to this proxy, after
     /// the user's roles here allow the leaf's `cluster_labels`. The leaf checks the user again.
     async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Route, Refusal> {
-        let rc = store::get(self.auth.backend(), &store::key(Kind::RemoteCluster, cluster))
+        let rc = records::get(self.auth.backend(), &records::key(Kind::RemoteCluster, cluster))
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?;
         let Some(Resource::RemoteCluster(rc)) = rc else {

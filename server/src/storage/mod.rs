@@ -20,6 +20,7 @@
 
 #[cfg(test)]
 pub mod conformance;
+pub mod records;
 pub mod sqlite;
 
 use std::time::SystemTime;

@@ -18,7 +18,8 @@ use tokio::sync::{Notify, watch};
 
 use super::flow::{self, FlowStream, Pump};
 use super::status::{self, LeafStatus, ProxyRecord, StatusRecord, now_ms};
-use crate::auth::{Auth, store};
+use crate::auth::Auth;
+use crate::storage::records;
 
 /// How long opening a transport channel (and the agent's dial behind it) may take.
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -273,7 +274,7 @@ impl Registry {
 
     /// Drops tunnels and entries of leaves that no longer have a `remote_cluster`.
     async fn drop_removed(&self, auth: &Auth) {
-        let known: HashSet<String> = match auth.backend().range(&store::prefix(Kind::RemoteCluster)).await {
+        let known: HashSet<String> = match auth.backend().range(&records::prefix(Kind::RemoteCluster)).await {
             Ok(items) => items.iter().filter_map(|i| i.key.rsplit('/').next().map(str::to_string)).collect(),
             Err(e) => return tracing::warn!("tunnel: cannot list remote clusters: {e}"),
         };
