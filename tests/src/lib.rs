@@ -3,14 +3,15 @@
 //!
 //! [`binary`] builds the three binaries once per test process (with the cargo that runs the
 //! tests), so `cargo test --workspace` alone is enough on a fresh checkout. [`Cluster`] owns its
-//! daemon and stops it (SIGTERM, then SIGKILL) when dropped.
+//! daemon and stops it (SIGTERM, then SIGKILL) when dropped; [`Cluster::builder`] configures one
+//! (a node, a leaf, extra config) before it starts. [`fixtures`] holds what many tests share.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-pub mod trusted;
+pub mod fixtures;
 use std::time::{Duration, Instant};
 
 /// How long a daemon may take to print its address.
@@ -216,59 +217,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Writes a config for `name` with every port 0 and starts the daemon.
+    /// Writes a config for `name` with every port 0 and starts the daemon (auth + proxy).
     pub fn start(name: &str) -> Cluster {
-        Cluster::start_with(name, "")
+        Cluster::builder(name).start()
     }
 
-    /// Like [`Cluster::start`], with extra lines in the `auth_service` section.
-    pub fn start_with(name: &str, auth_extra: &str) -> Cluster {
-        Cluster::start_config(name, auth_extra, "")
-    }
-
-    /// A cluster whose daemon also runs the ssh service (a node named `NAME-node`), with these
-    /// labels (`key: value` YAML lines).
-    pub fn start_with_node(name: &str, labels: &[(&str, &str)]) -> Cluster {
-        let mut section = "ssh_service:\n  listen_addr: 127.0.0.1:0\n  labels:\n".to_string();
-        for (k, v) in labels {
-            section.push_str(&format!("    {k}: {v}\n"));
-        }
-        if labels.is_empty() {
-            section = "ssh_service:\n  listen_addr: 127.0.0.1:0\n".into();
-        }
-        Cluster::start_config(name, "", &section)
-    }
-
-    /// The general form: extra `auth_service` lines and extra top-level sections.
-    pub fn start_config(name: &str, auth_extra: &str, sections: &str) -> Cluster {
-        Cluster::start_full(name, auth_extra, sections, &[])
-    }
-
-    /// [`Cluster::start_config`] with extra `tether start` arguments (a leaf uses `--insecure`
-    /// to accept its root's self-signed HTTPS certificate).
-    pub fn start_full(name: &str, auth_extra: &str, sections: &str, args: &[&str]) -> Cluster {
-        Cluster::start_limited(name, TEST_LIMITS, auth_extra, sections, args)
-    }
-
-    /// [`Cluster::start_full`] with `teleport.connection_limits` lines of the test's own
-    /// (indented by four spaces) instead of [`TEST_LIMITS`].
-    pub fn start_limited(name: &str, limits: &str, auth_extra: &str, sections: &str, args: &[&str]) -> Cluster {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth_extra}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
-            data = dir.path().join("data").display()
-        );
-        std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
-        let mut cluster = Cluster {
-            dir,
+    /// A cluster to configure before starting: `Cluster::builder(NAME).node(&[..]).start()`.
+    pub fn builder(name: &str) -> ClusterBuilder {
+        ClusterBuilder {
             name: name.to_string(),
-            web_addr: String::new(),
-            tunnel_addr: String::new(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            child: None,
-        };
-        cluster.launch();
-        cluster
+            limits: TEST_LIMITS.to_string(),
+            auth_extra: String::new(),
+            sections: String::new(),
+            args: Vec::new(),
+        }
     }
 
     /// A second auth+proxy process of the same cluster, sharing this one's storage (the SQLite
@@ -451,5 +413,78 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// How a test [`Cluster`] is configured before it starts; see [`Cluster::builder`].
+pub struct ClusterBuilder {
+    name: String,
+    limits: String,
+    auth_extra: String,
+    sections: String,
+    args: Vec<String>,
+}
+
+impl ClusterBuilder {
+    /// Extra lines in the `auth_service` section (indented by two spaces).
+    pub fn auth(mut self, lines: &str) -> Self {
+        self.auth_extra.push_str(lines);
+        self
+    }
+
+    /// Runs the ssh service too (a node named `NAME-node`) with these labels.
+    pub fn node(mut self, labels: &[(&str, &str)]) -> Self {
+        self.sections.push_str("ssh_service:\n  listen_addr: 127.0.0.1:0\n");
+        if !labels.is_empty() {
+            self.sections.push_str("  labels:\n");
+            for (k, v) in labels {
+                self.sections.push_str(&format!("    {k}: {v}\n"));
+            }
+        }
+        self
+    }
+
+    /// Extra top-level sections of the config file.
+    pub fn section(mut self, yaml: &str) -> Self {
+        self.sections.push_str(yaml);
+        self
+    }
+
+    /// `teleport.connection_limits` lines of the test's own (indented by four spaces) instead
+    /// of [`TEST_LIMITS`].
+    pub fn limits(mut self, lines: &str) -> Self {
+        self.limits = lines.to_string();
+        self
+    }
+
+    /// A leaf: `tether start --insecure`, so it accepts its root's self-signed HTTPS
+    /// certificate when it establishes trust.
+    pub fn leaf(mut self) -> Self {
+        self.args.push("--insecure".into());
+        self
+    }
+
+    /// Writes the config and starts the daemon.
+    pub fn start(self) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
+            name = self.name,
+            data = dir.path().join("data").display(),
+            limits = self.limits,
+            auth = self.auth_extra,
+            sections = self.sections,
+        );
+        std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
+        let mut cluster = Cluster {
+            dir,
+            name: self.name,
+            web_addr: String::new(),
+            tunnel_addr: String::new(),
+            args: self.args,
+            child: None,
+        };
+        cluster.launch();
+        cluster
     }
 }

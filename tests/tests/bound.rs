@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use tether_tests::trusted::{token, trust, trusted_pair, trusted_pair_with, wait_for, write};
+use tether_tests::fixtures::{token, trust, trusted_pair, trusted_pair_with, wait_for, write};
 use tether_tests::{Cluster, RemoteNode};
 
 const PROD_ACCESS: &str = "kind: role
@@ -73,7 +73,7 @@ fn a_leaf_refuses_root_users_its_labels_do_not_allow_on_every_path() {
 
 /// The paths, for a user the leaf's labels allow and one they do not; returns the allowed
 /// user's tsh home and the leaf node's address.
-fn every_path(pair: &tether_tests::trusted::Pair) -> (PathBuf, std::net::SocketAddr) {
+fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::SocketAddr) {
     let (root, leaf) = (&pair.root, &pair.leaf);
     let dir = root.dir.path().to_path_buf();
     root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
@@ -226,7 +226,7 @@ fn a_bound_certificate_dies_with_its_short_life_once_the_labels_change() {
 #[test]
 fn a_certificate_bound_to_one_leaf_is_refused_by_another() {
     let (pair, home) = trusted_pair();
-    let other = Cluster::start_full("other.example.com", "", "", &["--insecure"]);
+    let other = Cluster::builder("other.example.com").leaf().start();
     let node_token = token(&other, &["--type=node"]);
     let other_node = RemoteNode::start(&other.web_addr, "othernode", &node_token, &[]);
     assert!(other_node.first_line.contains("ssh service listening"), "{}", other_node.log());

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use tether_shared::client::{ApiClient, ServerTrust};
 use tether_tests::Cluster;
-use tether_tests::trusted::VISITOR;
+use tether_tests::fixtures::VISITOR;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
@@ -282,7 +282,7 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
 
 #[test]
 fn second_factor_otp_is_enrolled_at_invite_and_required_after() {
-    let cluster = Cluster::start_with("otp.example.com", "  authentication:\n    second_factor: otp\n");
+    let cluster = Cluster::builder("otp.example.com").auth("  authentication:\n    second_factor: otp\n").start();
     let (home, printed) = cluster.add_user_output("carol", "access", "carol", "correct-horse");
     let uri = printed
         .lines()

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tether_tests::Cluster;
-use tether_tests::trusted::trusted_pair;
+use tether_tests::fixtures::trusted_pair;
 
 const MIB: u64 = 1024 * 1024;
 /// How long an echo may go without a byte coming back before it counts as stalled.
@@ -155,8 +155,8 @@ fn small_writes(max: usize) -> impl FnMut() -> usize + Send + 'static {
 }
 
 fn local_cluster() -> (Cluster, std::path::PathBuf) {
-    tether_tests::trusted::ensure_visitor_account();
-    let cluster = Cluster::start_with_node("main.example.com", &[]);
+    tether_tests::fixtures::ensure_visitor_account();
+    let cluster = Cluster::builder("main.example.com").node(&[]).start();
     let home = cluster.add_user("alice", "access", "visitor", "correct-horse");
     (cluster, home)
 }

@@ -29,7 +29,7 @@ enum Kind {
 
 /// The daemon with a node, and its five listeners.
 fn start() -> (Cluster, Vec<(&'static str, SocketAddr, Kind)>) {
-    let cluster = Cluster::start_limited("edge", LIMITS, "", "ssh_service:\n  listen_addr: 127.0.0.1:0\n", &[]);
+    let cluster = Cluster::builder("edge").limits(LIMITS).node(&[]).start();
     let addr = |key: &str| {
         cluster.logged_addr(key).unwrap_or_else(|| panic!("no {key}= in the daemon's log:\n{}", cluster.log()))
     };

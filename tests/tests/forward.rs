@@ -140,7 +140,7 @@ fn round_trip(stream: TcpStream, len: usize) {
 }
 
 fn node_cluster() -> (Cluster, PathBuf, String) {
-    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let cluster = Cluster::builder("root.example.com").node(&[("env", "test")]).start();
     let home = cluster.add_user("alice", "access", "root", "correct-horse");
     let node = format!("root@{}-node", cluster.name);
     (cluster, home, node)
@@ -234,7 +234,7 @@ fn dynamic_forward_speaks_socks5() {
 
 #[test]
 fn remote_forward_through_a_trusted_leaf() {
-    let (pair, home) = tether_tests::trusted::trusted_pair();
+    let (pair, home) = tether_tests::fixtures::trusted_pair();
     let greeting = greeting_server("hello from the tsh side\n");
     let spec = format!("0:127.0.0.1:{greeting}");
     let mut tsh =
@@ -265,7 +265,7 @@ fn remote_forward_through_a_trusted_leaf() {
     assert_eq!(tsh.terminate().0, Some(0));
     // The leaf's node (its own data dir) audits the remote forward.
     let events = pair.node.dir.path().join("data/log/events.log");
-    tether_tests::trusted::wait_for("the remote forward audited", Duration::from_secs(10), || {
+    tether_tests::fixtures::wait_for("the remote forward audited", Duration::from_secs(10), || {
         let audit = std::fs::read_to_string(&events).unwrap_or_default();
         let found = audit.lines().any(|l| l.contains("\"forward\":\"remote\"") && l.contains("T3003I"));
         (!found).then_some(audit)
@@ -280,7 +280,7 @@ fn remote_forward_through_a_trusted_leaf() {
 
 #[test]
 fn local_forward_through_a_trusted_leaf_and_remote_forward_with_a_command() {
-    let (pair, home) = tether_tests::trusted::trusted_pair();
+    let (pair, home) = tether_tests::fixtures::trusted_pair();
     let echo = echo_server();
     let spec = format!("0:127.0.0.1:{echo}");
     let mut tsh =
@@ -380,7 +380,7 @@ fn agent_forwarding_serves_the_local_agent() {
 
 #[test]
 fn refusals_name_the_forward_and_the_reason() {
-    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let cluster = Cluster::builder("root.example.com").node(&[("env", "test")]).start();
     let role = cluster.dir.path().join("nofwd.yaml");
     std::fs::write(
         &role,

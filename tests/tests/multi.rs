@@ -7,9 +7,9 @@ use tether_tests::{Cluster, RemoteNode};
 
 #[test]
 fn commands_run_on_every_node_with_the_labels() {
-    let cluster = Cluster::start_with_node("root.example.com", &[("env", "prod")]);
+    let cluster = Cluster::builder("root.example.com").node(&[("env", "prod")]).start();
     let home = cluster.add_user("alice", "access", "root", "correct-horse");
-    let token = tether_tests::trusted::token(&cluster, &["--type=node"]);
+    let token = tether_tests::fixtures::token(&cluster, &["--type=node"]);
     let web = RemoteNode::start(&cluster.web_addr, "web2", &token, &[("env", "prod"), ("team", "web")]);
     assert!(web.first_line.contains("ssh service listening"), "{}", web.log());
     let db = RemoteNode::start(&cluster.web_addr, "db1", &token, &[("env", "staging")]);
@@ -63,7 +63,7 @@ fn commands_run_on_every_node_with_the_labels() {
 
 #[test]
 fn label_selectors_honour_the_cluster() {
-    let (pair, home) = tether_tests::trusted::trusted_pair();
+    let (pair, home) = tether_tests::fixtures::trusted_pair();
     let tsh = |args: &[&str]| pair.root.as_user(&home, "tsh", args, None);
     let out = tsh(&["ssh", "--cluster=leaf.example.com", "visitor@env=demo", "whoami"]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "[mynode] visitor\n"), "{}", out.stderr);

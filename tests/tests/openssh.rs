@@ -121,7 +121,7 @@ fn openssh_sshd_accepts_tsh_certificates() {
 
 #[test]
 fn openssh_client_reaches_a_tether_node_with_tsh_config() {
-    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
     let home = cluster.add_user("alice", "access", "root", "correct-horse");
     let config = cluster.as_user(&home, "tsh", &["config"], None).ok();
     assert!(config.contains("Host *.root.example.com") && config.contains("ProxyCommand"), "{config}");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use tether_tests::Cluster;
-use tether_tests::trusted::{ensure_visitor_account, trusted_pair};
+use tether_tests::fixtures::{ensure_visitor_account, trusted_pair};
 
 /// `tsh config` written to a file in `dir`.
 fn openssh_config(cluster: &Cluster, home: &Path, dir: &Path) -> PathBuf {
@@ -212,7 +212,7 @@ fn tsh_scp_round_trip(cluster: &Cluster, home: &Path, flags: &[&str], node: &str
 #[test]
 fn openssh_scp_sftp_and_rsync_reach_a_node_of_this_cluster() {
     ensure_visitor_account();
-    let cluster = Cluster::start_with_node("main.example.com", &[]);
+    let cluster = Cluster::builder("main.example.com").node(&[]).start();
     let home = cluster.add_user("alice", "access", "visitor", "correct-horse");
     let host = "main.example.com-node.main.example.com";
     round_trip(&cluster, &home, host, &["visitor@main.example.com-node"], "sftp-local");

@@ -11,7 +11,7 @@ fn tsh(cluster: &Cluster, home: &std::path::Path, args: &[&str], stdin: Option<&
 
 #[test]
 fn ls_and_ssh_through_the_proxy() {
-    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let cluster = Cluster::builder("root.example.com").node(&[("env", "test")]).start();
     let home = cluster.add_user("alice", "access", "root", "correct-horse");
     let node = format!("{}-node", cluster.name);
 
@@ -47,7 +47,7 @@ fn ls_and_ssh_through_the_proxy() {
 
 #[test]
 fn roles_hide_and_refuse_nodes_by_label() {
-    let cluster = Cluster::start_with_node("root.example.com", &[("env", "test")]);
+    let cluster = Cluster::builder("root.example.com").node(&[("env", "test")]).start();
     let role = cluster.dir.path().join("prod-only.yaml");
     std::fs::write(
         &role,
@@ -65,7 +65,7 @@ fn roles_hide_and_refuse_nodes_by_label() {
 
 #[test]
 fn expired_certificates_are_refused() {
-    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
     let home = cluster.add_user("carol", "access", "root", "correct-horse");
     let proxy = format!("--proxy={}", cluster.web_addr);
     tsh(&cluster, &home, &["login", &proxy, "--user=carol", "--ttl=2s", "--keystore=file"], Some("correct-horse\n"))
@@ -118,7 +118,7 @@ fn a_remote_node_joins_with_a_token_and_leaves_when_it_stops() {
 
 #[test]
 fn certificates_and_host_keys_from_the_wrong_cluster_are_refused() {
-    let cluster = Cluster::start_with_node("root.example.com", &[]);
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
     let other = Cluster::start("other.example.com");
     let node = format!("{}-node", cluster.name);
     cluster.add_user("alice", "access", "root", "correct-horse");

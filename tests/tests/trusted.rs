@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tether_tests::trusted::{
+use tether_tests::fixtures::{
     Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, wait_for, write,
 };
 use tether_tests::{Cluster, RemoteNode, Run};
@@ -249,7 +249,7 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
         &["the trusted cluster uses misconfigured HTTP/TLS certificate", "--insecure", &root.web_addr],
     );
 
-    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let leaf = Cluster::builder("leaf.example.com").leaf().start();
     // Unknown and expired tokens.
     refused(
         &leaf,
@@ -285,7 +285,7 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
     refused(&leaf, &root, "badmap.yaml", &bad_map, &["role_map"]);
 
     // Name clashes: a leaf named like the root, and a second leaf under a registered name.
-    let twin = Cluster::start_full("root.example.com", "", "", &["--insecure"]);
+    let twin = Cluster::builder("root.example.com").leaf().start();
     let path = write(twin.dir.path(), "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
     let err = twin.tctl(&["create", path.to_str().unwrap()]).err();
     assert!(err.contains("own name"), "{err}");
@@ -295,7 +295,7 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
     let back = write(root.dir.path(), "back.yaml", &trusted_cluster_yaml(&leaf, "x", true, ROLE_MAP));
     let err = root.tctl(&["create", back.to_str().unwrap()]).err();
     assert!(err.contains("trust runs one way"), "{err}");
-    let impostor = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let impostor = Cluster::builder("leaf.example.com").leaf().start();
     refused(
         &impostor,
         &root,
@@ -508,7 +508,7 @@ fn a_restarted_root_finds_its_leaf_back_online() {
 #[test]
 fn every_root_shutdown_drains_the_leaf_tunnel_first() {
     let mut root = Cluster::start("root.example.com");
-    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let leaf = Cluster::builder("leaf.example.com").leaf().start();
     trust(&root, &leaf);
     let count = |needle: &str| leaf.log().matches(needle).count();
     const CONNECTED: &str = "tunnel: connected";
@@ -533,7 +533,7 @@ fn a_busy_tunnel_is_replaced_without_cutting_its_sessions() {
     ensure_visitor_account();
     let root = Cluster::start("root.example.com");
     let limits = format!("{}    tunnel_recycle_after: 3\n", tether_tests::TEST_LIMITS);
-    let leaf = Cluster::start_limited("leaf.example.com", &limits, "", "", &["--insecure"]);
+    let leaf = Cluster::builder("leaf.example.com").limits(&limits).leaf().start();
     let node_token = token(&leaf, &["--type=node"]);
     let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
     trust(&root, &leaf);

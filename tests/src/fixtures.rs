@@ -1,5 +1,5 @@
-//! Helpers for tests of trusted clusters: the guide's `visitor` role and account, tokens, and a
-//! leaf that trusts a root with the guide's role map.
+//! Shared test fixtures: files and waits, join tokens, the guide's `visitor` role and account,
+//! and a leaf that trusts a root with the guide's role map (with or without a node).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -99,8 +99,8 @@ pub fn pair() -> Pair {
 
 /// [`pair`] with extra `auth_service` lines for the root.
 pub fn pair_with(root_auth_extra: &str) -> Pair {
-    let root = Cluster::start_with("root.example.com", root_auth_extra);
-    let leaf = Cluster::start_full("leaf.example.com", "", "", &["--insecure"]);
+    let root = Cluster::builder("root.example.com").auth(root_auth_extra).start();
+    let leaf = Cluster::builder("leaf.example.com").leaf().start();
     let node_token = token(&leaf, &["--type=node"]);
     let node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
     assert!(node.first_line.contains("ssh service listening"), "{}", node.log());
