@@ -5,7 +5,15 @@
 //! stores their private keys under `/secrets/ca/` and their public parts as `cert_authority`
 //! resources, and creates the preset roles. Every API call is checked against the caller's roles
 //! ([`Auth::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
+//!
+//! Layout: this file holds the service, its errors and RBAC; `certs.rs` signs certificates,
+//! `login.rs` checks passwords, invites and second factors, `resources.rs` holds the API's
+//! resource rules, `tokens.rs` join tokens, `nodes.rs` node joins and heartbeats, `trust.rs`
+//! trust between clusters with its typed refusals in `refusal.rs`, `password.rs` argon2 and
+//! random tokens.
 
+pub mod certs;
+pub mod login;
 pub mod nodes;
 pub mod password;
 pub mod refusal;
@@ -17,9 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-use tether_shared::api::{InviteResponse, LoginResponse, TrustedKey};
-use tether_shared::identity::{Identity, Traits};
+use tether_shared::identity::Identity;
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{
     CaKeys, CaType, CertAuthority, CertAuthoritySpec, Kind, Resource, Role, RoleConditions, RoleSpec, Rule, presets,
@@ -99,13 +105,6 @@ impl From<StorageError> for AuthError {
     }
 }
 
-/// A stored password hash or invite.
-#[derive(Debug, Serialize, Deserialize)]
-struct Secret {
-    user: String,
-    hash: String,
-}
-
 /// The auth service of one cluster.
 pub struct Auth {
     backend: Arc<dyn Backend>,
@@ -122,13 +121,6 @@ pub struct Auth {
     leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
     /// Signalled when a trusted cluster changes (the tunnel agents reconcile).
     trust_changed: tokio::sync::Notify,
-}
-
-/// A user's enrolled TOTP secret and the last step used (codes are single-use).
-#[derive(Debug, Serialize, Deserialize)]
-struct TotpRecord {
-    secret: String,
-    last_step: u64,
 }
 
 async fn load_or_create_secret(
@@ -322,340 +314,6 @@ impl Auth {
             return Err(AuthError::Forbidden(decision.reason));
         }
         Ok(checker)
-    }
-
-    /// Signs an SSH user certificate and a TLS client certificate for `public_key`.
-    pub fn issue(
-        &self,
-        user: &str,
-        roles: Vec<String>,
-        traits: Traits,
-        checker: &AccessChecker,
-        public_key: &str,
-        ttl: Duration,
-    ) -> Result<LoginResponse, AuthError> {
-        self.issue_bound(user, roles, traits, checker, public_key, ttl, None)
-    }
-
-    /// [`Auth::issue`], the certificates bound to one leaf cluster when `leaf` is given.
-    #[allow(clippy::too_many_arguments)]
-    pub fn issue_bound(
-        &self,
-        user: &str,
-        roles: Vec<String>,
-        traits: Traits,
-        checker: &AccessChecker,
-        public_key: &str,
-        ttl: Duration,
-        leaf: Option<String>,
-    ) -> Result<LoginResponse, AuthError> {
-        let (key, ed25519) = parse_ed25519(public_key)?;
-        let ttl = ttl.min(checker.max_session_ttl());
-        let now = time::OffsetDateTime::now_utc();
-        let mut logins = checker.logins();
-        if logins.is_empty() {
-            // OpenSSH reads an empty principal list as "any login"; carry a placeholder instead.
-            logins.push(format!("-{user}-no-logins"));
-        }
-        let identity = Identity {
-            user: user.to_string(),
-            roles,
-            traits,
-            logins,
-            cluster: self.cluster.clone(),
-            valid_after: now - time::Duration::minutes(1),
-            valid_before: now + ttl,
-            permit_pty: true,
-            permit_agent_forwarding: checker.forward_agent(),
-            permit_port_forwarding: checker.port_forwarding(),
-            route_to_cluster: leaf,
-        };
-        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let ssh = self.user_ca.issue_user_cert(&key, &identity, serial).map_err(internal)?;
-        let tls = self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal)?;
-        Ok(LoginResponse {
-            ssh_cert: tether_shared::ssh_cert::cert_to_openssh(&ssh).map_err(internal)?,
-            tls_cert: tls.cert_pem,
-            cluster_name: self.cluster.clone(),
-            host_cas: vec![TrustedKey {
-                cluster: self.cluster.clone(),
-                public_key: self.host_ca.public_key_openssh().map_err(internal)?,
-            }],
-            tls_cas: vec![self.tls_ca.cert_pem()],
-            identity,
-            totp_enrollment: None,
-        })
-    }
-
-    /// The keys failed logins are counted under. The user name is hashed, so each entry is
-    /// small whatever name a client sends (a request body may carry a 256 KiB one).
-    fn failure_keys(user: &str, source: &str) -> [String; 2] {
-        [format!("user:{}", password::hash_token(user)), format!("addr:{source}")]
-    }
-
-    /// Refuses when the user or the source is over the failed-login limit.
-    fn check_rate(&self, user: &str, source: &str) -> Result<(), AuthError> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        failures.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
-        for key in Self::failure_keys(user, source) {
-            if failures.get(&key).is_some_and(|(n, _)| *n >= MAX_FAILED_LOGINS) {
-                return Err(AuthError::RateLimited(format!(
-                    "too many failed logins for {} or from {source}; try again in a minute",
-                    crate::audit::truncate(user, 64)
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Records a failed login for the user and the source.
-    fn record_failure(&self, user: &str, source: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        for key in Self::failure_keys(user, source) {
-            let entry = failures.entry(key).or_insert((0, now));
-            entry.0 += 1;
-        }
-    }
-
-    /// Password login (or first login with an invite, which sets the password).
-    pub async fn login(
-        &self,
-        req: &tether_shared::api::LoginRequest,
-        source: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        self.check_rate(&req.user, source)?;
-        let result = self.login_inner(req).await;
-        match &result {
-            Ok(_) => self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source})),
-            Err(e) => {
-                self.record_failure(&req.user, source);
-                tracing::warn!(user = %crate::audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
-                self.audit.emit(
-                    "user.login",
-                    "T1000W",
-                    &req.user,
-                    false,
-                    serde_json::json!({"addr": source, "error": e.to_string()}),
-                );
-            }
-        }
-        result
-    }
-
-    async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
-        let bad = || AuthError::Unauthorized("invalid user name or password".into());
-        let mut enrollment = None;
-        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &req.user)).await?
-        else {
-            // Spend the same argon2 work as a real check so unknown users are not revealed by
-            // timing.
-            password::verify_unknown_user(req.password.clone()).await;
-            return Err(bad());
-        };
-        if let Some(invite) = &req.invite_token {
-            let key = format!("/secrets/invites/{}", password::hash_token(invite));
-            let item = self.backend.get(&key).await?.ok_or_else(|| {
-                AuthError::Unauthorized(
-                    "the invite is unknown or has expired; ask for a new one (tctl users reset)".into(),
-                )
-            })?;
-            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
-            if !password::constant_time_eq(secret.user.as_bytes(), req.user.as_bytes()) {
-                return Err(AuthError::Unauthorized("the invite belongs to another user".into()));
-            }
-            if req.password.chars().count() < 8 {
-                return Err(AuthError::BadRequest("the password must be at least 8 characters".into()));
-            }
-            let hash = password::hash_password_async(req.password.clone()).await.map_err(internal)?;
-            let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash }).map_err(internal)?;
-            self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
-            self.backend.delete(&key).await?;
-            if self.require_otp {
-                let secret = tether_shared::totp::generate_secret().ok_or_else(|| internal("no randomness"))?;
-                let record =
-                    serde_json::to_vec(&TotpRecord { secret: secret.clone(), last_step: 0 }).map_err(internal)?;
-                self.backend.put(&format!("/secrets/totp/{}", req.user), record, None).await?;
-                enrollment = Some(tether_shared::totp::otpauth_uri(&self.cluster, &req.user, &secret));
-            }
-        } else {
-            let Some(item) = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
-                // Invited but no password yet: as costly as a wrong password, like unknown users.
-                password::verify_unknown_user(req.password.clone()).await;
-                return Err(bad());
-            };
-            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal)?;
-            if !password::verify_password_async(req.password.clone(), secret.hash).await {
-                return Err(bad());
-            }
-            if self.require_otp {
-                self.check_otp(&req.user, req.otp.as_deref()).await?;
-            }
-        }
-        let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.roles(&role_names).await?;
-        let checker = AccessChecker::new(&roles, &user.spec.traits);
-        let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
-        let mut issued = self.issue(&req.user, role_names, user.spec.traits.clone(), &checker, &req.public_key, ttl)?;
-        issued.totp_enrollment = enrollment;
-        Ok(issued)
-    }
-
-    /// Checks a TOTP code for `user` and marks its time step used.
-    async fn check_otp(&self, user: &str, code: Option<&str>) -> Result<(), AuthError> {
-        let key = format!("/secrets/totp/{user}");
-        let item = self.backend.get(&key).await?.ok_or_else(|| {
-            AuthError::Unauthorized(format!(
-                "this cluster requires a second factor and {user} has none enrolled; ask an admin for tctl users reset {user}"
-            ))
-        })?;
-        let mut record: TotpRecord = serde_json::from_slice(&item.value).map_err(internal)?;
-        let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
-            AuthError::Unauthorized("this cluster requires a one-time code from your authenticator app".into())
-        })?;
-        let secret =
-            tether_shared::totp::base32_decode(&record.secret).ok_or_else(|| internal("damaged TOTP secret"))?;
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let step = tether_shared::totp::verify(&secret, code, now)
-            .ok_or_else(|| AuthError::Unauthorized("invalid one-time code".into()))?;
-        if step <= record.last_step {
-            return Err(AuthError::Unauthorized("this one-time code was already used; wait for the next one".into()));
-        }
-        record.last_step = step;
-        let value = serde_json::to_vec(&record).map_err(internal)?;
-        // Compare-and-swap so two logins racing with one code cannot both pass.
-        self.backend.compare_and_swap(&key, item.revision, value, None).await.map_err(|e| match e {
-            StorageError::Conflict { .. } => AuthError::Unauthorized("this one-time code was already used".into()),
-            other => other.into(),
-        })?;
-        Ok(())
-    }
-
-    /// Sets `auth_service.leaf_cert_ttl`.
-    pub fn set_leaf_cert_ttl(&self, ttl: Duration) {
-        self.leaf_cert_ttl_secs.store(ttl.as_secs(), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn leaf_cert_ttl(&self) -> Duration {
-        Duration::from_secs(self.leaf_cert_ttl_secs.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
-    /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
-    /// (`cluster_labels`). They live `auth_service.leaf_cert_ttl` ([`LEAF_CERT_TTL`]) at most and never beyond the caller's own
-    /// certificate, so a label change reaches even direct paths to the leaf within that time.
-    pub async fn issue_leaf_cert(
-        &self,
-        caller: &Identity,
-        cluster: &str,
-        public_key: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        let result = self.issue_leaf_cert_inner(caller, cluster, public_key).await;
-        let (code, error) = match &result {
-            Ok(_) => ("TC001I", None),
-            Err(e) => ("TC001W", Some(e.to_string())),
-        };
-        self.audit.emit(
-            "cert.leaf",
-            code,
-            &caller.user,
-            result.is_ok(),
-            serde_json::json!({"cluster": cluster, "error": error}),
-        );
-        result
-    }
-
-    async fn issue_leaf_cert_inner(
-        &self,
-        caller: &Identity,
-        cluster: &str,
-        public_key: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        // A trusted cluster's user must not be mistaken for a local user of the same name.
-        if caller.cluster != self.cluster {
-            return Err(AuthError::Forbidden(format!(
-                "only users of {} get certificates for its leaves",
-                self.cluster
-            )));
-        }
-        if caller.route_to_cluster.is_some() {
-            return Err(AuthError::Forbidden(
-                "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
-            ));
-        }
-        let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
-        let Some(rc) = rc else {
-            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.cluster)));
-        };
-        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &caller.user)).await?
-        else {
-            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
-        };
-        let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.roles(&role_names).await?;
-        let checker = AccessChecker::new(&roles, &user.spec.traits);
-        let decision = checker.check_cluster(&rc.metadata.labels);
-        if !decision.allowed {
-            return Err(AuthError::Forbidden(format!(
-                "your roles do not allow cluster {cluster}: {}",
-                decision.reason
-            )));
-        }
-        let left = caller.valid_before - time::OffsetDateTime::now_utc();
-        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
-        if left.is_zero() {
-            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
-        }
-        let ttl = self.leaf_cert_ttl().min(left);
-        self.issue_bound(
-            &caller.user,
-            role_names,
-            user.spec.traits.clone(),
-            &checker,
-            public_key,
-            ttl,
-            Some(cluster.to_string()),
-        )
-    }
-
-    /// Stores a one-time invite for `user`, replacing none (invites expire on their own).
-    pub async fn invite(&self, user: &str) -> Result<InviteResponse, AuthError> {
-        let token = password::random_token().map_err(internal)?;
-        let expires = time::OffsetDateTime::now_utc() + INVITE_TTL;
-        let value = serde_json::to_vec(&Secret { user: user.to_string(), hash: String::new() }).map_err(internal)?;
-        self.backend
-            .put(&format!("/secrets/invites/{}", password::hash_token(&token)), value, Some(SystemTime::from(expires)))
-            .await?;
-        Ok(InviteResponse { user: user.to_string(), token, expires })
-    }
-
-    /// Removes a user's password and second factor (for `tctl users reset` and `rm`).
-    pub async fn clear_password(&self, user: &str) -> Result<(), AuthError> {
-        self.backend.delete(&format!("/secrets/passwords/{user}")).await?;
-        self.backend.delete(&format!("/secrets/totp/{user}")).await?;
-        Ok(())
-    }
-
-    /// Writes the local admin identity `tctl` uses on the auth host.
-    pub async fn write_admin_identity(&self, path: &std::path::Path, proxy: &str) -> Result<(), AuthError> {
-        let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(internal)?;
-        let public = key.public_key().to_openssh().map_err(internal)?;
-        let roles = vec![ADMIN_ROLE.to_string()];
-        let checker = AccessChecker::new(&[Self::admin_role()], &Traits::new());
-        let issued = self.issue("@admin", roles, Traits::new(), &checker, &public, Duration::from_secs(365 * 86400))?;
-        let creds = tether_shared::credentials::Credentials {
-            proxy: proxy.to_string(),
-            ssh_proxy: String::new(),
-            cluster: self.cluster.clone(),
-            user: "@admin".into(),
-            private_key: key.to_openssh(russh::keys::ssh_key::LineEnding::LF).map_err(internal)?.to_string(),
-            ssh_cert: issued.ssh_cert,
-            tls_cert: issued.tls_cert,
-            tls_cas: issued.tls_cas,
-            host_cas: issued.host_cas,
-        };
-        creds.save(path).map_err(internal)
     }
 }
 
