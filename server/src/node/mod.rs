@@ -3,7 +3,7 @@
 //!
 //! Layout: `identity.rs` (host key and certificates, joining), `cache.rs` (CAs and roles, the
 //! [`sshd::NodeTrust`] the server asks), `sshd.rs` (the russh server and its checks),
-//! `session.rs` (commands and shells as the login's Unix user), `inbound.rs` (client data
+//! `session/` (commands and shells as the login's Unix user), `inbound.rs` (client data
 //! queued per channel, the client slowed by the window instead of a paused connection).
 
 pub mod cache;
