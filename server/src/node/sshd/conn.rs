@@ -1,8 +1,8 @@
-//! One connection's state, which the russh handler (`handler.rs`) owns and the files for each
-//! kind of request (`launch.rs`, `forward.rs`) work on: who authenticated, the session channels
-//! and what runs on them, the port forwards and their count, the throttle on the client's data,
-//! and the tasks that end with the connection. Also what the accept loop (`accept.rs`) and the
-//! handler share: the node's name and trust, and how authentication went.
+//! One connection's state, [`Conn`]: who authenticated, the session channels and what runs on
+//! them, the port forwards and their count, the throttle on the client's data, and the tasks
+//! that end with the connection. `Conn` is the russh handler (the trait impl is `handler.rs`;
+//! `launch.rs` and `forward.rs` add the methods for their requests). Also what the accept loop
+//! (`accept.rs`) and the handler share: the node's name and trust, and how authentication went.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -26,11 +26,15 @@ use tokio::sync::watch;
 use super::{NodeTrust, SshdConfig, serve};
 use crate::listen::Listener;
 
+/// The node's cluster, and the one the test certificates name.
 pub(super) const CLUSTER: &str = "main";
+/// How long any one step may take before a test fails.
 const WAIT: Duration = Duration::from_secs(20);
 
+/// An audited event: name, code, user, success, details.
 pub(super) type Event = (String, String, String, bool, serde_json::Value);
 
+/// What the node trusts, fixed at construction; audited events are kept in `events`.
 pub(super) struct TestTrust {
     pub(super) cas: Vec<(String, PublicKey)>,
     pub(super) roles: Vec<Role>,
@@ -66,6 +70,7 @@ pub(super) fn me() -> String {
     nix::unistd::User::from_uid(nix::unistd::geteuid()).unwrap().unwrap().name
 }
 
+/// A role allowing `logins` on nodes whose `env` label is `env`.
 pub(super) fn role(name: &str, logins: &[&str], env: &str, options: RoleOptions) -> Role {
     Role::new(
         name,
@@ -81,6 +86,7 @@ pub(super) fn role(name: &str, logins: &[&str], env: &str, options: RoleOptions)
     )
 }
 
+/// Alice of [`CLUSTER`], valid for the next hour, with every `permit-*` flag.
 pub(super) fn identity(roles: &[&str], logins: &[&str]) -> Identity {
     let now = OffsetDateTime::now_utc();
     Identity {
