@@ -2,7 +2,7 @@
 //! name, address and labels, and serves SSH to users with certificates.
 //!
 //! Layout: `identity.rs` (host key and certificates, joining), `cache.rs` (CAs and roles, the
-//! [`sshd::NodeTrust`] the server asks), `sshd.rs` (the russh server and its checks),
+//! [`sshd::NodeTrust`] the server asks), `sshd/` (the russh server and its checks),
 //! `session/` (commands and shells as the login's Unix user), `inbound.rs` (client data
 //! queued per channel, the client slowed by the window instead of a paused connection).
 

@@ -35,8 +35,6 @@ pub struct NodeSettings<'a> {
     pub listen_addr: SocketAddr,
     /// Static labels from the config.
     pub labels: Labels,
-    /// Accept a self-signed HTTPS certificate of a remote auth (`--insecure`).
-    pub insecure: bool,
     /// The network edge's limits.
     pub limits: &'a crate::config::ConnectionLimits,
     /// The audit log's settings.
@@ -61,7 +59,9 @@ impl NodeService {
             settings.join,
         )
         .await?;
-        let client = creds.api_client(settings.insecure)?;
+        // Once joined, the node trusts only its cluster's TLS CA for the API (the join itself
+        // may skip verification: `JoinVia::Remote::insecure`).
+        let client = creds.api_client(false)?;
         let audit = Arc::new(
             Audit::open_with(&settings.data_dir.join("log"), &creds.cluster, settings.audit.clone())
                 .context("cannot open the node's audit log")?,
