@@ -10,9 +10,9 @@
 use anyhow::{Context, Result, bail};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use tether_client::client::ServerTrust;
+use tether_client::credentials::Credentials;
 use tether_shared::api::{ClusterInfo, ErrorBody};
-use tether_shared::client::ServerTrust;
-use tether_shared::credentials::Credentials;
 
 use crate::cli::Global;
 use crate::login::credentials;
@@ -31,15 +31,15 @@ pub const BOUND_RENEW_MARGIN: std::time::Duration = std::time::Duration::from_se
 /// profile and renewed when less than [`BOUND_RENEW_MARGIN`] is left; with `-i`, asked for each
 /// time. Leaves accept nothing else from the root's users.
 pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<Credentials> {
-    let home = tether_shared::profile::home();
-    let with = |certs: &tether_shared::profile::LeafCerts| Credentials {
+    let home = tether_cli::profile::home();
+    let with = |certs: &tether_cli::profile::LeafCerts| Credentials {
         ssh_cert: certs.ssh_cert.clone(),
         tls_cert: certs.tls_cert.clone(),
         ..creds.clone()
     };
     let cached = match &global.identity {
         Some(_) => None,
-        None => tether_shared::profile::load_current(&home).ok().and_then(|p| p.leaf_certs.get(leaf).cloned()),
+        None => tether_cli::profile::load_current(&home).ok().and_then(|p| p.leaf_certs.get(leaf).cloned()),
     };
     if let Some(certs) = cached
         && time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN
@@ -54,9 +54,9 @@ pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &
         .post("/webapi/certs/leaf", &req)
         .await
         .with_context(|| format!("the root did not issue a certificate for cluster {leaf}"))?;
-    let certs = tether_shared::profile::LeafCerts { ssh_cert: resp.ssh_cert, tls_cert: resp.tls_cert };
+    let certs = tether_cli::profile::LeafCerts { ssh_cert: resp.ssh_cert, tls_cert: resp.tls_cert };
     if global.identity.is_none() {
-        tether_shared::profile::save_leaf_certs(&home, &creds.proxy, leaf, certs.clone())?;
+        tether_cli::profile::save_leaf_certs(&home, &creds.proxy, leaf, certs.clone())?;
     }
     Ok(with(&certs))
 }
@@ -86,7 +86,7 @@ pub fn selected(global: &Global) -> Option<String> {
     if global.identity.is_some() {
         return None;
     }
-    tether_shared::profile::load_current(&tether_shared::profile::home()).ok().and_then(|p| p.selected_cluster)
+    tether_cli::profile::load_current(&tether_cli::profile::home()).ok().and_then(|p| p.selected_cluster)
 }
 
 /// The cluster a command targets: `--cluster`, else the selected one, else the root. `None` for
@@ -129,7 +129,7 @@ pub async fn list(global: &Global, format: &str) -> Result<()> {
                     vec![c.name.clone(), c.status.clone(), c.cluster_type.clone(), mark.to_string()]
                 })
                 .collect();
-            println!("{}", tether_shared::table::render(&["Cluster Name", "Status", "Cluster Type", "Selected"], rows));
+            println!("{}", tether_cli::table::render(&["Cluster Name", "Status", "Cluster Type", "Selected"], rows));
         }
     }
     Ok(())
@@ -161,7 +161,7 @@ pub async fn leaf_get<T: DeserializeOwned>(
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let login = cert.valid_principals().first().cloned().unwrap_or_else(|| creds.user.clone());
     let identity = creds.client_identity()?;
-    let config = tether_shared::client::tls_config(&ServerTrust::Cas(leaf.tls_cas.clone()), Some(&identity))?;
+    let config = tether_client::client::tls_config(&ServerTrust::Cas(leaf.tls_cas.clone()), Some(&identity))?;
     let name = rustls::pki_types::ServerName::try_from(leaf.name.clone())
         .with_context(|| format!("{:?} is not a valid TLS server name", leaf.name))?;
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
@@ -173,7 +173,7 @@ pub async fn leaf_get<T: DeserializeOwned>(
                 crate::ssh::dial_node(&proxy, tunnel_web_target(), 0, &leaf.name, &login, &keys).await?;
             match connector.connect(name.clone(), stream).await {
                 Ok(tls) => Ok((proxy, tls)),
-                Err(e) if !tether_shared::client::is_verification_failure(&e.to_string()) => {
+                Err(e) if !tether_client::client::is_verification_failure(&e.to_string()) => {
                     Err(crate::ssh::Dropped(format!("TLS with cluster {}'s web API failed: {e}", leaf.name)).into())
                 }
                 Err(e) => {
@@ -183,8 +183,8 @@ pub async fn leaf_get<T: DeserializeOwned>(
         };
         match tried.await {
             Ok(pair) => break pair,
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && crate::ssh::dropped(&e) => {
-                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && crate::ssh::dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),

@@ -7,12 +7,12 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{Context, Result, bail};
+use tether_cli::profile::{self, Keystore};
+use tether_client::client::{ApiClient, ServerTrust};
+use tether_client::credentials::Credentials;
 use tether_shared::api::{LoginRequest, LoginResponse};
-use tether_shared::client::{ApiClient, ServerTrust};
-use tether_shared::credentials::Credentials;
 use tether_shared::duration::GoDuration;
 use tether_shared::identity::Identity;
-use tether_shared::profile::{self, Keystore};
 
 use crate::cli::Global;
 

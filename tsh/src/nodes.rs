@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use tether_client::credentials::Credentials;
 use tether_shared::api::ClusterInfo;
-use tether_shared::credentials::Credentials;
 use tether_shared::labels::format_labels;
 use tether_shared::resource::{Node, Resource};
 
@@ -61,7 +61,7 @@ pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &
                 .iter()
                 .map(|n| vec![n.metadata.name.clone(), n.spec.addr.clone(), format_labels(&n.metadata.labels)])
                 .collect();
-            println!("{}", tether_shared::table::render(&["Node Name", "Address", "Labels"], rows));
+            println!("{}", tether_cli::table::render(&["Node Name", "Address", "Labels"], rows));
         }
     }
     Ok(())
@@ -182,9 +182,9 @@ fn leaf_cert_path(dir: &Path, leaf: &str) -> std::path::PathBuf {
 /// Writes the certificate bound to `leaf` (renewed when due) where OpenSSH reads it.
 async fn write_leaf_cert(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<()> {
     let bound = crate::clusters::bound(global, creds, insecure, leaf).await?;
-    let dir = tether_shared::profile::home().join("openssh");
+    let dir = tether_cli::profile::home().join("openssh");
     let path = leaf_cert_path(&dir, leaf);
-    tether_shared::credentials::write_private(&path, format!("{}\n", bound.ssh_cert.trim()).as_bytes())?;
+    tether_client::credentials::write_private(&path, format!("{}\n", bound.ssh_cert.trim()).as_bytes())?;
     Ok(())
 }
 
@@ -227,13 +227,13 @@ pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str
 /// to and one for each leaf cluster the user may see (nodes named `NODE.CLUSTER`).
 pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let home = tether_shared::profile::home();
+    let home = tether_cli::profile::home();
     let dir = home.join("openssh");
     let key_path = dir.join(format!("{}.key", creds.cluster));
     let cert_path = dir.join(format!("{}.key-cert.pub", creds.cluster));
     let known_hosts = dir.join("known_hosts");
-    tether_shared::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
-    tether_shared::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
+    tether_client::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
+    tether_client::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
     // Leaf clusters, with their host CAs as the root lists them. A root that cannot be asked
     // still gets its own block.
     let leaves: Vec<ClusterInfo> = match crate::clusters::fetch(&creds, insecure).await {
@@ -254,7 +254,7 @@ pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
             lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", leaf.name, key.join(" ")));
         }
     }
-    tether_shared::credentials::write_private(&known_hosts, lines.as_bytes())?;
+    tether_client::credentials::write_private(&known_hosts, lines.as_bytes())?;
     let identity = global.identity.as_ref().map(|p| format!(" -i \"{}\"", p.display())).unwrap_or_default();
     println!("# Tether: nodes of cluster {}, reached through the proxy at {}.", creds.cluster, creds.proxy);
     print_block(&creds.cluster, &known_hosts, &key_path, &cert_path, tsh, &identity);

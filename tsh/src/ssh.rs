@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use russh::ChannelMsg;
 use russh::keys::{Certificate, PrivateKey, PublicKey};
-use tether_shared::credentials::Credentials;
+use tether_client::credentials::Credentials;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long the whole connection setup (both handshakes) may take.
@@ -235,8 +235,8 @@ pub async fn dial_node(
         };
         match connected.await {
             Ok(proxy) => break proxy,
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
-                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -358,8 +358,8 @@ pub(crate) async fn connect_with(
         };
         match connected.await {
             Ok(connection) => return Ok(connection),
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
-                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
