@@ -14,7 +14,8 @@
 //! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
 //! - [`api`]: wire types of the proxy's web API (its HTTPS client is the `tether-client` crate).
 //! - [`totp`]: one-time codes for the optional second factor.
-//! - [`names`], [`duration`]: small value types shared by the above.
+//! - [`names`], [`duration`]: small value types shared by the above; [`pattern`]: the `^…$`
+//!   regex convention (and one-line regex errors) that labels, templates and role maps share.
 //!
 //! This crate does no network or terminal I/O: the API client and credential files are in
 //! `tether-client`, `tsh` profiles and tables in `tether-cli`.
@@ -24,6 +25,7 @@ pub mod duration;
 pub mod identity;
 pub mod labels;
 pub mod names;
+pub mod pattern;
 pub mod rbac;
 pub mod resource;
 pub mod rolemap;
