@@ -14,6 +14,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serializer};
 
 use crate::identity::Traits;
+use crate::pattern::{is_regex, regex_error_line};
 use crate::template::{Template, expand_all};
 
 /// Labels on a resource: key to value.
@@ -72,22 +73,6 @@ pub fn parse_label_list(text: &str) -> Result<Labels, String> {
 /// Labels as `k=v,k2=v2`, sorted by key.
 pub fn format_labels(labels: &Labels) -> String {
     labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-}
-
-/// A regex compile error on one line (the `regex` crate's message spans several).
-pub fn regex_error_line(e: &regex::Error) -> String {
-    match e {
-        regex::Error::Syntax(text) => {
-            let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(text);
-            last.trim().trim_start_matches("error: ").to_string()
-        }
-        other => other.to_string().replace('\n', " "),
-    }
-}
-
-/// True when a pattern is a regular expression (`^…$`).
-pub fn is_regex(pattern: &str) -> bool {
-    pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$')
 }
 
 /// Label selectors with templates expanded and patterns compiled, ready to match many times.

@@ -12,28 +12,26 @@
 //! - [`identity`]: who a certificate says its holder is.
 //! - [`ssh_cert`]: Ed25519 SSH CAs, user and host certificates, and their verification.
 //! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
-//! - [`api`]: wire types of the proxy's web API; [`client`]: its HTTPS client (rustls, ring);
-//!   [`credentials`]: keys and certificates a client holds (identity files, profiles);
-//!   [`profile`]: `tsh` profiles under `TSH_HOME` with keys in the keyring or a 0600 file.
+//! - [`api`]: wire types of the proxy's web API (its HTTPS client is the `tether-client` crate).
 //! - [`totp`]: one-time codes for the optional second factor.
-//! - [`table`]: the guide's plain tables for `tctl` and `tsh`.
 //! - [`tunnel`]: the reverse tunnel's wire protocol, shared by the leaf's agent, the root's
 //!   listener and the tunnel benchmark.
-//! - [`names`], [`duration`]: small value types shared by the above.
+//! - [`names`], [`duration`]: small value types shared by the above; [`pattern`]: the `^…$`
+//!   regex convention (and one-line regex errors) that labels, templates and role maps share.
+//!
+//! This crate does no network or terminal I/O: the API client and credential files are in
+//! `tether-client`, `tsh` profiles and tables in `tether-cli`.
 
 pub mod api;
-pub mod client;
-pub mod credentials;
 pub mod duration;
 pub mod identity;
 pub mod labels;
 pub mod names;
-pub mod profile;
+pub mod pattern;
 pub mod rbac;
 pub mod resource;
 pub mod rolemap;
 pub mod ssh_cert;
-pub mod table;
 pub mod template;
 pub mod tls_cert;
 pub mod totp;

@@ -79,7 +79,7 @@ pub enum PatternKind {
 
 /// Classifies a remote pattern.
 pub fn pattern_kind(pattern: &str) -> PatternKind {
-    if crate::labels::is_regex(pattern) {
+    if crate::pattern::is_regex(pattern) {
         PatternKind::Regex
     } else if pattern.contains('*') {
         PatternKind::Glob
@@ -134,14 +134,14 @@ impl RoleMap {
                 PatternKind::Regex => rule.remote.clone(),
             };
             let regex = Regex::new(&source).map_err(|e| {
-                invalid(format!("the pattern does not compile: {}", crate::labels::regex_error_line(&e)))
+                invalid(format!("the pattern does not compile: {}", crate::pattern::regex_error_line(&e)))
             })?;
             patterns.push((index, regex));
         }
         let set = RegexSet::new(patterns.iter().map(|(_, re)| re.as_str())).map_err(|e| RoleMapError::InvalidRule {
             index: 0,
             remote: String::new(),
-            reason: format!("the patterns do not compile together: {}", crate::labels::regex_error_line(&e)),
+            reason: format!("the patterns do not compile together: {}", crate::pattern::regex_error_line(&e)),
         })?;
         Ok(RoleMap { rules: rules.to_vec(), exact, set, patterns })
     }

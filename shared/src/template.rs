@@ -239,7 +239,7 @@ impl Parser<'_> {
                 let replacement = self.quoted()?;
                 self.expect(')')?;
                 let re = Regex::new(&pattern).map_err(|e| {
-                    format!("bad regular expression {pattern:?}: {}", crate::labels::regex_error_line(&e))
+                    format!("bad regular expression {pattern:?}: {}", crate::pattern::regex_error_line(&e))
                 })?;
                 Ok(Expr::Replace { inner: Box::new(inner), re, replacement })
             }

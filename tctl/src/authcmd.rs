@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use tether_client::client::ApiClient;
+use tether_client::credentials::Credentials;
 use tether_shared::api::{AuditEvent, LoginResponse, SignRequest};
-use tether_shared::client::ApiClient;
-use tether_shared::credentials::Credentials;
 use tether_shared::duration::GoDuration;
 use tether_shared::resource::{CaType, Resource};
 

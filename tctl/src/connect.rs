@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use tether_shared::client::ApiClient;
-use tether_shared::credentials::Credentials;
+use tether_client::client::ApiClient;
+use tether_client::credentials::Credentials;
 
 use crate::cli::Global;
 
@@ -46,7 +46,7 @@ pub fn connect(global: &Global) -> anyhow::Result<(ApiClient, Credentials)> {
     } else if Path::new(DEFAULT_DATA_DIR).join(ADMIN_IDENTITY).exists() {
         (admin_identity(Path::new(DEFAULT_DATA_DIR))?, false)
     } else {
-        let profile = tether_shared::profile::load_current(&tether_shared::profile::home()).map_err(|e| {
+        let profile = tether_cli::profile::load_current(&tether_cli::profile::home()).map_err(|e| {
             anyhow::anyhow!(
                 "{e} (or run tctl on the auth host with -c tether.yaml / --data-dir, or pass an identity file with -i)"
             )

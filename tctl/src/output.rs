@@ -7,7 +7,7 @@ use time::macros::format_description;
 
 /// A plain table with a dashed rule under the header, like the guide's listings.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    tether_shared::table::render(header, rows)
+    tether_cli::table::render(header, rows)
 }
 
 /// `28 Apr 22 19:19 UTC (4m48s)`; `never` for no expiry.

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use tether_shared::client::ApiClient;
+use tether_client::client::ApiClient;
 use tether_shared::labels::{format_labels, parse_label_list};
 use tether_shared::resource::{Kind, Resource, ResourceRef, parse_resources, to_json, to_yaml};
 

@@ -1,8 +1,8 @@
 //! `tctl tokens add|ls|rm`, printed the way the guide shows them.
 
 use anyhow::{Context, Result};
+use tether_client::client::ApiClient;
 use tether_shared::api::{CreateTokenRequest, TokenInfo};
-use tether_shared::client::ApiClient;
 use tether_shared::duration::GoDuration;
 use tether_shared::labels::{format_labels, parse_label_list};
 use tether_shared::resource::TokenType;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use tether_shared::client::ApiClient;
+use tether_client::client::ApiClient;
 use tether_shared::resource::{Resource, parse_resources};
 use tether_shared::rolemap::{RoleMap, RoleMapRule};
 
@@ -58,7 +58,7 @@ fn print_mapping(cluster: &str, rules: &[RoleMapRule], roles: &[String]) -> Resu
         }
     }
     println!("Role map of trusted cluster {cluster}:");
-    println!("{}", tether_shared::table::render(&["Remote Role", "Local Roles", "Rule"], rows));
+    println!("{}", tether_cli::table::render(&["Remote Role", "Local Roles", "Rule"], rows));
     match map.map(roles) {
         Ok(mapped) => println!("Users with roles [{}] get: {}", roles.join(", "), mapped.join(", ")),
         Err(e) => println!("Users with roles [{}] get nothing: {e}", roles.join(", ")),

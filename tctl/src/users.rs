@@ -1,8 +1,8 @@
 //! `tctl users add|ls|rm|reset`.
 
 use anyhow::Result;
+use tether_client::client::ApiClient;
 use tether_shared::api::{CreateUserRequest, InviteResponse};
-use tether_shared::client::ApiClient;
 use tether_shared::resource::Resource;
 
 use crate::cli::UsersCommand;

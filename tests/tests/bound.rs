@@ -48,11 +48,11 @@ fn ssh_direct(addr: std::net::SocketAddr, login: &str, key: &Path, cert: &Path, 
 
 /// GET `path` on the leaf's API with the TLS certificate `tls_cert` and the user's key.
 fn leaf_api(leaf_web: &str, home: &Path, tls_cert: &str, path: &str) -> Result<String, String> {
-    let creds = tether_shared::profile::load_current(home).unwrap().credentials;
-    let creds = tether_shared::credentials::Credentials { tls_cert: tls_cert.to_string(), ..creds };
+    let creds = tether_cli::profile::load_current(home).unwrap().credentials;
+    let creds = tether_client::credentials::Credentials { tls_cert: tls_cert.to_string(), ..creds };
     let identity = creds.client_identity().unwrap();
     let client =
-        tether_shared::client::ApiClient::new(leaf_web, &tether_shared::client::ServerTrust::Insecure, Some(&identity))
+        tether_client::client::ApiClient::new(leaf_web, &tether_client::client::ServerTrust::Insecure, Some(&identity))
             .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(client.get::<serde_json::Value>(path)).map(|v| v.to_string()).map_err(|e| e.to_string())
@@ -97,7 +97,7 @@ fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::Socket
     );
 
     // The root refuses to bind a certificate to a leaf the roles do not allow, and says why.
-    let creds = tether_shared::profile::load_current(&limited).unwrap().credentials;
+    let creds = tether_cli::profile::load_current(&limited).unwrap().credentials;
     let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).unwrap();
     let req = tether_shared::api::LeafCertRequest {
         cluster: "leaf.example.com".into(),
@@ -145,11 +145,11 @@ fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::Socket
     );
 
     // The leaf's API: the root TLS certificate is refused, the bound one accepted.
-    let limited_creds = tether_shared::profile::load_current(&limited).unwrap().credentials;
+    let limited_creds = tether_cli::profile::load_current(&limited).unwrap().credentials;
     let err = leaf_api(&leaf.web_addr, &limited, &limited_creds.tls_cert, "/webapi/nodes")
         .expect_err("limited at the leaf API");
     assert!(err.contains("not issued for cluster leaf.example.com"), "{err}");
-    let profile = tether_shared::profile::load_current(&allowed).unwrap();
+    let profile = tether_cli::profile::load_current(&allowed).unwrap();
     let bound = profile.leaf_certs.get("leaf.example.com").expect("allowed holds a certificate bound to the leaf");
     let nodes = leaf_api(&leaf.web_addr, &allowed, &bound.tls_cert, "/webapi/nodes").expect("allowed at the leaf API");
     assert!(nodes.contains("mynode"), "{nodes}");
@@ -157,7 +157,7 @@ fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::Socket
     assert!(err.contains("not issued for cluster leaf.example.com"), "{err}");
     // A bound certificate cannot be traded for another: the root asks for the root login.
     let with_bound =
-        tether_shared::credentials::Credentials { tls_cert: bound.tls_cert.clone(), ..profile.credentials.clone() };
+        tether_client::credentials::Credentials { tls_cert: bound.tls_cert.clone(), ..profile.credentials.clone() };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let traded = runtime
         .block_on(with_bound.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use tether_shared::client::{ApiClient, ServerTrust};
+use tether_client::client::{ApiClient, ServerTrust};
 use tether_tests::Cluster;
 use tether_tests::fixtures::VISITOR;
 
@@ -251,7 +251,7 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
     assert!(err.contains("unknown resource kind"), "{err}");
 
     // The server checks too, and refuses oversized bodies.
-    let creds = tether_shared::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json")).unwrap();
+    let creds = tether_client::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json")).unwrap();
     let client = creds.api_client(false).unwrap();
     let rt = runtime();
     let err = rt
@@ -314,7 +314,7 @@ fn keystore_auto_probes_and_says_where_the_key_went() {
     let run =
         cluster.as_user(&home, "tsh", &["login", &proxy, "--user=dave", "--keystore=auto"], Some("correct-horse\n"));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let keyring = tether_shared::profile::keyring_works();
+    let keyring = tether_cli::profile::keyring_works();
     if keyring {
         assert!(run.stderr.contains("kept in the OS keyring"), "{}", run.stderr);
     } else {

@@ -332,7 +332,7 @@ impl russh::client::Handler for AnyHost {
 }
 
 /// Logs in with the user's tsh credentials and a window of 1 GiB (as any client may ask).
-async fn login<S>(stream: S, creds: &tether_shared::credentials::Credentials) -> russh::client::Handle<AnyHost>
+async fn login<S>(stream: S, creds: &tether_client::credentials::Credentials) -> russh::client::Handle<AnyHost>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -351,10 +351,10 @@ fn a_client_that_stops_reading_its_socket_stalls_no_other_session() {
     // The leaf takes only a certificate the root bound to it: tsh gets one (and keeps it).
     let out = pair.root.as_user(&home, "tsh", &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "true"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let profile = tether_shared::profile::load_current(&home).unwrap();
+    let profile = tether_cli::profile::load_current(&home).unwrap();
     let bound = profile.leaf_certs.get("leaf.example.com").expect("a certificate bound to the leaf").clone();
     let creds = profile.credentials;
-    let bound = tether_shared::credentials::Credentials { ssh_cert: bound.ssh_cert, ..creds.clone() };
+    let bound = tether_client::credentials::Credentials { ssh_cert: bound.ssh_cert, ..creds.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (_proxy, _node, _session) = runtime.block_on(async {

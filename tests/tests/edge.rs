@@ -71,7 +71,7 @@ async fn closed_after(stream: &mut (impl tokio::io::AsyncRead + Unpin), limit: D
 }
 
 fn tls() -> tokio_rustls::TlsConnector {
-    let config = tether_shared::client::tls_config(&tether_shared::client::ServerTrust::Insecure, None).unwrap();
+    let config = tether_client::client::tls_config(&tether_client::client::ServerTrust::Insecure, None).unwrap();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 

@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
+use tether_client::client::{ApiClient, ServerTrust};
 use tether_shared::api::{LoginRequest, LoginResponse};
-use tether_shared::client::{ApiClient, ServerTrust};
 use tether_tests::Cluster;
 
 /// Timed logins per kind (known user with a wrong password, unknown user) before the first
@@ -204,7 +204,7 @@ fn audit_values_are_bounded_and_listings_are_the_newest_events() {
     assert!(err.contains("--limit"), "{err}");
 
     // The API refuses a malformed limit and caps a large one.
-    let creds = tether_shared::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json"))
+    let creds = tether_client::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json"))
         .expect("admin identity");
     let admin = creds.api_client(false).expect("admin client");
     let err = rt.block_on(admin.get::<Vec<Map<String, Value>>>("/webapi/events?limit=many")).expect_err("bad limit");

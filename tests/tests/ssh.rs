@@ -127,10 +127,10 @@ fn certificates_and_host_keys_from_the_wrong_cluster_are_refused() {
     // A user certificate from another cluster's CA, presented to this cluster's proxy.
     let foreign = other.dir.path().join("alice.identity");
     other.tctl(&["auth", "sign", "--user=alice", &format!("--out={}", foreign.display())]).ok();
-    let mut creds = tether_shared::credentials::Credentials::load(&foreign).unwrap();
+    let mut creds = tether_client::credentials::Credentials::load(&foreign).unwrap();
     let ours = cluster.dir.path().join("ours.identity");
     cluster.tctl(&["auth", "sign", "--user=alice", &format!("--out={}", ours.display())]).ok();
-    let ours_creds = tether_shared::credentials::Credentials::load(&ours).unwrap();
+    let ours_creds = tether_client::credentials::Credentials::load(&ours).unwrap();
     creds.proxy = ours_creds.proxy.clone();
     creds.ssh_proxy = ours_creds.ssh_proxy.clone();
     assert!(!creds.ssh_proxy.is_empty(), "tctl auth sign records the SSH proxy address");
@@ -147,7 +147,7 @@ fn certificates_and_host_keys_from_the_wrong_cluster_are_refused() {
 
     // Our own certificate, but trusting another cluster's host CA: tsh refuses the proxy.
     let mut creds = ours_creds.clone();
-    let other_creds = tether_shared::credentials::Credentials::load(&foreign).unwrap();
+    let other_creds = tether_client::credentials::Credentials::load(&foreign).unwrap();
     creds.host_cas = other_creds.host_cas;
     let wrong_ca = cluster.dir.path().join("wrong-host-ca.identity");
     creds.save(&wrong_ca).unwrap();

@@ -427,10 +427,10 @@ impl Drop for RoundRobin {
 
 /// The leaf tunnels one root proxy holds.
 fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<String, usize> {
-    let creds = tether_shared::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")).unwrap();
-    let client = tether_shared::client::ApiClient::new(
+    let creds = tether_client::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")).unwrap();
+    let client = tether_client::client::ApiClient::new(
         web_addr,
-        &tether_shared::client::ServerTrust::Insecure,
+        &tether_client::client::ServerTrust::Insecure,
         Some(&creds.client_identity().unwrap()),
     )
     .unwrap();

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use russh::client::{ChannelOpenHandle, Handle, Msg};
+use russh::client::{Handle, Msg};
 use russh::keys::Certificate;
 use russh::{Channel, ChannelMsg, ChannelOpenFailure};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -28,7 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::ssh::HostCheck;
+use crate::handler::{HostCheck, Inbound, NodeEvents, Refusals};
 
 /// How long a SOCKS5 client may take to say where it wants to go.
 pub const SOCKS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,8 +38,6 @@ pub const LOCAL_DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long to wait for the node's text of a refusal after the refusal itself.
 const REFUSAL_TEXT_WAIT: Duration = Duration::from_secs(1);
-/// Channels the node opens to tsh that may wait for the dispatcher.
-const INBOUND_QUEUE: usize = 64;
 /// Forwarded connections tsh relays at once, all forwards together.
 pub const MAX_RELAYS: usize = 256;
 /// The copy buffer of each relay direction.
@@ -200,71 +198,6 @@ fn say(line: &str) {
     }
 }
 
-/// A channel the node opened to tsh.
-pub(crate) enum Inbound {
-    /// A connection to a remote forward's port.
-    Forwarded {
-        /// The channel.
-        channel: Channel<Msg>,
-        /// The port the node listens on.
-        port: u32,
-        /// Who connected, as the node says.
-        origin: String,
-        /// Accept or refuse.
-        reply: ChannelOpenHandle,
-    },
-    /// A program on the node using the forwarded agent.
-    Agent {
-        /// The channel.
-        channel: Channel<Msg>,
-        /// Accept or refuse.
-        reply: ChannelOpenHandle,
-    },
-}
-
-/// The latest channel-open refusals of the node session, oldest first: (sequence, code, text).
-type Refusals = std::collections::VecDeque<(u64, u32, String)>;
-/// How many refusal texts are kept for the openers to find theirs.
-const REFUSALS_KEPT: usize = 64;
-
-/// What the node session's handler passes on: channels the node opens, and the text of each
-/// channel-open refusal (russh gives that text only to the handler, without saying which open
-/// it answers: [`Opener::direct`] picks its own by code and target).
-#[derive(Clone)]
-pub(crate) struct NodeEvents {
-    inbound: mpsc::Sender<Inbound>,
-    refusals: Arc<watch::Sender<(u64, Refusals)>>,
-}
-
-impl NodeEvents {
-    /// Events and the receiving end of the node's channels, for [`Forwarder::start`].
-    pub(crate) fn new() -> (NodeEvents, mpsc::Receiver<Inbound>) {
-        let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
-        let (refusals, _) = watch::channel((0, Refusals::new()));
-        (NodeEvents { inbound, refusals: Arc::new(refusals) }, rx)
-    }
-
-    /// Hands a channel to the dispatcher without waiting; a full queue refuses it (the reply
-    /// handle refuses when dropped).
-    pub(crate) fn offer(&self, inbound: Inbound) {
-        if let Err(e) = self.inbound.try_send(inbound) {
-            tracing::debug!("a channel from the node was refused: {e}");
-        }
-    }
-
-    /// Records the text of a channel-open refusal.
-    pub(crate) fn refused(&self, reason: &ChannelOpenFailure, description: &str) {
-        let text: String = description.chars().take(512).collect();
-        self.refusals.send_modify(|(n, kept)| {
-            *n += 1;
-            kept.push_back((*n, reason.code(), text));
-            if kept.len() > REFUSALS_KEPT {
-                kept.pop_front();
-            }
-        });
-    }
-}
-
 /// Why the node did not open a forward's channel.
 enum OpenError {
     /// Not allowed (roles, certificate).
@@ -389,7 +322,7 @@ impl Forwarder {
     ) -> Result<Forwarder> {
         let mut tasks = JoinSet::new();
         let slots = Arc::new(Semaphore::new(MAX_RELAYS));
-        let opener = Arc::new(Opener { node: node.clone(), refusals: events.refusals.subscribe() });
+        let opener = Arc::new(Opener { node: node.clone(), refusals: events.subscribe_refusals() });
 
         for l in &fwd.local {
             let target = join_host_port(&l.host, l.host_port);

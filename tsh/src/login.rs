@@ -7,14 +7,15 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{Context, Result, bail};
+use tether_cli::profile::{self, Keystore};
+use tether_client::client::{ApiClient, ServerTrust};
+use tether_client::credentials::Credentials;
 use tether_shared::api::{LoginRequest, LoginResponse};
-use tether_shared::client::{ApiClient, ServerTrust};
-use tether_shared::credentials::Credentials;
 use tether_shared::duration::GoDuration;
 use tether_shared::identity::Identity;
-use tether_shared::profile::{self, Keystore};
 
 use crate::cli::Global;
+use crate::context::credentials;
 
 /// The web port when `--proxy` has none.
 pub const DEFAULT_WEB_PORT: u16 = 3080;
@@ -83,10 +84,10 @@ async fn select_only(global: &Global, cluster: &str) -> Result<bool> {
 
 /// Checks that `cluster` is the root or a leaf the user may see, and selects it.
 async fn select(global: &Global, creds: &Credentials, insecure: bool, cluster: &str) -> Result<()> {
-    let leaf = crate::clusters::target(global, creds, insecure, Some(cluster)).await?;
+    let leaf = crate::context::target(global, creds, insecure, Some(cluster)).await?;
     // Get the certificate bound to the leaf now: a refusal shows at login, not at first use.
     if let Some(leaf) = &leaf {
-        crate::clusters::bound(global, creds, insecure, &leaf.name).await?;
+        crate::context::bound(global, creds, insecure, &leaf.name).await?;
     }
     profile::select_cluster(&profile::home(), &creds.proxy, leaf.map(|l| l.name))?;
     Ok(())
@@ -206,29 +207,20 @@ pub fn print_profile(proxy: &str, id: &Identity) {
     println!("  Extensions:         {}", id.permit_extensions().into_iter().collect::<Vec<_>>().join(", "));
 }
 
-/// The credentials to act with: `-i FILE`, or the current profile (with whether it is insecure).
-pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
-    if let Some(path) = &global.identity {
-        return Ok((Credentials::load(path)?, global.insecure));
-    }
-    let profile = profile::load_current(&profile::home())?;
-    Ok((profile.credentials, profile.insecure || global.insecure))
-}
-
 /// `tsh status`; for a selected leaf, also the roles the user's roles map to there.
 pub async fn status(global: &Global) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
     print_profile(&creds.proxy, &id);
-    if let Some(selected) = crate::clusters::selected(global) {
+    if let Some(selected) = crate::context::selected(global) {
         println!("  Selected cluster:   {selected}");
         let mapped = async {
-            let leaf = crate::clusters::target(global, &creds, insecure, Some(&selected))
+            let leaf = crate::context::target(global, &creds, insecure, Some(&selected))
                 .await?
                 .context("the selected cluster is the root")?;
-            let bound = crate::clusters::bound(global, &creds, insecure, &leaf.name).await?;
-            crate::clusters::leaf_get::<tether_shared::api::WhoAmI>(&bound, insecure, &leaf, "/webapi/whoami").await
+            let bound = crate::context::bound(global, &creds, insecure, &leaf.name).await?;
+            crate::context::leaf_get::<tether_shared::api::WhoAmI>(&bound, insecure, &leaf, "/webapi/whoami").await
         };
         match mapped.await {
             Ok(who) => {

@@ -4,16 +4,23 @@
 //!
 //! - `cli.rs`: the command line (also feeds `tsh completion`).
 //! - `login.rs`: `login`, `status`, `logout`, and how the profile is printed.
+//! - `context.rs`: what every command resolves first: credentials (`-i` or the profile), the
+//!   proxy, the target cluster and its leaf-bound certificates, a node target; a leaf's API
+//!   through the tunnel.
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
+//! - `handler.rs`: the russh handler of those connections: host certificate checks, and the
+//!   node's own channels handed to `forward.rs`.
 //! - `scp.rs`: `scp`, over the node's SFTP subsystem.
 //! - `forward.rs`: `ssh -L/-R/-D/-N/-A`, port and agent forwarding over the node session.
 //! - `multi.rs`: `ssh LOGIN@key=value CMD`, one command on every node with those labels.
-//! - `clusters.rs`: `clusters`, choosing a leaf (`--cluster`), and a leaf's API through the tunnel.
+//! - `clusters.rs`: `clusters`.
 
 mod cli;
 mod clusters;
+mod context;
 mod forward;
+mod handler;
 mod login;
 mod multi;
 mod nodes;

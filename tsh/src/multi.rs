@@ -16,8 +16,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::cli::Global;
-use crate::login::credentials;
-use crate::nodes::{default_login, list_nodes, split_destination, ssh_proxy};
+use crate::context::{credentials, default_login, list_nodes, split_destination, ssh_proxy};
 use crate::ssh::Keys;
 
 /// A line longer than this is printed in pieces of this size (each with the prefix).
@@ -177,8 +176,8 @@ pub async fn run(
         );
     }
     let (creds, insecure) = credentials(global)?;
-    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
-    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
+    let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let login = match login.or(dest_login) {
         Some(l) => l.to_string(),

@@ -3,48 +3,19 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use tether_client::credentials::Credentials;
 use tether_shared::api::ClusterInfo;
-use tether_shared::credentials::Credentials;
 use tether_shared::labels::format_labels;
-use tether_shared::resource::{Node, Resource};
 
 use crate::cli::Global;
-use crate::login::credentials;
+use crate::context::{NodeTarget, credentials, default_login, list_nodes, split_destination, ssh_proxy};
 use crate::ssh::{Keys, SshRequest};
-
-/// The SSH proxy address of the credentials (asking `/webapi/ping` when it is not stored).
-pub async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
-    if !creds.ssh_proxy.is_empty() {
-        return Ok(creds.ssh_proxy.clone());
-    }
-    let ping = creds.api_client(insecure)?.ping().await?;
-    Ok(if ping.proxy.ssh.ssh_public_addr.is_empty() {
-        ping.proxy.ssh.listen_addr
-    } else {
-        ping.proxy.ssh.ssh_public_addr
-    })
-}
-
-/// The nodes the user may log in to, in the root or in a leaf.
-pub(crate) async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>) -> Result<Vec<Node>> {
-    let all: Vec<Resource> = match leaf {
-        None => creds.api_client(insecure)?.get("/webapi/nodes").await?,
-        Some(leaf) => crate::clusters::leaf_get(creds, insecure, leaf, "/webapi/nodes").await?,
-    };
-    Ok(all
-        .into_iter()
-        .filter_map(|r| match r {
-            Resource::Node(n) => Some(n),
-            _ => None,
-        })
-        .collect())
-}
 
 /// `tsh ls`.
 pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &[String]) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
-    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
+    let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let mut wanted = Vec::new();
     for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("{f:?}: filter nodes with label=value"))?;
@@ -61,88 +32,10 @@ pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &
                 .iter()
                 .map(|n| vec![n.metadata.name.clone(), n.spec.addr.clone(), format_labels(&n.metadata.labels)])
                 .collect();
-            println!("{}", tether_shared::table::render(&["Node Name", "Address", "Labels"], rows));
+            println!("{}", tether_cli::table::render(&["Node Name", "Address", "Labels"], rows));
         }
     }
     Ok(())
-}
-
-/// Splits `[LOGIN@]HOST`.
-pub(crate) fn split_destination(destination: &str) -> (Option<&str>, &str) {
-    match destination.rsplit_once('@') {
-        Some((login, host)) => (Some(login), host),
-        None => (None, destination),
-    }
-}
-
-/// The default login: the first real principal of the certificate.
-pub(crate) fn default_login(creds: &Credentials) -> Result<String> {
-    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
-    cert.valid_principals()
-        .iter()
-        .find(|p| !p.starts_with('-'))
-        .cloned()
-        .context("your certificate allows no logins; ask for one (traits.logins), or pass -l LOGIN")
-}
-
-/// A node given by address is verified against its name: find it in the inventory.
-async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>, host: &str) -> Result<String> {
-    if host.parse::<std::net::IpAddr>().is_err() {
-        return Ok(host.to_string());
-    }
-    let nodes = list_nodes(creds, insecure, leaf).await?;
-    nodes
-        .iter()
-        .find(|n| n.spec.addr.rsplit_once(':').is_some_and(|(h, _)| h == host))
-        .map(|n| n.metadata.name.clone())
-        .with_context(|| format!("no node you may see has the address {host}"))
-}
-
-/// Where a node is and how to reach it: the proxy's SSH address, the keys (checking the node
-/// against its cluster's host CAs), and the node's name, cluster and login.
-pub struct NodeTarget {
-    /// The root proxy's SSH address.
-    pub proxy: String,
-    /// The user's keys.
-    pub keys: Keys,
-    /// The node's name.
-    pub host: String,
-    /// The cluster it is in.
-    pub cluster: String,
-    /// The Unix login.
-    pub login: String,
-}
-
-impl NodeTarget {
-    /// Resolves `[LOGIN@]HOST` (or `login`) in `cluster` (default: the selected one).
-    pub async fn resolve(
-        global: &Global,
-        cluster: Option<&str>,
-        login: Option<&str>,
-        destination: &str,
-    ) -> Result<NodeTarget> {
-        let (creds, insecure) = credentials(global)?;
-        let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
-        let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
-        let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
-        let (dest_login, host) = split_destination(destination);
-        let login = match login.or(dest_login) {
-            Some(l) => l.to_string(),
-            None => default_login(&creds)?,
-        };
-        let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
-        let keys = match &leaf {
-            Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
-            None => Keys::from(&creds)?,
-        };
-        let proxy = ssh_proxy(&creds, insecure).await?;
-        Ok(NodeTarget { proxy, keys, host, cluster, login })
-    }
-
-    /// Connects to the node on `port`.
-    pub async fn connect(&self, port: u16) -> Result<crate::ssh::NodeConnection> {
-        crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
-    }
 }
 
 /// `tsh ssh`.
@@ -181,10 +74,10 @@ fn leaf_cert_path(dir: &Path, leaf: &str) -> std::path::PathBuf {
 
 /// Writes the certificate bound to `leaf` (renewed when due) where OpenSSH reads it.
 async fn write_leaf_cert(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<()> {
-    let bound = crate::clusters::bound(global, creds, insecure, leaf).await?;
-    let dir = tether_shared::profile::home().join("openssh");
+    let bound = crate::context::bound(global, creds, insecure, leaf).await?;
+    let dir = tether_cli::profile::home().join("openssh");
     let path = leaf_cert_path(&dir, leaf);
-    tether_shared::credentials::write_private(&path, format!("{}\n", bound.ssh_cert.trim()).as_bytes())?;
+    tether_client::credentials::write_private(&path, format!("{}\n", bound.ssh_cert.trim()).as_bytes())?;
     Ok(())
 }
 
@@ -192,7 +85,7 @@ async fn write_leaf_cert(global: &Global, creds: &Credentials, insecure: bool, l
 /// `tsh config` points OpenSSH at.
 pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let leaf = crate::clusters::target(global, &creds, insecure, Some(cluster))
+    let leaf = crate::context::target(global, &creds, insecure, Some(cluster))
         .await?
         .with_context(|| format!("{cluster} is the root cluster: its certificate needs no binding"))?;
     write_leaf_cert(global, &creds, insecure, &leaf.name).await
@@ -201,8 +94,8 @@ pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
 pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let leaf = crate::clusters::target(global, &creds, insecure, cluster).await?;
-    let creds = crate::clusters::for_target(global, creds, insecure, leaf.as_ref()).await?;
+    let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
+    let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let (dest_login, hostport) = split_destination(destination);
     let (host, port) = match hostport.rsplit_once(':') {
@@ -227,16 +120,16 @@ pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str
 /// to and one for each leaf cluster the user may see (nodes named `NODE.CLUSTER`).
 pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let home = tether_shared::profile::home();
+    let home = tether_cli::profile::home();
     let dir = home.join("openssh");
     let key_path = dir.join(format!("{}.key", creds.cluster));
     let cert_path = dir.join(format!("{}.key-cert.pub", creds.cluster));
     let known_hosts = dir.join("known_hosts");
-    tether_shared::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
-    tether_shared::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
+    tether_client::credentials::write_private(&key_path, creds.private_key.as_bytes())?;
+    tether_client::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
     // Leaf clusters, with their host CAs as the root lists them. A root that cannot be asked
     // still gets its own block.
-    let leaves: Vec<ClusterInfo> = match crate::clusters::fetch(&creds, insecure).await {
+    let leaves: Vec<ClusterInfo> = match crate::context::fetch(&creds, insecure).await {
         Ok(all) => all.into_iter().filter(|c| c.cluster_type == "leaf").collect(),
         Err(e) => {
             eprintln!("tsh: leaf clusters left out: cannot list them: {e:#}");
@@ -254,7 +147,7 @@ pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
             lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", leaf.name, key.join(" ")));
         }
     }
-    tether_shared::credentials::write_private(&known_hosts, lines.as_bytes())?;
+    tether_client::credentials::write_private(&known_hosts, lines.as_bytes())?;
     let identity = global.identity.as_ref().map(|p| format!(" -i \"{}\"", p.display())).unwrap_or_default();
     println!("# Tether: nodes of cluster {}, reached through the proxy at {}.", creds.cluster, creds.proxy);
     print_block(&creds.cluster, &known_hosts, &key_path, &cert_path, tsh, &identity);

@@ -20,7 +20,7 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::task::JoinSet;
 
 use crate::cli::Global;
-use crate::nodes::NodeTarget;
+use crate::context::NodeTarget;
 
 /// Bytes per read or write request.
 pub const CHUNK: u32 = 128 * 1024;

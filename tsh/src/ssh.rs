@@ -7,88 +7,18 @@
 //! name dialled among their principals: never trust on first use.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use russh::ChannelMsg;
 use russh::keys::{Certificate, PrivateKey, PublicKey};
-use tether_shared::credentials::Credentials;
+use tether_client::credentials::Credentials;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::handler::{HostCheck, NodeEvents};
 
 /// How long the whole connection setup (both handshakes) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Verifies a server's host certificate against the cluster's host CAs and one expected name.
-pub struct HostCheck {
-    cas: Vec<PublicKey>,
-    name: String,
-    /// Why the server was refused, for the error the user sees.
-    refusal: Arc<std::sync::Mutex<Option<String>>>,
-    /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
-    /// refusals go (forward.rs); `None`: refuse such channels.
-    events: Option<crate::forward::NodeEvents>,
-}
-
-impl russh::client::Handler for HostCheck {
-    type Error = russh::Error;
-
-    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict =
-            tether_shared::ssh_cert::verify_server_key(key, &self.cas, &self.name, SystemTime::now()).map(|_| ());
-        match verdict {
-            Ok(()) => Ok(true),
-            Err(reason) => {
-                if let Ok(mut r) = self.refusal.lock() {
-                    *r = Some(reason);
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    async fn server_channel_open_forwarded_tcpip(
-        &mut self,
-        channel: russh::Channel<russh::client::Msg>,
-        _connected_address: &str,
-        connected_port: u32,
-        originator_address: &str,
-        originator_port: u32,
-        reply: russh::client::ChannelOpenHandle,
-        _session: &mut russh::client::Session,
-    ) -> Result<(), Self::Error> {
-        let origin = format!("{originator_address}:{originator_port}");
-        if let Some(events) = &self.events {
-            events.offer(crate::forward::Inbound::Forwarded { channel, port: connected_port, origin, reply });
-        }
-        Ok(())
-    }
-
-    async fn server_channel_open_agent_forward(
-        &mut self,
-        channel: russh::Channel<russh::client::Msg>,
-        reply: russh::client::ChannelOpenHandle,
-        _session: &mut russh::client::Session,
-    ) -> Result<(), Self::Error> {
-        if let Some(events) = &self.events {
-            events.offer(crate::forward::Inbound::Agent { channel, reply });
-        }
-        Ok(())
-    }
-
-    async fn channel_open_failure(
-        &mut self,
-        _channel: russh::ChannelId,
-        reason: russh::ChannelOpenFailure,
-        description: &str,
-        _language: &str,
-        _session: &mut russh::client::Session,
-    ) -> Result<(), Self::Error> {
-        if let Some(events) = &self.events {
-            events.refused(&reason, description);
-        }
-        Ok(())
-    }
-}
 
 /// The SSH window tsh grants each channel.
 const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
@@ -179,7 +109,7 @@ async fn handshake_with<S>(
     login: &str,
     keys: &Keys,
     what: &str,
-    events: Option<crate::forward::NodeEvents>,
+    events: Option<NodeEvents>,
 ) -> Result<russh::client::Handle<HostCheck>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -235,8 +165,8 @@ pub async fn dial_node(
         };
         match connected.await {
             Ok(proxy) => break proxy,
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
-                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -343,7 +273,7 @@ pub(crate) async fn connect_with(
     port: u16,
     cluster: &str,
     login: &str,
-    events: Option<crate::forward::NodeEvents>,
+    events: Option<NodeEvents>,
 ) -> Result<NodeConnection> {
     let mut attempt = 0;
     loop {
@@ -358,8 +288,8 @@ pub(crate) async fn connect_with(
         };
         match connected.await {
             Ok(connection) => return Ok(connection),
-            Err(e) if attempt < tether_shared::client::CONNECT_RETRIES && dropped(&e) => {
-                tokio::time::sleep(tether_shared::client::retry_delay(attempt)).await;
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -371,7 +301,7 @@ pub(crate) async fn connect_with(
 /// With `-N`, holds the forwards instead of running a command.
 pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::forward::Forwarding) -> Result<i32> {
     use std::io::IsTerminal;
-    let (events, inbound) = crate::forward::NodeEvents::new();
+    let (events, inbound) = NodeEvents::new();
     let connection =
         connect_with(proxy_ssh, keys, req.host, req.port, req.cluster, req.login, Some(events.clone())).await?;
     let node = &connection.node;

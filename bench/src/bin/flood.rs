@@ -294,7 +294,7 @@ fn s(d: Duration) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Arc::new(args()?);
-    let config = tether_shared::client::tls_config(&tether_shared::client::ServerTrust::Insecure, None)
+    let config = tether_client::client::tls_config(&tether_client::client::ServerTrust::Insecure, None)
         .map_err(|e| anyhow::anyhow!("TLS client config: {e}"))?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config));
     let counters = Arc::new(Counters::default());

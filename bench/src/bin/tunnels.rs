@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use russh::keys::{Certificate, PrivateKey};
+use tether_client::client::{ApiClient, ServerTrust};
 use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterResponse};
-use tether_shared::client::{ApiClient, ServerTrust};
 use tether_shared::resource::{CaKeys, CaType, CertAuthority, CertAuthoritySpec};
 use tether_shared::ssh_cert::{HostIdentity, SshCa};
 use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
@@ -225,7 +225,7 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     let still = online.load(Ordering::Relaxed);
 
     // The root's own view: remote clusters online.
-    let creds = tether_shared::credentials::Credentials::load(&dir.join("data/admin-identity.json"))?;
+    let creds = tether_client::credentials::Credentials::load(&dir.join("data/admin-identity.json"))?;
     let admin = ApiClient::new(web, &ServerTrust::Insecure, Some(&creds.client_identity()?))?;
     let rcs: Vec<tether_shared::resource::Resource> = admin.get("/webapi/resources/remote_cluster").await?;
     let root_online = rcs

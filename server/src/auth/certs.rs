@@ -170,7 +170,7 @@ impl Auth {
         let roles = vec![ADMIN_ROLE.to_string()];
         let checker = AccessChecker::new(&[Self::admin_role()], &Traits::new());
         let issued = self.issue("@admin", roles, Traits::new(), &checker, &public, Duration::from_secs(365 * 86400))?;
-        let creds = tether_shared::credentials::Credentials {
+        let creds = tether_client::credentials::Credentials {
             proxy: proxy.to_string(),
             ssh_proxy: String::new(),
             cluster: self.cluster.clone(),

@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
+use tether_client::client::{ApiClient, ClientError, ServerTrust};
 use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterResponse};
-use tether_shared::client::{ApiClient, ClientError, ServerTrust};
 use tether_shared::identity::Identity;
 use tether_shared::resource::{
     CaKeys, CaType, CertAuthority, Kind, RemoteCluster, RemoteClusterSpec, RemoteClusterStatus, Resource,

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tether_client::client::ApiClient;
 use tether_shared::api::NodeTrustState;
-use tether_shared::client::ApiClient;
 use tether_shared::identity::Identity;
 use tether_shared::labels::Labels;
 use tether_shared::resource::Role;

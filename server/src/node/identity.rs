@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use tether_client::client::{ApiClient, ServerTrust};
+use tether_client::credentials::Credentials;
 use tether_shared::api::{JoinRequest, JoinResponse};
-use tether_shared::client::{ApiClient, ServerTrust};
-use tether_shared::credentials::Credentials;
 
 use crate::auth::Auth;
 

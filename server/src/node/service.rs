@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tether_shared::client::ApiClient;
+use tether_client::client::ApiClient;
 use tether_shared::labels::Labels;
 use tether_shared::resource::{Node, NodeSpec, Resource};
 use tokio::sync::watch;

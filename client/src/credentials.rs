@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::TrustedKey;
 use crate::client::{ApiClient, ClientError, ClientIdentity, ServerTrust};
+use tether_shared::api::TrustedKey;
 
 /// Everything needed to act as one identity against one cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +85,8 @@ impl Credentials {
     pub fn client_identity(&self) -> Result<ClientIdentity, CredentialsError> {
         let key = russh::keys::ssh_key::PrivateKey::from_openssh(&self.private_key)
             .map_err(|e| CredentialsError::Key(format!("cannot read the private key: {e}")))?;
-        let pkcs8 = crate::tls_cert::ssh_key_to_pkcs8(&key).map_err(|e| CredentialsError::Key(e.to_string()))?;
+        let pkcs8 =
+            tether_shared::tls_cert::ssh_key_to_pkcs8(&key).map_err(|e| CredentialsError::Key(e.to_string()))?;
         Ok(ClientIdentity { cert_pem: self.tls_cert.clone(), key_pkcs8: pkcs8.secret_pkcs8_der().to_vec() })
     }
 

@@ -16,7 +16,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::ErrorBody;
+use tether_shared::api::ErrorBody;
 
 /// How long one API request may take, connect included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -319,7 +319,7 @@ impl ApiClient {
     }
 
     /// `GET /webapi/ping`.
-    pub async fn ping(&self) -> Result<crate::api::PingResponse, ClientError> {
+    pub async fn ping(&self) -> Result<tether_shared::api::PingResponse, ClientError> {
         self.get("/webapi/ping").await
     }
 }

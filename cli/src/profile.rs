@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::{Credentials, write_private};
+use tether_client::credentials::{Credentials, write_private};
 
 const KEYRING_SERVICE: &str = "tether-tsh";
 
@@ -59,7 +59,7 @@ pub struct Profile {
     pub leaf_certs: std::collections::BTreeMap<String, LeafCerts>,
 }
 
-/// A root's certificates bound to one leaf ([`crate::identity::Identity::route_to_cluster`]).
+/// A root's certificates bound to one leaf ([`tether_shared::identity::Identity::route_to_cluster`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeafCerts {
     /// The SSH certificate, OpenSSH format.

@@ -1,0 +1,302 @@
+//! What every `tsh` command resolves before it acts: who the user is (the credentials of `-i` or
+//! the current profile), which proxy to use (its web and SSH addresses), which cluster the
+//! command targets (`--cluster`, or the one `tsh login --cluster` selected) with the
+//! credentials bound to that leaf, and which node a `[LOGIN@]HOST` names ([`NodeTarget`]).
+//!
+//! It also owns talking to a leaf's web API ([`leaf_get`]): the root lists the clusters the
+//! user's roles may see (`cluster_labels`), with each leaf's host and TLS CAs; a leaf's API is
+//! reached through the root's SSH relay (subsystem `proxy:@web:0@LEAF`), the leaf's tunnel, and
+//! then TLS end to end between `tsh` and the leaf: the leaf's certificate is checked against its
+//! TLS CA and `tsh` presents the root-issued client certificate, which the leaf maps through its
+//! role map.
+//!
+//! The command modules (login.rs, clusters.rs, nodes.rs, multi.rs, scp.rs) depend on this
+//! module and not on each other; it depends only on cli.rs and ssh.rs.
+
+use anyhow::{Context, Result, bail};
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use tether_cli::profile;
+use tether_client::client::ServerTrust;
+use tether_client::credentials::Credentials;
+use tether_shared::api::{ClusterInfo, ErrorBody};
+use tether_shared::resource::{Node, Resource};
+
+use crate::cli::Global;
+use crate::ssh::Keys;
+
+/// The credentials to act with: `-i FILE`, or the current profile (with whether it is insecure).
+pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
+    if let Some(path) = &global.identity {
+        return Ok((Credentials::load(path)?, global.insecure));
+    }
+    let profile = profile::load_current(&profile::home())?;
+    Ok((profile.credentials, profile.insecure || global.insecure))
+}
+
+/// The clusters the user may see: the root first.
+pub async fn fetch(creds: &Credentials, insecure: bool) -> Result<Vec<ClusterInfo>> {
+    Ok(creds.api_client(insecure)?.get("/webapi/clusters").await?)
+}
+
+/// A cached leaf-bound certificate is renewed once it has less than this left.
+pub const BOUND_RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The user's credentials for `leaf`: the same key, with certificates the root bound to that
+/// leaf (after checking the user's `cluster_labels` against the leaf's labels). Cached in the
+/// profile and renewed when less than [`BOUND_RENEW_MARGIN`] is left; with `-i`, asked for each
+/// time. Leaves accept nothing else from the root's users.
+pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &str) -> Result<Credentials> {
+    let home = tether_cli::profile::home();
+    let with = |certs: &tether_cli::profile::LeafCerts| Credentials {
+        ssh_cert: certs.ssh_cert.clone(),
+        tls_cert: certs.tls_cert.clone(),
+        ..creds.clone()
+    };
+    let cached = match &global.identity {
+        Some(_) => None,
+        None => tether_cli::profile::load_current(&home).ok().and_then(|p| p.leaf_certs.get(leaf).cloned()),
+    };
+    if let Some(certs) = cached
+        && time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN
+    {
+        return Ok(with(&certs));
+    }
+    let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("cannot read the private key")?;
+    let req =
+        tether_shared::api::LeafCertRequest { cluster: leaf.to_string(), public_key: key.public_key().to_openssh()? };
+    let resp: tether_shared::api::LoginResponse = creds
+        .api_client(insecure)?
+        .post("/webapi/certs/leaf", &req)
+        .await
+        .with_context(|| format!("the root did not issue a certificate for cluster {leaf}"))?;
+    let certs = tether_cli::profile::LeafCerts { ssh_cert: resp.ssh_cert, tls_cert: resp.tls_cert };
+    if global.identity.is_none() {
+        tether_cli::profile::save_leaf_certs(&home, &creds.proxy, leaf, certs.clone())?;
+    }
+    Ok(with(&certs))
+}
+
+/// `creds` for the target of a command: the root's, or for a leaf the ones bound to it.
+pub async fn for_target(
+    global: &Global,
+    creds: Credentials,
+    insecure: bool,
+    leaf: Option<&ClusterInfo>,
+) -> Result<Credentials> {
+    match leaf {
+        Some(leaf) => bound(global, &creds, insecure, &leaf.name).await,
+        None => Ok(creds),
+    }
+}
+
+/// How long an OpenSSH certificate has left (zero when unreadable or expired).
+fn time_left(ssh_cert: &str) -> std::time::Duration {
+    let Ok(cert) = tether_shared::ssh_cert::cert_from_openssh(ssh_cert) else { return std::time::Duration::ZERO };
+    let until = std::time::UNIX_EPOCH + std::time::Duration::from_secs(cert.valid_before());
+    until.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+}
+
+/// The leaf `tsh login --cluster` selected in the current profile (never with `-i`).
+pub fn selected(global: &Global) -> Option<String> {
+    if global.identity.is_some() {
+        return None;
+    }
+    tether_cli::profile::load_current(&tether_cli::profile::home()).ok().and_then(|p| p.selected_cluster)
+}
+
+/// The cluster a command targets: `--cluster`, else the selected one, else the root. `None` for
+/// the root; the leaf's row otherwise.
+pub async fn target(
+    global: &Global,
+    creds: &Credentials,
+    insecure: bool,
+    requested: Option<&str>,
+) -> Result<Option<ClusterInfo>> {
+    let wanted = requested.map(str::to_string).or_else(|| selected(global));
+    match wanted {
+        None => Ok(None),
+        Some(c) if c == creds.cluster => Ok(None),
+        Some(c) => {
+            let all = fetch(creds, insecure).await?;
+            match all.into_iter().find(|info| info.name == c && info.cluster_type == "leaf") {
+                Some(info) => Ok(Some(info)),
+                None => {
+                    bail!("cluster {c:?} is not a leaf of {} that you may see (tsh clusters lists them)", creds.cluster)
+                }
+            }
+        }
+    }
+}
+
+/// The SSH proxy address of the credentials (asking `/webapi/ping` when it is not stored).
+pub async fn ssh_proxy(creds: &Credentials, insecure: bool) -> Result<String> {
+    if !creds.ssh_proxy.is_empty() {
+        return Ok(creds.ssh_proxy.clone());
+    }
+    let ping = creds.api_client(insecure)?.ping().await?;
+    Ok(if ping.proxy.ssh.ssh_public_addr.is_empty() {
+        ping.proxy.ssh.listen_addr
+    } else {
+        ping.proxy.ssh.ssh_public_addr
+    })
+}
+
+/// The nodes the user may log in to, in the root or in a leaf.
+pub(crate) async fn list_nodes(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>) -> Result<Vec<Node>> {
+    let all: Vec<Resource> = match leaf {
+        None => creds.api_client(insecure)?.get("/webapi/nodes").await?,
+        Some(leaf) => leaf_get(creds, insecure, leaf, "/webapi/nodes").await?,
+    };
+    Ok(all
+        .into_iter()
+        .filter_map(|r| match r {
+            Resource::Node(n) => Some(n),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Splits `[LOGIN@]HOST`.
+pub(crate) fn split_destination(destination: &str) -> (Option<&str>, &str) {
+    match destination.rsplit_once('@') {
+        Some((login, host)) => (Some(login), host),
+        None => (None, destination),
+    }
+}
+
+/// The default login: the first real principal of the certificate.
+pub(crate) fn default_login(creds: &Credentials) -> Result<String> {
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
+    cert.valid_principals()
+        .iter()
+        .find(|p| !p.starts_with('-'))
+        .cloned()
+        .context("your certificate allows no logins; ask for one (traits.logins), or pass -l LOGIN")
+}
+
+/// A node given by address is verified against its name: find it in the inventory.
+async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&ClusterInfo>, host: &str) -> Result<String> {
+    if host.parse::<std::net::IpAddr>().is_err() {
+        return Ok(host.to_string());
+    }
+    let nodes = list_nodes(creds, insecure, leaf).await?;
+    nodes
+        .iter()
+        .find(|n| n.spec.addr.rsplit_once(':').is_some_and(|(h, _)| h == host))
+        .map(|n| n.metadata.name.clone())
+        .with_context(|| format!("no node you may see has the address {host}"))
+}
+
+/// Where a node is and how to reach it: the proxy's SSH address, the keys (checking the node
+/// against its cluster's host CAs), and the node's name, cluster and login.
+pub struct NodeTarget {
+    /// The root proxy's SSH address.
+    pub proxy: String,
+    /// The user's keys.
+    pub keys: Keys,
+    /// The node's name.
+    pub host: String,
+    /// The cluster it is in.
+    pub cluster: String,
+    /// The Unix login.
+    pub login: String,
+}
+
+impl NodeTarget {
+    /// Resolves `[LOGIN@]HOST` (or `login`) in `cluster` (default: the selected one).
+    pub async fn resolve(
+        global: &Global,
+        cluster: Option<&str>,
+        login: Option<&str>,
+        destination: &str,
+    ) -> Result<NodeTarget> {
+        let (creds, insecure) = credentials(global)?;
+        let leaf = target(global, &creds, insecure, cluster).await?;
+        let creds = for_target(global, creds, insecure, leaf.as_ref()).await?;
+        let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
+        let (dest_login, host) = split_destination(destination);
+        let login = match login.or(dest_login) {
+            Some(l) => l.to_string(),
+            None => default_login(&creds)?,
+        };
+        let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
+        let keys = match &leaf {
+            Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
+            None => Keys::from(&creds)?,
+        };
+        let proxy = ssh_proxy(&creds, insecure).await?;
+        Ok(NodeTarget { proxy, keys, host, cluster, login })
+    }
+
+    /// Connects to the node on `port`.
+    pub async fn connect(&self, port: u16) -> Result<crate::ssh::NodeConnection> {
+        crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
+    }
+}
+
+/// `GET path` on a leaf's web API, through the root's relay and the leaf's tunnel.
+pub async fn leaf_get<T: DeserializeOwned>(
+    creds: &Credentials,
+    insecure: bool,
+    leaf: &ClusterInfo,
+    path: &str,
+) -> Result<T> {
+    let keys = Keys::from(creds)?;
+    let proxy = ssh_proxy(creds, insecure).await?;
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
+    let login = cert.valid_principals().first().cloned().unwrap_or_else(|| creds.user.clone());
+    let identity = creds.client_identity()?;
+    let config = tether_client::client::tls_config(&ServerTrust::Cas(leaf.tls_cas.clone()), Some(&identity))?;
+    let name = rustls::pki_types::ServerName::try_from(leaf.name.clone())
+        .with_context(|| format!("{:?} is not a valid TLS server name", leaf.name))?;
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    // A leaf under load may shed the handshake: dial again a few times, with jittered backoff.
+    let mut attempt = 0;
+    let (_proxy, tls) = loop {
+        let tried = async {
+            let (proxy, stream) =
+                crate::ssh::dial_node(&proxy, tunnel_web_target(), 0, &leaf.name, &login, &keys).await?;
+            match connector.connect(name.clone(), stream).await {
+                Ok(tls) => Ok((proxy, tls)),
+                Err(e) if !tether_client::client::is_verification_failure(&e.to_string()) => {
+                    Err(crate::ssh::Dropped(format!("TLS with cluster {}'s web API failed: {e}", leaf.name)).into())
+                }
+                Err(e) => {
+                    Err(anyhow::Error::new(e).context(format!("TLS with cluster {}'s web API failed", leaf.name)))
+                }
+            }
+        };
+        match tried.await {
+            Ok(pair) => break pair,
+            Err(e) if attempt < tether_client::client::CONNECT_RETRIES && crate::ssh::dropped(&e) => {
+                tokio::time::sleep(tether_client::client::retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .with_context(|| format!("HTTP with cluster {} failed", leaf.name))?;
+    let driver = tokio::spawn(conn);
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, leaf.name.as_str())
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())?;
+    let resp = sender.send_request(req).await.with_context(|| format!("request to cluster {} failed", leaf.name))?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.context("reading the leaf's answer")?.to_bytes();
+    driver.abort();
+    if !status.is_success() {
+        let msg = serde_json::from_slice::<ErrorBody>(&body)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()));
+        bail!("cluster {}: {msg}", leaf.name);
+    }
+    serde_json::from_slice(&body).with_context(|| format!("unexpected answer from cluster {}", leaf.name))
+}
+
+/// The relay target that means a leaf's web API.
+fn tunnel_web_target() -> &'static str {
+    "@web"
+}
