@@ -16,6 +16,12 @@ use russh::{MethodKind, MethodSet, Preferred, SshId};
 
 use crate::config::ConnectionLimits;
 
+/// russh's per-channel message queue, on every SSH listener and on the tunnel agent's client.
+/// More than the frames a tunnel transport can have in flight (`tunnel/flow.rs`: 2 MiB of
+/// credit at 32 KiB a frame, each frame possibly split in two at a window edge, plus
+/// acknowledgements and the close; asserted there), so the tunnel's event loop never waits.
+pub const CHANNEL_QUEUE: usize = 192;
+
 /// The channel window: large, so bulk copies are not held back (see the crate notes).
 pub const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
 /// The largest SSH packet (larger hurt nested sessions in measurements).
@@ -51,7 +57,7 @@ pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &Conn
         window_size: WINDOW_SIZE,
         maximum_packet_size: MAX_PACKET_SIZE,
         // Room for every frame a tunnel transport may have in flight (tunnel/flow.rs).
-        channel_buffer_size: crate::tunnel::flow::QUEUE,
+        channel_buffer_size: CHANNEL_QUEUE,
         preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
         inactivity_timeout: limits.idle_timeout,
         keepalive_interval: limits.client_alive_interval,

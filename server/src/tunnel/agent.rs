@@ -469,7 +469,7 @@ fn client_config() -> Arc<russh::client::Config> {
         window_size: crate::ssh_config::WINDOW_SIZE,
         maximum_packet_size: crate::ssh_config::MAX_PACKET_SIZE,
         // Room for every frame a transport may have in flight (flow.rs).
-        channel_buffer_size: super::flow::QUEUE,
+        channel_buffer_size: crate::ssh_config::CHANNEL_QUEUE,
         inactivity_timeout: None,
         ..Default::default()
     };

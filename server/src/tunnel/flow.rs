@@ -29,6 +29,9 @@ use russh::{Channel, ChannelId, ChannelMsg, ChannelWriteHalf};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::sync::{Mutex, Semaphore};
 
+// russh's per-channel message queue on both ends of the tunnel.
+use crate::ssh_config::CHANNEL_QUEUE as QUEUE;
+
 /// The most data bytes in one frame: with its header, one SSH data message of at most
 /// [`crate::ssh_config::MAX_PACKET_SIZE`].
 pub const FRAME_MAX: usize = crate::ssh_config::MAX_PACKET_SIZE as usize - 256;
@@ -38,9 +41,6 @@ pub const MIN_COST: u32 = 32 * 1024;
 pub const CREDIT: u32 = 2 * 1024 * 1024;
 /// The receiver acknowledges once this much cost has been consumed.
 pub const ACK_EVERY: u32 = CREDIT / 4;
-/// russh's per-channel message queue on both ends of the tunnel: more than the frames that can
-/// be in flight (a frame split at a window edge is two messages).
-pub const QUEUE: usize = 2 * (CREDIT / MIN_COST) as usize + 64;
 /// The buffer between the pump and the stream's user, each way.
 const LOCAL_BUF: usize = 256 * 1024;
 const ACK_BIT: u32 = 1 << 31;
