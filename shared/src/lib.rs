@@ -17,6 +17,8 @@
 //!   [`profile`]: `tsh` profiles under `TSH_HOME` with keys in the keyring or a 0600 file.
 //! - [`totp`]: one-time codes for the optional second factor.
 //! - [`table`]: the guide's plain tables for `tctl` and `tsh`.
+//! - [`yaml`]: reading YAML into typed values with `FILE:LINE:COL: FIELD: message` errors
+//!   (resource files and the daemon's config both read through it).
 //! - [`names`], [`duration`]: small value types shared by the above.
 
 pub mod api;
@@ -35,6 +37,7 @@ pub mod table;
 pub mod template;
 pub mod tls_cert;
 pub mod totp;
+pub mod yaml;
 
 /// Tether's version, printed by `tether version`, `tctl version` and `tsh version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

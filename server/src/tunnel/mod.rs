@@ -15,7 +15,7 @@
 //!   leaf's web API). The agent dials it and writes one status line ([`STATUS_OK`] or
 //!   `ERR reason`) before relaying bytes, so the user sees why a dial failed.
 //!
-//! A connection that has carried `connection_limits.tunnel_recycle_after` (default [`agent::RECYCLE_AFTER`]) transports is replaced: the agent
+//! A connection that has carried `connection_limits.tunnel_recycle_after` (default [`crate::config::DEFAULT_TUNNEL_RECYCLE_AFTER`]) transports is replaced: the agent
 //! sends [`Control::Retire`], dials a fresh tunnel, and hangs up the old one when its last
 //! transport ends. russh 0.65 keeps a little state for every channel closed by the side that
 //! closes first (the peer's answering close is dropped before the entry is removed), so a
@@ -67,7 +67,7 @@ pub enum Control {
     /// Root → agent: this proxy is stopping; reconnect (to another one) now.
     Drain,
     /// Agent → root: the agent is replacing this connection with a fresh one (after
-    /// `connection_limits.tunnel_recycle_after` (default [`agent::RECYCLE_AFTER`]) transports); route new transports elsewhere, keep the running
+    /// `connection_limits.tunnel_recycle_after` (default [`crate::config::DEFAULT_TUNNEL_RECYCLE_AFTER`]) transports); route new transports elsewhere, keep the running
     /// ones, and expect no more heartbeats here. The agent hangs up when its last transport ends.
     Retire,
 }
