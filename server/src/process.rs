@@ -81,15 +81,6 @@ fn random_suffix() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The OS host name (for node labels and host certificate principals).
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let (Some(auth_cfg), Some(proxy_cfg)) = (&cfg.auth, &cfg.proxy) else {
         if cfg.ssh.is_some() && cfg.auth.is_none() && cfg.proxy.is_none() {
@@ -273,7 +264,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                 NodeSettings {
                     data_dir: &cfg.data_dir,
                     node_name: &cfg.nodename,
-                    hostname: &hostname(),
+                    hostname: &config::hostname(),
                     api_addr: &web_addr.to_string(),
                     join: JoinVia::Local(&auth),
                     listen_addr: ssh_cfg.listen_addr,
@@ -341,7 +332,7 @@ async fn run_node_only(cfg: &Config) -> anyhow::Result<()> {
         NodeSettings {
             data_dir: &cfg.data_dir,
             node_name: &cfg.nodename,
-            hostname: &hostname(),
+            hostname: &config::hostname(),
             api_addr: &api,
             join: JoinVia::Remote { addr: &api, token: &token, insecure: cfg.insecure },
             listen_addr: ssh_cfg.listen_addr,

@@ -16,6 +16,8 @@
 //! - [`totp`]: one-time codes for the optional second factor.
 //! - [`tunnel`]: the reverse tunnel's wire protocol, shared by the leaf's agent, the root's
 //!   listener and the tunnel benchmark.
+//! - [`yaml`]: reading YAML into typed values with `FILE:LINE:COL: FIELD: message` errors
+//!   (resource files and the daemon's config both read through it).
 //! - [`names`], [`duration`]: small value types shared by the above; [`pattern`]: the `^…$`
 //!   regex convention (and one-line regex errors) that labels, templates and role maps share.
 //!
@@ -36,6 +38,7 @@ pub mod template;
 pub mod tls_cert;
 pub mod totp;
 pub mod tunnel;
+pub mod yaml;
 
 /// Tether's version, printed by `tether version`, `tctl version` and `tsh version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

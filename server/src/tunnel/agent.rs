@@ -37,10 +37,6 @@ pub const BACKOFF_START: Duration = Duration::from_millis(100);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// How long an agent waits before trying again after landing on a proxy another agent holds.
 pub const DUPLICATE_RETRY: Duration = Duration::from_millis(200);
-/// Default of `connection_limits.tunnel_recycle_after`: transports one tunnel connection carries
-/// before the agent replaces it (see `tunnel/mod.rs`: this bounds what russh keeps per closed
-/// channel to about 128 × 3.3 KB per side).
-pub const RECYCLE_AFTER: u64 = 128;
 /// A replaced connection stays up at least this long (and while transports run), so the root
 /// has the replacement before it loses the old one.
 pub const RETIRE_MIN: Duration = Duration::from_secs(2);

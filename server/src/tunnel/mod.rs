@@ -8,11 +8,11 @@
 //! benchmark; the bytes of each transport travel in the credit-counted frames of [`flow`].
 //!
 //! A connection that has carried `connection_limits.tunnel_recycle_after` (default
-//! [`agent::RECYCLE_AFTER`]) transports is replaced: the agent sends `Control::Retire`, dials a
-//! fresh tunnel, and hangs up the old one when its last transport ends. russh 0.65 keeps a little
-//! state for every channel closed by the side that closes first (the peer's answering close is
-//! dropped before the entry is removed), so a tunnel that lived forever would grow by ~3 KB per
-//! transport on one side; recycling bounds it.
+//! [`crate::config::DEFAULT_TUNNEL_RECYCLE_AFTER`]) transports is replaced: the agent sends
+//! `Control::Retire`, dials a fresh tunnel, and hangs up the old one when its last transport
+//! ends. russh 0.65 keeps a little state for every channel closed by the side that closes first
+//! (the peer's answering close is dropped before the entry is removed), so a tunnel that lived
+//! forever would grow by ~3 KB per transport on one side; recycling bounds it.
 //!
 //! Layout: `registry.rs` (the root's live tunnels and heartbeats), `server.rs` (the root's
 //! listener), `status.rs` (tunnel status and proxy discovery in storage), `agent.rs` (the leaf's

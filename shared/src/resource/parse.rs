@@ -1,55 +1,90 @@
 //! Strict parsing of resource files: YAML (one or more documents separated by `---`) or JSON
 //! (one object or an array of objects).
 //!
-//! Each document is read twice: first only its `kind` (so an unknown kind is reported where it
-//! is written), then as the typed resource through `serde_path_to_error`, so an unknown field, a
+//! Each document is read first for its shape and `kind` only (so an unknown kind is reported where
+//! it is written), then as the typed resource through `serde_path_to_error` (YAML through
+//! [`crate::yaml`], which owns the error's form), so an unknown field, a
 //! wrong type, a missing field or an invalid value becomes one [`ParseError`] naming the file,
 //! line, column and field path: `visitor.yaml:7:5: spec.allow.logins: expected a list of
 //! strings, found string "visitor"`. Checks that span several fields run after parsing and are
 //! located by finding the field's key in the document's text.
 
-use std::fmt;
-
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+
+pub use crate::yaml::ParseError;
+use crate::yaml::{clean_message, field_path};
 
 use super::{Envelope, Kind, Resource, Spec};
-
-/// The first problem found in a resource file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ParseError {
-    /// The file name as given by the caller.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// The field path (`spec.allow.logins`), empty for the document itself.
-    pub path: String,
-    /// What is wrong, in words.
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        f.write_str(": ")?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
 
 #[derive(Deserialize)]
 struct Header {
     kind: Kind,
+}
+
+/// What a YAML document is at the top: a mapping (a resource, to read further) or not.
+enum Shape {
+    Mapping,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Shape;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a resource")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Shape::Mapping)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Shape::Other)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_unit<E>(self) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Shape, A::Error> {
+                // A tagged value (`!tag x`): not a resource either.
+                let (IgnoredAny, variant) = data.variant::<IgnoredAny>()?;
+                serde::de::VariantAccess::newtype_variant::<IgnoredAny>(variant)?;
+                Ok(Shape::Other)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// One document of the input: its text and where it starts.
@@ -61,6 +96,70 @@ struct Doc<'a> {
     first_column: usize,
 }
 
+/// Reads one document of a file as some type, errors located in the whole file.
+trait Reader {
+    /// Reads the document in full.
+    fn read<T: DeserializeOwned>(&self, doc: &Doc) -> Result<T, ParseError>;
+
+    /// A first look (shape, `kind`): the document is read in full later.
+    fn peek<T: DeserializeOwned>(&self, doc: &Doc) -> Result<T, ParseError> {
+        self.read(doc)
+    }
+}
+
+/// YAML documents, through [`crate::yaml`].
+struct Yaml<'a> {
+    file: &'a str,
+}
+
+impl Yaml<'_> {
+    /// Lines are relative to the document we handed the parser.
+    fn in_file(doc: &Doc, mut e: ParseError) -> ParseError {
+        e.line = e.line.map(|l| l + doc.first_line);
+        e
+    }
+}
+
+impl Reader for Yaml<'_> {
+    fn read<T: DeserializeOwned>(&self, doc: &Doc) -> Result<T, ParseError> {
+        crate::yaml::from_str(self.file, doc.text).map_err(|e| Self::in_file(doc, e))
+    }
+
+    fn peek<T: DeserializeOwned>(&self, doc: &Doc) -> Result<T, ParseError> {
+        crate::yaml::peek(self.file, doc.text).map_err(|e| Self::in_file(doc, e))
+    }
+}
+
+/// JSON objects.
+struct Json<'a> {
+    file: &'a str,
+}
+
+impl Json<'_> {
+    fn error(&self, e: serde_json::Error, path: String, doc: &Doc) -> ParseError {
+        let (line, column) = if e.line() == 0 {
+            (None, None)
+        } else if e.line() == 1 {
+            (Some(doc.first_line + 1), Some(e.column() + doc.first_column))
+        } else {
+            (Some(doc.first_line + e.line()), Some(e.column()))
+        };
+        ParseError { file: self.file.to_string(), line, column, path, message: clean_message(&e.to_string()) }
+    }
+}
+
+impl Reader for Json<'_> {
+    fn read<T: DeserializeOwned>(&self, doc: &Doc) -> Result<T, ParseError> {
+        let mut de = serde_json::Deserializer::from_str(doc.text);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = field_path(e.path());
+            self.error(e.into_inner(), path, doc)
+        })?;
+        de.end().map_err(|e| self.error(e, String::new(), doc))?;
+        Ok(value)
+    }
+}
+
 /// Parses every resource in `text`. `file` names the input in error messages.
 pub fn parse_resources(file: &str, text: &str) -> Result<Vec<Resource>, ParseError> {
     let trimmed = text.trim_start();
@@ -68,22 +167,13 @@ pub fn parse_resources(file: &str, text: &str) -> Result<Vec<Resource>, ParseErr
 }
 
 fn parse_yaml(file: &str, text: &str) -> Result<Vec<Resource>, ParseError> {
-    let docs = split_yaml(text);
+    let reader = Yaml { file };
     let mut out = Vec::new();
-    for (index, doc) in docs.iter().enumerate() {
-        let located = |e: serde_yaml_ng::Error, path: String| {
-            let loc = e.location();
-            // Locations are relative to the document we handed the parser.
-            let (line, column) = loc.map_or((None, None), |l| (Some(l.line() + doc.first_line), Some(l.column())));
-            ParseError { file: file.to_string(), line, column, path, message: clean_message(&e.to_string()) }
-        };
-        let header: Option<Header> = match serde_yaml_ng::from_str::<Option<serde_yaml_ng::Value>>(doc.text) {
-            Ok(None) => continue,
-            Ok(Some(serde_yaml_ng::Value::Mapping(_))) => serde_yaml_ng::from_str(doc.text).map_err(|e| {
-                let path = kind_path_for(&e.to_string());
-                located(e, path)
-            })?,
-            Ok(Some(_)) => {
+    for (index, doc) in split_yaml(text).iter().enumerate() {
+        match reader.peek::<Option<Shape>>(doc)? {
+            None => continue,
+            Some(Shape::Mapping) => {}
+            Some(Shape::Other) => {
                 return Err(ParseError {
                     file: file.to_string(),
                     line: Some(doc.first_line + 1),
@@ -95,34 +185,20 @@ fn parse_yaml(file: &str, text: &str) -> Result<Vec<Resource>, ParseError> {
                     ),
                 });
             }
-            Err(e) => return Err(located(e, String::new())),
-        };
-        let Some(header) = header else { continue };
-        let de = serde_yaml_ng::Deserializer::from_str(doc.text);
-        let resource = deserialize_kind(header.kind, de, |e: serde_path_to_error::Error<serde_yaml_ng::Error>| {
-            let path = path_string(e.path());
-            located(e.into_inner(), path)
-        })?;
+        }
+        let header: Header = reader.peek(doc)?;
+        let resource = read_kind(header.kind, &reader, doc)?;
         check(file, doc, resource, &mut out)?;
     }
     Ok(out)
 }
 
 fn parse_json(file: &str, text: &str) -> Result<Vec<Resource>, ParseError> {
-    let json_err = |e: serde_json::Error, path: String, doc: &Doc| {
-        let (line, column) = if e.line() == 0 {
-            (None, None)
-        } else if e.line() == 1 {
-            (Some(doc.first_line + 1), Some(e.column() + doc.first_column))
-        } else {
-            (Some(doc.first_line + e.line()), Some(e.column()))
-        };
-        ParseError { file: file.to_string(), line, column, path, message: clean_message(&e.to_string()) }
-    };
+    let reader = Json { file };
     let whole = Doc { text, first_line: 0, first_column: 0 };
     let docs: Vec<Doc> = if text.trim_start().starts_with('[') {
         let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(text).map_err(|e| json_err(e, String::new(), &whole))?;
+            serde_json::from_str(text).map_err(|e| reader.error(e, String::new(), &whole))?;
         items
             .into_iter()
             .map(|raw| {
@@ -139,44 +215,24 @@ fn parse_json(file: &str, text: &str) -> Result<Vec<Resource>, ParseError> {
     };
     let mut out = Vec::new();
     for doc in &docs {
-        let header: Header = serde_json::from_str(doc.text).map_err(|e| {
-            let path = kind_path_for(&e.to_string());
-            json_err(e, path, doc)
-        })?;
-        let mut de = serde_json::Deserializer::from_str(doc.text);
-        let resource = deserialize_kind(header.kind, &mut de, |e: serde_path_to_error::Error<serde_json::Error>| {
-            let path = path_string(e.path());
-            json_err(e.into_inner(), path, doc)
-        })?;
+        let header: Header = reader.read(doc)?;
+        let resource = read_kind(header.kind, &reader, doc)?;
         check(file, doc, resource, &mut out)?;
     }
     Ok(out)
 }
 
-/// Deserializes one document as the typed resource of `kind`.
-fn deserialize_kind<'de, D, E>(kind: Kind, de: D, err: E) -> Result<Resource, ParseError>
-where
-    D: serde::Deserializer<'de>,
-    E: FnOnce(serde_path_to_error::Error<D::Error>) -> ParseError,
-{
-    fn one<'de, S: Spec, D: serde::Deserializer<'de>>(
-        de: D,
-    ) -> Result<Envelope<S>, serde_path_to_error::Error<D::Error>>
-    where
-        Envelope<S>: DeserializeOwned,
-    {
-        serde_path_to_error::deserialize(de)
-    }
-    let result = match kind {
-        Kind::Role => one(de).map(Resource::Role),
-        Kind::User => one(de).map(Resource::User),
-        Kind::Token => one(de).map(Resource::Token),
-        Kind::TrustedCluster => one(de).map(Resource::TrustedCluster),
-        Kind::RemoteCluster => one(de).map(Resource::RemoteCluster),
-        Kind::CertAuthority => one(de).map(Resource::CertAuthority),
-        Kind::Node => one(de).map(Resource::Node),
-    };
-    result.map_err(err)
+/// Reads one document as the typed resource of `kind`.
+fn read_kind(kind: Kind, reader: &impl Reader, doc: &Doc) -> Result<Resource, ParseError> {
+    Ok(match kind {
+        Kind::Role => Resource::Role(reader.read(doc)?),
+        Kind::User => Resource::User(reader.read(doc)?),
+        Kind::Token => Resource::Token(reader.read(doc)?),
+        Kind::TrustedCluster => Resource::TrustedCluster(reader.read(doc)?),
+        Kind::RemoteCluster => Resource::RemoteCluster(reader.read(doc)?),
+        Kind::CertAuthority => Resource::CertAuthority(reader.read(doc)?),
+        Kind::Node => Resource::Node(reader.read(doc)?),
+    })
 }
 
 /// Runs the cross-field checks and collects the resource.
@@ -221,76 +277,12 @@ fn split_yaml(text: &str) -> Vec<Doc<'_>> {
     docs
 }
 
-/// Finds the line and column of a dotted field path's last key in a document's text.
+/// Finds the line and column of a dotted field path's last key in a document's text (the
+/// document's start when the key is not written).
 fn locate(doc: &Doc, path: &str) -> (usize, usize) {
-    let mut line_idx = 0;
-    let mut min_indent = 0;
-    let lines: Vec<&str> = doc.text.lines().collect();
-    let mut found = (doc.first_line + 1, doc.first_column + 1);
-    for key in path.split('.') {
-        let key = key.split('[').next().unwrap_or(key);
-        let hit = lines.iter().enumerate().skip(line_idx).find(|(_, l)| {
-            let indent = l.len() - l.trim_start().len();
-            let t = l.trim_start();
-            indent >= min_indent && (t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\"")))
-        });
-        match hit {
-            Some((i, l)) => {
-                let indent = l.len() - l.trim_start().len();
-                let column = if i == 0 { indent + doc.first_column } else { indent };
-                found = (doc.first_line + i + 1, column + 1);
-                line_idx = i + 1;
-                min_indent = indent + 1;
-            }
-            None => break,
-        }
+    match crate::yaml::locate_key(doc.text, path) {
+        Some((1, column)) => (doc.first_line + 1, column + doc.first_column),
+        Some((line, column)) => (doc.first_line + line, column),
+        None => (doc.first_line + 1, doc.first_column + 1),
     }
-    found
-}
-
-/// `kind` errors from the header pass belong to the `kind` field.
-fn kind_path_for(message: &str) -> String {
-    if message.contains("variant") || message.contains("`kind`") { "kind".into() } else { String::new() }
-}
-
-fn path_string(path: &serde_path_to_error::Path) -> String {
-    let s = path.to_string();
-    if s == "." { String::new() } else { s }
-}
-
-/// Rewrites serde's messages into the words a person reads: drops the position suffix (we print
-/// it in front), and says what was expected before what was found.
-fn clean_message(raw: &str) -> String {
-    let mut msg = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if let Some(i) = msg.find(" at line ") {
-        msg.truncate(i);
-    }
-    // serde_yaml_ng prefixes nested errors with the YAML path; we print our own path.
-    if let Some((head, tail)) = msg.split_once(": ")
-        && !head.is_empty()
-        && !head.contains(' ')
-    {
-        msg = tail.to_string();
-    }
-    if let Some(rest) = msg.strip_prefix("invalid type: ").or_else(|| msg.strip_prefix("invalid value: "))
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        let expected = match expected {
-            e if e.starts_with("struct ") || e.starts_with("map") => "a mapping",
-            "a sequence" => "a list",
-            e => e,
-        };
-        return format!("expected {expected}, found {found}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant ")
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        return format!("unknown value {found}, expected {expected}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown field ")
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        return format!("unknown field {found} (known fields: {})", expected.trim_start_matches("one of "));
-    }
-    msg
 }

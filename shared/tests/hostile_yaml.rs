@@ -1,0 +1,91 @@
+//! Hostile resource files, as the web API may receive them: each must be refused with one short,
+//! located line, quickly, without a panic, a stack overflow or a large allocation.
+
+use std::time::{Duration, Instant};
+
+use tether_shared::resource::parse_resources;
+
+const HEAD: &str = "kind: role\nversion: v5\nmetadata:\n  name: x\n";
+
+/// Nine levels of nine aliases each: 9^9 (387 million) strings once expanded.
+fn laughs(indent: &str) -> String {
+    let mut s = format!("{indent}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..9 {
+        let p = i - 1;
+        s += &format!("{indent}a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
+    }
+    s
+}
+
+/// Parses `text`, which must be refused within five seconds (a debug build on a busy machine;
+/// optimised, the slowest case takes tens of milliseconds); returns the error line.
+fn refused(text: &str) -> String {
+    let start = Instant::now();
+    let err = parse_resources("h.yaml", text).expect_err("hostile input must be refused").to_string();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}: {err:.300}");
+    assert!(err.starts_with("h.yaml:"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert!(err.len() < 600, "short: {} bytes: {err:.300}", err.len());
+    err
+}
+
+#[test]
+fn billion_laughs_is_refused() {
+    // Where resources keep free-form values (labels), in the spec, and before `kind`.
+    let err = refused(&format!("{HEAD}  labels:\n{}", laughs("    ")));
+    assert!(err.starts_with("h.yaml:6:") || err.starts_with("h.yaml:5:"), "{err}");
+    assert!(err.contains("metadata.labels"), "{err}");
+    refused(&format!("{HEAD}spec:\n  allow:\n    node_labels:\n{}", laughs("      ")));
+    refused(&format!("{}{HEAD}", laughs("")));
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let err = refused(&"[".repeat(10_000));
+    assert!(err.starts_with("h.yaml:1:"), "{err}");
+    refused(&"{a: ".repeat(10_000));
+    refused(&format!("{}x\n", "- ".repeat(10_000)));
+    // Unterminated, the parser stops at the end; closed, the reader at the field.
+    let err = refused(&format!("{HEAD}  labels: {}\n", "[".repeat(10_000)));
+    assert!(err.starts_with("h.yaml:6:"), "{err}");
+    let err = refused(&format!("{HEAD}  labels: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
+    assert!(err.starts_with("h.yaml:5:11: metadata.labels: "), "{err}");
+    let err = refused(&format!("{HEAD}spec:\n  allow:\n    logins: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
+    assert!(err.starts_with("h.yaml:7:") && err.contains("spec.allow.logins"), "{err}");
+}
+
+#[test]
+fn huge_scalars_are_refused_with_a_short_message() {
+    let big = "a".repeat(8 << 20);
+    // A key past 1024 characters is no simple key to YAML.
+    let err = refused(&format!("kind: role\nversion: v5\nmetadata:\n  name: x\n  {big}: 1\n"));
+    assert!(err.starts_with("h.yaml:5:"), "{err:.300}");
+    let long = "a".repeat(1000);
+    let err = refused(&format!("kind: role\nversion: v5\nmetadata:\n  name: x\n  {long}: 1\n"));
+    assert!(err.starts_with("h.yaml:5:3: "), "{err:.300}");
+    assert!(err.contains("unknown field `aaaa"), "{err:.300}");
+    let err = refused(&format!("kind: role\nversion: v5\nmetadata:\n  name: 'a {big}'\n"));
+    assert!(err.starts_with("h.yaml:4:"), "{err:.300}");
+    assert!(err.contains("metadata.name: "), "{err:.300}");
+}
+
+#[test]
+fn duplicate_keys_are_refused() {
+    // serde_yaml_ng places these at the mapping that holds the key twice, and names the key.
+    let err = refused(&format!("{HEAD}  name: y\n"));
+    assert!(err.starts_with("h.yaml:4:3: metadata: duplicate key `name`"), "{err}");
+    let err = refused("kind: role\nkind: user\nversion: v5\nmetadata:\n  name: x\n");
+    assert!(err.starts_with("h.yaml:1:1: duplicate field `kind`"), "{err}");
+    // Also inside free-form maps, where the second value would silently win.
+    let err = refused(&format!("{HEAD}  labels:\n    env: a\n    env: b\n"));
+    assert!(err.starts_with("h.yaml:6:5: metadata.labels: duplicate key `env`"), "{err}");
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let err = refused(&format!("{HEAD}  nmae: y\n"));
+    assert!(err.starts_with("h.yaml:5:3: metadata.nmae: unknown field `nmae`"), "{err}");
+    let err = refused(&format!("{HEAD}spec:\n  allow:\n    login: [a]\n"));
+    assert!(err.starts_with("h.yaml:7:5: spec.allow.login: unknown field `login`"), "{err}");
+}
