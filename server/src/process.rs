@@ -11,7 +11,7 @@ use tether_shared::api::{PingAuth, PingProxy, PingProxySsh, PingResponse};
 use tokio::sync::watch;
 
 use crate::audit::Audit;
-use crate::auth::Auth;
+use crate::auth::AuthService;
 use crate::config::{self, Config, StorageConfig};
 use crate::listen::{Listener, reachable};
 use crate::node::identity::JoinVia;
@@ -103,7 +103,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .context("cannot open the audit log in data_dir/log")?,
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
-    let auth = Auth::init(backend.clone(), &cluster, audit.clone(), require_otp)
+    let auth = AuthService::init(backend.clone(), &cluster, audit.clone(), require_otp)
         .await
         .map_err(|e| anyhow::anyhow!("auth: {e}"))?;
     auth.set_insecure(cfg.insecure);

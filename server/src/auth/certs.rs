@@ -9,10 +9,10 @@ use tether_shared::identity::{Identity, Traits};
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
 
-use super::{ADMIN_ROLE, Auth, AuthError, grantable_roles, internal, parse_ed25519};
+use super::{ADMIN_ROLE, AuthError, AuthService, grantable_roles, internal, parse_ed25519};
 use crate::storage::records;
 
-impl Auth {
+impl AuthService {
     /// Signs an SSH user certificate and a TLS client certificate for `public_key`.
     pub fn issue(
         &self,
@@ -26,7 +26,7 @@ impl Auth {
         self.issue_bound(user, roles, traits, checker, public_key, ttl, None)
     }
 
-    /// [`Auth::issue`], the certificates bound to one leaf cluster when `leaf` is given.
+    /// [`AuthService::issue`], the certificates bound to one leaf cluster when `leaf` is given.
     #[allow(clippy::too_many_arguments)]
     pub fn issue_bound(
         &self,

@@ -8,7 +8,9 @@ use tether_shared::api::{InviteResponse, LoginResponse};
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
 
-use super::{Auth, AuthError, INVITE_TTL, LOCKOUT_WINDOW, MAX_FAILED_LOGINS, grantable_roles, internal, password};
+use super::{
+    AuthError, AuthService, INVITE_TTL, LOCKOUT_WINDOW, MAX_FAILED_LOGINS, grantable_roles, internal, password,
+};
 use crate::storage::{StorageError, records};
 
 /// A stored password hash or invite.
@@ -25,7 +27,7 @@ struct TotpRecord {
     last_step: u64,
 }
 
-impl Auth {
+impl AuthService {
     /// The keys failed logins are counted under. The user name is hashed, so each entry is
     /// small whatever name a client sends (a request body may carry a 256 KiB one).
     fn failure_keys(user: &str, source: &str) -> [String; 2] {

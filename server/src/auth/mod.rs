@@ -1,10 +1,10 @@
 //! The auth service: the cluster's certificate authorities, users, passwords, join tokens and
 //! RBAC, over a storage [`Backend`].
 //!
-//! On first start [`Auth::init`] generates the SSH user CA, SSH host CA and TLS CA (Ed25519),
+//! On first start [`AuthService::init`] generates the SSH user CA, SSH host CA and TLS CA (Ed25519),
 //! stores their private keys under `/secrets/ca/` and their public parts as `cert_authority`
 //! resources, and creates the preset roles. Every API call is checked against the caller's roles
-//! ([`Auth::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
+//! ([`AuthService::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
 //!
 //! Layout: this file holds the service, its errors and RBAC; `certs.rs` signs certificates,
 //! `login.rs` checks passwords, invites and second factors, `resources.rs` holds the API's
@@ -106,7 +106,7 @@ impl From<StorageError> for AuthError {
 }
 
 /// The auth service of one cluster.
-pub struct Auth {
+pub struct AuthService {
     backend: Arc<dyn Backend>,
     cluster: String,
     user_ca: SshCa,
@@ -161,7 +161,7 @@ fn internal(e: impl std::fmt::Display) -> AuthError {
     AuthError::Internal(e.to_string())
 }
 
-impl Auth {
+impl AuthService {
     /// Loads the cluster's CAs (generating them on first start) and makes sure the preset roles
     /// and public CA resources exist.
     pub async fn init(
@@ -185,7 +185,7 @@ impl Auth {
         .await?;
         let split = tls_pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| internal("stored TLS CA is damaged"))?;
         let tls_ca = TlsCa::from_pem(&tls_pair[..split], &tls_pair[split..]).map_err(internal)?;
-        let auth = Auth {
+        let auth = AuthService {
             user_ca: SshCa::from_openssh(&user_pem).map_err(internal)?,
             host_ca: SshCa::from_openssh(&host_pem).map_err(internal)?,
             tls_ca,

@@ -14,7 +14,7 @@ use tether_shared::identity::Identity;
 use tether_shared::resource::{CaType, Kind, Node, Resource, Role, RoleConditions, RoleSpec, Rule, TokenType};
 use tether_shared::ssh_cert::HostIdentity;
 
-use super::{Auth, AuthError, internal};
+use super::{AuthError, AuthService, internal};
 use crate::storage::records;
 
 /// The role of node identities.
@@ -48,7 +48,7 @@ pub fn node_role() -> Role {
     )
 }
 
-impl Auth {
+impl AuthService {
     /// Joins a node with a token (remote nodes).
     pub async fn join_node(&self, req: &JoinRequest) -> Result<JoinResponse, AuthError> {
         self.check_token(&req.token, TokenType::Node).await?;

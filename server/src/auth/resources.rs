@@ -1,5 +1,5 @@
 //! The API's resource, user, token and listing operations as business rules: who may do what
-//! (RBAC through [`Auth::authorize`]), what may be stored, what is audited, and what each caller
+//! (RBAC through [`AuthService::authorize`]), what may be stored, what is audited, and what each caller
 //! may see. The web handlers only translate HTTP to these calls and back.
 
 use std::time::Duration;
@@ -11,11 +11,11 @@ use tether_shared::api::{
 use tether_shared::identity::{Identity, Traits};
 use tether_shared::resource::{CaType, CertAuthority, Kind, Resource, User, UserSpec};
 
-use super::{Auth, AuthError, grantable_roles, is_reserved_role};
+use super::{AuthError, AuthService, grantable_roles, is_reserved_role};
 use crate::storage::StorageError;
 use crate::storage::records;
 
-impl Auth {
+impl AuthService {
     /// `tctl users add`: a user with existing, grantable roles, and their invitation.
     pub async fn create_user(&self, who: &Identity, req: &CreateUserRequest) -> Result<InviteResponse, AuthError> {
         self.authorize(who, "user", "create").await?;
@@ -397,15 +397,15 @@ mod tests {
     use tether_shared::identity::{Identity, Traits};
     use tether_shared::resource::{Kind, Resource, parse_resources};
 
-    use super::super::{ADMIN_ROLE, Auth, AuthError};
+    use super::super::{ADMIN_ROLE, AuthError, AuthService};
     use crate::audit::Audit;
     use crate::storage::records;
     use crate::storage::sqlite::SqliteBackend;
 
-    async fn cluster(dir: &tempfile::TempDir) -> Arc<Auth> {
+    async fn cluster(dir: &tempfile::TempDir) -> Arc<AuthService> {
         let backend = SqliteBackend::open(dir.path().join("root.db")).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join("log"), "root.example.com").unwrap());
-        Auth::init(backend, "root.example.com", audit, false).await.unwrap()
+        AuthService::init(backend, "root.example.com", audit, false).await.unwrap()
     }
 
     fn identity(user: &str, cluster: &str, roles: &[&str]) -> Identity {

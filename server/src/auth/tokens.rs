@@ -12,7 +12,7 @@ use tether_shared::api::TokenInfo;
 use tether_shared::labels::Labels;
 use tether_shared::resource::TokenType;
 
-use super::{Auth, AuthError, internal, password};
+use super::{AuthError, AuthService, internal, password};
 
 /// Characters of a token kept for display.
 pub const HINT_LEN: usize = 8;
@@ -45,7 +45,7 @@ impl TokenRecord {
     }
 }
 
-impl Auth {
+impl AuthService {
     /// Creates a random token of `token_type` that expires after `ttl`; returns it in full,
     /// the only time it is shown.
     pub async fn add_token(

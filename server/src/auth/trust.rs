@@ -22,7 +22,7 @@ use tether_shared::resource::{
 use tether_shared::rolemap::RoleMap;
 
 use super::refusal::{ClientRefusal, RemoteRefusal, TrustRefusal};
-use super::{Auth, AuthError, internal};
+use super::{AuthError, AuthService, internal};
 use crate::storage::StorageError;
 use crate::storage::records;
 
@@ -38,7 +38,7 @@ pub struct RemoteUser {
     pub remote_roles: Vec<String>,
 }
 
-impl Auth {
+impl AuthService {
     // ----- the root's side -----
 
     /// Validates a leaf's request for trust: the token, the name, the CAs. Stores the leaf's
@@ -568,17 +568,17 @@ mod tests {
     use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
 
     use super::super::refusal::TrustRefusal;
-    use super::super::{Auth, AuthError};
+    use super::super::{AuthError, AuthService};
     use crate::audit::Audit;
     use crate::storage::records;
     use crate::storage::sqlite::SqliteBackend;
 
     const LEAF: &str = "leaf.example.com";
 
-    async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<Auth> {
+    async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<AuthService> {
         let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
-        Auth::init(backend, name, audit, false).await.unwrap()
+        AuthService::init(backend, name, audit, false).await.unwrap()
     }
 
     fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
@@ -596,7 +596,7 @@ mod tests {
         ]
     }
 
-    async fn token(auth: &Auth) -> String {
+    async fn token(auth: &AuthService) -> String {
         auth.add_token(TokenType::TrustedCluster, Duration::from_secs(600), Default::default()).await.unwrap().token
     }
 

@@ -13,7 +13,7 @@ use tether_client::client::{ApiClient, ServerTrust};
 use tether_client::credentials::Credentials;
 use tether_shared::api::{JoinRequest, JoinResponse};
 
-use crate::auth::Auth;
+use crate::auth::AuthService;
 
 /// The file name of the node identity inside the data directory.
 pub const NODE_IDENTITY: &str = "node-identity.json";
@@ -21,7 +21,7 @@ pub const NODE_IDENTITY: &str = "node-identity.json";
 /// Where the node gets its identity from on first start.
 pub enum JoinVia<'a> {
     /// The auth service in this process.
-    Local(&'a Arc<Auth>),
+    Local(&'a Arc<AuthService>),
     /// A remote cluster's API (`host:port`) with a join token.
     Remote {
         /// The auth or proxy address.

@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::auth::Auth as AuthService;
+use crate::auth::AuthService;
 use crate::auth::refusal::TrustRefusal;
 use crate::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
 use crate::storage::records;

@@ -23,7 +23,7 @@ use tether_shared::resource::CaType;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, watch};
 
-use crate::auth::Auth;
+use crate::auth::AuthService;
 use crate::listen::DIAL_TIMEOUT;
 use tether_shared::tunnel::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET, read_line};
 
@@ -122,7 +122,7 @@ struct Target {
 }
 
 /// Runs the agent pools of this leaf until `stop` fires.
-pub async fn run(auth: Arc<Auth>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
+pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
     let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
     loop {
         match targets(&auth).await {
@@ -168,7 +168,7 @@ pub async fn run(auth: Arc<Auth>, web_addr: String, recycle_after: u64, mut stop
 }
 
 /// The enabled trusted clusters whose host CA is active here.
-async fn targets(auth: &Auth) -> Result<HashMap<String, Target>, crate::auth::AuthError> {
+async fn targets(auth: &AuthService) -> Result<HashMap<String, Target>, crate::auth::AuthError> {
     let mut out = HashMap::new();
     for tc in auth.trusted_clusters().await? {
         if !tc.spec.enabled {
@@ -204,7 +204,7 @@ struct Pool {
     host_cas: Vec<PublicKey>,
     key: Arc<PrivateKey>,
     cert: Certificate,
-    auth: Arc<Auth>,
+    auth: Arc<AuthService>,
     web_addr: String,
     recycle_after: u64,
     state: Mutex<PoolState>,
@@ -212,7 +212,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(auth: &Arc<Auth>, web_addr: &str, target: &Target, recycle_after: u64) -> Result<Arc<Pool>, String> {
+    fn new(auth: &Arc<AuthService>, web_addr: &str, target: &Target, recycle_after: u64) -> Result<Arc<Pool>, String> {
         let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
         let leaf = auth.cluster_name().to_string();
         let cert = auth.proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
@@ -479,7 +479,7 @@ struct AgentHandler {
     leaf: String,
     host_cas: Vec<PublicKey>,
     refusal: Arc<Mutex<Option<String>>>,
-    auth: Arc<Auth>,
+    auth: Arc<AuthService>,
     web_addr: String,
     /// Transports in progress; dropped (aborted) with the connection.
     transports: tokio::task::JoinSet<()>,
@@ -543,7 +543,7 @@ impl russh::client::Handler for AgentHandler {
 /// Dials a transport's target inside this leaf, reports the outcome, relays bytes.
 async fn transport(
     channel: Channel<russh::client::Msg>,
-    auth: &Auth,
+    auth: &AuthService,
     (root, leaf): (&str, &str),
     web_addr: &str,
     target: &str,

@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 
 use super::flow::{self, FlowStream, Pump};
 use super::status::{self, LeafStatus, ProxyRecord, StatusRecord, now_ms};
-use crate::auth::Auth;
+use crate::auth::AuthService;
 use crate::storage::records;
 
 /// How long opening a transport channel (and the agent's dial behind it) may take.
@@ -234,7 +234,7 @@ impl Registry {
 
     /// Writes the status record and discovery entry until `stop` fires; removes the discovery
     /// entry and marks every leaf disconnected on the way out.
-    pub async fn run_flusher(self: Arc<Self>, auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
+    pub async fn run_flusher(self: Arc<Self>, auth: Arc<AuthService>, mut stop: watch::Receiver<bool>) {
         let backend = auth.backend().clone();
         let me = ProxyRecord { id: self.proxy_id.clone(), tunnel_addr: self.tunnel_addr.clone() };
         let mut tick = tokio::time::interval(self.heartbeat);
@@ -273,7 +273,7 @@ impl Registry {
     }
 
     /// Drops tunnels and entries of leaves that no longer have a `remote_cluster`.
-    async fn drop_removed(&self, auth: &Auth) {
+    async fn drop_removed(&self, auth: &AuthService) {
         let known: HashSet<String> = match auth.backend().range(&records::prefix(Kind::RemoteCluster)).await {
             Ok(items) => items.iter().filter_map(|i| i.key.rsplit('/').next().map(str::to_string)).collect(),
             Err(e) => return tracing::warn!("tunnel: cannot list remote clusters: {e}"),

@@ -17,7 +17,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
 use super::registry::Registry;
-use crate::auth::Auth as AuthService;
+use crate::auth::AuthService;
 use crate::listen::{Conn, Gate, Listener};
 use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
 

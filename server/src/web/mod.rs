@@ -5,7 +5,7 @@
 //! request head must arrive within `web_request_timeout`, and every later request head (or the
 //! wait for it on an idle keep-alive connection) too, through hyper's header timer. A client
 //! certificate is
-//! optional; the handshake proves the client holds its key, and then [`Auth::identify_tls_client`]
+//! optional; the handshake proves the client holds its key, and then [`AuthService::identify_tls_client`]
 //! verifies its chain: to this cluster's TLS CA, or to the active TLS CA of a trusted (root)
 //! cluster, whose users get their roles through the role map. A certificate that verifies
 //! against neither leaves the connection unauthenticated, and calls that need one say why. The identity is attached to every
@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::auth::Auth;
+use crate::auth::AuthService;
 use crate::listen::{Conn, Listener};
 
 /// The largest request body accepted.
@@ -39,7 +39,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Shared state of the web API.
 pub struct WebState {
     /// The cluster's auth service.
-    pub auth: Arc<Auth>,
+    pub auth: Arc<AuthService>,
     /// The static part of `/webapi/ping`.
     pub ping: PingResponse,
     /// This proxy's tunnels from leaf clusters.
