@@ -11,10 +11,16 @@
 //! Every task is owned by a [`Forwarder`] (listeners, and the relays each listener or the
 //! dispatcher started), and dropping the forwarder stops them all. Relays are capped at
 //! [`MAX_RELAYS`]; a listener at the cap stops accepting until one ends.
+//!
+//! Layout: `spec.rs` parses the flags, `socks.rs` speaks SOCKS5 for `-D`; this file holds the
+//! listeners, the channels and the relays.
+
+mod socks;
+mod spec;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,12 +29,14 @@ use anyhow::{Context, Result, bail};
 use russh::client::{Handle, Msg};
 use russh::keys::Certificate;
 use russh::{Channel, ChannelMsg, ChannelOpenFailure};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::handler::{HostCheck, Inbound, NodeEvents, Refusals};
+use socks::{SOCKS_FAILURE, SOCKS_NOT_ALLOWED, SOCKS_REFUSED, socks};
+pub use spec::{Forwarding, join_host_port};
 
 /// How long a SOCKS5 client may take to say where it wants to go.
 pub const SOCKS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,147 +54,6 @@ const RELAY_BUFFER: usize = 64 * 1024;
 const CLOSED_POLL: Duration = Duration::from_millis(500);
 /// What tsh asks the node to listen on for `-R` when no bind address is given (as OpenSSH).
 const DEFAULT_REMOTE_BIND: &str = "localhost";
-
-/// `-L [bind_address:]port:host:hostport`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalForward {
-    /// Where tsh listens.
-    pub bind: String,
-    /// The local port (0: one the kernel picks, printed).
-    pub port: u16,
-    /// The target, as the node resolves it.
-    pub host: String,
-    /// The target's port.
-    pub host_port: u16,
-}
-
-/// `-R [bind_address:]port:host:hostport`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteForward {
-    /// The address sent to the node (it listens on loopback whatever this says).
-    pub bind: String,
-    /// The node's port (0: one the node picks, printed).
-    pub port: u16,
-    /// The target, as tsh resolves it.
-    pub host: String,
-    /// The target's port.
-    pub host_port: u16,
-}
-
-/// `-D [bind_address:]port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DynamicForward {
-    /// Where the SOCKS5 proxy listens.
-    pub bind: String,
-    /// Its port (0: one the kernel picks, printed).
-    pub port: u16,
-}
-
-/// Everything `tsh ssh` forwards, from its flags.
-#[derive(Debug, Default)]
-pub struct Forwarding {
-    /// `-L`.
-    pub local: Vec<LocalForward>,
-    /// `-R`.
-    pub remote: Vec<RemoteForward>,
-    /// `-D`.
-    pub dynamic: Vec<DynamicForward>,
-    /// `-N`: no command; hold the forwards until interrupted.
-    pub no_command: bool,
-    /// `-A`: the local agent's socket.
-    pub agent: Option<PathBuf>,
-}
-
-/// Splits a spec at the colons outside `[...]`, dropping the brackets; `None` if they do not pair.
-fn fields(spec: &str) -> Option<Vec<String>> {
-    let mut out = vec![String::new()];
-    let mut bracket = false;
-    for c in spec.chars() {
-        match c {
-            '[' if !bracket => bracket = true,
-            ']' if bracket => bracket = false,
-            '[' | ']' => return None,
-            ':' if !bracket => out.push(String::new()),
-            c => out.last_mut()?.push(c),
-        }
-    }
-    (!bracket).then_some(out)
-}
-
-/// A local bind address: empty or `*` means every interface, `localhost` the IPv4 loopback.
-fn local_bind(bind: &str) -> String {
-    match bind {
-        "" | "*" => "0.0.0.0".into(),
-        "localhost" => "127.0.0.1".into(),
-        other => other.to_string(),
-    }
-}
-
-/// `host:port`, with brackets around an IPv6 host.
-pub fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
-}
-
-/// `[bind:]port:host:hostport` → (bind, port, host, hostport).
-fn parse_forward(flag: &str, spec: &str) -> Result<(Option<String>, u16, String, u16)> {
-    let bad = || anyhow::anyhow!("bad {flag} spec {spec:?}: expected [bind_address:]port:host:hostport");
-    let parts = fields(spec).ok_or_else(bad)?;
-    let (bind, rest) = match parts.len() {
-        3 => (None, &parts[..]),
-        4 => (Some(parts[0].clone()), &parts[1..]),
-        _ => return Err(bad()),
-    };
-    let port = rest[0].parse::<u16>().map_err(|_| bad())?;
-    let host = rest[1].clone();
-    let target_port = rest[2].parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?;
-    if host.is_empty() || host.chars().any(char::is_whitespace) {
-        return Err(bad());
-    }
-    Ok((bind, port, host, target_port))
-}
-
-impl Forwarding {
-    /// Reads the flags; `agent` needs `SSH_AUTH_SOCK`.
-    pub fn parse(
-        local: &[String],
-        remote: &[String],
-        dynamic: &[String],
-        no_command: bool,
-        agent: bool,
-    ) -> Result<Forwarding> {
-        let mut fwd = Forwarding { no_command, ..Forwarding::default() };
-        for spec in local {
-            let (bind, port, host, host_port) = parse_forward("-L", spec)?;
-            let bind = bind.map_or_else(|| "127.0.0.1".into(), |b| local_bind(&b));
-            fwd.local.push(LocalForward { bind, port, host, host_port });
-        }
-        for spec in remote {
-            let (bind, port, host, host_port) = parse_forward("-R", spec)?;
-            let bind = bind.filter(|b| !b.is_empty()).unwrap_or_else(|| DEFAULT_REMOTE_BIND.into());
-            fwd.remote.push(RemoteForward { bind, port, host, host_port });
-        }
-        for spec in dynamic {
-            let bad = || anyhow::anyhow!("bad -D spec {spec:?}: expected [bind_address:]port");
-            let parts = fields(spec).ok_or_else(bad)?;
-            let (bind, port) = match parts.as_slice() {
-                [port] => ("127.0.0.1".to_string(), port),
-                [bind, port] => (local_bind(bind), port),
-                _ => return Err(bad()),
-            };
-            let port = port.parse::<u16>().map_err(|_| bad())?;
-            fwd.dynamic.push(DynamicForward { bind, port });
-        }
-        if agent {
-            match std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
-                Some(sock) => fwd.agent = Some(PathBuf::from(sock)),
-                None => bail!(
-                    "-A forwards your SSH agent, but SSH_AUTH_SOCK is not set: start one (eval \"$(ssh-agent)\"; ssh-add) or drop -A"
-                ),
-            }
-        }
-        Ok(fwd)
-    }
-}
 
 /// Prints one line for the user on stderr (with a carriage return on a terminal, which may be
 /// in raw mode).
@@ -567,189 +434,5 @@ pub(crate) async fn request_agent(channel: &mut Channel<Msg>, cert: &Certificate
             }
             Some(_) => {}
         }
-    }
-}
-
-// SOCKS5 (RFC 1928): no authentication, CONNECT only.
-const SOCKS_VERSION: u8 = 5;
-const SOCKS_NO_AUTH: u8 = 0;
-const SOCKS_NO_METHOD: u8 = 0xFF;
-const SOCKS_CONNECT: u8 = 1;
-const SOCKS_IPV4: u8 = 1;
-const SOCKS_DOMAIN: u8 = 3;
-const SOCKS_IPV6: u8 = 4;
-const SOCKS_OK: u8 = 0;
-const SOCKS_FAILURE: u8 = 1;
-const SOCKS_NOT_ALLOWED: u8 = 2;
-const SOCKS_REFUSED: u8 = 5;
-const SOCKS_BAD_COMMAND: u8 = 7;
-const SOCKS_BAD_ADDRESS: u8 = 8;
-
-/// Why a SOCKS5 handshake ended without a target.
-#[derive(Debug)]
-struct SocksRefusal(&'static str);
-
-/// Reads a SOCKS5 greeting and CONNECT request; replies to failures itself.
-async fn socks_target<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Result<(String, u16), SocksRefusal> {
-    let io = |_| SocksRefusal("the client went away during the handshake");
-    let mut head = [0u8; 2];
-    s.read_exact(&mut head).await.map_err(io)?;
-    if head[0] != SOCKS_VERSION {
-        return Err(SocksRefusal("not a SOCKS5 client"));
-    }
-    let mut methods = vec![0u8; usize::from(head[1])];
-    s.read_exact(&mut methods).await.map_err(io)?;
-    if !methods.contains(&SOCKS_NO_AUTH) {
-        let _ = s.write_all(&[SOCKS_VERSION, SOCKS_NO_METHOD]).await;
-        return Err(SocksRefusal("the client offers no method without authentication"));
-    }
-    s.write_all(&[SOCKS_VERSION, SOCKS_NO_AUTH]).await.map_err(io)?;
-    let mut request = [0u8; 4];
-    s.read_exact(&mut request).await.map_err(io)?;
-    if request[0] != SOCKS_VERSION {
-        return Err(SocksRefusal("not a SOCKS5 request"));
-    }
-    if request[1] != SOCKS_CONNECT {
-        socks_reply(s, SOCKS_BAD_COMMAND).await;
-        return Err(SocksRefusal("only CONNECT is supported"));
-    }
-    let host = match request[3] {
-        SOCKS_IPV4 => {
-            let mut a = [0u8; 4];
-            s.read_exact(&mut a).await.map_err(io)?;
-            Ipv4Addr::from(a).to_string()
-        }
-        SOCKS_IPV6 => {
-            let mut a = [0u8; 16];
-            s.read_exact(&mut a).await.map_err(io)?;
-            Ipv6Addr::from(a).to_string()
-        }
-        SOCKS_DOMAIN => {
-            let mut len = [0u8; 1];
-            s.read_exact(&mut len).await.map_err(io)?;
-            let mut name = vec![0u8; usize::from(len[0])];
-            s.read_exact(&mut name).await.map_err(io)?;
-            match String::from_utf8(name) {
-                Ok(name) if !name.is_empty() => name,
-                _ => {
-                    socks_reply(s, SOCKS_BAD_ADDRESS).await;
-                    return Err(SocksRefusal("the host name is not valid text"));
-                }
-            }
-        }
-        _ => {
-            socks_reply(s, SOCKS_BAD_ADDRESS).await;
-            return Err(SocksRefusal("unknown address type"));
-        }
-    };
-    let mut port = [0u8; 2];
-    s.read_exact(&mut port).await.map_err(io)?;
-    Ok((host, u16::from_be_bytes(port)))
-}
-
-/// A SOCKS5 reply with `code` and an unspecified bound address.
-async fn socks_reply<S: AsyncWrite + Unpin>(s: &mut S, code: u8) {
-    let _ = s.write_all(&[SOCKS_VERSION, code, 0, SOCKS_IPV4, 0, 0, 0, 0, 0, 0]).await;
-}
-
-/// One `-D` connection: the handshake (within [`SOCKS_HANDSHAKE_TIMEOUT`]), then a channel.
-async fn socks(mut tcp: TcpStream, origin: SocketAddr, bound: SocketAddr, opener: &Opener) {
-    let (host, port) = match tokio::time::timeout(SOCKS_HANDSHAKE_TIMEOUT, socks_target(&mut tcp)).await {
-        Ok(Ok(target)) => target,
-        Ok(Err(SocksRefusal(why))) => {
-            tracing::debug!("SOCKS5 client {origin}: {why}");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!("SOCKS5 client {origin}: no request within {SOCKS_HANDSHAKE_TIMEOUT:?}");
-            return;
-        }
-    };
-    match opener.direct(&host, port, origin).await {
-        Ok(channel) => {
-            socks_reply(&mut tcp, SOCKS_OK).await;
-            relay(channel, tcp).await;
-        }
-        Err(e) => {
-            e.show(&format!("dynamic forward {bound} -> {}", join_host_port(&host, port)));
-            socks_reply(&mut tcp, e.socks_code()).await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(l: &[&str], r: &[&str], d: &[&str]) -> Result<Forwarding> {
-        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        Forwarding::parse(&v(l), &v(r), &v(d), false, false)
-    }
-
-    #[test]
-    fn specs_parse() {
-        let f = parse(&["8080:db:5432", "0.0.0.0:1:[::1]:22"], &["0:localhost:80", "[::1]:9:h:1"], &["1080", "*:1081"])
-            .unwrap();
-        assert_eq!(
-            f.local[0],
-            LocalForward { bind: "127.0.0.1".into(), port: 8080, host: "db".into(), host_port: 5432 }
-        );
-        assert_eq!(f.local[1], LocalForward { bind: "0.0.0.0".into(), port: 1, host: "::1".into(), host_port: 22 });
-        assert_eq!(f.remote[0].bind, "localhost");
-        assert_eq!((f.remote[1].bind.as_str(), f.remote[1].port), ("::1", 9));
-        assert_eq!(
-            f.dynamic,
-            vec![
-                DynamicForward { bind: "127.0.0.1".into(), port: 1080 },
-                DynamicForward { bind: "0.0.0.0".into(), port: 1081 }
-            ]
-        );
-        assert_eq!(join_host_port("::1", 22), "[::1]:22");
-    }
-
-    #[test]
-    fn bad_specs_say_what_is_expected() {
-        for bad in ["x", "8080:db", "a:b:c:d:e", "70000:db:1", "1:db:0", "1:db:x", "1::2", "[::1:1:h:2", "1:h h:2"] {
-            let e = parse(&[bad], &[], &[]).unwrap_err().to_string();
-            assert_eq!(e, format!("bad -L spec {bad:?}: expected [bind_address:]port:host:hostport"));
-        }
-        let e = parse(&[], &["1:2"], &[]).unwrap_err().to_string();
-        assert!(e.starts_with("bad -R spec \"1:2\""), "{e}");
-        let e = parse(&[], &[], &["a:b:c"]).unwrap_err().to_string();
-        assert_eq!(e, "bad -D spec \"a:b:c\": expected [bind_address:]port");
-    }
-
-    #[tokio::test]
-    async fn socks_handshake() {
-        // Domain name request.
-        let (mut client, mut server) = tokio::io::duplex(1024);
-        let task = tokio::spawn(async move { socks_target(&mut server).await.map_err(|e| e.0) });
-        client.write_all(&[5, 2, 2, 0]).await.unwrap();
-        let mut reply = [0u8; 2];
-        client.read_exact(&mut reply).await.unwrap();
-        assert_eq!(reply, [5, 0]);
-        client.write_all(&[5, 1, 0, 3, 2, b'd', b'b', 0x15, 0x38]).await.unwrap();
-        assert_eq!(task.await.unwrap(), Ok(("db".to_string(), 5432)));
-
-        // IPv6, and a BIND command refused with code 7.
-        let (mut client, mut server) = tokio::io::duplex(1024);
-        let task = tokio::spawn(async move { socks_target(&mut server).await.map_err(|e| e.0) });
-        client.write_all(&[5, 1, 0]).await.unwrap();
-        let mut reply = [0u8; 2];
-        client.read_exact(&mut reply).await.unwrap();
-        client.write_all(&[5, 2, 0, 4]).await.unwrap();
-        let mut refused = [0u8; 10];
-        client.read_exact(&mut refused).await.unwrap();
-        assert_eq!(refused[..2], [5, SOCKS_BAD_COMMAND]);
-        assert_eq!(task.await.unwrap(), Err("only CONNECT is supported"));
-
-        // Authentication required by the client: no acceptable method.
-        let (mut client, mut server) = tokio::io::duplex(1024);
-        let task = tokio::spawn(async move { socks_target(&mut server).await.map_err(|e| e.0) });
-        client.write_all(&[5, 1, 2]).await.unwrap();
-        let mut reply = [0u8; 2];
-        client.read_exact(&mut reply).await.unwrap();
-        assert_eq!(reply, [5, SOCKS_NO_METHOD]);
-        assert!(task.await.unwrap().is_err());
     }
 }
