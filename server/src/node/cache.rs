@@ -17,7 +17,7 @@ use tether_shared::labels::Labels;
 use tether_shared::resource::Role;
 use tether_shared::rolemap::RoleMap;
 
-use super::sshd::NodeTrust;
+use super::sshd::{NoRoles, NodeTrust};
 use crate::audit::Audit;
 
 /// How long to wait before asking again after a failure.
@@ -141,20 +141,17 @@ impl NodeTrust for TrustCache {
         &self.cluster
     }
 
-    fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, String> {
+    fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, NoRoles> {
         let state = self.read();
         let names = if ca_cluster == self.cluster {
             identity.roles.clone()
         } else {
-            let map = state
-                .role_maps
-                .get(ca_cluster)
-                .ok_or_else(|| format!("cluster {ca_cluster:?} is not trusted by this node"))?;
-            map.map(&identity.roles).map_err(|e| format!("role mapping for cluster {ca_cluster}: {e}"))?
+            let map = state.role_maps.get(ca_cluster).ok_or_else(|| NoRoles::Untrusted(ca_cluster.to_string()))?;
+            map.map(&identity.roles).map_err(|error| NoRoles::Mapping { cluster: ca_cluster.to_string(), error })?
         };
         let roles: Vec<Role> = names.iter().filter_map(|n| state.roles.get(n).cloned()).collect();
         if roles.is_empty() {
-            return Err(format!("none of the roles [{}] exists on this cluster", names.join(", ")));
+            return Err(NoRoles::Missing(names));
         }
         Ok(roles)
     }

@@ -79,13 +79,16 @@ impl russh::server::Handler for Conn {
                 self.refuse(certificate.key_id(), user, &refusal);
                 // A genuine certificate that RBAC turns away: let the user in far enough to
                 // read why (on the first session request), as the audit log says.
-                if let AuthRefusal::NoRoles(reason) | AuthRefusal::Denied(reason) | AuthRefusal::NotBound(reason) =
-                    &refusal
-                {
+                let reason = match &refusal {
+                    AuthRefusal::NoRoles(none) => Some(none.to_string()),
+                    AuthRefusal::Denied(reason) | AuthRefusal::NotBound(reason) => Some(reason.clone()),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
                     if let Ok(identity) = tether_shared::ssh_cert::inspect_user_cert(certificate)
                         && identity.cluster != self.ctx.trust.cluster()
                     {
-                        let err: Result<&[String], &str> = Err(reason);
+                        let err: Result<&[String], &str> = Err(&reason);
                         self.audit_role_mapping(&identity, &identity.cluster, err);
                     }
                     self.denied = Some(format!("access denied to {user} on node {}: {reason}", self.ctx.node_name));

@@ -34,4 +34,4 @@ mod signals;
 mod tests;
 
 pub use accept::{SshdConfig, serve};
-pub use policy::NodeTrust;
+pub use policy::{NoRoles, NodeTrust};

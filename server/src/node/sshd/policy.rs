@@ -40,7 +40,7 @@ pub trait NodeTrust: Send + Sync + 'static {
     /// The roles that apply to an identity whose certificate was signed by `ca_cluster`'s CA (role
     /// names as they are for the local cluster, through the role map for a trusted one). Err = why
     /// none apply.
-    fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, String>;
+    fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, NoRoles>;
     /// This node's labels (static + hostname).
     fn labels(&self) -> Labels;
     /// Records an audit event (name, code, user, success, JSON details).
@@ -51,6 +51,25 @@ pub trait NodeTrust: Send + Sync + 'static {
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
 /// Ports below this may be forwarded remotely only by the login `root` (as in OpenSSH).
 pub(super) const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+
+/// Why no role applies to an identity on this node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoRoles {
+    /// The certificate's CA belongs to a cluster this node does not trust (any more).
+    #[error("cluster {0:?} is not trusted by this node")]
+    Untrusted(String),
+    /// The trust's role map maps the identity's roles to nothing, or is invalid.
+    #[error("role mapping for cluster {cluster}: {error}")]
+    Mapping {
+        /// The trusted cluster.
+        cluster: String,
+        /// What the role map said.
+        error: tether_shared::rolemap::RoleMapError,
+    },
+    /// The (mapped) role names exist nowhere on this cluster.
+    #[error("none of the roles [{}] exists on this cluster", .0.join(", "))]
+    Missing(Vec<String>),
+}
 
 /// Why a certificate (or key) was refused.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +87,7 @@ pub enum AuthRefusal {
     },
     /// No role applies to the identity on this node.
     #[error("no roles apply: {0}")]
-    NoRoles(String),
+    NoRoles(NoRoles),
     /// The roles do not allow this login on this node.
     #[error("access denied: {0}")]
     Denied(String),
@@ -476,7 +495,7 @@ mod tests {
             AuthRefusal::Certificate(CertError::CriticalOption { name: "force-command".into() }),
             AuthRefusal::Certificate(CertError::MissingExtension { name: "roles@tether".into() }),
             AuthRefusal::ClusterMismatch { claimed: String::new(), signer: String::new() },
-            AuthRefusal::NoRoles(String::new()),
+            AuthRefusal::NoRoles(NoRoles::Missing(Vec::new())),
             AuthRefusal::Denied(String::new()),
             AuthRefusal::PlainKey,
             AuthRefusal::NotBound(String::new()),

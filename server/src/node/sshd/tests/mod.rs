@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use super::{NodeTrust, SshdConfig, serve};
+use super::{NoRoles, NodeTrust, SshdConfig, serve};
 use crate::listen::Listener;
 
 /// The node's cluster, and the one the test certificates name.
@@ -49,11 +49,11 @@ impl NodeTrust for TestTrust {
     fn cluster(&self) -> &str {
         CLUSTER
     }
-    fn roles_for(&self, identity: &Identity, _ca_cluster: &str) -> Result<Vec<Role>, String> {
+    fn roles_for(&self, identity: &Identity, _ca_cluster: &str) -> Result<Vec<Role>, NoRoles> {
         let roles: Vec<Role> =
             self.roles.iter().filter(|r| identity.roles.contains(&r.metadata.name)).cloned().collect();
         if roles.is_empty() {
-            return Err(format!("none of the roles [{}] exists on this cluster", identity.roles.join(", ")));
+            return Err(NoRoles::Missing(identity.roles.clone()));
         }
         Ok(roles)
     }
