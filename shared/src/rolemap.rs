@@ -163,7 +163,9 @@ impl RoleMap {
             }
             if !self.patterns.is_empty() {
                 for entry in self.set.matches(role).iter() {
-                    hits.push((self.patterns[entry].0, role_idx, Some(entry)));
+                    if let Some((rule_idx, _)) = self.patterns.get(entry) {
+                        hits.push((*rule_idx, role_idx, Some(entry)));
+                    }
                 }
             }
         }
@@ -174,11 +176,13 @@ impl RoleMap {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for (rule_idx, role_idx, entry) in hits {
-            let role = &remote_roles[role_idx];
-            for local in &self.rules[rule_idx].local {
+            let (Some(role), Some(rule)) = (remote_roles.get(role_idx), self.rules.get(rule_idx)) else {
+                continue;
+            };
+            for local in &rule.local {
                 let mapped = match entry {
                     Some(entry) if local.contains('$') => {
-                        let Some(caps) = self.patterns[entry].1.captures(role) else {
+                        let Some(caps) = self.patterns.get(entry).and_then(|(_, regex)| regex.captures(role)) else {
                             continue;
                         };
                         let mut expanded = String::new();
@@ -203,12 +207,13 @@ impl RoleMap {
     pub fn explain(&self, remote_role: &str) -> Vec<(usize, Vec<String>)> {
         let mut out: Vec<(usize, Vec<String>)> = Vec::new();
         if let Some(rules) = self.exact.get(remote_role) {
-            out.extend(rules.iter().map(|&r| (r, self.rules[r].local.clone())));
+            out.extend(rules.iter().filter_map(|&r| Some((r, self.rules.get(r)?.local.clone()))));
         }
         if !self.patterns.is_empty() {
             for entry in self.set.matches(remote_role).iter() {
-                let (rule_idx, regex) = &self.patterns[entry];
-                let locals = self.rules[*rule_idx]
+                let Some((rule_idx, regex)) = self.patterns.get(entry) else { continue };
+                let Some(rule) = self.rules.get(*rule_idx) else { continue };
+                let locals = rule
                     .local
                     .iter()
                     .filter_map(|local| {

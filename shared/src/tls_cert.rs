@@ -413,7 +413,7 @@ fn der_utf8_string(s: &str) -> Vec<u8> {
         _ => {
             let be = len.to_be_bytes();
             let skip = be.iter().take_while(|b| **b == 0).count();
-            let digits = &be[skip..];
+            let digits = be.get(skip..).unwrap_or(&[]);
             // At most size_of::<usize>() digits, so this fits the 7-bit count.
             out.push(0x80 | u8::try_from(digits.len()).unwrap_or(0x7f));
             out.extend_from_slice(digits);

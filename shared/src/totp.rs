@@ -27,13 +27,18 @@ pub fn base32_encode(bytes: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+            out.push(symbol(buffer >> bits));
         }
     }
     if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+        out.push(symbol(buffer << (5 - bits)));
     }
     out
+}
+
+/// The base32 symbol for the low five bits of `value`.
+fn symbol(value: u32) -> char {
+    ALPHABET.get((value & 31) as usize).map_or('A', |b| *b as char)
 }
 
 /// Decodes base32 (case-insensitive, padding and spaces ignored).
@@ -57,8 +62,10 @@ pub fn code_at_step(secret: &[u8], step: u64) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
     let tag = hmac::sign(&key, &step.to_be_bytes());
     let mac = tag.as_ref();
-    let offset = (mac[mac.len() - 1] & 0x0f) as usize;
-    let value = u32::from_be_bytes([mac[offset] & 0x7f, mac[offset + 1], mac[offset + 2], mac[offset + 3]]);
+    // RFC 4226 dynamic truncation: HMAC-SHA1 is 20 bytes, so offset + 4 <= 19 always holds.
+    let offset = mac.last().map_or(0, |b| usize::from(b & 0x0f));
+    let window = mac.get(offset..offset + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).unwrap_or_default();
+    let value = u32::from_be_bytes(window) & 0x7fff_ffff;
     format!("{:0width$}", value % 10u32.pow(DIGITS), width = DIGITS as usize)
 }
 

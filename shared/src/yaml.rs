@@ -291,7 +291,8 @@ fn shorten_quoted(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len().min(1024));
     let mut rest = msg;
     while let Some(open) = rest.find(['`', '"']) {
-        let quote = rest.as_bytes()[open] as char;
+        let Some(&quote) = rest.as_bytes().get(open) else { break };
+        let quote = quote as char;
         out.push_str(&rest[..=open]);
         rest = &rest[open + 1..];
         let Some(close) = rest.find(quote) else { break };

@@ -1,6 +1,9 @@
 //! Hostile resource files, as the web API may receive them: each must be refused with one short,
 //! located line, quickly, without a panic, a stack overflow or a large allocation.
 
+// Test helpers may unwrap and panic: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::time::{Duration, Instant};
 
 use tether_shared::resource::parse_resources;

@@ -54,7 +54,8 @@ fn print_mapping(cluster: &str, rules: &[RoleMapRule], roles: &[String]) -> Resu
             rows.push(vec![role.clone(), "(none)".into(), "no rule matches".into()]);
         }
         for (index, locals) in hits {
-            rows.push(vec![role.clone(), locals.join(", "), format!("#{} {}", index + 1, rules[index])]);
+            let rule = rules.get(index).map(ToString::to_string).unwrap_or_default();
+            rows.push(vec![role.clone(), locals.join(", "), format!("#{} {rule}", index + 1)]);
         }
     }
     println!("Role map of trusted cluster {cluster}:");

@@ -343,7 +343,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::
             match stdin.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if writer.write_all(&buf[..n]).await.is_err() {
+                    if writer.write_all(buf.get(..n).unwrap_or_default()).await.is_err() {
                         return;
                     }
                 }
@@ -399,8 +399,8 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::
 
 /// Joins argv words into one command line, quoting words that need it.
 pub fn shell_join(words: &[String]) -> String {
-    if words.len() == 1 {
-        return words[0].clone();
+    if let [word] = words {
+        return word.clone();
     }
     words
         .iter()

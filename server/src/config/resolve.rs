@@ -260,7 +260,7 @@ impl Resolver<'_> {
             listeners.push(("ssh_service.listen_addr", s.listen_addr));
         }
         for (i, (path, addr)) in listeners.iter().enumerate() {
-            for (other_path, other) in &listeners[..i] {
+            for (other_path, other) in listeners.iter().take(i) {
                 let same_ip = addr.ip() == other.ip() || addr.ip().is_unspecified() || other.ip().is_unspecified();
                 if addr.port() != 0 && addr.port() == other.port() && same_ip {
                     return Err(self.error(path, path, format!("{addr} clashes with {other_path} ({other})")));

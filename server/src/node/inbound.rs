@@ -149,7 +149,7 @@ impl AsyncRead for ChunkReader {
             if let Some((chunk, at)) = self.current.as_mut() {
                 let rest = chunk.data.get(*at..).unwrap_or_default();
                 let n = rest.len().min(buf.remaining());
-                buf.put_slice(&rest[..n]);
+                buf.put_slice(rest.get(..n).unwrap_or_default());
                 *at += n;
                 if *at >= chunk.data.len() {
                     self.current = None;

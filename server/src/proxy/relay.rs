@@ -161,8 +161,10 @@ impl Relay {
 
     /// Audits an RBAC refusal (`details` says of what) with the reason.
     fn audit_denied(&self, identity: &Identity, mut details: serde_json::Value, reason: &str) {
-        details["login"] = self.login.clone().into();
-        details["reason"] = reason.into();
+        if let Some(map) = details.as_object_mut() {
+            map.insert("login".into(), self.login.clone().into());
+            map.insert("reason".into(), reason.into());
+        }
         self.auth.audit().emit("access.denied", "T9000W", &identity.user, false, details);
     }
 

@@ -112,13 +112,15 @@ impl Frames {
             }
             let take = data.len().min(left as usize);
             self.body = Some((left - take as u32, cost));
-            return Ok(Some((Event::Data(&data[..take]), take)));
+            return Ok(Some((Event::Data(data.get(..take).unwrap_or_default()), take)));
         }
         let take = data.len().min(4 - self.have);
         if take == 0 {
             return Ok(None);
         }
-        self.header[self.have..self.have + take].copy_from_slice(&data[..take]);
+        if let (Some(to), Some(from)) = (self.header.get_mut(self.have..self.have + take), data.get(..take)) {
+            to.copy_from_slice(from);
+        }
         self.have += take;
         if self.have < 4 {
             return Ok(Some((Event::Data(&[]), take)));
@@ -154,9 +156,9 @@ where
     let send = {
         let (tx, credit) = (tx.clone(), credit.clone());
         async move {
-            let mut buf = vec![0u8; 4 + FRAME_MAX];
+            let mut buf = vec![0u8; FRAME_MAX];
             loop {
-                let n: usize = local_r.read(&mut buf[4..]).await.unwrap_or_default();
+                let n: usize = local_r.read(&mut buf).await.unwrap_or_default();
                 if n == 0 {
                     let _ = tx.lock().await.data_bytes(END.to_vec()).await;
                     return;
@@ -166,8 +168,10 @@ where
                     Ok(permit) => permit.forget(),
                     Err(_) => return,
                 }
-                buf[..4].copy_from_slice(&(n as u32).to_be_bytes());
-                if tx.lock().await.data_bytes(buf[..4 + n].to_vec()).await.is_err() {
+                let mut frame = Vec::with_capacity(4 + n);
+                frame.extend_from_slice(&(n as u32).to_be_bytes());
+                frame.extend_from_slice(buf.get(..n).unwrap_or_default());
+                if tx.lock().await.data_bytes(frame).await.is_err() {
                     return;
                 }
             }
@@ -199,7 +203,7 @@ where
                             return;
                         }
                     };
-                    rest = &rest[used..];
+                    rest = rest.get(used..).unwrap_or_default();
                     match event {
                         Event::Data(bytes) => {
                             // A user that is gone still gets credit returned, so the peer finishes.

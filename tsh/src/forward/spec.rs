@@ -91,14 +91,14 @@ pub fn join_host_port(host: &str, port: u16) -> String {
 pub(super) fn parse_forward(flag: &str, spec: &str) -> Result<(Option<String>, u16, String, u16)> {
     let bad = || anyhow::anyhow!("bad {flag} spec {spec:?}: expected [bind_address:]port:host:hostport");
     let parts = fields(spec).ok_or_else(bad)?;
-    let (bind, rest) = match parts.len() {
-        3 => (None, &parts[..]),
-        4 => (Some(parts[0].clone()), &parts[1..]),
+    let (bind, port, host, target_port) = match parts.as_slice() {
+        [port, host, target_port] => (None, port, host, target_port),
+        [bind, port, host, target_port] => (Some(bind.clone()), port, host, target_port),
         _ => return Err(bad()),
     };
-    let port = rest[0].parse::<u16>().map_err(|_| bad())?;
-    let host = rest[1].clone();
-    let target_port = rest[2].parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?;
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    let host = host.clone();
+    let target_port = target_port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?;
     if host.is_empty() || host.chars().any(char::is_whitespace) {
         return Err(bad());
     }
