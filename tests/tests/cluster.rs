@@ -73,17 +73,23 @@ fn invite_login_status_and_password_checks() {
 }
 
 #[test]
-fn failed_logins_are_rate_limited() {
+fn failed_logins_are_rate_limited_across_auth_hosts() {
+    // Two auth+proxy processes on one storage: failures through either count for both.
     let cluster = Cluster::start("root.example.com");
+    let second = cluster.another_proxy();
     let home = cluster.add_user("bob", "access", "bob", "correct-horse");
-    let proxy = format!("--proxy={}", cluster.web_addr);
-    for _ in 0..5 {
-        cluster.as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--keystore=file"], Some("nope-nope\n")).err();
+    for (i, host) in [&cluster, &second, &cluster, &second, &cluster].into_iter().enumerate() {
+        let proxy = format!("--proxy={}", host.web_addr);
+        let err = cluster
+            .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"], Some("nope-nope\n"))
+            .err();
+        assert!(err.contains("invalid user name or password"), "failure {i}: {err}");
     }
+    let proxy = format!("--proxy={}", second.web_addr);
     let err = cluster
-        .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--keystore=file"], Some("correct-horse\n"))
+        .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"], Some("correct-horse\n"))
         .err();
-    assert!(err.contains("too many failed logins"), "{err}");
+    assert!(err.contains("too many failed logins for bob"), "{err}");
 }
 
 #[test]

@@ -1,16 +1,14 @@
 //! Logging in: passwords and invites, the optional TOTP second factor, and the failed-login
 //! limits per user and per source address.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tether_shared::api::{InviteResponse, LoginResponse};
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
 
-use super::{
-    AuthError, AuthService, INVITE_TTL, LOCKOUT_WINDOW, MAX_FAILED_LOGINS, grantable_roles, internal, password,
-};
+use super::{AuthError, AuthService, INVITE_TTL, grantable_roles, internal, password};
 use crate::storage::{StorageError, records};
 
 /// A stored password hash or invite.
@@ -28,50 +26,18 @@ struct TotpRecord {
 }
 
 impl AuthService {
-    /// The keys failed logins are counted under. The user name is hashed, so each entry is
-    /// small whatever name a client sends (a request body may carry a 256 KiB one).
-    fn failure_keys(user: &str, source: &str) -> [String; 2] {
-        [format!("user:{}", password::hash_token(user)), format!("addr:{source}")]
-    }
-
-    /// Refuses when the user or the source is over the failed-login limit.
-    fn check_rate(&self, user: &str, source: &str) -> Result<(), AuthError> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        failures.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
-        for key in Self::failure_keys(user, source) {
-            if failures.get(&key).is_some_and(|(n, _)| *n >= MAX_FAILED_LOGINS) {
-                return Err(AuthError::RateLimited(format!(
-                    "too many failed logins for {} or from {source}; try again in a minute",
-                    crate::audit::truncate(user, 64)
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Records a failed login for the user and the source.
-    fn record_failure(&self, user: &str, source: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        for key in Self::failure_keys(user, source) {
-            let entry = failures.entry(key).or_insert((0, now));
-            entry.0 += 1;
-        }
-    }
-
     /// Password login (or first login with an invite, which sets the password).
     pub async fn login(
         &self,
         req: &tether_shared::api::LoginRequest,
         source: &str,
     ) -> Result<LoginResponse, AuthError> {
-        self.check_rate(&req.user, source)?;
+        self.check_lockout(&req.user, source).await?;
         let result = self.login_inner(req).await;
         match &result {
             Ok(_) => self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source})),
             Err(e) => {
-                self.record_failure(&req.user, source);
+                self.record_failure(&req.user, source).await;
                 tracing::warn!(user = %crate::audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
                 self.audit.emit(
                     "user.login",

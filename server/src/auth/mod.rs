@@ -13,6 +13,7 @@
 //! random tokens.
 
 pub mod certs;
+pub mod lockout;
 pub mod login;
 pub mod nodes;
 pub mod password;
@@ -21,9 +22,8 @@ pub mod resources;
 pub mod tokens;
 pub mod trust;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tether_shared::identity::Identity;
 use tether_shared::rbac::AccessChecker;
@@ -113,7 +113,6 @@ pub struct AuthService {
     host_ca: SshCa,
     tls_ca: TlsCa,
     audit: Arc<Audit>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
     require_otp: bool,
     /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
     insecure: std::sync::atomic::AtomicBool,
@@ -192,7 +191,6 @@ impl AuthService {
             backend,
             cluster: cluster.to_string(),
             audit,
-            failures: Mutex::new(HashMap::new()),
             require_otp,
             insecure: std::sync::atomic::AtomicBool::new(false),
             leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
