@@ -81,13 +81,23 @@ fn failed_logins_are_rate_limited_across_auth_hosts() {
     for (i, host) in [&cluster, &second, &cluster, &second, &cluster].into_iter().enumerate() {
         let proxy = format!("--proxy={}", host.web_addr);
         let err = cluster
-            .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"], Some("nope-nope\n"))
+            .as_user(
+                &home,
+                "tsh",
+                &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"],
+                Some("nope-nope\n"),
+            )
             .err();
         assert!(err.contains("invalid user name or password"), "failure {i}: {err}");
     }
     let proxy = format!("--proxy={}", second.web_addr);
     let err = cluster
-        .as_user(&home, "tsh", &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"], Some("correct-horse\n"))
+        .as_user(
+            &home,
+            "tsh",
+            &["login", &proxy, "--user=bob", "--insecure", "--keystore=file"],
+            Some("correct-horse\n"),
+        )
         .err();
     assert!(err.contains("too many failed logins for bob"), "{err}");
 }

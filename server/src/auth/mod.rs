@@ -118,8 +118,6 @@ pub struct AuthService {
     insecure: std::sync::atomic::AtomicBool,
     /// `auth_service.leaf_cert_ttl`, in seconds.
     leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
-    /// Signalled when a trusted cluster changes (the tunnel agents reconcile).
-    trust_changed: tokio::sync::Notify,
 }
 
 async fn load_or_create_secret(
@@ -194,7 +192,6 @@ impl AuthService {
             require_otp,
             insecure: std::sync::atomic::AtomicBool::new(false),
             leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
-            trust_changed: tokio::sync::Notify::new(),
         };
         for (ca_type, keys) in [
             (CaType::User, CaKeys { ssh: vec![auth.user_ca.public_key_openssh().map_err(internal)?], tls: vec![] }),

@@ -23,8 +23,8 @@ use tether_shared::rolemap::RoleMap;
 
 use super::refusal::{ClientRefusal, RemoteRefusal, TrustRefusal};
 use super::{AuthError, AuthService, internal};
-use crate::storage::StorageError;
 use crate::storage::records;
+use crate::storage::{StorageError, WatchEvent, Watcher};
 
 /// The CA types a trust exchanges.
 pub const CA_TYPES: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
@@ -36,6 +36,31 @@ pub struct RemoteUser {
     pub identity: Identity,
     /// The roles the root gave them.
     pub remote_roles: Vec<String>,
+}
+
+/// A stream of trust changes; see [`AuthService::trust_changes`].
+#[derive(Debug)]
+pub struct TrustChanges {
+    watcher: Watcher,
+}
+
+impl TrustChanges {
+    /// Waits for the next change to a trusted cluster or a CA (or for events lost to a slow
+    /// reader, which may have been such a change). Never returns once storage has closed.
+    pub async fn next(&mut self) {
+        let trusted = records::prefix(Kind::TrustedCluster);
+        let cas = records::prefix(Kind::CertAuthority);
+        loop {
+            match self.watcher.next().await {
+                Some(WatchEvent::Event(e)) if e.item.key.starts_with(&trusted) || e.item.key.starts_with(&cas) => {
+                    return;
+                }
+                Some(WatchEvent::Event(_)) => {}
+                Some(WatchEvent::Lagged(_)) => return,
+                None => std::future::pending().await,
+            }
+        }
+    }
 }
 
 impl AuthService {
@@ -292,7 +317,6 @@ impl AuthService {
             }
             return Err(e.into());
         }
-        self.trust_changed();
         Ok(existed)
     }
 
@@ -303,7 +327,6 @@ impl AuthService {
             return Err(AuthError::NotFound(format!("trusted_cluster {root:?} not found")));
         }
         self.delete_cas_of(root).await?;
-        self.trust_changed();
         Ok(())
     }
 
@@ -423,14 +446,10 @@ impl AuthService {
         Ok(out)
     }
 
-    /// Tells the tunnel agents that trust changed.
-    fn trust_changed(&self) {
-        self.trust_changed.notify_one();
-    }
-
-    /// Waits until a trusted cluster is created, changed or removed.
-    pub async fn trust_change(&self) {
-        self.trust_changed.notified().await;
+    /// Changes to trust as storage reports them: a trusted cluster or a CA written or removed,
+    /// through this host or any other sharing the storage.
+    pub fn trust_changes(&self) -> TrustChanges {
+        TrustChanges { watcher: self.backend.watch("/resources/") }
     }
 
     /// Whether outbound calls to a root skip HTTPS verification (`tether start --insecure`).

@@ -124,6 +124,8 @@ struct Target {
 /// Runs the agent pools of this leaf until `stop` fires.
 pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
     let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
+    // Trust changed through any host sharing the storage wakes the reconcile at once.
+    let mut changes = auth.trust_changes();
     loop {
         match targets(&auth).await {
             Ok(wanted) => {
@@ -157,7 +159,7 @@ pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, m
         }
         tokio::select! {
             _ = stop.changed() => break,
-            () = auth.trust_change() => {}
+            () = changes.next() => {}
             _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
         }
     }

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, watch};
 use super::flow::{self, FlowStream, Pump};
 use super::status::{self, LeafStatus, ProxyRecord, StatusRecord, now_ms};
 use crate::auth::AuthService;
-use crate::storage::records;
+use crate::storage::{EventKind, WatchEvent, records};
 
 /// How long opening a transport channel (and the agent's dial behind it) may take.
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -239,9 +239,29 @@ impl Registry {
         let me = ProxyRecord { id: self.proxy_id.clone(), tunnel_addr: self.tunnel_addr.clone() };
         let mut tick = tokio::time::interval(self.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A remote cluster deleted through any host sharing the storage drops its tunnels here
+        // at once; the full check on every tick stays as the backstop (and after lost events).
+        let rc_prefix = records::prefix(Kind::RemoteCluster);
+        let mut removals = backend.watch(&rc_prefix);
+        let mut watching = true;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
+                event = removals.next(), if watching => {
+                    match event {
+                        Some(WatchEvent::Event(e)) if e.kind == EventKind::Delete => {
+                            if let Some(cluster) = e.item.key.strip_prefix(&rc_prefix) {
+                                tracing::info!(%cluster, "tunnel: remote cluster removed, dropping its tunnels");
+                                self.drop_cluster(cluster).await;
+                            }
+                        }
+                        Some(WatchEvent::Event(_)) => {}
+                        Some(WatchEvent::Lagged(_)) => self.drop_removed(&auth).await,
+                        // Storage closed: the tick's full check is all that is left.
+                        None => watching = false,
+                    }
+                    continue;
+                }
                 _ = tick.tick() => {
                     if let Err(e) = status::register_proxy(&backend, &me, self.window).await {
                         tracing::warn!("tunnel: cannot register this proxy for discovery: {e}");
