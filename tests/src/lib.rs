@@ -307,6 +307,14 @@ impl Cluster {
         }
     }
 
+    /// Kills the daemon with SIGKILL (a crash: no drain, no flush) and reaps it.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops and starts the daemon on the same data directory and web address, as an operator
     /// restarting a service would.
     pub fn restart(&mut self) {
