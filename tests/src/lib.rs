@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod fixtures;
+pub mod forwarder;
 use std::time::{Duration, Instant};
 
 /// How long a daemon may take to print its address.
@@ -227,6 +228,7 @@ impl Cluster {
         ClusterBuilder {
             name: name.to_string(),
             limits: TEST_LIMITS.to_string(),
+            storage: String::new(),
             auth_extra: String::new(),
             sections: String::new(),
             args: Vec::new(),
@@ -428,6 +430,7 @@ impl Drop for Cluster {
 pub struct ClusterBuilder {
     name: String,
     limits: String,
+    storage: String,
     auth_extra: String,
     sections: String,
     args: Vec<String>,
@@ -449,6 +452,13 @@ impl ClusterBuilder {
                 self.sections.push_str(&format!("    {k}: {v}\n"));
             }
         }
+        self
+    }
+
+    /// The storage backend: YAML lines under `teleport.storage` (indented by four spaces), e.g.
+    /// `    type: postgresql\n    conn_string: ...\n`; SQLite in the data dir without it.
+    pub fn storage(mut self, lines: &str) -> Self {
+        self.storage = lines.to_string();
         self
     }
 
@@ -476,10 +486,11 @@ impl ClusterBuilder {
     pub fn start(self) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n{storage}  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             name = self.name,
             data = dir.path().join("data").display(),
             limits = self.limits,
+            storage = if self.storage.is_empty() { String::new() } else { format!("  storage:\n{}", self.storage) },
             auth = self.auth_extra,
             sections = self.sections,
         );
