@@ -2,6 +2,7 @@
 //! new connection going to the next backend that accepts it — what a plain layer-4 load
 //! balancer in front of several proxies does. A backend that is down is skipped.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ const DIAL_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct Forwarder {
     addr: SocketAddr,
     backends: Arc<Mutex<Vec<SocketAddr>>>,
+    counts: Arc<Mutex<HashMap<SocketAddr, usize>>>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
 }
@@ -28,16 +30,23 @@ impl Forwarder {
         let addr = listener.local_addr().expect("forwarder address");
         let backends = Arc::new(Mutex::new(backends.iter().map(|b| b.parse().expect("backend address")).collect()));
         let stop = Arc::new(AtomicBool::new(false));
+        let counts = Arc::new(Mutex::new(HashMap::new()));
         let accept = {
-            let (backends, stop) = (Arc::clone(&backends), Arc::clone(&stop));
-            std::thread::spawn(move || accept_loop(&listener, &backends, &stop))
+            let (backends, counts, stop) = (Arc::clone(&backends), Arc::clone(&counts), Arc::clone(&stop));
+            std::thread::spawn(move || accept_loop(&listener, &backends, &counts, &stop))
         };
-        Forwarder { addr, backends, stop, accept: Some(accept) }
+        Forwarder { addr, backends, counts, stop, accept: Some(accept) }
     }
 
     /// The forwarder's own address, `127.0.0.1:PORT`.
     pub fn addr(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// How many connections went to `backend` (`HOST:PORT`).
+    pub fn connections_to(&self, backend: &str) -> usize {
+        let backend: SocketAddr = backend.parse().expect("backend address");
+        self.counts.lock().unwrap().get(&backend).copied().unwrap_or(0)
     }
 
     /// Replaces the backends (a host that came back on another port, say).
@@ -55,7 +64,12 @@ impl Drop for Forwarder {
     }
 }
 
-fn accept_loop(listener: &TcpListener, backends: &Mutex<Vec<SocketAddr>>, stop: &AtomicBool) {
+fn accept_loop(
+    listener: &TcpListener,
+    backends: &Mutex<Vec<SocketAddr>>,
+    counts: &Mutex<HashMap<SocketAddr, usize>>,
+    stop: &AtomicBool,
+) {
     let next = AtomicUsize::new(0);
     while !stop.load(Ordering::Relaxed) {
         let client = match listener.accept() {
@@ -71,8 +85,9 @@ fn accept_loop(listener: &TcpListener, backends: &Mutex<Vec<SocketAddr>>, stop: 
         let start = next.fetch_add(1, Ordering::Relaxed);
         let upstream = (0..candidates.len())
             .map(|i| candidates[(start + i) % candidates.len()])
-            .find_map(|addr| TcpStream::connect_timeout(&addr, DIAL_TIMEOUT).ok());
-        if let Some(upstream) = upstream {
+            .find_map(|addr| TcpStream::connect_timeout(&addr, DIAL_TIMEOUT).ok().map(|s| (addr, s)));
+        if let Some((addr, upstream)) = upstream {
+            *counts.lock().unwrap().entry(addr).or_default() += 1;
             splice(client, upstream);
         }
     }
@@ -139,6 +154,7 @@ mod tests {
         let answers: Vec<String> = (0..6).map(|_| ask(&fwd.addr())).collect();
         // Every connection is answered; the turn that falls on the dead backend goes on to b.
         assert_eq!(answers, ["a", "b", "b", "a", "b", "b"]);
+        assert_eq!((fwd.connections_to(&a), fwd.connections_to(&b), fwd.connections_to(&down)), (2, 4, 0));
         fwd.set_backends(&[&b]);
         assert_eq!(ask(&fwd.addr()), "b");
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tether_tests::fixtures::{
     Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, wait_for, write,
 };
+use tether_tests::forwarder::Forwarder;
 use tether_tests::{Cluster, RemoteNode, Run};
 
 const DEMO_CLUSTER_ACCESS: &str = "kind: role
@@ -377,54 +378,6 @@ fn unmapped_roles_and_leaf_users_get_nothing() {
     );
 }
 
-/// A round-robin TCP forwarder in front of several addresses; counts connections per target.
-struct RoundRobin {
-    addr: String,
-    counts: std::sync::Arc<Vec<std::sync::atomic::AtomicUsize>>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl RoundRobin {
-    fn start(targets: Vec<String>) -> RoundRobin {
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let counts = std::sync::Arc::new(targets.iter().map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let (c, s) = (counts.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut next = 0;
-            while !s.load(Ordering::Relaxed) {
-                let Ok((client, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                let i = next % targets.len();
-                next += 1;
-                let Ok(upstream) = std::net::TcpStream::connect(&targets[i]) else { continue };
-                c[i].fetch_add(1, Ordering::Relaxed);
-                let _ = client.set_nonblocking(false);
-                for (mut from, mut to) in
-                    [(client.try_clone().unwrap(), upstream.try_clone().unwrap()), (upstream, client)]
-                {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        RoundRobin { addr, counts, stop }
-    }
-}
-
-impl Drop for RoundRobin {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// The leaf tunnels one root proxy holds.
 fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<String, usize> {
     let creds = tether_client::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")).unwrap();
@@ -443,11 +396,11 @@ fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
     ensure_visitor_account();
     let Pair { root, leaf, node: _node } = pair();
     let second = root.another_proxy();
-    let lb = RoundRobin::start(vec![root.tunnel_addr.clone(), second.tunnel_addr.clone()]);
+    let lb = Forwarder::start(&[&root.tunnel_addr, &second.tunnel_addr]);
     let dir = root.dir.path().to_path_buf();
     leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
     let tok = token(&root, &["--type=trusted_cluster"]);
-    let yaml = trusted_cluster_yaml(&root, &tok, true, ROLE_MAP).replace(&root.tunnel_addr, &lb.addr);
+    let yaml = trusted_cluster_yaml(&root, &tok, true, ROLE_MAP).replace(&root.tunnel_addr, &lb.addr());
     leaf.tctl(&["create", write(&dir, "tc.yaml", &yaml).to_str().unwrap()]).ok();
 
     wait_for("a tunnel on each root proxy", Duration::from_secs(30), || {
@@ -456,8 +409,8 @@ fn two_root_proxies_behind_a_round_robin_balancer_each_get_a_tunnel() {
         let ok = a.get("leaf.example.com") == Some(&1) && b.get("leaf.example.com") == Some(&1);
         (!ok).then(|| format!("first {a:?}, second {b:?}"))
     });
-    let through = lb.counts.iter().map(|c| c.load(std::sync::atomic::Ordering::Relaxed)).collect::<Vec<_>>();
-    assert!(through.iter().all(|&n| n >= 1), "the balancer sent tunnels to both: {through:?}");
+    let through = (lb.connections_to(&root.tunnel_addr), lb.connections_to(&second.tunnel_addr));
+    assert!(through.0 >= 1 && through.1 >= 1, "the balancer sent tunnels to both: {through:?}");
 
     // ssh works through either proxy.
     let home_a = root.add_user("myuser", "access", "visitor", "correct-horse");
