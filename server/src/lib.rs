@@ -28,7 +28,7 @@ mod process;
 mod proxy;
 mod sftp;
 mod ssh_config;
-mod storage;
+pub mod storage;
 mod tunnel;
 mod web;
 
