@@ -126,3 +126,18 @@ pub fn trusted_pair_with(root_auth_extra: &str) -> (Pair, PathBuf) {
     });
     (pair, home)
 }
+
+/// The leaf tunnels the root proxy at `web_addr` holds (by leaf name), asked with `root`'s admin
+/// identity; empty when the proxy does not answer.
+pub fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<String, usize> {
+    let Ok(creds) = tether_client::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")) else {
+        return Default::default();
+    };
+    let Ok(identity) = creds.client_identity() else { return Default::default() };
+    let trust = tether_client::client::ServerTrust::Insecure;
+    let Ok(client) = tether_client::client::ApiClient::new(web_addr, &trust, Some(&identity)) else {
+        return Default::default();
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return Default::default() };
+    rt.block_on(client.get::<tether_shared::api::TunnelsInfo>("/webapi/tunnels")).map(|t| t.tunnels).unwrap_or_default()
+}

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tether_tests::fixtures::{
-    Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, wait_for, write,
+    Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, tunnels_on, wait_for,
+    write,
 };
 use tether_tests::forwarder::Forwarder;
 use tether_tests::{Cluster, RemoteNode, Run};
@@ -376,19 +377,6 @@ fn unmapped_roles_and_leaf_users_get_nothing() {
         "{}",
         out.stderr
     );
-}
-
-/// The leaf tunnels one root proxy holds.
-fn tunnels_on(root: &Cluster, web_addr: &str) -> std::collections::BTreeMap<String, usize> {
-    let creds = tether_client::credentials::Credentials::load(&root.data_dir().join("admin-identity.json")).unwrap();
-    let client = tether_client::client::ApiClient::new(
-        web_addr,
-        &tether_client::client::ServerTrust::Insecure,
-        Some(&creds.client_identity().unwrap()),
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(client.get::<tether_shared::api::TunnelsInfo>("/webapi/tunnels")).map(|t| t.tunnels).unwrap_or_default()
 }
 
 #[test]
