@@ -4,7 +4,8 @@
 //! [`binary`] builds the three binaries once per test process (with the cargo that runs the
 //! tests), so `cargo test --workspace` alone is enough on a fresh checkout. [`Cluster`] owns its
 //! daemon and stops it (SIGTERM, then SIGKILL) when dropped; [`Cluster::builder`] configures one
-//! (a node, a leaf, extra config) before it starts. [`fixtures`] holds what many tests share.
+//! (a node, a leaf, extra config) before it starts. [`fixtures`] holds what many tests share;
+//! [`postgres`] starts a throwaway PostgreSQL server for the storage tests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod fixtures;
+pub mod postgres;
 use std::time::{Duration, Instant};
 
 /// How long a daemon may take to print its address.
