@@ -230,6 +230,7 @@ impl Cluster {
             name: name.to_string(),
             limits: TEST_LIMITS.to_string(),
             auth_extra: String::new(),
+            storage: String::new(),
             sections: String::new(),
             args: Vec::new(),
         }
@@ -423,6 +424,7 @@ pub struct ClusterBuilder {
     name: String,
     limits: String,
     auth_extra: String,
+    storage: String,
     sections: String,
     args: Vec<String>,
 }
@@ -443,6 +445,13 @@ impl ClusterBuilder {
                 self.sections.push_str(&format!("    {k}: {v}\n"));
             }
         }
+        self
+    }
+
+    /// Keeps the cluster's state in PostgreSQL (`teleport.storage`) instead of the SQLite file in
+    /// its data dir.
+    pub fn postgresql(mut self, conn_string: &str) -> Self {
+        self.storage = format!("  storage:\n    type: postgresql\n    conn_string: \"{conn_string}\"\n");
         self
     }
 
@@ -470,10 +479,11 @@ impl ClusterBuilder {
     pub fn start(self) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}{storage}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             name = self.name,
             data = dir.path().join("data").display(),
             limits = self.limits,
+            storage = self.storage,
             auth = self.auth_extra,
             sections = self.sections,
         );

@@ -115,8 +115,14 @@ impl Postgres {
 
 /// Where the PostgreSQL binaries are, or why the tests cannot run.
 fn find_bin() -> Result<PathBuf, String> {
+    const INSTALL: &str = "the storage tests start a throwaway server; install the `postgresql` package \
+                           (`apt-get install postgresql`, as .ci/run does)";
     if let Some(dir) = std::env::var_os("TETHER_POSTGRES_BIN") {
-        return Ok(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        if !dir.join("postgres").is_file() {
+            return Err(format!("PostgreSQL is not installed (no postgres in {}): {INSTALL}", dir.display()));
+        }
+        return Ok(dir);
     }
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -129,11 +135,10 @@ fn find_bin() -> Result<PathBuf, String> {
         })
         .collect();
     found.sort();
-    found.pop().map(|(_, bin)| bin).ok_or_else(|| {
-        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): the storage tests start a \
-         throwaway server; install the `postgresql` package (`apt-get install postgresql`, as .ci/run does)"
-            .to_owned()
-    })
+    found
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or_else(|| format!("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): {INSTALL}"))
 }
 
 fn command_output(program: &str, args: &[&str]) -> Result<String, String> {

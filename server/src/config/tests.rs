@@ -171,6 +171,21 @@ fn overrides() {
     assert!(!c.insecure);
 }
 
+/// The sample's PostgreSQL example (indented comment lines, so the check above leaves them alone)
+/// is a valid storage section.
+#[test]
+fn sample_postgresql_example_is_valid() {
+    let example: String = sample_config()
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("#   "))
+        .filter(|line| line.starts_with("type:") || line.starts_with("conn_string:"))
+        .map(|line| format!("    {line}\n"))
+        .collect();
+    assert!(example.contains("type: postgresql"), "{example}");
+    let c = parse("t", &format!("teleport:\n  storage:\n{example}")).unwrap();
+    assert!(matches!(c.storage, StorageConfig::Postgres { ref conn_string } if conn_string.contains("verify-full")));
+}
+
 #[test]
 fn sample_parses_to_the_defaults_it_documents() {
     let sample = parse("sample.yaml", sample_config()).unwrap();
