@@ -17,6 +17,7 @@ use crate::listen::{Listener, reachable};
 use crate::node::identity::JoinVia;
 use crate::node::service::{NodeService, NodeSettings};
 use crate::storage::Backend;
+use crate::storage::postgres::PostgresBackend;
 use crate::storage::sqlite::SqliteBackend;
 use crate::web::{self, WebState};
 
@@ -95,7 +96,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         StorageConfig::Sqlite { path } => {
             SqliteBackend::open(path).await.with_context(|| format!("cannot open storage {}", path.display()))?
         }
-        StorageConfig::Postgres { .. } => bail!("storage type postgresql is not available yet; use sqlite"),
+        // The error is one line naming the server and the cause (`cannot connect to PostgreSQL at
+        // db.example.com:5432: connection refused`).
+        StorageConfig::Postgres { conn_string } => {
+            PostgresBackend::open(conn_string).await.map_err(|e| anyhow::anyhow!("storage: {}", e.detail()))?
+        }
     };
     let cluster = auth_cfg.cluster_name.clone();
     let audit = Arc::new(

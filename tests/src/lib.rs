@@ -4,7 +4,8 @@
 //! [`binary`] builds the three binaries once per test process (with the cargo that runs the
 //! tests), so `cargo test --workspace` alone is enough on a fresh checkout. [`Cluster`] owns its
 //! daemon and stops it (SIGTERM, then SIGKILL) when dropped; [`Cluster::builder`] configures one
-//! (a node, a leaf, extra config) before it starts. [`fixtures`] holds what many tests share.
+//! (a node, a leaf, extra config) before it starts. [`fixtures`] holds what many tests share;
+//! [`postgres`] starts a throwaway PostgreSQL server for the storage tests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 pub mod fixtures;
 pub mod forwarder;
+pub mod postgres;
 use std::time::{Duration, Instant};
 
 /// How long a daemon may take to print its address.
@@ -455,10 +457,10 @@ impl ClusterBuilder {
         self
     }
 
-    /// The storage backend: YAML lines under `teleport.storage` (indented by four spaces), e.g.
-    /// `    type: postgresql\n    conn_string: ...\n`; SQLite in the data dir without it.
-    pub fn storage(mut self, lines: &str) -> Self {
-        self.storage = lines.to_string();
+    /// Keeps the cluster's state in PostgreSQL (`teleport.storage`) instead of the SQLite file in
+    /// its data dir.
+    pub fn postgresql(mut self, conn_string: &str) -> Self {
+        self.storage = format!("  storage:\n    type: postgresql\n    conn_string: \"{conn_string}\"\n");
         self
     }
 
@@ -486,11 +488,11 @@ impl ClusterBuilder {
     pub fn start(self) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n{storage}  connection_limits:\n{limits}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
+            "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}{storage}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             name = self.name,
             data = dir.path().join("data").display(),
             limits = self.limits,
-            storage = if self.storage.is_empty() { String::new() } else { format!("  storage:\n{}", self.storage) },
+            storage = self.storage,
             auth = self.auth_extra,
             sections = self.sections,
         );

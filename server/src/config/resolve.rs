@@ -142,9 +142,14 @@ impl Resolver<'_> {
                     return Err(self.error(
                         "teleport.storage.type",
                         "teleport.storage",
-                        "type postgresql needs conn_string, e.g. \"postgres://tether@db.example.com:5432/tether\"",
+                        "type postgresql needs conn_string, e.g. \"postgres://tether@db.example.com:5432/tether?sslmode=verify-full&sslrootcert=/etc/tether/db-ca.pem\"",
                     ));
                 };
+                // Checked now (sslmode, hosts), so a bad string is a located config error; the
+                // certificate files are read when connecting.
+                if let Err(e) = crate::storage::postgres::ConnSpec::parse(&conn_string.0) {
+                    return Err(self.error("teleport.storage.conn_string", "teleport.storage.conn_string", &e));
+                }
                 StorageConfig::Postgres { conn_string: conn_string.0 }
             }
         };

@@ -85,7 +85,7 @@ teleport:
   log: {output: logs/tether.log, severity: debug}
   storage:
     type: postgresql
-    conn_string: "postgres://tether@db/tether"
+    conn_string: "postgres://tether@db/tether?sslmode=verify-full&sslrootcert=/etc/tether/db-ca.pem"
 auth_service:
   enabled: true
   cluster_name: example.com
@@ -118,7 +118,12 @@ ssh_service:
     assert_eq!(c.proxy_server.as_deref(), Some("proxy.example.com:3080"));
     assert_eq!(c.log.output, LogOutput::File(PathBuf::from("/var/lib/tether/logs/tether.log")));
     assert_eq!(c.log.severity, Severity::Debug);
-    assert_eq!(c.storage, StorageConfig::Postgres { conn_string: "postgres://tether@db/tether".into() });
+    assert_eq!(
+        c.storage,
+        StorageConfig::Postgres {
+            conn_string: "postgres://tether@db/tether?sslmode=verify-full&sslrootcert=/etc/tether/db-ca.pem".into()
+        }
+    );
     let a = c.auth.unwrap();
     assert_eq!(a.cluster_name, "example.com");
     assert_eq!(a.listen_addr, "10.0.0.1:3025".parse().unwrap());
@@ -164,6 +169,21 @@ fn overrides() {
     assert_eq!(c.storage, StorageConfig::Sqlite { path: PathBuf::from("/elsewhere/db") });
     assert_eq!(c.log.severity, Severity::Info);
     assert!(!c.insecure);
+}
+
+/// The sample's PostgreSQL example (indented comment lines, so the check above leaves them alone)
+/// is a valid storage section.
+#[test]
+fn sample_postgresql_example_is_valid() {
+    let example: String = sample_config()
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("#   "))
+        .filter(|line| line.starts_with("type:") || line.starts_with("conn_string:"))
+        .map(|line| format!("    {line}\n"))
+        .collect();
+    assert!(example.contains("type: postgresql"), "{example}");
+    let c = parse("t", &format!("teleport:\n  storage:\n{example}")).unwrap();
+    assert!(matches!(c.storage, StorageConfig::Postgres { ref conn_string } if conn_string.contains("verify-full")));
 }
 
 #[test]
@@ -307,6 +327,18 @@ fn bad_values() {
         4,
         "teleport.storage",
         "type postgresql needs conn_string",
+    );
+    assert_error(
+        "teleport:\n  storage:\n    type: postgresql\n    conn_string: postgres://tether@db.example.com/t?sslmode=disable\n",
+        4,
+        "teleport.storage.conn_string",
+        "sslmode=disable is allowed only for a loopback host, not db.example.com",
+    );
+    assert_error(
+        "teleport:\n  storage:\n    type: postgresql\n    conn_string: postgres://tether@db.example.com/t\n",
+        4,
+        "teleport.storage.conn_string",
+        "sslmode=verify-full needs sslrootcert=PATH",
     );
     assert_error(
         "teleport:\n  storage:\n    conn_string: postgres://x\n",

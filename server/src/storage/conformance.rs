@@ -41,6 +41,9 @@ macro_rules! conformance_tests {
             watch_prefix,
             revisions_strictly_increase,
             concurrent_create,
+            compare_and_swap_contention,
+            range_excludes_expired_under_prefix,
+            watch_sees_every_event_in_order,
             close_rejects_calls,
         );
     };
@@ -328,6 +331,118 @@ pub async fn concurrent_create(b: Arc<dyn Backend>) {
     let (i, rev) = winners[0];
     let item = b.get("/race").await.unwrap().unwrap();
     assert_eq!((item.value, item.revision), (vec![i], rev));
+}
+
+/// Read-modify-write increments of a decimal counter at `key` by compare-and-swap, from `tasks`
+/// concurrent tasks making `attempts` tries each; returns how many succeeded. Every failure must be
+/// a [`StorageError::Conflict`].
+pub async fn cas_increments(b: Arc<dyn Backend>, key: &str, tasks: usize, attempts: usize) -> u64 {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let b = b.clone();
+        let key = key.to_owned();
+        set.spawn(async move {
+            let mut won = 0u64;
+            for _ in 0..attempts {
+                let item = b.get(&key).await.unwrap().expect("the counter exists");
+                let n: u64 = std::str::from_utf8(&item.value).unwrap().parse().unwrap();
+                match b.compare_and_swap(&key, item.revision, (n + 1).to_string().into_bytes(), None).await {
+                    Ok(rev) => {
+                        assert!(rev > item.revision);
+                        won += 1;
+                    }
+                    Err(StorageError::Conflict { expected, actual, .. }) => {
+                        assert_eq!(expected, item.revision);
+                        assert!(actual > expected, "conflict with an older revision {actual} < {expected}");
+                    }
+                    Err(e) => panic!("compare-and-swap: {e}"),
+                }
+            }
+            won
+        });
+    }
+    let mut total = 0;
+    while let Some(won) = set.join_next().await {
+        total += won.unwrap();
+    }
+    total
+}
+
+/// The decimal counter at `key`.
+pub async fn counter(b: &Arc<dyn Backend>, key: &str) -> u64 {
+    let item = b.get(key).await.unwrap().expect("the counter exists");
+    std::str::from_utf8(&item.value).unwrap().parse().unwrap()
+}
+
+/// Many concurrent compare-and-swap increments of one key: the final value is the number that
+/// succeeded, and some did.
+pub async fn compare_and_swap_contention(b: Arc<dyn Backend>) {
+    b.put("/counter", b"0".to_vec(), None).await.unwrap();
+    let won = cas_increments(b.clone(), "/counter", 8, 25).await;
+    assert!(won >= 25, "only {won} of 200 increments succeeded");
+    assert_eq!(counter(&b, "/counter").await, won);
+}
+
+/// A prefix range holds the live items only, even those that expired a moment ago and may not
+/// have been swept yet, and prefixes ending in any character bound the range exactly.
+pub async fn range_excludes_expired_under_prefix(b: Arc<dyn Backend>) {
+    let soon = SystemTime::now() + Duration::from_millis(300);
+    for i in 0..10 {
+        let expires = if i % 2 == 0 { Some(soon) } else { Some(secs_from_now(3600)) };
+        b.put(&format!("/p/{i}"), vec![i], expires).await.unwrap();
+    }
+    for key in ["/p", "/p0", "/p/", "/p/\u{e9}t\u{e9}", "/p/\u{10ffff}", "/q/1"] {
+        b.put(key, key.as_bytes().to_vec(), None).await.unwrap();
+    }
+    let keys = |items: Vec<super::Item>| items.into_iter().map(|i| i.key).collect::<Vec<_>>();
+    assert_eq!(b.range("/p/").await.unwrap().len(), 13);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let live = keys(b.range("/p/").await.unwrap());
+    assert_eq!(live, ["/p/", "/p/1", "/p/3", "/p/5", "/p/7", "/p/9", "/p/\u{e9}t\u{e9}", "/p/\u{10ffff}"]);
+    assert_eq!(keys(b.range("/p/\u{e9}").await.unwrap()), ["/p/\u{e9}t\u{e9}"]);
+    assert_eq!(keys(b.range("/p/\u{10ffff}").await.unwrap()), ["/p/\u{10ffff}"]);
+    assert_eq!(keys(b.range("/p").await.unwrap()).len(), 10);
+    assert_eq!(b.get("/p/0").await.unwrap(), None);
+}
+
+/// A watcher sees every event of many concurrent writers, once each, in revision order.
+pub async fn watch_sees_every_event_in_order(b: Arc<dyn Backend>) {
+    let mut watcher = b.watch("/w/");
+    let mut writers = tokio::task::JoinSet::new();
+    for t in 0..4 {
+        let b = b.clone();
+        writers.spawn(async move {
+            let mut revisions = Vec::new();
+            for i in 0..50 {
+                revisions.push(b.put(&format!("/w/{t}/{i}"), vec![t], None).await.unwrap());
+                b.put(&format!("/other/{t}/{i}"), Vec::new(), None).await.unwrap();
+            }
+            revisions
+        });
+    }
+    let mut written = Vec::new();
+    while let Some(revisions) = writers.join_next().await {
+        written.extend(revisions.unwrap());
+    }
+    written.sort_unstable();
+    let mut seen = Vec::new();
+    while seen.len() < written.len() {
+        let e = next_event(&mut watcher).await;
+        assert_eq!(e.kind, EventKind::Put);
+        assert!(e.item.key.starts_with("/w/"));
+        seen.push(e.item.revision);
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "events out of revision order");
+    assert_eq!(seen, written);
+    // Deletes follow in order too.
+    for t in 0..4 {
+        assert!(b.delete(&format!("/w/{t}/0")).await.unwrap());
+    }
+    for t in 0..4u8 {
+        let e = next_event(&mut watcher).await;
+        assert_eq!((e.kind, e.item.key), (EventKind::Delete, format!("/w/{t}/0")));
+    }
+    assert_quiet(&mut watcher).await;
 }
 
 /// After close every call fails with Closed and watchers end (after draining earlier events).

@@ -11,15 +11,16 @@
 //! precision. A write is acknowledged (its future resolves `Ok`) only once it is durable.
 //!
 //! Two implementations share one contract, checked by the conformance suite in `conformance`:
-//! [`sqlite::SqliteBackend`] (embedded, the default, one host) and, later, PostgreSQL (several
-//! auth/proxy hosts sharing state).
+//! [`sqlite::SqliteBackend`] (embedded, the default, one host) and [`postgres::PostgresBackend`]
+//! (several auth/proxy hosts sharing state).
 
 // Parts of the contract (the watch API, a few accessors) have no caller in the daemon yet: they
-// are the conformance suite's, and the PostgreSQL backend's of the HA issue.
+// are the conformance suite's, and the HA issue's.
 #![allow(dead_code)]
 
 #[cfg(test)]
 pub mod conformance;
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
@@ -99,6 +100,16 @@ impl StorageError {
         StorageError::Backend { message: message.into(), source: Some(Box::new(source)) }
     }
 
+    /// The message without the `storage backend:` lead (for a caller that says `storage:` itself),
+    /// followed by the underlying error, if any.
+    pub fn detail(&self) -> String {
+        match self {
+            StorageError::Backend { message, source: None } => message.clone(),
+            StorageError::Backend { message, source: Some(source) } => format!("{message}: {source}"),
+            other => other.to_string(),
+        }
+    }
+
     /// A [`StorageError::Backend`] without an underlying error.
     pub fn backend_msg(message: impl Into<String>) -> Self {
         StorageError::Backend { message: message.into(), source: None }
@@ -157,24 +168,48 @@ pub enum WatchEvent {
     Lagged(u64),
 }
 
+/// What a backend broadcasts to its [`Watcher`]s.
+#[derive(Debug, Clone)]
+pub enum Broadcast {
+    /// A committed change at a position of the backend's change log (PostgreSQL's event
+    /// revision; SQLite, which filters nothing, sends 0).
+    Event {
+        /// The change's position, for [`Watcher::after`].
+        position: u64,
+        /// The change.
+        event: Event,
+    },
+    /// Changes were lost before they reached this process (PostgreSQL: pruned before they were
+    /// read); passed to every watcher as [`WatchEvent::Lagged`].
+    Lost(u64),
+}
+
 /// A stream of committed changes under one key prefix.
 ///
 /// Each watcher buffers a bounded number of events (the backend's broadcast capacity); a consumer
 /// that falls further behind gets [`WatchEvent::Lagged`] instead of the dropped events.
 pub struct Watcher {
     prefix: String,
-    rx: Option<broadcast::Receiver<Event>>,
+    rx: Option<broadcast::Receiver<Broadcast>>,
+    /// Changes at or below this position happened before the watcher was created.
+    after: Option<u64>,
 }
 
 impl Watcher {
     /// A watcher over a backend's event channel, keeping only the keys under `prefix`.
-    pub fn new(rx: broadcast::Receiver<Event>, prefix: impl Into<String>) -> Self {
-        Watcher { prefix: prefix.into(), rx: Some(rx) }
+    pub fn new(rx: broadcast::Receiver<Broadcast>, prefix: impl Into<String>) -> Self {
+        Watcher { prefix: prefix.into(), rx: Some(rx), after: None }
+    }
+
+    /// Like [`Watcher::new`], skipping changes at or below `position` (already committed when
+    /// the watcher was created, though perhaps not yet broadcast).
+    pub fn after(rx: broadcast::Receiver<Broadcast>, prefix: impl Into<String>, position: u64) -> Self {
+        Watcher { prefix: prefix.into(), rx: Some(rx), after: Some(position) }
     }
 
     /// A watcher that has already ended (what a closed backend hands out).
     pub fn closed(prefix: impl Into<String>) -> Self {
-        Watcher { prefix: prefix.into(), rx: None }
+        Watcher { prefix: prefix.into(), rx: None, after: None }
     }
 
     /// The watched prefix.
@@ -188,8 +223,13 @@ impl Watcher {
         let rx = self.rx.as_mut()?;
         loop {
             match rx.recv().await {
-                Ok(event) if event.item.key.starts_with(&self.prefix) => return Some(WatchEvent::Event(event)),
-                Ok(_) => continue,
+                Ok(Broadcast::Event { position, event }) => {
+                    let old = self.after.is_some_and(|after| position <= after);
+                    if !old && event.item.key.starts_with(&self.prefix) {
+                        return Some(WatchEvent::Event(event));
+                    }
+                }
+                Ok(Broadcast::Lost(missed)) => return Some(WatchEvent::Lagged(missed)),
                 Err(broadcast::error::RecvError::Lagged(missed)) => return Some(WatchEvent::Lagged(missed)),
                 Err(broadcast::error::RecvError::Closed) => break,
             }

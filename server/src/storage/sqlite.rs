@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::{Backend, Event, EventKind, Item, StorageError, Watcher};
+use super::{Backend, Broadcast, Event, EventKind, Item, StorageError, Watcher};
 
 /// The schema version this code writes; `open` migrates anything older up to it.
 const SCHEMA_VERSION: i64 = 1;
@@ -68,7 +68,7 @@ struct Inner {
     /// `None` once closed.
     conn: Mutex<Option<Connection>>,
     /// `None` once closed; dropping the sender ends the watchers.
-    events: Mutex<Option<broadcast::Sender<Event>>>,
+    events: Mutex<Option<broadcast::Sender<Broadcast>>>,
 }
 
 impl SqliteBackend {
@@ -143,7 +143,7 @@ impl Inner {
         {
             for event in events {
                 // An error only means nobody is watching.
-                let _ = sender.send(event);
+                let _ = sender.send(Broadcast::Event { position: 0, event });
             }
         }
         Ok(value)
