@@ -1,0 +1,120 @@
+//! High availability end to end: two root hosts (auth + proxy each) on one PostgreSQL database,
+//! behind round-robin balancers for the web API and the tunnel port, and a leaf. Each host is
+//! a separate `tether` process with its own data directory; they share only the database.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tether_tests::fixtures::{
+    ROLE_MAP, VISITOR, ensure_visitor_account, token, trusted_cluster_yaml, tunnels_on, wait_for, write,
+};
+use tether_tests::forwarder::Forwarder;
+use tether_tests::{Cluster, RemoteNode, Run, postgres};
+
+const ROOT: &str = "root.example.com";
+const LEAF: &str = "leaf.example.com";
+
+fn host(conn: &str) -> Cluster {
+    Cluster::builder(ROOT).postgresql(conn).start()
+}
+
+fn tsh(host: &Cluster, home: &Path, args: &[&str]) -> Run {
+    host.as_user(home, "tsh", args, None)
+}
+
+/// Logs `myuser` in through `web_addr` into a tsh home of its own.
+fn login(host: &Cluster, web_addr: &str, home: &Path, extra: &[&str]) -> Run {
+    std::fs::create_dir_all(home).unwrap();
+    let proxy = format!("--proxy={web_addr}");
+    let mut args = vec!["login", &proxy, "--user=myuser", "--insecure", "--keystore=file"];
+    args.extend_from_slice(extra);
+    host.as_user(home, "tsh", &args, Some("correct-horse\n"))
+}
+
+fn ssh_echo(host: &Cluster, home: &Path) -> Run {
+    tsh(host, home, &["ssh", &format!("--cluster={LEAF}"), "visitor@mynode", "echo via"])
+}
+
+fn leaf_tunnels(a: &Cluster, web_addr: &str) -> usize {
+    tunnels_on(a, web_addr).get(LEAF).copied().unwrap_or(0)
+}
+
+#[test]
+fn two_root_hosts_on_one_postgresql_serve_users_and_a_leaf_through_either() {
+    ensure_visitor_account();
+    let pg = postgres::server();
+    let conn = pg.conn_string(&pg.fresh_database());
+    let mut a = host(&conn);
+    let b = host(&conn);
+    let web = Forwarder::start(&[&a.web_addr, &b.web_addr]);
+    let tunnel = Forwarder::start(&[&a.tunnel_addr, &b.tunnel_addr]);
+    let dir: PathBuf = a.dir.path().to_path_buf();
+
+    // A user created through A logs in through B (their invite lives in the database).
+    let out = a.tctl(&["users", "add", "myuser", "--roles=access", "--logins=visitor"]).ok();
+    let invite = out.split_whitespace().find_map(|w| w.strip_prefix("--invite=")).expect("an invite").to_string();
+    let home_b = dir.join("home-b");
+    let invite_flag = format!("--invite={invite}");
+    login(&b, &b.web_addr, &home_b, &[&invite_flag]).ok();
+
+    // A token made on A validates a leaf through B; the leaf's agents dial the tunnel balancer.
+    let leaf = Cluster::builder(LEAF).leaf().start();
+    let node_token = token(&leaf, &["--type=node"]);
+    let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
+    leaf.tctl(&["create", write(&dir, "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&a, &["--type=trusted_cluster"]);
+    let tc = trusted_cluster_yaml(&a, &tok, true, ROLE_MAP)
+        .replace(&a.web_addr, &b.web_addr)
+        .replace(&a.tunnel_addr, &tunnel.addr());
+    let tc_path = write(&dir, "tc.yaml", &tc);
+    leaf.tctl(&["create", tc_path.to_str().unwrap()]).ok();
+
+    // The leaf keeps a tunnel to both hosts.
+    wait_for("a leaf tunnel on each root host", Duration::from_secs(30), || {
+        let (on_a, on_b) = (leaf_tunnels(&a, &a.web_addr), leaf_tunnels(&a, &b.web_addr));
+        (on_a == 0 || on_b == 0).then(|| format!("A {on_a}, B {on_b}"))
+    });
+
+    // tsh ssh --cluster works through either host.
+    let home_a = dir.join("home-a");
+    login(&a, &a.web_addr, &home_a, &[]).ok();
+    for (host, home) in [(&a, &home_a), (&b, &home_b)] {
+        let out = ssh_echo(host, home);
+        assert_eq!(out.stdout.trim(), "via", "through {}: {}", host.web_addr, out.stderr);
+    }
+
+    // Disabling the trust on the leaf is effective at once, through either host.
+    let disabled = write(&dir, "tc-off.yaml", &tc.replace("enabled: true", "enabled: false"));
+    leaf.tctl(&["create", "-f", disabled.to_str().unwrap()]).ok();
+    let err = ssh_echo(&b, &home_b).err();
+    // Either the leaf's agents have already hung up, or the tunnel's last transport is refused.
+    let offline = format!("cluster \"{LEAF}\" is offline: it has no tunnel to this proxy");
+    let distrusted = format!("cluster {LEAF} no longer trusts cluster {ROOT}");
+    assert!(err.contains(&offline) || err.contains(&distrusted), "refused at once: {err}");
+    leaf.tctl(&["create", "-f", tc_path.to_str().unwrap()]).ok();
+    wait_for("the trust back on both hosts", Duration::from_secs(30), || {
+        (leaf_tunnels(&a, &a.web_addr) == 0 || leaf_tunnels(&a, &b.web_addr) == 0).then(String::new)
+    });
+
+    // kill -9 of A: users and the leaf keep working through B, with no manual step.
+    a.kill_hard();
+    let out = ssh_echo(&b, &home_b);
+    assert_eq!(out.stdout.trim(), "via", "through B after A died: {}", out.stderr);
+    let home_lb = dir.join("home-lb");
+    login(&b, &web.addr(), &home_lb, &[]).ok();
+
+    // A comes back (same ports) and the leaf's agents rejoin it.
+    a.restart();
+    wait_for("the leaf's tunnel back on A", Duration::from_secs(30), || {
+        (leaf_tunnels(&b, &a.web_addr) == 0).then(|| format!("{:?}", tunnels_on(&b, &a.web_addr)))
+    });
+
+    // tctl rm rc/LEAF on A drops the leaf's tunnels on B within a second.
+    a.tctl(&["rm", &format!("rc/{LEAF}")]).ok();
+    let removed = Instant::now();
+    wait_for("B dropping the removed leaf's tunnels", Duration::from_secs(5), || {
+        (leaf_tunnels(&b, &b.web_addr) > 0).then(String::new)
+    });
+    let took = removed.elapsed();
+    assert!(took < Duration::from_secs(1), "B dropped the tunnels after {took:?}");
+}
