@@ -71,6 +71,36 @@ impl Postgres {
         (self.dir.join("client.crt"), self.dir.join("client.key"))
     }
 
+    /// Restarts the server (a fast shutdown: sessions are cut, committed work stays) and waits
+    /// until it accepts connections again. Every test of this process shares the server: only a
+    /// test alone in its test binary may call this.
+    #[allow(clippy::panic, reason = "a test helper: failing the test is the point")]
+    pub fn restart(&self) {
+        write(&self.dir.join("restart"), "").unwrap_or_else(|e| panic!("{e}"));
+        let pid = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap_or_default();
+        let pid = pid.lines().next().unwrap_or_default().trim().to_string();
+        let killed = Command::new("kill").args(["-INT", &pid]).status().is_ok_and(|s| s.success());
+        assert!(killed, "cannot stop postgres (pid {pid:?})");
+        // Down first, then up again.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.dir.join("restart").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while !self.ready() {
+            assert!(Instant::now() < deadline, "postgres did not come back within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn ready(&self) -> bool {
+        Command::new(self.bin.join("pg_isready"))
+            .arg("-h")
+            .arg(self.dir.join("sock"))
+            .args(["-p", &self.port.to_string(), "-q"])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Creates a new, empty database owned by `owner` and returns its name.
     pub fn database_owned_by(&self, owner: &str) -> String {
         let name = format!("t{}", self.next_db.fetch_add(1, Ordering::SeqCst));
@@ -209,14 +239,23 @@ fn start() -> Result<Postgres, String> {
 
     let port = free_port()?;
     // $1 parent pid, $2 bin, $3 data, $4 port, $5 dir. Stops the server and removes the directory
-    // once the parent is gone (or the server died).
+    // once the parent is gone (or the server died), and starts it again when `Postgres::restart`
+    // asked for it (the file `$5/restart`).
     let script = r#"
-        "$2/postgres" -D "$3" -p "$4" -k "$5/sock" -c listen_addresses=127.0.0.1 \
-            -c fsync=off -c full_page_writes=off -c max_connections=400 \
-            -c ssl=on -c ssl_cert_file="$5/server.crt" -c ssl_key_file="$5/server.key" \
-            -c ssl_ca_file="$5/ca.crt" >"$5/server.log" 2>&1 &
-        pg=$!
-        while [ -d "/proc/$1" ] && kill -0 "$pg" 2>/dev/null; do sleep 0.2; done
+        while :; do
+            "$2/postgres" -D "$3" -p "$4" -k "$5/sock" -c listen_addresses=127.0.0.1 \
+                -c fsync=off -c full_page_writes=off -c max_connections=400 \
+                -c ssl=on -c ssl_cert_file="$5/server.crt" -c ssl_key_file="$5/server.key" \
+                -c ssl_ca_file="$5/ca.crt" >>"$5/server.log" 2>&1 &
+            pg=$!
+            while [ -d "/proc/$1" ] && kill -0 "$pg" 2>/dev/null; do sleep 0.1; done
+            if [ -d "/proc/$1" ] && [ -e "$5/restart" ]; then
+                wait "$pg"
+                rm -f "$5/restart"
+                continue
+            fi
+            break
+        done
         kill -INT "$pg" 2>/dev/null
         wait "$pg"
         rm -rf "$5"
@@ -235,13 +274,7 @@ fn start() -> Result<Postgres, String> {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = Command::new(server.bin.join("pg_isready"))
-            .arg("-h")
-            .arg(server.dir.join("sock"))
-            .args(["-p", &port.to_string(), "-q"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
+        if server.ready() {
             break;
         }
         let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
