@@ -2,12 +2,15 @@
 //! compare-and-swap, range, concurrent puts, and how long a change takes to reach a watcher
 //! (on a second backend instance when the backend is shared, as another host would see it).
 //!
-//! `storage --sqlite DIR [--ops N]` prints Markdown rows for bench/RESULTS.md.
+//! `storage --sqlite DIR [--ops N]` or `storage --postgres CONN_STRING [--ops N]` prints Markdown
+//! rows for bench/RESULTS.md. With PostgreSQL the watcher is a second backend instance (its own
+//! pool and LISTEN connection), as another host would be.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use tether_server::storage::postgres::PostgresBackend;
 use tether_server::storage::sqlite::SqliteBackend;
 use tether_server::storage::{Backend, WatchEvent};
 
@@ -37,11 +40,17 @@ async fn options() -> Result<Options> {
                 // SQLite's watches are in-process: the same instance is the only watcher.
                 subject = Some(Subject { name: "SQLite", writer: backend.clone(), watcher: backend });
             }
+            "--postgres" => {
+                let conn = value()?;
+                let writer: Arc<dyn Backend> = PostgresBackend::open(&conn).await?;
+                let watcher: Arc<dyn Backend> = PostgresBackend::open(&conn).await?;
+                subject = Some(Subject { name: "PostgreSQL", writer, watcher });
+            }
             "--ops" => ops = value()?.parse().context("--ops: a number")?,
-            other => bail!("unknown argument {other}; usage: storage --sqlite DIR [--ops N]"),
+            other => bail!("unknown argument {other}; usage: storage --sqlite DIR | --postgres CONN [--ops N]"),
         }
     }
-    Ok(Options { subject: subject.context("name a backend: --sqlite DIR")?, ops })
+    Ok(Options { subject: subject.context("name a backend: --sqlite DIR or --postgres CONN_STRING")?, ops })
 }
 
 /// Median and 99th percentile of `samples`, in microseconds.
