@@ -178,3 +178,32 @@ else:
 open(path, "w").write(text)
 PY
 }
+
+# start_postgres: a throwaway PostgreSQL server with its default durability (fsync and
+# synchronous_commit on) as the postgres user on 127.0.0.1, database "bench"; sets PG_CONN,
+# PG_PORT, PG_BIN, PG_DIR and stops the server (and removes $WORK) at exit. Call after
+# bench_setup.
+start_postgres() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  PG_DIR=$WORK/pg
+  mkdir -p "$PG_DIR"
+  chown postgres: "$PG_DIR" "$WORK"
+  local port
+  port=$(free_port)
+  runuser -u postgres -- "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+  runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c max_connections=200 -k $PG_DIR" start >/dev/null
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; runuser -u postgres -- "'"$bin"'/pg_ctl" -D "'"$PG_DIR"'/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  runuser -u postgres -- "$bin/psql" -h "$PG_DIR" -p "$port" -q -c "CREATE DATABASE bench" postgres
+  PG_CONN="postgres://postgres@127.0.0.1:$port/bench?sslmode=disable"
+  PG_PORT=$port
+  PG_BIN=$bin
+}
+
+# pg_database NAME: creates database NAME on the start_postgres server and prints its
+# connection string.
+pg_database() {
+  runuser -u postgres -- "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -q -c "CREATE DATABASE $1" postgres
+  echo "postgres://postgres@127.0.0.1:$PG_PORT/$1?sslmode=disable"
+}

@@ -118,3 +118,44 @@ fn two_root_hosts_on_one_postgresql_serve_users_and_a_leaf_through_either() {
     let took = removed.elapsed();
     assert!(took < Duration::from_secs(1), "B dropped the tunnels after {took:?}");
 }
+
+#[test]
+fn a_role_changed_through_one_host_reaches_a_node_of_the_other_within_a_second() {
+    ensure_visitor_account();
+    let pg = postgres::server();
+    let conn = pg.conn_string(&pg.fresh_database());
+    let a = host(&conn);
+    let b = host(&conn);
+    let dir: PathBuf = a.dir.path().to_path_buf();
+    // A role of A's making lets myuser in as visitor; the node joins (and long-polls) through B.
+    let ops = "kind: role\nversion: v5\nmetadata:\n  name: ops\nspec:\n  allow:\n    logins: [visitor]\n    node_labels:\n      '*': '*'\n";
+    a.tctl(&["create", write(&dir, "ops.yaml", ops).to_str().unwrap()]).ok();
+    let node_token = token(&a, &["--type=node"]);
+    let node = RemoteNode::start(&b.web_addr, "hanode", &node_token, &[]);
+    assert!(node.first_line.contains("ssh service listening"), "{}", node.log());
+    let out = a.tctl(&["users", "add", "myuser", "--roles=ops"]).ok();
+    let invite = out.split_whitespace().find_map(|w| w.strip_prefix("--invite=")).expect("an invite").to_string();
+    let home = dir.join("home");
+    login(&b, &b.web_addr, &home, &[&format!("--invite={invite}")]).ok();
+    let ssh = || tsh(&b, &home, &["ssh", "visitor@hanode", "echo in"]);
+    wait_for("the node reachable", Duration::from_secs(20), || {
+        let out = ssh();
+        (out.stdout.trim() != "in").then(|| out.stderr.clone())
+    });
+
+    // Through A, the role loses the login; the node, attached to B, refuses within a second.
+    let changed = write(&dir, "ops-off.yaml", &ops.replace("logins: [visitor]", "logins: [nobody]"));
+    a.tctl(&["create", "-f", changed.to_str().unwrap()]).ok();
+    let since = Instant::now();
+    let refused = loop {
+        let out = ssh();
+        if out.stdout.trim() != "in" {
+            break out.stderr;
+        }
+        assert!(since.elapsed() < Duration::from_secs(10), "the node still lets visitor in");
+    };
+    let took = since.elapsed();
+    assert!(refused.contains("access denied"), "{refused}");
+    assert!(took < Duration::from_secs(1), "the node refused only after {took:?}");
+    eprintln!("role change through A refused on B's node after {took:?}");
+}

@@ -5,7 +5,9 @@
 //! tunnel, the agents' own memory per tunnel and the root's CPU spent on heartbeats.
 //!
 //! Usage: `tunnels --bin target/release --n 10000` (`bench/trusted.sh` builds and
-//! runs it). The agents share one key and one host CA (each leaf name gets its own host
+//! runs it). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
+//! every leaf keeps a tunnel to each of them (N × K tunnels); the report adds the database's
+//! write rate, which must stay flat per tunnel as hosts are added. The agents share one key and one host CA (each leaf name gets its own host
 //! certificate): the root checks each login against the CA stored for that leaf, as for real
 //! leaves. The agents do not verify the root's host certificate (they are load, not clients).
 
@@ -26,20 +28,29 @@ use tokio::io::AsyncWriteExt;
 struct Args {
     bin: std::path::PathBuf,
     n: usize,
+    roots: usize,
+    postgres: Option<String>,
 }
 
 fn args() -> Result<Args> {
     let mut bin = std::path::PathBuf::from("target/release");
     let mut n = 1000;
+    let mut roots = 1;
+    let mut postgres = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--bin" => bin = it.next().context("--bin DIR")?.into(),
             "--n" => n = it.next().context("--n N")?.parse()?,
+            "--roots" => roots = it.next().context("--roots K")?.parse()?,
+            "--postgres" => postgres = Some(it.next().context("--postgres CONN_STRING")?),
             other => bail!("unknown argument {other}"),
         }
     }
-    Ok(Args { bin, n })
+    if roots > 1 && postgres.is_none() {
+        bail!("several roots share state only through PostgreSQL: add --postgres CONN_STRING");
+    }
+    Ok(Args { bin, n, roots: roots.max(1), postgres })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -108,39 +119,92 @@ async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certifica
     }
 }
 
-fn main() -> Result<()> {
-    let args = args()?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let dir = std::env::temp_dir().join(format!("tether-tunnels-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+/// One root host: its process, data dir and addresses.
+struct Root {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    web: String,
+    tunnel: String,
+}
+
+impl Root {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn start_root(args: &Args, dir: &std::path::Path) -> Result<Root> {
+    std::fs::create_dir_all(dir)?;
+    let storage = args
+        .postgres
+        .as_ref()
+        .map(|conn| format!("  storage:\n    type: postgresql\n    conn_string: \"{conn}\"\n"))
+        .unwrap_or_default();
     // Every simulated leaf dials from 127.0.0.1, where real leaves come from addresses of their
     // own: the per-source limits (and the validate endpoint's rate limit) are lifted here.
     let config = format!(
-        "teleport:\n  nodename: bench-root\n  data_dir: {d}/data\n  log:\n    severity: WARN\n  connection_limits:\n    max_unauthenticated_per_source: 100000\n    max_startups: \"50000:30:100000\"\n    max_connections: 100000\n    unauthenticated_rate: 100000\n    unauthenticated_burst: 100000\nauth_service:\n  cluster_name: root.bench\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+        "teleport:\n  nodename: bench-root\n  data_dir: {d}/data\n{storage}  log:\n    severity: WARN\n  connection_limits:\n    max_unauthenticated_per_source: 100000\n    max_startups: \"50000:30:100000\"\n    max_connections: 100000\n    unauthenticated_rate: 100000\n    unauthenticated_burst: 100000\nauth_service:\n  cluster_name: root.bench\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
         d = dir.display()
     );
     std::fs::write(dir.join("tether.yaml"), config)?;
-    let mut root = std::process::Command::new(args.bin.join("tether"))
+    let mut child = std::process::Command::new(args.bin.join("tether"))
         .args(["start", "-c"])
         .arg(dir.join("tether.yaml"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(dir.join("tether.log"))?)
         .spawn()
         .context("start tether")?;
-    let pid = root.id();
-    let mut out = std::io::BufReader::new(root.stdout.take().context("stdout")?).lines();
+    let mut out = std::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
     let web = out.next().context("no web line")??.rsplit(' ').next().unwrap_or_default().to_string();
     let tunnel = out.next().context("no tunnel line")??.rsplit(' ').next().unwrap_or_default().to_string();
     std::thread::spawn(move || for _ in out {});
-    let result = rt.block_on(measure(&args, &dir, pid, &web, &tunnel));
-    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
-    let _ = root.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Root { child, dir: dir.to_path_buf(), web, tunnel })
+}
+
+fn main() -> Result<()> {
+    let args = args()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let base = std::env::temp_dir().join(format!("tether-tunnels-{}", std::process::id()));
+    let mut roots = Vec::new();
+    let mut result = Ok(());
+    for i in 0..args.roots {
+        match start_root(&args, &base.join(format!("root-{i}"))) {
+            Ok(root) => roots.push(root),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if result.is_ok() {
+        result = rt.block_on(measure(&args, &roots));
+    }
+    for mut root in roots {
+        let _ = std::process::Command::new("kill").arg(root.pid().to_string()).status();
+        let _ = root.child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&base);
     result
 }
 
-async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel: &str) -> Result<()> {
+/// The database's write counter: every write takes one revision, so the difference between two
+/// probes (less the probe itself) is what the roots wrote in between.
+async fn revision_probe(backend: &Option<Arc<dyn tether_server::storage::Backend>>) -> Result<Option<u64>> {
+    match backend {
+        Some(b) => Ok(Some(b.put("/bench/probe", Vec::new(), None).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
     let n = args.n;
+    let k = roots.len();
+    let first = roots.first().context("no root")?;
+    let (dir, web) = (first.dir.as_path(), first.web.as_str());
+    let db: Option<Arc<dyn tether_server::storage::Backend>> = match &args.postgres {
+        Some(conn) => Some(tether_server::storage::postgres::PostgresBackend::open(conn).await?),
+        None => None,
+    };
     let tctl = |a: &[&str]| {
         std::process::Command::new(args.bin.join("tctl")).arg("--data-dir").arg(dir.join("data")).args(a).output()
     };
@@ -187,7 +251,7 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
     let registered = started.elapsed();
     eprintln!("registered {n} leaves in {registered:.1?}");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_before = rss_kib(pid);
+    let rss_before: Vec<u64> = roots.iter().map(|r| rss_kib(r.pid())).collect();
     let self_before = rss_kib(std::process::id());
 
     let now = time::OffsetDateTime::now_utc();
@@ -203,28 +267,36 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
             valid_before: now + time::Duration::hours(2),
         };
         let cert = host_ca.issue_host_cert(key.public_key(), &host, i as u64 + 1)?;
-        agents.spawn(agent(tunnel.to_string(), leaf.clone(), key.clone(), cert, online.clone()));
+        for root in roots {
+            agents.spawn(agent(root.tunnel.clone(), leaf.clone(), key.clone(), cert.clone(), online.clone()));
+        }
     }
-    while online.load(Ordering::Relaxed) < n {
+    let tunnels = n * k;
+    while online.load(Ordering::Relaxed) < tunnels {
         if started.elapsed() > Duration::from_secs(600) {
-            bail!("only {} of {n} tunnels online after 10 minutes", online.load(Ordering::Relaxed));
+            bail!("only {} of {tunnels} tunnels online after 10 minutes", online.load(Ordering::Relaxed));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all_online = started.elapsed();
-    eprintln!("{n} tunnels online in {all_online:.2?}");
+    eprintln!("{tunnels} tunnels online in {all_online:.2?}");
 
-    // Idle: let heartbeats and status writes settle, then measure memory and CPU.
+    // Idle: let heartbeats and status writes settle, then measure memory, CPU and writes.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let rss_after = rss_kib(pid);
+    let rss_after: Vec<u64> = roots.iter().map(|r| rss_kib(r.pid())).collect();
     let self_after = rss_kib(std::process::id());
     let window = Duration::from_secs(20);
-    let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+    let c0: Vec<u64> = roots.iter().map(|r| cpu_ticks(r.pid())).collect();
+    let (t0, r0) = (Instant::now(), revision_probe(&db).await?);
     tokio::time::sleep(window).await;
-    let cpu = (cpu_ticks(pid) - c0) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+    let r1 = revision_probe(&db).await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu: Vec<f64> =
+        roots.iter().zip(&c0).map(|(r, c)| (cpu_ticks(r.pid()) - c) as f64 / 100.0 / elapsed * 100.0).collect();
+    let writes = r0.zip(r1).map(|(a, b)| b.saturating_sub(a).saturating_sub(1) as f64 / elapsed);
     let still = online.load(Ordering::Relaxed);
 
-    // The root's own view: remote clusters online.
+    // The first root's own view: remote clusters online.
     let creds = tether_client::credentials::Credentials::load(&dir.join("data/admin-identity.json"))?;
     let admin = ApiClient::new(web, &ServerTrust::Insecure, Some(&creds.client_identity()?))?;
     let rcs: Vec<tether_shared::resource::Resource> = admin.get("/webapi/resources/remote_cluster").await?;
@@ -234,23 +306,28 @@ async fn measure(args: &Args, dir: &std::path::Path, pid: u32, web: &str, tunnel
         .count();
     agents.shutdown().await;
 
-    let per_tunnel = (rss_after.saturating_sub(rss_before)) as f64 / n as f64;
-    let agent_per = (self_after.saturating_sub(self_before)) as f64 / n as f64;
-    println!("| leaves (N) | {n} |");
+    let per_root: Vec<f64> =
+        rss_before.iter().zip(&rss_after).map(|(b, a)| a.saturating_sub(*b) as f64 / n as f64).collect();
+    let per_tunnel = per_root.iter().sum::<f64>() / k as f64;
+    let agent_per = (self_after.saturating_sub(self_before)) as f64 / tunnels as f64;
+    let storage = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("| leaves (N), root hosts (K), storage | {n}, {k}, {storage} |");
     println!("|---|---|");
     println!("| register N leaves through `/webapi/trustedclusters/validate` | {:.1} s |", registered.as_secs_f64());
     println!(
-        "| bring N tunnels online (connect, host-cert login, control channel) | {:.2} s |",
+        "| bring N × K tunnels online (connect, host-cert login, control channel) | {:.2} s |",
         all_online.as_secs_f64()
     );
-    println!(
-        "| root RSS before tunnels / with N idle tunnels | {} MiB / {} MiB |",
-        rss_before / 1024,
-        rss_after / 1024
-    );
+    for (i, (b, a)) in rss_before.iter().zip(&rss_after).enumerate() {
+        println!("| root {i} RSS before tunnels / with N idle tunnels | {} MiB / {} MiB |", b / 1024, a / 1024);
+    }
     println!("| **root memory per idle tunnel** | **{per_tunnel:.1} KiB** |");
     println!("| agent-side memory per tunnel (bench process) | {agent_per:.1} KiB |");
-    println!("| root CPU for heartbeats and status writes, N idle tunnels | {cpu:.1} % of one core |");
+    let cpu_text: Vec<String> = cpu.iter().map(|c| format!("{c:.1} %")).collect();
+    println!("| each root's CPU for heartbeats and status writes (of one core) | {} |", cpu_text.join(" / "));
+    if let Some(w) = writes {
+        println!("| database writes, all roots, idle | {w:.2}/s ({:.5}/s per tunnel) |", w / tunnels as f64);
+    }
     println!(
         "| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |",
         10 + window.as_secs()
