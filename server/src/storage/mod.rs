@@ -14,10 +14,6 @@
 //! [`sqlite::SqliteBackend`] (embedded, the default, one host) and [`postgres::PostgresBackend`]
 //! (several auth/proxy hosts sharing state).
 
-// Parts of the contract (the watch API, a few accessors) have no caller in the daemon yet: they
-// are the conformance suite's, and the HA issue's.
-#![allow(dead_code)]
-
 #[cfg(test)]
 pub mod conformance;
 pub mod postgres;
