@@ -32,12 +32,14 @@ impl AuthService {
         req: &tether_shared::api::LoginRequest,
         source: &str,
     ) -> Result<LoginResponse, AuthError> {
-        self.check_lockout(&req.user, source).await?;
+        self.reserve_attempt(&req.user, source).await?;
         let result = self.login_inner(req).await;
         match &result {
-            Ok(_) => self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source})),
+            Ok(_) => {
+                self.release_attempt(&req.user, source).await;
+                self.audit.emit("user.login", "T1000I", &req.user, true, serde_json::json!({"addr": source}));
+            }
             Err(e) => {
-                self.record_failure(&req.user, source).await;
                 tracing::warn!(user = %crate::audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
                 self.audit.emit(
                     "user.login",

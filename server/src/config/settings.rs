@@ -172,8 +172,9 @@ impl Severity {
     }
 }
 
-/// The storage backend (`teleport.storage`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The storage backend (`teleport.storage`). Its `Debug` leaves the connection string out (it
+/// may hold a password).
+#[derive(Clone, PartialEq, Eq)]
 pub enum StorageConfig {
     /// Embedded SQLite (`type: sqlite`, the default), for one host.
     Sqlite {
@@ -185,6 +186,15 @@ pub enum StorageConfig {
         /// The connection string (`conn_string`, required).
         conn_string: String,
     },
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageConfig::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            StorageConfig::Postgres { .. } => f.debug_struct("Postgres").field("conn_string", &"<redacted>").finish(),
+        }
+    }
 }
 
 /// The auth service (`auth_service`).

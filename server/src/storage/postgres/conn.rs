@@ -131,7 +131,16 @@ impl ConnSpec {
         if options.contains("synchronous_commit") {
             return Err("options must not set synchronous_commit: Tether keeps it on".into());
         }
-        pg.options(format!("{options} -c synchronous_commit=on").trim_start());
+        // A host that vanishes inside a write transaction (power loss, a partition: no RST) must
+        // not hold the revision counter's row lock, which every write in the cluster waits for,
+        // until TCP keepalive notices hours later: the server ends such sessions after 10 s.
+        pg.options(
+            format!("{options} -c synchronous_commit=on -c idle_in_transaction_session_timeout=10s").trim_start(),
+        );
+        // And this side notices a black-holed server within about half a minute.
+        pg.keepalives(true);
+        pg.keepalives_idle(std::time::Duration::from_secs(10));
+        pg.tcp_user_timeout(std::time::Duration::from_secs(30));
         Ok(ConnSpec { pg, tls })
     }
 
@@ -260,7 +269,8 @@ fn percent_decode(value: &str) -> Result<String, String> {
         if b == b'%' {
             let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
             let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
-            let Some(byte) = byte else { return Err(format!("invalid percent-encoding in {value:?}")) };
+            // The value may be a password: never echo it.
+            let Some(byte) = byte else { return Err("invalid percent-encoding in a connection string value".into()) };
             out.push(byte);
             i += 3;
         } else {
@@ -268,7 +278,7 @@ fn percent_decode(value: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{value:?} does not decode to UTF-8"))
+    String::from_utf8(out).map_err(|_| "a connection string value does not decode to UTF-8".to_string())
 }
 
 /// The `key=value` pairs of a libpq key/value string (values optionally single-quoted, with
@@ -287,7 +297,10 @@ fn key_values(s: &str) -> Result<Vec<(String, String)>, String> {
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         if chars.next() != Some('=') {
-            return Err(format!("invalid PostgreSQL connection string: expected `=` after `{key}`"));
+            // `key` may be the tail of an unquoted password with a space: do not echo it.
+            return Err(
+                "invalid PostgreSQL connection string: expected key=value pairs (quote values with spaces)".into()
+            );
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         let mut value = String::new();
@@ -460,7 +473,8 @@ mod tests {
         assert_eq!(s.pg.get_application_name(), Some("t"));
         assert_eq!(s.pg.get_ssl_mode(), SslMode::Require);
         assert_eq!(s.target(), "db.example.com:6432");
-        assert_eq!(s.pg.get_options(), Some("-c synchronous_commit=on"));
+        assert_eq!(s.pg.get_options(), Some("-c synchronous_commit=on -c idle_in_transaction_session_timeout=10s"));
+        assert_eq!(s.pg.get_keepalives_idle(), std::time::Duration::from_secs(10));
     }
 
     #[test]

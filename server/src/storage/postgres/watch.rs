@@ -14,6 +14,8 @@ use super::schema::{CHANNEL, NOW_MS};
 use super::{Broadcast, Shared, db, event_of, to_revision};
 use crate::storage::StorageError;
 
+/// The longest one catch-up read may take before the listener gives up until its next wake-up.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events read from the log per query.
 const FETCH_BATCH: i64 = 1000;
 
@@ -131,8 +133,11 @@ async fn wake(listening: &mut Option<Listening>) -> bool {
 /// Reads and broadcasts the events past `last`, in order; on a failure, logs and leaves the rest
 /// to the next wake-up or tick.
 pub(super) async fn catch_up(shared: &Shared, last: &mut u64) {
-    if let Err(e) = try_catch_up(shared, last).await {
-        tracing::warn!(error = %e, "reading PostgreSQL storage events");
+    // A black-holed connection must not hang the listener (and close(), which waits for it).
+    match tokio::time::timeout(CATCH_UP_TIMEOUT, try_catch_up(shared, last)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e.detail(), "reading PostgreSQL storage events"),
+        Err(_) => tracing::warn!("reading PostgreSQL storage events: no answer within {CATCH_UP_TIMEOUT:?}"),
     }
 }
 
@@ -179,12 +184,12 @@ pub(super) async fn maintain(shared: Arc<Shared>, stop: CancellationToken) {
             _ = ticker.tick() => {}
         }
         if let Err(e) = sweep(&shared).await {
-            tracing::warn!(error = %e, "deleting expired PostgreSQL storage items");
+            tracing::warn!(error = %e.detail(), "deleting expired PostgreSQL storage items");
         }
         if pruned.elapsed() >= shared.options.prune_interval {
             pruned = Instant::now();
             if let Err(e) = prune(&shared).await {
-                tracing::warn!(error = %e, "pruning PostgreSQL storage events");
+                tracing::warn!(error = %e.detail(), "pruning PostgreSQL storage events");
             }
         }
     }
@@ -254,8 +259,9 @@ pub(super) async fn sweep(shared: &Shared) -> Result<usize, StorageError> {
     Ok(keys.len())
 }
 
-/// Deletes the events older than the retention time and those beyond the newest `keep_events`.
-/// Returns how many were deleted.
+/// Deletes the events older than the retention time and those beyond the newest `keep_events`,
+/// always keeping the newest one, so a reader that fell behind the pruning sees the gap (and
+/// reports lost events) at once. Returns how many were deleted.
 pub(super) async fn prune(shared: &Shared) -> Result<u64, StorageError> {
     let client = shared.client().await?;
     let retention_ms = i64::try_from(shared.options.retention.as_millis()).unwrap_or(i64::MAX);
@@ -265,7 +271,7 @@ pub(super) async fn prune(shared: &Shared) -> Result<u64, StorageError> {
                 "DELETE FROM tether_events WHERE revision <= GREATEST(
                      (SELECT revision FROM tether_meta WHERE id = 1) - $1,
                      (SELECT max(revision) FROM tether_events WHERE created_ms < {NOW_MS} - $2)
-                 )"
+                 ) AND revision < (SELECT max(revision) FROM tether_events)"
             ),
             &[&shared.options.keep_events, &retention_ms],
         )
