@@ -49,3 +49,11 @@ pub fn sample_config() -> &'static str {
 pub fn serve_sftp_stdio() -> u8 {
     sftp::serve_stdio()
 }
+
+/// Eight random hex digits: tells one process's proxy, or LISTEN channel, from another's.
+fn random_hex() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -74,14 +74,6 @@ async fn shutdown_signal() {
     }
 }
 
-/// Eight random hex digits, to tell this process's proxy from others of the same host.
-fn random_suffix() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 4];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let (Some(auth_cfg), Some(proxy_cfg)) = (&cfg.auth, &cfg.proxy) else {
         if cfg.ssh.is_some() && cfg.auth.is_none() && cfg.proxy.is_none() {
@@ -196,7 +188,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     // This proxy's tunnels from leaf clusters, and its status record.
-    let proxy_id = format!("{}-{}", cfg.nodename, random_suffix());
+    let proxy_id = format!("{}-{}", cfg.nodename, crate::random_hex());
     let registry = crate::tunnel::registry::Registry::new(
         proxy_id,
         tunnel_addr.to_string(),

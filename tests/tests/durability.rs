@@ -13,35 +13,36 @@ fn role(name: &str) -> String {
     format!("kind: role\nversion: v5\nmetadata:\n  name: {name}\nspec:\n  allow:\n    logins: [{name}]\n")
 }
 
+/// The web API as the host's local admin.
+fn admin_client(host: &Cluster) -> tether_client::client::ApiClient {
+    let creds = tether_client::credentials::Credentials::load(&host.data_dir().join("admin-identity.json")).unwrap();
+    creds.api_client(false).unwrap()
+}
+
+/// Every acknowledged `PREFIX-N` role is stored, and whole: it parsed, and says its own name.
+fn assert_all_stored(host: &Cluster, prefix: &str, acked: &[String]) {
+    let stored = host.tctl(&["get", "roles", "--format=json"]).ok();
+    let stored: Vec<serde_json::Value> = serde_json::from_str(&stored).unwrap();
+    let names: std::collections::HashSet<String> =
+        stored.iter().filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string)).collect();
+    let lost: Vec<&String> = acked.iter().filter(|n| !names.contains(*n)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acked.len());
+    for r in &stored {
+        let name = r["metadata"]["name"].as_str().unwrap_or_default();
+        if name.starts_with(&format!("{prefix}-")) {
+            assert_eq!(r["spec"]["allow"]["logins"][0].as_str(), Some(name), "{r}");
+        }
+    }
+}
+
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let mut cluster = Cluster::start("root.example.com");
-    let creds = tether_client::credentials::Credentials::load(&cluster.data_dir().join("admin-identity.json")).unwrap();
-    let client = creds.api_client(false).unwrap();
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (acked, stop) = (acked.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let mut failures = 0;
-            for i in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    return failures;
-                }
-                let name = format!("durable-{i}");
-                match rt.block_on(client.post_text::<Vec<String>>("/webapi/resources", &role(&name))) {
-                    Ok(_) => acked.lock().unwrap().push(name),
-                    Err(_) => failures += 1,
-                }
-            }
-            failures
-        })
-    };
+    let writer = write_load(vec![admin_client(&cluster)], "durable", acked.clone(), stop.clone());
     // Let writes flow, then crash the daemon in the middle of them.
-    while acked.lock().unwrap().len() < 50 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_acked(&acked, 50);
     cluster.kill_hard();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
@@ -50,19 +51,7 @@ fn acknowledged_writes_survive_kill_9() {
     assert!(failures > 0, "the writer saw the crash");
 
     cluster.restart();
-    let stored = cluster.tctl(&["get", "roles", "--format=json"]).ok();
-    let stored: Vec<serde_json::Value> = serde_json::from_str(&stored).unwrap();
-    let names: std::collections::HashSet<String> =
-        stored.iter().filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string)).collect();
-    let lost: Vec<&String> = acked.iter().filter(|n| !names.contains(*n)).collect();
-    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acked.len());
-    // Nothing half-written: every stored role is whole (it parsed above) and says its own name.
-    for r in &stored {
-        let name = r["metadata"]["name"].as_str().unwrap_or_default();
-        if name.starts_with("durable-") {
-            assert_eq!(r["spec"]["allow"]["logins"][0].as_str(), Some(name), "{r}");
-        }
-    }
+    assert_all_stored(&cluster, "durable", &acked);
     eprintln!("durability: {} acknowledged writes, 0 lost, {failures} refused during the crash", acked.len());
 }
 
@@ -109,14 +98,9 @@ fn acknowledged_writes_survive_a_host_kill_and_a_postgresql_restart() {
     let conn = pg.conn_string(&pg.fresh_database());
     let mut a = Cluster::builder("root.example.com").postgresql(&conn).start();
     let b = Cluster::builder("root.example.com").postgresql(&conn).start();
-    let client = |host: &Cluster| {
-        let creds =
-            tether_client::credentials::Credentials::load(&host.data_dir().join("admin-identity.json")).unwrap();
-        creds.api_client(false).unwrap()
-    };
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = write_load(vec![client(&a), client(&b)], "ha", acked.clone(), stop.clone());
+    let writer = write_load(vec![admin_client(&a), admin_client(&b)], "ha", acked.clone(), stop.clone());
 
     wait_acked(&acked, 40);
     a.kill_hard();
@@ -130,18 +114,7 @@ fn acknowledged_writes_survive_a_host_kill_and_a_postgresql_restart() {
     let refused = writer.join().unwrap();
     let acked = acked.lock().unwrap().clone();
 
-    let stored = b.tctl(&["get", "roles", "--format=json"]).ok();
-    let stored: Vec<serde_json::Value> = serde_json::from_str(&stored).unwrap();
-    let names: std::collections::HashSet<String> =
-        stored.iter().filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string)).collect();
-    let lost: Vec<&String> = acked.iter().filter(|n| !names.contains(*n)).collect();
-    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acked.len());
-    for r in &stored {
-        let name = r["metadata"]["name"].as_str().unwrap_or_default();
-        if name.starts_with("ha-") {
-            assert_eq!(r["spec"]["allow"]["logins"][0].as_str(), Some(name), "{r}");
-        }
-    }
+    assert_all_stored(&b, "ha", &acked);
     eprintln!(
         "durability (PostgreSQL, two hosts): {} acknowledged writes, 0 lost, {refused} refused (host killed, PostgreSQL restarted)",
         acked.len()

@@ -7,10 +7,10 @@
 //! ([`AuthService::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
 //!
 //! Layout: this file holds the service, its errors and RBAC; `certs.rs` signs certificates,
-//! `login.rs` checks passwords, invites and second factors, `resources.rs` holds the API's
-//! resource rules, `tokens.rs` join tokens, `nodes.rs` node joins and heartbeats, `trust.rs`
-//! trust between clusters with its typed refusals in `refusal.rs`, `password.rs` argon2 and
-//! random tokens.
+//! `login.rs` checks passwords, invites and second factors, `lockout.rs` counts login attempts
+//! in storage for every host, `resources.rs` holds the API's resource rules, `tokens.rs` join
+//! tokens, `nodes.rs` node joins and heartbeats, `trust.rs` trust between clusters with its
+//! typed refusals in `refusal.rs`, `password.rs` argon2 and random tokens.
 
 pub mod certs;
 pub mod lockout;

@@ -240,3 +240,26 @@ impl std::fmt::Debug for Watcher {
         f.debug_struct("Watcher").field("prefix", &self.prefix).field("open", &self.rx.is_some()).finish()
     }
 }
+
+// ----- shared by the backends: how rows encode items -----
+
+/// Locks a mutex, ignoring poisoning: every critical section of the backends leaves the data
+/// consistent (an unfinished transaction rolls back when dropped).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Revisions are stored as signed 64-bit integers and are never negative.
+fn to_revision(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
+}
+
+/// Unix milliseconds; times before the epoch clamp to 0 (long expired).
+fn to_ms(time: SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The time of stored Unix milliseconds.
+fn from_ms(ms: i64) -> SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}

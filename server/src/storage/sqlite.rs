@@ -18,15 +18,15 @@
 //! once a second and emits a Delete event for each. `close()` and dropping the backend stop it.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::{Backend, Broadcast, Event, EventKind, Item, StorageError, Watcher};
+use super::{Backend, Broadcast, Event, EventKind, Item, StorageError, Watcher, from_ms, lock, to_ms, to_revision};
 
 /// The schema version this code writes; `open` migrates anything older up to it.
 const SCHEMA_VERSION: i64 = 1;
@@ -448,26 +448,6 @@ fn delete_event(key: String, revision: u64) -> Event {
 /// Maps a rusqlite error to a [`StorageError::Backend`] saying what was being done.
 fn db(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
     move |e| StorageError::backend(format!("sqlite {what}"), e)
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section leaves the data consistent (an
-/// unfinished transaction rolls back when dropped).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Revisions are stored as SQLite's signed 64-bit integers and never negative.
-fn to_revision(stored: i64) -> u64 {
-    u64::try_from(stored).unwrap_or(0)
-}
-
-/// Unix milliseconds; times before the epoch clamp to 0 (long expired).
-fn to_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn from_ms(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 fn now_ms() -> i64 {

@@ -32,8 +32,8 @@ mod tests;
 mod watch;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Transaction};
@@ -45,7 +45,7 @@ pub use conn::ConnSpec;
 use conn::RustlsConnect;
 use schema::NOW_MS;
 
-use super::{Backend, Broadcast, Event, EventKind, Item, StorageError, Watcher};
+use super::{Backend, Broadcast, Event, EventKind, Item, StorageError, Watcher, from_ms, lock, to_ms, to_revision};
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
@@ -139,7 +139,7 @@ impl PostgresBackend {
             pool,
             spec,
             connector,
-            listen_name: format!("tether-listen-{}", random_hex()),
+            listen_name: format!("tether-listen-{}", crate::random_hex()),
             target,
             options,
             closed: AtomicBool::new(false),
@@ -461,33 +461,6 @@ fn prefix_end(prefix: &str) -> Option<String> {
 /// Maps a tokio-postgres error to a [`StorageError::Backend`] saying what was being done.
 fn db(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StorageError {
     move |e| StorageError::backend(format!("postgresql {what}"), e)
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section leaves the data consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Revisions are stored as bigint and never negative.
-fn to_revision(stored: i64) -> u64 {
-    u64::try_from(stored).unwrap_or(0)
-}
-
-/// Unix milliseconds; times before the epoch clamp to 0 (long expired).
-fn to_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn from_ms(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
-
-/// Eight random hex digits.
-fn random_hex() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 4];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The Event of a `tether_events` row (`revision, kind, key, value, expires, item_revision`).
