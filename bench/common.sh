@@ -7,9 +7,14 @@ BYTES=${BYTES:-1073741824}
 
 # bench_setup CARGO_BUILD_ARGS...: a release build, then BIN, a temp WORK dir and PIDS, all
 # cleaned up (processes killed, WORK removed) when the script exits.
+# BENCH_BIN=DIR skips the build and measures the binaries in DIR instead (a baseline).
 bench_setup() {
-  cargo build --release --quiet "$@"
-  BIN=$PWD/target/release
+  if [[ -n ${BENCH_BIN:-} ]]; then
+    BIN=$BENCH_BIN
+  else
+    cargo build --release --quiet "$@"
+    BIN=$PWD/target/release
+  fi
   WORK=$(mktemp -d)
   PIDS=()
   trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
@@ -47,11 +52,12 @@ start_leaf() {
   echo "the leaf did not start" >&2; exit 1
 }
 
-# root_config NAME: fixed free ports in ROOT_WEB, ROOT_SSH and ROOT_TUN, and $WORK/root.yaml for
-# a root cluster NAME (auth + proxy), so it can be restarted in place with start_root.
+# root_config NAME [node]: fixed free ports in ROOT_WEB, ROOT_SSH and ROOT_TUN, and
+# $WORK/root.yaml for a root cluster NAME (auth + proxy, and with "node" the ssh service as node
+# root-proxy), so it can be restarted in place with start_root.
 root_config() {
   ROOT_WEB=127.0.0.1:$(free_port); ROOT_SSH=127.0.0.1:$(free_port); ROOT_TUN=127.0.0.1:$(free_port)
-  tether_yaml root-proxy "$WORK/root" "$1" "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN" > "$WORK/root.yaml"
+  tether_yaml root-proxy "$WORK/root" "$1" "$ROOT_WEB" "$ROOT_SSH" "$ROOT_TUN" "${2:-}" > "$WORK/root.yaml"
 }
 
 # start_root: starts the root from $WORK/root.yaml; sets ROOT_PID once its tunnel listener is up.
@@ -67,25 +73,26 @@ start_root() {
 # leaf_online ROOT_DATA LEAF: whether the root shows the leaf's tunnel online.
 leaf_online() { "$BIN/tctl" --data-dir "$1" get "rc/$2" 2>/dev/null | grep -q "connection: online"; }
 
-# trusted_pair ROOT LEAF USER: a root and a leaf (with node leaf-node) joined, USER logged in at
-# the root with login root, the leaf online and `tsh ssh --cluster=LEAF root@leaf-node` working.
+# trusted_pair ROOT LEAF USER [LOGINS [node]]: a root (with "node", also node root-proxy) and a
+# leaf (with node leaf-node) joined, USER logged in at the root with LOGINS (default root), the
+# leaf online and `tsh ssh --cluster=LEAF root@leaf-node` working.
 trusted_pair() {
-  root_config "$1"
+  root_config "$1" "${5:-}"
   start_root
   start_leaf "$2"
   join_leaf "$WORK/root" "$WORK/leaf" "$1" "$ROOT_TUN" "$ROOT_WEB"
-  root_login "$3" "$ROOT_WEB"
+  root_login "$3" "$ROOT_WEB" "${4:-root}"
   for _ in $(seq 200); do leaf_online "$WORK/root" "$2" && break; sleep 0.1; done
   leaf_online "$WORK/root" "$2" || { echo "the leaf did not come online" >&2; exit 1; }
   [ "$("$BIN/tsh" ssh --cluster="$2" root@leaf-node echo ok)" = ok ] || { echo "tsh ssh --cluster does not work" >&2; exit 1; }
 }
 
-# root_login USER PROXY_WEB: a root user with role access and login root, logged in through its
-# invite with tsh under TSH_HOME=$WORK/tsh (exported).
+# root_login USER PROXY_WEB [LOGINS]: a root user with role access and LOGINS (default root),
+# logged in through its invite with tsh under TSH_HOME=$WORK/tsh (exported).
 root_login() {
   export TSH_HOME=$WORK/tsh
   local invite
-  invite=$("$BIN/tctl" --data-dir "$WORK/root" users add "$1" --roles=access --logins=root | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
+  invite=$("$BIN/tctl" --data-dir "$WORK/root" users add "$1" --roles=access --logins="${3:-root}" | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
   echo "$1-password" | "$BIN/tsh" login --proxy="$2" --user="$1" --insecure --invite="$invite" --keystore=file > /dev/null 2>&1
 }
 
@@ -117,6 +124,9 @@ start_openssh() {
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host_key"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/user_key"
   cp "$WORK/ssh/user_key.pub" "$WORK/ssh/authorized_keys"
+  # sshd reads authorized_keys as the login, which need not be root.
+  chmod a+rx "$WORK" "$WORK/ssh"
+  chmod a+r "$WORK/ssh/authorized_keys"
   PORT=$(free_port)
   cat > "$WORK/ssh/sshd_config" <<CFG
 Port $PORT

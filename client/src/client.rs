@@ -223,6 +223,8 @@ impl ApiClient {
             .tls_backend_preconfigured(config)
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A request's last segment must not wait for the ACK of the TLS session tickets.
+            .tcp_nodelay(true)
             .http1_only()
             .no_proxy()
             .build()

@@ -325,6 +325,8 @@ pub struct Conn {
     pub stream: Guarded<TcpStream>,
     /// The client's address.
     pub peer: SocketAddr,
+    /// The address the client connected to (this end of the socket).
+    pub local: SocketAddr,
     /// Pass it once the client authenticated.
     pub gate: Gate,
     /// Kills the connection (e.g. a session that must end now).
@@ -414,6 +416,10 @@ impl Listener {
                     Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 }
             };
+            let Ok(local) = tcp.local_addr() else {
+                log.refused(peer, "its socket has no local address (closed already)");
+                continue;
+            };
             if let Err(why) = admit(&counts, &limits, peer.ip()) {
                 log.refused(peer, &why);
                 continue;
@@ -439,6 +445,7 @@ impl Listener {
             let conn = Conn {
                 stream: Guarded::new(tcp, token.clone()),
                 peer,
+                local,
                 gate: gate.clone(),
                 killer: Killer(token.clone()),
                 shutdown: shutdown.clone(),

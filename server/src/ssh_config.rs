@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use russh::keys::{Certificate, PrivateKey};
-use russh::{MethodKind, MethodSet, Preferred, SshId};
+use russh::{MethodKind, MethodSet, SshId};
 
 use crate::config::ConnectionLimits;
 
@@ -31,16 +31,6 @@ pub const AUTH_REJECTION_TIME: Duration = Duration::from_secs(1);
 /// Authentication attempts per connection.
 pub const MAX_AUTH_ATTEMPTS: usize = 6;
 
-/// Ciphers, fastest first where AES-NI exists (measured: aes256-gcm on ring beats chacha20 here).
-/// The client's order decides; this is what the server offers.
-const CIPHERS: &[russh::cipher::Name] = &[
-    russh::cipher::AES_256_GCM,
-    russh::cipher::CHACHA20_POLY1305,
-    russh::cipher::AES_256_CTR,
-    russh::cipher::AES_192_CTR,
-    russh::cipher::AES_128_CTR,
-];
-
 /// The server configuration of an SSH listener presenting `host_cert` for `host_key`.
 pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &ConnectionLimits) -> russh::server::Config {
     let mut methods = MethodSet::empty();
@@ -58,7 +48,7 @@ pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &Conn
         maximum_packet_size: MAX_PACKET_SIZE,
         // Room for every frame a tunnel transport may have in flight (tunnel/flow.rs).
         channel_buffer_size: CHANNEL_QUEUE,
-        preferred: Preferred { cipher: Cow::Borrowed(CIPHERS), ..Preferred::DEFAULT },
+        preferred: tether_shared::ssh_algorithms::server_preferred(),
         inactivity_timeout: limits.idle_timeout,
         keepalive_interval: limits.client_alive_interval,
         keepalive_max: limits.client_alive_count_max,

@@ -10,6 +10,7 @@
 //! - [`labels`]: label selectors (`node_labels`, `cluster_labels`) and how they match.
 //! - [`rbac`]: the access checker: may this identity log in here, see that cluster, do this verb.
 //! - [`identity`]: who a certificate says its holder is.
+//! - [`ssh_algorithms`]: the cipher order (AES-GCM first) every SSH client and server uses.
 //! - [`ssh_cert`]: Ed25519 SSH CAs, user and host certificates, and their verification.
 //! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
 //! - [`api`]: wire types of the proxy's web API (its HTTPS client is the `tether-client` crate).
@@ -33,6 +34,7 @@ pub mod pattern;
 pub mod rbac;
 pub mod resource;
 pub mod rolemap;
+pub mod ssh_algorithms;
 pub mod ssh_cert;
 pub mod template;
 pub mod tls_cert;

@@ -169,3 +169,76 @@ fn certificates_and_host_keys_from_the_wrong_cluster_are_refused() {
     .ok();
     assert_eq!(ok, "ok\n");
 }
+
+/// The sockets in `/proc/net/tcp` text that are established, as (local, remote) `ip:port`
+/// strings (IPv4 only, which is what the tests bind).
+fn established(proc_net_tcp: &str) -> Vec<(String, String)> {
+    let addr = |hex: &str| {
+        let (ip, port) = hex.split_once(':')?;
+        let ip = u32::from_str_radix(ip, 16).ok()?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        Some(format!("{}:{port}", std::net::Ipv4Addr::from(ip.swap_bytes())))
+    };
+    proc_net_tcp
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                [_, local, remote, "01", ..] => Some((addr(local)?, addr(remote)?)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_node_sets_ssh_client_ssh_connection_and_ssh_tty_like_sshd() {
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let node = format!("{}-node", cluster.name);
+    let ls = tsh(&cluster, &home, &["ls", "--format=json"], None).ok();
+    let nodes: serde_json::Value = serde_json::from_str(&ls).unwrap();
+    let node_addr = nodes[0]["spec"]["addr"].as_str().unwrap().to_string();
+    let node_port = node_addr.rsplit_once(':').unwrap().1.to_string();
+
+    let out = tsh(
+        &cluster,
+        &home,
+        &["ssh", &format!("root@{node}"), "echo \"$SSH_CLIENT\"; echo \"$SSH_CONNECTION\"; cat /proc/net/tcp"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut lines = out.stdout.lines();
+    let client = lines.next().unwrap().to_string();
+    let connection = lines.next().unwrap().to_string();
+    let sockets = established(&lines.collect::<Vec<_>>().join("\n"));
+    // SSH_CONNECTION: the peer (the proxy's relay socket) and the node's end, as sshd writes it.
+    let parts: Vec<&str> = connection.split(' ').collect();
+    let [peer_ip, peer_port, node_ip, port] = parts.as_slice() else {
+        panic!("SSH_CONNECTION is not \"CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT\": {connection:?}")
+    };
+    assert_eq!((*peer_ip, *node_ip, *port), ("127.0.0.1", "127.0.0.1", node_port.as_str()), "{connection}");
+    assert_eq!(client, format!("{peer_ip} {peer_port} {port}"), "SSH_CLIENT is \"CLIENT_IP CLIENT_PORT SERVER_PORT\"");
+    // The ports are those of the live connection: the relay's socket to the node, and back.
+    let (relay_end, node_end) = (format!("{peer_ip}:{peer_port}"), format!("{node_ip}:{port}"));
+    assert!(
+        sockets.contains(&(relay_end.clone(), node_end.clone())),
+        "no socket {relay_end} → {node_end}: {sockets:?}"
+    );
+    assert!(
+        sockets.contains(&(node_end.clone(), relay_end.clone())),
+        "no socket {node_end} → {relay_end}: {sockets:?}"
+    );
+
+    // With a PTY, SSH_TTY names the terminal the shell runs on.
+    let out = tsh(&cluster, &home, &["ssh", "-t", &format!("root@{node}"), "echo \"tty=$SSH_TTY\"; tty"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout.replace('\r', "");
+    let mut lines = text.lines();
+    let ssh_tty = lines.next().unwrap().strip_prefix("tty=").unwrap().to_string();
+    assert!(ssh_tty.starts_with("/dev/pts/"), "{text}");
+    assert_eq!(lines.next(), Some(ssh_tty.as_str()), "SSH_TTY is the session's terminal: {text}");
+    // Without one, it is unset.
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo \"tty=${SSH_TTY-unset}\""], None).ok();
+    assert_eq!(out, "tty=unset\n");
+}

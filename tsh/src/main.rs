@@ -31,9 +31,14 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, ProxyCommand};
 
+/// The runtime's worker threads.
+const WORKERS: usize = 2;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Two workers: `tsh ssh` runs two encrypted sessions (the proxy's and the node's, nested),
+    // each a task of its own, so bulk data keeps both cores busy.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
@@ -143,6 +148,8 @@ fn main() -> std::process::ExitCode {
         }
         Command::Logout => login::logout(),
     };
+    // Do not wait for a blocking read of stdin that may still be pending.
+    runtime.shutdown_background();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -22,18 +22,20 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The SSH window tsh grants each channel.
 const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// The copy buffer of `tsh proxy ssh`, each way.
+const PROXY_BUFFER: usize = 256 * 1024;
 /// What the node session may have written but the proxy hop not yet taken, each way: twice a
 /// channel's window, so the node session never waits on the hop (see [`decouple`]).
 const HOP_BUFFER: usize = 2 * WINDOW_SIZE as usize;
 
 fn client_config() -> Arc<russh::client::Config> {
-    let mut config = russh::client::Config {
+    let config = russh::client::Config {
         nodelay: true,
+        preferred: tether_shared::ssh_algorithms::client_preferred(),
         window_size: WINDOW_SIZE,
         inactivity_timeout: None,
         ..Default::default()
     };
-    config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
     Arc::new(config)
 }
 
@@ -443,7 +445,9 @@ pub async fn proxy_command(
 ) -> Result<()> {
     let (_proxy, mut stream) = dial_node(proxy_ssh, host, port, cluster, login, keys).await?;
     let mut stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
-    let _ = tokio::io::copy_bidirectional(&mut stdio, &mut stream).await;
+    // Large reads: OpenSSH's packets arrive in pipe-sized bursts, and every read of stdin is a
+    // hand-off to a blocking thread.
+    let _ = tokio::io::copy_bidirectional_with_sizes(&mut stdio, &mut stream, PROXY_BUFFER, PROXY_BUFFER).await;
     Ok(())
 }
 

@@ -83,8 +83,11 @@ async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certifica
     loop {
         let run = async {
             let tcp = tokio::net::TcpStream::connect(&addr).await?;
-            let mut config = russh::client::Config { inactivity_timeout: None, ..Default::default() };
-            config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
+            let config = russh::client::Config {
+                inactivity_timeout: None,
+                preferred: tether_shared::ssh_algorithms::client_preferred(),
+                ..Default::default()
+            };
             let mut handle = russh::client::connect_stream(Arc::new(config), tcp, Agent).await?;
             if !handle.authenticate_openssh_cert(&leaf, key.clone(), cert.clone()).await?.success() {
                 anyhow::bail!("login refused");

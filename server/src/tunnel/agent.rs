@@ -462,8 +462,9 @@ fn jitter(max: Duration) -> Duration {
 }
 
 fn client_config() -> Arc<russh::client::Config> {
-    let mut config = russh::client::Config {
+    let config = russh::client::Config {
         nodelay: true,
+        preferred: tether_shared::ssh_algorithms::client_preferred(),
         window_size: crate::ssh_config::WINDOW_SIZE,
         maximum_packet_size: crate::ssh_config::MAX_PACKET_SIZE,
         // Room for every frame a transport may have in flight (flow.rs).
@@ -471,7 +472,6 @@ fn client_config() -> Arc<russh::client::Config> {
         inactivity_timeout: None,
         ..Default::default()
     };
-    config.preferred.host_key_certificates = std::borrow::Cow::Owned(vec![russh::keys::Algorithm::Ed25519]);
     Arc::new(config)
 }
 

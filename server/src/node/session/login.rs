@@ -119,6 +119,10 @@ pub(super) fn environment(user: &LoginUser, req: &SessionRequest, as_root: bool)
     if let Some(sock) = &req.agent_socket {
         fixed.push(("SSH_AUTH_SOCK".to_string(), sock.clone().into_os_string()));
     }
+    if let Some(addresses) = &req.addresses {
+        fixed.push(("SSH_CLIENT".to_string(), addresses.ssh_client().into()));
+        fixed.push(("SSH_CONNECTION".to_string(), addresses.ssh_connection().into()));
+    }
     env.retain(|(k, _)| !fixed.iter().any(|(f, _)| f == k));
     env.extend(fixed);
     env

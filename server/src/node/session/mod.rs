@@ -164,6 +164,36 @@ pub struct SessionRequest {
     pub env: Vec<(String, String)>,
     /// The forwarded agent's socket, exported as `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
+    /// The connection's two ends, exported as `SSH_CLIENT` and `SSH_CONNECTION` as sshd does
+    /// (scripts read them, and bash sources `~/.bashrc` for commands when `SSH_CLIENT` is set).
+    pub addresses: Option<Addresses>,
+}
+
+/// The two ends of the SSH connection a session runs on, as the node sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses {
+    /// The peer (the client, or the proxy or tunnel agent that relays it).
+    pub client: std::net::SocketAddr,
+    /// The node's end.
+    pub server: std::net::SocketAddr,
+}
+
+impl Addresses {
+    /// `SSH_CLIENT`: "CLIENT_IP CLIENT_PORT SERVER_PORT".
+    pub fn ssh_client(&self) -> String {
+        format!("{} {} {}", self.client.ip().to_canonical(), self.client.port(), self.server.port())
+    }
+
+    /// `SSH_CONNECTION`: "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT".
+    pub fn ssh_connection(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.client.ip().to_canonical(),
+            self.client.port(),
+            self.server.ip().to_canonical(),
+            self.server.port()
+        )
+    }
 }
 
 /// A program a session runs instead of the login's shell.
@@ -307,6 +337,10 @@ mod tests {
                 ("PATH".into(), "/evil".into()),
             ],
             agent_socket: Some("/tmp/agent.sock".into()),
+            addresses: Some(Addresses {
+                client: "10.1.2.3:50022".parse().unwrap(),
+                server: "[::ffff:10.9.8.7]:3022".parse().unwrap(),
+            }),
         };
         let env = environment(&user, &req, true);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string_lossy().into_owned());
@@ -318,6 +352,8 @@ mod tests {
         assert_eq!(get("TERM").as_deref(), Some("xterm-256color"));
         assert_eq!(get("LANG").as_deref(), Some("C.UTF-8"));
         assert_eq!(get("SSH_AUTH_SOCK").as_deref(), Some("/tmp/agent.sock"));
+        assert_eq!(get("SSH_CLIENT").as_deref(), Some("10.1.2.3 50022 3022"));
+        assert_eq!(get("SSH_CONNECTION").as_deref(), Some("10.1.2.3 50022 10.9.8.7 3022"));
         assert_eq!(env.iter().filter(|(n, _)| n == "TERM").count(), 1);
         assert_eq!(shell_arg0(Path::new("/bin/bash"), &req), OsString::from("-bash"));
         let exec = SessionRequest { command: Some("true".into()), ..SessionRequest::default() };

@@ -2,6 +2,7 @@
 //! copies between its stdout/stderr/PTY and the channel, stdin, window changes and signals, and
 //! killing its whole process group should the session go first.
 
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -118,6 +119,11 @@ pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Run
                     .map_err(|e| SessionError::Pty(format!("cannot hand the terminal to the login: {e}")))?;
                 nix::sys::stat::fchmod(&pts, nix::sys::stat::Mode::from_bits_truncate(0o620))
                     .map_err(|e| SessionError::Pty(format!("cannot set the terminal's mode: {e}")))?;
+            }
+            // SSH_TTY names the terminal, as sshd sets it.
+            let mut env = env;
+            if let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", pts.as_raw_fd())) {
+                env.push(("SSH_TTY".to_string(), path.into_os_string()));
             }
             let mut cmd = pty_process::Command::new(&user.shell)
                 .arg0(shell_arg0(&user.shell, req))

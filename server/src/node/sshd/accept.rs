@@ -78,11 +78,11 @@ pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTr
 
 /// Runs one accepted connection to its end, and audits an authentication that failed unseen.
 async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::server::Config>, grace: Duration) {
-    let Accepted { stream, peer, gate, killer, mut shutdown } = conn;
+    let Accepted { stream, peer, local, gate, killer, mut shutdown } = conn;
     let started = tokio::time::Instant::now();
     let progress = Arc::new(Mutex::new(AuthProgress::default()));
     let (authed_tx, mut authed_rx) = watch::channel(false);
-    let handler = Conn::new(ctx.clone(), peer, progress.clone(), authed_tx, gate.clone(), shutdown.clone());
+    let handler = Conn::new(ctx.clone(), (peer, local), progress.clone(), authed_tx, gate.clone(), shutdown.clone());
     // The listener closes the socket when authentication does not finish within `grace`.
     let mut running = match russh::server::run_stream(config, stream, handler).await {
         Ok(running) => running,

@@ -60,6 +60,8 @@ pub(super) struct ChannelState {
 pub(super) struct Conn {
     pub(super) ctx: Arc<NodeCtx>,
     pub(super) peer: SocketAddr,
+    /// The address the client connected to (for `SSH_CONNECTION`).
+    pub(super) local: SocketAddr,
     progress: Arc<Mutex<AuthProgress>>,
     pub(super) authed_tx: watch::Sender<bool>,
     /// Passed on successful authentication (the listener's pre-authentication limits).
@@ -85,11 +87,11 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    /// A connection from `peer`, before authentication: it reports how authentication goes in
+    /// A connection from `peer` to `local`, before authentication: it reports how authentication goes in
     /// `progress`, sends `true` on `authed_tx` and passes `gate` once a user is in.
     pub(super) fn new(
         ctx: Arc<NodeCtx>,
-        peer: SocketAddr,
+        (peer, local): (SocketAddr, SocketAddr),
         progress: Arc<Mutex<AuthProgress>>,
         authed_tx: watch::Sender<bool>,
         gate: Gate,
@@ -98,6 +100,7 @@ impl Conn {
         Conn {
             ctx,
             peer,
+            local,
             progress,
             authed_tx,
             gate,

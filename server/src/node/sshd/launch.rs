@@ -77,6 +77,7 @@ impl Conn {
             pty: state.pty.clone(),
             env: state.env.clone(),
             agent_socket: state.agent.as_ref().map(|a| a.socket.clone()),
+            addresses: Some(session::Addresses { client: self.peer, server: self.local }),
         };
         if let Some(obj) = details.as_object_mut() {
             obj.insert("command".into(), json!(command));
