@@ -57,7 +57,24 @@ pub struct Profile {
     /// are public; the key is the profile's).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub leaf_certs: std::collections::BTreeMap<String, LeafCerts>,
+    /// The leaf clusters the root last listed for this user (with their host and TLS CAs), by
+    /// name, so `tsh ssh --cluster` need not ask the root each time ([`cached_leaf`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub leaf_clusters: std::collections::BTreeMap<String, CachedCluster>,
 }
+
+/// A leaf cluster as the root listed it, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedCluster {
+    /// The root's row for the leaf.
+    pub info: tether_shared::api::ClusterInfo,
+    /// When the root listed it (seconds since the Unix epoch).
+    pub listed_at: u64,
+}
+
+/// How long a cached leaf row is used without asking the root again. A leaf's CAs that no
+/// longer verify its hosts make `tsh` ask at once, whatever the age.
+pub const LEAF_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A root's certificates bound to one leaf ([`tether_shared::identity::Identity::route_to_cluster`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +154,7 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
         insecure,
         selected_cluster: None,
         leaf_certs: Default::default(),
+        leaf_clusters: Default::default(),
     };
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     let path = home.join("profiles").join(format!("{name}.json"));
@@ -146,24 +164,54 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
     Ok(used)
 }
 
-/// Selects a leaf cluster (or the root, with `None`) in the profile of `proxy`.
-pub fn select_cluster(home: &Path, proxy: &str, cluster: Option<String>) -> Result<(), ProfileError> {
+/// Reads the stored profile of `proxy` (without its key), changes it with `change`, writes it back.
+fn update(home: &Path, proxy: &str, change: impl FnOnce(&mut Profile)) -> Result<(), ProfileError> {
     let path = home.join("profiles").join(format!("{}.json", file_name(proxy)));
     let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
     let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
-    profile.selected_cluster = cluster;
+    change(&mut profile);
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
 }
 
+/// Selects a leaf cluster (or the root, with `None`) in the profile of `proxy`.
+pub fn select_cluster(home: &Path, proxy: &str, cluster: Option<String>) -> Result<(), ProfileError> {
+    update(home, proxy, |profile| profile.selected_cluster = cluster)
+}
+
 /// Stores certificates bound to `leaf` in the profile of `proxy`.
 pub fn save_leaf_certs(home: &Path, proxy: &str, leaf: &str, certs: LeafCerts) -> Result<(), ProfileError> {
-    let path = home.join("profiles").join(format!("{}.json", file_name(proxy)));
-    let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
-    let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
-    profile.leaf_certs.insert(leaf.to_string(), certs);
-    let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
-    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
+    update(home, proxy, |profile| {
+        profile.leaf_certs.insert(leaf.to_string(), certs);
+    })
+}
+
+/// Replaces the cached leaf rows of the profile of `proxy` with the leaves in `listed` (the
+/// root's whole answer: a leaf it no longer lists leaves the cache).
+pub fn save_leaf_clusters(
+    home: &Path,
+    proxy: &str,
+    listed: &[tether_shared::api::ClusterInfo],
+) -> Result<(), ProfileError> {
+    let listed_at = unix_now();
+    update(home, proxy, |profile| {
+        profile.leaf_clusters = listed
+            .iter()
+            .filter(|c| c.cluster_type == "leaf")
+            .map(|c| (c.name.clone(), CachedCluster { info: c.clone(), listed_at }))
+            .collect();
+    })
+}
+
+/// The cached row of leaf `name` when it is younger than [`LEAF_CACHE_TTL`].
+pub fn cached_leaf(profile: &Profile, name: &str) -> Option<tether_shared::api::ClusterInfo> {
+    let cached = profile.leaf_clusters.get(name)?;
+    let age = unix_now().saturating_sub(cached.listed_at);
+    (age < LEAF_CACHE_TTL.as_secs()).then(|| cached.info.clone())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Loads the current profile with its private key.

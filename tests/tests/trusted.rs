@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tether_tests::fixtures::{
-    Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, tunnels_on, wait_for,
-    write,
+    Pair, ROLE_MAP, VISITOR, ensure_visitor_account, pair, token, trust, trusted_cluster_yaml, trusted_pair,
+    tunnels_on, wait_for, write,
 };
 use tether_tests::forwarder::Forwarder;
 use tether_tests::{Cluster, RemoteNode, Run};
@@ -511,4 +511,64 @@ fn a_busy_tunnel_is_replaced_without_cutting_its_sessions() {
         let n = tunnels_on(&root, &root.web_addr).get("leaf.example.com").copied().unwrap_or(0);
         (n != 1).then(|| format!("{n} tunnels"))
     });
+}
+
+/// The user's one stored profile (path and JSON).
+fn stored_profile(home: &Path) -> (std::path::PathBuf, serde_json::Value) {
+    let dir = home.join("profiles");
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (path, json)
+}
+
+#[test]
+fn tsh_ssh_takes_the_leaf_from_the_profile_and_asks_again_when_its_cas_fail() {
+    let (pair, home) = trusted_pair();
+    let leaf = pair.leaf.name.clone();
+    let ssh = |cluster: &str| {
+        tsh(&pair.root, &home, &["ssh", &format!("--cluster={cluster}"), "visitor@mynode", "echo", "in"])
+    };
+    let out = ssh(&leaf);
+    assert_eq!(out.stdout, "in\n", "{}", out.stderr);
+
+    // The root's row for the leaf, with its host CAs, is now in the profile.
+    let (path, mut profile) = stored_profile(&home);
+    let real_cas = profile["leaf_clusters"][&leaf]["info"]["host_cas"].clone();
+    assert!(real_cas.as_array().is_some_and(|cas| !cas.is_empty()), "{profile}");
+
+    // A fresh cached row is used without asking the root's web API: a leaf the root does not
+    // list, cached under another name, gets as far as asking for a certificate bound to it.
+    let mut ghost = profile["leaf_clusters"][&leaf].clone();
+    ghost["info"]["name"] = "ghost.example.com".into();
+    profile["leaf_clusters"]["ghost.example.com"] = ghost;
+    // A cached row whose host CA the leaf no longer uses (as after a CA rotation).
+    let other = pair.root.dir.path().join("other-ca");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let other_ca = std::fs::read_to_string(other.with_extension("pub")).unwrap().trim().to_string();
+    profile["leaf_clusters"][&leaf]["info"]["host_cas"] = serde_json::json!([other_ca]);
+    std::fs::write(&path, serde_json::to_vec_pretty(&profile).unwrap()).unwrap();
+
+    let err = ssh("ghost.example.com").err();
+    assert!(err.contains("the root did not issue a certificate for cluster ghost.example.com"), "{err}");
+    assert!(!err.contains("that you may see (tsh clusters lists them)"), "the cache was not used: {err}");
+
+    // The node's certificate fails against the cached CA: tsh asks the root once and goes on.
+    let out = ssh(&leaf);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "in\n"), "{}", out.stderr);
+    let (_, profile) = stored_profile(&home);
+    assert_eq!(profile["leaf_clusters"][&leaf]["info"]["host_cas"], real_cas, "the cache holds the root's CAs again");
+    assert!(
+        profile["leaf_clusters"].get("ghost.example.com").is_none(),
+        "a leaf the root does not list leaves the cache"
+    );
 }

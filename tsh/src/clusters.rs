@@ -11,7 +11,7 @@ use crate::context::{credentials, fetch, selected};
 /// `tsh clusters`.
 pub async fn list(global: &Global, format: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let clusters = fetch(&creds, insecure).await?;
+    let clusters = fetch(global, &creds, insecure).await?;
     let chosen = selected(global).unwrap_or_else(|| creds.cluster.clone());
     match format {
         "json" => println!("{}", serde_json::to_string_pretty(&rows_json(&clusters, &chosen))?),

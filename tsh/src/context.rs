@@ -34,9 +34,26 @@ pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
     Ok((profile.credentials, profile.insecure || global.insecure))
 }
 
-/// The clusters the user may see: the root first.
-pub async fn fetch(creds: &Credentials, insecure: bool) -> Result<Vec<ClusterInfo>> {
-    Ok(creds.api_client(insecure)?.get("/webapi/clusters").await?)
+/// The clusters the user may see: the root first. With a profile (not `-i`), the leaves are
+/// cached in it for [`NodeTarget::resolve`].
+pub async fn fetch(global: &Global, creds: &Credentials, insecure: bool) -> Result<Vec<ClusterInfo>> {
+    let all: Vec<ClusterInfo> = creds.api_client(insecure)?.get("/webapi/clusters").await?;
+    if global.identity.is_none()
+        && let Err(e) = profile::save_leaf_clusters(&profile::home(), &creds.proxy, &all)
+    {
+        // Only slower next time.
+        tracing::debug!("cannot cache the leaf clusters: {e}");
+    }
+    Ok(all)
+}
+
+/// Leaf `name`'s row from the profile's cache, when fresh (never with `-i`).
+fn cached_leaf(global: &Global, name: &str) -> Option<ClusterInfo> {
+    if global.identity.is_some() {
+        return None;
+    }
+    let profile = profile::load_current(&profile::home()).ok()?;
+    profile::cached_leaf(&profile, name)
 }
 
 /// A cached leaf-bound certificate is renewed once it has less than this left.
@@ -105,20 +122,23 @@ pub fn selected(global: &Global) -> Option<String> {
     tether_cli::profile::load_current(&tether_cli::profile::home()).ok().and_then(|p| p.selected_cluster)
 }
 
+/// The leaf a command targets: `--cluster`, else the selected one; `None` for the root.
+fn wanted(global: &Global, creds: &Credentials, requested: Option<&str>) -> Option<String> {
+    requested.map(str::to_string).or_else(|| selected(global)).filter(|c| *c != creds.cluster)
+}
+
 /// The cluster a command targets: `--cluster`, else the selected one, else the root. `None` for
-/// the root; the leaf's row otherwise.
+/// the root; the leaf's row otherwise, as the root lists it now.
 pub async fn target(
     global: &Global,
     creds: &Credentials,
     insecure: bool,
     requested: Option<&str>,
 ) -> Result<Option<ClusterInfo>> {
-    let wanted = requested.map(str::to_string).or_else(|| selected(global));
-    match wanted {
+    match wanted(global, creds, requested) {
         None => Ok(None),
-        Some(c) if c == creds.cluster => Ok(None),
         Some(c) => {
-            let all = fetch(creds, insecure).await?;
+            let all = fetch(global, creds, insecure).await?;
             match all.into_iter().find(|info| info.name == c && info.cluster_type == "leaf") {
                 Some(info) => Ok(Some(info)),
                 None => {
@@ -190,6 +210,11 @@ async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&Cluste
 
 /// Where a node is and how to reach it: the proxy's SSH address, the keys (checking the node
 /// against its cluster's host CAs), and the node's name, cluster and login.
+///
+/// A leaf's host CAs come from the profile's cache when it is fresh, so reaching a leaf node
+/// needs no call to the root's web API; a node whose host certificate fails against cached CAs
+/// makes [`NodeTarget::refreshed`] ask the root once before any error (a leaf that rotated its
+/// CA never strands a user).
 pub struct NodeTarget {
     /// The root proxy's SSH address.
     pub proxy: String,
@@ -201,6 +226,11 @@ pub struct NodeTarget {
     pub cluster: String,
     /// The Unix login.
     pub login: String,
+    /// The root credentials (to ask the root again).
+    root: Credentials,
+    insecure: bool,
+    /// Whether the leaf's CAs came from the profile's cache (and were not checked since).
+    leaf_cached: bool,
 }
 
 impl NodeTarget {
@@ -211,11 +241,22 @@ impl NodeTarget {
         login: Option<&str>,
         destination: &str,
     ) -> Result<NodeTarget> {
-        let (creds, insecure) = credentials(global)?;
-        let leaf = target(global, &creds, insecure, cluster).await?;
-        let creds = for_target(global, creds, insecure, leaf.as_ref()).await?;
-        let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
+        let (root, insecure) = credentials(global)?;
         let (dest_login, host) = split_destination(destination);
+        // A node given by address is looked up in the leaf's inventory, over TLS checked against
+        // its CA: ask the root for a fresh row then.
+        let by_name = host.parse::<std::net::IpAddr>().is_err();
+        let cached = match wanted(global, &root, cluster) {
+            Some(name) if by_name => cached_leaf(global, &name),
+            _ => None,
+        };
+        let leaf_cached = cached.is_some();
+        let leaf = match cached {
+            Some(info) => Some(info),
+            None => target(global, &root, insecure, cluster).await?,
+        };
+        let creds = for_target(global, root.clone(), insecure, leaf.as_ref()).await?;
+        let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
         let login = match login.or(dest_login) {
             Some(l) => l.to_string(),
             None => default_login(&creds)?,
@@ -226,12 +267,32 @@ impl NodeTarget {
             None => Keys::from(&creds)?,
         };
         let proxy = ssh_proxy(&creds, insecure).await?;
-        Ok(NodeTarget { proxy, keys, host, cluster, login })
+        Ok(NodeTarget { proxy, keys, host, cluster, login, root, insecure, leaf_cached })
     }
 
-    /// Connects to the node on `port`.
-    pub async fn connect(&self, port: u16) -> Result<crate::ssh::NodeConnection> {
-        crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
+    /// After `err`: when the node's host certificate did not verify against leaf CAs from the
+    /// profile's cache, asks the root for the leaf's row again (once) and returns whether its
+    /// host CAs changed, so that the caller tries again. `false` leaves `err` to be reported.
+    pub async fn refreshed(&mut self, global: &Global, err: &anyhow::Error) -> bool {
+        if !self.leaf_cached || !crate::ssh::untrusted_node(err) {
+            return false;
+        }
+        self.leaf_cached = false;
+        let Ok(all) = fetch(global, &self.root, self.insecure).await else { return false };
+        let Some(info) = all.into_iter().find(|c| c.name == self.cluster && c.cluster_type == "leaf") else {
+            return false;
+        };
+        self.keys.refresh_leaf(&info)
+    }
+
+    /// Connects to the node on `port` (asking the root once more when cached CAs fail).
+    pub async fn connect(&mut self, global: &Global, port: u16) -> Result<crate::ssh::NodeConnection> {
+        match crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await {
+            Err(e) if self.refreshed(global, &e).await => {
+                crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
+            }
+            result => result,
+        }
     }
 }
 

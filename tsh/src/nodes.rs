@@ -50,9 +50,14 @@ pub async fn ssh(
     command: Vec<String>,
     fwd: crate::forward::Forwarding,
 ) -> Result<i32> {
-    let t = NodeTarget::resolve(global, cluster, login, destination).await?;
-    let req = SshRequest { host: &t.host, port, cluster: &t.cluster, login: &t.login, command, tty };
-    crate::ssh::run(&t.proxy, &t.keys, req, fwd).await
+    let mut t = NodeTarget::resolve(global, cluster, login, destination).await?;
+    let (host, cluster, login) = (t.host.clone(), t.cluster.clone(), t.login.clone());
+    let req = SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty };
+    // The node's host certificate is checked before anything runs: trying again is safe.
+    match crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await {
+        Err(e) if t.refreshed(global, &e).await => crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await,
+        result => result,
+    }
 }
 
 /// One `Host *.CLUSTER` block of `tsh config`.
@@ -129,7 +134,7 @@ pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
     tether_client::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
     // Leaf clusters, with their host CAs as the root lists them. A root that cannot be asked
     // still gets its own block.
-    let leaves: Vec<ClusterInfo> = match crate::context::fetch(&creds, insecure).await {
+    let leaves: Vec<ClusterInfo> = match crate::context::fetch(global, &creds, insecure).await {
         Ok(all) => all.into_iter().filter(|c| c.cluster_type == "leaf").collect(),
         Err(e) => {
             eprintln!("tsh: leaf clusters left out: cannot list them: {e:#}");

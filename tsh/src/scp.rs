@@ -127,8 +127,8 @@ pub async fn scp(global: &Global, req: ScpRequest) -> Result<()> {
     let destination = match &plan {
         Plan::Upload { destination, .. } | Plan::Download { destination, .. } => destination.clone(),
     };
-    let target = NodeTarget::resolve(global, req.cluster.as_deref(), None, &destination).await?;
-    let connection = target.connect(req.port).await?;
+    let mut target = NodeTarget::resolve(global, req.cluster.as_deref(), None, &destination).await?;
+    let connection = target.connect(global, req.port).await?;
     let channel = connection.node.channel_open_session().await.context("the node refused a session channel")?;
     channel.request_subsystem(true, "sftp").await.context("cannot start SFTP on the node")?;
     let sftp = RawSftpSession::new(channel.into_stream());

@@ -65,12 +65,43 @@ impl Keys {
 
     /// Checks nodes against a leaf cluster's host CAs (as the root listed them) instead.
     pub fn for_leaf(mut self, leaf: &tether_shared::api::ClusterInfo) -> Result<Keys> {
-        self.node_cas = leaf.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+        self.node_cas = leaf_cas(leaf);
         if self.node_cas.is_empty() {
             bail!("the root sent no host CA for cluster {}; cannot verify its nodes", leaf.name);
         }
         Ok(self)
     }
+
+    /// Takes the leaf's host CAs from a newer row; returns whether they changed.
+    pub fn refresh_leaf(&mut self, leaf: &tether_shared::api::ClusterInfo) -> bool {
+        let cas = leaf_cas(leaf);
+        if cas.is_empty() || cas == self.node_cas {
+            return false;
+        }
+        self.node_cas = cas;
+        true
+    }
+}
+
+fn leaf_cas(leaf: &tether_shared::api::ClusterInfo) -> Vec<PublicKey> {
+    leaf.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect()
+}
+
+/// A node whose host certificate did not verify against the CAs `tsh` holds for its cluster.
+#[derive(Debug)]
+pub(crate) struct UntrustedNode(String);
+
+impl std::fmt::Display for UntrustedNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UntrustedNode {}
+
+/// Whether `e` is an [`UntrustedNode`].
+pub(crate) fn untrusted_node(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<UntrustedNode>().is_some()
 }
 
 /// A connection that ended before authentication (refused, reset, closed during the
@@ -125,7 +156,12 @@ where
             let why = refusal.lock().ok().and_then(|r| r.clone());
             match why {
                 Some(why) => {
-                    bail!("refusing to connect to {what} {host:?}: its host certificate is not trusted: {why}")
+                    let msg =
+                        format!("refusing to connect to {what} {host:?}: its host certificate is not trusted: {why}");
+                    if what == "node" {
+                        return Err(UntrustedNode(msg).into());
+                    }
+                    bail!("{msg}")
                 }
                 None => return Err(Dropped(format!("SSH handshake with {what} {host:?} failed: {e}")).into()),
             }
@@ -301,14 +337,14 @@ pub(crate) async fn connect_with(
 
 /// Runs `tsh ssh` with its port and agent forwarding (forward.rs); returns the remote exit code.
 /// With `-N`, holds the forwards instead of running a command.
-pub async fn run(proxy_ssh: &str, keys: &Keys, req: SshRequest<'_>, fwd: crate::forward::Forwarding) -> Result<i32> {
+pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate::forward::Forwarding) -> Result<i32> {
     use std::io::IsTerminal;
     let (events, inbound) = NodeEvents::new();
     let connection =
         connect_with(proxy_ssh, keys, req.host, req.port, req.cluster, req.login, Some(events.clone())).await?;
     let node = &connection.node;
     let mut forwarder =
-        crate::forward::Forwarder::start(node.clone(), &fwd, req.host, &events, inbound, &keys.cert).await?;
+        crate::forward::Forwarder::start(node.clone(), fwd, req.host, &events, inbound, &keys.cert).await?;
     if fwd.no_command {
         let code = forwarder.hold(node).await;
         drop(forwarder);
