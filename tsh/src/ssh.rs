@@ -22,6 +22,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The SSH window tsh grants each channel.
 const WINDOW_SIZE: u32 = 8 * 1024 * 1024;
+/// How much of stdin `tsh ssh` reads at once.
+const STDIN_BUFFER: usize = 256 * 1024;
 /// The copy buffer of `tsh proxy ssh`, each way.
 const PROXY_BUFFER: usize = 256 * 1024;
 /// What the node session may have written but the proxy hop not yet taken, each way: twice a
@@ -374,9 +376,9 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate
     // stdin → channel, in its own task; EOF on stdin sends EOF.
     let writer = channel.make_writer();
     let stdin_task = tokio::spawn(async move {
-        let mut stdin = tokio::io::stdin();
+        let mut stdin = crate::stdio::stdin();
         let mut writer = writer;
-        let mut buf = vec![0u8; 32 * 1024];
+        let mut buf = vec![0u8; STDIN_BUFFER];
         loop {
             match stdin.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
@@ -394,7 +396,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate
     } else {
         None
     };
-    let mut stdout = tokio::io::stdout();
+    let mut stdout = crate::stdio::stdout();
     let mut stderr = tokio::io::stderr();
     let mut code = None;
     loop {
@@ -480,7 +482,7 @@ pub async fn proxy_command(
     login: &str,
 ) -> Result<()> {
     let (_proxy, mut stream) = dial_node(proxy_ssh, host, port, cluster, login, keys).await?;
-    let mut stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+    let mut stdio = tokio::io::join(crate::stdio::stdin(), crate::stdio::stdout());
     // Large reads: OpenSSH's packets arrive in pipe-sized bursts, and every read of stdin is a
     // hand-off to a blocking thread.
     let _ = tokio::io::copy_bidirectional_with_sizes(&mut stdio, &mut stream, PROXY_BUFFER, PROXY_BUFFER).await;

@@ -2,7 +2,7 @@
 //! copies between its stdout/stderr/PTY and the channel, stdin, window changes and signals, and
 //! killing its whole process group should the session go first.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -107,6 +107,9 @@ pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Run
             let stdin = child.stdin.take().ok_or_else(missing)?;
             let stdout = child.stdout.take().ok_or_else(missing)?;
             let stderr = child.stderr.take().ok_or_else(missing)?;
+            for fd in [stdin.as_fd(), stdout.as_fd()] {
+                grow_pipe(fd);
+            }
             (child, Io::Pipes { stdin, stdout, stderr })
         }
         Some(spec) => {
@@ -148,6 +151,17 @@ pub fn spawn_prepared(login: &PreparedLogin, req: &SessionRequest) -> Result<Run
 }
 
 pub(crate) use crate::listen::until_shutdown;
+
+/// The size a session's stdin and stdout pipes are grown to: bulk data then crosses in fewer,
+/// larger reads and writes, with fewer wake-ups of the process and of the node (the default is
+/// 64 KiB). Best effort: a system limit keeps the default.
+const PIPE_SIZE: i32 = 1024 * 1024;
+
+fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
+    if let Err(e) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE)) {
+        tracing::debug!("cannot grow a session pipe: {e}");
+    }
+}
 
 /// Copies `reader` to the channel (stdout, or extended data `ext`) in chunks of [`READ_CHUNK`].
 pub(super) async fn pump<R: AsyncRead + Unpin>(mut reader: R, handle: &Handle, channel: ChannelId, ext: Option<u32>) {
