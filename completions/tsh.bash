@@ -119,7 +119,7 @@ _tsh() {
 
     case "${cmd}" in
         tsh)
-            opts="-i -h -V --proxy --user --insecure --identity --help --version login clusters status ssh scp ls config proxy logout completion version help"
+            opts="-i -h -V --proxy --user --insecure --identity --debug --help --version login clusters status ssh scp ls config proxy logout completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,7 +171,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__clusters)
-            opts="-i -h --format --proxy --user --insecure --identity --help"
+            opts="-i -h --format --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,7 +227,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__completion)
-            opts="-i -h --proxy --user --insecure --identity --help bash elvish fish powershell zsh"
+            opts="-i -h --proxy --user --insecure --identity --debug --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,7 +279,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__config)
-            opts="-i -h --proxy --user --insecure --identity --help"
+            opts="-i -h --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,7 +541,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__login)
-            opts="-i -h --ttl --invite --keystore --cluster --proxy --user --insecure --identity --help"
+            opts="-i -h --ttl --invite --keystore --cluster --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,7 +609,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__logout)
-            opts="-i -h --proxy --user --insecure --identity --help"
+            opts="-i -h --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,7 +661,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__ls)
-            opts="-i -h --cluster --format --proxy --user --insecure --identity --help"
+            opts="-i -h --cluster --format --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -721,7 +721,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__proxy)
-            opts="-i -h --proxy --user --insecure --identity --help cert ssh help"
+            opts="-i -h --proxy --user --insecure --identity --debug --help cert ssh help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,7 +773,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__proxy__subcmd__cert)
-            opts="-i -h --cluster --proxy --user --insecure --identity --help"
+            opts="-i -h --cluster --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,7 +885,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__proxy__subcmd__ssh)
-            opts="-i -h --cluster --proxy --user --insecure --identity --help"
+            opts="-i -h --cluster --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -941,7 +941,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__scp)
-            opts="-P -r -q -i -h --cluster --port --recursive --quiet --proxy --user --insecure --identity --help"
+            opts="-P -r -q -i -h --cluster --port --recursive --quiet --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1005,7 +1005,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__ssh)
-            opts="-p -l -t -T -L -R -D -N -A -i -h --cluster --port --login --max-parallel --proxy --user --insecure --identity --help"
+            opts="-p -l -t -T -L -R -D -N -A -i -h --cluster --port --login --max-parallel --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1093,7 +1093,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__status)
-            opts="-i -h --proxy --user --insecure --identity --help"
+            opts="-i -h --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1145,7 +1145,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__version)
-            opts="-i -h --proxy --user --insecure --identity --help"
+            opts="-i -h --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tsh_global_optspecs
-    string join \n proxy= user= insecure i/identity= h/help V/version
+    string join \n proxy= user= insecure i/identity= debug h/help V/version
 end
 
 function __fish_tsh_needs_command
@@ -28,6 +28,7 @@ complete -c tsh -n "__fish_tsh_needs_command" -l proxy -d 'The proxy\'s web addr
 complete -c tsh -n "__fish_tsh_needs_command" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_needs_command" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_needs_command" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_needs_command" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_needs_command" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_needs_command" -s V -l version -d 'Print version'
 complete -c tsh -n "__fish_tsh_needs_command" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
@@ -52,6 +53,7 @@ complete -c tsh -n "__fish_tsh_using_subcommand login" -l proxy -d 'The proxy\'s
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l format -d 'Output format' -r -f -a "text\t''
 json\t''
@@ -60,11 +62,13 @@ complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l proxy -d 'The proxy
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand status" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s p -l port -d 'The node\'s SSH port' -r
@@ -81,6 +85,7 @@ complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s T -d 'Never allocate a p
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s N -d 'Run no command: hold the forwards until Ctrl-C or SIGTERM'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s A -d 'Forward your SSH agent (SSH_AUTH_SOCK) to the node'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand ssh" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand ssh" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -l cluster -d 'The cluster the node is in (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -s P -l port -d 'The node\'s SSH port' -r
@@ -90,6 +95,7 @@ complete -c tsh -n "__fish_tsh_using_subcommand scp" -s i -l identity -d 'Use an
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -s r -l recursive -d 'Copy directories and their contents'
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -s q -l quiet -d 'No progress bars'
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand scp" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand scp" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l cluster -d 'The cluster (default: the one you logged in to)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l format -d 'Output format' -r -f -a "text\t''
@@ -99,16 +105,19 @@ complete -c tsh -n "__fish_tsh_using_subcommand ls" -l proxy -d 'The proxy\'s we
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand config" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand config" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand config" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand config" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand config" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand config" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -f -a "cert" -d 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and not __fish_seen_subcommand_from cert ssh help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
@@ -118,12 +127,14 @@ complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcomman
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from cert" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l cluster -d 'The cluster the node is in' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from ssh" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "cert" -d 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)'
 complete -c tsh -n "__fish_tsh_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "ssh" -d 'Pipe stdin/stdout to a node\'s SSH port (OpenSSH\'s ProxyCommand): [LOGIN@]HOST:PORT'
@@ -132,16 +143,19 @@ complete -c tsh -n "__fish_tsh_using_subcommand logout" -l proxy -d 'The proxy\'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand logout" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand completion" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
 complete -c tsh -n "__fish_tsh_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tsh -n "__fish_tsh_using_subcommand version" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "login" -d 'Log in to a cluster and get short-lived certificates'
 complete -c tsh -n "__fish_tsh_using_subcommand help; and not __fish_seen_subcommand_from login clusters status ssh scp ls config proxy logout completion version help" -f -a "clusters" -d 'List the root cluster and the leaf clusters you may see'

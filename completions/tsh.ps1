@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -54,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -65,6 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -75,6 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -98,6 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'Run no command: hold the forwards until Ctrl-C or SIGTERM')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Forward your SSH agent (SSH_AUTH_SOCK) to the node')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -115,6 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bars')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -127,6 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -137,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -147,6 +155,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Renew the leaf-bound certificate `tsh config` points OpenSSH at (run by its Match exec)')
@@ -161,6 +170,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -172,6 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -197,6 +208,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -207,6 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -217,6 +230,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -20,6 +20,7 @@ _tsh() {
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -44,6 +45,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -56,6 +58,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -67,6 +70,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -91,6 +95,7 @@ _arguments "${_arguments_options[@]}" : \
 '()-N[Run no command\: hold the forwards until Ctrl-C or SIGTERM]' \
 '-A[Forward your SSH agent (SSH_AUTH_SOCK) to the node]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':destination -- \[LOGIN@\]HOST\: a node name (or address), or key=value\[,key=value\] for every node with those labels:_default' \
@@ -111,6 +116,7 @@ _arguments "${_arguments_options[@]}" : \
 '-q[No progress bars]' \
 '--quiet[No progress bars]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '*::paths -- Sources, then the target; a node'\''s path is \[LOGIN@\]NODE\:PATH:_files' \
@@ -125,6 +131,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '*::labels -- Only nodes with these labels (label=value):_default' \
@@ -137,6 +144,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -148,6 +156,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_tsh__subcmd__proxy_commands" \
@@ -168,6 +177,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -180,6 +190,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':destination -- \[LOGIN@\]HOST\[\:PORT\]:_default' \
@@ -224,6 +235,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -235,6 +247,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':shell -- The shell:(bash elvish fish powershell zsh)' \
@@ -247,6 +260,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0

@@ -23,6 +23,12 @@ fn ls_and_ssh_through_the_proxy() {
 
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo", "hi"], None);
     assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"), "{}", out.stderr);
+    // --debug tells each step, with the time since start.
+    let out = tsh(&cluster, &home, &["--debug", "ssh", &format!("root@{node}"), "true"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for step in ["relay to ", &format!("node {node}: authenticated"), "exit status 0"] {
+        assert!(out.stderr.contains(step), "no {step:?} in {}", out.stderr);
+    }
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "exit 7"], None);
     assert_eq!(out.code, 7, "{}", out.stderr);
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "wc -c"], Some("hello world"));

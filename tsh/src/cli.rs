@@ -29,6 +29,9 @@ pub struct Global {
     /// Use an identity file (from `tctl auth sign`) instead of the logged-in profile.
     #[arg(short = 'i', long, global = true, value_hint = clap::ValueHint::FilePath)]
     pub identity: Option<std::path::PathBuf>,
+    /// Print what tsh does, step by step with the time since it started, on stderr.
+    #[arg(long, global = true, env = "TSH_DEBUG")]
+    pub debug: bool,
 }
 
 /// `tsh` commands.

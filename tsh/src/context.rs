@@ -267,6 +267,7 @@ impl NodeTarget {
             None => Keys::from(&creds)?,
         };
         let proxy = ssh_proxy(&creds, insecure).await?;
+        tracing::debug!(leaf_cached, "{login}@{host} in {cluster}, through {proxy}");
         Ok(NodeTarget { proxy, keys, host, cluster, login, root, insecure, leaf_cached })
     }
 

@@ -152,6 +152,7 @@ where
     let refusal = Arc::new(std::sync::Mutex::new(None));
     let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
     let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), events };
+    tracing::debug!("{what} {host}: SSH handshake");
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,
         Err(e) => {
@@ -169,6 +170,7 @@ where
             }
         }
     };
+    tracing::debug!("{what} {host}: host certificate verified, keys exchanged; authenticating as {login}");
     let auth = handle
         .authenticate_openssh_cert(login, keys.key.clone(), keys.cert.clone())
         .await
@@ -178,6 +180,7 @@ where
             "{what} {host:?} refused the certificate for login {login:?} (the login may not be allowed, or the certificate expired: run tsh status)"
         );
     }
+    tracing::debug!("{what} {host}: authenticated");
     Ok(handle)
 }
 
@@ -197,6 +200,7 @@ pub async fn dial_node(
     let mut attempt = 0;
     let proxy = loop {
         let connected = async {
+            tracing::debug!("connecting to the SSH proxy at {proxy_ssh}");
             let tcp = tokio::net::TcpStream::connect(proxy_ssh)
                 .await
                 .map_err(|e| Dropped(format!("cannot reach the SSH proxy at {proxy_ssh}: {e}")))?;
@@ -213,6 +217,7 @@ pub async fn dial_node(
         }
     };
     let mut channel = proxy.channel_open_session().await.context("the proxy refused a session channel")?;
+    tracing::debug!("asking the proxy for a relay to {host}:{port} in {cluster}");
     channel.request_subsystem(true, format!("proxy:{host}:{port}@{cluster}")).await?;
     let mut stderr = Vec::new();
     loop {
@@ -229,6 +234,7 @@ pub async fn dial_node(
             Some(_) => {}
         }
     }
+    tracing::debug!("relay to {host}:{port} open");
     Ok((proxy, channel.into_stream()))
 }
 
@@ -373,6 +379,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate
         channel.exec(true, shell_join(&req.command)).await?;
     }
 
+    tracing::debug!("session requested on {}", req.host);
     // stdin → channel, in its own task; EOF on stdin sends EOF.
     let writer = channel.make_writer();
     let stdin_task = tokio::spawn(async move {
@@ -418,7 +425,10 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate
                 stderr.write_all(&data).await?;
                 stderr.flush().await?;
             }
-            Some(ChannelMsg::ExitStatus { exit_status }) => code = Some(exit_status as i32),
+            Some(ChannelMsg::ExitStatus { exit_status }) => {
+                tracing::debug!("exit status {exit_status}");
+                code = Some(exit_status as i32)
+            }
             Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
                 eprintln!("\r\ntsh: remote command killed by signal {signal_name:?}");
                 code = Some(255);
@@ -434,6 +444,7 @@ pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate
     stdin_task.abort();
     drop(forwarder);
     connection.close().await;
+    tracing::debug!("closed");
     Ok(code.unwrap_or(255))
 }
 

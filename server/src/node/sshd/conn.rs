@@ -83,6 +83,8 @@ pub(super) struct Conn {
     pub(super) throttle: Arc<inbound::Throttle>,
     /// Channel tasks (processes, forwards, agent listeners): aborted when the connection ends.
     pub(super) tasks: JoinSet<()>,
+    /// The login's lookup, started as soon as the user is in (see [`Conn::look_up_login`]).
+    login_lookup: Option<oneshot::Receiver<Result<session::PreparedLogin, session::SessionError>>>,
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
@@ -112,6 +114,7 @@ impl Conn {
             remote_forwards: HashMap::new(),
             throttle: inbound::Throttle::new(),
             tasks: JoinSet::new(),
+            login_lookup: None,
             shutdown,
         }
     }
@@ -138,9 +141,28 @@ impl Conn {
         })
     }
 
+    /// Starts reading the login's account and groups as soon as the user is in, while the
+    /// client opens its channel: the first session request finds it done
+    /// ([`Conn::prepare_login`]).
+    pub(super) fn look_up_login(&mut self) {
+        let Some(authed) = self.user.as_ref() else { return };
+        let (login, node) = (authed.login.clone(), self.ctx.node_name.clone());
+        let (tx, rx) = oneshot::channel();
+        self.tasks.spawn(async move {
+            let _ = tx.send(session::prepare_login(&login, &node).await);
+        });
+        self.login_lookup = Some(rx);
+    }
+
     /// The login's account and groups, read on a blocking thread (the user database may be
-    /// slow: NSS, LDAP); `None` before authentication.
-    pub(super) async fn prepare_login(&self) -> Option<Result<session::PreparedLogin, session::SessionError>> {
+    /// slow: NSS, LDAP): the lookup started at authentication for the first request, a fresh
+    /// one after. `None` before authentication.
+    pub(super) async fn prepare_login(&mut self) -> Option<Result<session::PreparedLogin, session::SessionError>> {
+        if let Some(started) = self.login_lookup.take()
+            && let Ok(prepared) = started.await
+        {
+            return Some(prepared);
+        }
         let authed = self.user.as_ref()?;
         Some(session::prepare_login(&authed.login, &self.ctx.node_name).await)
     }

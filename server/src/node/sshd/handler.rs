@@ -73,6 +73,7 @@ impl russh::server::Handler for Conn {
                     self.audit_role_mapping(&authed.identity, &authed.ca_cluster, Ok(&authed.roles));
                 }
                 self.user = Some(authed);
+                self.look_up_login();
                 Ok(Auth::Accept)
             }
             Err(refusal) => {
