@@ -37,6 +37,11 @@ pub fn client_preferred() -> Preferred {
     }
 }
 
+/// [`CIPHERS`] as an OpenSSH `Ciphers` value (what `tsh config` writes).
+pub fn openssh_ciphers() -> String {
+    CIPHERS.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +53,10 @@ mod tests {
             assert!(preferred.cipher.contains(&russh::cipher::CHACHA20_POLY1305));
         }
         assert_eq!(&*client_preferred().host_key_certificates, &[russh::keys::Algorithm::Ed25519]);
+        assert!(
+            openssh_ciphers().starts_with("aes128-gcm@openssh.com,aes256-gcm@openssh.com,"),
+            "{}",
+            openssh_ciphers()
+        );
     }
 }

@@ -131,7 +131,7 @@ fn openssh_client_reaches_a_tether_node_with_tsh_config() {
     let out = Command::new("ssh")
         .arg("-F")
         .arg(&config_file)
-        .args(["-o", "BatchMode=yes", &format!("root@{node}"), "echo via-openssh; exit 3"])
+        .args(["-v", "-o", "BatchMode=yes", &format!("root@{node}"), "echo via-openssh; exit 3"])
         .env("TSH_HOME", &home)
         .env("HOME", &home)
         .stdin(Stdio::null())
@@ -139,4 +139,7 @@ fn openssh_client_reaches_a_tether_node_with_tsh_config() {
         .expect("ssh runs");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "via-openssh\n", "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(3));
+    // The config puts AES-GCM first, as Tether's own clients do.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("cipher: aes128-gcm@openssh.com"), "{log}");
 }

@@ -69,6 +69,9 @@ fn print_block(cluster: &str, known_hosts: &Path, key: &Path, cert: &Path, tsh: 
     println!("    CertificateFile \"{}\"", cert.display());
     println!("    IdentitiesOnly yes");
     println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
+    // AES-GCM first, as Tether's own clients ask (OpenSSH's default, chacha20-poly1305, is the
+    // slow one for the node's cipher library).
+    println!("    Ciphers {}", tether_shared::ssh_algorithms::openssh_ciphers());
     println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
 }
 
