@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Shared by bench/ssh.sh and bench/trusted.sh (source it): an OpenSSH sshd on loopback to jump
-# through, and the timing helpers. Call bench_setup first.
+# Shared by the bench scripts (source it): Tether clusters and an OpenSSH sshd on loopback, and
+# the timing helpers. Call bench_setup first.
 
 RUNS=${RUNS:-30}
 BYTES=${BYTES:-1073741824}
@@ -118,7 +118,12 @@ YAML
   "$BIN/tctl" --data-dir "$2" create "$WORK/tc-$3.yaml" > /dev/null
 }
 
-# start_openssh: sshd serving as both the jump host and the target; sets SSH_OPTS and PORT.
+# OpenSSH's client tuned as a fair peer: classical key exchange (its post-quantum default costs
+# ~95 ms of client CPU here), AES-GCM, no GSSAPI. bench/versus.sh also measures its defaults.
+OPENSSH_TUNE="-o KexAlgorithms=curve25519-sha256 -o Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com -o GSSAPIAuthentication=no"
+
+# start_openssh: sshd serving as both the jump host and the target; sets SSH_OPTS (the tuned
+# client's options) and PORT.
 start_openssh() {
   mkdir -p /run/sshd "$WORK/ssh"
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host_key"
@@ -144,32 +149,9 @@ CFG
   /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config" 2> "$WORK/ssh/sshd.log" &
   PIDS+=($!)
   sleep 0.5
-  SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$WORK/ssh/user_key")
-}
-
-# ssh_j ARGS...: OpenSSH to the target through one jump (ProxyCommand ssh -W).
-ssh_j() { ssh "${SSH_OPTS[@]}" -o "ProxyCommand=ssh ${SSH_OPTS[*]} -W %h:%p -p $PORT root@127.0.0.1" -p "$PORT" root@127.0.0.1 "$@"; }
-
-median_ms() { # runs "$@" RUNS times, prints the median wall time in ms
-  python3 - "$RUNS" "$@" <<'PY'
-import statistics, subprocess, sys, time
-runs = int(sys.argv[1]); cmd = sys.argv[2:]
-times = []
-for _ in range(runs):
-    t = time.perf_counter(); subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL); times.append((time.perf_counter() - t) * 1000)
-print(f"{statistics.median(times):.1f}")
-PY
-}
-throughput() { # prints MB/s of BYTES through the command
-  python3 - "$BYTES" "$@" <<'PY'
-import subprocess, sys, time
-n = int(sys.argv[1]); cmd = sys.argv[2:]
-t = time.perf_counter()
-p = subprocess.Popen(["bash", "-c", f"head -c {n} /dev/zero | \"$@\"", "x", *cmd])
-p.wait()
-if p.returncode != 0: sys.exit(p.returncode)
-print(f"{n / (time.perf_counter() - t) / 1e6:.0f}")
-PY
+  # shellcheck disable=SC2206 # OPENSSH_TUNE is a list of options
+  SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+    $OPENSSH_TUNE -o HostKeyAlgorithms=ssh-ed25519 -i "$WORK/ssh/user_key")
 }
 
 # write_section TITLE BODY: replaces (or appends) the "## TITLE" section of bench/RESULTS.md.

@@ -7,7 +7,7 @@
 #   - copy: `tsh scp` up and down against OpenSSH `scp` (SFTP mode) up and down, checked with cmp.
 # Each figure is the median of RUNS_BIG runs. With --write, updates bench/RESULTS.md.
 #
-# Needs: what bench/ssh.sh needs (OpenSSH client and server, python3, root).
+# Needs: OpenSSH client and server, python3, root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -61,15 +61,15 @@ TABLE=$(cat <<MD
 | $MIB MiB of random bytes, median of $RUNS_BIG (MB/s) | echo through \`cat\` (both ways at once) | copy up | copy down |
 |---|---|---|---|
 | Tether: \`tsh ssh\` / \`tsh scp --cluster=leaf\` (tsh → root proxy → tunnel → leaf → node) | $TSH_ECHO | $TSH_UP | $TSH_DOWN |
-| OpenSSH with one jump: \`ssh\` / \`scp\` (SFTP) through \`ssh -W\` | $SSH_ECHO | $SSH_UP | $SSH_DOWN |
+| OpenSSH (tuned) with one jump: \`ssh\` / \`scp\` (SFTP) through \`ssh -W\` | $SSH_ECHO | $SSH_UP | $SSH_DOWN |
 | ratio Tether / OpenSSH | $(ratio "$TSH_ECHO" "$SSH_ECHO") | $(ratio "$TSH_UP" "$SSH_UP") | $(ratio "$TSH_DOWN" "$SSH_DOWN") |
 MD
 )
 echo "$TABLE"
 if [[ ${1:-} == --write ]]; then
   write_section "Data transfer on the trusted path" "Measured by \`bench/transfer.sh\` on this machine's loopback, release build: a root, a leaf
-(auth + proxy + node in one daemon) joined through its reverse tunnel, and OpenSSH with one jump
-(sshd as both jump host and target) for comparison. Every echo is counted and every copy checked
+(auth + proxy + node in one daemon) joined through its reverse tunnel, and OpenSSH (tuned:
+\`$OPENSSH_TUNE\`) with one jump (sshd as both jump host and target) for comparison. Every echo is counted and every copy checked
 with \`cmp\`.
 
 $TABLE"

@@ -43,7 +43,7 @@ trusted_pair root.bench leaf.bench bench "root,$BENCH_USER" node
 start_openssh
 
 BASE="-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i $WORK/ssh/user_key"
-TUNE="-o KexAlgorithms=curve25519-sha256 -o Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com -o GSSAPIAuthentication=no"
+TUNE=$OPENSSH_TUNE
 SSH_T="ssh $BASE $TUNE -o HostKeyAlgorithms=ssh-ed25519"
 SSH_D="ssh $BASE"
 TARGET="-p $PORT $BENCH_USER@127.0.0.1"
