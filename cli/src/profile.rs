@@ -57,13 +57,11 @@ pub struct Profile {
     /// are public; the key is the profile's).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub leaf_certs: std::collections::BTreeMap<String, LeafCerts>,
-    /// The leaf clusters the root last listed for this user (with their host and TLS CAs), by
-    /// name, so `tsh ssh --cluster` need not ask the root each time ([`cached_leaf`]).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub leaf_clusters: std::collections::BTreeMap<String, CachedCluster>,
 }
 
-/// A leaf cluster as the root listed it, and when.
+/// A leaf cluster as the root listed it, and when. The rows the root last listed live in a file
+/// of their own next to the profile (`profiles/PROXY.leaves.json`), so refreshing them never
+/// rewrites credentials ([`save_leaf_clusters`], [`cached_leaf`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedCluster {
     /// The root's row for the leaf.
@@ -154,18 +152,45 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
         insecure,
         selected_cluster: None,
         leaf_certs: Default::default(),
-        leaf_clusters: Default::default(),
     };
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| ProfileError::Store(e.to_string()))?;
     let path = home.join("profiles").join(format!("{name}.json"));
+    let _lock = lock(home, &creds.proxy)?;
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))?;
     let current = home.join("current");
     write_private(&current, creds.proxy.as_bytes()).map_err(|e| store_err("cannot write", &current, e))?;
     Ok(used)
 }
 
-/// Reads the stored profile of `proxy` (without its key), changes it with `change`, writes it back.
+/// Holds the lock of `proxy`'s profile (`profiles/PROXY.lock`, an advisory `flock`) until
+/// dropped: concurrent `tsh` processes change a profile one at a time, so none writes back a
+/// copy older than another's change (a `tsh login` racing a certificate renewal).
+fn lock(home: &Path, proxy: &str) -> Result<std::fs::File, ProfileError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = home.join("profiles");
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| store_err("cannot create", &dir, e))?;
+    }
+    let path = dir.join(format!("{}.lock", file_name(proxy)));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| store_err("cannot open", &path, e))?;
+    file.lock().map_err(|e| store_err("cannot lock", &path, e))?;
+    Ok(file)
+}
+
+/// Reads the stored profile of `proxy` (without its key), changes it with `change`, writes it
+/// back, all under the profile's lock.
 fn update(home: &Path, proxy: &str, change: impl FnOnce(&mut Profile)) -> Result<(), ProfileError> {
+    let _lock = lock(home, proxy)?;
     let path = home.join("profiles").join(format!("{}.json", file_name(proxy)));
     let text = std::fs::read_to_string(&path).map_err(|e| store_err("cannot read", &path, e))?;
     let mut profile: Profile = serde_json::from_str(&text).map_err(|e| store_err("damaged profile", &path, e))?;
@@ -186,28 +211,36 @@ pub fn save_leaf_certs(home: &Path, proxy: &str, leaf: &str, certs: LeafCerts) -
     })
 }
 
-/// Replaces the cached leaf rows of the profile of `proxy` with the leaves in `listed` (the
-/// root's whole answer: a leaf it no longer lists leaves the cache).
+fn leaves_path(home: &Path, proxy: &str) -> PathBuf {
+    home.join("profiles").join(format!("{}.leaves.json", file_name(proxy)))
+}
+
+/// Replaces the cached leaf rows of `proxy`'s profile with the leaves in `listed` (the root's
+/// whole answer: a leaf it no longer lists leaves the cache).
 pub fn save_leaf_clusters(
     home: &Path,
     proxy: &str,
     listed: &[tether_shared::api::ClusterInfo],
 ) -> Result<(), ProfileError> {
     let listed_at = unix_now();
-    update(home, proxy, |profile| {
-        profile.leaf_clusters = listed
-            .iter()
-            .filter(|c| c.cluster_type == "leaf")
-            .map(|c| (c.name.clone(), CachedCluster { info: c.clone(), listed_at }))
-            .collect();
-    })
+    let rows: std::collections::BTreeMap<String, CachedCluster> = listed
+        .iter()
+        .filter(|c| c.cluster_type == "leaf")
+        .map(|c| (c.name.clone(), CachedCluster { info: c.clone(), listed_at }))
+        .collect();
+    let json = serde_json::to_vec_pretty(&rows).map_err(|e| ProfileError::Store(e.to_string()))?;
+    let path = leaves_path(home, proxy);
+    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
 }
 
-/// The cached row of leaf `name` when it is younger than [`LEAF_CACHE_TTL`].
-pub fn cached_leaf(profile: &Profile, name: &str) -> Option<tether_shared::api::ClusterInfo> {
-    let cached = profile.leaf_clusters.get(name)?;
-    let age = unix_now().saturating_sub(cached.listed_at);
-    (age < LEAF_CACHE_TTL.as_secs()).then(|| cached.info.clone())
+/// The cached row of leaf `name` in `proxy`'s profile when it was listed less than
+/// [`LEAF_CACHE_TTL`] ago (a time in the future, after a clock step, counts as stale).
+pub fn cached_leaf(home: &Path, proxy: &str, name: &str) -> Option<tether_shared::api::ClusterInfo> {
+    let text = std::fs::read_to_string(leaves_path(home, proxy)).ok()?;
+    let mut rows: std::collections::BTreeMap<String, CachedCluster> = serde_json::from_str(&text).ok()?;
+    let cached = rows.remove(name)?;
+    let age = unix_now().checked_sub(cached.listed_at)?;
+    (age < LEAF_CACHE_TTL.as_secs()).then_some(cached.info)
 }
 
 fn unix_now() -> u64 {
@@ -274,4 +307,74 @@ pub fn remove_all(home: &Path) -> Result<Vec<String>, ProfileError> {
     let _ = std::fs::remove_file(home.join("current"));
     proxies.sort();
     Ok(proxies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(proxy: &str) -> Credentials {
+        Credentials {
+            proxy: proxy.into(),
+            ssh_proxy: String::new(),
+            cluster: "root.example.com".into(),
+            user: "alice".into(),
+            private_key: "KEY".into(),
+            ssh_cert: "CERT".into(),
+            tls_cert: "TLS".into(),
+            tls_cas: Vec::new(),
+            host_cas: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn concurrent_changes_to_one_profile_are_all_kept() {
+        let home = tempfile::tempdir().unwrap();
+        let proxy = "proxy.example.com:3080";
+        save(home.path(), &creds(proxy), Keystore::File, false).unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let home = home.path();
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        let certs = LeafCerts { ssh_cert: format!("ssh-{t}-{i}"), tls_cert: format!("tls-{t}-{i}") };
+                        save_leaf_certs(home, proxy, &format!("leaf-{t}-{i}"), certs).unwrap();
+                        // Readers never see a damaged or half-written profile.
+                        load(home, proxy).unwrap();
+                    }
+                });
+            }
+        });
+        let profile = load(home.path(), proxy).unwrap();
+        assert_eq!(profile.leaf_certs.len(), 80, "lost updates: {:?}", profile.leaf_certs.keys());
+        assert_eq!(profile.credentials.private_key, "KEY");
+    }
+
+    #[test]
+    fn cached_leaf_rows_expire_and_distrust_the_future() {
+        let home = tempfile::tempdir().unwrap();
+        let proxy = "proxy.example.com:3080";
+        let row = |name: &str, kind: &str| tether_shared::api::ClusterInfo {
+            name: name.into(),
+            status: "online".into(),
+            cluster_type: kind.into(),
+            host_cas: vec!["ssh-ed25519 AAAA".into()],
+            tls_cas: Vec::new(),
+        };
+        save_leaf_clusters(home.path(), proxy, &[row("root.example.com", "root"), row("leaf.example.com", "leaf")])
+            .unwrap();
+        assert_eq!(
+            cached_leaf(home.path(), proxy, "leaf.example.com").map(|c| c.name).as_deref(),
+            Some("leaf.example.com")
+        );
+        assert!(cached_leaf(home.path(), proxy, "root.example.com").is_none(), "only leaves are cached");
+        let path = leaves_path(home.path(), proxy);
+        let mut rows: std::collections::BTreeMap<String, CachedCluster> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (listed_at, fresh) in [(unix_now() - LEAF_CACHE_TTL.as_secs() - 1, false), (unix_now() + 600, false)] {
+            rows.get_mut("leaf.example.com").unwrap().listed_at = listed_at;
+            std::fs::write(&path, serde_json::to_vec(&rows).unwrap()).unwrap();
+            assert_eq!(cached_leaf(home.path(), proxy, "leaf.example.com").is_some(), fresh, "listed at {listed_at}");
+        }
+    }
 }

@@ -248,3 +248,41 @@ fn the_node_sets_ssh_client_ssh_connection_and_ssh_tty_like_sshd() {
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo \"tty=${SSH_TTY-unset}\""], None).ok();
     assert_eq!(out, "tty=unset\n");
 }
+
+#[test]
+fn tsh_leaves_shared_pipes_as_it_found_them() {
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let node = format!("{}-node", cluster.name);
+    let tsh = tether_tests::binary("tsh");
+    let shell = |script: &str| {
+        std::process::Command::new("bash")
+            .args(["-c", script, "bash"])
+            .arg(&tsh)
+            .arg(format!("root@{node}"))
+            .env("TSH_HOME", &home)
+            .env("HOME", &home)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // stdout and stderr share one pipe (2>&1) whose reader is slow: tsh drives stdout through
+    // the reactor without making stderr's writes fail, and every byte arrives.
+    let out = shell("\"$1\" ssh \"$2\" 'head -c 3000000 /dev/zero; echo done >&2' 2>&1 | (sleep 1; wc -c)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3000005", "{}", String::from_utf8_lossy(&out.stderr));
+    // The pipe tsh read its stdin from, and wrote its stdout to, is still blocking for the next
+    // process that shares it (the subshell here), even after tsh is killed.
+    let flags = "python3 -c 'import fcntl, os, sys; print(int(bool(fcntl.fcntl(int(sys.argv[1]), fcntl.F_GETFL) & os.O_NONBLOCK)), end=\" \")'";
+    // (bash gives a background job /dev/null for stdin unless told otherwise: `<&0`.)
+    let script = format!(
+        "sleep 3 | ( \"$1\" ssh \"$2\" 'sleep 5' <&0 & pid=$!; sleep 2; kill -9 $pid; wait $pid; {flags} 0; {flags} 1 )"
+    );
+    let out = shell(&script);
+    let flags = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        flags.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0"],
+        "O_NONBLOCK left set: {flags:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -513,15 +513,15 @@ fn a_busy_tunnel_is_replaced_without_cutting_its_sessions() {
     });
 }
 
-/// The user's one stored profile (path and JSON).
-fn stored_profile(home: &Path) -> (std::path::PathBuf, serde_json::Value) {
+/// The user's cached leaf rows (`profiles/PROXY.leaves.json`): path and JSON.
+fn cached_leaves(home: &Path) -> (std::path::PathBuf, serde_json::Value) {
     let dir = home.join("profiles");
     let path = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .unwrap();
+        .find(|p| p.to_string_lossy().ends_with(".leaves.json"))
+        .expect("a leaf cache next to the profile");
     let json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     (path, json)
 }
@@ -536,16 +536,20 @@ fn tsh_ssh_takes_the_leaf_from_the_profile_and_asks_again_when_its_cas_fail() {
     let out = ssh(&leaf);
     assert_eq!(out.stdout, "in\n", "{}", out.stderr);
 
-    // The root's row for the leaf, with its host CAs, is now in the profile.
-    let (path, mut profile) = stored_profile(&home);
-    let real_cas = profile["leaf_clusters"][&leaf]["info"]["host_cas"].clone();
-    assert!(real_cas.as_array().is_some_and(|cas| !cas.is_empty()), "{profile}");
+    // The root's row for the leaf, with its host CAs, is now cached next to the profile.
+    let (path, mut rows) = cached_leaves(&home);
+    let real_cas = rows[&leaf]["info"]["host_cas"].clone();
+    assert!(real_cas.as_array().is_some_and(|cas| !cas.is_empty()), "{rows}");
 
     // A fresh cached row is used without asking the root's web API: a leaf the root does not
     // list, cached under another name, gets as far as asking for a certificate bound to it.
-    let mut ghost = profile["leaf_clusters"][&leaf].clone();
+    let mut ghost = rows[&leaf].clone();
     ghost["info"]["name"] = "ghost.example.com".into();
-    profile["leaf_clusters"]["ghost.example.com"] = ghost;
+    rows["ghost.example.com"] = ghost.clone();
+    // A row listed too long ago is not used: the root is asked, and refuses a leaf it does not list.
+    ghost["info"]["name"] = "old-ghost.example.com".into();
+    ghost["listed_at"] = 0.into();
+    rows["old-ghost.example.com"] = ghost;
     // A cached row whose host CA the leaf no longer uses (as after a CA rotation).
     let other = pair.root.dir.path().join("other-ca");
     let keygen = std::process::Command::new("ssh-keygen")
@@ -555,20 +559,19 @@ fn tsh_ssh_takes_the_leaf_from_the_profile_and_asks_again_when_its_cas_fail() {
         .unwrap();
     assert!(keygen.success());
     let other_ca = std::fs::read_to_string(other.with_extension("pub")).unwrap().trim().to_string();
-    profile["leaf_clusters"][&leaf]["info"]["host_cas"] = serde_json::json!([other_ca]);
-    std::fs::write(&path, serde_json::to_vec_pretty(&profile).unwrap()).unwrap();
+    rows[&leaf]["info"]["host_cas"] = serde_json::json!([other_ca]);
+    std::fs::write(&path, serde_json::to_vec_pretty(&rows).unwrap()).unwrap();
 
     let err = ssh("ghost.example.com").err();
     assert!(err.contains("the root did not issue a certificate for cluster ghost.example.com"), "{err}");
     assert!(!err.contains("that you may see (tsh clusters lists them)"), "the cache was not used: {err}");
+    let err = ssh("old-ghost.example.com").err();
+    assert!(err.contains("\"old-ghost.example.com\" is not a leaf of root.example.com that you may see"), "{err}");
 
     // The node's certificate fails against the cached CA: tsh asks the root once and goes on.
     let out = ssh(&leaf);
     assert_eq!((out.code, out.stdout.as_str()), (0, "in\n"), "{}", out.stderr);
-    let (_, profile) = stored_profile(&home);
-    assert_eq!(profile["leaf_clusters"][&leaf]["info"]["host_cas"], real_cas, "the cache holds the root's CAs again");
-    assert!(
-        profile["leaf_clusters"].get("ghost.example.com").is_none(),
-        "a leaf the root does not list leaves the cache"
-    );
+    let (_, rows) = cached_leaves(&home);
+    assert_eq!(rows[&leaf]["info"]["host_cas"], real_cas, "the cache holds the root's CAs again");
+    assert!(rows.get("ghost.example.com").is_none(), "a leaf the root does not list leaves the cache");
 }

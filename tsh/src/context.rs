@@ -38,7 +38,10 @@ pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
 /// cached in it for [`NodeTarget::resolve`].
 pub async fn fetch(global: &Global, creds: &Credentials, insecure: bool) -> Result<Vec<ClusterInfo>> {
     let all: Vec<ClusterInfo> = creds.api_client(insecure)?.get("/webapi/clusters").await?;
+    // Rows read without checking the proxy's certificate (`--insecure` on this command) are not
+    // kept for later, verified runs.
     if global.identity.is_none()
+        && !global.insecure
         && let Err(e) = profile::save_leaf_clusters(&profile::home(), &creds.proxy, &all)
     {
         // Only slower next time.
@@ -48,12 +51,25 @@ pub async fn fetch(global: &Global, creds: &Credentials, insecure: bool) -> Resu
 }
 
 /// Leaf `name`'s row from the profile's cache, when fresh (never with `-i`).
-fn cached_leaf(global: &Global, name: &str) -> Option<ClusterInfo> {
+fn cached_leaf(global: &Global, creds: &Credentials, name: &str) -> Option<ClusterInfo> {
     if global.identity.is_some() {
         return None;
     }
-    let profile = profile::load_current(&profile::home()).ok()?;
-    profile::cached_leaf(&profile, name)
+    profile::cached_leaf(&profile::home(), &creds.proxy, name)
+}
+
+/// The leaf a command targets (as [`target`]), taken from the profile's cache when fresh; the
+/// flag says whether it was.
+pub async fn target_cached(
+    global: &Global,
+    creds: &Credentials,
+    insecure: bool,
+    requested: Option<&str>,
+) -> Result<(Option<ClusterInfo>, bool)> {
+    match wanted(global, creds, requested).and_then(|name| cached_leaf(global, creds, &name)) {
+        Some(info) => Ok((Some(info), true)),
+        None => Ok((target(global, creds, insecure, requested).await?, false)),
+    }
 }
 
 /// A cached leaf-bound certificate is renewed once it has less than this left.
@@ -245,15 +261,10 @@ impl NodeTarget {
         let (dest_login, host) = split_destination(destination);
         // A node given by address is looked up in the leaf's inventory, over TLS checked against
         // its CA: ask the root for a fresh row then.
-        let by_name = host.parse::<std::net::IpAddr>().is_err();
-        let cached = match wanted(global, &root, cluster) {
-            Some(name) if by_name => cached_leaf(global, &name),
-            _ => None,
-        };
-        let leaf_cached = cached.is_some();
-        let leaf = match cached {
-            Some(info) => Some(info),
-            None => target(global, &root, insecure, cluster).await?,
+        let (leaf, leaf_cached) = if host.parse::<std::net::IpAddr>().is_err() {
+            target_cached(global, &root, insecure, cluster).await?
+        } else {
+            (target(global, &root, insecure, cluster).await?, false)
         };
         let creds = for_target(global, root.clone(), insecure, leaf.as_ref()).await?;
         let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
@@ -272,27 +283,38 @@ impl NodeTarget {
     }
 
     /// After `err`: when the node's host certificate did not verify against leaf CAs from the
-    /// profile's cache, asks the root for the leaf's row again (once) and returns whether its
-    /// host CAs changed, so that the caller tries again. `false` leaves `err` to be reported.
-    pub async fn refreshed(&mut self, global: &Global, err: &anyhow::Error) -> bool {
-        if !self.leaf_cached || !crate::ssh::untrusted_node(err) {
-            return false;
+    /// profile's cache, asks the root for the leaf's row again (once). `Ok` when its host CAs
+    /// changed, so that the caller tries again; otherwise the error to report (`err`, saying
+    /// why asking again did not help when it did not).
+    pub async fn refresh_after(&mut self, global: &Global, err: anyhow::Error) -> Result<()> {
+        if !self.leaf_cached || !crate::ssh::untrusted_node(&err) {
+            return Err(err);
         }
         self.leaf_cached = false;
-        let Ok(all) = fetch(global, &self.root, self.insecure).await else { return false };
-        let Some(info) = all.into_iter().find(|c| c.name == self.cluster && c.cluster_type == "leaf") else {
-            return false;
+        let all = match fetch(global, &self.root, self.insecure).await {
+            Ok(all) => all,
+            Err(e) => {
+                return Err(err.context(format!(
+                    "(the CAs of {} came from tsh's cache; asking the root again failed: {e:#})",
+                    self.cluster
+                )));
+            }
         };
-        self.keys.refresh_leaf(&info)
+        match all.into_iter().find(|c| c.name == self.cluster && c.cluster_type == "leaf") {
+            Some(info) if self.keys.refresh_leaf(&info) => Ok(()),
+            Some(_) => Err(err),
+            None => Err(err.context(format!("(the root no longer lists cluster {})", self.cluster))),
+        }
     }
 
     /// Connects to the node on `port` (asking the root once more when cached CAs fail).
     pub async fn connect(&mut self, global: &Global, port: u16) -> Result<crate::ssh::NodeConnection> {
         match crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await {
-            Err(e) if self.refreshed(global, &e).await => {
+            Err(e) => {
+                self.refresh_after(global, e).await?;
                 crate::ssh::connect(&self.proxy, &self.keys, &self.host, port, &self.cluster, &self.login).await
             }
-            result => result,
+            connected => connected,
         }
     }
 }

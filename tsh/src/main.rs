@@ -162,10 +162,7 @@ fn main() -> std::process::ExitCode {
             match result {
                 // Exit at once: a blocking read of a terminal stdin may still be pending, and
                 // dropping the runtime would wait for it until the user pressed a key.
-                Ok(code) => {
-                    stdio::restore();
-                    std::process::exit(code.clamp(0, 255))
-                }
+                Ok(code) => std::process::exit(code.clamp(0, 255)),
                 Err(e) => Err(e),
             }
         }
@@ -185,7 +182,6 @@ fn main() -> std::process::ExitCode {
     };
     // Do not wait for a blocking read of stdin that may still be pending.
     runtime.shutdown_background();
-    stdio::restore();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -55,8 +55,11 @@ pub async fn ssh(
     let req = SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty };
     // The node's host certificate is checked before anything runs: trying again is safe.
     match crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await {
-        Err(e) if t.refreshed(global, &e).await => crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await,
-        result => result,
+        Err(e) => {
+            t.refresh_after(global, e).await?;
+            crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await
+        }
+        done => done,
     }
 }
 
@@ -69,9 +72,10 @@ fn print_block(cluster: &str, known_hosts: &Path, key: &Path, cert: &Path, tsh: 
     println!("    CertificateFile \"{}\"", cert.display());
     println!("    IdentitiesOnly yes");
     println!("    HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com");
-    // AES-GCM first, as Tether's own clients ask (OpenSSH's default, chacha20-poly1305, is the
-    // slow one for the node's cipher library).
-    println!("    Ciphers {}", tether_shared::ssh_algorithms::openssh_ciphers());
+    // AES-GCM moved to the front of OpenSSH's own list (so a system crypto policy still
+    // decides what is allowed), as Tether's own clients ask: OpenSSH's default,
+    // chacha20-poly1305, is the slow one for the node's cipher library.
+    println!("    Ciphers ^{}", tether_shared::ssh_algorithms::openssh_aes_gcm());
     println!("    ProxyCommand \"{}\"{identity} proxy ssh --cluster={cluster} %r@%h:%p", tsh.display());
 }
 
@@ -102,7 +106,9 @@ pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
 pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
-    let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
+    // OpenSSH checks the node itself (tsh config's known_hosts): the leaf's row only names it,
+    // so a fresh cached one saves asking the root on every connection.
+    let (leaf, _) = crate::context::target_cached(global, &creds, insecure, cluster).await?;
     let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     let (dest_login, hostport) = split_destination(destination);

@@ -1,24 +1,26 @@
 //! `tsh`'s standard input and output as async streams. When they are pipes (bulk data:
 //! `tar c | tsh ssh node tar x`, and OpenSSH's `ProxyCommand`, which talks to `tsh proxy ssh`
-//! over two pipes) they are grown to [`PIPE_SIZE`] and driven by the runtime's reactor;
-//! anything else (a terminal, a file) goes through tokio's blocking-thread wrappers, as before.
-//! The reactor needs the pipes non-blocking; [`restore`] puts them back before `tsh` exits, so
-//! a process that shares them afterwards is not surprised.
+//! over two pipes) they are driven by the runtime's reactor and grown to [`PIPE_SIZE`];
+//! anything else (a terminal, a file, a socket) goes through tokio's blocking-thread wrappers.
+//!
+//! The reactor needs non-blocking reads and writes, and `O_NONBLOCK` belongs to an open file
+//! description, which a pipe's other users share (the shell that started `tsh`, a `2>&1`
+//! stderr, other writers of the same pipe). So the pipe is opened again through
+//! `/proc/self/fd`, which gives `tsh` a description of its own: what it sets there touches no one
+//! else, and nothing needs restoring when `tsh` exits, however it exits.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::unix::pipe;
 
 /// The size stdin and stdout pipes are grown to (the default is 64 KiB): fewer, larger reads
-/// and writes, and fewer wake-ups of the processes on the other ends.
+/// and writes, and fewer wake-ups of the processes on the other ends. A pipe already larger is
+/// left alone.
 const PIPE_SIZE: i32 = 1024 * 1024;
-
-static STDIN_NONBLOCKING: AtomicBool = AtomicBool::new(false);
-static STDOUT_NONBLOCKING: AtomicBool = AtomicBool::new(false);
 
 /// Standard input.
 pub enum Input {
@@ -36,16 +38,24 @@ pub enum Output {
     Other(tokio::io::Stdout),
 }
 
+/// File descriptor `fd` opened again with `flags`, as a description of `tsh`'s own; `None` when
+/// it is not a pipe (`/proc/self/fd` reopens sockets with an error, terminals and files as such,
+/// which the pipe constructors then refuse).
+fn reopen(fd: i32, flags: OFlag) -> Option<OwnedFd> {
+    let path = format!("/proc/self/fd/{fd}");
+    nix::fcntl::open(path.as_str(), flags | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).ok()
+}
+
 fn grow(fd: std::os::fd::BorrowedFd<'_>) {
-    let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    if fcntl(fd, FcntlArg::F_GETPIPE_SZ).is_ok_and(|size| size < PIPE_SIZE) {
+        let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    }
 }
 
 /// Standard input (call inside the runtime).
 pub fn stdin() -> Input {
-    let pipe = std::io::stdin().as_fd().try_clone_to_owned().ok().and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
-    match pipe {
+    match reopen(0, OFlag::O_RDONLY).and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok()) {
         Some(pipe) => {
-            STDIN_NONBLOCKING.store(true, Ordering::Relaxed);
             grow(pipe.as_fd());
             Input::Pipe(pipe)
         }
@@ -55,28 +65,12 @@ pub fn stdin() -> Input {
 
 /// Standard output (call inside the runtime).
 pub fn stdout() -> Output {
-    let pipe = std::io::stdout().as_fd().try_clone_to_owned().ok().and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
-    match pipe {
+    match reopen(1, OFlag::O_WRONLY).and_then(|fd| pipe::Sender::from_owned_fd(fd).ok()) {
         Some(pipe) => {
-            STDOUT_NONBLOCKING.store(true, Ordering::Relaxed);
             grow(pipe.as_fd());
             Output::Pipe(pipe)
         }
         None => Output::Other(tokio::io::stdout()),
-    }
-}
-
-/// Makes stdin and stdout blocking again if [`stdin`] or [`stdout`] made them non-blocking.
-pub fn restore() {
-    let (input, output) = (std::io::stdin(), std::io::stdout());
-    for (flag, fd) in [(&STDIN_NONBLOCKING, input.as_fd()), (&STDOUT_NONBLOCKING, output.as_fd())] {
-        if !flag.swap(false, Ordering::Relaxed) {
-            continue;
-        }
-        if let Ok(flags) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL) {
-            let flags = nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;
-            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(flags));
-        }
     }
 }
 

@@ -163,6 +163,12 @@ impl Conn {
         {
             return Some(prepared);
         }
+        self.look_up_login_now().await
+    }
+
+    /// A fresh lookup of the login (what agent forwarding needs before the session starts; the
+    /// one started at authentication stays for the session itself).
+    pub(super) async fn look_up_login_now(&self) -> Option<Result<session::PreparedLogin, session::SessionError>> {
         let authed = self.user.as_ref()?;
         Some(session::prepare_login(&authed.login, &self.ctx.node_name).await)
     }

@@ -170,7 +170,7 @@ impl Conn {
 
     /// Sets up agent forwarding for `channel`'s session. Returns whether it was granted.
     pub(super) async fn forward_agent(&mut self, channel: ChannelId, session: &mut Session) -> bool {
-        let prepared = self.prepare_login().await;
+        let prepared = self.look_up_login_now().await;
         let Some(authed) = self.user.as_ref() else { return false };
         let Some(state) = self.channels.get_mut(&channel) else { return false };
         if state.started || state.agent.is_some() {
