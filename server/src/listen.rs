@@ -282,6 +282,13 @@ impl<S> Guarded<S> {
     }
 }
 
+impl Guarded<TcpStream> {
+    /// The address the client connected to (this end of the socket).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         self.check(cx)?;
@@ -325,8 +332,6 @@ pub struct Conn {
     pub stream: Guarded<TcpStream>,
     /// The client's address.
     pub peer: SocketAddr,
-    /// The address the client connected to (this end of the socket).
-    pub local: SocketAddr,
     /// Pass it once the client authenticated.
     pub gate: Gate,
     /// Kills the connection (e.g. a session that must end now).
@@ -416,10 +421,6 @@ impl Listener {
                     Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 }
             };
-            let Ok(local) = tcp.local_addr() else {
-                log.refused(peer, "its socket has no local address (closed already)");
-                continue;
-            };
             if let Err(why) = admit(&counts, &limits, peer.ip()) {
                 log.refused(peer, &why);
                 continue;
@@ -445,7 +446,6 @@ impl Listener {
             let conn = Conn {
                 stream: Guarded::new(tcp, token.clone()),
                 peer,
-                local,
                 gate: gate.clone(),
                 killer: Killer(token.clone()),
                 shutdown: shutdown.clone(),

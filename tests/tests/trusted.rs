@@ -574,4 +574,13 @@ fn tsh_ssh_takes_the_leaf_from_the_profile_and_asks_again_when_its_cas_fail() {
     let (_, rows) = cached_leaves(&home);
     assert_eq!(rows[&leaf]["info"]["host_cas"], real_cas, "the cache holds the root's CAs again");
     assert!(rows.get("ghost.example.com").is_none(), "a leaf the root does not list leaves the cache");
+
+    // Rows read with an explicit --insecure (the proxy's certificate unchecked) are not kept for
+    // later, verified runs.
+    std::fs::remove_file(&path).unwrap();
+    let out = tsh(&pair.root, &home, &["--insecure", "clusters"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!path.exists(), "tsh --insecure cached the leaf rows");
+    tsh(&pair.root, &home, &["clusters"]).ok();
+    assert!(path.exists(), "a verified listing caches them");
 }

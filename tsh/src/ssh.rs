@@ -74,15 +74,23 @@ impl Keys {
         Ok(self)
     }
 
-    /// Takes the leaf's host CAs from a newer row; returns whether they changed.
+    /// Takes the leaf's host CAs from a newer row; returns whether they changed (whether trying
+    /// again can end differently: the node is checked against them the same way).
     pub fn refresh_leaf(&mut self, leaf: &tether_shared::api::ClusterInfo) -> bool {
-        let cas = leaf_cas(leaf);
-        if cas.is_empty() || cas == self.node_cas {
-            return false;
+        match changed_cas(&self.node_cas, leaf) {
+            Some(cas) => {
+                self.node_cas = cas;
+                true
+            }
+            None => false,
         }
-        self.node_cas = cas;
-        true
     }
+}
+
+/// The leaf's host CAs when they differ from `current` and are not empty; `None` otherwise.
+fn changed_cas(current: &[PublicKey], leaf: &tether_shared::api::ClusterInfo) -> Option<Vec<PublicKey>> {
+    let cas = leaf_cas(leaf);
+    (!cas.is_empty() && cas != current).then_some(cas)
 }
 
 fn leaf_cas(leaf: &tether_shared::api::ClusterInfo) -> Vec<PublicKey> {
@@ -90,16 +98,9 @@ fn leaf_cas(leaf: &tether_shared::api::ClusterInfo) -> Vec<PublicKey> {
 }
 
 /// A node whose host certificate did not verify against the CAs `tsh` holds for its cluster.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct UntrustedNode(String);
-
-impl std::fmt::Display for UntrustedNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UntrustedNode {}
 
 /// Whether `e` is an [`UntrustedNode`].
 pub(crate) fn untrusted_node(e: &anyhow::Error) -> bool {
@@ -108,21 +109,14 @@ pub(crate) fn untrusted_node(e: &anyhow::Error) -> bool {
 
 /// A connection that ended before authentication (refused, reset, closed during the
 /// handshake): worth another try, unlike a refused certificate.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct Dropped(pub(crate) String);
 
 /// Whether `e` is a [`Dropped`] connection (worth another try).
 pub(crate) fn dropped(e: &anyhow::Error) -> bool {
     e.downcast_ref::<Dropped>().is_some()
 }
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Dropped {}
 
 async fn handshake<S>(
     stream: S,
@@ -502,7 +496,32 @@ pub async fn proxy_command(
 
 #[cfg(test)]
 mod tests {
-    use super::shell_join;
+    use super::{changed_cas, shell_join};
+
+    #[test]
+    fn only_different_leaf_cas_are_worth_another_try() {
+        let key = |seed: u8| {
+            russh::keys::PrivateKey::from(russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&[seed; 32]))
+                .public_key()
+                .clone()
+        };
+        let row = |cas: Vec<String>| tether_shared::api::ClusterInfo {
+            name: "leaf.example.com".into(),
+            status: "online".into(),
+            cluster_type: "leaf".into(),
+            host_cas: cas,
+            tls_cas: Vec::new(),
+        };
+        let (old, new) = (key(1), key(2));
+        let openssh = |k: &russh::keys::PublicKey| k.to_openssh().unwrap();
+        // The root lists what tsh already held: trying again would fail the same way.
+        assert_eq!(changed_cas(std::slice::from_ref(&old), &row(vec![openssh(&old)])), None);
+        // Nothing usable: keep the error.
+        assert_eq!(changed_cas(std::slice::from_ref(&old), &row(vec![])), None);
+        assert_eq!(changed_cas(std::slice::from_ref(&old), &row(vec!["not a key".into()])), None);
+        // A rotated CA: try again against it.
+        assert_eq!(changed_cas(std::slice::from_ref(&old), &row(vec![openssh(&new)])), Some(vec![new]));
+    }
 
     #[test]
     fn joins_words_safely() {

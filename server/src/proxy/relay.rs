@@ -62,7 +62,7 @@ pub async fn serve(
 }
 
 async fn run_connection(conn: Conn, config: Arc<russh::server::Config>, handler: Relay) {
-    let Conn { stream, peer: addr, gate, killer, mut shutdown, .. } = conn;
+    let Conn { stream, peer: addr, gate, killer, mut shutdown } = conn;
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(s) => s,
         Err(e) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),

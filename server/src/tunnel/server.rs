@@ -58,7 +58,7 @@ async fn run_connection(
     handler: TunnelPeer,
     control_rx: tokio::sync::oneshot::Receiver<(String, Channel<Msg>)>,
 ) {
-    let Conn { stream, peer: addr, killer, shutdown, gate, .. } = conn;
+    let Conn { stream, peer: addr, killer, shutdown, gate } = conn;
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(s) => s,
         Err(e) => return tracing::debug!(%addr, "tunnel: handshake failed: {e}"),

@@ -78,7 +78,11 @@ pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTr
 
 /// Runs one accepted connection to its end, and audits an authentication that failed unseen.
 async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::server::Config>, grace: Duration) {
-    let Accepted { stream, peer, local, gate, killer, mut shutdown } = conn;
+    let Accepted { stream, peer, gate, killer, mut shutdown } = conn;
+    // This end of the socket, for the sessions' SSH_CONNECTION.
+    let Ok(local) = stream.local_addr() else {
+        return tracing::debug!(%peer, "SSH connection closed before it started");
+    };
     let started = tokio::time::Instant::now();
     let progress = Arc::new(Mutex::new(AuthProgress::default()));
     let (authed_tx, mut authed_rx) = watch::channel(false);
