@@ -228,6 +228,20 @@ pub fn save_leaf_clusters(
         .filter(|c| c.cluster_type == "leaf")
         .map(|c| (c.name.clone(), CachedCluster { info: c.clone(), listed_at }))
         .collect();
+    // The same rows written less than half a lifetime ago: nothing to write (`tsh clusters`
+    // and `tsh ls` list them on every call; a write is an fsync).
+    let stored: Option<std::collections::BTreeMap<String, CachedCluster>> =
+        std::fs::read_to_string(leaves_path(home, proxy)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(stored) = stored
+        && stored.len() == rows.len()
+        && stored.iter().zip(&rows).all(|((name, old), (new_name, new))| {
+            name == new_name
+                && old.info == new.info
+                && listed_at.checked_sub(old.listed_at).is_some_and(|age| age < LEAF_CACHE_TTL.as_secs() / 2)
+        })
+    {
+        return Ok(());
+    }
     let json = serde_json::to_vec_pretty(&rows).map_err(|e| ProfileError::Store(e.to_string()))?;
     let path = leaves_path(home, proxy);
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
@@ -369,8 +383,25 @@ mod tests {
         );
         assert!(cached_leaf(home.path(), proxy, "root.example.com").is_none(), "only leaves are cached");
         let path = leaves_path(home.path(), proxy);
-        let mut rows: std::collections::BTreeMap<String, CachedCluster> =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let read = || -> std::collections::BTreeMap<String, CachedCluster> {
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        };
+        // The same rows, listed again soon after: not written again; half a lifetime later: written.
+        let listed = [row("root.example.com", "root"), row("leaf.example.com", "leaf")];
+        for (age, rewritten) in [(10, false), (LEAF_CACHE_TTL.as_secs() / 2 + 1, true)] {
+            let mut rows = read();
+            let before = unix_now() - age;
+            rows.get_mut("leaf.example.com").unwrap().listed_at = before;
+            std::fs::write(&path, serde_json::to_vec(&rows).unwrap()).unwrap();
+            save_leaf_clusters(home.path(), proxy, &listed).unwrap();
+            let after = read()["leaf.example.com"].listed_at;
+            if rewritten {
+                assert!(after > before, "rows {age} s old were not written again");
+            } else {
+                assert_eq!(after, before, "rows {age} s old were written again");
+            }
+        }
+        let mut rows = read();
         for (listed_at, fresh) in [(unix_now() - LEAF_CACHE_TTL.as_secs() - 1, false), (unix_now() + 600, false)] {
             rows.get_mut("leaf.example.com").unwrap().listed_at = listed_at;
             std::fs::write(&path, serde_json::to_vec(&rows).unwrap()).unwrap();
