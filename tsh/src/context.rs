@@ -30,8 +30,16 @@ pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
     if let Some(path) = &global.identity {
         return Ok((Credentials::load(path)?, global.insecure));
     }
-    let profile = profile::load_current(&profile::home())?;
-    Ok((profile.credentials, profile.insecure || global.insecure))
+    let profile = current().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((profile.credentials.clone(), profile.insecure || global.insecure))
+}
+
+/// The current profile, read once per process: a command asks for its credentials, its
+/// selected cluster and its leaf-bound certificates, and each read is three files and a parse.
+/// Commands that rewrite the profile (`tsh login`) read it themselves.
+fn current() -> Result<&'static profile::Profile, &'static profile::ProfileError> {
+    static CURRENT: std::sync::OnceLock<Result<profile::Profile, profile::ProfileError>> = std::sync::OnceLock::new();
+    CURRENT.get_or_init(|| profile::load_current(&profile::home())).as_ref()
 }
 
 /// The clusters the user may see: the root first. With a profile (not `-i`), the leaves are
@@ -86,13 +94,22 @@ pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &
         tls_cert: certs.tls_cert.clone(),
         ..creds.clone()
     };
+    let fresh = |certs: &tether_cli::profile::LeafCerts| time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN;
+    // The profile read at the start, when it is still the login `creds` come from (a login in
+    // this process may have replaced it since) and holds a fresh certificate; else the file
+    // (which an earlier call of this process may have updated).
     let cached = match &global.identity {
         Some(_) => None,
-        None => tether_cli::profile::load_current(&home).ok().and_then(|p| p.leaf_certs.get(leaf).cloned()),
+        None => current()
+            .ok()
+            .filter(|p| p.credentials.ssh_cert == creds.ssh_cert)
+            .and_then(|p| p.leaf_certs.get(leaf).filter(|c| fresh(c)).cloned())
+            .or_else(|| {
+                let certs = tether_cli::profile::load_current(&home).ok()?.leaf_certs.remove(leaf)?;
+                fresh(&certs).then_some(certs)
+            }),
     };
-    if let Some(certs) = cached
-        && time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN
-    {
+    if let Some(certs) = cached {
         return Ok(with(&certs));
     }
     let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("cannot read the private key")?;
@@ -135,7 +152,7 @@ pub fn selected(global: &Global) -> Option<String> {
     if global.identity.is_some() {
         return None;
     }
-    tether_cli::profile::load_current(&tether_cli::profile::home()).ok().and_then(|p| p.selected_cluster)
+    current().ok().and_then(|p| p.selected_cluster.clone())
 }
 
 /// The leaf a command targets: `--cluster`, else the selected one; `None` for the root.

@@ -333,11 +333,22 @@ impl AuthService {
     /// Whether this leaf trusts `root` right now: the trusted cluster exists, is enabled, and the
     /// root's user CA is active. Every transport through a tunnel checks it.
     pub async fn trust_active(&self, root: &str) -> bool {
-        let enabled = matches!(
-            records::get(&self.backend, &records::key(Kind::TrustedCluster, root)).await,
-            Ok(Some(Resource::TrustedCluster(tc))) if tc.spec.enabled
-        );
-        enabled && matches!(self.ca_of(root, CaType::User).await, Ok(Some(ca)) if !ca.spec.active_keys.ssh.is_empty())
+        self.active_root_user_ca(root).await.is_some()
+    }
+
+    /// `root`'s user CA when this leaf trusts `root` right now (see [`Self::trust_active`]).
+    async fn active_root_user_ca(&self, root: &str) -> Option<CertAuthority> {
+        // Both reads at once: each is a hop to a blocking thread, on every transport's path.
+        let key = records::key(Kind::TrustedCluster, root);
+        let (tc, ca) = tokio::join!(records::get(&self.backend, &key), self.ca_of(root, CaType::User));
+        match (tc, ca) {
+            (Ok(Some(Resource::TrustedCluster(tc))), Ok(Some(ca)))
+                if tc.spec.enabled && !ca.spec.active_keys.ssh.is_empty() =>
+            {
+                Some(ca)
+            }
+            _ => None,
+        }
     }
 
     /// The trusted clusters (leaf side).
@@ -516,10 +527,10 @@ impl AuthService {
     pub async fn identify_remote_ssh_user(&self, cert: &russh::keys::Certificate) -> Result<Identity, TrustRefusal> {
         let claimed = tether_shared::ssh_cert::inspect_user_cert(cert)?;
         let cluster = claimed.cluster.clone();
-        if cluster == self.cluster || !self.trust_active(&cluster).await {
+        if cluster == self.cluster {
             return Err(TrustRefusal::NotTrusted(cluster));
         }
-        let Some(user_ca) = self.ca_of(&cluster, CaType::User).await? else {
+        let Some(user_ca) = self.active_root_user_ca(&cluster).await else {
             return Err(TrustRefusal::NotTrusted(cluster));
         };
         let keys: Vec<russh::keys::PublicKey> =

@@ -156,9 +156,12 @@ where
     let send = {
         let (tx, credit) = (tx.clone(), credit.clone());
         async move {
-            let mut buf = vec![0u8; FRAME_MAX];
             loop {
-                let n: usize = local_r.read(&mut buf).await.unwrap_or_default();
+                // The bytes are read straight behind the frame's header: no zeroing, no second
+                // copy, at most FRAME_MAX.
+                let mut frame = Vec::with_capacity(4 + FRAME_MAX);
+                frame.extend_from_slice(&[0; 4]);
+                let n: usize = (&mut local_r).take(FRAME_MAX as u64).read_buf(&mut frame).await.unwrap_or_default();
                 if n == 0 {
                     let _ = tx.lock().await.data_bytes(END.to_vec()).await;
                     return;
@@ -168,9 +171,9 @@ where
                     Ok(permit) => permit.forget(),
                     Err(_) => return,
                 }
-                let mut frame = Vec::with_capacity(4 + n);
-                frame.extend_from_slice(&(n as u32).to_be_bytes());
-                frame.extend_from_slice(buf.get(..n).unwrap_or_default());
+                if let Some(header) = frame.get_mut(..4) {
+                    header.copy_from_slice(&(n as u32).to_be_bytes());
+                }
                 if tx.lock().await.data_bytes(frame).await.is_err() {
                     return;
                 }
