@@ -13,14 +13,14 @@
 # TUNNELS idle leaf tunnels on one root (bench/src/bin/tunnels.rs). With --write, replaces the
 # "Tether versus OpenSSH" and "Leaf tunnels on one root" sections of bench/RESULTS.md.
 #
-# Knobs: RUNS (latency rounds, 30), RUNS_BIG (transfer rounds, 3), BYTES (1 GiB), TUNNELS
+# Knobs: RUNS (latency rounds, 30), RUNS_BIG (transfer rounds, 5), BYTES (1 GiB), TUNNELS
 # (10000, 0 to skip), BENCH_BIN (measure prebuilt binaries in that directory).
 # Needs: OpenSSH client and server, python3, root (useradd, and the node switches to tbench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 TUNNELS=${TUNNELS:-10000}
-RUNS_BIG=${RUNS_BIG:-3}
+RUNS_BIG=${RUNS_BIG:-5}
 BENCH_USER=tbench
 bench_setup --bin tether --bin tctl --bin tsh --bin tunnels
 

@@ -32,8 +32,9 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, ProxyCommand};
 
-/// The runtime's worker threads.
-const WORKERS: usize = 2;
+/// The runtime's worker threads for commands that run nested sessions (`tsh ssh`, `tsh scp`):
+/// the proxy's and the node's, each a task of its own, so bulk data keeps both cores busy.
+const NESTED_WORKERS: usize = 2;
 
 /// Runs `work` as a task of the runtime instead of on the main thread: the SSH sessions it
 /// talks to are tasks too, so their hand-offs stay on a worker instead of waking another
@@ -61,9 +62,13 @@ fn main() -> std::process::ExitCode {
             )
             .init();
     }
-    // Two workers: `tsh ssh` runs two encrypted sessions (the proxy's and the node's, nested),
-    // each a task of its own, so bulk data keeps both cores busy.
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build() {
+    // Every other command runs one session (`tsh proxy ssh`: OpenSSH's own client encrypts the
+    // inner one) or a few API calls: one worker, so no message wakes another thread.
+    let workers = match cli.command {
+        Command::Ssh { .. } | Command::Scp { .. } => NESTED_WORKERS,
+        _ => 1,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
