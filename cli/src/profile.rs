@@ -204,10 +204,20 @@ pub fn select_cluster(home: &Path, proxy: &str, cluster: Option<String>) -> Resu
     update(home, proxy, |profile| profile.selected_cluster = cluster)
 }
 
-/// Stores certificates bound to `leaf` in the profile of `proxy`.
-pub fn save_leaf_certs(home: &Path, proxy: &str, leaf: &str, certs: LeafCerts) -> Result<(), ProfileError> {
+/// Stores certificates bound to `leaf` in the profile of `proxy`, when that profile is still
+/// the login they were issued for (root certificate `login_cert`): a `tsh login` that replaced
+/// it meanwhile (another process) keeps its own, and these are dropped.
+pub fn save_leaf_certs(
+    home: &Path,
+    proxy: &str,
+    login_cert: &str,
+    leaf: &str,
+    certs: LeafCerts,
+) -> Result<(), ProfileError> {
     update(home, proxy, |profile| {
-        profile.leaf_certs.insert(leaf.to_string(), certs);
+        if profile.credentials.ssh_cert == login_cert {
+            profile.leaf_certs.insert(leaf.to_string(), certs);
+        }
     })
 }
 
@@ -352,7 +362,7 @@ mod tests {
                 scope.spawn(move || {
                     for i in 0..10 {
                         let certs = LeafCerts { ssh_cert: format!("ssh-{t}-{i}"), tls_cert: format!("tls-{t}-{i}") };
-                        save_leaf_certs(home, proxy, &format!("leaf-{t}-{i}"), certs).unwrap();
+                        save_leaf_certs(home, proxy, "CERT", &format!("leaf-{t}-{i}"), certs).unwrap();
                         // Readers never see a damaged or half-written profile.
                         load(home, proxy).unwrap();
                     }
@@ -362,6 +372,21 @@ mod tests {
         let profile = load(home.path(), proxy).unwrap();
         assert_eq!(profile.leaf_certs.len(), 80, "lost updates: {:?}", profile.leaf_certs.keys());
         assert_eq!(profile.credentials.private_key, "KEY");
+    }
+
+    #[test]
+    fn leaf_certs_of_a_replaced_login_are_not_stored() {
+        let home = tempfile::tempdir().unwrap();
+        let proxy = "proxy.example.com:3080";
+        save(home.path(), &creds(proxy), Keystore::File, false).unwrap();
+        let certs = || LeafCerts { ssh_cert: "LEAF-SSH".into(), tls_cert: "LEAF-TLS".into() };
+        save_leaf_certs(home.path(), proxy, "AN-OLDER-LOGIN", "leaf", certs()).unwrap();
+        assert!(load(home.path(), proxy).unwrap().leaf_certs.is_empty(), "stored into another login");
+        save_leaf_certs(home.path(), proxy, "CERT", "leaf", certs()).unwrap();
+        assert_eq!(
+            load(home.path(), proxy).unwrap().leaf_certs.get("leaf").map(|c| c.ssh_cert.as_str()),
+            Some("LEAF-SSH")
+        );
     }
 
     #[test]

@@ -95,18 +95,19 @@ pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &
         ..creds.clone()
     };
     let fresh = |certs: &tether_cli::profile::LeafCerts| time_left(&certs.ssh_cert) > BOUND_RENEW_MARGIN;
-    // The profile read at the start, when it is still the login `creds` come from (a login in
-    // this process may have replaced it since) and holds a fresh certificate; else the file
-    // (which an earlier call of this process may have updated).
+    // Only from a profile that is still the login `creds` come from (a `tsh login` may have
+    // replaced it since): the one read at the start when it holds a fresh certificate, else the
+    // file (which an earlier call of this process may have updated).
+    let same_login = |p: &tether_cli::profile::Profile| p.credentials.ssh_cert == creds.ssh_cert;
     let cached = match &global.identity {
         Some(_) => None,
         None => current()
             .ok()
-            .filter(|p| p.credentials.ssh_cert == creds.ssh_cert)
+            .filter(|p| same_login(p))
             .and_then(|p| p.leaf_certs.get(leaf).filter(|c| fresh(c)).cloned())
             .or_else(|| {
-                let certs = tether_cli::profile::load_current(&home).ok()?.leaf_certs.remove(leaf)?;
-                fresh(&certs).then_some(certs)
+                let mut profile = tether_cli::profile::load_current(&home).ok().filter(same_login)?;
+                profile.leaf_certs.remove(leaf).filter(fresh)
             }),
     };
     if let Some(certs) = cached {
@@ -122,7 +123,7 @@ pub async fn bound(global: &Global, creds: &Credentials, insecure: bool, leaf: &
         .with_context(|| format!("the root did not issue a certificate for cluster {leaf}"))?;
     let certs = tether_cli::profile::LeafCerts { ssh_cert: resp.ssh_cert, tls_cert: resp.tls_cert };
     if global.identity.is_none() {
-        tether_cli::profile::save_leaf_certs(&home, &creds.proxy, leaf, certs.clone())?;
+        tether_cli::profile::save_leaf_certs(&home, &creds.proxy, &creds.ssh_cert, leaf, certs.clone())?;
     }
     Ok(with(&certs))
 }

@@ -554,23 +554,18 @@ async fn transport(
     let (mut stream, pump) = super::flow::wrap(channel);
     // The frames move while the transport runs, and until both directions have ended.
     let relay = async move {
-        // The tunnel may outlive a trust disabled a moment ago: every transport checks it (its
-        // verdict first), while the node is looked up; nothing is dialled before it passed.
-        let lookup = async {
-            if target == WEB_TARGET {
-                return Ok(web_addr.to_string());
-            }
+        // The tunnel may outlive a trust disabled a moment ago: every transport checks it first,
+        // so a root no longer trusted learns nothing of this cluster's nodes, not even by timing.
+        let addr = if !auth.trust_active(root).await {
+            Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
+        } else if target == WEB_TARGET {
+            Ok(web_addr.to_string())
+        } else {
             match auth.find_node(target, (port != 0).then_some(port)).await {
                 Ok(Some(node)) => Ok(node.spec.addr),
                 Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
                 Err(e) => Err(format!("cluster {leaf}: {e}")),
             }
-        };
-        let (active, found) = tokio::join!(auth.trust_active(root), lookup);
-        let addr = if active {
-            found
-        } else {
-            Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
         };
         let dialled = match addr {
             Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
