@@ -488,8 +488,8 @@ pub async fn proxy_command(
 ) -> Result<()> {
     let (_proxy, mut stream) = dial_node(proxy_ssh, host, port, cluster, login, keys).await?;
     let mut stdio = tokio::io::join(crate::stdio::stdin(), crate::stdio::stdout());
-    // Large reads: OpenSSH's packets arrive in pipe-sized bursts, and every read of stdin is a
-    // hand-off to a blocking thread.
+    // Large reads: OpenSSH's packets arrive in pipe-sized bursts (and when stdin is not a pipe,
+    // every read is a hand-off to a blocking thread).
     let _ = tokio::io::copy_bidirectional_with_sizes(&mut stdio, &mut stream, PROXY_BUFFER, PROXY_BUFFER).await;
     Ok(())
 }

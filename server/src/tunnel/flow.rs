@@ -174,6 +174,11 @@ where
                 if let Some(header) = frame.get_mut(..4) {
                     header.copy_from_slice(&(n as u32).to_be_bytes());
                 }
+                // A small frame (a keystroke) does not keep a whole frame's buffer while it
+                // waits in the queue.
+                if n < FRAME_MAX / 2 {
+                    frame.shrink_to_fit();
+                }
                 if tx.lock().await.data_bytes(frame).await.is_err() {
                     return;
                 }
