@@ -56,6 +56,14 @@ pub fn validate_cluster_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Eight random hex digits: tells one process's proxy, or one LISTEN channel, from another's.
+pub fn random_hex() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,16 @@ pub fn ensure_visitor_account() {
         let out = std::process::Command::new("useradd").args(["--create-home", "visitor"]).output();
         assert!(out.is_ok_and(|o| o.status.success()), "cannot create the visitor account (run the tests as root)");
     }
+    // A home left by an earlier account of that name (useradd keeps an existing directory as it
+    // is) would refuse the new account's writes: hand it over.
+    if let Ok(Some(user)) = nix::unistd::User::from_name("visitor") {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata(&user.dir).is_ok_and(|m| m.uid() != user.uid.as_raw()) {
+            let owner = format!("{}:{}", user.uid, user.gid);
+            let out = std::process::Command::new("chown").arg("-R").arg(&owner).arg(&user.dir).output();
+            assert!(out.is_ok_and(|o| o.status.success()), "cannot hand {} to visitor", user.dir.display());
+        }
+    }
 }
 
 /// Writes `text` to `dir/name`.

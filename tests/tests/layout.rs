@@ -1,6 +1,12 @@
-//! The shape of the source tree, checked so it stays true: no import cycles between the files
-//! of a crate, and no source file with more than [`MAX_CODE_LINES`] lines of code (the lines
-//! before its `#[cfg(test)]` module) unless [`LONG_FILES`] says why.
+//! The shape of the source tree, checked so it stays true:
+//!
+//! - crates point one way: a crate depends on, and names, only crates before it in [`CRATES`]
+//!   (its `[dependencies]` and its code outside tests; dev-dependencies are free);
+//! - inside a crate, top-level modules point one way too: a module names only modules before it
+//!   in the crate's [`MODULE_ORDER`] line;
+//! - no import cycles between the files of a crate;
+//! - no source file with more than [`MAX_CODE_LINES`] lines of code (the lines before its
+//!   `#[cfg(test)]` module) unless [`LONG_FILES`] says why.
 //!
 //! A file's imports are what its code names through `crate::`, `super::` and `use` groups of
 //! them; a module and its own submodules may name each other (containment, not a cycle).
@@ -8,9 +14,61 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The source roots checked: every library and binary crate of the workspace.
-const ROOTS: &[&str] =
-    &["shared/src", "client/src", "cli/src", "server/src", "tsh/src", "tctl/src", "tests/src", "bench/src"];
+/// The workspace's crates by folder, lowest first: each may depend only on crates before it.
+/// The domain (`shared`) and the API client at the bottom; the daemon's crates from storage up
+/// to its process wiring (`server`); the CLIs' own crate and the two CLIs; tests and benchmarks
+/// on top.
+const CRATES: &[&str] = &[
+    "shared", "client", "storage", "audit", "edge", "auth", "node", "proxy", "web", "server", "cli", "tsh", "tctl",
+    "tests", "bench",
+];
+
+/// Per crate, its top-level modules lowest first: a module may name only modules before it.
+/// Every top-level module of a listed crate must be listed.
+const MODULE_ORDER: &[(&str, &[&str])] = &[
+    (
+        "shared",
+        &[
+            "names",
+            "duration",
+            "pattern",
+            "yaml",
+            "identity",
+            "template",
+            "labels",
+            "rolemap",
+            "resource",
+            "rbac",
+            "api",
+            "ssh_algorithms",
+            "ssh_cert",
+            "tls_cert",
+            "totp",
+            "tunnel",
+        ],
+    ),
+    ("client", &["client", "credentials"]),
+    ("storage", &["conformance", "records", "sqlite", "postgres"]),
+    ("audit", &["events", "files", "queue", "read"]),
+    ("edge", &["listen", "limits", "ssh_config"]),
+    (
+        "auth",
+        &["password", "refusal", "tunnel_status", "tokens", "lockout", "certs", "nodes", "login", "resources", "trust"],
+    ),
+    ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "service"]),
+    ("proxy", &["tunnel", "relay"]),
+    ("web", &["ratelimit", "handlers"]),
+    ("server", &["config", "process"]),
+    ("cli", &["profile", "table"]),
+    ("tsh", &["stdio", "handler", "forward", "ssh", "cli", "context", "clusters", "login", "multi", "nodes", "scp"]),
+    ("tctl", &["cli", "output", "connect", "authcmd", "resources", "tokens", "trust", "users"]),
+    ("tests", &["fixtures", "forwarder", "postgres"]),
+];
+
+/// The source roots checked: every crate's `src`.
+fn roots() -> Vec<String> {
+    CRATES.iter().map(|c| format!("{c}/src")).collect()
+}
 
 /// The most lines of code a file may hold before it should be split.
 const MAX_CODE_LINES: usize = 600;
@@ -204,9 +262,9 @@ fn name(m: &ModPath) -> String {
 #[test]
 fn no_import_cycles_between_files() {
     let mut problems = Vec::new();
-    for root in ROOTS {
+    for root in &roots() {
         let dir = tether_tests::workspace_root().join(root);
-        assert!(dir.is_dir(), "{} is missing: update ROOTS in tests/tests/layout.rs", dir.display());
+        assert!(dir.is_dir(), "{} is missing: update CRATES in tests/tests/layout.rs", dir.display());
         let krate = load(&dir);
         for component in cycles(&krate.edges) {
             let members: BTreeSet<&ModPath> = component.iter().collect();
@@ -225,7 +283,7 @@ fn no_import_cycles_between_files() {
 #[test]
 fn no_source_file_past_the_size_limit_without_a_reason() {
     let mut long = Vec::new();
-    for root in ROOTS {
+    for root in &roots() {
         let dir = tether_tests::workspace_root().join(root);
         for (_, path) in load(&dir).files {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -260,4 +318,154 @@ fn the_checker_sees_a_cycle_and_ignores_containment() {
     let found = cycles(&edges);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].iter().collect::<BTreeSet<_>>(), BTreeSet::from([&m("a"), &m("b")]));
+}
+
+/// The workspace crates (by folder) a crate's manifest lists under `[dependencies]`.
+fn manifest_deps(manifest: &str) -> Vec<String> {
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("tether-").and_then(|l| l.split(['.', ' ', '=']).next())
+            && in_deps
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The workspace crates (by folder) a piece of code names as `tether_NAME`.
+fn named_crates(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut i = 0;
+    while let Some(pos) = code[i..].find("tether_").map(|p| p + i) {
+        let before = code[..pos].chars().last();
+        i = pos + "tether_".len();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let name: String = code[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if CRATES.contains(&name.as_str()) {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Crate-direction problems: `crate` depending on or naming a crate not before it.
+fn crate_direction_problems(krate: &str, manifest: &str, code_by_file: &[(String, String)]) -> Vec<String> {
+    let rank = |c: &str| CRATES.iter().position(|x| *x == c);
+    let Some(mine) = rank(krate) else { return vec![format!("{krate}: not in CRATES")] };
+    let mut problems = Vec::new();
+    for dep in manifest_deps(manifest) {
+        if rank(&dep).is_none_or(|r| r >= mine) {
+            problems.push(format!("{krate}/Cargo.toml depends on tether-{dep}, which is not below it"));
+        }
+    }
+    for (file, code) in code_by_file {
+        for named in named_crates(code) {
+            if named != krate && rank(&named).is_none_or(|r| r >= mine) {
+                problems.push(format!("{file} names tether_{named}, which is not below {krate}"));
+            }
+        }
+    }
+    problems
+}
+
+/// Module-direction problems inside one crate: an edge from a module to one not before it.
+fn module_direction_problems(krate: &str, order: &[&str], loaded: &Crate) -> Vec<String> {
+    let rank = |m: &str| order.iter().position(|x| *x == m);
+    let mut problems = Vec::new();
+    for module in loaded.files.keys() {
+        if let Some(top) = module.first().filter(|t| !t.starts_with("bin:"))
+            && rank(top).is_none()
+        {
+            problems.push(format!("{krate}: module {top} is not in its MODULE_ORDER line"));
+        }
+    }
+    for (from, targets) in &loaded.edges {
+        let Some(a) = from.first() else { continue };
+        for to in targets {
+            let Some(b) = to.first() else { continue };
+            if a == b {
+                continue;
+            }
+            if let (Some(ra), Some(rb)) = (rank(a), rank(b))
+                && rb >= ra
+            {
+                problems.push(format!("{krate}: {} imports {}, which is not below {a}", name(from), name(to)));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+fn crate_sources(krate: &str) -> (String, Vec<(String, String)>) {
+    let root = tether_tests::workspace_root();
+    let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap_or_default();
+    let mut paths = Vec::new();
+    rust_files(&root.join(krate).join("src"), &mut paths);
+    // Test modules in files of their own (`tests.rs`, `tests/`) may use dev-dependencies.
+    let is_test = |p: &Path| p.components().any(|c| c.as_os_str() == "tests" || c.as_os_str() == "tests.rs");
+    let code = paths
+        .iter()
+        .filter(|p| !is_test(p.strip_prefix(root.join(krate).join("src")).unwrap_or(p)))
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap_or(p).display().to_string();
+            (rel, code_of(&std::fs::read_to_string(p).unwrap_or_default()))
+        })
+        .collect();
+    (manifest, code)
+}
+
+#[test]
+fn crates_depend_only_on_crates_below_them() {
+    let mut problems = Vec::new();
+    for krate in CRATES {
+        let (manifest, code) = crate_sources(krate);
+        assert!(!manifest.is_empty(), "{krate}/Cargo.toml is missing: update CRATES in tests/tests/layout.rs");
+        problems.extend(crate_direction_problems(krate, &manifest, &code));
+    }
+    assert!(problems.is_empty(), "imports pointing up the crate order (CRATES):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn modules_import_only_modules_below_them() {
+    let mut problems = Vec::new();
+    for (krate, order) in MODULE_ORDER {
+        let loaded = load(&tether_tests::workspace_root().join(krate).join("src"));
+        problems.extend(module_direction_problems(krate, order, &loaded));
+    }
+    assert!(problems.is_empty(), "imports pointing up a MODULE_ORDER line:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_direction_checks_catch_an_injected_violation() {
+    // The real storage crate, with one line added that names the auth crate above it.
+    let (manifest, mut code) = crate_sources("storage");
+    assert!(crate_direction_problems("storage", &manifest, &code).is_empty());
+    code.push(("storage/src/injected.rs".into(), "use tether_auth::AuthService;".into()));
+    let found = crate_direction_problems("storage", &manifest, &code);
+    assert_eq!(found, ["storage/src/injected.rs names tether_auth, which is not below storage"]);
+    let manifest = format!("{manifest}\n[dependencies]\ntether-web.workspace = true\n");
+    assert!(
+        crate_direction_problems("storage", &manifest, &[])
+            .contains(&"storage/Cargo.toml depends on tether-web, which is not below it".to_string())
+    );
+
+    // The real auth crate, with `tunnel_status` (low) made to import `trust` (above it).
+    let mut loaded = load(&tether_tests::workspace_root().join("auth/src"));
+    let order = MODULE_ORDER.iter().find(|(k, _)| *k == "auth").map(|(_, o)| *o).unwrap();
+    assert!(module_direction_problems("auth", order, &loaded).is_empty());
+    loaded.edges.entry(vec!["tunnel_status".into()]).or_default().insert(vec!["trust".into()]);
+    assert_eq!(
+        module_direction_problems("auth", order, &loaded),
+        ["auth: tunnel_status imports trust, which is not below tunnel_status"]
+    );
 }

@@ -1,4 +1,8 @@
 //! `tsh`'s command line (clap derive), shared by `main.rs` and the completion generator.
+//!
+//! The doc comments below are clap's help text, written as users read it (`[LOGIN@]HOST`), not
+//! as Markdown: rustdoc's link check does not apply to them.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use clap::{Args, Parser, Subcommand};
 
@@ -62,48 +66,7 @@ pub enum Command {
     Status,
     /// Run a command or a shell on a node, or a command on every node with some labels:
     /// tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]
-    Ssh {
-        /// The cluster the node is in (default: the one you logged in to).
-        #[arg(long)]
-        cluster: Option<String>,
-        /// The node's SSH port.
-        #[arg(short = 'p', long, default_value_t = 3022)]
-        port: u16,
-        /// The Unix login (default: the first login of your certificate).
-        #[arg(short = 'l', long)]
-        login: Option<String>,
-        /// Force a pseudo-terminal.
-        #[arg(short = 't', conflicts_with = "no_tty")]
-        tty: bool,
-        /// Never allocate a pseudo-terminal.
-        #[arg(short = 'T')]
-        no_tty: bool,
-        /// Forward a local port to HOST:HOSTPORT as seen from the node (repeatable).
-        #[arg(short = 'L', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
-        local_forward: Vec<String>,
-        /// Forward a port on the node's loopback to HOST:HOSTPORT as seen from here (repeatable).
-        #[arg(short = 'R', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
-        remote_forward: Vec<String>,
-        /// A local SOCKS5 proxy whose connections leave from the node (repeatable).
-        #[arg(short = 'D', value_name = "[BIND_ADDRESS:]PORT")]
-        dynamic_forward: Vec<String>,
-        /// Run no command: hold the forwards until Ctrl-C or SIGTERM.
-        #[arg(short = 'N', conflicts_with = "command")]
-        no_command: bool,
-        /// Forward your SSH agent (SSH_AUTH_SOCK) to the node.
-        #[arg(short = 'A')]
-        forward_agent: bool,
-        /// With a label selector as HOST (key=value[,key=value]): how many nodes run the command
-        /// at once.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-        max_parallel: u16,
-        /// [LOGIN@]HOST: a node name (or address), or key=value[,key=value] for every node
-        /// with those labels.
-        destination: String,
-        /// The command; none starts a shell.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        command: Vec<String>,
-    },
+    Ssh(SshArgs),
     /// Copy files to or from a node over SFTP: tsh scp [-r] SRC... [LOGIN@]NODE:PATH (or the reverse)
     Scp {
         /// The cluster the node is in (default: the one you logged in to).
@@ -166,4 +129,49 @@ pub enum ProxyCommand {
         /// [LOGIN@]HOST[:PORT]
         destination: String,
     },
+}
+
+/// `tsh ssh`'s arguments.
+#[derive(Args, Debug)]
+pub struct SshArgs {
+    /// The cluster the node is in (default: the one you logged in to).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The node's SSH port.
+    #[arg(short = 'p', long, default_value_t = 3022)]
+    pub port: u16,
+    /// The Unix login (default: the first login of your certificate).
+    #[arg(short = 'l', long)]
+    pub login: Option<String>,
+    /// Force a pseudo-terminal.
+    #[arg(short = 't', conflicts_with = "no_tty")]
+    pub tty: bool,
+    /// Never allocate a pseudo-terminal.
+    #[arg(short = 'T')]
+    pub no_tty: bool,
+    /// Forward a local port to HOST:HOSTPORT as seen from the node (repeatable).
+    #[arg(short = 'L', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+    pub local_forward: Vec<String>,
+    /// Forward a port on the node's loopback to HOST:HOSTPORT as seen from here (repeatable).
+    #[arg(short = 'R', value_name = "[BIND_ADDRESS:]PORT:HOST:HOSTPORT")]
+    pub remote_forward: Vec<String>,
+    /// A local SOCKS5 proxy whose connections leave from the node (repeatable).
+    #[arg(short = 'D', value_name = "[BIND_ADDRESS:]PORT")]
+    pub dynamic_forward: Vec<String>,
+    /// Run no command: hold the forwards until Ctrl-C or SIGTERM.
+    #[arg(short = 'N', conflicts_with = "command")]
+    pub no_command: bool,
+    /// Forward your SSH agent (SSH_AUTH_SOCK) to the node.
+    #[arg(short = 'A')]
+    pub forward_agent: bool,
+    /// With a label selector as HOST (key=value[,key=value]): how many nodes run the command
+    /// at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: u16,
+    /// [LOGIN@]HOST: a node name (or address), or key=value[,key=value] for every node
+    /// with those labels.
+    pub destination: String,
+    /// The command; none starts a shell.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

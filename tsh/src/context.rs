@@ -25,6 +25,19 @@ use tether_shared::resource::{Node, Resource};
 use crate::cli::Global;
 use crate::ssh::Keys;
 
+/// A node as the user named it on the command line: `tsh ssh -l LOGIN -p PORT --cluster=C DEST`.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeAddress<'a> {
+    /// `[LOGIN@]HOST`, or `[LOGIN@]key=value[,...]` for every node with those labels.
+    pub destination: &'a str,
+    /// `-l LOGIN` (the destination's `LOGIN@` wins).
+    pub login: Option<&'a str>,
+    /// `--cluster` (default: the one logged in to).
+    pub cluster: Option<&'a str>,
+    /// The node's SSH port.
+    pub port: u16,
+}
+
 /// The credentials to act with: `-i FILE`, or the current profile (with whether it is insecure).
 pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
     if let Some(path) = &global.identity {
@@ -247,7 +260,7 @@ async fn node_name_for(creds: &Credentials, insecure: bool, leaf: Option<&Cluste
 ///
 /// A leaf's host CAs come from the profile's cache when it is fresh, so reaching a leaf node
 /// needs no call to the root's web API; a node whose host certificate fails against cached CAs
-/// makes [`NodeTarget::refreshed`] ask the root once before any error (a leaf that rotated its
+/// makes [`NodeTarget::refresh_after`] ask the root once before any error (a leaf that rotated its
 /// CA never strands a user).
 pub struct NodeTarget {
     /// The root proxy's SSH address.

@@ -30,7 +30,8 @@ mod stdio;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command, ProxyCommand};
+use cli::{Cli, Command, Global, ProxyCommand, SshArgs};
+use context::NodeAddress;
 
 /// The runtime's worker threads for commands that run nested sessions (`tsh ssh`, `tsh scp`):
 /// the proxy's and the node's, each a task of its own, so bulk data keeps both cores busy.
@@ -51,21 +52,12 @@ fn on_worker<T: Send + 'static>(
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if cli.global.debug {
-        // Steps with the time since start: where a slow command spends it.
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_timer(tracing_subscriber::fmt::time::uptime())
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tsh=debug,tether_client=debug")),
-            )
-            .init();
+        init_debug_log();
     }
     // Every other command runs one session (`tsh proxy ssh`: OpenSSH's own client encrypts the
     // inner one) or a few API calls: one worker, so no message wakes another thread.
     let workers = match cli.command {
-        Command::Ssh { .. } | Command::Scp { .. } => NESTED_WORKERS,
+        Command::Ssh(_) | Command::Scp { .. } => NESTED_WORKERS,
         _ => 1,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
@@ -75,116 +67,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = match cli.command {
-        Command::Version => {
-            println!("Tether v{}", tether_shared::VERSION);
-            Ok(())
-        }
-        Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "tsh", &mut std::io::stdout());
-            Ok(())
-        }
-        Command::Login { ttl, invite, keystore, cluster } => {
-            runtime.block_on(login::login(&cli.global, &ttl, invite, &keystore, cluster.as_deref()))
-        }
-        Command::Clusters { format } => runtime.block_on(clusters::list(&cli.global, &format)),
-        Command::Status => runtime.block_on(login::status(&cli.global)),
-        Command::Ls { cluster, format, labels } => {
-            runtime.block_on(nodes::ls(&cli.global, cluster.as_deref(), &format, &labels))
-        }
-        Command::Ssh {
-            cluster,
-            port,
-            login,
-            tty,
-            no_tty,
-            local_forward,
-            remote_forward,
-            dynamic_forward,
-            no_command,
-            forward_agent,
-            max_parallel,
-            destination,
-            command,
-        } => {
-            let tty = if tty {
-                Some(true)
-            } else if no_tty {
-                Some(false)
-            } else {
-                None
-            };
-            let result = if multi::is_selector(&destination) {
-                let flags = [
-                    (!local_forward.is_empty(), "-L"),
-                    (!remote_forward.is_empty(), "-R"),
-                    (!dynamic_forward.is_empty(), "-D"),
-                    (no_command, "-N"),
-                    (forward_agent, "-A"),
-                    (tty == Some(true), "-t"),
-                ];
-                match flags.iter().find(|(set, _)| *set) {
-                    Some((_, flag)) => Err(anyhow::anyhow!(
-                        "{flag} cannot be used with a label selector ({destination}): it runs one command on many nodes"
-                    )),
-                    None => runtime.block_on(multi::run(
-                        &cli.global,
-                        cluster.as_deref(),
-                        port,
-                        login.as_deref(),
-                        &destination,
-                        command,
-                        usize::from(max_parallel),
-                    )),
-                }
-            } else {
-                match forward::Forwarding::parse(
-                    &local_forward,
-                    &remote_forward,
-                    &dynamic_forward,
-                    no_command,
-                    forward_agent,
-                ) {
-                    Ok(fwd) => {
-                        let global = cli.global.clone();
-                        on_worker(&runtime, async move {
-                            nodes::ssh(
-                                &global,
-                                cluster.as_deref(),
-                                port,
-                                login.as_deref(),
-                                tty,
-                                &destination,
-                                command,
-                                fwd,
-                            )
-                            .await
-                        })
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            match result {
-                // Exit at once: a blocking read of a terminal stdin may still be pending, and
-                // dropping the runtime would wait for it until the user pressed a key.
-                Ok(code) => std::process::exit(code.clamp(0, 255)),
-                Err(e) => Err(e),
-            }
-        }
-        Command::Scp { cluster, port, recursive, quiet, paths } => {
-            runtime.block_on(scp::scp(&cli.global, scp::ScpRequest { cluster, port, recursive, quiet, paths }))
-        }
-        Command::Config => {
-            let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());
-            runtime.block_on(nodes::config(&cli.global, &exe))
-        }
-        Command::Proxy(ProxyCommand::Cert { cluster }) => runtime.block_on(nodes::proxy_cert(&cli.global, &cluster)),
-        Command::Proxy(ProxyCommand::Ssh { cluster, destination }) => {
-            let global = cli.global.clone();
-            on_worker(&runtime, async move { nodes::proxy_ssh(&global, cluster.as_deref(), &destination).await })
-        }
-        Command::Logout => login::logout(),
-    };
+    let result = run(&runtime, cli.global, cli.command);
     // Do not wait for a blocking read of stdin that may still be pending.
     runtime.shutdown_background();
     match result {
@@ -194,4 +77,106 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `--debug`: steps with the time since start, to see where a slow command spends it.
+fn init_debug_log() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tsh=debug,tether_client=debug")),
+        )
+        .init();
+}
+
+/// Runs one command: each goes to the function of its own module.
+fn run(runtime: &tokio::runtime::Runtime, global: Global, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Version => {
+            println!("Tether v{}", tether_shared::VERSION);
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tsh", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Login { ttl, invite, keystore, cluster } => {
+            runtime.block_on(login::login(&global, &ttl, invite, &keystore, cluster.as_deref()))
+        }
+        Command::Clusters { format } => runtime.block_on(clusters::list(&global, &format)),
+        Command::Status => runtime.block_on(login::status(&global)),
+        Command::Ls { cluster, format, labels } => {
+            runtime.block_on(nodes::ls(&global, cluster.as_deref(), &format, &labels))
+        }
+        Command::Ssh(args) => {
+            // Exit at once: a blocking read of a terminal stdin may still be pending, and
+            // dropping the runtime would wait for it until the user pressed a key.
+            let code = ssh(runtime, global, args)?;
+            std::process::exit(code.clamp(0, 255))
+        }
+        Command::Scp { cluster, port, recursive, quiet, paths } => {
+            runtime.block_on(scp::scp(&global, scp::ScpRequest { cluster, port, recursive, quiet, paths }))
+        }
+        Command::Config => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| "tsh".into());
+            runtime.block_on(nodes::config(&global, &exe))
+        }
+        Command::Proxy(ProxyCommand::Cert { cluster }) => runtime.block_on(nodes::proxy_cert(&global, &cluster)),
+        Command::Proxy(ProxyCommand::Ssh { cluster, destination }) => {
+            on_worker(runtime, async move { nodes::proxy_ssh(&global, cluster.as_deref(), &destination).await })
+        }
+        Command::Logout => login::logout(),
+    }
+}
+
+/// `tsh ssh`: one node, or one command on every node a label selector names. Returns the exit
+/// code.
+fn ssh(runtime: &tokio::runtime::Runtime, global: Global, args: SshArgs) -> anyhow::Result<i32> {
+    let tty = match (args.tty, args.no_tty) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if multi::is_selector(&args.destination) {
+        let flags = [
+            (!args.local_forward.is_empty(), "-L"),
+            (!args.remote_forward.is_empty(), "-R"),
+            (!args.dynamic_forward.is_empty(), "-D"),
+            (args.no_command, "-N"),
+            (args.forward_agent, "-A"),
+            (tty == Some(true), "-t"),
+        ];
+        if let Some((_, flag)) = flags.iter().find(|(set, _)| *set) {
+            anyhow::bail!(
+                "{flag} cannot be used with a label selector ({}): it runs one command on many nodes",
+                args.destination
+            );
+        }
+        let node = NodeAddress {
+            destination: &args.destination,
+            login: args.login.as_deref(),
+            cluster: args.cluster.as_deref(),
+            port: args.port,
+        };
+        return runtime.block_on(multi::run(&global, node, args.command, usize::from(args.max_parallel)));
+    }
+    let fwd = forward::Forwarding::parse(
+        &args.local_forward,
+        &args.remote_forward,
+        &args.dynamic_forward,
+        args.no_command,
+        args.forward_agent,
+    )?;
+    on_worker(runtime, async move {
+        let node = NodeAddress {
+            destination: &args.destination,
+            login: args.login.as_deref(),
+            cluster: args.cluster.as_deref(),
+            port: args.port,
+        };
+        nodes::ssh(&global, node, tty, args.command, fwd).await
+    })
 }

@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::cli::Global;
-use crate::context::{credentials, default_login, list_nodes, split_destination, ssh_proxy};
+use crate::context::{NodeAddress, credentials, default_login, list_nodes, split_destination, ssh_proxy};
 use crate::ssh::Keys;
 
 /// A line longer than this is printed in pieces of this size (each with the prefix).
@@ -159,15 +159,8 @@ async fn run_one(shared: &Shared, node: &str) -> Outcome {
 }
 
 /// `tsh ssh [LOGIN@]key=value[,...] COMMAND`: returns tsh's exit code (1 when any node failed).
-pub async fn run(
-    global: &Global,
-    cluster: Option<&str>,
-    port: u16,
-    login: Option<&str>,
-    destination: &str,
-    command: Vec<String>,
-    max_parallel: usize,
-) -> Result<i32> {
+pub async fn run(global: &Global, node: NodeAddress<'_>, command: Vec<String>, max_parallel: usize) -> Result<i32> {
+    let NodeAddress { destination, login, cluster, port } = node;
     let (dest_login, selector) = split_destination(destination);
     let labels = parse_selector(selector)?;
     if command.is_empty() {

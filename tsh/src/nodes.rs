@@ -8,7 +8,7 @@ use tether_shared::api::ClusterInfo;
 use tether_shared::labels::format_labels;
 
 use crate::cli::Global;
-use crate::context::{NodeTarget, credentials, default_login, list_nodes, split_destination, ssh_proxy};
+use crate::context::{NodeAddress, NodeTarget, credentials, default_login, list_nodes, split_destination, ssh_proxy};
 use crate::ssh::{Keys, SshRequest};
 
 /// `tsh ls`.
@@ -38,21 +38,18 @@ pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &
     Ok(())
 }
 
-/// `tsh ssh`.
-#[allow(clippy::too_many_arguments)]
+/// `tsh ssh` to one node: `tty` is `-t` (`Some(true)`) or `-T` (`Some(false)`); an empty
+/// `command` starts a shell.
 pub async fn ssh(
     global: &Global,
-    cluster: Option<&str>,
-    port: u16,
-    login: Option<&str>,
+    node: NodeAddress<'_>,
     tty: Option<bool>,
-    destination: &str,
     command: Vec<String>,
     fwd: crate::forward::Forwarding,
 ) -> Result<i32> {
-    let mut t = NodeTarget::resolve(global, cluster, login, destination).await?;
+    let mut t = NodeTarget::resolve(global, node.cluster, node.login, node.destination).await?;
     let (host, cluster, login) = (t.host.clone(), t.cluster.clone(), t.login.clone());
-    let req = SshRequest { host: &host, port, cluster: &cluster, login: &login, command, tty };
+    let req = SshRequest { host: &host, port: node.port, cluster: &cluster, login: &login, command, tty };
     // The node's host certificate is checked before anything runs: trying again is safe.
     match crate::ssh::run(&t.proxy, &t.keys, &req, &fwd).await {
         Err(e) => {

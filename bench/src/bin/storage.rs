@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tether_server::storage::postgres::PostgresBackend;
-use tether_server::storage::sqlite::SqliteBackend;
-use tether_server::storage::{Backend, WatchEvent};
+use tether_storage::postgres::PostgresBackend;
+use tether_storage::sqlite::SqliteBackend;
+use tether_storage::{Backend, WatchEvent};
 
 /// The backend under test, and a second handle on the same data for the watch measurement.
 struct Subject {

@@ -192,7 +192,7 @@ fn main() -> Result<()> {
 
 /// The database's write counter: every write takes one revision, so the difference between two
 /// probes (less the probe itself) is what the roots wrote in between.
-async fn revision_probe(backend: &Option<Arc<dyn tether_server::storage::Backend>>) -> Result<Option<u64>> {
+async fn revision_probe(backend: &Option<Arc<dyn tether_storage::Backend>>) -> Result<Option<u64>> {
     match backend {
         Some(b) => Ok(Some(b.put("/bench/probe", Vec::new(), None).await?)),
         None => Ok(None),
@@ -204,8 +204,8 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
     let k = roots.len();
     let first = roots.first().context("no root")?;
     let (dir, web) = (first.dir.as_path(), first.web.as_str());
-    let db: Option<Arc<dyn tether_server::storage::Backend>> = match &args.postgres {
-        Some(conn) => Some(tether_server::storage::postgres::PostgresBackend::open(conn).await?),
+    let db: Option<Arc<dyn tether_storage::Backend>> = match &args.postgres {
+        Some(conn) => Some(tether_storage::postgres::PostgresBackend::open(conn).await?),
         None => None,
     };
     let tctl = |a: &[&str]| {

@@ -28,7 +28,7 @@ fn resolve_limits(raw: RawLimits) -> ConnectionLimits {
     let d = ConnectionLimits::default();
     let l = d.listener.clone();
     ConnectionLimits {
-        listener: crate::listen::Limits {
+        listener: tether_edge::listen::Limits {
             max_connections: raw.max_connections.map_or(l.max_connections, |c| c.0),
             max_unauthenticated_per_source: raw
                 .max_unauthenticated_per_source
@@ -99,8 +99,8 @@ impl Resolver<'_> {
         let proxy_server = t.proxy_server.map(|p| p.0);
         let limits = resolve_limits(t.connection_limits.unwrap_or_default());
         let raw_audit = t.audit.unwrap_or_default();
-        let d = crate::audit::AuditConfig::default();
-        let audit = crate::audit::AuditConfig {
+        let d = tether_audit::AuditConfig::default();
+        let audit = tether_audit::AuditConfig {
             max_file_bytes: raw_audit.max_file_mb.map_or(d.max_file_bytes, |c| c.0 as u64 * 1024 * 1024),
             keep_rotated: raw_audit.max_files.map_or(d.keep_rotated, |c| c.0),
             queue_capacity: raw_audit.queue_capacity.map_or(d.queue_capacity, |c| c.0),
@@ -147,7 +147,7 @@ impl Resolver<'_> {
                 };
                 // Checked now (sslmode, hosts), so a bad string is a located config error; the
                 // certificate files are read when connecting.
-                if let Err(e) = crate::storage::postgres::ConnSpec::parse(&conn_string.0) {
+                if let Err(e) = tether_storage::postgres::ConnSpec::parse(&conn_string.0) {
                     return Err(self.error("teleport.storage.conn_string", "teleport.storage.conn_string", &e));
                 }
                 StorageConfig::Postgres { conn_string: conn_string.0 }
@@ -191,7 +191,7 @@ impl Resolver<'_> {
                     second_factor: authn.second_factor.unwrap_or_default(),
                     keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
                     keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
-                    leaf_cert_ttl: a.leaf_cert_ttl.map_or(crate::auth::LEAF_CERT_TTL, |t| t.0),
+                    leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
                 })
             }
         };

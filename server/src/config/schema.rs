@@ -156,11 +156,11 @@ impl<'de> Deserialize<'de> for Count {
 }
 
 /// `max_startups`: `START:RATE:FULL` (OpenSSH's MaxStartups).
-pub(super) struct RawMaxStartups(pub(super) crate::listen::MaxStartups);
+pub(super) struct RawMaxStartups(pub(super) tether_edge::listen::MaxStartups);
 
 impl FromConfigStr for RawMaxStartups {
     fn from_config_str(s: &str) -> Result<Self, String> {
-        crate::listen::MaxStartups::parse(s).map(RawMaxStartups)
+        tether_edge::listen::MaxStartups::parse(s).map(RawMaxStartups)
     }
 }
 

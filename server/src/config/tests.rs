@@ -224,7 +224,7 @@ fn connection_limits() {
     .unwrap();
     let l = &c.limits;
     assert_eq!(l.listener.login_grace_time, Duration::from_secs(2));
-    assert_eq!(l.listener.max_startups, crate::listen::MaxStartups { start: 5, rate: 50, full: 20 });
+    assert_eq!(l.listener.max_startups, tether_edge::listen::MaxStartups { start: 5, rate: 50, full: 20 });
     assert_eq!(l.listener.max_unauthenticated_per_source, 3);
     assert_eq!(l.idle_timeout, Some(Duration::from_secs(600)));
     assert_eq!(l.client_alive_interval, None, "0s turns keepalives off");

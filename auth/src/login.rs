@@ -1,0 +1,173 @@
+//! Logging in: passwords and invites, the optional TOTP second factor, and the failed-login
+//! limits per user and per source address.
+
+use std::time::{Duration, SystemTime};
+use tether_audit::{Event, Outcome};
+
+use serde::{Deserialize, Serialize};
+use tether_shared::api::{InviteResponse, LoginResponse};
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::{Kind, Resource};
+
+use super::{AuthError, AuthService, INVITE_TTL, grantable_roles, internal, password};
+use tether_storage::{StorageError, records};
+
+/// A stored password hash or invite.
+#[derive(Debug, Serialize, Deserialize)]
+struct Secret {
+    user: String,
+    hash: String,
+}
+
+/// A user's enrolled TOTP secret and the last step used (codes are single-use).
+#[derive(Debug, Serialize, Deserialize)]
+struct TotpRecord {
+    secret: String,
+    last_step: u64,
+}
+
+impl AuthService {
+    /// Password login (or first login with an invite, which sets the password).
+    pub async fn login(
+        &self,
+        req: &tether_shared::api::LoginRequest,
+        source: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        self.reserve_attempt(&req.user, source).await?;
+        let result = self.login_inner(req).await;
+        match &result {
+            Ok(_) => {
+                self.release_attempt(&req.user, source).await;
+                self.audit.emit(Event::UserLogin, Outcome::Success, &req.user, serde_json::json!({"addr": source}));
+            }
+            Err(e) => {
+                tracing::warn!(user = %tether_audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
+                self.audit.emit(
+                    Event::UserLogin,
+                    Outcome::Failure,
+                    &req.user,
+                    serde_json::json!({"addr": source, "error": e.to_string()}),
+                );
+            }
+        }
+        result
+    }
+
+    async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
+        let bad = || AuthError::Unauthorized("invalid user name or password".into());
+        let mut enrollment = None;
+        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &req.user)).await?
+        else {
+            // Spend the same argon2 work as a real check so unknown users are not revealed by
+            // timing.
+            password::verify_unknown_user(req.password.clone()).await;
+            return Err(bad());
+        };
+        if let Some(invite) = &req.invite_token {
+            let key = format!("/secrets/invites/{}", password::hash_token(invite));
+            let item = self.backend.get(&key).await?.ok_or_else(|| {
+                AuthError::Unauthorized(
+                    "the invite is unknown or has expired; ask for a new one (tctl users reset)".into(),
+                )
+            })?;
+            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal("reading a stored record"))?;
+            if !password::constant_time_eq(secret.user.as_bytes(), req.user.as_bytes()) {
+                return Err(AuthError::Unauthorized("the invite belongs to another user".into()));
+            }
+            if req.password.chars().count() < 8 {
+                return Err(AuthError::BadRequest("the password must be at least 8 characters".into()));
+            }
+            let hash =
+                password::hash_password_async(req.password.clone()).await.map_err(internal("hashing the password"))?;
+            let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash })
+                .map_err(internal("encoding a password record"))?;
+            self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
+            self.backend.delete(&key).await?;
+            if self.require_otp {
+                let secret = tether_shared::totp::generate_secret().ok_or_else(|| AuthError::fault("no randomness"))?;
+                let record = serde_json::to_vec(&TotpRecord { secret: secret.clone(), last_step: 0 })
+                    .map_err(internal("encoding a TOTP record"))?;
+                self.backend.put(&format!("/secrets/totp/{}", req.user), record, None).await?;
+                enrollment = Some(tether_shared::totp::otpauth_uri(&self.cluster, &req.user, &secret));
+            }
+        } else {
+            let Some(item) = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
+                // Invited but no password yet: as costly as a wrong password, like unknown users.
+                password::verify_unknown_user(req.password.clone()).await;
+                return Err(bad());
+            };
+            let secret: Secret = serde_json::from_slice(&item.value).map_err(internal("reading a stored record"))?;
+            if !password::verify_password_async(req.password.clone(), secret.hash).await {
+                return Err(bad());
+            }
+            if self.require_otp {
+                self.check_otp(&req.user, req.otp.as_deref()).await?;
+            }
+        }
+        let role_names = grantable_roles(&user.spec.roles);
+        let roles = self.roles(&role_names).await?;
+        let checker = AccessChecker::new(&roles, &user.spec.traits);
+        let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
+        let cert = super::certs::CertRequest {
+            user: &req.user,
+            roles: role_names,
+            traits: user.spec.traits.clone(),
+            public_key: &req.public_key,
+            ttl,
+            leaf: None,
+        };
+        let mut issued = self.issue(cert, &checker)?;
+        issued.totp_enrollment = enrollment;
+        Ok(issued)
+    }
+
+    /// Checks a TOTP code for `user` and marks its time step used.
+    async fn check_otp(&self, user: &str, code: Option<&str>) -> Result<(), AuthError> {
+        let key = format!("/secrets/totp/{user}");
+        let item = self.backend.get(&key).await?.ok_or_else(|| {
+            AuthError::Unauthorized(format!(
+                "this cluster requires a second factor and {user} has none enrolled; ask an admin for tctl users reset {user}"
+            ))
+        })?;
+        let mut record: TotpRecord =
+            serde_json::from_slice(&item.value).map_err(internal("reading a stored record"))?;
+        let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            AuthError::Unauthorized("this cluster requires a one-time code from your authenticator app".into())
+        })?;
+        let secret = tether_shared::totp::base32_decode(&record.secret)
+            .ok_or_else(|| AuthError::fault("damaged TOTP secret"))?;
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let step = tether_shared::totp::verify(&secret, code, now)
+            .ok_or_else(|| AuthError::Unauthorized("invalid one-time code".into()))?;
+        if step <= record.last_step {
+            return Err(AuthError::Unauthorized("this one-time code was already used; wait for the next one".into()));
+        }
+        record.last_step = step;
+        let value = serde_json::to_vec(&record).map_err(internal("encoding a stored record"))?;
+        // Compare-and-swap so two logins racing with one code cannot both pass.
+        self.backend.compare_and_swap(&key, item.revision, value, None).await.map_err(|e| match e {
+            StorageError::Conflict { .. } => AuthError::Unauthorized("this one-time code was already used".into()),
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Stores a one-time invite for `user`, replacing none (invites expire on their own).
+    pub async fn invite(&self, user: &str) -> Result<InviteResponse, AuthError> {
+        let token = password::random_token().map_err(internal("generating a random token"))?;
+        let expires = time::OffsetDateTime::now_utc() + INVITE_TTL;
+        let value = serde_json::to_vec(&Secret { user: user.to_string(), hash: String::new() })
+            .map_err(internal("encoding a password record"))?;
+        self.backend
+            .put(&format!("/secrets/invites/{}", password::hash_token(&token)), value, Some(SystemTime::from(expires)))
+            .await?;
+        Ok(InviteResponse { user: user.to_string(), token, expires })
+    }
+
+    /// Removes a user's password and second factor (for `tctl users reset` and `rm`).
+    pub async fn clear_password(&self, user: &str) -> Result<(), AuthError> {
+        self.backend.delete(&format!("/secrets/passwords/{user}")).await?;
+        self.backend.delete(&format!("/secrets/totp/{user}")).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! Nodes joining the cluster and keeping their inventory entry alive.
+//!
+//! A node presents a `node` join token and its Ed25519 host key; it receives an SSH host
+//! certificate (principals: its name, host name, and `NAME.CLUSTER`) and a TLS client certificate
+//! for the built-in `@node` role, which may heartbeat its own inventory entry and read the roles
+//! and CAs it needs to check users. The node keeps both in its data dir, so restarts need no
+//! token. Heartbeats write the `node` resource with an expiry of [`NODE_TTL`], so a node that
+//! stops heartbeating leaves `tsh ls` by itself.
+
+use std::time::{Duration, SystemTime};
+use tether_audit::{Event, Outcome};
+
+use tether_shared::api::{JoinRequest, JoinResponse, NodeTrustState, TrustedKey};
+use tether_shared::identity::Identity;
+use tether_shared::resource::{CaType, Kind, Node, Resource, Role, RoleConditions, RoleSpec, Rule, TokenType};
+use tether_shared::ssh_cert::HostIdentity;
+
+use super::{AuthError, AuthService, internal};
+use tether_storage::records;
+
+/// The role of node identities.
+pub const NODE_ROLE: &str = "@node";
+/// How often nodes heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// How long an inventory entry outlives its last heartbeat.
+pub const NODE_TTL: Duration = Duration::from_secs(15);
+/// How long node certificates are valid.
+pub const NODE_CERT_TTL: Duration = Duration::from_secs(365 * 86400);
+
+/// The user name in a node's TLS identity.
+pub fn node_user(node_name: &str) -> String {
+    format!("@node:{node_name}")
+}
+
+/// The built-in role of nodes.
+pub fn node_role() -> Role {
+    Role::new(
+        NODE_ROLE,
+        RoleSpec {
+            allow: RoleConditions {
+                rules: vec![
+                    Rule::new(&["node"], &["create", "update", "read", "list"]),
+                    Rule::new(&["role", "cert_authority"], &["read", "list"]),
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+}
+
+impl AuthService {
+    /// Joins a node with a token (remote nodes).
+    pub async fn join_node(&self, req: &JoinRequest) -> Result<JoinResponse, AuthError> {
+        self.check_token(&req.token, TokenType::Node).await?;
+        let resp = self.node_credentials(&req.node_name, &req.hostname, &req.public_key).await?;
+        self.audit.emit(
+            Event::NodeJoin,
+            Outcome::Success,
+            &node_user(&req.node_name),
+            serde_json::json!({"node": req.node_name, "hostname": req.hostname}),
+        );
+        Ok(resp)
+    }
+
+    /// Issues a node's host certificate and API certificate (also used directly by a node in the
+    /// auth server's own process, which needs no token).
+    pub async fn node_credentials(
+        &self,
+        node_name: &str,
+        hostname: &str,
+        public_key: &str,
+    ) -> Result<JoinResponse, AuthError> {
+        tether_shared::names::validate_name(node_name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+        if super::is_reserved_role(node_name) || super::is_reserved_role(hostname) {
+            return Err(AuthError::BadRequest(format!(
+                "node name {node_name:?} or host name {hostname:?}: names starting with '@' are reserved"
+            )));
+        }
+        let (key, ed25519) = super::parse_ed25519(public_key)?;
+        let now = time::OffsetDateTime::now_utc();
+        let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.cluster)];
+        if !hostname.is_empty() && hostname != node_name {
+            principals.push(hostname.to_string());
+        }
+        let host = HostIdentity {
+            host_id: node_name.to_string(),
+            principals,
+            cluster: self.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + NODE_CERT_TTL,
+        };
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let host_cert =
+            self.host_ca.issue_host_cert(&key, &host, serial).map_err(internal("signing a host certificate"))?;
+        let identity = Identity {
+            user: node_user(node_name),
+            roles: vec![NODE_ROLE.to_string()],
+            traits: Default::default(),
+            logins: vec![],
+            cluster: self.cluster.clone(),
+            valid_after: host.valid_after,
+            valid_before: host.valid_before,
+            permit_pty: false,
+            permit_agent_forwarding: false,
+            permit_port_forwarding: false,
+            route_to_cluster: None,
+        };
+        let tls =
+            self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal("signing a TLS client certificate"))?;
+        Ok(JoinResponse {
+            cluster_name: self.cluster.clone(),
+            host_cert: tether_shared::ssh_cert::cert_to_openssh(&host_cert)
+                .map_err(internal("encoding an SSH certificate"))?,
+            tls_cert: tls.cert_pem,
+            tls_cas: vec![self.tls_ca.cert_pem()],
+            host_cas: vec![TrustedKey {
+                cluster: self.cluster.clone(),
+                public_key: self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
+            }],
+        })
+    }
+
+    /// Records a heartbeat: the node's inventory entry, expiring after [`NODE_TTL`]. A node may
+    /// only heartbeat itself.
+    pub async fn heartbeat(&self, caller: &Identity, mut node: Node) -> Result<(), AuthError> {
+        if caller.roles.iter().any(|r| r == NODE_ROLE) && caller.user != node_user(&node.metadata.name) {
+            return Err(AuthError::Forbidden(format!(
+                "{} may not heartbeat node {:?}",
+                caller.user, node.metadata.name
+            )));
+        }
+        node.metadata.id = None;
+        node.metadata.expires = Some(time::OffsetDateTime::now_utc() + NODE_TTL);
+        records::upsert(&self.backend, &Resource::Node(node)).await?;
+        Ok(())
+    }
+
+    /// Finds a node by name (one key read), or by host name or address (a scan).
+    pub async fn find_node(&self, host: &str, port: Option<u16>) -> Result<Option<Node>, AuthError> {
+        let by_name = records::get(&self.backend, &records::key(Kind::Node, host)).await?;
+        let candidates = match by_name {
+            Some(node) => vec![node],
+            None => records::list(&self.backend, &records::prefix(Kind::Node)).await?,
+        };
+        Ok(candidates
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Node(n) => Some(n),
+                _ => None,
+            })
+            .find(|n| {
+                n.metadata.name == host
+                    || n.spec.hostname == host
+                    || n.spec.addr == host
+                    || n.spec
+                        .addr
+                        .rsplit_once(':')
+                        .is_some_and(|(h, p)| h == host && port.is_none_or(|port| p == port.to_string()))
+            }))
+    }
+
+    /// The user CAs and roles a node checks users against: this cluster's user CA and those of
+    /// the clusters it trusts. A root also stores its leaves' CAs, but never trusts their users.
+    pub async fn node_trust_state(&self) -> Result<NodeTrustState, AuthError> {
+        let trusted = self.trusted_names().await?;
+        let user_cas = records::list(&self.backend, &records::prefix(Kind::CertAuthority))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::CertAuthority(ca)
+                    if ca.spec.ca_type == CaType::User
+                        && (ca.spec.cluster_name == self.cluster || trusted.contains(&ca.spec.cluster_name)) =>
+                {
+                    Some(ca)
+                }
+                _ => None,
+            })
+            .collect();
+        let roles = records::list(&self.backend, &records::prefix(Kind::Role))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Role(role) => Some(role),
+                _ => None,
+            })
+            .collect();
+        let mut state = NodeTrustState { user_cas, roles, revision: String::new() };
+        let bytes = serde_json::to_vec(&state).map_err(internal("encoding the node's trust state"))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        state.revision = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Ok(state)
+    }
+
+    /// The trust state once it differs from revision `known`, waiting up to `wait` for a change
+    /// (a long poll: nodes learn of a new or disabled trust, a role change, at once).
+    pub async fn node_trust_state_after(
+        &self,
+        known: Option<&str>,
+        wait: Duration,
+    ) -> Result<NodeTrustState, AuthError> {
+        // Watch before reading, so a change between the read and the wait is not missed.
+        let mut watcher = self.backend.watch("/resources/");
+        let state = self.node_trust_state().await?;
+        if known != Some(state.revision.as_str()) {
+            return Ok(state);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let event = tokio::time::timeout_at(deadline, watcher.next()).await;
+            match event {
+                Err(_) | Ok(None) => return self.node_trust_state().await,
+                Ok(Some(tether_storage::WatchEvent::Event(e))) if e.item.key.starts_with("/resources/node/") => {}
+                Ok(Some(_)) => {
+                    let fresh = self.node_trust_state().await?;
+                    if fresh.revision != state.revision {
+                        return Ok(fresh);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The SSH relay: users authenticate with their SSH certificate and request the subsystem
+//! `proxy:HOST:PORT@CLUSTER`; the relay finds the node, checks RBAC, dials it, and then only
+//! copies bytes, so the user's own SSH session runs end to end between `tsh` and the node.
+//!
+//! A refusal is written to the channel's stderr before the subsystem request is answered with a
+//! failure, with distinct messages for an unknown node, denied access and an unreachable node.
+//! The relay presents a host certificate from the cluster's host CA so `tsh` never trusts on
+//! first use.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tether_audit::{Event, Outcome};
+
+use russh::keys::Certificate;
+use russh::server::{Auth, Msg, Session};
+use russh::{Channel, ChannelId};
+use tether_shared::identity::Identity;
+use tether_shared::labels::Labels;
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::{Kind, Resource};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::tunnel::flow::Pump;
+use crate::tunnel::registry::{OpenError, Registry};
+use tether_auth::AuthService;
+use tether_auth::refusal::TrustRefusal;
+use tether_edge::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
+use tether_storage::records;
+
+/// Channels one connection may hold (open, or relaying), as OpenSSH's MaxSessions.
+pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
+/// How long the relay waits for a client to take its goodbye before the socket is closed.
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
+
+/// Serves the relay on `listener` until `shutdown` fires; running sessions then get the
+/// listener's shutdown grace to finish.
+pub async fn serve(
+    listener: Listener,
+    config: Arc<russh::server::Config>,
+    auth: Arc<AuthService>,
+    tunnels: Arc<Registry>,
+    shutdown: watch::Receiver<bool>,
+) {
+    listener
+        .serve(shutdown, move |conn: Conn| {
+            let handler = Relay {
+                auth: auth.clone(),
+                tunnels: tunnels.clone(),
+                addr: conn.peer,
+                gate: conn.gate.clone(),
+                identity: None,
+                login: String::new(),
+                channels: HashMap::new(),
+                relays: JoinSet::new(),
+            };
+            run_connection(conn, config.clone(), handler)
+        })
+        .await;
+}
+
+async fn run_connection(conn: Conn, config: Arc<russh::server::Config>, handler: Relay) {
+    let Conn { stream, peer: addr, gate, killer, mut shutdown } = conn;
+    let session = match russh::server::run_stream(config, stream, handler).await {
+        Ok(s) => s,
+        Err(e) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),
+    };
+    let handle = session.handle();
+    tokio::pin!(session);
+    tokio::select! {
+        result = &mut session => if let Err(e) = result {
+            tracing::debug!(%addr, "proxy ssh: session ended: {e}");
+        },
+        () = tether_edge::listen::until_shutdown(&mut shutdown) => {
+            if gate.passed() {
+                // A user's session: it may finish within the shutdown grace (the listener then
+                // closes it).
+                if let Err(e) = session.await {
+                    tracing::debug!(%addr, "proxy ssh: session ended: {e}");
+                }
+            } else {
+                let bye = handle.disconnect(russh::Disconnect::ByApplication, "proxy shutting down".into(), "en".into());
+                let _ = tokio::time::timeout(GOODBYE_WAIT, bye).await;
+                killer.kill();
+            }
+        }
+    }
+}
+
+struct Relay {
+    auth: Arc<AuthService>,
+    tunnels: Arc<Registry>,
+    addr: SocketAddr,
+    gate: Gate,
+    identity: Option<Identity>,
+    login: String,
+    /// Session channels opened and not yet relaying.
+    channels: HashMap<ChannelId, Channel<Msg>>,
+    /// The byte copies of this connection's relayed channels: they end with the connection
+    /// (the handler is dropped with the session).
+    relays: JoinSet<()>,
+}
+
+/// Why a subsystem request was refused: each has its own words.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("tether: unsupported subsystem {0:?} (use proxy:HOST:PORT@CLUSTER)")]
+    BadRequest(String),
+    #[error("tether: cluster {0:?} is not known to this proxy")]
+    UnknownCluster(String),
+    #[error("tether: node {host:?} not found in cluster {cluster}")]
+    UnknownNode { host: String, cluster: String },
+    #[error("tether: access denied to {login}@{host}: {reason}")]
+    Denied { login: String, host: String, reason: String },
+    #[error("tether: node {host:?} at {addr} is unreachable: {cause}")]
+    Unreachable { host: String, addr: String, cause: String },
+    #[error("tether: access to cluster {cluster:?} denied: {reason}")]
+    ClusterDenied { cluster: String, reason: String },
+    #[error("tether: {0}")]
+    Remote(String),
+    #[error("tether: internal error: {0}")]
+    Internal(String),
+}
+
+/// A byte pipe to the target: a TCP connection to a local node, or a transport through a leaf's
+/// tunnel.
+pub trait Upstream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Upstream for T {}
+
+/// The way to the target: the pipe, and for a tunnel transport the pump that moves its frames
+/// (run alongside the copy until both end).
+type Route = (Box<dyn Upstream>, Option<Pump>);
+
+/// Parses `proxy:HOST:PORT@CLUSTER` (PORT and @CLUSTER optional).
+pub fn parse_target(subsystem: &str) -> Option<(String, Option<u16>, Option<String>)> {
+    let rest = subsystem.strip_prefix("proxy:")?;
+    let (hostport, cluster) = match rest.rsplit_once('@') {
+        Some((hp, c)) if !c.is_empty() => (hp, Some(c.to_string())),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().ok()?)),
+        None => (hostport, None),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port, cluster))
+}
+
+impl Relay {
+    /// The authenticated user and their access checker here.
+    async fn checker(&self) -> Result<(&Identity, AccessChecker), Refusal> {
+        let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
+        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
+        Ok((identity, AccessChecker::new(&roles, &identity.traits)))
+    }
+
+    /// Audits an RBAC refusal (`details` says of what) with the reason.
+    fn audit_denied(&self, identity: &Identity, mut details: serde_json::Value, reason: &str) {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("login".into(), self.login.clone().into());
+            map.insert("reason".into(), reason.into());
+        }
+        self.auth.audit().emit(Event::AccessDenied, Outcome::Failure, &identity.user, details);
+    }
+
+    /// A leaf's node (or its web API, `@web`) through the leaf's tunnel to this proxy, after
+    /// the user's roles here allow the leaf's `cluster_labels`. The leaf checks the user again.
+    async fn resolve_remote(&self, cluster: &str, host: &str, port: Option<u16>) -> Result<Route, Refusal> {
+        // Two storage reads, each a hop to a blocking thread: made at the same time.
+        let key = records::key(Kind::RemoteCluster, cluster);
+        let (rc, checker) = tokio::join!(records::get(self.auth.backend(), &key), self.checker());
+        let rc = rc.map_err(|e| Refusal::Internal(e.to_string()))?;
+        let Some(Resource::RemoteCluster(rc)) = rc else {
+            return Err(Refusal::UnknownCluster(cluster.to_string()));
+        };
+        let (identity, checker) = checker?;
+        let decision = checker.check_cluster(&rc.metadata.labels);
+        if !decision.allowed {
+            self.audit_denied(identity, serde_json::json!({"leaf_cluster": cluster, "node": host}), &decision.reason);
+            return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason });
+        }
+        let transport = self.tunnels.open(cluster, host, port.unwrap_or(0)).await.map_err(|e| match e {
+            OpenError::Refused(msg) => Refusal::Remote(msg),
+            other => Refusal::Remote(other.to_string()),
+        })?;
+        Ok((Box::new(transport.stream), Some(transport.pump)))
+    }
+
+    async fn resolve(&self, subsystem: &str) -> Result<Route, Refusal> {
+        let (host, port, cluster) = parse_target(subsystem).ok_or_else(|| Refusal::BadRequest(subsystem.into()))?;
+        let local = self.auth.cluster_name().to_string();
+        if let Some(c) = &cluster
+            && *c != local
+        {
+            return self.resolve_remote(c, &host, port).await;
+        }
+        let node = self
+            .auth
+            .find_node(&host, port)
+            .await
+            .map_err(|e| Refusal::Internal(e.to_string()))?
+            .ok_or_else(|| Refusal::UnknownNode { host: host.clone(), cluster: local.clone() })?;
+        let (identity, checker) = self.checker().await?;
+        let labels: Labels = node.metadata.labels.clone();
+        let decision = checker.check_login(&self.login, &labels);
+        if !decision.allowed {
+            self.audit_denied(identity, serde_json::json!({"node": node.metadata.name}), &decision.reason);
+            return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
+        }
+        let addr = node.spec.addr.clone();
+        let tcp = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&addr)).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => return Err(Refusal::Unreachable { host, addr, cause: e.to_string() }),
+            Err(_) => {
+                return Err(Refusal::Unreachable { host, addr, cause: format!("no answer within {DIAL_TIMEOUT:?}") });
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        Ok((Box::new(tcp), None))
+    }
+}
+
+impl russh::server::Handler for Relay {
+    type Error = russh::Error;
+
+    // Plain public keys are refused by russh's default `auth_publickey`: only certificates pass.
+
+    async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
+        let cas = vec![self.auth.user_ca_public().clone()];
+        // The relay only checks who the user is; whether they may use this login on the node is
+        // RBAC's answer at the subsystem request (with a reason), and the node checks it again.
+        // A root's user needs a certificate the root bound to this cluster (their roles mapped).
+        let verified = match tether_shared::ssh_cert::verify_user_cert(cert, &cas, None, SystemTime::now()) {
+            Ok(identity) => Ok(identity),
+            Err(local) => match tether_shared::ssh_cert::inspect_user_cert(cert) {
+                // Only a cluster trusted here; anyone else gets the untrusted-CA answer.
+                Ok(claimed)
+                    if claimed.cluster != self.auth.cluster_name()
+                        && self.auth.trust_active(&claimed.cluster).await =>
+                {
+                    self.auth.identify_remote_ssh_user(cert).await
+                }
+                _ => Err(TrustRefusal::Certificate(local)),
+            },
+        };
+        match verified {
+            Ok(identity) => {
+                self.identity = Some(identity);
+                self.login = user.to_string();
+                self.gate.pass();
+                Ok(Auth::Accept)
+            }
+            Err(e) => {
+                tracing::info!(addr = %self.addr, login = user, "proxy ssh: certificate refused: {e}");
+                self.auth.audit().emit(
+                    Event::AuthFailure,
+                    Outcome::Failure,
+                    cert.key_id(),
+                    serde_json::json!({"addr": self.addr.to_string(), "login": user, "reason": e.to_string()}),
+                );
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        while self.relays.try_join_next().is_some() {}
+        if self.channels.len() + self.relays.len() >= MAX_CHANNELS_PER_CONNECTION {
+            tracing::info!(addr = %self.addr, "proxy ssh: refusing a channel past {MAX_CHANNELS_PER_CONNECTION} on one connection");
+            reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        self.channels.insert(channel.id(), channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.resolve(name).await {
+            Ok((upstream, pump)) => {
+                let Some(ch) = self.channels.remove(&channel) else {
+                    session.channel_failure(channel)?;
+                    return Ok(());
+                };
+                session.channel_success(channel)?;
+                let addr = self.addr;
+                self.relays.spawn(async move {
+                    let mut stream = ch.into_stream();
+                    let mut upstream = upstream;
+                    // Both ends are dropped (closed) as soon as the copy ends.
+                    let copy = async move {
+                        let copied =
+                            tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut upstream, 64 * 1024, 64 * 1024)
+                                .await;
+                        if let Err(e) = copied {
+                            tracing::debug!(%addr, "proxy ssh: relay ended: {e}");
+                        }
+                    };
+                    match pump {
+                        Some(pump) => drop(tokio::join!(copy, pump)),
+                        None => copy.await,
+                    }
+                });
+            }
+            Err(refusal) => {
+                tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: {refusal}");
+                session.extended_data(channel, 1, format!("{refusal}\r\n").into_bytes())?;
+                session.channel_failure(channel)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_target;
+
+    #[test]
+    fn targets() {
+        assert_eq!(parse_target("proxy:mynode:3022@leaf"), Some(("mynode".into(), Some(3022), Some("leaf".into()))));
+        assert_eq!(parse_target("proxy:mynode"), Some(("mynode".into(), None, None)));
+        assert_eq!(parse_target("proxy:10.0.0.1:22@root.example.com").map(|t| t.1), Some(Some(22)));
+        assert!(parse_target("sftp").is_none());
+        assert!(parse_target("proxy::22").is_none());
+        assert!(parse_target("proxy:host:notaport").is_none());
+        assert!(parse_target("proxy:host@").is_none());
+    }
+}

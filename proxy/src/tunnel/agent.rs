@@ -1,0 +1,595 @@
+//! The leaf's tunnel agents: for every enabled trusted cluster, a pool of agents that dial the
+//! root's `tunnel_addr` (outbound only) and keep one tunnel to every root proxy.
+//!
+//! The manager ([`run`]) reconciles pools with the trusted clusters whenever one changes (and
+//! every [`RECONCILE_INTERVAL`] in case another auth server changed it): a disabled or removed
+//! trust closes its pool, and with it every tunnel, at once. Inside a pool, each agent
+//! reconnects with jittered exponential backoff capped at [`BACKOFF_CAP`]; the root's `Hello`
+//! names the proxy it reached and every live proxy, and an agent that lands on a proxy another
+//! agent already holds hangs up and tries again, so behind a round-robin balancer the pool ends
+//! up with one tunnel per root proxy.
+//!
+//! Transport channels from the root name their target: a node of this cluster (dialled at its
+//! inventory address) or `@web` (this cluster's web API). The agent answers with a status line,
+//! then relays bytes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::keys::{Certificate, PrivateKey, PublicKey};
+use russh::{Channel, ChannelMsg};
+use tether_shared::resource::CaType;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::sync::{Notify, watch};
+
+use tether_auth::AuthService;
+use tether_edge::listen::DIAL_TIMEOUT;
+use tether_shared::tunnel::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET, read_line};
+
+/// How often the manager re-reads trusted clusters even without a change signal.
+pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
+/// How long dialling the root and logging in may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first reconnect delay.
+pub const BACKOFF_START: Duration = Duration::from_millis(100);
+/// The longest reconnect delay (a leaf is back within about this of its root returning).
+pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
+/// How long an agent waits before trying again after landing on a proxy another agent holds.
+pub const DUPLICATE_RETRY: Duration = Duration::from_millis(200);
+/// A replaced connection stays up at least this long (and while transports run), so the root
+/// has the replacement before it loses the old one.
+pub const RETIRE_MIN: Duration = Duration::from_secs(2);
+
+/// The transports of one tunnel connection: how many so far, how many running.
+struct Transports {
+    recycle_after: u64,
+    total: std::sync::atomic::AtomicU64,
+    active: std::sync::atomic::AtomicUsize,
+    /// Wakes the agent once, when the connection has carried `recycle_after` transports.
+    recycle: Notify,
+    /// Wakes a retiring connection when a transport ends.
+    ended: Notify,
+}
+
+/// A running transport, counted until dropped.
+struct TransportGuard(Arc<Transports>);
+
+impl Transports {
+    fn new(recycle_after: u64) -> Arc<Self> {
+        Arc::new(Transports {
+            recycle_after,
+            total: Default::default(),
+            active: Default::default(),
+            recycle: Notify::new(),
+            ended: Notify::new(),
+        })
+    }
+
+    fn start(self: &Arc<Self>) -> TransportGuard {
+        use std::sync::atomic::Ordering;
+        self.active.fetch_add(1, Ordering::AcqRel);
+        if self.total.fetch_add(1, Ordering::AcqRel) + 1 == self.recycle_after {
+            self.recycle.notify_one();
+        }
+        TransportGuard(self.clone())
+    }
+
+    fn active(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for TransportGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.ended.notify_waiters();
+    }
+}
+
+/// A tunnel connection being replaced: kept (with its control channel open, so the root keeps
+/// it) until its last transport ends, then hung up.
+struct Retiring {
+    handle: russh::client::Handle<AgentHandler>,
+    _control: Box<dyn Send>,
+    transports: Arc<Transports>,
+}
+
+impl Retiring {
+    async fn finish(self, mut stop: watch::Receiver<bool>) {
+        let since = tokio::time::Instant::now();
+        loop {
+            let ended = self.transports.ended.notified();
+            if self.transports.active() == 0 && since.elapsed() >= RETIRE_MIN {
+                break;
+            }
+            tokio::select! {
+                () = tether_edge::listen::until_shutdown(&mut stop) => break,
+                () = ended => {}
+                () = tokio::time::sleep(RETIRE_MIN) => {}
+            }
+        }
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
+
+/// What a pool needs to know about its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    root: String,
+    tunnel_addr: String,
+    host_cas: Vec<String>,
+}
+
+/// Runs the agent pools of this leaf until `stop` fires.
+pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
+    let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
+    // Trust changed through any host sharing the storage wakes the reconcile at once.
+    let mut changes = auth.trust_changes();
+    loop {
+        match targets(&auth).await {
+            Ok(wanted) => {
+                let stale: Vec<String> = pools
+                    .iter()
+                    .filter(|(root, (target, _, _))| wanted.get(*root) != Some(target))
+                    .map(|(root, _)| root.clone())
+                    .collect();
+                for root in stale {
+                    if let Some((_, tx, task)) = pools.remove(&root) {
+                        tracing::info!(%root, "tunnel: closing the tunnels to {root}");
+                        let _ = tx.send(true);
+                        let _ = task.await;
+                    }
+                }
+                for (root, target) in wanted {
+                    if pools.contains_key(&root) {
+                        continue;
+                    }
+                    match Pool::new(&auth, &web_addr, &target, recycle_after) {
+                        Ok(pool) => {
+                            let (tx, rx) = watch::channel(false);
+                            tracing::info!(%root, addr = %target.tunnel_addr, "tunnel: connecting to root cluster");
+                            pools.insert(root, (target, tx, tokio::spawn(pool.run(rx))));
+                        }
+                        Err(e) => tracing::error!(%root, "tunnel: cannot start the agents: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("tunnel: cannot read trusted clusters: {e}"),
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = changes.next() => {}
+            _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
+        }
+    }
+    for (_, (_, tx, task)) in pools {
+        let _ = tx.send(true);
+        let _ = task.await;
+    }
+}
+
+/// The enabled trusted clusters whose host CA is active here.
+async fn targets(auth: &AuthService) -> Result<HashMap<String, Target>, tether_auth::AuthError> {
+    let mut out = HashMap::new();
+    for tc in auth.trusted_clusters().await? {
+        if !tc.spec.enabled {
+            continue;
+        }
+        let Some(ca) = auth.ca_of(&tc.metadata.name, CaType::Host).await? else { continue };
+        if ca.spec.active_keys.ssh.is_empty() {
+            continue;
+        }
+        let root = tc.metadata.name.clone();
+        out.insert(
+            root.clone(),
+            Target { root, tunnel_addr: tc.spec.tunnel_addr.clone(), host_cas: ca.spec.active_keys.ssh.clone() },
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct PoolState {
+    /// Root proxies an agent of this pool holds a tunnel to.
+    claimed: HashSet<String>,
+    /// How many root proxies the last `Hello` listed.
+    known: usize,
+    /// Agents running.
+    agents: usize,
+}
+
+/// The agents of one trusted cluster.
+struct Pool {
+    target: Target,
+    leaf: String,
+    host_cas: Vec<PublicKey>,
+    key: Arc<PrivateKey>,
+    cert: Certificate,
+    auth: Arc<AuthService>,
+    web_addr: String,
+    recycle_after: u64,
+    state: Mutex<PoolState>,
+    wake: Notify,
+}
+
+impl Pool {
+    fn new(auth: &Arc<AuthService>, web_addr: &str, target: &Target, recycle_after: u64) -> Result<Arc<Pool>, String> {
+        let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
+        let leaf = auth.cluster_name().to_string();
+        let cert = auth.proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
+        let host_cas = target.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+        Ok(Arc::new(Pool {
+            target: target.clone(),
+            leaf,
+            host_cas,
+            key: Arc::new(key),
+            cert,
+            auth: auth.clone(),
+            web_addr: web_addr.to_string(),
+            recycle_after: recycle_after.max(1),
+            state: Mutex::new(PoolState::default()),
+            wake: Notify::new(),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps one agent per known root proxy (at least one) until `stop` fires.
+    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut agents = tokio::task::JoinSet::new();
+        loop {
+            {
+                let mut state = self.lock();
+                while state.agents < state.known.max(1) {
+                    state.agents += 1;
+                    agents.spawn(self.clone().agent(stop.clone()));
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => break,
+                () = self.wake.notified() => {}
+                Some(_) = agents.join_next() => {}
+            }
+        }
+        // Agents see `stop` and hang up; anything still dialling is cancelled.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while agents.join_next().await.is_some() {} }).await;
+        agents.shutdown().await;
+    }
+
+    /// One agent: connect, serve, reconnect with backoff. Returns when stopped or when the pool
+    /// has more agents than root proxies.
+    async fn agent(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut delay = BACKOFF_START;
+        let mut failing = false;
+        // Connections this agent replaced, finishing their transports.
+        let mut retiring = tokio::task::JoinSet::new();
+        loop {
+            while retiring.try_join_next().is_some() {}
+            // connect_once watches `stop` itself, so a tunnel that is up is always closed with a
+            // disconnect message rather than dropped (a dropped russh handle can linger).
+            let outcome = self.connect_once(stop.clone()).await;
+            let wait = match outcome {
+                Ok(Outcome::Served) => {
+                    failing = false;
+                    delay = BACKOFF_START;
+                    jitter(BACKOFF_START)
+                }
+                Ok(Outcome::Duplicate) => {
+                    let state = self.lock();
+                    if state.agents > state.known.max(1) {
+                        break;
+                    }
+                    jitter(DUPLICATE_RETRY)
+                }
+                Ok(Outcome::Retired(old)) => {
+                    retiring.spawn(old.finish(stop.clone()));
+                    failing = false;
+                    delay = BACKOFF_START;
+                    Duration::ZERO
+                }
+                Ok(Outcome::Stopped) => break,
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(root = %self.target.root, addr = %self.target.tunnel_addr, "tunnel: {e}; retrying");
+                    } else {
+                        tracing::debug!(root = %self.target.root, "tunnel: {e}");
+                    }
+                    failing = true;
+                    let wait = jitter(delay);
+                    delay = (delay * 2).min(BACKOFF_CAP);
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        // Retiring connections see `stop` too and hang up.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while retiring.join_next().await.is_some() {} }).await;
+        self.lock().agents -= 1;
+        self.wake.notify_one();
+    }
+
+    async fn connect_once(&self, mut stop: watch::Receiver<bool>) -> Result<Outcome, String> {
+        let addr = &self.target.tunnel_addr;
+        let refusal = Arc::new(Mutex::new(None));
+        let counts = Transports::new(self.recycle_after);
+        let handler = AgentHandler {
+            root: self.target.root.clone(),
+            leaf: self.leaf.clone(),
+            host_cas: self.host_cas.clone(),
+            refusal: refusal.clone(),
+            auth: self.auth.clone(),
+            web_addr: self.web_addr.clone(),
+            transports: tokio::task::JoinSet::new(),
+            counts: counts.clone(),
+        };
+        let connect = async {
+            let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
+            let _ = tcp.set_nodelay(true);
+            let mut handle = russh::client::connect_stream(client_config(), tcp, handler).await.map_err(|e| {
+                match refusal.lock().ok().and_then(|r| r.clone()) {
+                    Some(why) => format!("the root at {addr} is not trusted: {why}"),
+                    None => format!("SSH handshake with {addr} failed: {e}"),
+                }
+            })?;
+            let auth = handle
+                .authenticate_openssh_cert(&self.leaf, self.key.clone(), self.cert.clone())
+                .await
+                .map_err(|e| format!("login at {addr} failed: {e}"))?;
+            if !auth.success() {
+                return Err(format!(
+                    "the root at {addr} refused this leaf's tunnel (was the remote cluster removed on the root? then create the trust again)"
+                ));
+            }
+            let mut channel = handle.channel_open_session().await.map_err(|e| format!("control channel: {e}"))?;
+            channel.request_subsystem(true, SUBSYSTEM).await.map_err(|e| format!("control channel: {e}"))?;
+            loop {
+                match channel.wait().await {
+                    Some(ChannelMsg::Success) => break,
+                    Some(ChannelMsg::Failure) | Some(ChannelMsg::Close) | None => {
+                        return Err(format!("the root at {addr} refused the tunnel's control channel"));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok::<_, String>((handle, channel))
+        };
+        let (handle, channel) = tokio::select! {
+            _ = stop.changed() => return Ok(Outcome::Stopped),
+            connected = tokio::time::timeout(CONNECT_TIMEOUT, connect) => {
+                connected.map_err(|_| format!("connecting to {addr} timed out"))??
+            }
+        };
+        let (read, mut write) = tokio::io::split(channel.into_stream());
+        let mut read = BufReader::with_capacity(1024, read);
+        let hello = match tokio::time::timeout(CONNECT_TIMEOUT, read_line(&mut read)).await {
+            Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
+                Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => Ok((proxy_id, heartbeat_ms, proxies)),
+                _ => Err(format!("unexpected first control message from the root: {line}")),
+            },
+            Ok(Ok(None)) => Err("the root closed the control channel".to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no hello from the root".to_string()),
+        };
+        let (proxy_id, mut heartbeat) = match hello {
+            Ok((proxy_id, heartbeat_ms, proxies)) => {
+                self.lock().known = proxies.len();
+                self.wake.notify_one();
+                (proxy_id, Duration::from_millis(heartbeat_ms.max(100)))
+            }
+            Err(e) => {
+                let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+                return Err(e);
+            }
+        };
+        if !self.lock().claimed.insert(proxy_id.clone()) {
+            let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+            return Ok(Outcome::Duplicate);
+        }
+        tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: connected");
+        let beat = Control::Heartbeat { version: tether_shared::VERSION.to_string() }.line();
+        let mut ticker = tokio::time::interval(heartbeat);
+        let outcome = loop {
+            tokio::select! {
+                _ = stop.changed() => break Outcome::Stopped,
+                () = counts.recycle.notified() => {
+                    if write.write_all(Control::Retire.line().as_bytes()).await.is_err() || write.flush().await.is_err() {
+                        break Outcome::Served;
+                    }
+                    tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: replacing a connection after {} transports", self.recycle_after);
+                    self.lock().claimed.remove(&proxy_id);
+                    return Ok(Outcome::Retired(Retiring { handle, _control: Box::new((read, write)), transports: counts }));
+                }
+                _ = ticker.tick() => {
+                    if write.write_all(beat.as_bytes()).await.is_err() {
+                        break Outcome::Served;
+                    }
+                }
+                line = read_line(&mut read) => match line {
+                    Ok(Some(line)) => match serde_json::from_str::<Control>(&line) {
+                        Ok(Control::Hello { proxies, heartbeat_ms, .. }) => {
+                            self.lock().known = proxies.len();
+                            self.wake.notify_one();
+                            let every = Duration::from_millis(heartbeat_ms.max(100));
+                            if every != heartbeat {
+                                heartbeat = every;
+                                ticker = tokio::time::interval(heartbeat);
+                            }
+                        }
+                        Ok(Control::Drain) => {
+                            tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: the root proxy is stopping");
+                            break Outcome::Served;
+                        }
+                        _ => tracing::debug!("tunnel: ignoring control message {line}"),
+                    },
+                    Ok(None) | Err(_) => break Outcome::Served,
+                },
+            }
+        };
+        self.lock().claimed.remove(&proxy_id);
+        let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: disconnected");
+        Ok(outcome)
+    }
+}
+
+/// How a connection ended.
+enum Outcome {
+    /// It was up, then closed: reconnect soon.
+    Served,
+    /// It reached a proxy another agent holds.
+    Duplicate,
+    /// The pool is stopping.
+    Stopped,
+    /// It carried enough transports: a fresh one replaces it (at once) while it finishes.
+    Retired(Retiring),
+}
+
+/// A delay between half and all of `max`, so agents do not reconnect in lockstep.
+fn jitter(max: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 2];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let frac = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
+    max.mul_f64(0.5 + 0.5 * frac)
+}
+
+fn client_config() -> Arc<russh::client::Config> {
+    let config = russh::client::Config {
+        nodelay: true,
+        preferred: tether_shared::ssh_algorithms::client_preferred(),
+        window_size: tether_edge::ssh_config::WINDOW_SIZE,
+        maximum_packet_size: tether_edge::ssh_config::MAX_PACKET_SIZE,
+        // Room for every frame a transport may have in flight (flow.rs).
+        channel_buffer_size: tether_edge::ssh_config::CHANNEL_QUEUE,
+        inactivity_timeout: None,
+        ..Default::default()
+    };
+    Arc::new(config)
+}
+
+/// The agent's SSH client side: checks the root's host certificate and serves transports.
+struct AgentHandler {
+    root: String,
+    leaf: String,
+    host_cas: Vec<PublicKey>,
+    refusal: Arc<Mutex<Option<String>>>,
+    auth: Arc<AuthService>,
+    web_addr: String,
+    /// Transports in progress; dropped (aborted) with the connection.
+    transports: tokio::task::JoinSet<()>,
+    /// Their count, for recycling.
+    counts: Arc<Transports>,
+}
+
+impl russh::client::Handler for AgentHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let verdict =
+            tether_shared::ssh_cert::verify_server_key(key, &self.host_cas, &self.root, std::time::SystemTime::now())
+                .and_then(|host| {
+                    // A proxy of the root, not one of its nodes (same host CA).
+                    if host.host_id == tether_auth::proxy_host_id(&self.root) {
+                        Ok(())
+                    } else {
+                        Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
+                    }
+                });
+        match verdict {
+            Ok(()) => Ok(true),
+            Err(why) => {
+                if let Ok(mut r) = self.refusal.lock() {
+                    *r = Some(why);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    async fn server_channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<russh::client::Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        reply.accept().await;
+        let auth = self.auth.clone();
+        let web_addr = self.web_addr.clone();
+        let leaf = self.leaf.clone();
+        let root = self.root.clone();
+        let target = host_to_connect.to_string();
+        let port = u16::try_from(port_to_connect).unwrap_or(0);
+        let counted = self.counts.start();
+        // Owned by this connection's handler: they end when the tunnel does.
+        self.transports.spawn(async move {
+            let _counted = counted;
+            transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await
+        });
+        while self.transports.try_join_next().is_some() {}
+        Ok(())
+    }
+}
+
+/// Dials a transport's target inside this leaf, reports the outcome, relays bytes.
+async fn transport(
+    channel: Channel<russh::client::Msg>,
+    auth: &AuthService,
+    (root, leaf): (&str, &str),
+    web_addr: &str,
+    target: &str,
+    port: u16,
+) {
+    let (mut stream, pump) = super::flow::wrap(channel);
+    // The frames move while the transport runs, and until both directions have ended.
+    let relay = async move {
+        // The tunnel may outlive a trust disabled a moment ago: every transport checks it first,
+        // so a root no longer trusted learns nothing of this cluster's nodes, not even by timing.
+        let addr = if !auth.trust_active(root).await {
+            Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
+        } else if target == WEB_TARGET {
+            Ok(web_addr.to_string())
+        } else {
+            match auth.find_node(target, (port != 0).then_some(port)).await {
+                Ok(Some(node)) => Ok(node.spec.addr),
+                Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
+                Err(e) => Err(format!("cluster {leaf}: {e}")),
+            }
+        };
+        let dialled = match addr {
+            Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+                Ok(Ok(tcp)) => Ok(tcp),
+                Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
+                Err(_) => {
+                    Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match dialled {
+            Ok(mut tcp) => {
+                let _ = tcp.set_nodelay(true);
+                if stream.write_all(format!("{STATUS_OK}\n").as_bytes()).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await;
+                }
+            }
+            Err(why) => {
+                tracing::info!("tunnel: transport refused: {why}");
+                let _ = stream.write_all(format!("ERR {why}\n").as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+        }
+    };
+    tokio::join!(relay, pump);
+}

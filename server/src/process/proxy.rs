@@ -1,0 +1,258 @@
+//! Starting the proxy service: its four listeners (web API, auth API, SSH relay, tunnel), the
+//! HTTPS and relay certificates, and the tasks that serve them until the shutdown signal.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tether_auth::AuthService;
+use tether_edge::listen::{Listener, reachable};
+use tether_shared::api::{PingAuth, PingProxy, PingProxySsh, PingResponse};
+use tether_web::WebState;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{AuthConfig, Config, ProxyConfig};
+
+/// The proxy's sockets, bound before anything is served so that a taken port fails the start.
+struct Listeners {
+    web: TcpListener,
+    auth: TcpListener,
+    ssh: TcpListener,
+    tunnel: TcpListener,
+}
+
+/// The addresses the proxy is reachable at, as clients dial them.
+pub(super) struct Addresses {
+    /// The web API (`web_listen_addr`).
+    pub web: SocketAddr,
+    /// The auth API (`auth_service.listen_addr`).
+    pub auth: SocketAddr,
+    /// The SSH relay (`proxy_service.listen_addr`).
+    pub ssh: SocketAddr,
+    /// The reverse-tunnel listener (`tunnel_listen_addr`).
+    pub tunnel: SocketAddr,
+}
+
+/// A running proxy: where it listens and its tasks, each with a name for the log.
+pub(super) struct Proxy {
+    /// Where it listens.
+    pub addrs: Addresses,
+    /// Its tasks; they end after the shutdown signal.
+    pub tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Listeners {
+    async fn bind(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig) -> anyhow::Result<(Listeners, Addresses)> {
+        let bind = |addr: SocketAddr, key: &'static str| async move {
+            tether_edge::listen::bind(addr).await.with_context(|| format!("cannot listen on {key} {addr}"))
+        };
+        let web = bind(proxy_cfg.web_listen_addr, "web_listen_addr").await?;
+        // The auth API: the same routes on auth_service.listen_addr, for tctl --auth-server and nodes.
+        let auth = bind(auth_cfg.listen_addr, "auth_service.listen_addr").await?;
+        let ssh = bind(proxy_cfg.listen_addr, "proxy_service.listen_addr").await?;
+        let tunnel = bind(proxy_cfg.tunnel_listen_addr, "proxy_service.tunnel_listen_addr").await?;
+        let addrs = Addresses {
+            web: reachable(web.local_addr()?),
+            auth: reachable(auth.local_addr()?),
+            ssh: reachable(ssh.local_addr()?),
+            tunnel: reachable(tunnel.local_addr()?),
+        };
+        Ok((Listeners { web, auth, ssh, tunnel }, addrs))
+    }
+}
+
+/// The host part of `host:port` (brackets of an IPv6 address removed).
+fn host_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']'])
+}
+
+/// Binds the proxy's listeners and starts serving them.
+pub(super) async fn start(
+    cfg: &Config,
+    auth_cfg: &AuthConfig,
+    proxy_cfg: &ProxyConfig,
+    auth: &Arc<AuthService>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Proxy> {
+    let (listeners, addrs) = Listeners::bind(auth_cfg, proxy_cfg).await?;
+    let tls = https_config(cfg, proxy_cfg, auth, &addrs)?;
+    auth.write_admin_identity(&cfg.data_dir.join("admin-identity.json"), &addrs.web.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {}", e.chain()))?;
+
+    // This proxy's tunnels from leaf clusters, and its status record.
+    let proxy_id = format!("{}-{}", cfg.nodename, tether_shared::names::random_hex());
+    let registry = tether_proxy::tunnel::registry::Registry::new(
+        proxy_id,
+        addrs.tunnel.to_string(),
+        auth_cfg.keep_alive_interval,
+        auth_cfg.offline_window(),
+    );
+    let state = Arc::new(WebState {
+        auth: auth.clone(),
+        ping: ping(auth_cfg, proxy_cfg, &addrs),
+        tunnels: registry.clone(),
+        offline_window: auth_cfg.offline_window(),
+        limits: cfg.limits.clone(),
+        unauthenticated_rate: tether_web::ratelimit::RateLimiter::new(
+            cfg.limits.unauthenticated_rate,
+            cfg.limits.unauthenticated_burst,
+        ),
+    });
+    let ssh_config = Arc::new(relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?);
+    let ssh_limits = cfg.limits.listener.clone();
+    let web_limits = cfg.limits.web_listener();
+    let listener = |tcp, name| Listener::new(tcp, name, ssh_limits.clone());
+    let tasks = vec![
+        (
+            "web",
+            tokio::spawn(tether_web::serve(
+                Listener::new(listeners.web, "web", web_limits.clone()),
+                tls.clone(),
+                state.clone(),
+                stop.clone(),
+            )),
+        ),
+        (
+            "auth",
+            tokio::spawn(tether_web::serve(
+                Listener::new(listeners.auth, "auth api", web_limits),
+                tls,
+                state,
+                stop.clone(),
+            )),
+        ),
+        (
+            "proxy ssh",
+            tokio::spawn(tether_proxy::relay::serve(
+                listener(listeners.ssh, "proxy ssh"),
+                ssh_config.clone(),
+                auth.clone(),
+                registry.clone(),
+                stop.clone(),
+            )),
+        ),
+        (
+            "tunnel",
+            tokio::spawn(tether_proxy::tunnel::server::serve(
+                listener(listeners.tunnel, "tunnel"),
+                ssh_config,
+                auth.clone(),
+                registry.clone(),
+                stop.clone(),
+            )),
+        ),
+        ("tunnel status", tokio::spawn(registry.run_flusher(auth.clone(), stop.clone()))),
+        (
+            "tunnel agents",
+            tokio::spawn(tether_proxy::tunnel::agent::run(
+                auth.clone(),
+                addrs.web.to_string(),
+                cfg.limits.tunnel_recycle_after,
+                stop.clone(),
+            )),
+        ),
+    ];
+    tracing::info!(web_addr = %addrs.web, auth_addr = %addrs.auth, ssh_addr = %addrs.ssh, tunnel_addr = %addrs.tunnel,
+        "web proxy, auth API, SSH proxy and tunnel listening");
+    Ok(Proxy { addrs, tasks })
+}
+
+/// The HTTPS server config: the operator's key pair, or a certificate from the cluster's TLS CA
+/// for every name and address clients may use.
+fn https_config(
+    cfg: &Config,
+    proxy_cfg: &ProxyConfig,
+    auth: &AuthService,
+    addrs: &Addresses,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let (chain, key) = match proxy_cfg.https_keypairs.first() {
+        Some(pair) => load_keypair(&pair.cert_file, &pair.key_file)?,
+        None => {
+            // The cluster's name too: users of a root reach this API through the tunnel by it.
+            let mut names = vec!["localhost".to_string(), cfg.nodename.clone(), auth.cluster_name().to_string()];
+            let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
+            for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+                match host_of(addr).parse::<IpAddr>() {
+                    Ok(ip) => ips.push(ip),
+                    Err(_) => names.push(host_of(addr).to_string()),
+                }
+            }
+            for ip in [addrs.web.ip(), addrs.auth.ip()] {
+                if !ip.is_loopback() && !ips.contains(&ip) {
+                    ips.push(ip);
+                }
+            }
+            let now = time::OffsetDateTime::now_utc();
+            let cert = auth
+                .tls_ca()
+                .issue_server_cert(&names, &ips, now - time::Duration::minutes(5), now + time::Duration::days(365))
+                .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {e}"))?;
+            (vec![cert.cert_der], cert.key_der.into())
+        }
+    };
+    tether_web::tls_config(chain, key).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// What `/webapi/ping` answers: the cluster, its second factor and the proxy's addresses.
+fn ping(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig, addrs: &Addresses) -> PingResponse {
+    let public_addr = proxy_cfg.public_addr.first().cloned().unwrap_or_else(|| addrs.web.to_string());
+    let tunnel_public = proxy_cfg
+        .tunnel_public_addr
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("{}:{}", host_of(&public_addr), addrs.tunnel.port()));
+    PingResponse {
+        cluster_name: auth_cfg.cluster_name.clone(),
+        server_version: tether_shared::VERSION.to_string(),
+        auth: PingAuth { auth_type: "local".into(), second_factor: auth_cfg.second_factor.as_str().into() },
+        proxy: PingProxy {
+            ssh: PingProxySsh {
+                listen_addr: addrs.ssh.to_string(),
+                ssh_public_addr: proxy_cfg.ssh_public_addr.first().cloned().unwrap_or_else(|| addrs.ssh.to_string()),
+                public_addr,
+                ssh_tunnel_public_addr: tunnel_public,
+                tunnel_listen_addr: addrs.tunnel.to_string(),
+            },
+            tls_routing_enabled: false,
+        },
+    }
+}
+
+/// The SSH server config of the relay and the tunnel listener: a fresh host key with a host
+/// certificate for every name users may dial the proxy by.
+fn relay_ssh_config(
+    cfg: &Config,
+    proxy_cfg: &ProxyConfig,
+    auth: &AuthService,
+    addrs: &Addresses,
+) -> anyhow::Result<russh::server::Config> {
+    let key = tether_shared::ssh_cert::generate_ed25519_key()?;
+    let mut names = vec![cfg.nodename.clone(), "localhost".to_string(), auth.cluster_name().to_string()];
+    names.push(addrs.ssh.ip().to_string());
+    for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+        let host = host_of(addr).to_string();
+        if !names.contains(&host) {
+            names.push(host);
+        }
+    }
+    let cert = auth
+        .proxy_host_cert(key.public_key(), names)
+        .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
+    Ok(tether_edge::ssh_config::server_config(key, cert, &cfg.limits))
+}
+
+fn load_keypair(
+    cert_file: &std::path::Path,
+    key_file: &std::path::Path,
+) -> anyhow::Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
+    use rustls_pki_types::pem::PemObject;
+    let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert_file)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("{}: cannot read certificate: {e}", cert_file.display()))?;
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read private key: {e}", key_file.display()))?;
+    Ok((chain, key))
+}

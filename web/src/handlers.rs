@@ -1,0 +1,359 @@
+//! The web API's routes: ping and login (no client certificate), and the authenticated
+//! resource, user and token operations `tctl` drives. Handlers translate HTTP only: they take
+//! the caller from the connection, decode the body, call the auth service (which authorises,
+//! applies the rules and audits; `auth/resources.rs`) and answer errors as
+//! `{"error": "..."}` with the matching status.
+
+use std::sync::Arc;
+use tether_audit::{Event, Outcome};
+
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tether_shared::api::{
+    AuditEvent, ClusterInfo, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, JoinRequest,
+    JoinResponse, LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo, TunnelsInfo,
+    ValidateTrustedClusterRequest, ValidateTrustedClusterResponse, WhoAmI,
+};
+use tether_shared::identity::Identity;
+use tether_shared::resource::{Kind, Resource, parse_resources};
+
+use super::{MAX_BODY_BYTES, Peer, WebState};
+use tether_auth::AuthError;
+
+type Shared = State<Arc<WebState>>;
+
+/// An auth service error as the web API answers it: the HTTP status its variant maps to, and
+/// `{"error": "..."}` (a newtype, since both the error and axum's trait live in other crates).
+#[derive(Debug)]
+pub struct ApiError(pub AuthError);
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let ApiError(error) = self;
+        let status = match &error {
+            AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::NotFound(_) => StatusCode::NOT_FOUND,
+            AuthError::Conflict(_) => StatusCode::CONFLICT,
+            AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AuthError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Internal { .. } => {
+                tracing::error!("web: {}", error.chain());
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut response = (status, Json(ErrorBody { error: error.to_string() })).into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read: tell the client not to reuse the connection.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// Builds the router.
+pub fn router(state: Arc<WebState>) -> Router {
+    Router::new()
+        .route("/webapi/ping", get(ping))
+        .route("/webapi/login", post(login))
+        .route("/webapi/users", post(create_user))
+        .route("/webapi/users/{name}/reset", post(reset_user))
+        .route("/webapi/tokens", post(add_token).get(list_tokens))
+        .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
+        .route("/webapi/auth/sign", post(sign))
+        .route("/webapi/certs/leaf", post(leaf_cert))
+        .route("/webapi/nodes/join", post(join_node))
+        .route("/webapi/nodes/heartbeat", post(heartbeat))
+        .route("/webapi/nodes/trust", get(node_trust))
+        .route("/webapi/events", get(events))
+        .route("/webapi/trustedclusters/validate", post(validate_trusted_cluster))
+        .route("/webapi/clusters", get(list_clusters))
+        .route("/webapi/nodes", get(list_nodes))
+        .route("/webapi/whoami", get(whoami))
+        .route("/webapi/tunnels", get(list_tunnels))
+        .route("/webapi/resources", post(create_resource))
+        .route("/webapi/resources/{kind}", get(list_resources))
+        .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
+        .fallback(|| async { ApiError(AuthError::NotFound("no such API endpoint".into())) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn caller(peer: &Peer) -> Result<&Identity, AuthError> {
+    peer.identity.as_ref().ok_or_else(|| match &peer.refused {
+        Some(why) => AuthError::Forbidden(why.clone()),
+        None => AuthError::Unauthorized(
+            "this call needs a client certificate: log in with tsh login, or use tctl -i".into(),
+        ),
+    })
+}
+
+async fn ping(State(state): Shared) -> Json<PingResponse> {
+    Json(state.ping.clone())
+}
+
+async fn login(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let req = json_body(body)?;
+    Ok(Json(state.auth.login(&req, &peer.addr.ip().to_string()).await?))
+}
+
+async fn create_user(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<CreateUserRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<InviteResponse>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    Ok(Json(state.auth.create_user(who, &req).await?))
+}
+
+async fn reset_user(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(name): Path<String>,
+) -> Result<Json<InviteResponse>, ApiError> {
+    Ok(Json(state.auth.reset_user(caller(&peer)?, &name).await?))
+}
+
+fn parse_kind(kind: &str) -> Result<Kind, AuthError> {
+    kind.parse().map_err(|e: tether_shared::resource::KindError| AuthError::BadRequest(e.to_string()))
+}
+
+async fn list_resources(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(kind): Path<String>,
+) -> Result<Json<Vec<Resource>>, ApiError> {
+    let who = caller(&peer)?;
+    Ok(Json(state.auth.list_resources(who, parse_kind(&kind)?, state.offline_window).await?))
+}
+
+async fn get_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Vec<Resource>>, ApiError> {
+    let who = caller(&peer)?;
+    Ok(Json(state.auth.get_resources(who, parse_kind(&kind)?, &name, state.offline_window).await?))
+}
+
+#[derive(Deserialize)]
+struct CreateQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn create_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Query(query): Query<CreateQuery>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> Result<(StatusCode, Json<Vec<String>>), ApiError> {
+    let who = caller(&peer)?;
+    let body = body.map_err(|e| rejection(e.status(), e.body_text()))?;
+    let resources = parse_resources("request", &body).map_err(|e| AuthError::BadRequest(e.to_string()))?;
+    Ok((StatusCode::OK, Json(state.auth.apply_resources(who, resources, query.force).await?)))
+}
+
+async fn delete_resource(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let who = caller(&peer)?;
+    let kind = parse_kind(&kind)?;
+    let done = state.auth.delete_resource(who, kind, &name).await?;
+    if kind == Kind::RemoteCluster {
+        state.tunnels.drop_cluster(&name).await;
+    }
+    Ok(Json(vec![done]))
+}
+
+/// Reads a JSON body, turning a rejection into a 400 (or 413) with serde's message.
+fn json_body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, AuthError> {
+    body.map(|Json(v)| v).map_err(|e| rejection(e.status(), e.body_text()))
+}
+
+/// Maps an extractor rejection to our error shape (413 for an oversized body).
+fn rejection(status: StatusCode, text: String) -> AuthError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AuthError::TooLarge(format!("the request is larger than the {} KiB limit", MAX_BODY_BYTES / 1024))
+    } else {
+        AuthError::BadRequest(text)
+    }
+}
+
+async fn add_token(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<CreateTokenRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<TokenInfo>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    Ok(Json(state.auth.create_token(who, req).await?))
+}
+
+async fn list_tokens(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    Ok(Json(state.auth.tokens_for(caller(&peer)?).await?))
+}
+
+async fn remove_token(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(token): Path<String>,
+) -> Result<Json<TokenInfo>, ApiError> {
+    Ok(Json(state.auth.delete_token(caller(&peer)?, &token).await?))
+}
+
+async fn sign(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<SignRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    Ok(Json(state.auth.sign_for_user(who, &req).await?))
+}
+
+/// `POST /webapi/certs/leaf`: the caller's certificates bound to one leaf, if their roles allow
+/// its labels.
+async fn leaf_cert(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<tether_shared::api::LeafCertRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    Ok(Json(state.auth.issue_leaf_cert(who, &req.cluster, &req.public_key).await?))
+}
+
+/// `GET /webapi/events?since=RFC3339&limit=N`.
+#[derive(Deserialize)]
+struct EventsQuery {
+    /// Only events at or after this time.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<time::OffsetDateTime>,
+    /// The newest this many events ([`tether_audit::DEFAULT_READ_LIMIT`] when absent, capped at
+    /// [`tether_audit::MAX_READ_LIMIT`]).
+    limit: Option<usize>,
+}
+
+/// The newest audit events, oldest first; the log is read backwards on a blocking thread, so
+/// the cost follows `limit`, not the size of the log.
+async fn events(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEvent>>, ApiError> {
+    let who = caller(&peer)?;
+    let Query(query) = query
+        .map_err(|e| AuthError::BadRequest(format!("events query (since=RFC3339, limit=N): {}", e.body_text())))?;
+    let limit = query.limit.unwrap_or(tether_audit::DEFAULT_READ_LIMIT);
+    Ok(Json(state.auth.events_for(who, query.since, limit).await?))
+}
+
+async fn join_node(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<JoinRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<JoinResponse>, ApiError> {
+    let req = json_body(body)?;
+    let result = state.auth.join_node(&req).await;
+    if let Err(e) = &result {
+        tracing::warn!(node = %req.node_name, addr = %peer.addr, "node join refused: {e}");
+        state.auth.audit().emit(
+            Event::NodeJoin,
+            Outcome::Failure,
+            &tether_auth::nodes::node_user(&req.node_name),
+            serde_json::json!({"addr": peer.addr.ip().to_string(), "error": e.to_string()}),
+        );
+    }
+    Ok(Json(result?))
+}
+
+async fn heartbeat(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<Resource>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "node", "update").await?;
+    let Resource::Node(node) = json_body(body)? else {
+        return Err(AuthError::BadRequest("a heartbeat carries a node resource".into()).into());
+    };
+    state.auth.heartbeat(who, node).await?;
+    Ok(Json(vec![]))
+}
+
+#[derive(Deserialize)]
+struct TrustQuery {
+    /// The revision the node holds.
+    known: Option<String>,
+    /// How long to wait for a change, in seconds (capped at [`MAX_TRUST_WAIT`]).
+    #[serde(default)]
+    wait: u64,
+}
+
+/// The longest a node's long poll of `/webapi/nodes/trust` is held.
+pub const MAX_TRUST_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn node_trust(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Query(query): Query<TrustQuery>,
+) -> Result<Json<NodeTrustState>, ApiError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "role", "list").await?;
+    state.auth.authorize(who, "cert_authority", "list").await?;
+    let wait = std::time::Duration::from_secs(query.wait).min(MAX_TRUST_WAIT);
+    Ok(Json(state.auth.node_trust_state_after(query.known.as_deref(), wait).await?))
+}
+
+async fn validate_trusted_cluster(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<ValidateTrustedClusterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ValidateTrustedClusterResponse>, ApiError> {
+    let req = json_body(body)?;
+    Ok(Json(state.auth.validate_trusted_cluster(&req, &peer.addr.ip().to_string()).await?))
+}
+
+async fn list_clusters(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+) -> Result<Json<Vec<ClusterInfo>>, ApiError> {
+    let who = caller(&peer)?;
+    Ok(Json(state.auth.clusters_for(who, peer.remote_roles.is_some(), state.offline_window).await?))
+}
+
+async fn list_nodes(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<Vec<Resource>>, ApiError> {
+    Ok(Json(state.auth.nodes_for(caller(&peer)?).await?))
+}
+
+async fn whoami(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<WhoAmI>, ApiError> {
+    Ok(Json(state.auth.whoami(caller(&peer)?, peer.remote_roles.as_deref()).await?))
+}
+
+/// The leaf tunnels this proxy holds (for operators and tests; needs `list` on remote clusters).
+async fn list_tunnels(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<TunnelsInfo>, ApiError> {
+    let who = caller(&peer)?;
+    state.auth.authorize(who, "remote_cluster", "list").await?;
+    Ok(Json(TunnelsInfo { proxy_id: state.tunnels.proxy_id().to_string(), tunnels: state.tunnels.tunnel_counts() }))
+}
