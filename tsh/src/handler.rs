@@ -3,7 +3,7 @@
 //! name dialled, and passes what a node opens on its own (remote forwards' connections, agent
 //! channels) and the text of its channel-open refusals to [`NodeEvents`].
 //!
-//! A leaf module: ssh.rs builds connections with this handler and forward.rs serves the
+//! A leaf module: ssh.rs builds connections with this handler and forward/ serves the
 //! channels it passes on, so neither needs the other for it.
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub struct HostCheck {
     /// Why the server was refused, for the error the user sees.
     pub(crate) refusal: Arc<std::sync::Mutex<Option<String>>>,
     /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
-    /// refusals go (forward.rs); `None`: refuse such channels.
+    /// refusals go (forward/); `None`: refuse such channels.
     pub(crate) events: Option<NodeEvents>,
 }
 
@@ -119,7 +119,7 @@ const REFUSALS_KEPT: usize = 64;
 
 /// What the node session's handler passes on: channels the node opens, and the text of each
 /// channel-open refusal (russh gives that text only to the handler, without saying which open
-/// it answers: forward.rs's opener picks its own by code and target).
+/// it answers: forward/'s opener picks its own by code and target).
 #[derive(Clone)]
 pub(crate) struct NodeEvents {
     inbound: mpsc::Sender<Inbound>,
@@ -127,7 +127,7 @@ pub(crate) struct NodeEvents {
 }
 
 impl NodeEvents {
-    /// Events and the receiving end of the node's channels, for forward.rs's `Forwarder::start`.
+    /// Events and the receiving end of the node's channels, for forward/'s `Forwarder::start`.
     pub(crate) fn new() -> (NodeEvents, mpsc::Receiver<Inbound>) {
         let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
         let (refusals, _) = watch::channel((0, Refusals::new()));

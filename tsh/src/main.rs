@@ -10,9 +10,9 @@
 //! - `nodes.rs`: `ls`, `ssh`, `config`, `proxy ssh`.
 //! - `ssh.rs`: the SSH client that reaches nodes through the proxy relay.
 //! - `handler.rs`: the russh handler of those connections: host certificate checks, and the
-//!   node's own channels handed to `forward.rs`.
+//!   node's own channels handed to `forward/`.
 //! - `scp.rs`: `scp`, over the node's SFTP subsystem.
-//! - `forward.rs`: `ssh -L/-R/-D/-N/-A`, port and agent forwarding over the node session.
+//! - `forward/`: `ssh -L/-R/-D/-N/-A`, port and agent forwarding over the node session.
 //! - `multi.rs`: `ssh LOGIN@key=value CMD`, one command on every node with those labels.
 //! - `clusters.rs`: `clusters`.
 

@@ -131,7 +131,7 @@ where
     handshake_with(stream, host, login, keys, what, None).await
 }
 
-/// [`handshake`], passing the node's channels and refusal texts to `events` (forward.rs).
+/// [`handshake`], passing the node's channels and refusal texts to `events` (forward/).
 async fn handshake_with<S>(
     stream: S,
     host: &str,
@@ -277,7 +277,7 @@ pub struct SshRequest<'a> {
 
 /// An SSH connection to a node through the proxy's relay. Keep it whole while in use.
 pub struct NodeConnection {
-    /// The session with the node (shared with the forwarding tasks, forward.rs).
+    /// The session with the node (shared with the forwarding tasks, forward/).
     pub node: Arc<russh::client::Handle<HostCheck>>,
     proxy: russh::client::Handle<HostCheck>,
     _hop: Hop,
@@ -305,7 +305,7 @@ pub async fn connect(
     connect_with(proxy_ssh, keys, host, port, cluster, login, None).await
 }
 
-/// [`connect`], passing the node's channels and refusal texts to `events` (forward.rs).
+/// [`connect`], passing the node's channels and refusal texts to `events` (forward/).
 pub(crate) async fn connect_with(
     proxy_ssh: &str,
     keys: &Keys,
@@ -337,7 +337,7 @@ pub(crate) async fn connect_with(
     }
 }
 
-/// Runs `tsh ssh` with its port and agent forwarding (forward.rs); returns the remote exit code.
+/// Runs `tsh ssh` with its port and agent forwarding (forward/); returns the remote exit code.
 /// With `-N`, holds the forwards instead of running a command.
 pub async fn run(proxy_ssh: &str, keys: &Keys, req: &SshRequest<'_>, fwd: &crate::forward::Forwarding) -> Result<i32> {
     use std::io::IsTerminal;

@@ -4,8 +4,8 @@
 //! root's interval). Reports the time to bring all N online, the root's resident memory per idle
 //! tunnel, the agents' own memory per tunnel and the root's CPU spent on heartbeats.
 //!
-//! Usage: `tunnels --bin target/release --n 10000` (`bench/trusted.sh` builds and
-//! runs it). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
+//! Usage: `tunnels --bin target/release --n 10000` (`bench/versus.sh` and `bench/ha.sh` build
+//! and run it). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
 //! every leaf keeps a tunnel to each of them (N × K tunnels); the report adds the database's
 //! write rate, which must stay flat per tunnel as hosts are added. The agents share one key and one host CA (each leaf name gets its own host
 //! certificate): the root checks each login against the CA stored for that leaf, as for real

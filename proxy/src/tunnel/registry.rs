@@ -2,7 +2,7 @@
 //! and opening transport channels through them.
 //!
 //! Heartbeats only touch memory; [`Registry::run_flusher`] writes this proxy's status record
-//! (see `status.rs`) once per heartbeat interval and soon after a tunnel comes or goes, keeps
+//! (see `tether_auth::tunnel_status`) once per heartbeat interval and soon after a tunnel comes or goes, keeps
 //! the proxy registered for discovery, and drops tunnels of leaves whose `remote_cluster` was
 //! deleted (by this or another auth server).
 

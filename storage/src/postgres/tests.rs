@@ -487,8 +487,8 @@ async fn client_certificate_login() {
     assert!(err.contains("cannot connect to PostgreSQL at localhost:"), "{err}");
 }
 
-/// Write cost, printed for docs/architecture.md (`cargo test -p tether-server write_cost --
-/// --nocapture`): sequential puts, and puts from 8 tasks (serialised on the counter row).
+/// Write cost, printed for bench/RESULTS.md ("Figures the design notes cite"; `cargo test -p
+/// tether-storage write_cost -- --nocapture`): sequential puts, and puts from 8 tasks (serialised on the counter row).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_cost() {
     let (server, db) = database().await;
