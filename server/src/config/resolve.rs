@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use tether_shared::names::validate_cluster_name;
 use tether_shared::yaml::{ParseError, locate_key};
 
-use super::schema::{Flag, ListenAddr, RawAuth, RawFile, RawLimits, RawProxy, RawSsh, StorageKind, Version};
+use super::schema::{
+    Flag, HostPort, ListenAddr, RawAudit, RawAuth, RawFile, RawLimits, RawLog, RawProxy, RawSsh, RawStorage,
+    StorageKind, Version,
+};
 use super::settings::{
     AUTH_PORT, AuthConfig, Config, ConnectionLimits, DEFAULT_DATA_DIR, DEFAULT_KEEP_ALIVE_COUNT_MAX,
     DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_SQLITE_FILE, KeyPair, LogConfig, LogOutput, PROXY_SSH_PORT, ProxyConfig,
@@ -21,6 +24,18 @@ use super::settings::{
 /// names it in errors.
 pub(super) fn resolve(file: &str, text: &str, raw: RawFile) -> Result<Config, ParseError> {
     Resolver { file, text }.resolve(raw)
+}
+
+/// `teleport.audit` with the defaults filled in.
+fn resolve_audit(raw: RawAudit) -> tether_audit::AuditConfig {
+    let d = tether_audit::AuditConfig::default();
+    tether_audit::AuditConfig {
+        max_file_bytes: raw.max_file_mb.map_or(d.max_file_bytes, |c| c.0 as u64 * 1024 * 1024),
+        keep_rotated: raw.max_files.map_or(d.keep_rotated, |c| c.0),
+        queue_capacity: raw.queue_capacity.map_or(d.queue_capacity, |c| c.0),
+        max_value_bytes: raw.max_value_bytes.map_or(d.max_value_bytes, |c| c.0.max(64)),
+        ..d
+    }
 }
 
 /// `teleport.connection_limits` with the defaults filled in.
@@ -53,6 +68,32 @@ struct Resolver<'a> {
     text: &'a str,
 }
 
+/// What every section's resolution may need from `teleport`: the node's name (and whether the
+/// file wrote it) and the data directory relative paths are joined to.
+struct Host {
+    nodename: String,
+    nodename_written: bool,
+    data_dir: PathBuf,
+}
+
+impl Host {
+    /// `path`, joined to `data_dir` when relative.
+    fn under_data(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_relative() { self.data_dir.join(p) } else { p.to_path_buf() }
+    }
+}
+
+/// `addr` as written, or every IPv4 address on `port`.
+fn listen_addr(addr: Option<ListenAddr>, port: u16) -> SocketAddr {
+    addr.map_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port), |a| a.0)
+}
+
+/// A section present in the file runs unless it says `enabled: false`.
+fn enabled(flag: Option<Flag>) -> bool {
+    flag.is_none_or(|f| f.0)
+}
+
 impl Resolver<'_> {
     /// An error about the key at `key_path`, found by its position in the text.
     fn error(&self, key_path: &str, shown_path: &str, message: impl Into<String>) -> ParseError {
@@ -60,6 +101,8 @@ impl Resolver<'_> {
         ParseError { file: self.file.to_string(), line, column, path: shown_path.to_string(), message: message.into() }
     }
 
+    /// The whole file: `teleport` first, then each service section, then the checks that span
+    /// sections.
     fn resolve(&self, raw: RawFile) -> Result<Config, ParseError> {
         let version = match raw.version.unwrap_or(Version::V3) {
             Version::V1 => "v1",
@@ -67,78 +110,84 @@ impl Resolver<'_> {
             Version::V3 => "v3",
         };
         let t = raw.teleport.unwrap_or_default();
-        let nodename_written = t.nodename.is_some();
-        let nodename = t.nodename.map_or_else(hostname, |n| n.0);
-        let data_dir = t.data_dir.map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), |d| PathBuf::from(d.0));
-        let under_data = |p: &str| {
-            let p = Path::new(p);
-            if p.is_relative() { data_dir.join(p) } else { p.to_path_buf() }
+        let host = Host {
+            nodename_written: t.nodename.is_some(),
+            nodename: t.nodename.map_or_else(hostname, |n| n.0),
+            data_dir: t.data_dir.map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), |d| PathBuf::from(d.0)),
         };
-
-        let auth_server = match (t.auth_server, t.auth_servers) {
-            (Some(_), Some(_)) => {
-                return Err(self.error(
-                    "teleport.auth_servers",
-                    "teleport.auth_servers",
-                    "write auth_server or auth_servers, not both",
-                ));
-            }
-            (Some(one), None) => Some(one.0),
-            (None, Some(list)) => match list.into_iter().next() {
-                Some(first) => Some(first.0),
-                None => {
-                    return Err(self.error(
-                        "teleport.auth_servers",
-                        "teleport.auth_servers",
-                        "the list is empty; write at least one host:port",
-                    ));
-                }
-            },
-            (None, None) => None,
-        };
+        let auth_server = self.auth_server(t.auth_server, t.auth_servers)?;
         let proxy_server = t.proxy_server.map(|p| p.0);
-        let limits = resolve_limits(t.connection_limits.unwrap_or_default());
-        let raw_audit = t.audit.unwrap_or_default();
-        let d = tether_audit::AuditConfig::default();
-        let audit = tether_audit::AuditConfig {
-            max_file_bytes: raw_audit.max_file_mb.map_or(d.max_file_bytes, |c| c.0 as u64 * 1024 * 1024),
-            keep_rotated: raw_audit.max_files.map_or(d.keep_rotated, |c| c.0),
-            queue_capacity: raw_audit.queue_capacity.map_or(d.queue_capacity, |c| c.0),
-            max_value_bytes: raw_audit.max_value_bytes.map_or(d.max_value_bytes, |c| c.0.max(64)),
-            ..d
-        };
+        let storage = self.storage(t.storage.unwrap_or_default(), &host)?;
 
-        let raw_log = t.log.unwrap_or_default();
-        let log = LogConfig {
-            output: match raw_log.output.map_or(LogOutput::Stderr, |o| o.0) {
-                LogOutput::File(p) => LogOutput::File(under_data(&p.to_string_lossy())),
-                other => other,
+        // Sections: present means on unless `enabled: false`; absent means off, unless no
+        // service section is written at all.
+        let any_section = raw.auth_service.is_some() || raw.proxy_service.is_some() || raw.ssh_service.is_some();
+        let (raw_auth, raw_proxy, raw_ssh) = if any_section {
+            (raw.auth_service, raw.proxy_service, raw.ssh_service)
+        } else {
+            (Some(RawAuth::default()), Some(RawProxy::default()), Some(RawSsh::default()))
+        };
+        let auth = match raw_auth.filter(|a| enabled(a.enabled)) {
+            Some(a) => Some(self.auth_service(a, &host)?),
+            None => None,
+        };
+        let proxy = raw_proxy.filter(|p| enabled(p.enabled)).map(|p| proxy_service(p, &host));
+        let ssh = raw_ssh.filter(|s| enabled(s.enabled)).map(ssh_service);
+        if auth.is_none() {
+            self.check_reach(proxy.is_some(), ssh.is_some(), auth_server.is_some(), proxy_server.is_some())?;
+        }
+
+        let config = Config {
+            version: version.to_string(),
+            log: log(t.log.unwrap_or_default(), &host),
+            storage,
+            limits: resolve_limits(t.connection_limits.unwrap_or_default()),
+            audit: resolve_audit(t.audit.unwrap_or_default()),
+            nodename: host.nodename,
+            data_dir: host.data_dir,
+            auth_token: t.auth_token.map(|t| t.0),
+            auth_server,
+            proxy_server,
+            auth,
+            proxy,
+            ssh,
+            insecure: false,
+        };
+        self.check_listeners(&config)?;
+        Ok(config)
+    }
+
+    /// `teleport.auth_server` or the first of `teleport.auth_servers` (not both, not empty).
+    fn auth_server(&self, one: Option<HostPort>, list: Option<Vec<HostPort>>) -> Result<Option<String>, ParseError> {
+        let at = "teleport.auth_servers";
+        match (one, list) {
+            (Some(_), Some(_)) => Err(self.error(at, at, "write auth_server or auth_servers, not both")),
+            (Some(one), None) => Ok(Some(one.0)),
+            (None, Some(list)) => match list.into_iter().next() {
+                Some(first) => Ok(Some(first.0)),
+                None => Err(self.error(at, at, "the list is empty; write at least one host:port")),
             },
-            severity: raw_log.severity.unwrap_or(Severity::Info),
-        };
+            (None, None) => Ok(None),
+        }
+    }
 
-        let raw_storage = t.storage.unwrap_or_default();
-        let storage = match raw_storage.kind.unwrap_or(StorageKind::Sqlite) {
+    /// `teleport.storage`: the type and the one key that type uses.
+    fn storage(&self, raw: RawStorage, host: &Host) -> Result<StorageConfig, ParseError> {
+        match raw.kind.unwrap_or(StorageKind::Sqlite) {
             StorageKind::Sqlite => {
-                if raw_storage.conn_string.is_some() {
-                    return Err(self.error(
-                        "teleport.storage.conn_string",
-                        "teleport.storage.conn_string",
-                        "conn_string is for type postgresql; type sqlite uses path",
-                    ));
+                if raw.conn_string.is_some() {
+                    let at = "teleport.storage.conn_string";
+                    return Err(self.error(at, at, "conn_string is for type postgresql; type sqlite uses path"));
                 }
-                let path = raw_storage.path.map_or_else(|| DEFAULT_SQLITE_FILE.to_string(), |p| p.0);
-                StorageConfig::Sqlite { path: under_data(&path) }
+                let path = raw.path.map_or_else(|| DEFAULT_SQLITE_FILE.to_string(), |p| p.0);
+                Ok(StorageConfig::Sqlite { path: host.under_data(&path) })
             }
             StorageKind::Postgresql => {
-                if raw_storage.path.is_some() {
-                    return Err(self.error(
-                        "teleport.storage.path",
-                        "teleport.storage.path",
-                        "path is for type sqlite; type postgresql uses conn_string",
-                    ));
+                if raw.path.is_some() {
+                    let at = "teleport.storage.path";
+                    return Err(self.error(at, at, "path is for type sqlite; type postgresql uses conn_string"));
                 }
-                let Some(conn_string) = raw_storage.conn_string else {
+                let Some(conn_string) = raw.conn_string else {
                     return Err(self.error(
                         "teleport.storage.type",
                         "teleport.storage",
@@ -150,104 +199,58 @@ impl Resolver<'_> {
                 if let Err(e) = tether_storage::postgres::ConnSpec::parse(&conn_string.0) {
                     return Err(self.error("teleport.storage.conn_string", "teleport.storage.conn_string", &e));
                 }
-                StorageConfig::Postgres { conn_string: conn_string.0 }
-            }
-        };
-
-        // Sections: present means on unless `enabled: false`; absent means off, unless no
-        // service section is written at all.
-        let any_section = raw.auth_service.is_some() || raw.proxy_service.is_some() || raw.ssh_service.is_some();
-        let (raw_auth, raw_proxy, raw_ssh) = if any_section {
-            (raw.auth_service, raw.proxy_service, raw.ssh_service)
-        } else {
-            (Some(RawAuth::default()), Some(RawProxy::default()), Some(RawSsh::default()))
-        };
-        let on = |f: Option<Flag>| f.is_none_or(|f| f.0);
-        let any_ip = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
-        let addr = |a: Option<ListenAddr>, port| a.map_or_else(|| any_ip(port), |a| a.0);
-
-        let auth = match raw_auth.filter(|a| on(a.enabled)) {
-            None => None,
-            Some(a) => {
-                let cluster_name = match a.cluster_name {
-                    Some(c) => c.0,
-                    None => {
-                        if let Err(e) = validate_cluster_name(&nodename) {
-                            let at = if nodename_written { "teleport.nodename" } else { "auth_service" };
-                            return Err(self.error(
-                                at,
-                                "auth_service.cluster_name",
-                                format!("the default cluster name is the nodename, and {e}; set cluster_name"),
-                            ));
-                        }
-                        nodename.clone()
-                    }
-                };
-                let authn = a.authentication.unwrap_or_default();
-                Some(AuthConfig {
-                    cluster_name,
-                    listen_addr: addr(a.listen_addr, AUTH_PORT),
-                    tokens: a.tokens.unwrap_or_default(),
-                    second_factor: authn.second_factor.unwrap_or_default(),
-                    keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
-                    keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
-                    leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
-                })
-            }
-        };
-        let proxy = raw_proxy.filter(|p| on(p.enabled)).map(|p| ProxyConfig {
-            web_listen_addr: addr(p.web_listen_addr, WEB_PORT),
-            listen_addr: addr(p.listen_addr, PROXY_SSH_PORT),
-            tunnel_listen_addr: addr(p.tunnel_listen_addr, TUNNEL_PORT),
-            public_addr: p.public_addr.map(|l| l.0).unwrap_or_default(),
-            ssh_public_addr: p.ssh_public_addr.map(|l| l.0).unwrap_or_default(),
-            tunnel_public_addr: p.tunnel_public_addr.map(|l| l.0).unwrap_or_default(),
-            https_keypairs: p
-                .https_keypairs
-                .unwrap_or_default()
-                .into_iter()
-                .map(|k| KeyPair { key_file: under_data(&k.key_file.0), cert_file: under_data(&k.cert_file.0) })
-                .collect(),
-        });
-        let ssh = raw_ssh
-            .filter(|s| on(s.enabled))
-            .map(|s| SshConfig { listen_addr: addr(s.listen_addr, SSH_PORT), labels: s.labels.unwrap_or_default() });
-
-        if auth.is_none() {
-            if proxy.is_some() && auth_server.is_none() {
-                return Err(self.error(
-                    "proxy_service",
-                    "proxy_service",
-                    "a proxy without a local auth_service needs teleport.auth_server to reach its cluster's auth",
-                ));
-            }
-            if ssh.is_some() && auth_server.is_none() && proxy_server.is_none() {
-                return Err(self.error(
-                    "ssh_service",
-                    "ssh_service",
-                    "a node without a local auth_service needs teleport.auth_server or teleport.proxy_server to join a cluster",
-                ));
+                Ok(StorageConfig::Postgres { conn_string: conn_string.0 })
             }
         }
+    }
 
-        let config = Config {
-            version: version.to_string(),
-            nodename,
-            data_dir: data_dir.clone(),
-            auth_token: t.auth_token.map(|t| t.0),
-            auth_server,
-            proxy_server,
-            log,
-            storage,
-            auth,
-            proxy,
-            ssh,
-            insecure: false,
-            limits,
-            audit,
+    /// `auth_service`: the cluster's name defaults to the nodename, which must then be a valid
+    /// cluster name.
+    fn auth_service(&self, a: RawAuth, host: &Host) -> Result<AuthConfig, ParseError> {
+        let cluster_name = match a.cluster_name {
+            Some(c) => c.0,
+            None => {
+                if let Err(e) = validate_cluster_name(&host.nodename) {
+                    let at = if host.nodename_written { "teleport.nodename" } else { "auth_service" };
+                    return Err(self.error(
+                        at,
+                        "auth_service.cluster_name",
+                        format!("the default cluster name is the nodename, and {e}; set cluster_name"),
+                    ));
+                }
+                host.nodename.clone()
+            }
         };
-        self.check_listeners(&config)?;
-        Ok(config)
+        let authn = a.authentication.unwrap_or_default();
+        Ok(AuthConfig {
+            cluster_name,
+            listen_addr: listen_addr(a.listen_addr, AUTH_PORT),
+            tokens: a.tokens.unwrap_or_default(),
+            second_factor: authn.second_factor.unwrap_or_default(),
+            keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
+            keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
+            leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
+        })
+    }
+
+    /// Without a local auth service, a proxy needs `auth_server` and a node `auth_server` or
+    /// `proxy_server`.
+    fn check_reach(&self, proxy: bool, ssh: bool, auth_server: bool, proxy_server: bool) -> Result<(), ParseError> {
+        if proxy && !auth_server {
+            return Err(self.error(
+                "proxy_service",
+                "proxy_service",
+                "a proxy without a local auth_service needs teleport.auth_server to reach its cluster's auth",
+            ));
+        }
+        if ssh && !auth_server && !proxy_server {
+            return Err(self.error(
+                "ssh_service",
+                "ssh_service",
+                "a node without a local auth_service needs teleport.auth_server or teleport.proxy_server to join a cluster",
+            ));
+        }
+        Ok(())
     }
 
     /// Refuses two services listening on one port of one address.
@@ -274,4 +277,38 @@ impl Resolver<'_> {
         }
         Ok(())
     }
+}
+
+/// `teleport.log`: a file output is joined to `data_dir` when relative.
+fn log(raw: RawLog, host: &Host) -> LogConfig {
+    LogConfig {
+        output: match raw.output.map_or(LogOutput::Stderr, |o| o.0) {
+            LogOutput::File(p) => LogOutput::File(host.under_data(&p.to_string_lossy())),
+            other => other,
+        },
+        severity: raw.severity.unwrap_or(Severity::Info),
+    }
+}
+
+/// `proxy_service`: its four addresses and the HTTPS key pairs (paths under `data_dir`).
+fn proxy_service(p: RawProxy, host: &Host) -> ProxyConfig {
+    ProxyConfig {
+        web_listen_addr: listen_addr(p.web_listen_addr, WEB_PORT),
+        listen_addr: listen_addr(p.listen_addr, PROXY_SSH_PORT),
+        tunnel_listen_addr: listen_addr(p.tunnel_listen_addr, TUNNEL_PORT),
+        public_addr: p.public_addr.map(|l| l.0).unwrap_or_default(),
+        ssh_public_addr: p.ssh_public_addr.map(|l| l.0).unwrap_or_default(),
+        tunnel_public_addr: p.tunnel_public_addr.map(|l| l.0).unwrap_or_default(),
+        https_keypairs: p
+            .https_keypairs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| KeyPair { key_file: host.under_data(&k.key_file.0), cert_file: host.under_data(&k.cert_file.0) })
+            .collect(),
+    }
+}
+
+/// `ssh_service`: its address and labels.
+fn ssh_service(s: RawSsh) -> SshConfig {
+    SshConfig { listen_addr: listen_addr(s.listen_addr, SSH_PORT), labels: s.labels.unwrap_or_default() }
 }
