@@ -1,17 +1,24 @@
-//! Certificates the auth service signs: a user's SSH and TLS pair after login or for `tctl
-//! auth sign`, certificates bound to one leaf (`route_to_cluster`, after the leaf's
-//! `cluster_labels` check), and the local admin identity `tctl` uses on the auth host.
+//! The cluster's certificate authorities and everything they sign: a user's SSH and TLS pair
+//! (after login, for `tctl auth sign`, or bound to one leaf by [`super::Trust`]), node and proxy
+//! host certificates, node API certificates, and the local admin identity `tctl` uses on the
+//! auth host. Loading the CAs (generating them on first start) is here too: no other part
+//! touches a private key.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tether_audit::{Event, Outcome};
 
 use tether_shared::api::{LoginResponse, TrustedKey};
 use tether_shared::identity::{Identity, Traits};
 use tether_shared::rbac::AccessChecker;
-use tether_shared::resource::{Kind, Resource};
+use tether_shared::resource::Resource;
 
-use super::{ADMIN_ROLE, AuthError, AuthService, grantable_roles, internal, parse_ed25519};
-use tether_storage::records;
+use tether_shared::resource::{CaKeys, CaType, CertAuthority, CertAuthoritySpec};
+use tether_shared::ssh_cert::{HostIdentity, SshCa};
+use tether_shared::tls_cert::{ClientCert, TlsCa};
+use tether_storage::{Backend, StorageError, records};
+
+use super::base::{Core, NODE_CERT_TTL};
+use super::{ADMIN_ROLE, AuthError, LEAF_CERT_TTL, internal, parse_ed25519, proxy_host_id};
 
 /// What a user's certificates are to say: who, with which roles and traits, for which key, for
 /// how long, and (for a root user going to a leaf) the one leaf they are bound to.
@@ -31,7 +38,30 @@ pub struct CertRequest<'a> {
     pub leaf: Option<String>,
 }
 
-impl AuthService {
+/// The cluster's SSH user CA, SSH host CA and TLS CA, and the certificates they sign.
+pub struct Authority {
+    core: Arc<Core>,
+    user_ca: SshCa,
+    host_ca: SshCa,
+    tls_ca: TlsCa,
+    /// `auth_service.leaf_cert_ttl`, in seconds.
+    leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
+}
+
+impl Authority {
+    /// Loads the cluster's CAs from storage (generating them on first start) and publishes their
+    /// public parts.
+    pub async fn load(core: Arc<Core>) -> Result<Self, AuthError> {
+        let (user_ca, host_ca, tls_ca) = load_cas(&core).await?;
+        Ok(Authority {
+            core,
+            user_ca,
+            host_ca,
+            tls_ca,
+            leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
+        })
+    }
+
     /// Signs an SSH user certificate and a TLS client certificate for `req.public_key`, with the
     /// logins and permissions `checker` (the user's roles) grants.
     pub fn issue(&self, req: CertRequest<'_>, checker: &AccessChecker) -> Result<LoginResponse, AuthError> {
@@ -49,7 +79,7 @@ impl AuthService {
             roles,
             traits,
             logins,
-            cluster: self.cluster.clone(),
+            cluster: self.core.cluster.clone(),
             valid_after: now - time::Duration::minutes(1),
             valid_before: now + ttl,
             permit_pty: true,
@@ -68,9 +98,9 @@ impl AuthService {
             ssh_cert: tether_shared::ssh_cert::cert_to_openssh(&ssh)
                 .map_err(internal("encoding an SSH certificate"))?,
             tls_cert: tls.cert_pem,
-            cluster_name: self.cluster.clone(),
+            cluster_name: self.core.cluster.clone(),
             host_cas: vec![TrustedKey {
-                cluster: self.cluster.clone(),
+                cluster: self.core.cluster.clone(),
                 public_key: self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
             }],
             tls_cas: vec![self.tls_ca.cert_pem()],
@@ -84,82 +114,9 @@ impl AuthService {
         self.leaf_cert_ttl_secs.store(ttl.as_secs(), std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn leaf_cert_ttl(&self) -> Duration {
+    /// `auth_service.leaf_cert_ttl`.
+    pub fn leaf_cert_ttl(&self) -> Duration {
         Duration::from_secs(self.leaf_cert_ttl_secs.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
-    /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
-    /// (`cluster_labels`). They live `auth_service.leaf_cert_ttl` ([`super::LEAF_CERT_TTL`]) at most and never beyond the caller's own
-    /// certificate, so a label change reaches even direct paths to the leaf within that time.
-    pub async fn issue_leaf_cert(
-        &self,
-        caller: &Identity,
-        cluster: &str,
-        public_key: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        let result = self.issue_leaf_cert_inner(caller, cluster, public_key).await;
-        let error = result.as_ref().err().map(ToString::to_string);
-        self.audit.emit(
-            Event::CertLeaf,
-            Outcome::of(result.is_ok()),
-            &caller.user,
-            serde_json::json!({"leaf_cluster": cluster, "error": error}),
-        );
-        result
-    }
-
-    async fn issue_leaf_cert_inner(
-        &self,
-        caller: &Identity,
-        cluster: &str,
-        public_key: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        // A trusted cluster's user must not be mistaken for a local user of the same name.
-        if caller.cluster != self.cluster {
-            return Err(AuthError::Forbidden(format!(
-                "only users of {} get certificates for its leaves",
-                self.cluster
-            )));
-        }
-        if caller.route_to_cluster.is_some() {
-            return Err(AuthError::Forbidden(
-                "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
-            ));
-        }
-        let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
-        let Some(rc) = rc else {
-            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.cluster)));
-        };
-        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &caller.user)).await?
-        else {
-            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
-        };
-        let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.roles(&role_names).await?;
-        let checker = AccessChecker::new(&roles, &user.spec.traits);
-        let decision = checker.check_cluster(&rc.metadata.labels);
-        if !decision.allowed {
-            return Err(AuthError::Forbidden(format!(
-                "your roles do not allow cluster {cluster}: {}",
-                decision.reason
-            )));
-        }
-        let left = caller.valid_before - time::OffsetDateTime::now_utc();
-        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
-        if left.is_zero() {
-            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
-        }
-        let ttl = self.leaf_cert_ttl().min(left);
-        let req = CertRequest {
-            user: &caller.user,
-            roles: role_names,
-            traits: user.spec.traits.clone(),
-            public_key,
-            ttl,
-            leaf: Some(cluster.to_string()),
-        };
-        self.issue(req, &checker)
     }
 
     /// Writes the local admin identity `tctl` uses on the auth host.
@@ -167,7 +124,7 @@ impl AuthService {
         let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(internal("generating a key"))?;
         let public = key.public_key().to_openssh().map_err(internal("encoding a public key"))?;
         let roles = vec![ADMIN_ROLE.to_string()];
-        let checker = AccessChecker::new(&[Self::admin_role()], &Traits::new());
+        let checker = AccessChecker::new(&[Core::admin_role()], &Traits::new());
         let req = CertRequest {
             user: "@admin",
             roles,
@@ -180,7 +137,7 @@ impl AuthService {
         let creds = tether_client::credentials::Credentials {
             proxy: proxy.to_string(),
             ssh_proxy: String::new(),
-            cluster: self.cluster.clone(),
+            cluster: self.core.cluster.clone(),
             user: "@admin".into(),
             private_key: key
                 .to_openssh(russh::keys::ssh_key::LineEnding::LF)
@@ -192,5 +149,133 @@ impl AuthService {
             host_cas: issued.host_cas,
         };
         creds.save(path).map_err(internal("writing the credentials"))
+    }
+
+    /// The cluster's SSH user CA public key.
+    pub fn user_ca_public(&self) -> &russh::keys::PublicKey {
+        self.user_ca.public_key()
+    }
+
+    /// Issues the proxy's SSH host certificate for `key`, valid for the given names.
+    pub fn proxy_host_cert(
+        &self,
+        key: &russh::keys::PublicKey,
+        principals: Vec<String>,
+    ) -> Result<russh::keys::Certificate, AuthError> {
+        let now = time::OffsetDateTime::now_utc();
+        let host = tether_shared::ssh_cert::HostIdentity {
+            host_id: proxy_host_id(&self.core.cluster),
+            principals,
+            cluster: self.core.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + NODE_CERT_TTL,
+        };
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        self.host_ca.issue_host_cert(key, &host, serial).map_err(internal("signing a host certificate"))
+    }
+
+    /// The cluster's TLS CA.
+    pub fn tls_ca(&self) -> &TlsCa {
+        &self.tls_ca
+    }
+
+    /// Signs a host certificate for `key` (a node's or a proxy's).
+    pub fn sign_host_cert(
+        &self,
+        key: &russh::keys::PublicKey,
+        host: &HostIdentity,
+    ) -> Result<russh::keys::Certificate, AuthError> {
+        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        self.host_ca.issue_host_cert(key, host, serial).map_err(internal("signing a host certificate"))
+    }
+
+    /// Signs a TLS client certificate for the API.
+    pub fn sign_tls_client(
+        &self,
+        key: &russh::keys::ssh_key::public::Ed25519PublicKey,
+        identity: &Identity,
+    ) -> Result<ClientCert, AuthError> {
+        self.tls_ca.issue_client_cert(key, identity).map_err(internal("signing a TLS client certificate"))
+    }
+
+    /// The host CA's public key, OpenSSH format.
+    pub fn host_ca_public(&self) -> Result<String, AuthError> {
+        self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))
+    }
+}
+
+/// The cluster's three CAs, loaded from storage (generated and stored on first start, by
+/// whichever auth server gets there first), with their public parts published as
+/// `cert_authority` resources.
+pub(crate) async fn load_cas(core: &Core) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
+    let (backend, cluster) = (&core.backend, core.cluster.as_str());
+    let user_pem = load_or_create_secret(backend, "/secrets/ca/user", || {
+        SshCa::generate()
+            .and_then(|ca| ca.to_openssh())
+            .map(|p| p.to_string())
+            .map_err(internal("generating an SSH CA"))
+    })
+    .await?;
+    let host_pem = load_or_create_secret(backend, "/secrets/ca/host", || {
+        SshCa::generate()
+            .and_then(|ca| ca.to_openssh())
+            .map(|p| p.to_string())
+            .map_err(internal("generating an SSH CA"))
+    })
+    .await?;
+    let tls_pair = load_or_create_secret(backend, "/secrets/ca/tls", || {
+        let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
+        Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))
+    })
+    .await?;
+    let split =
+        tls_pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
+    let tls_ca =
+        TlsCa::from_pem(&tls_pair[..split], &tls_pair[split..]).map_err(internal("loading the stored TLS CA"))?;
+    let user_ca = SshCa::from_openssh(&user_pem).map_err(internal("loading a stored SSH CA"))?;
+    let host_ca = SshCa::from_openssh(&host_pem).map_err(internal("loading a stored SSH CA"))?;
+    for (ca_type, keys) in [
+        (
+            CaType::User,
+            CaKeys {
+                ssh: vec![user_ca.public_key_openssh().map_err(internal("encoding the user CA's public key"))?],
+                tls: vec![],
+            },
+        ),
+        (
+            CaType::Host,
+            CaKeys {
+                ssh: vec![host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?],
+                tls: vec![],
+            },
+        ),
+        (CaType::Tls, CaKeys { ssh: vec![], tls: vec![tls_ca.cert_pem()] }),
+    ] {
+        let ca = CertAuthority::new(
+            cluster,
+            CertAuthoritySpec { ca_type, cluster_name: cluster.to_string(), active_keys: keys, ..Default::default() },
+        );
+        records::upsert(backend, &Resource::CertAuthority(ca)).await?;
+    }
+    Ok((user_ca, host_ca, tls_ca))
+}
+
+async fn load_or_create_secret(
+    backend: &Arc<dyn Backend>,
+    key: &str,
+    make: impl FnOnce() -> Result<String, AuthError>,
+) -> Result<String, AuthError> {
+    if let Some(item) = backend.get(key).await? {
+        return String::from_utf8(item.value).map_err(internal("reading a stored CA key"));
+    }
+    let value = make()?;
+    match backend.create(key, value.clone().into_bytes(), None).await {
+        Ok(_) => Ok(value),
+        // Another auth server won the race: use its key.
+        Err(StorageError::AlreadyExists(_)) => {
+            let item = backend.get(key).await?.ok_or_else(|| AuthError::fault(format!("{key} vanished")))?;
+            String::from_utf8(item.value).map_err(internal("reading a stored CA key"))
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,17 +1,29 @@
-//! The auth service: the cluster's certificate authorities, users, passwords, join tokens and
-//! RBAC, over a storage [`Backend`].
+//! The auth service: the cluster's certificate authorities, users, passwords, join tokens,
+//! RBAC and trust with other clusters, over a storage backend.
 //!
-//! On first start [`AuthService::init`] generates the SSH user CA, SSH host CA and TLS CA (Ed25519),
-//! stores their private keys under `/secrets/ca/` and their public parts as `cert_authority`
-//! resources, and creates the preset roles. Every API call is checked against the caller's roles
-//! ([`AuthService::checker`]); the built-in `@admin` identity that local `tctl` uses may do everything.
+//! [`AuthService`] is a handle on a few parts, each a type with a narrow API and a file of its
+//! own, built once by [`AuthService::init`]:
 //!
-//! Layout: this file holds the service, its errors and RBAC; `certs.rs` signs certificates,
-//! `login.rs` checks passwords, invites and second factors, `lockout.rs` counts login attempts
-//! in storage for every host, `resources.rs` holds the API's resource rules, `tokens.rs` join
-//! tokens, `nodes.rs` node joins and heartbeats, `trust.rs` trust between clusters with its
-//! typed refusals in `refusal.rs`, `password.rs` argon2 and random tokens.
+//! - [`Core`] (`base.rs`): storage, the audit log, the cluster's name, and RBAC (the roles of an
+//!   identity, [`Core::authorize`]). Every other part holds it.
+//! - [`Authority`] (`certs.rs`): the SSH user, SSH host and TLS CAs (generated on first start,
+//!   private keys under `/secrets/ca/`, public parts as `cert_authority` resources) and every
+//!   certificate they sign.
+//! - [`Tokens`] (`tokens.rs`): join tokens, stored hashed.
+//! - [`Logins`] (`login.rs`, with `lockout.rs` and `password.rs`): passwords, invites, second
+//!   factors, and login attempts counted in storage for every host.
+//! - [`Trust`] (`trust.rs`, refusals in `refusal.rs`): trusted and remote clusters, their CAs,
+//!   certificates bound to a leaf, and identifying a trusted cluster's users.
+//! - [`Nodes`] (`nodes.rs`): node joins, heartbeats and the trust state nodes poll.
+//! - [`Resources`] (`resources.rs`): the API's rules for `tctl` and `tsh`: every call checked
+//!   against the caller's roles; the built-in `@admin` identity of the local `tctl` may do
+//!   everything.
+//!
+//! `tunnel_status.rs` holds what root proxies record about their tunnels in storage, read here
+//! for `remote_cluster` status. The parts depend on each other one way: core ← tokens, authority
+//! ← logins, trust ← nodes ← resources.
 
+pub mod base;
 pub mod certs;
 pub mod lockout;
 pub mod login;
@@ -23,19 +35,19 @@ pub mod tokens;
 pub mod trust;
 pub mod tunnel_status;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-use tether_audit::{Event, Outcome};
+pub use base::Core;
+pub use certs::Authority;
+pub use login::Logins;
+pub use nodes::Nodes;
+pub use resources::Resources;
+pub use tokens::Tokens;
+pub use trust::Trust;
 
-use tether_shared::identity::Identity;
-use tether_shared::rbac::AccessChecker;
-use tether_shared::resource::{
-    CaKeys, CaType, CertAuthority, CertAuthoritySpec, Kind, Resource, Role, RoleConditions, RoleSpec, Rule, presets,
-};
-use tether_shared::ssh_cert::SshCa;
-use tether_shared::tls_cert::TlsCa;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tether_audit::Audit;
+use tether_shared::resource::{Resource, presets};
 use tether_storage::{Backend, StorageError, records};
 
 /// The role name of the local admin identity; names starting with `@` are reserved.
@@ -142,41 +154,6 @@ impl From<StorageError> for AuthError {
     }
 }
 
-/// The auth service of one cluster.
-pub struct AuthService {
-    backend: Arc<dyn Backend>,
-    cluster: String,
-    user_ca: SshCa,
-    host_ca: SshCa,
-    tls_ca: TlsCa,
-    audit: Arc<Audit>,
-    require_otp: bool,
-    /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
-    insecure: std::sync::atomic::AtomicBool,
-    /// `auth_service.leaf_cert_ttl`, in seconds.
-    leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
-}
-
-async fn load_or_create_secret(
-    backend: &Arc<dyn Backend>,
-    key: &str,
-    make: impl FnOnce() -> Result<String, AuthError>,
-) -> Result<String, AuthError> {
-    if let Some(item) = backend.get(key).await? {
-        return String::from_utf8(item.value).map_err(internal("reading a stored CA key"));
-    }
-    let value = make()?;
-    match backend.create(key, value.clone().into_bytes(), None).await {
-        Ok(_) => Ok(value),
-        // Another auth server won the race: use its key.
-        Err(StorageError::AlreadyExists(_)) => {
-            let item = backend.get(key).await?.ok_or_else(|| AuthError::fault(format!("{key} vanished")))?;
-            String::from_utf8(item.value).map_err(internal("reading a stored CA key"))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Parses a client's OpenSSH public key, which must be Ed25519 (it is certified for both SSH and
 /// TLS).
 pub(crate) fn parse_ed25519(
@@ -191,180 +168,90 @@ pub(crate) fn parse_ed25519(
     Ok((key, ed25519))
 }
 
+/// The auth service of one cluster: a handle on its parts.
+pub struct AuthService {
+    core: Arc<Core>,
+    authority: Arc<Authority>,
+    tokens: Arc<Tokens>,
+    logins: Arc<Logins>,
+    trust: Arc<Trust>,
+    nodes: Arc<Nodes>,
+    resources: Resources,
+}
+
 impl AuthService {
-    /// Loads the cluster's CAs (generating them on first start) and makes sure the preset roles
-    /// and public CA resources exist.
+    /// Loads the cluster's CAs (generating them on first start), makes sure the preset roles and
+    /// public CA resources exist, and builds the parts.
     pub async fn init(
         backend: Arc<dyn Backend>,
         cluster: &str,
         audit: Arc<Audit>,
         require_otp: bool,
     ) -> Result<Arc<Self>, AuthError> {
-        let user_pem = load_or_create_secret(&backend, "/secrets/ca/user", || {
-            SshCa::generate()
-                .and_then(|ca| ca.to_openssh())
-                .map(|p| p.to_string())
-                .map_err(internal("generating an SSH CA"))
-        })
-        .await?;
-        let host_pem = load_or_create_secret(&backend, "/secrets/ca/host", || {
-            SshCa::generate()
-                .and_then(|ca| ca.to_openssh())
-                .map(|p| p.to_string())
-                .map_err(internal("generating an SSH CA"))
-        })
-        .await?;
-        let tls_pair = load_or_create_secret(&backend, "/secrets/ca/tls", || {
-            let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
-            Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))
-        })
-        .await?;
-        let split =
-            tls_pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
-        let tls_ca =
-            TlsCa::from_pem(&tls_pair[..split], &tls_pair[split..]).map_err(internal("loading the stored TLS CA"))?;
-        let auth = AuthService {
-            user_ca: SshCa::from_openssh(&user_pem).map_err(internal("loading a stored SSH CA"))?,
-            host_ca: SshCa::from_openssh(&host_pem).map_err(internal("loading a stored SSH CA"))?,
-            tls_ca,
-            backend,
-            cluster: cluster.to_string(),
-            audit,
-            require_otp,
-            insecure: std::sync::atomic::AtomicBool::new(false),
-            leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
-        };
-        for (ca_type, keys) in [
-            (
-                CaType::User,
-                CaKeys {
-                    ssh: vec![
-                        auth.user_ca.public_key_openssh().map_err(internal("encoding the user CA's public key"))?,
-                    ],
-                    tls: vec![],
-                },
-            ),
-            (
-                CaType::Host,
-                CaKeys {
-                    ssh: vec![
-                        auth.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
-                    ],
-                    tls: vec![],
-                },
-            ),
-            (CaType::Tls, CaKeys { ssh: vec![], tls: vec![auth.tls_ca.cert_pem()] }),
-        ] {
-            let ca = CertAuthority::new(
-                cluster,
-                CertAuthoritySpec {
-                    ca_type,
-                    cluster_name: cluster.to_string(),
-                    active_keys: keys,
-                    ..Default::default()
-                },
-            );
-            records::upsert(&auth.backend, &Resource::CertAuthority(ca)).await?;
-        }
+        let core = Arc::new(Core::new(backend, cluster, audit));
+        let authority = Arc::new(Authority::load(core.clone()).await?);
         for role in presets::all() {
-            match records::create(&auth.backend, &Resource::Role(role)).await {
+            match records::create(&core.backend, &Resource::Role(role)).await {
                 Ok(_) | Err(StorageError::AlreadyExists(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Arc::new(auth))
+        let tokens = Arc::new(Tokens::new(core.clone()));
+        let logins = Arc::new(Logins::new(core.clone(), authority.clone(), require_otp));
+        let trust = Arc::new(Trust::new(core.clone(), authority.clone(), tokens.clone()));
+        let nodes = Arc::new(Nodes::new(core.clone(), authority.clone(), tokens.clone(), trust.clone()));
+        let resources = Resources::new(core.clone(), authority.clone(), tokens.clone(), logins.clone(), trust.clone());
+        Ok(Arc::new(AuthService { core, authority, tokens, logins, trust, nodes, resources }))
+    }
+
+    /// Storage, the audit log, the cluster's name and RBAC.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The cluster's CAs and the certificates they sign.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Join tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Passwords, invites, second factors and lockouts.
+    pub fn logins(&self) -> &Logins {
+        &self.logins
+    }
+
+    /// Trusted and remote clusters.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Node joins, heartbeats and trust state.
+    pub fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+
+    /// The API's resource rules.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// The cluster's name.
     pub fn cluster_name(&self) -> &str {
-        &self.cluster
-    }
-
-    /// The cluster's SSH user CA public key.
-    pub fn user_ca_public(&self) -> &russh::keys::PublicKey {
-        self.user_ca.public_key()
-    }
-
-    /// Issues the proxy's SSH host certificate for `key`, valid for the given names.
-    pub fn proxy_host_cert(
-        &self,
-        key: &russh::keys::PublicKey,
-        principals: Vec<String>,
-    ) -> Result<russh::keys::Certificate, AuthError> {
-        let now = time::OffsetDateTime::now_utc();
-        let host = tether_shared::ssh_cert::HostIdentity {
-            host_id: proxy_host_id(&self.cluster),
-            principals,
-            cluster: self.cluster.clone(),
-            valid_after: now - time::Duration::minutes(1),
-            valid_before: now + nodes::NODE_CERT_TTL,
-        };
-        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        self.host_ca.issue_host_cert(key, &host, serial).map_err(internal("signing a host certificate"))
+        self.core.cluster_name()
     }
 
     /// The storage backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
-        &self.backend
+        self.core.backend()
     }
 
     /// The audit log.
     pub fn audit(&self) -> &Audit {
-        &self.audit
-    }
-
-    /// The cluster's TLS CA.
-    pub fn tls_ca(&self) -> &TlsCa {
-        &self.tls_ca
-    }
-
-    /// The role the local admin identity holds: every verb on every resource.
-    fn admin_role() -> Role {
-        Role::new(
-            ADMIN_ROLE,
-            RoleSpec {
-                allow: RoleConditions { rules: vec![Rule::new(&["*"], &["*"])], ..Default::default() },
-                ..Default::default()
-            },
-        )
-    }
-
-    /// Loads roles by name; unknown names are skipped (a deleted role grants nothing).
-    pub async fn roles(&self, names: &[String]) -> Result<Vec<Role>, AuthError> {
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            if name == ADMIN_ROLE {
-                out.push(Self::admin_role());
-            } else if name == nodes::NODE_ROLE {
-                out.push(nodes::node_role());
-            } else if let Some(Resource::Role(role)) =
-                records::get(&self.backend, &records::key(Kind::Role, name)).await?
-            {
-                out.push(role);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The access checker of an authenticated identity.
-    pub async fn checker(&self, identity: &Identity) -> Result<AccessChecker, AuthError> {
-        Ok(AccessChecker::new(&self.roles(&identity.roles).await?, &identity.traits))
-    }
-
-    /// Checks `verb` on `kind` for an identity, auditing denials.
-    pub async fn authorize(&self, identity: &Identity, kind: &str, verb: &str) -> Result<AccessChecker, AuthError> {
-        let checker = self.checker(identity).await?;
-        let decision = checker.check_rule(kind, verb);
-        if !decision.allowed {
-            self.audit.emit(
-                Event::AccessDenied,
-                Outcome::Failure,
-                &identity.user,
-                serde_json::json!({"resource": kind, "verb": verb, "reason": decision.reason}),
-            );
-            return Err(AuthError::Forbidden(decision.reason));
-        }
-        Ok(checker)
+        self.core.audit()
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, AuthService, LOCKOUT_WINDOW, MAX_FAILED_LOGINS, password};
+use super::{AuthError, LOCKOUT_WINDOW, Logins, MAX_FAILED_LOGINS, password};
 use tether_storage::StorageError;
 
 /// The storage prefix of the counters.
@@ -32,11 +32,11 @@ fn keys(user: &str, source: &str) -> [String; 2] {
     [format!("{PREFIX}user/{}", password::hash_token(user)), format!("{PREFIX}addr/{source}")]
 }
 
-impl AuthService {
+impl Logins {
     /// Counts a login attempt for the user and the source *before* its password is checked, and
     /// refuses it when either is over the limit. Counting first means concurrent guesses cannot
     /// all slip past a check made before any of them failed. A successful login gives its
-    /// attempt back ([`AuthService::release_attempt`]), so only failures accumulate.
+    /// attempt back ([`Logins::release_attempt`]), so only failures accumulate.
     pub(super) async fn reserve_attempt(&self, user: &str, source: &str) -> Result<(), AuthError> {
         let mut over = false;
         for key in keys(user, source) {
@@ -65,13 +65,13 @@ impl AuthService {
     /// count.
     async fn bump(&self, key: &str, delta: i64) -> Result<u32, StorageError> {
         for _ in 0..CAS_ATTEMPTS {
-            let Some(item) = self.backend.get(key).await? else {
+            let Some(item) = self.core.backend.get(key).await? else {
                 if delta <= 0 {
                     return Ok(0);
                 }
                 let value = serde_json::to_vec(&Failures { count: 1 }).unwrap_or_default();
                 let expires = SystemTime::now() + LOCKOUT_WINDOW;
-                match self.backend.create(key, value, Some(expires)).await {
+                match self.core.backend.create(key, value, Some(expires)).await {
                     Err(StorageError::AlreadyExists(_)) => continue,
                     other => return other.map(|_| 1),
                 }
@@ -80,7 +80,7 @@ impl AuthService {
             let count = u32::try_from((i64::from(failures.count) + delta).max(0)).unwrap_or(u32::MAX);
             let value = serde_json::to_vec(&Failures { count }).unwrap_or_default();
             // The window runs from the first attempt: keep its expiry.
-            match self.backend.compare_and_swap(key, item.revision, value, item.expires).await {
+            match self.core.backend.compare_and_swap(key, item.revision, value, item.expires).await {
                 Err(StorageError::Conflict { .. } | StorageError::NotFound(_)) => tokio::task::yield_now().await,
                 other => return other.map(|_| count),
             }
@@ -108,7 +108,7 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..20 {
             let auth = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.push(tokio::spawn(async move { auth.reserve_attempt("bob", "10.0.0.1").await.is_ok() }));
+            tasks.push(tokio::spawn(async move { auth.logins().reserve_attempt("bob", "10.0.0.1").await.is_ok() }));
         }
         let mut passed = 0;
         for t in tasks {
@@ -118,15 +118,15 @@ mod tests {
         // in different orders); checking before counting let all 20 through.
         assert!((1..=MAX_FAILED_LOGINS as usize).contains(&passed), "{passed} of 20 concurrent guesses passed");
         for auth in [&a, &b] {
-            let err = auth.reserve_attempt("bob", "10.0.0.9").await.unwrap_err();
+            let err = auth.logins().reserve_attempt("bob", "10.0.0.9").await.unwrap_err();
             assert!(
                 matches!(&err, AuthError::RateLimited(m) if m.starts_with("too many failed logins for bob")),
                 "{err}"
             );
             // The source is over the limit too, whoever logs in from it.
-            assert!(auth.reserve_attempt("carol", "10.0.0.1").await.is_err());
+            assert!(auth.logins().reserve_attempt("carol", "10.0.0.1").await.is_err());
         }
-        assert!(a.reserve_attempt("carol", "10.0.0.9").await.is_ok());
+        assert!(a.logins().reserve_attempt("carol", "10.0.0.9").await.is_ok());
     }
 
     #[tokio::test]
@@ -136,9 +136,9 @@ mod tests {
         let audit = Arc::new(Audit::open(&dir.path().join("log"), "c.example.com").unwrap());
         let auth = AuthService::init(backend, "c.example.com", audit, false).await.unwrap();
         for _ in 0..3 * MAX_FAILED_LOGINS {
-            auth.reserve_attempt("dave", "10.0.0.2").await.unwrap();
-            auth.release_attempt("dave", "10.0.0.2").await;
+            auth.logins().reserve_attempt("dave", "10.0.0.2").await.unwrap();
+            auth.logins().release_attempt("dave", "10.0.0.2").await;
         }
-        auth.reserve_attempt("dave", "10.0.0.2").await.unwrap();
+        auth.logins().reserve_attempt("dave", "10.0.0.2").await.unwrap();
     }
 }

@@ -9,7 +9,9 @@ use tether_shared::api::{InviteResponse, LoginResponse};
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
 
-use super::{AuthError, AuthService, INVITE_TTL, grantable_roles, internal, password};
+use std::sync::Arc;
+
+use super::{AuthError, Authority, Core, INVITE_TTL, grantable_roles, internal, password};
 use tether_storage::{StorageError, records};
 
 /// A stored password hash or invite.
@@ -26,7 +28,20 @@ struct TotpRecord {
     last_step: u64,
 }
 
-impl AuthService {
+/// Passwords, invites, second factors and lockouts.
+pub struct Logins {
+    pub(crate) core: Arc<Core>,
+    authority: Arc<Authority>,
+    require_otp: bool,
+}
+
+impl Logins {
+    /// Logins that issue certificates from `authority`; `require_otp` asks every login for a
+    /// one-time code.
+    pub fn new(core: Arc<Core>, authority: Arc<Authority>, require_otp: bool) -> Self {
+        Logins { core, authority, require_otp }
+    }
+
     /// Password login (or first login with an invite, which sets the password).
     pub async fn login(
         &self,
@@ -38,11 +53,16 @@ impl AuthService {
         match &result {
             Ok(_) => {
                 self.release_attempt(&req.user, source).await;
-                self.audit.emit(Event::UserLogin, Outcome::Success, &req.user, serde_json::json!({"addr": source}));
+                self.core.audit.emit(
+                    Event::UserLogin,
+                    Outcome::Success,
+                    &req.user,
+                    serde_json::json!({"addr": source}),
+                );
             }
             Err(e) => {
                 tracing::warn!(user = %tether_audit::truncate(&req.user, 64), addr = %source, "login failed: {e}");
-                self.audit.emit(
+                self.core.audit.emit(
                     Event::UserLogin,
                     Outcome::Failure,
                     &req.user,
@@ -56,7 +76,7 @@ impl AuthService {
     async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
         let bad = || AuthError::Unauthorized("invalid user name or password".into());
         let mut enrollment = None;
-        let Some(Resource::User(user)) = records::get(&self.backend, &records::key(Kind::User, &req.user)).await?
+        let Some(Resource::User(user)) = records::get(&self.core.backend, &records::key(Kind::User, &req.user)).await?
         else {
             // Spend the same argon2 work as a real check so unknown users are not revealed by
             // timing.
@@ -65,7 +85,7 @@ impl AuthService {
         };
         if let Some(invite) = &req.invite_token {
             let key = format!("/secrets/invites/{}", password::hash_token(invite));
-            let item = self.backend.get(&key).await?.ok_or_else(|| {
+            let item = self.core.backend.get(&key).await?.ok_or_else(|| {
                 AuthError::Unauthorized(
                     "the invite is unknown or has expired; ask for a new one (tctl users reset)".into(),
                 )
@@ -81,17 +101,17 @@ impl AuthService {
                 password::hash_password_async(req.password.clone()).await.map_err(internal("hashing the password"))?;
             let stored = serde_json::to_vec(&Secret { user: req.user.clone(), hash })
                 .map_err(internal("encoding a password record"))?;
-            self.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
-            self.backend.delete(&key).await?;
+            self.core.backend.put(&format!("/secrets/passwords/{}", req.user), stored, None).await?;
+            self.core.backend.delete(&key).await?;
             if self.require_otp {
                 let secret = tether_shared::totp::generate_secret().ok_or_else(|| AuthError::fault("no randomness"))?;
                 let record = serde_json::to_vec(&TotpRecord { secret: secret.clone(), last_step: 0 })
                     .map_err(internal("encoding a TOTP record"))?;
-                self.backend.put(&format!("/secrets/totp/{}", req.user), record, None).await?;
-                enrollment = Some(tether_shared::totp::otpauth_uri(&self.cluster, &req.user, &secret));
+                self.core.backend.put(&format!("/secrets/totp/{}", req.user), record, None).await?;
+                enrollment = Some(tether_shared::totp::otpauth_uri(&self.core.cluster, &req.user, &secret));
             }
         } else {
-            let Some(item) = self.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
+            let Some(item) = self.core.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
                 // Invited but no password yet: as costly as a wrong password, like unknown users.
                 password::verify_unknown_user(req.password.clone()).await;
                 return Err(bad());
@@ -105,7 +125,7 @@ impl AuthService {
             }
         }
         let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.roles(&role_names).await?;
+        let roles = self.core.roles(&role_names).await?;
         let checker = AccessChecker::new(&roles, &user.spec.traits);
         let ttl = Duration::from_secs(req.ttl_secs.unwrap_or(12 * 3600));
         let cert = super::certs::CertRequest {
@@ -116,7 +136,7 @@ impl AuthService {
             ttl,
             leaf: None,
         };
-        let mut issued = self.issue(cert, &checker)?;
+        let mut issued = self.authority.issue(cert, &checker)?;
         issued.totp_enrollment = enrollment;
         Ok(issued)
     }
@@ -124,7 +144,7 @@ impl AuthService {
     /// Checks a TOTP code for `user` and marks its time step used.
     async fn check_otp(&self, user: &str, code: Option<&str>) -> Result<(), AuthError> {
         let key = format!("/secrets/totp/{user}");
-        let item = self.backend.get(&key).await?.ok_or_else(|| {
+        let item = self.core.backend.get(&key).await?.ok_or_else(|| {
             AuthError::Unauthorized(format!(
                 "this cluster requires a second factor and {user} has none enrolled; ask an admin for tctl users reset {user}"
             ))
@@ -145,7 +165,7 @@ impl AuthService {
         record.last_step = step;
         let value = serde_json::to_vec(&record).map_err(internal("encoding a stored record"))?;
         // Compare-and-swap so two logins racing with one code cannot both pass.
-        self.backend.compare_and_swap(&key, item.revision, value, None).await.map_err(|e| match e {
+        self.core.backend.compare_and_swap(&key, item.revision, value, None).await.map_err(|e| match e {
             StorageError::Conflict { .. } => AuthError::Unauthorized("this one-time code was already used".into()),
             other => other.into(),
         })?;
@@ -158,7 +178,8 @@ impl AuthService {
         let expires = time::OffsetDateTime::now_utc() + INVITE_TTL;
         let value = serde_json::to_vec(&Secret { user: user.to_string(), hash: String::new() })
             .map_err(internal("encoding a password record"))?;
-        self.backend
+        self.core
+            .backend
             .put(&format!("/secrets/invites/{}", password::hash_token(&token)), value, Some(SystemTime::from(expires)))
             .await?;
         Ok(InviteResponse { user: user.to_string(), token, expires })
@@ -166,8 +187,8 @@ impl AuthService {
 
     /// Removes a user's password and second factor (for `tctl users reset` and `rm`).
     pub async fn clear_password(&self, user: &str) -> Result<(), AuthError> {
-        self.backend.delete(&format!("/secrets/passwords/{user}")).await?;
-        self.backend.delete(&format!("/secrets/totp/{user}")).await?;
+        self.core.backend.delete(&format!("/secrets/passwords/{user}")).await?;
+        self.core.backend.delete(&format!("/secrets/totp/{user}")).await?;
         Ok(())
     }
 }

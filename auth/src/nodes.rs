@@ -7,54 +7,45 @@
 //! token. Heartbeats write the `node` resource with an expiry of [`NODE_TTL`], so a node that
 //! stops heartbeating leaves `tsh ls` by itself.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tether_audit::{Event, Outcome};
 
 use tether_shared::api::{JoinRequest, JoinResponse, NodeTrustState, TrustedKey};
 use tether_shared::identity::Identity;
-use tether_shared::resource::{CaType, Kind, Node, Resource, Role, RoleConditions, RoleSpec, Rule, TokenType};
+use tether_shared::resource::{CaType, Kind, Node, Resource, TokenType};
 use tether_shared::ssh_cert::HostIdentity;
 
-use super::{AuthError, AuthService, internal};
+use std::sync::Arc;
+
+use super::{AuthError, Authority, Core, Tokens, Trust, internal};
 use tether_storage::records;
 
-/// The role of node identities.
-pub const NODE_ROLE: &str = "@node";
+pub use super::base::{NODE_CERT_TTL, NODE_ROLE, node_role, node_user};
+
 /// How often nodes heartbeat.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How long an inventory entry outlives its last heartbeat.
 pub const NODE_TTL: Duration = Duration::from_secs(15);
-/// How long node certificates are valid.
-pub const NODE_CERT_TTL: Duration = Duration::from_secs(365 * 86400);
 
-/// The user name in a node's TLS identity.
-pub fn node_user(node_name: &str) -> String {
-    format!("@node:{node_name}")
+/// Node joins, heartbeats and the trust state nodes poll.
+pub struct Nodes {
+    core: Arc<Core>,
+    authority: Arc<Authority>,
+    tokens: Arc<Tokens>,
+    trust: Arc<Trust>,
 }
 
-/// The built-in role of nodes.
-pub fn node_role() -> Role {
-    Role::new(
-        NODE_ROLE,
-        RoleSpec {
-            allow: RoleConditions {
-                rules: vec![
-                    Rule::new(&["node"], &["create", "update", "read", "list"]),
-                    Rule::new(&["role", "cert_authority"], &["read", "list"]),
-                ],
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-}
+impl Nodes {
+    /// Node joins over the given parts.
+    pub fn new(core: Arc<Core>, authority: Arc<Authority>, tokens: Arc<Tokens>, trust: Arc<Trust>) -> Self {
+        Nodes { core, authority, tokens, trust }
+    }
 
-impl AuthService {
     /// Joins a node with a token (remote nodes).
     pub async fn join_node(&self, req: &JoinRequest) -> Result<JoinResponse, AuthError> {
-        self.check_token(&req.token, TokenType::Node).await?;
+        self.tokens.check_token(&req.token, TokenType::Node).await?;
         let resp = self.node_credentials(&req.node_name, &req.hostname, &req.public_key).await?;
-        self.audit.emit(
+        self.core.audit.emit(
             Event::NodeJoin,
             Outcome::Success,
             &node_user(&req.node_name),
@@ -79,26 +70,24 @@ impl AuthService {
         }
         let (key, ed25519) = super::parse_ed25519(public_key)?;
         let now = time::OffsetDateTime::now_utc();
-        let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.cluster)];
+        let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.core.cluster)];
         if !hostname.is_empty() && hostname != node_name {
             principals.push(hostname.to_string());
         }
         let host = HostIdentity {
             host_id: node_name.to_string(),
             principals,
-            cluster: self.cluster.clone(),
+            cluster: self.core.cluster.clone(),
             valid_after: now - time::Duration::minutes(1),
             valid_before: now + NODE_CERT_TTL,
         };
-        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let host_cert =
-            self.host_ca.issue_host_cert(&key, &host, serial).map_err(internal("signing a host certificate"))?;
+        let host_cert = self.authority.sign_host_cert(&key, &host)?;
         let identity = Identity {
             user: node_user(node_name),
             roles: vec![NODE_ROLE.to_string()],
             traits: Default::default(),
             logins: vec![],
-            cluster: self.cluster.clone(),
+            cluster: self.core.cluster.clone(),
             valid_after: host.valid_after,
             valid_before: host.valid_before,
             permit_pty: false,
@@ -106,17 +95,16 @@ impl AuthService {
             permit_port_forwarding: false,
             route_to_cluster: None,
         };
-        let tls =
-            self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal("signing a TLS client certificate"))?;
+        let tls = self.authority.sign_tls_client(&ed25519, &identity)?;
         Ok(JoinResponse {
-            cluster_name: self.cluster.clone(),
+            cluster_name: self.core.cluster.clone(),
             host_cert: tether_shared::ssh_cert::cert_to_openssh(&host_cert)
                 .map_err(internal("encoding an SSH certificate"))?,
             tls_cert: tls.cert_pem,
-            tls_cas: vec![self.tls_ca.cert_pem()],
+            tls_cas: vec![self.authority.tls_ca().cert_pem()],
             host_cas: vec![TrustedKey {
-                cluster: self.cluster.clone(),
-                public_key: self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
+                cluster: self.core.cluster.clone(),
+                public_key: self.authority.host_ca_public()?,
             }],
         })
     }
@@ -132,16 +120,16 @@ impl AuthService {
         }
         node.metadata.id = None;
         node.metadata.expires = Some(time::OffsetDateTime::now_utc() + NODE_TTL);
-        records::upsert(&self.backend, &Resource::Node(node)).await?;
+        records::upsert(&self.core.backend, &Resource::Node(node)).await?;
         Ok(())
     }
 
     /// Finds a node by name (one key read), or by host name or address (a scan).
     pub async fn find_node(&self, host: &str, port: Option<u16>) -> Result<Option<Node>, AuthError> {
-        let by_name = records::get(&self.backend, &records::key(Kind::Node, host)).await?;
+        let by_name = records::get(&self.core.backend, &records::key(Kind::Node, host)).await?;
         let candidates = match by_name {
             Some(node) => vec![node],
-            None => records::list(&self.backend, &records::prefix(Kind::Node)).await?,
+            None => records::list(&self.core.backend, &records::prefix(Kind::Node)).await?,
         };
         Ok(candidates
             .into_iter()
@@ -163,21 +151,21 @@ impl AuthService {
     /// The user CAs and roles a node checks users against: this cluster's user CA and those of
     /// the clusters it trusts. A root also stores its leaves' CAs, but never trusts their users.
     pub async fn node_trust_state(&self) -> Result<NodeTrustState, AuthError> {
-        let trusted = self.trusted_names().await?;
-        let user_cas = records::list(&self.backend, &records::prefix(Kind::CertAuthority))
+        let trusted = self.trust.trusted_names().await?;
+        let user_cas = records::list(&self.core.backend, &records::prefix(Kind::CertAuthority))
             .await?
             .into_iter()
             .filter_map(|r| match r {
                 Resource::CertAuthority(ca)
                     if ca.spec.ca_type == CaType::User
-                        && (ca.spec.cluster_name == self.cluster || trusted.contains(&ca.spec.cluster_name)) =>
+                        && (ca.spec.cluster_name == self.core.cluster || trusted.contains(&ca.spec.cluster_name)) =>
                 {
                     Some(ca)
                 }
                 _ => None,
             })
             .collect();
-        let roles = records::list(&self.backend, &records::prefix(Kind::Role))
+        let roles = records::list(&self.core.backend, &records::prefix(Kind::Role))
             .await?
             .into_iter()
             .filter_map(|r| match r {
@@ -200,7 +188,7 @@ impl AuthService {
         wait: Duration,
     ) -> Result<NodeTrustState, AuthError> {
         // Watch before reading, so a change between the read and the wait is not missed.
-        let mut watcher = self.backend.watch("/resources/");
+        let mut watcher = self.core.backend.watch("/resources/");
         let state = self.node_trust_state().await?;
         if known != Some(state.revision.as_str()) {
             return Ok(state);

@@ -1,5 +1,5 @@
 //! The API's resource, user, token and listing operations as business rules: who may do what
-//! (RBAC through [`AuthService::authorize`]), what may be stored, what is audited, and what each caller
+//! (RBAC through [`Core::authorize`](super::Core::authorize)), what may be stored, what is audited, and what each caller
 //! may see. The web handlers only translate HTTP to these calls and back.
 
 use std::time::Duration;
@@ -12,14 +12,36 @@ use tether_shared::api::{
 use tether_shared::identity::{Identity, Traits};
 use tether_shared::resource::{CaType, CertAuthority, Kind, Resource, User, UserSpec};
 
-use super::{AuthError, AuthService, grantable_roles, is_reserved_role};
+use std::sync::Arc;
+
+use super::{AuthError, Authority, Core, Logins, Tokens, Trust, grantable_roles, is_reserved_role};
 use tether_storage::StorageError;
 use tether_storage::records;
 
-impl AuthService {
+/// The API's rules for `tctl` and `tsh`: every call checked against the caller's roles.
+pub struct Resources {
+    core: Arc<Core>,
+    authority: Arc<Authority>,
+    tokens: Arc<Tokens>,
+    logins: Arc<Logins>,
+    trust: Arc<Trust>,
+}
+
+impl Resources {
+    /// The API's rules over the other parts.
+    pub fn new(
+        core: Arc<Core>,
+        authority: Arc<Authority>,
+        tokens: Arc<Tokens>,
+        logins: Arc<Logins>,
+        trust: Arc<Trust>,
+    ) -> Self {
+        Resources { core, authority, tokens, logins, trust }
+    }
+
     /// `tctl users add`: a user with existing, grantable roles, and their invitation.
     pub async fn create_user(&self, who: &Identity, req: &CreateUserRequest) -> Result<InviteResponse, AuthError> {
-        self.authorize(who, "user", "create").await?;
+        self.core.authorize(who, "user", "create").await?;
         tether_shared::names::validate_name(&req.name).map_err(|e| AuthError::BadRequest(e.to_string()))?;
         if req.roles.is_empty() {
             return Err(AuthError::BadRequest("a user needs at least one role (--roles=access,editor)".into()));
@@ -28,7 +50,7 @@ impl AuthService {
             if is_reserved_role(role) {
                 return Err(AuthError::BadRequest(format!("role {role:?} is built in and cannot be given to users")));
             }
-            if self.roles(std::slice::from_ref(role)).await?.is_empty() {
+            if self.core.roles(std::slice::from_ref(role)).await?.is_empty() {
                 return Err(AuthError::BadRequest(format!("role {role:?} does not exist")));
             }
         }
@@ -37,28 +59,28 @@ impl AuthService {
             traits.insert("logins".into(), req.logins.clone());
         }
         let user = User::new(&req.name, UserSpec { roles: req.roles.clone(), traits });
-        records::create(self.backend(), &Resource::User(user)).await.map_err(|e| match e {
+        records::create(self.core.backend(), &Resource::User(user)).await.map_err(|e| match e {
             StorageError::AlreadyExists(_) => AuthError::Conflict(format!("user {:?} already exists", req.name)),
             other => other.into(),
         })?;
-        self.audit.emit(
+        self.core.audit.emit(
             Event::UserCreate,
             Outcome::Success,
             &who.user,
             serde_json::json!({"name": req.name, "roles": req.roles}),
         );
-        self.invite(&req.name).await
+        self.logins.invite(&req.name).await
     }
 
     /// `tctl users reset`: clears the password and invites the user again.
     pub async fn reset_user(&self, who: &Identity, name: &str) -> Result<InviteResponse, AuthError> {
-        self.authorize(who, "user", "update").await?;
-        if records::get(self.backend(), &records::key(Kind::User, name)).await?.is_none() {
+        self.core.authorize(who, "user", "update").await?;
+        if records::get(self.core.backend(), &records::key(Kind::User, name)).await?.is_none() {
             return Err(AuthError::NotFound(format!("user {name:?} not found")));
         }
-        self.clear_password(name).await?;
-        self.audit.emit(Event::UserReset, Outcome::Success, &who.user, serde_json::json!({"name": name}));
-        self.invite(name).await
+        self.logins.clear_password(name).await?;
+        self.core.audit.emit(Event::UserReset, Outcome::Success, &who.user, serde_json::json!({"name": name}));
+        self.logins.invite(name).await
     }
 
     /// Every resource of a kind the caller may list and see; remote clusters carry their
@@ -69,11 +91,11 @@ impl AuthService {
         kind: Kind,
         offline_window: Duration,
     ) -> Result<Vec<Resource>, AuthError> {
-        self.authorize(who, kind.as_str(), "list").await?;
+        self.core.authorize(who, kind.as_str(), "list").await?;
         if kind == Kind::Token {
-            return self.token_resources().await;
+            return self.tokens.token_resources().await;
         }
-        let all = records::list(self.backend(), &records::prefix(kind)).await?;
+        let all = records::list(self.core.backend(), &records::prefix(kind)).await?;
         let shown = self.visible(who, all).await?;
         self.with_status(shown, offline_window).await
     }
@@ -87,13 +109,13 @@ impl AuthService {
         name: &str,
         offline_window: Duration,
     ) -> Result<Vec<Resource>, AuthError> {
-        self.authorize(who, kind.as_str(), "read").await?;
+        self.core.authorize(who, kind.as_str(), "read").await?;
         let found = if kind == Kind::Token {
-            self.token_resources().await?.into_iter().filter(|t| t.name() == name).collect()
+            self.tokens.token_resources().await?.into_iter().filter(|t| t.name() == name).collect()
         } else if kind == Kind::CertAuthority {
-            records::list(self.backend(), &format!("{}{name}/", records::prefix(kind))).await?
+            records::list(self.core.backend(), &format!("{}{name}/", records::prefix(kind))).await?
         } else {
-            records::get(self.backend(), &records::key(kind, name)).await?.into_iter().collect()
+            records::get(self.core.backend(), &records::key(kind, name)).await?.into_iter().collect()
         };
         let found = self.visible(who, found).await?;
         if found.is_empty() {
@@ -114,9 +136,9 @@ impl AuthService {
             return Err(AuthError::BadRequest("no resources in the request".into()));
         }
         for r in &resources {
-            self.authorize(who, r.kind().as_str(), if force { "update" } else { "create" }).await?;
+            self.core.authorize(who, r.kind().as_str(), if force { "update" } else { "create" }).await?;
             if force {
-                self.authorize(who, r.kind().as_str(), "create").await?;
+                self.core.authorize(who, r.kind().as_str(), "create").await?;
             }
             check_storable(r, force)?;
         }
@@ -125,7 +147,7 @@ impl AuthService {
             r.metadata_mut().id = None;
             let existed = self.store_resource(&r, force).await?;
             let verb = if existed { "updated" } else { "created" };
-            self.audit.emit(
+            self.core.audit.emit(
                 if existed { Event::ResourceUpdate } else { Event::ResourceCreate },
                 Outcome::Success,
                 &who.user,
@@ -139,19 +161,19 @@ impl AuthService {
     /// Stores one checked resource; whether it existed.
     async fn store_resource(&self, r: &Resource, force: bool) -> Result<bool, AuthError> {
         match r {
-            Resource::TrustedCluster(tc) => self.upsert_trusted_cluster(tc.clone(), force).await,
+            Resource::TrustedCluster(tc) => self.trust.upsert_trusted_cluster(tc.clone(), force).await,
             // Only labels (checked in `check_storable`: with `force`).
             Resource::RemoteCluster(rc) => {
-                self.set_remote_cluster_labels(&rc.metadata.name, rc.metadata.labels.clone()).await?;
+                self.trust.set_remote_cluster_labels(&rc.metadata.name, rc.metadata.labels.clone()).await?;
                 Ok(true)
             }
             _ if force => {
-                let existed = self.backend().get(&records::key_of(r)).await?.is_some();
-                records::upsert(self.backend(), r).await?;
+                let existed = self.core.backend().get(&records::key_of(r)).await?.is_some();
+                records::upsert(self.core.backend(), r).await?;
                 Ok(existed)
             }
             _ => {
-                records::create(self.backend(), r).await.map_err(|e| match e {
+                records::create(self.core.backend(), r).await.map_err(|e| match e {
                     StorageError::AlreadyExists(_) => AuthError::Conflict(format!(
                         "{} {:?} already exists; use tctl create -f to overwrite it",
                         r.kind(),
@@ -166,25 +188,25 @@ impl AuthService {
 
     /// `tctl rm KIND/NAME`. A removed remote cluster's tunnels are the proxy's to drop.
     pub async fn delete_resource(&self, who: &Identity, kind: Kind, name: &str) -> Result<String, AuthError> {
-        self.authorize(who, kind.as_str(), "delete").await?;
+        self.core.authorize(who, kind.as_str(), "delete").await?;
         match kind {
             Kind::CertAuthority => {
                 return Err(AuthError::BadRequest(
                     "certificate authorities are removed with their remote cluster".into(),
                 ));
             }
-            Kind::TrustedCluster => self.delete_trusted_cluster(name).await?,
-            Kind::RemoteCluster => self.delete_remote_cluster(name).await?,
+            Kind::TrustedCluster => self.trust.delete_trusted_cluster(name).await?,
+            Kind::RemoteCluster => self.trust.delete_remote_cluster(name).await?,
             _ => {
-                if !self.backend().delete(&records::key(kind, name)).await? {
+                if !self.core.backend().delete(&records::key(kind, name)).await? {
                     return Err(AuthError::NotFound(format!("{kind} {name:?} not found")));
                 }
             }
         }
         if kind == Kind::User {
-            self.clear_password(name).await?;
+            self.logins.clear_password(name).await?;
         }
-        self.audit.emit(
+        self.core.audit.emit(
             Event::ResourceDelete,
             Outcome::Success,
             &who.user,
@@ -195,9 +217,9 @@ impl AuthService {
 
     /// `tctl tokens add`.
     pub async fn create_token(&self, who: &Identity, req: CreateTokenRequest) -> Result<TokenInfo, AuthError> {
-        self.authorize(who, "token", "create").await?;
-        let info = self.add_token(req.token_type, Duration::from_secs(req.ttl_secs), req.labels).await?;
-        self.audit.emit(
+        self.core.authorize(who, "token", "create").await?;
+        let info = self.tokens.add_token(req.token_type, Duration::from_secs(req.ttl_secs), req.labels).await?;
+        self.core.audit.emit(
             Event::JoinTokenCreate,
             Outcome::Success,
             &who.user,
@@ -208,15 +230,15 @@ impl AuthService {
 
     /// `tctl tokens ls`.
     pub async fn tokens_for(&self, who: &Identity) -> Result<Vec<TokenInfo>, AuthError> {
-        self.authorize(who, "token", "list").await?;
-        self.list_tokens().await
+        self.core.authorize(who, "token", "list").await?;
+        self.tokens.list_tokens().await
     }
 
     /// `tctl tokens rm`.
     pub async fn delete_token(&self, who: &Identity, token: &str) -> Result<TokenInfo, AuthError> {
-        self.authorize(who, "token", "delete").await?;
-        let info = self.remove_token(token).await?;
-        self.audit.emit(
+        self.core.authorize(who, "token", "delete").await?;
+        let info = self.tokens.remove_token(token).await?;
+        self.core.audit.emit(
             Event::JoinTokenDelete,
             Outcome::Success,
             &who.user,
@@ -228,13 +250,14 @@ impl AuthService {
     /// Certificates for any user: impersonation, so it needs `create` on `cert_authority`,
     /// which only the local admin identity holds by default.
     pub async fn sign_for_user(&self, who: &Identity, req: &SignRequest) -> Result<LoginResponse, AuthError> {
-        self.authorize(who, "cert_authority", "create").await?;
-        let Some(Resource::User(user)) = records::get(self.backend(), &records::key(Kind::User, &req.user)).await?
+        self.core.authorize(who, "cert_authority", "create").await?;
+        let Some(Resource::User(user)) =
+            records::get(self.core.backend(), &records::key(Kind::User, &req.user)).await?
         else {
             return Err(AuthError::NotFound(format!("user {:?} not found", req.user)));
         };
         let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.roles(&role_names).await?;
+        let roles = self.core.roles(&role_names).await?;
         let checker = tether_shared::rbac::AccessChecker::new(&roles, &user.spec.traits);
         let cert = super::certs::CertRequest {
             user: &req.user,
@@ -244,8 +267,8 @@ impl AuthService {
             ttl: Duration::from_secs(req.ttl_secs),
             leaf: None,
         };
-        let issued = self.issue(cert, &checker)?;
-        self.audit.emit(Event::CertCreate, Outcome::Success, &who.user, serde_json::json!({"for_user": req.user}));
+        let issued = self.authority.issue(cert, &checker)?;
+        self.core.audit.emit(Event::CertCreate, Outcome::Success, &who.user, serde_json::json!({"for_user": req.user}));
         Ok(issued)
     }
 
@@ -256,9 +279,9 @@ impl AuthService {
         since: Option<time::OffsetDateTime>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, AuthError> {
-        self.authorize(who, "event", "list").await?;
+        self.core.authorize(who, "event", "list").await?;
         let limit = limit.min(tether_audit::MAX_READ_LIMIT);
-        self.audit.read(since, limit).await.map_err(super::internal("reading the audit log"))
+        self.core.audit.read(since, limit).await.map_err(super::internal("reading the audit log"))
     }
 
     /// This cluster and the leaves the caller's roles may see (`cluster_labels`), with status
@@ -270,12 +293,12 @@ impl AuthService {
         remote: bool,
         offline_window: Duration,
     ) -> Result<Vec<ClusterInfo>, AuthError> {
-        let local = self.cluster_name().to_string();
+        let local = self.core.cluster_name().to_string();
         let mut out = vec![self.cluster_info(&local, "online".into(), "root").await?];
         if remote {
             return Ok(out);
         }
-        let rcs = self.remote_clusters().await?.into_iter().map(Resource::RemoteCluster).collect();
+        let rcs = self.trust.remote_clusters().await?.into_iter().map(Resource::RemoteCluster).collect();
         let shown = self.with_status(self.visible(who, rcs).await?, offline_window).await?;
         for r in shown {
             let Resource::RemoteCluster(rc) = r else { continue };
@@ -291,25 +314,25 @@ impl AuthService {
             name: name.to_string(),
             status,
             cluster_type: cluster_type.into(),
-            host_cas: keys(self.ca_of(name, CaType::Host).await?).ssh,
-            tls_cas: keys(self.ca_of(name, CaType::Tls).await?).tls,
+            host_cas: keys(self.trust.ca_of(name, CaType::Host).await?).ssh,
+            tls_cas: keys(self.trust.ca_of(name, CaType::Tls).await?).tls,
         })
     }
 
     /// The nodes the caller could log in to (no resource rule needed: the node labels decide).
     pub async fn nodes_for(&self, who: &Identity) -> Result<Vec<Resource>, AuthError> {
-        let all = records::list(self.backend(), &records::prefix(Kind::Node)).await?;
+        let all = records::list(self.core.backend(), &records::prefix(Kind::Node)).await?;
         self.visible(who, all).await
     }
 
     /// The caller as this cluster sees them; `remote_roles` are a trusted cluster's user's
     /// roles before mapping.
     pub async fn whoami(&self, who: &Identity, remote_roles: Option<&[String]>) -> Result<WhoAmI, AuthError> {
-        let checker = self.checker(who).await?;
+        let checker = self.core.checker(who).await?;
         Ok(WhoAmI {
             user: who.user.clone(),
             user_cluster: who.cluster.clone(),
-            cluster: self.cluster_name().to_string(),
+            cluster: self.core.cluster_name().to_string(),
             cert_roles: remote_roles.map_or_else(|| who.roles.clone(), <[String]>::to_vec),
             roles: who.roles.clone(),
             logins: checker.logins(),
@@ -319,7 +342,7 @@ impl AuthService {
     /// Which resources of a listing the caller may see: remote clusters by `cluster_labels`,
     /// nodes by whether their roles could log in there.
     async fn visible(&self, who: &Identity, resources: Vec<Resource>) -> Result<Vec<Resource>, AuthError> {
-        let checker = self.checker(who).await?;
+        let checker = self.core.checker(who).await?;
         // The built-in identities (the local admin, nodes) see everything.
         let builtin = who.roles.iter().any(|r| is_reserved_role(r));
         Ok(resources
@@ -341,7 +364,7 @@ impl AuthService {
         if !resources.iter().any(|r| matches!(r, Resource::RemoteCluster(_))) {
             return Ok(resources);
         }
-        let statuses = crate::tunnel_status::leaf_statuses(self.backend(), offline_window).await?;
+        let statuses = crate::tunnel_status::leaf_statuses(self.core.backend(), offline_window).await?;
         Ok(resources
             .into_iter()
             .map(|r| match r {
@@ -430,7 +453,7 @@ mod tests {
         let yaml = "kind: role\nversion: v5\nmetadata:\n  name: ops\nspec:\n  allow:\n    logins: [ops]\n---\n\
                     kind: remote_cluster\nversion: v3\nmetadata:\n  name: leaf.example.com\n";
         let docs = parse_resources("request", yaml).unwrap();
-        let err = auth.apply_resources(&admin, docs, false).await.unwrap_err();
+        let err = auth.resources().apply_resources(&admin, docs, false).await.unwrap_err();
         assert!(
             matches!(&err, AuthError::BadRequest(m) if m.starts_with("remote clusters are created when a leaf establishes trust")),
             "{err}"
@@ -444,7 +467,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let auth = cluster(&dir).await;
         let stranger = identity("alice", "other.example.com", &["access"]);
-        let err = auth.issue_leaf_cert(&stranger, "leaf.example.com", "ssh-ed25519 AAAA").await.unwrap_err();
+        let err = auth.trust().issue_leaf_cert(&stranger, "leaf.example.com", "ssh-ed25519 AAAA").await.unwrap_err();
         assert_eq!(err.to_string(), "access denied: only users of root.example.com get certificates for its leaves");
     }
 
@@ -453,12 +476,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let auth = cluster(&dir).await;
         let admin = identity("@admin", "root.example.com", &[ADMIN_ROLE]);
-        let missing = auth.delete_resource(&admin, Kind::Role, "nope").await.unwrap_err();
+        let missing = auth.resources().delete_resource(&admin, Kind::Role, "nope").await.unwrap_err();
         assert_eq!(missing.to_string(), "role \"nope\" not found");
-        let ca = auth.delete_resource(&admin, Kind::CertAuthority, "root.example.com").await.unwrap_err();
+        let ca = auth.resources().delete_resource(&admin, Kind::CertAuthority, "root.example.com").await.unwrap_err();
         assert_eq!(ca.to_string(), "certificate authorities are removed with their remote cluster");
         let nobody = identity("bob", "root.example.com", &[]);
-        let denied = auth.delete_resource(&nobody, Kind::Role, "access").await.unwrap_err();
+        let denied = auth.resources().delete_resource(&nobody, Kind::Role, "access").await.unwrap_err();
         assert!(matches!(denied, AuthError::Forbidden(_)), "{denied}");
         assert!(matches!(
             records::get(auth.backend(), &records::key(Kind::Role, "access")).await.unwrap(),

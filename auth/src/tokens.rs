@@ -12,7 +12,9 @@ use tether_shared::api::TokenInfo;
 use tether_shared::labels::Labels;
 use tether_shared::resource::TokenType;
 
-use super::{AuthError, AuthService, internal, password};
+use std::sync::Arc;
+
+use super::{AuthError, Core, internal, password};
 
 /// Characters of a token kept for display.
 pub const HINT_LEN: usize = 8;
@@ -45,7 +47,17 @@ impl TokenRecord {
     }
 }
 
-impl AuthService {
+/// Join tokens, stored hashed.
+pub struct Tokens {
+    core: Arc<Core>,
+}
+
+impl Tokens {
+    /// Join tokens in the cluster's storage.
+    pub fn new(core: Arc<Core>) -> Self {
+        Tokens { core }
+    }
+
     /// Creates a random token of `token_type` that expires after `ttl`; returns it in full,
     /// the only time it is shown.
     pub async fn add_token(
@@ -75,14 +87,14 @@ impl AuthService {
         let record = TokenRecord { token_type, labels, hint, expires };
         let value = serde_json::to_vec(&record).map_err(internal("encoding a stored record"))?;
         let key = format!("{PREFIX}{}", password::hash_token(token));
-        self.backend.put(&key, value, expires.map(SystemTime::from)).await?;
+        self.core.backend.put(&key, value, expires.map(SystemTime::from)).await?;
         Ok(())
     }
 
     /// Lists live tokens (hints only), soonest expiry first.
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, AuthError> {
         let mut out = Vec::new();
-        for item in self.backend.range(PREFIX).await? {
+        for item in self.core.backend.range(PREFIX).await? {
             let record: TokenRecord =
                 serde_json::from_slice(&item.value).map_err(internal("reading a stored record"))?;
             out.push(record.info());
@@ -112,10 +124,11 @@ impl AuthService {
     /// Deletes a token given in full or by its listed hint.
     pub async fn remove_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let key = format!("{PREFIX}{}", password::hash_token(token));
-        let mut found = self.backend.get(&key).await?.map(|item| (key, item));
+        let mut found = self.core.backend.get(&key).await?.map(|item| (key, item));
         if found.is_none() {
             let hint = token.trim_end_matches('…');
             let matches: Vec<_> = self
+                .core
                 .backend
                 .range(PREFIX)
                 .await?
@@ -131,7 +144,7 @@ impl AuthService {
         }
         let (key, item) = found.ok_or_else(|| AuthError::NotFound("token not found (it may have expired)".into()))?;
         let record: TokenRecord = serde_json::from_slice(&item.value).map_err(internal("reading a stored record"))?;
-        self.backend.delete(&key).await?;
+        self.core.backend.delete(&key).await?;
         Ok(record.info())
     }
 
@@ -139,6 +152,7 @@ impl AuthService {
     pub async fn check_token(&self, token: &str, token_type: TokenType) -> Result<TokenRecord, AuthError> {
         let key = format!("{PREFIX}{}", password::hash_token(token));
         let item = self
+            .core
             .backend
             .get(&key)
             .await?

@@ -70,6 +70,7 @@ pub async fn load_or_join(
     let public_key = key.public_key().to_openssh()?;
     let resp = match via {
         JoinVia::Local(auth) => auth
+            .nodes()
             .node_credentials(node_name, hostname, &public_key)
             .await
             .map_err(|e| anyhow::anyhow!("cannot issue the node's certificates: {e}"))?,

@@ -156,7 +156,7 @@ impl Relay {
     /// The authenticated user and their access checker here.
     async fn checker(&self) -> Result<(&Identity, AccessChecker), Refusal> {
         let identity = self.identity.as_ref().ok_or_else(|| Refusal::Internal("not authenticated".into()))?;
-        let roles = self.auth.roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
+        let roles = self.auth.core().roles(&identity.roles).await.map_err(|e| Refusal::Internal(e.to_string()))?;
         Ok((identity, AccessChecker::new(&roles, &identity.traits)))
     }
 
@@ -202,6 +202,7 @@ impl Relay {
         }
         let node = self
             .auth
+            .nodes()
             .find_node(&host, port)
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?
@@ -232,7 +233,7 @@ impl russh::server::Handler for Relay {
     // Plain public keys are refused by russh's default `auth_publickey`: only certificates pass.
 
     async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
-        let cas = vec![self.auth.user_ca_public().clone()];
+        let cas = vec![self.auth.authority().user_ca_public().clone()];
         // The relay only checks who the user is; whether they may use this login on the node is
         // RBAC's answer at the subsystem request (with a reason), and the node checks it again.
         // A root's user needs a certificate the root bound to this cluster (their roles mapped).
@@ -242,9 +243,9 @@ impl russh::server::Handler for Relay {
                 // Only a cluster trusted here; anyone else gets the untrusted-CA answer.
                 Ok(claimed)
                     if claimed.cluster != self.auth.cluster_name()
-                        && self.auth.trust_active(&claimed.cluster).await =>
+                        && self.auth.trust().trust_active(&claimed.cluster).await =>
                 {
-                    self.auth.identify_remote_ssh_user(cert).await
+                    self.auth.trust().identify_remote_ssh_user(cert).await
                 }
                 _ => Err(TrustRefusal::Certificate(local)),
             },

@@ -106,6 +106,26 @@ impl CompiledSelectors {
     }
 
     /// Matches `labels`: `Ok(())`, or `Err(reason)` saying which key failed.
+    ///
+    /// ```
+    /// use tether_shared::identity::Traits;
+    /// use tether_shared::labels::{CompiledSelectors, LabelSelectors, Labels};
+    ///
+    /// // A role's `node_labels`: env must be staging or prod, team comes from the user's traits.
+    /// let mut selectors = LabelSelectors::new();
+    /// selectors.insert("env".into(), vec!["staging".into(), "^prod-.*$".into()]);
+    /// selectors.insert("team".into(), vec!["{{external.team}}".into()]);
+    /// let mut traits = Traits::new();
+    /// traits.insert("team".into(), vec!["web".into()]);
+    /// let compiled = CompiledSelectors::new(&selectors, &traits);
+    ///
+    /// let node = |env: &str, team: &str| -> Labels {
+    ///     [("env".to_string(), env.to_string()), ("team".to_string(), team.to_string())].into()
+    /// };
+    /// assert!(compiled.matches(&node("prod-eu", "web")).is_ok());
+    /// assert_eq!(compiled.matches(&node("dev", "web")).unwrap_err(), "label env=dev does not match");
+    /// assert!(compiled.matches(&node("staging", "db")).is_err());
+    /// ```
     pub fn matches(&self, labels: &Labels) -> Result<(), String> {
         if self.is_empty() {
             return Err("no labels are selected".into());

@@ -154,6 +154,28 @@ impl RoleMap {
     /// Maps remote roles to local roles: the union of every matching rule's locals, in rule order
     /// and then remote-role order, without duplicates. No match at all is an error that lists
     /// the remote roles and the rules tried.
+    ///
+    /// ```
+    /// use tether_shared::rolemap::{RoleMap, RoleMapRule};
+    ///
+    /// let rule = |remote: &str, local: &[&str]| RoleMapRule {
+    ///     remote: remote.into(),
+    ///     local: local.iter().map(|l| l.to_string()).collect(),
+    /// };
+    /// // Exact, glob (the whole name must match) and `^…$` regex with a capture.
+    /// let map = RoleMap::compile(&[
+    ///     rule("admin", &["access", "editor"]),
+    ///     rule("dev-*", &["access"]),
+    ///     rule("^team-(.*)$", &["team-$1"]),
+    /// ])?;
+    /// assert_eq!(map.map(&["admin".into()])?, ["access", "editor"]);
+    /// assert_eq!(map.map(&["dev-web".into(), "team-ops".into()])?, ["access", "team-ops"]);
+    /// // No rule matches: an error naming the roles, never an empty grant.
+    /// assert!(map.map(&["guest".into()]).is_err());
+    /// // An invalid rule is refused when the map is compiled.
+    /// assert!(RoleMap::compile(&[rule("*", &["@admin"])]).is_err());
+    /// # Ok::<(), tether_shared::rolemap::RoleMapError>(())
+    /// ```
     pub fn map(&self, remote_roles: &[String]) -> Result<Vec<String>, RoleMapError> {
         // (rule index, remote role index, entry in `patterns` or None for exact)
         let mut hits: Vec<(usize, usize, Option<usize>)> = Vec::new();

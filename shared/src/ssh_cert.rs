@@ -229,6 +229,41 @@ pub fn inspect_host_cert(cert: &Certificate) -> Result<HostIdentity, CertError> 
 
 /// Verifies a user certificate and returns the identity it asserts.
 ///
+/// ```
+/// use std::time::SystemTime;
+/// use tether_shared::identity::{CertError, Identity};
+/// use tether_shared::ssh_cert::{SshCa, generate_ed25519_key, verify_user_cert};
+///
+/// let ca = SshCa::generate()?;
+/// let key = generate_ed25519_key()?;
+/// let now = time::OffsetDateTime::now_utc();
+/// let alice = Identity {
+///     user: "alice".into(),
+///     roles: vec!["access".into()],
+///     traits: Default::default(),
+///     logins: vec!["alice".into()],
+///     cluster: "root.example.com".into(),
+///     valid_after: now - time::Duration::minutes(1),
+///     valid_before: now + time::Duration::hours(1),
+///     permit_pty: true,
+///     permit_agent_forwarding: false,
+///     permit_port_forwarding: false,
+///     route_to_cluster: None,
+/// };
+/// let cert = ca.issue_user_cert(key.public_key(), &alice, 1)?;
+///
+/// let trusted = [ca.public_key().clone()];
+/// let seen = verify_user_cert(&cert, &trusted, Some("alice"), SystemTime::now())?;
+/// assert_eq!((seen.user.as_str(), seen.roles.as_slice()), ("alice", &["access".to_string()][..]));
+/// // Another login, or a CA nobody trusts, is refused.
+/// let as_root = verify_user_cert(&cert, &trusted, Some("root"), SystemTime::now());
+/// assert!(matches!(as_root, Err(CertError::MissingPrincipal { .. })));
+/// let stranger = [SshCa::generate()?.public_key().clone()];
+/// let unknown_ca = verify_user_cert(&cert, &stranger, None, SystemTime::now());
+/// assert!(matches!(unknown_ca, Err(CertError::WrongCa { .. })));
+/// # Ok::<(), CertError>(())
+/// ```
+///
 /// Checks, in this order: the signer is one of `trusted_cas` ([`CertError::WrongCa`]), the
 /// validity window ([`CertError::NotYetValid`], [`CertError::Expired`]), the signature
 /// ([`CertError::BadSignature`]), the type ([`CertError::WrongCertType`]), that `login` is

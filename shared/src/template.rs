@@ -75,6 +75,23 @@ impl Template {
 
     /// Expands the value against `traits`: a literal yields itself; a template yields one value
     /// per trait value (with the literal text around it), none when the trait is missing.
+    ///
+    /// ```
+    /// use tether_shared::identity::Traits;
+    /// use tether_shared::template::Template;
+    ///
+    /// let mut traits = Traits::new();
+    /// traits.insert("logins".into(), vec!["alice".into(), "deploy".into()]);
+    /// traits.insert("email".into(), vec!["alice@example.com".into()]);
+    ///
+    /// assert_eq!(Template::parse("{{internal.logins}}")?.expand(&traits), ["alice", "deploy"]);
+    /// assert_eq!(Template::parse("ops-{{email.local(external.email)}}")?.expand(&traits), ["ops-alice"]);
+    /// // A trait the user lacks expands to nothing, so it grants nothing.
+    /// assert!(Template::parse("{{external.team}}")?.expand(&traits).is_empty());
+    /// // Mistakes are caught when the role is read, not when it is used.
+    /// assert!(Template::parse("{{internal.nope}}").is_err());
+    /// # Ok::<(), tether_shared::template::TemplateError>(())
+    /// ```
     pub fn expand(&self, traits: &Traits) -> Vec<String> {
         match &self.expr {
             None => vec![self.prefix.clone()],

@@ -111,7 +111,7 @@ async fn login(
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let req = json_body(body)?;
-    Ok(Json(state.auth.login(&req, &peer.addr.ip().to_string()).await?))
+    Ok(Json(state.auth.logins().login(&req, &peer.addr.ip().to_string()).await?))
 }
 
 async fn create_user(
@@ -121,7 +121,7 @@ async fn create_user(
 ) -> Result<Json<InviteResponse>, ApiError> {
     let who = caller(&peer)?;
     let req = json_body(body)?;
-    Ok(Json(state.auth.create_user(who, &req).await?))
+    Ok(Json(state.auth.resources().create_user(who, &req).await?))
 }
 
 async fn reset_user(
@@ -129,7 +129,7 @@ async fn reset_user(
     Extension(peer): Extension<Peer>,
     Path(name): Path<String>,
 ) -> Result<Json<InviteResponse>, ApiError> {
-    Ok(Json(state.auth.reset_user(caller(&peer)?, &name).await?))
+    Ok(Json(state.auth.resources().reset_user(caller(&peer)?, &name).await?))
 }
 
 fn parse_kind(kind: &str) -> Result<Kind, AuthError> {
@@ -142,7 +142,7 @@ async fn list_resources(
     Path(kind): Path<String>,
 ) -> Result<Json<Vec<Resource>>, ApiError> {
     let who = caller(&peer)?;
-    Ok(Json(state.auth.list_resources(who, parse_kind(&kind)?, state.offline_window).await?))
+    Ok(Json(state.auth.resources().list_resources(who, parse_kind(&kind)?, state.offline_window).await?))
 }
 
 async fn get_resource(
@@ -151,7 +151,7 @@ async fn get_resource(
     Path((kind, name)): Path<(String, String)>,
 ) -> Result<Json<Vec<Resource>>, ApiError> {
     let who = caller(&peer)?;
-    Ok(Json(state.auth.get_resources(who, parse_kind(&kind)?, &name, state.offline_window).await?))
+    Ok(Json(state.auth.resources().get_resources(who, parse_kind(&kind)?, &name, state.offline_window).await?))
 }
 
 #[derive(Deserialize)]
@@ -169,7 +169,7 @@ async fn create_resource(
     let who = caller(&peer)?;
     let body = body.map_err(|e| rejection(e.status(), e.body_text()))?;
     let resources = parse_resources("request", &body).map_err(|e| AuthError::BadRequest(e.to_string()))?;
-    Ok((StatusCode::OK, Json(state.auth.apply_resources(who, resources, query.force).await?)))
+    Ok((StatusCode::OK, Json(state.auth.resources().apply_resources(who, resources, query.force).await?)))
 }
 
 async fn delete_resource(
@@ -179,7 +179,7 @@ async fn delete_resource(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let who = caller(&peer)?;
     let kind = parse_kind(&kind)?;
-    let done = state.auth.delete_resource(who, kind, &name).await?;
+    let done = state.auth.resources().delete_resource(who, kind, &name).await?;
     if kind == Kind::RemoteCluster {
         state.tunnels.drop_cluster(&name).await;
     }
@@ -207,11 +207,11 @@ async fn add_token(
 ) -> Result<Json<TokenInfo>, ApiError> {
     let who = caller(&peer)?;
     let req = json_body(body)?;
-    Ok(Json(state.auth.create_token(who, req).await?))
+    Ok(Json(state.auth.resources().create_token(who, req).await?))
 }
 
 async fn list_tokens(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<Vec<TokenInfo>>, ApiError> {
-    Ok(Json(state.auth.tokens_for(caller(&peer)?).await?))
+    Ok(Json(state.auth.resources().tokens_for(caller(&peer)?).await?))
 }
 
 async fn remove_token(
@@ -219,7 +219,7 @@ async fn remove_token(
     Extension(peer): Extension<Peer>,
     Path(token): Path<String>,
 ) -> Result<Json<TokenInfo>, ApiError> {
-    Ok(Json(state.auth.delete_token(caller(&peer)?, &token).await?))
+    Ok(Json(state.auth.resources().delete_token(caller(&peer)?, &token).await?))
 }
 
 async fn sign(
@@ -229,7 +229,7 @@ async fn sign(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let who = caller(&peer)?;
     let req = json_body(body)?;
-    Ok(Json(state.auth.sign_for_user(who, &req).await?))
+    Ok(Json(state.auth.resources().sign_for_user(who, &req).await?))
 }
 
 /// `POST /webapi/certs/leaf`: the caller's certificates bound to one leaf, if their roles allow
@@ -241,7 +241,7 @@ async fn leaf_cert(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let who = caller(&peer)?;
     let req = json_body(body)?;
-    Ok(Json(state.auth.issue_leaf_cert(who, &req.cluster, &req.public_key).await?))
+    Ok(Json(state.auth.trust().issue_leaf_cert(who, &req.cluster, &req.public_key).await?))
 }
 
 /// `GET /webapi/events?since=RFC3339&limit=N`.
@@ -266,7 +266,7 @@ async fn events(
     let Query(query) = query
         .map_err(|e| AuthError::BadRequest(format!("events query (since=RFC3339, limit=N): {}", e.body_text())))?;
     let limit = query.limit.unwrap_or(tether_audit::DEFAULT_READ_LIMIT);
-    Ok(Json(state.auth.events_for(who, query.since, limit).await?))
+    Ok(Json(state.auth.resources().events_for(who, query.since, limit).await?))
 }
 
 async fn join_node(
@@ -275,7 +275,7 @@ async fn join_node(
     body: Result<Json<JoinRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<JoinResponse>, ApiError> {
     let req = json_body(body)?;
-    let result = state.auth.join_node(&req).await;
+    let result = state.auth.nodes().join_node(&req).await;
     if let Err(e) = &result {
         tracing::warn!(node = %req.node_name, addr = %peer.addr, "node join refused: {e}");
         state.auth.audit().emit(
@@ -294,11 +294,11 @@ async fn heartbeat(
     body: Result<Json<Resource>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let who = caller(&peer)?;
-    state.auth.authorize(who, "node", "update").await?;
+    state.auth.core().authorize(who, "node", "update").await?;
     let Resource::Node(node) = json_body(body)? else {
         return Err(AuthError::BadRequest("a heartbeat carries a node resource".into()).into());
     };
-    state.auth.heartbeat(who, node).await?;
+    state.auth.nodes().heartbeat(who, node).await?;
     Ok(Json(vec![]))
 }
 
@@ -320,10 +320,10 @@ async fn node_trust(
     Query(query): Query<TrustQuery>,
 ) -> Result<Json<NodeTrustState>, ApiError> {
     let who = caller(&peer)?;
-    state.auth.authorize(who, "role", "list").await?;
-    state.auth.authorize(who, "cert_authority", "list").await?;
+    state.auth.core().authorize(who, "role", "list").await?;
+    state.auth.core().authorize(who, "cert_authority", "list").await?;
     let wait = std::time::Duration::from_secs(query.wait).min(MAX_TRUST_WAIT);
-    Ok(Json(state.auth.node_trust_state_after(query.known.as_deref(), wait).await?))
+    Ok(Json(state.auth.nodes().node_trust_state_after(query.known.as_deref(), wait).await?))
 }
 
 async fn validate_trusted_cluster(
@@ -332,7 +332,7 @@ async fn validate_trusted_cluster(
     body: Result<Json<ValidateTrustedClusterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ValidateTrustedClusterResponse>, ApiError> {
     let req = json_body(body)?;
-    Ok(Json(state.auth.validate_trusted_cluster(&req, &peer.addr.ip().to_string()).await?))
+    Ok(Json(state.auth.trust().validate_trusted_cluster(&req, &peer.addr.ip().to_string()).await?))
 }
 
 async fn list_clusters(
@@ -340,20 +340,20 @@ async fn list_clusters(
     Extension(peer): Extension<Peer>,
 ) -> Result<Json<Vec<ClusterInfo>>, ApiError> {
     let who = caller(&peer)?;
-    Ok(Json(state.auth.clusters_for(who, peer.remote_roles.is_some(), state.offline_window).await?))
+    Ok(Json(state.auth.resources().clusters_for(who, peer.remote_roles.is_some(), state.offline_window).await?))
 }
 
 async fn list_nodes(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<Vec<Resource>>, ApiError> {
-    Ok(Json(state.auth.nodes_for(caller(&peer)?).await?))
+    Ok(Json(state.auth.resources().nodes_for(caller(&peer)?).await?))
 }
 
 async fn whoami(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<WhoAmI>, ApiError> {
-    Ok(Json(state.auth.whoami(caller(&peer)?, peer.remote_roles.as_deref()).await?))
+    Ok(Json(state.auth.resources().whoami(caller(&peer)?, peer.remote_roles.as_deref()).await?))
 }
 
 /// The leaf tunnels this proxy holds (for operators and tests; needs `list` on remote clusters).
 async fn list_tunnels(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<TunnelsInfo>, ApiError> {
     let who = caller(&peer)?;
-    state.auth.authorize(who, "remote_cluster", "list").await?;
+    state.auth.core().authorize(who, "remote_cluster", "list").await?;
     Ok(Json(TunnelsInfo { proxy_id: state.tunnels.proxy_id().to_string(), tunnels: state.tunnels.tunnel_counts() }))
 }

@@ -5,7 +5,7 @@
 //! request head must arrive within `web_request_timeout`, and every later request head (or the
 //! wait for it on an idle keep-alive connection) too, through hyper's header timer. A client
 //! certificate is
-//! optional; the handshake proves the client holds its key, and then [`AuthService::identify_tls_client`]
+//! optional; the handshake proves the client holds its key, and then [`Trust::identify_tls_client`](tether_auth::Trust::identify_tls_client)
 //! verifies its chain: to this cluster's TLS CA, or to the active TLS CA of a trusted (root)
 //! cluster, whose users get their roles through the role map. A certificate that verifies
 //! against neither leaves the connection unauthenticated, and calls that need one say why. The identity is attached to every
@@ -210,7 +210,7 @@ async fn serve_connection(
     let auth = state.auth.clone();
     let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
     let (identity, remote_roles, refused) = match cert {
-        Some(der) => match auth.identify_tls_client(&der).await {
+        Some(der) => match auth.trust().identify_tls_client(&der).await {
             Ok((id, remote)) => (Some(id), remote, None),
             Err(why) => (None, None, Some(why.to_string())),
         },
@@ -243,7 +243,7 @@ async fn serve_connection(
                 return Ok(too_many(why, wait));
             }
             if let Some(cluster) = &remote_cluster
-                && !auth.trust_active(cluster).await
+                && !auth.trust().trust_active(cluster).await
             {
                 use axum::response::IntoResponse;
                 let why = format!("the trust in cluster {cluster} was disabled or removed");

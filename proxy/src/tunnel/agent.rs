@@ -125,7 +125,7 @@ struct Target {
 pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, mut stop: watch::Receiver<bool>) {
     let mut pools: HashMap<String, (Target, watch::Sender<bool>, tokio::task::JoinHandle<()>)> = HashMap::new();
     // Trust changed through any host sharing the storage wakes the reconcile at once.
-    let mut changes = auth.trust_changes();
+    let mut changes = auth.trust().trust_changes();
     loop {
         match targets(&auth).await {
             Ok(wanted) => {
@@ -172,11 +172,11 @@ pub async fn run(auth: Arc<AuthService>, web_addr: String, recycle_after: u64, m
 /// The enabled trusted clusters whose host CA is active here.
 async fn targets(auth: &AuthService) -> Result<HashMap<String, Target>, tether_auth::AuthError> {
     let mut out = HashMap::new();
-    for tc in auth.trusted_clusters().await? {
+    for tc in auth.trust().trusted_clusters().await? {
         if !tc.spec.enabled {
             continue;
         }
-        let Some(ca) = auth.ca_of(&tc.metadata.name, CaType::Host).await? else { continue };
+        let Some(ca) = auth.trust().ca_of(&tc.metadata.name, CaType::Host).await? else { continue };
         if ca.spec.active_keys.ssh.is_empty() {
             continue;
         }
@@ -217,7 +217,7 @@ impl Pool {
     fn new(auth: &Arc<AuthService>, web_addr: &str, target: &Target, recycle_after: u64) -> Result<Arc<Pool>, String> {
         let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
         let leaf = auth.cluster_name().to_string();
-        let cert = auth.proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
+        let cert = auth.authority().proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
         let host_cas = target.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
         Ok(Arc::new(Pool {
             target: target.clone(),
@@ -556,12 +556,12 @@ async fn transport(
     let relay = async move {
         // The tunnel may outlive a trust disabled a moment ago: every transport checks it first,
         // so a root no longer trusted learns nothing of this cluster's nodes, not even by timing.
-        let addr = if !auth.trust_active(root).await {
+        let addr = if !auth.trust().trust_active(root).await {
             Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
         } else if target == WEB_TARGET {
             Ok(web_addr.to_string())
         } else {
-            match auth.find_node(target, (port != 0).then_some(port)).await {
+            match auth.nodes().find_node(target, (port != 0).then_some(port)).await {
                 Ok(Some(node)) => Ok(node.spec.addr),
                 Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
                 Err(e) => Err(format!("cluster {leaf}: {e}")),

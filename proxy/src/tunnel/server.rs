@@ -200,7 +200,7 @@ impl russh::server::Handler for TunnelPeer {
     type Error = russh::Error;
 
     async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
-        match self.auth.check_tunnel_cert(user, cert).await {
+        match self.auth.trust().check_tunnel_cert(user, cert).await {
             Ok(()) => {
                 self.cluster = Some(user.to_string());
                 self.gate.pass();

@@ -42,14 +42,15 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
     let auth = AuthService::init(backend.clone(), cluster, audit.clone(), require_otp)
         .await
         .map_err(|e| anyhow::anyhow!("auth: {}", e.chain()))?;
-    auth.set_insecure(cfg.insecure);
-    auth.set_leaf_cert_ttl(auth_cfg.leaf_cert_ttl);
+    auth.trust().set_insecure(cfg.insecure);
+    auth.authority().set_leaf_cert_ttl(auth_cfg.leaf_cert_ttl);
     for token in &auth_cfg.tokens {
         let token_type = match token.kind {
             config::TokenKind::Node => tether_shared::resource::TokenType::Node,
             config::TokenKind::TrustedCluster => tether_shared::resource::TokenType::TrustedCluster,
         };
-        auth.store_token(&token.token, token_type, Default::default(), None)
+        auth.tokens()
+            .store_token(&token.token, token_type, Default::default(), None)
             .await
             .map_err(|e| anyhow::anyhow!("static token: {}", e.chain()))?;
     }

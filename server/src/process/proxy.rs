@@ -78,7 +78,8 @@ pub(super) async fn start(
 ) -> anyhow::Result<Proxy> {
     let (listeners, addrs) = Listeners::bind(auth_cfg, proxy_cfg).await?;
     let tls = https_config(cfg, proxy_cfg, auth, &addrs)?;
-    auth.write_admin_identity(&cfg.data_dir.join("admin-identity.json"), &addrs.web.to_string())
+    auth.authority()
+        .write_admin_identity(&cfg.data_dir.join("admin-identity.json"), &addrs.web.to_string())
         .await
         .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {}", e.chain()))?;
 
@@ -187,6 +188,7 @@ fn https_config(
             }
             let now = time::OffsetDateTime::now_utc();
             let cert = auth
+                .authority()
                 .tls_ca()
                 .issue_server_cert(&names, &ips, now - time::Duration::minutes(5), now + time::Duration::days(365))
                 .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {e}"))?;
@@ -239,6 +241,7 @@ fn relay_ssh_config(
         }
     }
     let cert = auth
+        .authority()
         .proxy_host_cert(key.public_key(), names)
         .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
     Ok(tether_edge::ssh_config::server_config(key, cert, &cfg.limits))

@@ -1,0 +1,268 @@
+//! Trust between clusters: the root's side (`POST /webapi/trustedclusters/validate`, remote
+//! clusters and their CAs) and the leaf's side (`trusted_cluster` resources, the root's CAs with
+//! the role map, enabling and disabling).
+//!
+//! A join token only bootstraps trust: the leaf sends it with its public CAs, the root checks it,
+//! stores the leaf's CAs and a `remote_cluster`, and answers with its own public CAs, which the
+//! leaf stores under the root's name. From then on the clusters know each other by certificates
+//! alone. Disabling a trust moves the root's keys from `active_keys` to `deactivated_keys`, so
+//! every check (node SSH, API TLS, tunnel) stops accepting them at once, and enabling moves them
+//! back. Every failure stores nothing.
+
+mod identify;
+mod leaf;
+mod root;
+
+use tether_shared::identity::Identity;
+use tether_shared::resource::{CaType, Kind};
+
+use std::sync::Arc;
+
+use super::{Authority, Core, Tokens};
+use tether_storage::records;
+use tether_storage::{WatchEvent, Watcher};
+
+/// The CA types a trust exchanges.
+pub const CA_TYPES: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
+
+/// A user of a trusted (root) cluster, as this leaf sees them.
+#[derive(Debug, Clone)]
+pub struct RemoteUser {
+    /// The identity with the mapped local roles in `roles`.
+    pub identity: Identity,
+    /// The roles the root gave them.
+    pub remote_roles: Vec<String>,
+}
+
+/// A stream of trust changes; see [`Trust::trust_changes`].
+#[derive(Debug)]
+pub struct TrustChanges {
+    watcher: Watcher,
+}
+
+impl TrustChanges {
+    /// Waits for the next change to a trusted cluster or a CA (or for events lost to a slow
+    /// reader, which may have been such a change). Never returns once storage has closed.
+    pub async fn next(&mut self) {
+        let trusted = records::prefix(Kind::TrustedCluster);
+        let cas = records::prefix(Kind::CertAuthority);
+        loop {
+            match self.watcher.next().await {
+                Some(WatchEvent::Event(e)) if e.item.key.starts_with(&trusted) || e.item.key.starts_with(&cas) => {
+                    return;
+                }
+                Some(WatchEvent::Event(_)) => {}
+                Some(WatchEvent::Lagged(_)) => return,
+                None => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// Trust with other clusters: a root's leaves (`remote_cluster`) and a leaf's roots
+/// (`trusted_cluster`), their CAs, certificates bound to a leaf, and who a trusted cluster's
+/// user is here.
+pub struct Trust {
+    core: Arc<Core>,
+    authority: Arc<Authority>,
+    tokens: Arc<Tokens>,
+    /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
+    insecure: std::sync::atomic::AtomicBool,
+}
+
+impl Trust {
+    /// Trust over the other parts.
+    pub fn new(core: Arc<Core>, authority: Arc<Authority>, tokens: Arc<Tokens>) -> Self {
+        Trust { core, authority, tokens, insecure: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tether_shared::api::ValidateTrustedClusterRequest;
+    use tether_shared::resource::{
+        CaKeys, CaType, CertAuthority, CertAuthoritySpec, Resource, TokenType, TrustedCluster, TrustedClusterSpec,
+    };
+    use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
+
+    use super::super::refusal::TrustRefusal;
+    use super::super::{AuthError, AuthService};
+    use tether_audit::Audit;
+    use tether_storage::records;
+    use tether_storage::sqlite::SqliteBackend;
+
+    const LEAF: &str = "leaf.example.com";
+
+    async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<AuthService> {
+        let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
+        let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
+        AuthService::init(backend, name, audit, false).await.unwrap()
+    }
+
+    fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
+        let tls = tether_shared::tls_cert::TlsCa::generate(name).unwrap();
+        let ca = |ca_type, keys| {
+            CertAuthority::new(
+                name,
+                CertAuthoritySpec { ca_type, cluster_name: name.into(), active_keys: keys, ..Default::default() },
+            )
+        };
+        vec![
+            ca(CaType::User, CaKeys { ssh: vec![user.public_key_openssh().unwrap()], tls: vec![] }),
+            ca(CaType::Host, CaKeys { ssh: vec![host.public_key_openssh().unwrap()], tls: vec![] }),
+            ca(CaType::Tls, CaKeys { ssh: vec![], tls: vec![tls.cert_pem()] }),
+        ]
+    }
+
+    async fn token(auth: &AuthService) -> String {
+        auth.tokens()
+            .add_token(TokenType::TrustedCluster, Duration::from_secs(600), Default::default())
+            .await
+            .unwrap()
+            .token
+    }
+
+    fn host_cert(ca: &SshCa, host_id: &str, cluster: &str) -> russh::keys::Certificate {
+        let key = generate_ed25519_key().unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let host = HostIdentity {
+            host_id: host_id.into(),
+            principals: vec![cluster.into()],
+            cluster: cluster.into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(1),
+        };
+        ca.issue_host_cert(key.public_key(), &host, 1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_a_registered_leafs_proxy_may_open_its_tunnel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, "root.example.com").await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let req = ValidateTrustedClusterRequest {
+            token: token(&root).await,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        root.trust().validate_trusted_cluster(&req, "test").await.unwrap();
+
+        root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap();
+        // A node of the leaf holds a certificate from the same CA, naming the cluster: refused.
+        let node = root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "mynode", LEAF)).await.unwrap_err();
+        assert!(matches!(node, TrustRefusal::NotAProxy { .. }), "{node:?}");
+        assert_eq!(node.to_string(), format!("host \"mynode\" is not a proxy of cluster \"{LEAF}\""));
+        // Another CA is refused as untrusted; another cluster's name as not a remote cluster.
+        let other = SshCa::generate().unwrap();
+        let wrong_ca = root
+            .trust()
+            .check_tunnel_cert(LEAF, &host_cert(&other, "@proxy.leaf.example.com", LEAF))
+            .await
+            .unwrap_err();
+        assert!(wrong_ca.to_string().contains("untrusted certificate authority"), "{wrong_ca}");
+        let stranger = root
+            .trust()
+            .check_tunnel_cert("x.example.com", &host_cert(&host, "@proxy.x.example.com", "x.example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(stranger, TrustRefusal::NotRemoteCluster(ref c) if c == "x.example.com"), "{stranger:?}");
+        // Once the remote cluster is removed, nothing gets in.
+        root.trust().delete_remote_cluster(LEAF).await.unwrap();
+        let removed =
+            root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap_err();
+        assert!(removed.to_string().contains("is not a remote cluster of this root"), "{removed}");
+    }
+
+    #[tokio::test]
+    async fn validate_never_replaces_the_cas_of_a_trusted_or_registered_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let mid = cluster(&dir, "mid.example.com").await;
+        let tok = token(&mid).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+
+        // mid trusts a root "root.example.com" (its CAs and trusted_cluster are stored).
+        let root_cas = cas("root.example.com", &user, &host);
+        for ca in &root_cas {
+            records::upsert(mid.backend(), &Resource::CertAuthority(ca.clone())).await.unwrap();
+        }
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule {
+                remote: "access".into(),
+                local: vec!["access".into()],
+            }],
+            ..Default::default()
+        };
+        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new("root.example.com", spec)))
+            .await
+            .unwrap();
+        let (evil_user, evil_host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let posing = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: "root.example.com".into(),
+            cas: cas("root.example.com", &evil_user, &evil_host),
+        };
+        let posed = mid.trust().validate_trusted_cluster(&posing, "test").await;
+        assert!(matches!(posed, Err(AuthError::Conflict(_))), "{posed:?}");
+        let kept = mid.trust().ca_of("root.example.com", CaType::Host).await.unwrap().unwrap();
+        assert_eq!(kept.spec.active_keys.ssh, [host.public_key_openssh().unwrap()], "the trusted CA is untouched");
+
+        // Its own name, and a registered leaf presented with other CAs, are clashes; the same
+        // leaf joining again is not.
+        let own = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: "mid.example.com".into(),
+            cas: cas("mid.example.com", &user, &host),
+        };
+        assert!(matches!(mid.trust().validate_trusted_cluster(&own, "test").await, Err(AuthError::Conflict(_))));
+        let leaf = ValidateTrustedClusterRequest {
+            token: tok.clone(),
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        mid.trust().validate_trusted_cluster(&leaf, "test").await.unwrap();
+        let mut again = leaf.clone();
+        again.cas.retain(|ca| ca.spec.ca_type != CaType::Tls);
+        again.cas.push(leaf.cas.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+        mid.trust().validate_trusted_cluster(&again, "test").await.unwrap();
+        let impostor = ValidateTrustedClusterRequest {
+            token: tok,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &evil_user, &evil_host),
+        };
+        assert!(matches!(mid.trust().validate_trusted_cluster(&impostor, "test").await, Err(AuthError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn nodes_cannot_take_a_proxy_host_id_and_leaves_cannot_be_trusted_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "root.example.com").await;
+        let key = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let err = auth.nodes().node_credentials("@proxy.root.example.com", "h", &key).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
+        let err = auth.nodes().node_credentials("n1", "@proxy.root.example.com", &key).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
+
+        // A leaf of this cluster cannot be made a trusted (root) cluster of it.
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let req = ValidateTrustedClusterRequest {
+            token: token(&auth).await,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        auth.trust().validate_trusted_cluster(&req, "test").await.unwrap();
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
+            ..Default::default()
+        };
+        let err = auth.trust().upsert_trusted_cluster(TrustedCluster::new(LEAF, spec), true).await.unwrap_err();
+        assert!(err.to_string().contains("trust runs one way"), "{err}");
+        assert!(!auth.trust().trust_active(LEAF).await, "the leaf's users are not trusted here");
+    }
+}

@@ -1,0 +1,292 @@
+//! The root's side of trust: validating a leaf (`POST /webapi/trustedclusters/validate`), its
+//! `remote_cluster` and CAs, the tunnel certificates of its proxies, and certificates bound to it.
+
+use tether_audit::{Event, Outcome};
+
+use tether_shared::api::{ValidateTrustedClusterRequest, ValidateTrustedClusterResponse};
+use tether_shared::identity::Identity;
+use tether_shared::resource::{
+    CaKeys, CaType, CertAuthority, Kind, RemoteCluster, RemoteClusterSpec, RemoteClusterStatus, Resource,
+};
+
+use super::super::refusal::TrustRefusal;
+use std::time::Duration;
+
+use tether_shared::api::LoginResponse;
+use tether_shared::rbac::AccessChecker;
+
+use super::super::certs::CertRequest;
+use super::super::{AuthError, grantable_roles, internal};
+use tether_storage::StorageError;
+use tether_storage::records;
+
+use super::{CA_TYPES, Trust};
+
+impl Trust {
+    /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
+    /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
+    /// (`cluster_labels`). They live `auth_service.leaf_cert_ttl` ([`super::super::LEAF_CERT_TTL`]) at most and never beyond the caller's own
+    /// certificate, so a label change reaches even direct paths to the leaf within that time.
+    pub async fn issue_leaf_cert(
+        &self,
+        caller: &Identity,
+        cluster: &str,
+        public_key: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        let result = self.issue_leaf_cert_inner(caller, cluster, public_key).await;
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.core.audit.emit(
+            Event::CertLeaf,
+            Outcome::of(result.is_ok()),
+            &caller.user,
+            serde_json::json!({"leaf_cluster": cluster, "error": error}),
+        );
+        result
+    }
+
+    async fn issue_leaf_cert_inner(
+        &self,
+        caller: &Identity,
+        cluster: &str,
+        public_key: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        // A trusted cluster's user must not be mistaken for a local user of the same name.
+        if caller.cluster != self.core.cluster {
+            return Err(AuthError::Forbidden(format!(
+                "only users of {} get certificates for its leaves",
+                self.core.cluster
+            )));
+        }
+        if caller.route_to_cluster.is_some() {
+            return Err(AuthError::Forbidden(
+                "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
+            ));
+        }
+        let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
+        let Some(rc) = rc else {
+            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.core.cluster)));
+        };
+        let Some(Resource::User(user)) =
+            records::get(&self.core.backend, &records::key(Kind::User, &caller.user)).await?
+        else {
+            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
+        };
+        let role_names = grantable_roles(&user.spec.roles);
+        let roles = self.core.roles(&role_names).await?;
+        let checker = AccessChecker::new(&roles, &user.spec.traits);
+        let decision = checker.check_cluster(&rc.metadata.labels);
+        if !decision.allowed {
+            return Err(AuthError::Forbidden(format!(
+                "your roles do not allow cluster {cluster}: {}",
+                decision.reason
+            )));
+        }
+        let left = caller.valid_before - time::OffsetDateTime::now_utc();
+        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
+        if left.is_zero() {
+            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
+        }
+        let ttl = self.authority.leaf_cert_ttl().min(left);
+        let req = CertRequest {
+            user: &caller.user,
+            roles: role_names,
+            traits: user.spec.traits.clone(),
+            public_key,
+            ttl,
+            leaf: Some(cluster.to_string()),
+        };
+        self.authority.issue(req, &checker)
+    }
+
+    /// Validates a leaf's request for trust: the token, the name, the CAs. Stores the leaf's
+    /// CAs and its `remote_cluster` and answers with this cluster's public CAs.
+    pub async fn validate_trusted_cluster(
+        &self,
+        req: &ValidateTrustedClusterRequest,
+        source: &str,
+    ) -> Result<ValidateTrustedClusterResponse, AuthError> {
+        let result = self.validate_inner(req).await;
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.core.audit.emit(
+            Event::TrustedClusterValidate,
+            Outcome::of(result.is_ok()),
+            &format!("@cluster:{}", req.leaf_cluster),
+            serde_json::json!({"leaf_cluster": req.leaf_cluster, "addr": source, "error": error}),
+        );
+        result
+    }
+
+    async fn validate_inner(
+        &self,
+        req: &ValidateTrustedClusterRequest,
+    ) -> Result<ValidateTrustedClusterResponse, AuthError> {
+        self.tokens.check_token(&req.token, tether_shared::resource::TokenType::TrustedCluster).await?;
+        let leaf = req.leaf_cluster.as_str();
+        tether_shared::names::validate_cluster_name(leaf)
+            .map_err(|e| AuthError::BadRequest(format!("leaf cluster name: {e}")))?;
+        if leaf == self.core.cluster {
+            return Err(AuthError::Conflict(format!(
+                "the leaf cluster is named {leaf:?}, the same as this root cluster; cluster names must be unique"
+            )));
+        }
+        // Exactly one CA of each type, all of the leaf, keys only (no role map from outside).
+        let mut cas = Vec::new();
+        for ca_type in CA_TYPES {
+            let mut found = req.cas.iter().filter(|ca| ca.spec.ca_type == ca_type);
+            let (Some(ca), None) = (found.next(), found.next()) else {
+                return Err(AuthError::BadRequest(format!("the request must carry exactly one {ca_type} CA")));
+            };
+            if ca.spec.cluster_name != leaf || ca.metadata.name != leaf || ca.spec.active_keys.is_empty() {
+                return Err(AuthError::BadRequest(format!(
+                    "the {ca_type} CA must belong to cluster {leaf:?} and carry active keys"
+                )));
+            }
+            let mut ca = ca.clone();
+            ca.metadata.id = None;
+            ca.spec.role_map.clear();
+            ca.spec.deactivated_keys = CaKeys::default();
+            cas.push(ca);
+        }
+        // A remote cluster of that name: the same leaf joining again (same CAs) is fine; anything
+        // else is a name clash. A name that this cluster trusts as a root, or that holds CAs
+        // without a remote cluster, is never given to a leaf: its CAs would replace trusted ones.
+        let clash = || {
+            AuthError::Conflict(format!(
+                "a remote cluster named {leaf:?} is already registered with other CAs; remove it on the root (tctl rm rc/{leaf}) or rename the leaf"
+            ))
+        };
+        let existing = records::get(&self.core.backend, &records::key(Kind::RemoteCluster, leaf)).await?;
+        if existing.is_some() {
+            for ca in &cas {
+                let stored = records::get(&self.core.backend, &records::ca_key(leaf, ca.spec.ca_type)).await?;
+                let same =
+                    matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.active_keys == ca.spec.active_keys);
+                if !same {
+                    return Err(clash());
+                }
+            }
+        } else {
+            let trusted = records::get(&self.core.backend, &records::key(Kind::TrustedCluster, leaf)).await?.is_some();
+            let has_cas =
+                records::list(&self.core.backend, &format!("{}{leaf}/", records::prefix(Kind::CertAuthority))).await?;
+            if trusted || !has_cas.is_empty() {
+                return Err(AuthError::Conflict(format!(
+                    "the name {leaf:?} belongs to a cluster this one already trusts or knows; rename the leaf"
+                )));
+            }
+            // Claim the name first: of two leaves racing for it, one gets a clash.
+            let mut rc = RemoteCluster::new(leaf, RemoteClusterSpec {});
+            rc.status = Some(RemoteClusterStatus::default());
+            records::create(&self.core.backend, &Resource::RemoteCluster(rc)).await.map_err(|e| match e {
+                StorageError::AlreadyExists(_) => clash(),
+                other => other.into(),
+            })?;
+            for ca in cas {
+                if let Err(e) = records::upsert(&self.core.backend, &Resource::CertAuthority(ca)).await {
+                    let _ = self.delete_remote_cluster(leaf).await;
+                    return Err(e.into());
+                }
+            }
+        }
+        let mut own = Vec::new();
+        for ca_type in CA_TYPES {
+            match records::get(&self.core.backend, &records::ca_key(&self.core.cluster, ca_type)).await? {
+                Some(Resource::CertAuthority(ca)) => own.push(ca),
+                _ => return Err(AuthError::fault(format!("this cluster's {ca_type} CA is missing"))),
+            }
+        }
+        Ok(ValidateTrustedClusterResponse { root_cluster: self.core.cluster.clone(), cas: own })
+    }
+
+    /// Deletes a remote cluster and its CAs (`tctl rm rc/NAME`); its tunnels are dropped by the
+    /// caller.
+    pub async fn delete_remote_cluster(&self, name: &str) -> Result<(), AuthError> {
+        if !self.core.backend.delete(&records::key(Kind::RemoteCluster, name)).await? {
+            return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+        }
+        self.delete_cas_of(name).await
+    }
+
+    pub(super) async fn delete_cas_of(&self, cluster: &str) -> Result<(), AuthError> {
+        if cluster == self.core.cluster {
+            return Err(AuthError::fault("refusing to delete this cluster's own CAs"));
+        }
+        for ca_type in CA_TYPES {
+            self.core.backend.delete(&records::ca_key(cluster, ca_type)).await?;
+        }
+        Ok(())
+    }
+
+    /// A stored CA of another cluster.
+    pub async fn ca_of(&self, cluster: &str, ca_type: CaType) -> Result<Option<CertAuthority>, AuthError> {
+        Ok(match records::get(&self.core.backend, &records::ca_key(cluster, ca_type)).await? {
+            Some(Resource::CertAuthority(ca)) => Some(ca),
+            _ => None,
+        })
+    }
+
+    /// The remote clusters (root side), sorted by name.
+    pub async fn remote_clusters(&self) -> Result<Vec<RemoteCluster>, AuthError> {
+        Ok(records::list(&self.core.backend, &records::prefix(Kind::RemoteCluster))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::RemoteCluster(rc) => Some(rc),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sets a remote cluster's labels: the only field an admin may change (`tctl update rc`).
+    pub async fn set_remote_cluster_labels(
+        &self,
+        name: &str,
+        labels: tether_shared::labels::Labels,
+    ) -> Result<(), AuthError> {
+        let key = records::key(Kind::RemoteCluster, name);
+        for _ in 0..5 {
+            let Some(item) = self.core.backend.get(&key).await? else {
+                return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+            };
+            let Some(Resource::RemoteCluster(mut rc)) = records::get(&self.core.backend, &key).await? else {
+                return Err(AuthError::NotFound(format!("remote cluster {name:?} not found")));
+            };
+            rc.metadata.labels = labels.clone();
+            rc.metadata.id = None;
+            let value =
+                serde_json::to_vec(&Resource::RemoteCluster(rc)).map_err(internal("encoding a remote cluster"))?;
+            match self.core.backend.compare_and_swap(&key, item.revision, value, None).await {
+                Ok(_) => return Ok(()),
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AuthError::Conflict(format!("remote cluster {name:?} changed while updating; try again")))
+    }
+
+    /// Checks a leaf agent's tunnel login: `cluster` must be a remote cluster of this root and
+    /// `cert` a host certificate from the host CA stored for it, naming the cluster.
+    pub async fn check_tunnel_cert(&self, cluster: &str, cert: &russh::keys::Certificate) -> Result<(), TrustRefusal> {
+        if records::get(&self.core.backend, &records::key(Kind::RemoteCluster, cluster)).await?.is_none() {
+            return Err(TrustRefusal::NotRemoteCluster(cluster.to_string()));
+        }
+        let ca = self.ca_of(cluster, CaType::Host).await?;
+        let keys: Vec<russh::keys::PublicKey> = ca
+            .iter()
+            .flat_map(|ca| ca.spec.active_keys.ssh.iter())
+            .filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(TrustRefusal::NoHostCa(cluster.to_string()));
+        }
+        let host = tether_shared::ssh_cert::verify_host_cert(cert, &keys, cluster, std::time::SystemTime::now())?;
+        if host.cluster != cluster {
+            return Err(TrustRefusal::WrongCluster { got: host.cluster, want: cluster.to_string() });
+        }
+        // Only the leaf's proxies: its nodes hold host certificates from the same CA.
+        if host.host_id != super::super::proxy_host_id(cluster) {
+            return Err(TrustRefusal::NotAProxy { host: host.host_id, cluster: cluster.to_string() });
+        }
+        Ok(())
+    }
+}
