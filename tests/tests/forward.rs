@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+use tether_audit::{Event, Outcome};
 
 use tether_tests::{Cluster, binary};
 
@@ -267,7 +268,9 @@ fn remote_forward_through_a_trusted_leaf() {
     let events = pair.node.dir.path().join("data/log/events.log");
     tether_tests::fixtures::wait_for("the remote forward audited", Duration::from_secs(10), || {
         let audit = std::fs::read_to_string(&events).unwrap_or_default();
-        let found = audit.lines().any(|l| l.contains("\"forward\":\"remote\"") && l.contains("T3003I"));
+        let found = audit
+            .lines()
+            .any(|l| l.contains("\"forward\":\"remote\"") && l.contains(Event::Port.code(Outcome::Success)));
         (!found).then_some(audit)
     });
     // With tsh gone the node stopped listening.
@@ -436,7 +439,9 @@ fn refusals_name_the_forward_and_the_reason() {
     // The node audited the refusals.
     let audit = cluster.audit_lines();
     assert!(
-        audit.iter().any(|l| l.contains("\"port\"") && l.contains("T3003E") && l.contains("not allowed by your roles")),
+        audit.iter().any(|l| l.contains("\"port\"")
+            && l.contains(Event::Port.code(Outcome::Failure))
+            && l.contains("not allowed by your roles")),
         "{audit:?}"
     );
 
