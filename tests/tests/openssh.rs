@@ -1,6 +1,7 @@
 //! Interop with real OpenSSH: an OpenSSH `sshd` that trusts the cluster's user CA (from `tctl
 //! auth export --type=user`) accepts the certificate `tsh login` issued, and refuses one from
-//! another cluster.
+//! another cluster; OpenSSH's client reaches a node through `tsh config`, and agrees on
+//! algorithms with every Tether SSH port.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -142,4 +143,31 @@ fn openssh_client_reaches_a_tether_node_with_tsh_config() {
     // The config puts AES-GCM first, as Tether's own clients do.
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("cipher: aes128-gcm@openssh.com"), "{log}");
+}
+
+/// Every Tether SSH port (the proxy's relay, its tunnel listener, the node) offers only hardened
+/// algorithms, and OpenSSH's client with its own defaults still agrees on all of them: the
+/// handshake completes and the refusal is about the missing credentials, not the algorithms.
+#[test]
+fn openssh_client_negotiates_with_every_tether_port() {
+    let cluster = Cluster::builder("algos").node(&[]).start();
+    let ports = [
+        ("relay", cluster.logged_addr("ssh_addr")),
+        ("tunnel", cluster.tunnel_addr.parse().ok()),
+        ("node", cluster.logged_addr("ssh_node_addr")),
+    ];
+    for (name, addr) in ports {
+        let addr = addr.unwrap_or_else(|| panic!("the {name} address is not in the log:\n{}", cluster.log()));
+        let out = Command::new("ssh")
+            .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null"])
+            .args(["-o", "ConnectTimeout=10", "-p", &addr.port().to_string(), "nobody@127.0.0.1", "true"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: ssh without credentials succeeded");
+        assert!(!stderr.contains("no matching"), "{name}: OpenSSH found no common algorithm: {stderr}");
+        assert!(stderr.contains("Permission denied (publickey)"), "{name}: {stderr}");
+    }
 }
