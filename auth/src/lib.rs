@@ -101,9 +101,15 @@ pub enum AuthError {
     /// 413.
     #[error("{0}")]
     TooLarge(String),
-    /// 429.
-    #[error("{0}")]
-    RateLimited(String),
+    /// 429: a limit refused the request; `retry_after` says when trying again may succeed (the
+    /// web API sends it as `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        /// Why, in words the caller reads.
+        message: String,
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
     /// 500: something on the server failed: what was being done, and (when another error stopped
     /// it) that error, kept as the source so that a log shows the whole chain.
     #[error("internal error: {context}")]

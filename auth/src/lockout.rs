@@ -43,10 +43,14 @@ impl Logins {
             over |= self.bump(&key, 1).await? > MAX_FAILED_LOGINS;
         }
         if over {
-            return Err(AuthError::RateLimited(format!(
-                "too many failed logins for {} or from {source}; try again in a minute",
-                tether_audit::truncate(user, 64)
-            )));
+            return Err(AuthError::RateLimited {
+                message: format!(
+                    "too many failed logins for {} or from {source}; try again in a minute",
+                    tether_audit::truncate(user, 64)
+                ),
+                // The counters expire a window after their first failure: at most this long.
+                retry_after: LOCKOUT_WINDOW,
+            });
         }
         Ok(())
     }
@@ -93,7 +97,7 @@ impl Logins {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::{AuthError, AuthService, MAX_FAILED_LOGINS};
+    use super::super::{AuthError, AuthService, LOCKOUT_WINDOW, MAX_FAILED_LOGINS};
     use tether_audit::Audit;
     use tether_storage::sqlite::SqliteBackend;
 
@@ -120,7 +124,8 @@ mod tests {
         for auth in [&a, &b] {
             let err = auth.logins().reserve_attempt("bob", "10.0.0.9").await.unwrap_err();
             assert!(
-                matches!(&err, AuthError::RateLimited(m) if m.starts_with("too many failed logins for bob")),
+                matches!(&err, AuthError::RateLimited { message, retry_after }
+                    if message.starts_with("too many failed logins for bob") && *retry_after == LOCKOUT_WINDOW),
                 "{err}"
             );
             // The source is over the limit too, whoever logs in from it.

@@ -2,7 +2,8 @@
 //! API, SSH proxy, tunnel listener, node): silent clients and clients that stop after the
 //! banner are closed by the server within the configured deadline; one source address cannot
 //! hold more than its share of unauthenticated slots while another source still gets in; and
-//! after a flood the daemon's open file descriptors come back to their baseline.
+//! after a flood the daemon's open file descriptors come back to their baseline; the login
+//! lockout's 429 says when to retry.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -205,4 +206,39 @@ async fn logged_in_sessions_outlive_the_deadline() {
     .await
     .unwrap();
     assert_eq!((out.code, out.stdout.trim()), (0, "alive"), "a logged-in session was cut: {}", out.stderr);
+}
+
+/// One HTTP/1.1 request over TLS to `addr`; the response's head, lower-cased, and its body.
+async fn https(addr: SocketAddr, request: &str) -> (String, String) {
+    let tcp = connect_from([127, 0, 0, 1], addr).await;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut t = tls().connect(name, tcp).await.expect("TLS handshake");
+    t.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), t.read_to_end(&mut raw)).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+/// The login lockout answers 429 with `Retry-After`, as the per-source rate limits do: a
+/// client knows when to try again instead of guessing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_lockout_says_when_to_retry() {
+    let cluster = tokio::task::spawn_blocking(|| Cluster::builder("lockout").limits(LIMITS).start()).await.unwrap();
+    let web = cluster.logged_addr("web_addr").expect("web address");
+    let body = r#"{"user":"nobody","password":"wrong","public_key":"ssh-ed25519 AAAA"}"#;
+    let request = format!(
+        "POST /webapi/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut last = (String::new(), String::new());
+    for _ in 0..6 {
+        last = https(web, &request).await;
+    }
+    let (head, body) = last;
+    assert!(head.starts_with("http/1.1 429"), "{head}\n{body}");
+    assert!(head.contains("\r\nretry-after: 60"), "{head}");
+    assert!(body.contains("too many failed logins for nobody"), "{body}");
+    drop(cluster);
 }

@@ -47,13 +47,22 @@ impl IntoResponse for ApiError {
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
             AuthError::Conflict(_) => StatusCode::CONFLICT,
             AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Internal { .. } => {
                 tracing::error!("web: {}", error.chain());
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
+        let retry_after = match &error {
+            AuthError::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let mut response = (status, Json(ErrorBody { error: error.to_string() })).into_response();
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up, at least 1 (RFC 9110's delay-seconds).
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs.max(1)));
+        }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body is never read: tell the client not to reuse the connection.
             response

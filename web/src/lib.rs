@@ -172,12 +172,7 @@ impl Drop for InFlightGuard<'_> {
 /// An error response with `Retry-After`, for a request refused by a limit.
 fn too_many(why: String, retry_after: Duration) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut response = handlers::ApiError(tether_auth::AuthError::RateLimited(why)).into_response();
-    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-    }
-    response
+    handlers::ApiError(tether_auth::AuthError::RateLimited { message: why, retry_after }).into_response()
 }
 
 /// Serves the web API on `listener` until `shutdown` turns true, then lets requests in flight
