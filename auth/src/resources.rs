@@ -467,8 +467,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let auth = cluster(&dir).await;
         let stranger = identity("alice", "other.example.com", &["access"]);
-        let err = auth.trust().issue_leaf_cert(&stranger, "leaf.example.com", "ssh-ed25519 AAAA").await.unwrap_err();
+        let key = tether_shared::ssh_cert::generate_ed25519_key().unwrap();
+        let public = key.public_key().to_openssh().unwrap();
+        let holder = key.public_key().key_data().ed25519().unwrap().0;
+        let err = auth.trust().issue_leaf_cert(&stranger, &holder, "leaf.example.com", &public).await.unwrap_err();
         assert_eq!(err.to_string(), "access denied: only users of root.example.com get certificates for its leaves");
+    }
+
+    /// A leaf certificate certifies only the key the caller holds (the key of its client
+    /// certificate), never another public key it sends.
+    #[tokio::test]
+    async fn a_leaf_certificate_is_only_for_the_callers_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir).await;
+        let alice = identity("alice", "root.example.com", &["access"]);
+        let mine = tether_shared::ssh_cert::generate_ed25519_key().unwrap();
+        let holder = mine.public_key().key_data().ed25519().unwrap().0;
+        let other = tether_shared::ssh_cert::generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let err = auth.trust().issue_leaf_cert(&alice, &holder, "leaf.example.com", &other).await.unwrap_err();
+        assert!(
+            matches!(&err, AuthError::Forbidden(m) if m.starts_with("public_key is not the key of your certificate")),
+            "{err}"
+        );
+        // The caller's own key passes this check and meets the next one (no such leaf).
+        let own = mine.public_key().to_openssh().unwrap();
+        let err = auth.trust().issue_leaf_cert(&alice, &holder, "leaf.example.com", &own).await.unwrap_err();
+        assert!(matches!(&err, AuthError::NotFound(_)), "{err}");
     }
 
     #[tokio::test]

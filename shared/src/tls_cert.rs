@@ -347,6 +347,19 @@ fn random_serial() -> Result<SerialNumber, CertError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
+/// The Ed25519 public key a certificate certifies (its subject's key), as 32 raw bytes; an error
+/// for a certificate of another key type. Tether's client certificates certify the same
+/// Ed25519 key as the holder's SSH certificate.
+pub fn subject_ed25519_key(der: &[u8]) -> Result<[u8; 32], CertError> {
+    let cert = parse(der)?;
+    let spki = cert.public_key();
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ED25519 {
+        return Err(CertError::Malformed("the certificate's key is not Ed25519".into()));
+    }
+    <[u8; 32]>::try_from(spki.subject_public_key.data.as_ref())
+        .map_err(|_| CertError::Malformed("an Ed25519 key is 32 bytes".into()))
+}
+
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
     match X509Certificate::from_der(der) {
         Ok(([], cert)) => Ok(cert),
@@ -475,6 +488,17 @@ mod tests {
         let public = *key.public_key().key_data().ed25519().unwrap();
         let cert = ca.issue_client_cert(&public, id).unwrap();
         (key, cert)
+    }
+
+    #[test]
+    fn the_subject_key_is_the_holders_ed25519_key() {
+        let ca = TlsCa::generate("root.example").unwrap();
+        let (key, cert) = client_cert(&ca, &current_identity("root.example"));
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).unwrap();
+        assert_eq!(subject_ed25519_key(&der).unwrap(), key.public_key().key_data().ed25519().unwrap().0);
+        // The CA's own certificate is Ed25519 too; garbage is refused.
+        assert!(subject_ed25519_key(ca.cert_der()).is_ok());
+        assert!(matches!(subject_ed25519_key(b"not a certificate"), Err(CertError::Malformed(_))));
     }
 
     #[test]

@@ -169,8 +169,17 @@ fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::Socket
     root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=staging"]).ok();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let creds = profile.credentials.clone();
-    let req =
-        tether_shared::api::LeafCertRequest { cluster: "leaf.example.com".into(), public_key: req.public_key.clone() };
+    // Someone else's public key (limited's) is never certified in this caller's name.
+    let refused = runtime
+        .block_on(creds.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("public_key is not the key of your certificate")),
+        "{refused:?}"
+    );
+    let own = russh::keys::PrivateKey::from_openssh(&creds.private_key).unwrap().public_key().to_openssh().unwrap();
+    let req = tether_shared::api::LeafCertRequest { cluster: "leaf.example.com".into(), public_key: own };
     let refused = runtime
         .block_on(creds.api_client(true).unwrap().post::<_, serde_json::Value>("/webapi/certs/leaf", &req))
         .map(|_| ())

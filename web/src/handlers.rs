@@ -250,7 +250,8 @@ async fn leaf_cert(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let who = caller(&peer)?;
     let req = json_body(body)?;
-    Ok(Json(state.auth.trust().issue_leaf_cert(who, &req.cluster, &req.public_key).await?))
+    let holder = peer.key.ok_or_else(|| AuthError::Forbidden("your client certificate has no Ed25519 key".into()))?;
+    Ok(Json(state.auth.trust().issue_leaf_cert(who, &holder, &req.cluster, &req.public_key).await?))
 }
 
 /// `GET /webapi/events?since=RFC3339&limit=N`.

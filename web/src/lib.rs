@@ -64,6 +64,9 @@ pub struct Peer {
     pub remote_roles: Option<Vec<String>>,
     /// Why a client certificate that was sent was not accepted.
     pub refused: Option<String>,
+    /// The Ed25519 key of the verified client certificate (the handshake proved the client holds
+    /// it): a certificate the caller asks for must certify this key.
+    pub key: Option<[u8; 32]>,
 }
 
 /// Accepts any client certificate during the handshake (rustls still checks that the client
@@ -204,12 +207,12 @@ async fn serve_connection(
     };
     let auth = state.auth.clone();
     let cert = tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()).map(|c| c.to_vec());
-    let (identity, remote_roles, refused) = match cert {
+    let (identity, remote_roles, refused, key) = match cert {
         Some(der) => match auth.trust().identify_tls_client(&der).await {
-            Ok((id, remote)) => (Some(id), remote, None),
-            Err(why) => (None, None, Some(why.to_string())),
+            Ok((id, remote)) => (Some(id), remote, None, tether_shared::tls_cert::subject_ed25519_key(&der).ok()),
+            Err(why) => (None, None, Some(why.to_string()), None),
         },
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     if identity.is_some() {
         gate.pass();
@@ -217,7 +220,7 @@ async fn serve_connection(
     // A trusted cluster's user is re-checked on every request: a trust disabled or removed
     // while the connection stays open ends their access at once.
     let remote_cluster = remote_roles.as_ref().and(identity.as_ref()).map(|id| id.cluster.clone());
-    let peer = Peer { addr, identity, remote_roles, refused };
+    let peer = Peer { addr, identity, remote_roles, refused, key };
     let limits = state.limits.clone();
     let header_timeout = limits.web_request_timeout;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {

@@ -25,15 +25,18 @@ use super::{CA_TYPES, Trust};
 impl Trust {
     /// Certificates for `caller` (a user of this cluster, as their client certificate says) bound
     /// to the leaf `cluster`, issued only when the user's *current* roles allow the leaf's labels
-    /// (`cluster_labels`). They live `auth_service.leaf_cert_ttl` ([`super::super::LEAF_CERT_TTL`]) at most and never beyond the caller's own
-    /// certificate, so a label change reaches even direct paths to the leaf within that time.
+    /// (`cluster_labels`), and only for `public_key` equal to `holder_key`, the key of the client
+    /// certificate the caller proved to hold. They live `auth_service.leaf_cert_ttl`
+    /// ([`super::super::LEAF_CERT_TTL`]) at most and never beyond the caller's own certificate,
+    /// so a label change reaches even direct paths to the leaf within that time.
     pub async fn issue_leaf_cert(
         &self,
         caller: &Identity,
+        holder_key: &[u8; 32],
         cluster: &str,
         public_key: &str,
     ) -> Result<LoginResponse, AuthError> {
-        let result = self.issue_leaf_cert_inner(caller, cluster, public_key).await;
+        let result = self.issue_leaf_cert_inner(caller, holder_key, cluster, public_key).await;
         let error = result.as_ref().err().map(ToString::to_string);
         self.core.audit.emit(
             Event::CertLeaf,
@@ -47,6 +50,7 @@ impl Trust {
     async fn issue_leaf_cert_inner(
         &self,
         caller: &Identity,
+        holder_key: &[u8; 32],
         cluster: &str,
         public_key: &str,
     ) -> Result<LoginResponse, AuthError> {
@@ -60,6 +64,16 @@ impl Trust {
         if caller.route_to_cluster.is_some() {
             return Err(AuthError::Forbidden(
                 "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
+            ));
+        }
+        // Only the key the caller proved to hold: a stolen copy of someone's public key must not
+        // become a certificate in their name.
+        let (_, asked) = super::super::parse_ed25519(public_key)?;
+        if asked.as_ref() != holder_key {
+            return Err(AuthError::Forbidden(
+                "public_key is not the key of your certificate: a leaf certificate is issued only for the key \
+                 you logged in with"
+                    .into(),
             ));
         }
         let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
