@@ -50,7 +50,9 @@ deserialize_from_str!(
     LeafCertTtl,
     RawMaxStartups,
     Timeout,
-    OffOrDuration,
+    IdleTimeout,
+    AliveInterval,
+    ShutdownGrace,
     Severity,
     StaticToken,
     SecondFactor,
@@ -132,13 +134,13 @@ pub(super) struct RawLimits {
     pub(super) max_startups: Option<RawMaxStartups>,
     pub(super) login_grace_time: Option<Timeout>,
     pub(super) web_request_timeout: Option<Timeout>,
-    pub(super) shutdown_grace: Option<OffOrDuration>,
+    pub(super) shutdown_grace: Option<ShutdownGrace>,
     pub(super) max_requests_per_source: Option<Count>,
     pub(super) unauthenticated_rate: Option<Count>,
     pub(super) unauthenticated_burst: Option<Count>,
-    pub(super) client_alive_interval: Option<OffOrDuration>,
+    pub(super) client_alive_interval: Option<AliveInterval>,
     pub(super) client_alive_count_max: Option<Count>,
-    pub(super) idle_timeout: Option<OffOrDuration>,
+    pub(super) idle_timeout: Option<IdleTimeout>,
     pub(super) tunnel_recycle_after: Option<Count>,
 }
 
@@ -177,14 +179,23 @@ impl FromConfigStr for Timeout {
     }
 }
 
-/// A Go duration up to 24h, where `0s` means off.
-pub(super) struct OffOrDuration(pub(super) Option<Duration>);
+/// A Go duration from `MIN_MS` milliseconds to 24h, where `0s` means off. The floor keeps a typo
+/// (`1ms` for `1m`) from cutting every session or spinning a timer.
+pub(super) struct OffOrDuration<const MIN_MS: u64>(pub(super) Option<Duration>);
 
-impl FromConfigStr for OffOrDuration {
+/// `idle_timeout`: off, or at least 10s (an interactive session is often silent for seconds).
+pub(super) type IdleTimeout = OffOrDuration<10_000>;
+/// `client_alive_interval`: off, or at least 1s between keepalives.
+pub(super) type AliveInterval = OffOrDuration<1_000>;
+/// `shutdown_grace`: off (sessions end at once), or at least 100ms.
+pub(super) type ShutdownGrace = OffOrDuration<100>;
+
+impl<const MIN_MS: u64> FromConfigStr for OffOrDuration<MIN_MS> {
     fn from_config_str(s: &str) -> Result<Self, String> {
         let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
-        if d.0 > Duration::from_secs(24 * 3600) {
-            return Err(format!("{s:?} must be at most 24h (0s turns it off)"));
+        if d.0 > Duration::from_secs(24 * 3600) || (!d.0.is_zero() && d.0 < Duration::from_millis(MIN_MS)) {
+            let min = if MIN_MS % 1000 == 0 { format!("{}s", MIN_MS / 1000) } else { format!("{MIN_MS}ms") };
+            return Err(format!("{s:?} must be 0s (off) or between {min} and 24h"));
         }
         Ok(OffOrDuration((!d.0.is_zero()).then_some(d.0)))
     }

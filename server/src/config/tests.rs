@@ -231,6 +231,25 @@ fn connection_limits() {
     assert_eq!(l.listener.shutdown_grace, Duration::ZERO);
     assert_eq!(l.web_request_timeout, DEFAULT_WEB_REQUEST_TIMEOUT);
     assert_eq!(c.limits.web_listener().login_grace_time, DEFAULT_WEB_REQUEST_TIMEOUT);
+    // Deadlines have floors: a typo such as `1ms` for `1m` is refused where it is written.
+    assert_error(
+        "teleport:\n  connection_limits:\n    idle_timeout: 1ms\n",
+        3,
+        "teleport.connection_limits.idle_timeout",
+        "\"1ms\" must be 0s (off) or between 10s and 24h",
+    );
+    assert_error(
+        "teleport:\n  connection_limits:\n    client_alive_interval: 10ms\n",
+        3,
+        "teleport.connection_limits.client_alive_interval",
+        "between 1s and 24h",
+    );
+    assert_error(
+        "teleport:\n  connection_limits:\n    shutdown_grace: 1ms\n",
+        3,
+        "teleport.connection_limits.shutdown_grace",
+        "between 100ms and 24h",
+    );
     let c = parse("t.yaml", "teleport:\n  audit:\n    max_file_mb: 2\n    max_files: 3\n").unwrap();
     assert_eq!((c.audit.max_file_bytes, c.audit.keep_rotated), (2 * 1024 * 1024, 3));
     assert_error("teleport:\n  audit:\n    max_files: 0\n", 3, "teleport.audit.max_files", "from 1 to");
