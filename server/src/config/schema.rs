@@ -194,7 +194,7 @@ impl<const MIN_MS: u64> FromConfigStr for OffOrDuration<MIN_MS> {
     fn from_config_str(s: &str) -> Result<Self, String> {
         let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
         if d.0 > Duration::from_secs(24 * 3600) || (!d.0.is_zero() && d.0 < Duration::from_millis(MIN_MS)) {
-            let min = if MIN_MS % 1000 == 0 { format!("{}s", MIN_MS / 1000) } else { format!("{MIN_MS}ms") };
+            let min = if MIN_MS.is_multiple_of(1000) { format!("{}s", MIN_MS / 1000) } else { format!("{MIN_MS}ms") };
             return Err(format!("{s:?} must be 0s (off) or between {min} and 24h"));
         }
         Ok(OffOrDuration((!d.0.is_zero()).then_some(d.0)))
