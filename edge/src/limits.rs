@@ -29,6 +29,9 @@ pub struct ConnectionLimits {
     pub idle_timeout: Option<Duration>,
     /// Leaf tunnel agents replace a tunnel connection after it carried this many transports.
     pub tunnel_recycle_after: u64,
+    /// SSH: port forwards (`-L`, `-R`, `-D` channels and remote-forward listeners) one connection
+    /// to a node may hold at once; sessions have their own cap (OpenSSH's `MaxSessions`, 10).
+    pub max_forwards_per_connection: usize,
 }
 
 /// Default of [`ConnectionLimits::web_request_timeout`].
@@ -48,6 +51,11 @@ pub const DEFAULT_CLIENT_ALIVE_COUNT_MAX: usize = 3;
 /// closed channel to about 128 × 3.3 KB per side).
 pub const DEFAULT_TUNNEL_RECYCLE_AFTER: u64 = 128;
 
+/// Default of [`ConnectionLimits::max_forwards_per_connection`]: a browser through `tsh ssh -D`
+/// opens dozens of connections at once; each forward's buffered data is bounded by the
+/// connection's inbound throttle, not by this count.
+pub const DEFAULT_MAX_FORWARDS_PER_CONNECTION: usize = 256;
+
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
@@ -60,6 +68,7 @@ impl Default for ConnectionLimits {
             client_alive_count_max: DEFAULT_CLIENT_ALIVE_COUNT_MAX,
             idle_timeout: None,
             tunnel_recycle_after: DEFAULT_TUNNEL_RECYCLE_AFTER,
+            max_forwards_per_connection: DEFAULT_MAX_FORWARDS_PER_CONNECTION,
         }
     }
 }

@@ -70,7 +70,11 @@ impl SshdConfig {
 /// task is owned, and stopped before this returns.
 pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTrust>, shutdown: watch::Receiver<bool>) {
     let russh_config = Arc::new(config.russh_config());
-    let ctx = Arc::new(NodeCtx { node_name: config.node_name.clone(), trust });
+    let ctx = Arc::new(NodeCtx {
+        node_name: config.node_name.clone(),
+        trust,
+        max_forwards: config.limits.max_forwards_per_connection,
+    });
     let grace = listener.limits().login_grace_time;
     tracing::info!(node = %ctx.node_name, addr = ?listener.local_addr().ok(), "SSH server listening");
     let node_name = ctx.node_name.clone();

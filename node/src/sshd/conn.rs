@@ -35,6 +35,8 @@ pub(super) struct AuthProgress {
 pub(super) struct NodeCtx {
     pub(super) node_name: String,
     pub(super) trust: Arc<dyn NodeTrust>,
+    /// Port forwards one connection may hold (`connection_limits.max_forwards_per_connection`).
+    pub(super) max_forwards: usize,
 }
 
 /// A process running on a channel: where the client's input goes.
@@ -72,11 +74,8 @@ pub(super) struct Conn {
     pub(super) denied: Option<String>,
     pub(super) channels: HashMap<ChannelId, ChannelState>,
     /// Port forwards running on this connection (forwarded channels and remote forward
-    /// listeners); they count against [`MAX_CHANNELS_PER_CONNECTION`](super::policy::MAX_CHANNELS_PER_CONNECTION)
-    /// with the session channels.
+    /// listeners), counted against `ctx.max_forwards` apart from the session channels.
     pub(super) forwards: Arc<AtomicUsize>,
-    /// `channels.len()`, for the remote forward listeners, which count channels from their tasks.
-    pub(super) sessions: Arc<AtomicUsize>,
     /// Remote forward listeners by the port they listen on; dropping the sender stops one.
     pub(super) remote_forwards: HashMap<u16, oneshot::Sender<()>>,
     /// Slows the client when a channel has too much of its data waiting (inbound.rs).
@@ -110,7 +109,6 @@ impl Conn {
             denied: None,
             channels: HashMap::new(),
             forwards: Arc::default(),
-            sessions: Arc::default(),
             remote_forwards: HashMap::new(),
             throttle: inbound::Throttle::new(),
             tasks: JoinSet::new(),
@@ -119,9 +117,12 @@ impl Conn {
         }
     }
 
-    /// Session channels and port forwards open on this connection.
-    pub(super) fn open_channels(&self) -> usize {
-        self.channels.len() + self.forwards.load(Ordering::Acquire)
+    /// Why another port forward is refused, when the connection holds its cap of them.
+    pub(super) fn forwards_full(&self) -> Option<String> {
+        let max = self.ctx.max_forwards;
+        (self.forwards.load(Ordering::Acquire) >= max).then(|| {
+            format!("this connection already has {max} port forwards open (the node's max_forwards_per_connection)")
+        })
     }
 
     /// How authentication is going, shared with the accept loop.

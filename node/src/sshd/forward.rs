@@ -12,8 +12,9 @@
 //!
 //! A refused channel carries the reason as its description (`port forwarding is not allowed by
 //! your roles`, the dial error), which `tsh` shows. Every listener and every forwarded channel
-//! counts against [`MAX_CHANNELS_PER_CONNECTION`] with the session channels ([`Counted`]); a
-//! connection arriving at a listener past the cap is closed. Listeners and their relays are tasks
+//! counts against the connection's forward cap (`connection_limits.max_forwards_per_connection`,
+//! 256 by default; [`Counted`]), apart from its session channels: a forward past the cap is
+//! refused with the reason, and a connection arriving at a listener past it is closed. Listeners and their relays are tasks
 //! of the connection and end with it. Audit: `port` (`forward: local|remote`), refusals included
 //! (`T3003E`, with the reason).
 
@@ -30,7 +31,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use super::conn::Conn;
-use super::policy::{MAX_CHANNELS_PER_CONNECTION, forwarding_refusal, privileged_port_refusal};
+use super::policy::{forwarding_refusal, privileged_port_refusal};
 use super::relay::relay_channel;
 use crate::inbound;
 use tether_edge::listen::DIAL_TIMEOUT;
@@ -72,9 +73,9 @@ impl Conn {
             reply.reject(open_failure(1, reason.to_string())).await;
             return;
         }
-        if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
-            tracing::info!(peer = %self.peer, "port forward refused: {MAX_CHANNELS_PER_CONNECTION} channels already open");
-            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+        if let Some(full) = self.forwards_full() {
+            tracing::info!(peer = %self.peer, "port forward refused: {full}");
+            reply.reject(open_failure(RESOURCE_SHORTAGE, full)).await;
             return;
         }
         self.ctx.trust.audit(Event::Port, Outcome::Success, &authed.identity.user, details);
@@ -137,8 +138,8 @@ impl Conn {
         if self.remote_forwards.contains_key(&wanted) {
             return refuse(format!("port {wanted} is already forwarded on this connection"), details);
         }
-        if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
-            return refuse(format!("{MAX_CHANNELS_PER_CONNECTION} channels and forwards already open"), details);
+        if let Some(full) = self.forwards_full() {
+            return refuse(full, details);
         }
         // GatewayPorts no: loopback only, whatever address was asked for.
         let listener = match tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, wanted)).await {
@@ -164,7 +165,7 @@ impl Conn {
             ForwardConn {
                 handle: session.handle(),
                 forwards: self.forwards.clone(),
-                sessions: self.sessions.clone(),
+                max: self.ctx.max_forwards,
                 throttle: self.throttle.clone(),
             },
             stop_rx,
@@ -186,8 +187,8 @@ impl Conn {
     }
 }
 
-/// One port forward (a remote forward's listener, or a forwarded channel), counted against
-/// [`MAX_CHANNELS_PER_CONNECTION`] while it lives.
+/// One port forward (a remote forward's listener, or a forwarded channel), counted against the
+/// connection's forward cap while it lives.
 struct Counted(Arc<AtomicUsize>);
 
 impl Counted {
@@ -203,6 +204,9 @@ impl Drop for Counted {
     }
 }
 
+/// SSH's channel-open failure code for a resource shortage (RFC 4254 §5.1).
+pub(super) const RESOURCE_SHORTAGE: u32 = 4;
+
 /// A channel-open refusal with our own reason text (code 1, administratively prohibited, or 2,
 /// connect failed), which clients show.
 fn open_failure(code: u32, reason: String) -> ChannelOpenFailure {
@@ -212,9 +216,9 @@ fn open_failure(code: u32, reason: String) -> ChannelOpenFailure {
 /// What a remote forward's listener needs of its connection.
 struct ForwardConn {
     handle: russh::server::Handle,
-    /// The connection's forwards, and its session channels, counted against the cap.
+    /// The connection's forwards, counted against `max`.
     forwards: Arc<AtomicUsize>,
-    sessions: Arc<AtomicUsize>,
+    max: usize,
     throttle: Arc<inbound::Throttle>,
 }
 
@@ -229,8 +233,7 @@ async fn serve_remote_forward(
     mut stop: oneshot::Receiver<()>,
     _listening: Counted,
 ) {
-    let ForwardConn { handle, forwards, sessions, throttle } = conn;
-    let open = || forwards.load(Ordering::Acquire) + sessions.load(Ordering::Acquire);
+    let ForwardConn { handle, forwards, max, throttle } = conn;
     let mut relays = JoinSet::new();
     loop {
         tokio::select! {
@@ -244,8 +247,8 @@ async fn serve_remote_forward(
                         continue;
                     }
                 };
-                if open() >= MAX_CHANNELS_PER_CONNECTION {
-                    tracing::info!("remote forward on port {port}: connection from {origin} closed: {MAX_CHANNELS_PER_CONNECTION} channels already open");
+                if forwards.load(Ordering::Acquire) >= max {
+                    tracing::info!("remote forward on port {port}: connection from {origin} closed: {max} forwards already open");
                     continue;
                 }
                 let counted = Counted::new(&forwards);

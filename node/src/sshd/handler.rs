@@ -14,11 +14,11 @@
 //!
 //! Session channels take `pty-req` (needs `permit-pty`), `window-change`, `env`
 //! ([`session::allowed_env`]), `signal`, stdin with EOF, and one of `exec`, `shell` or
-//! `subsystem sftp`; other subsystems and X11 are refused. Session channels and forwards together
-//! are capped at [`MAX_CHANNELS_PER_CONNECTION`]. Client data is never waited on here: it is
+//! `subsystem sftp`; other subsystems and X11 are refused. Session channels are capped at
+//! [`MAX_SESSIONS_PER_CONNECTION`], with the reason in the refusal (port forwards have a cap of
+//! their own, `forward.rs`). Client data is never waited on here: it is
 //! queued and the window shrinks instead (`inbound.rs`).
 
-use std::sync::atomic::Ordering;
 use tether_audit::{Event, Outcome};
 
 use russh::keys::Certificate;
@@ -28,8 +28,9 @@ use serde_json::json;
 use tether_shared::identity::Identity;
 
 use super::conn::{ChannelState, Conn};
+use super::forward::RESOURCE_SHORTAGE;
 use super::launch::Launch;
-use super::policy::{AuthRefusal, MAX_CHANNELS_PER_CONNECTION, check_certificate};
+use super::policy::{AuthRefusal, MAX_SESSIONS_PER_CONNECTION, check_certificate};
 use super::signals::from_ssh_signal;
 use crate::session::{self, Control, PtySpec, TermSize};
 
@@ -119,13 +120,16 @@ impl russh::server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         if self.user.is_none() && self.denied.is_none() {
             reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
-        } else if self.open_channels() >= MAX_CHANNELS_PER_CONNECTION {
-            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+        } else if self.channels.len() >= MAX_SESSIONS_PER_CONNECTION {
+            let reason = format!(
+                "this connection already has {MAX_SESSIONS_PER_CONNECTION} sessions open (the node's MaxSessions); \
+                 close one or open another connection"
+            );
+            reply.reject(ChannelOpenFailure::Other { code: RESOURCE_SHORTAGE, reason }).await;
         } else {
             // Requests and data arrive through the handler's callbacks, so the Channel object
             // itself is not needed (dropping it neither closes nor blocks the channel).
             self.channels.insert(channel.id(), ChannelState::default());
-            self.sessions.store(self.channels.len(), Ordering::Release);
             reply.accept().await;
         }
         Ok(())
@@ -318,7 +322,6 @@ impl russh::server::Handler for Conn {
         // Dropping the state closes the process's inputs (it gets SIGHUP if still running) and
         // removes the agent socket.
         self.channels.remove(&channel);
-        self.sessions.store(self.channels.len(), Ordering::Release);
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 //! One concern per file; each uses only files listed before it:
 //!
 //! - `policy.rs`: who may log in and what they may do ([`NodeTrust`], [`policy::AuthRefusal`],
-//!   the certificate checks, forwarding permissions, [`policy::MAX_CHANNELS_PER_CONNECTION`]);
+//!   the certificate checks, forwarding permissions, [`policy::MAX_SESSIONS_PER_CONNECTION`]);
 //!   no I/O.
 //! - `signals.rs`: signal names between SSH and Unix.
 //! - `relay.rs`: the byte relay between a channel and a local socket.

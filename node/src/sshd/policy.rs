@@ -20,7 +20,8 @@
 //! the audit log. Once in, [`may_forward_agent`] says whether the user may forward their agent,
 //! [`forwarding_refusal`] whether they may forward ports and [`privileged_port_refusal`] whether
 //! a remote forward may take a port below 1024; every connection holds at most
-//! [`MAX_CHANNELS_PER_CONNECTION`] channels and forwards.
+//! [`MAX_SESSIONS_PER_CONNECTION`] session channels, and its port forwards have a cap of their own
+//! (`connection_limits.max_forwards_per_connection`).
 
 use std::time::SystemTime;
 
@@ -48,8 +49,9 @@ pub trait NodeTrust: Send + Sync + 'static {
     fn audit(&self, event: tether_audit::Event, outcome: tether_audit::Outcome, user: &str, details: serde_json::Value);
 }
 
-/// Channels (sessions and forwards) one connection may hold open (OpenSSH's MaxSessions).
-pub const MAX_CHANNELS_PER_CONNECTION: usize = 10;
+/// Session channels one connection may hold open (OpenSSH's `MaxSessions`); port forwards are
+/// counted apart, against `connection_limits.max_forwards_per_connection`.
+pub const MAX_SESSIONS_PER_CONNECTION: usize = 10;
 /// Ports below this may be forwarded remotely only by the login `root` (as in OpenSSH).
 pub(super) const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
 

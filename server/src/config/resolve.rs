@@ -60,6 +60,7 @@ fn resolve_limits(raw: RawLimits) -> ConnectionLimits {
         client_alive_count_max: raw.client_alive_count_max.map_or(d.client_alive_count_max, |c| c.0),
         idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |t| t.0),
         tunnel_recycle_after: raw.tunnel_recycle_after.map_or(d.tunnel_recycle_after, |c| c.0 as u64),
+        max_forwards_per_connection: raw.max_forwards_per_connection.map_or(d.max_forwards_per_connection, |c| c.0),
     }
 }
 

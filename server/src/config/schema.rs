@@ -142,6 +142,7 @@ pub(super) struct RawLimits {
     pub(super) client_alive_count_max: Option<Count>,
     pub(super) idle_timeout: Option<IdleTimeout>,
     pub(super) tunnel_recycle_after: Option<Count>,
+    pub(super) max_forwards_per_connection: Option<Count>,
 }
 
 /// A count from 1 to 10,000,000.

@@ -231,6 +231,9 @@ fn connection_limits() {
     assert_eq!(l.listener.shutdown_grace, Duration::ZERO);
     assert_eq!(l.web_request_timeout, DEFAULT_WEB_REQUEST_TIMEOUT);
     assert_eq!(c.limits.web_listener().login_grace_time, DEFAULT_WEB_REQUEST_TIMEOUT);
+    assert_eq!(l.max_forwards_per_connection, DEFAULT_MAX_FORWARDS_PER_CONNECTION);
+    let c = parse("t.yaml", "teleport:\n  connection_limits:\n    max_forwards_per_connection: 1000\n").unwrap();
+    assert_eq!(c.limits.max_forwards_per_connection, 1000);
     // Deadlines have floors: a typo such as `1ms` for `1m` is refused where it is written.
     assert_error(
         "teleport:\n  connection_limits:\n    idle_timeout: 1ms\n",

@@ -69,7 +69,7 @@ async fn refusals_are_audited_with_distinct_reasons() {
 
     // A plain key (no certificate).
     let config = Arc::new(client::Config::default());
-    let mut plain = client::connect(config, h.addr, TestClient).await.unwrap();
+    let mut plain = client::connect(config, h.addr, TestClient { refusals: h.refusals.clone() }).await.unwrap();
     let auth = plain
         .authenticate_publickey(&login, russh::keys::PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None))
         .await
@@ -85,7 +85,7 @@ async fn refusals_are_audited_with_distinct_reasons() {
     expired.valid_before = now - time::Duration::hours(1);
     let cert = h.ca.issue_user_cert(key.public_key(), &expired, 3).unwrap();
     let config = Arc::new(client::Config::default());
-    let mut handle = client::connect(config, h.addr, TestClient).await.unwrap();
+    let mut handle = client::connect(config, h.addr, TestClient { refusals: h.refusals.clone() }).await.unwrap();
     let auth = handle.authenticate_openssh_cert(&login, Arc::new(key.clone()), cert).await.unwrap();
     assert!(!auth.success());
     let _ = handle.disconnect(Disconnect::ByApplication, "", "").await;

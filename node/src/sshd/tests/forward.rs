@@ -6,8 +6,8 @@ use std::time::Duration;
 use russh::ChannelMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Harness, WAIT, collect, me};
-use crate::sshd::policy::MAX_CHANNELS_PER_CONNECTION;
+use super::{Harness, TEST_MAX_FORWARDS, WAIT, collect, me};
+use crate::sshd::policy::MAX_SESSIONS_PER_CONNECTION;
 
 #[tokio::test]
 async fn agent_forwarding_when_roles_allow_it() {
@@ -63,19 +63,30 @@ async fn port_forwarding_follows_the_roles() {
     assert_eq!(&buf, b"ping");
     assert_eq!(h.events("port").len(), 1);
 
-    // Forwards count against the connection's channel cap.
+    // Forwards have a cap of their own, well past the sessions' 10 (a browser through -D opens
+    // dozens); the refusal says why.
     let mut held = vec![stream];
-    for _ in 1..MAX_CHANNELS_PER_CONNECTION {
+    for _ in 1..TEST_MAX_FORWARDS {
         let ch = client.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.unwrap();
         held.push(ch.into_stream());
     }
     assert!(
         client.channel_open_direct_tcpip("127.0.0.1", port.into(), "127.0.0.1", 5555).await.is_err(),
         "forward {} past the cap was accepted",
-        MAX_CHANNELS_PER_CONNECTION + 1
+        TEST_MAX_FORWARDS + 1
     );
+    let full = format!("this connection already has {TEST_MAX_FORWARDS} port forwards open");
+    assert!(h.last_refusal().starts_with(&full), "{:?}", h.last_refusal());
+    // Sessions are counted apart: all 10 still open beside the forwards, the 11th is refused
+    // with the reason.
+    let mut sessions = Vec::new();
+    for _ in 0..MAX_SESSIONS_PER_CONNECTION {
+        sessions.push(client.channel_open_session().await.expect("a session beside the forwards"));
+    }
     assert!(client.channel_open_session().await.is_err(), "a session past the cap was accepted");
+    assert!(h.last_refusal().starts_with("this connection already has 10 sessions open"), "{:?}", h.last_refusal());
     drop(held);
+    drop(sessions);
 
     let login = me();
     let denied = h.connect(&["no-fwd"], &[&login], &login).await.unwrap();
@@ -106,19 +117,22 @@ async fn remote_forwards_listen_on_loopback_and_count() {
         (tether_audit::Event::Port.code(tether_audit::Outcome::Success), Some(&*format!("127.0.0.1:{port}")))
     );
 
-    // The listener counts against the cap: 9 more channels fill it (once the forwarded
-    // connection above has wound down on the node).
+    // The listener counts against the forward cap: 11 more listeners fill it (once the forwarded
+    // connection above has wound down on the node); sessions do not count.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let session = client.channel_open_session().await.unwrap();
     let mut held = Vec::new();
-    for _ in 1..MAX_CHANNELS_PER_CONNECTION {
-        held.push(client.channel_open_session().await.unwrap());
+    for _ in 1..TEST_MAX_FORWARDS {
+        held.push(client.tcpip_forward("localhost", 0).await.unwrap());
     }
-    assert!(client.channel_open_session().await.is_err(), "a channel past the cap was accepted");
     assert!(client.tcpip_forward("localhost", 0).await.is_err(), "a listener past the cap was accepted");
     assert_eq!(read(port).await, "", "a forwarded connection past the cap is closed");
-    for channel in held {
-        channel.close().await.unwrap();
+    for listening in held {
+        client.cancel_tcpip_forward("localhost", listening).await.unwrap();
     }
+    session.close().await.unwrap();
+    // (A channel object keeps the client's session running: let it go.)
+    drop(session);
 
     // Cancelled: the port closes; an unknown forward cannot be cancelled.
     client.cancel_tcpip_forward("0.0.0.0", u32::from(port)).await.unwrap();
@@ -149,7 +163,9 @@ async fn remote_forwards_listen_on_loopback_and_count() {
         .filter(|e| e.1 == tether_audit::Event::Port.code(tether_audit::Outcome::Failure))
         .map(|e| e.4["error"].as_str().unwrap_or_default().to_string())
         .collect();
-    let cap = format!("{MAX_CHANNELS_PER_CONNECTION} channels and forwards already open");
+    let cap = format!(
+        "this connection already has {TEST_MAX_FORWARDS} port forwards open (the node's max_forwards_per_connection)"
+    );
     assert_eq!(refused, vec![cap, "port forwarding is not allowed by your roles".to_string()]);
     h.stop().await;
 }

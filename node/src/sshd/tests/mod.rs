@@ -114,7 +114,12 @@ struct Harness {
     trust: Arc<TestTrust>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    /// The descriptions of every channel-open refusal the test clients received.
+    refusals: Arc<Mutex<Vec<String>>>,
 }
+
+/// The port forwards one connection may hold in these tests (the default, 256, is for real use).
+pub(super) const TEST_MAX_FORWARDS: usize = 12;
 
 impl Harness {
     async fn start() -> Harness {
@@ -148,7 +153,10 @@ impl Harness {
             valid_before: now + time::Duration::hours(1),
         };
         let host_cert = host_ca.issue_host_cert(host_key.public_key(), &host, 1).unwrap();
-        let limits = tether_edge::limits::ConnectionLimits::default();
+        let limits = tether_edge::limits::ConnectionLimits {
+            max_forwards_per_connection: TEST_MAX_FORWARDS,
+            ..tether_edge::limits::ConnectionLimits::default()
+        };
         let mut config = SshdConfig::new(host_key, host_cert, "node1".into(), limits.clone());
         config.auth_rejection_time = Duration::from_millis(10);
         let listener_limits = tether_edge::listen::Limits {
@@ -161,7 +169,7 @@ impl Harness {
         let listener = Listener::new(tcp, "node test", listener_limits);
         let (shutdown, rx) = watch::channel(false);
         let server = tokio::spawn(serve(listener, config, trust.clone(), rx));
-        Harness { addr, ca, trust, shutdown, server }
+        Harness { addr, ca, trust, shutdown, server, refusals: Arc::default() }
     }
 
     async fn stop(self) {
@@ -177,7 +185,8 @@ impl Harness {
         cert: Certificate,
     ) -> Result<client::Handle<TestClient>, ()> {
         let config = Arc::new(client::Config::default());
-        let mut handle = client::connect(config, self.addr, TestClient).await.unwrap();
+        let client = TestClient { refusals: self.refusals.clone() };
+        let mut handle = client::connect(config, self.addr, client).await.unwrap();
         let result = handle.authenticate_openssh_cert(login, Arc::new(key.clone()), cert).await.unwrap();
         if result.success() { Ok(handle) } else { Err(()) }
     }
@@ -191,6 +200,11 @@ impl Harness {
     async fn login(&self) -> client::Handle<TestClient> {
         let login = me();
         self.connect(&["dev"], &[&login], &login).await.expect("authentication should succeed")
+    }
+
+    /// The last channel-open refusal's description.
+    fn last_refusal(&self) -> String {
+        self.refusals.lock().unwrap().last().cloned().unwrap_or_default()
     }
 
     fn events(&self, name: &str) -> Vec<Recorded> {
@@ -214,10 +228,24 @@ impl Harness {
     }
 }
 
-struct TestClient;
+struct TestClient {
+    refusals: Arc<Mutex<Vec<String>>>,
+}
 
 impl client::Handler for TestClient {
     type Error = russh::Error;
+
+    async fn channel_open_failure(
+        &mut self,
+        _channel: russh::ChannelId,
+        _reason: russh::ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        self.refusals.lock().unwrap().push(description.to_string());
+        Ok(())
+    }
 
     async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         // tsh verifies the host certificate; these tests are about the server's side.
