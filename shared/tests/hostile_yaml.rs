@@ -49,13 +49,43 @@ fn deep_nesting_is_refused() {
     assert!(err.starts_with("h.yaml:1:"), "{err}");
     refused(&"{a: ".repeat(10_000));
     refused(&format!("{}x\n", "- ".repeat(10_000)));
-    // Unterminated, the parser stops at the end; closed, the reader at the field.
+    // Inside a document, unterminated or closed, refused at the bracket that goes too deep, with
+    // the field it is under.
+    let deep = "collections nested deeper than 64 levels";
     let err = refused(&format!("{HEAD}  labels: {}\n", "[".repeat(10_000)));
-    assert!(err.starts_with("h.yaml:6:"), "{err}");
+    assert_eq!(err, format!("h.yaml:5:75: metadata.labels: {deep}"));
     let err = refused(&format!("{HEAD}  labels: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
-    assert!(err.starts_with("h.yaml:5:11: metadata.labels: "), "{err}");
+    assert_eq!(err, format!("h.yaml:5:75: metadata.labels: {deep}"));
     let err = refused(&format!("{HEAD}spec:\n  allow:\n    logins: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
-    assert!(err.starts_with("h.yaml:7:") && err.contains("spec.allow.logins"), "{err}");
+    assert_eq!(err, format!("h.yaml:7:77: spec.allow.logins: {deep}"));
+}
+
+/// 100,000 levels in 200 KB, where the YAML scanner's cost grows with the square of the depth
+/// (minutes of CPU before this check): refused in one linear pass, long before the parser runs.
+#[test]
+fn a_hundred_thousand_levels_are_refused_at_once() {
+    for text in [
+        format!("{HEAD}  labels: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("{HEAD}  labels: {}\n", "{a: ".repeat(100_000)),
+    ] {
+        let start = Instant::now();
+        let err = parse_resources("h.yaml", &text).expect_err("refused").to_string();
+        let took = start.elapsed();
+        assert!(err.contains("nested deeper than 64 levels"), "{err:.200}");
+        assert!(took < Duration::from_millis(100), "took {took:?}");
+    }
+    // Brackets in quoted scalars and comments do not count; 64 real levels still parse.
+    let quoted = format!("{HEAD}  labels:\n    a: \"{}\"  # {}\n", "[".repeat(1000), "{".repeat(1000));
+    assert!(parse_resources("h.yaml", &quoted).is_ok(), "quoted and commented brackets count");
+    let it = format!("{HEAD}  labels:\n    a: it's [fine]\n");
+    assert!(parse_resources("h.yaml", &it).is_ok());
+    let ok = format!(
+        "kind: role\nversion: v5\nmetadata:\n  name: x\n  description: {}x{}\n",
+        "[".repeat(64),
+        "]".repeat(64)
+    );
+    let err = parse_resources("h.yaml", &ok).map(|_| ()).unwrap_err().to_string();
+    assert!(!err.contains("nested deeper"), "64 levels reach the parser: {err}");
 }
 
 #[test]

@@ -288,6 +288,20 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
         ))
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err}");
+    // 100,000 nested levels in 200 KB: the YAML scanner would spend minutes of CPU on them; the
+    // server refuses them at once.
+    let deep = format!("{VISITOR}  labels: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    // The fastest of three round trips, so that one scheduling hiccup on a busy machine does not
+    // count; each is the whole request (body upload included).
+    let mut fastest = std::time::Duration::MAX;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let err = rt.block_on(client.post_text::<Vec<String>>("/webapi/resources", &deep)).unwrap_err();
+        fastest = fastest.min(start.elapsed());
+        assert_eq!(err.status(), Some(400), "{err}");
+        assert!(err.to_string().contains("collections nested deeper than 64 levels"), "{err}");
+    }
+    assert!(fastest < std::time::Duration::from_millis(100), "the deep document took {fastest:?} to refuse");
     assert_eq!(cluster.tctl(&["get", "role", "--format=json"]).ok(), before, "nothing was stored");
 
     // An unauthenticated caller gets 401 with a hint, not data.
