@@ -209,20 +209,14 @@ impl Authority {
 /// `cert_authority` resources.
 pub(crate) async fn load_cas(core: &Core) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
     let (backend, cluster) = (&core.backend, core.cluster.as_str());
-    let user_pem = load_or_create_secret(backend, "/secrets/ca/user", || {
+    let new_ssh_ca = || {
         SshCa::generate()
             .and_then(|ca| ca.to_openssh())
             .map(|p| p.to_string())
             .map_err(internal("generating an SSH CA"))
-    })
-    .await?;
-    let host_pem = load_or_create_secret(backend, "/secrets/ca/host", || {
-        SshCa::generate()
-            .and_then(|ca| ca.to_openssh())
-            .map(|p| p.to_string())
-            .map_err(internal("generating an SSH CA"))
-    })
-    .await?;
+    };
+    let user_pem = load_or_create_secret(backend, "/secrets/ca/user", new_ssh_ca).await?;
+    let host_pem = load_or_create_secret(backend, "/secrets/ca/host", new_ssh_ca).await?;
     let tls_pair = load_or_create_secret(backend, "/secrets/ca/tls", || {
         let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
         Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))

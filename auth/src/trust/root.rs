@@ -36,7 +36,65 @@ impl Trust {
         cluster: &str,
         public_key: &str,
     ) -> Result<LoginResponse, AuthError> {
-        let result = self.issue_leaf_cert_inner(caller, holder_key, cluster, public_key).await;
+        let result: Result<LoginResponse, AuthError> = async {
+            // A trusted cluster's user must not be mistaken for a local user of the same name.
+            if caller.cluster != self.core.cluster {
+                return Err(AuthError::Forbidden(format!(
+                    "only users of {} get certificates for its leaves",
+                    self.core.cluster
+                )));
+            }
+            if caller.route_to_cluster.is_some() {
+                return Err(AuthError::Forbidden(
+                    "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
+                ));
+            }
+            // Only the key the caller proved to hold: a stolen copy of someone's public key must not
+            // become a certificate in their name.
+            let (_, asked) = super::super::parse_ed25519(public_key)?;
+            if asked.as_ref() != holder_key {
+                return Err(AuthError::Forbidden(
+                    "public_key is not the key of your certificate: a leaf certificate is issued only for the key \
+                     you logged in with"
+                        .into(),
+                ));
+            }
+            let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
+            let Some(rc) = rc else {
+                return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.core.cluster)));
+            };
+            let Some(Resource::User(user)) =
+                records::get(&self.core.backend, &records::key(Kind::User, &caller.user)).await?
+            else {
+                return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
+            };
+            let role_names = grantable_roles(&user.spec.roles);
+            let roles = self.core.roles(&role_names).await?;
+            let checker = AccessChecker::new(&roles, &user.spec.traits);
+            let decision = checker.check_cluster(&rc.metadata.labels);
+            if !decision.allowed {
+                return Err(AuthError::Forbidden(format!(
+                    "your roles do not allow cluster {cluster}: {}",
+                    decision.reason
+                )));
+            }
+            let left = caller.valid_before - time::OffsetDateTime::now_utc();
+            let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
+            if left.is_zero() {
+                return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
+            }
+            let ttl = self.authority.leaf_cert_ttl().min(left);
+            let req = CertRequest {
+                user: &caller.user,
+                roles: role_names,
+                traits: user.spec.traits.clone(),
+                public_key,
+                ttl,
+                leaf: Some(cluster.to_string()),
+            };
+            self.authority.issue(req, &checker)
+        }
+        .await;
         let error = result.as_ref().err().map(ToString::to_string);
         self.core.audit.emit(
             Event::CertLeaf,
@@ -45,71 +103,6 @@ impl Trust {
             serde_json::json!({"leaf_cluster": cluster, "error": error}),
         );
         result
-    }
-
-    async fn issue_leaf_cert_inner(
-        &self,
-        caller: &Identity,
-        holder_key: &[u8; 32],
-        cluster: &str,
-        public_key: &str,
-    ) -> Result<LoginResponse, AuthError> {
-        // A trusted cluster's user must not be mistaken for a local user of the same name.
-        if caller.cluster != self.core.cluster {
-            return Err(AuthError::Forbidden(format!(
-                "only users of {} get certificates for its leaves",
-                self.core.cluster
-            )));
-        }
-        if caller.route_to_cluster.is_some() {
-            return Err(AuthError::Forbidden(
-                "a leaf-bound certificate cannot ask for another; use your root certificate".into(),
-            ));
-        }
-        // Only the key the caller proved to hold: a stolen copy of someone's public key must not
-        // become a certificate in their name.
-        let (_, asked) = super::super::parse_ed25519(public_key)?;
-        if asked.as_ref() != holder_key {
-            return Err(AuthError::Forbidden(
-                "public_key is not the key of your certificate: a leaf certificate is issued only for the key \
-                 you logged in with"
-                    .into(),
-            ));
-        }
-        let rc = self.remote_clusters().await?.into_iter().find(|rc| rc.metadata.name == cluster);
-        let Some(rc) = rc else {
-            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.core.cluster)));
-        };
-        let Some(Resource::User(user)) =
-            records::get(&self.core.backend, &records::key(Kind::User, &caller.user)).await?
-        else {
-            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", caller.user)));
-        };
-        let role_names = grantable_roles(&user.spec.roles);
-        let roles = self.core.roles(&role_names).await?;
-        let checker = AccessChecker::new(&roles, &user.spec.traits);
-        let decision = checker.check_cluster(&rc.metadata.labels);
-        if !decision.allowed {
-            return Err(AuthError::Forbidden(format!(
-                "your roles do not allow cluster {cluster}: {}",
-                decision.reason
-            )));
-        }
-        let left = caller.valid_before - time::OffsetDateTime::now_utc();
-        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
-        if left.is_zero() {
-            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
-        }
-        let ttl = self.authority.leaf_cert_ttl().min(left);
-        let req = CertRequest {
-            user: &caller.user,
-            roles: role_names,
-            traits: user.spec.traits.clone(),
-            public_key,
-            ttl,
-            leaf: Some(cluster.to_string()),
-        };
-        self.authority.issue(req, &checker)
     }
 
     /// Validates a leaf's request for trust: the token, the name, the CAs. Stores the leaf's
