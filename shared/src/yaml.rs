@@ -87,26 +87,49 @@ pub fn peek<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ParseError
 /// before its error. No resource or config needs more than a few levels.
 pub const MAX_FLOW_DEPTH: usize = 64;
 
-/// Refuses flow nesting past [`MAX_FLOW_DEPTH`], in one linear pass, located at the bracket that
-/// goes too deep. Brackets in quoted scalars and comments do not count; a quote opens only where
-/// a token may start (so the apostrophe of `it's` opens nothing). Brackets inside block scalars
-/// and plain scalars do count: that can only overcount, and only a text with dozens of unmatched
-/// brackets there would be refused.
+/// At most this many `[` and `{` in one document, wherever they are (quoted, in comments at the
+/// end of a line, in block scalars). The depth check reads quotes the way the parser does in the
+/// common cases only; this cap bounds the parser's work whatever a crafted text makes it believe
+/// (1,024 levels cost it milliseconds), and no resource or config comes near it.
+pub const MAX_FLOW_OPENERS: usize = 1024;
+
+/// Refuses flow nesting past [`MAX_FLOW_DEPTH`], or more than [`MAX_FLOW_OPENERS`] brackets, in one
+/// linear pass, located at the bracket that goes too far. For the depth, brackets in quoted
+/// scalars and comments do not count; a quote opens only where a token starts (after an indicator
+/// such as `[`, `,`, `:`, `-`, or at the start of a line), so the apostrophe of `it's` opens
+/// nothing. Brackets inside block and plain scalars do count: that can only overcount.
 fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
-    let mut depth = 0usize;
+    let (mut depth, mut openers) = (0usize, 0usize);
     let (mut line, mut column) = (1usize, 0usize);
     let mut quote: Option<char> = None;
     let mut escaped = false;
     let mut comment = false;
     let mut prev = '\n';
+    // The last character that was not blank: a quote starts a token only after an indicator.
+    let mut last = '\n';
+    let refuse = |line: usize, column: usize, message: String| ParseError {
+        file: file.to_string(),
+        line: Some(line),
+        column: Some(column),
+        path: block_path(text, line),
+        message,
+    };
     for ch in text.chars() {
         column += 1;
         if ch == '\n' {
             (line, column, comment) = (line + 1, 0, false);
+            if quote.is_none() {
+                last = '\n';
+            }
             prev = ch;
             continue;
         }
-        let token_start = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':' | '-' | '?');
+        if matches!(ch, '[' | '{') {
+            openers += 1;
+            if openers > MAX_FLOW_OPENERS {
+                return Err(refuse(line, column, format!("more than {MAX_FLOW_OPENERS} [ and {{ in one document")));
+            }
+        }
         match quote {
             Some('"') if escaped => escaped = false,
             Some('"') if ch == '\\' => escaped = true,
@@ -114,23 +137,21 @@ fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
             Some(_) => {}
             None if comment => {}
             None => match ch {
-                '"' | '\'' if token_start => quote = Some(ch),
+                '"' | '\'' if matches!(last, '\n' | '[' | '{' | ',' | ':' | '-' | '?') => quote = Some(ch),
                 '#' if prev.is_whitespace() => comment = true,
                 '[' | '{' => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
-                        return Err(ParseError {
-                            file: file.to_string(),
-                            line: Some(line),
-                            column: Some(column),
-                            path: block_path(text, line),
-                            message: format!("collections nested deeper than {MAX_FLOW_DEPTH} levels"),
-                        });
+                        let message = format!("collections nested deeper than {MAX_FLOW_DEPTH} levels");
+                        return Err(refuse(line, column, message));
                     }
                 }
                 ']' | '}' => depth = depth.saturating_sub(1),
                 _ => {}
             },
+        }
+        if !ch.is_whitespace() {
+            last = ch;
         }
         prev = ch;
     }

@@ -74,8 +74,20 @@ fn a_hundred_thousand_levels_are_refused_at_once() {
         assert!(err.contains("nested deeper than 64 levels"), "{err:.200}");
         assert!(took < Duration::from_millis(100), "took {took:?}");
     }
+    // Quotes are read where the parser reads them: an apostrophe inside a plain scalar opens no
+    // quote (that would hide the brackets after it), and a quoted `]` closes nothing.
+    for text in [
+        format!("{HEAD}  labels: [a 'b, {}{}\n", "[".repeat(20_000), "]".repeat(20_001)),
+        format!("{HEAD}  labels: {}\n", "[ \"]\", ".repeat(30_000)),
+    ] {
+        let err = refused(&text);
+        assert!(err.contains("nested deeper than 64 levels"), "{err}");
+    }
+    // Whatever the depth check believes, no document gets more than 1,024 brackets to the parser.
+    let err = refused(&format!("{HEAD}  labels: [a, -'b, {}{}\n", "[".repeat(3000), "]".repeat(3001)));
+    assert!(err.contains("more than 1024 [ and { in one document"), "{err}");
     // Brackets in quoted scalars and comments do not count; 64 real levels still parse.
-    let quoted = format!("{HEAD}  labels:\n    a: \"{}\"  # {}\n", "[".repeat(1000), "{".repeat(1000));
+    let quoted = format!("{HEAD}  labels:\n    a: \"{}\"  # {}\n", "[".repeat(500), "{".repeat(500));
     assert!(parse_resources("h.yaml", &quoted).is_ok(), "quoted and commented brackets count");
     let it = format!("{HEAD}  labels:\n    a: it's [fine]\n");
     assert!(parse_resources("h.yaml", &it).is_ok());
