@@ -134,3 +134,20 @@ fn unknown_fields_are_refused() {
     let err = refused(&format!("{HEAD}spec:\n  allow:\n    login: [a]\n"));
     assert!(err.starts_with("h.yaml:7:5: spec.allow.login: unknown field `login`"), "{err}");
 }
+
+/// A JSON array of 87,000 one-line items (a whole 256 KiB request body): where each item starts
+/// is found in one pass over the text, not one pass per item (that cost seconds of CPU).
+#[test]
+fn a_json_array_of_many_items_is_located_in_one_pass() {
+    let text = format!("[0{}]", "\n,0".repeat(87_000));
+    let err = refused(&text);
+    assert!(err.starts_with("h.yaml:1:2: "), "{err}");
+    // An item further down is still located on its own line and column.
+    let role = tether_shared::resource::Resource::Role(tether_shared::resource::presets::all().remove(0));
+    let presets = tether_shared::resource::to_json(&[role]).unwrap();
+    let first = presets.trim().trim_start_matches('[').trim_end_matches(']').trim();
+    let text = format!("[\n{first},\n\n  {{\"kind\": \"nope\"}}\n]");
+    let line = text.lines().position(|l| l.contains("nope")).unwrap() + 1;
+    let err = parse_resources("h.yaml", &text).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("h.yaml:{line}:")), "{err}");
+}
