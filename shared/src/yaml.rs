@@ -87,18 +87,24 @@ pub fn peek<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ParseError
 /// before its error. No resource or config needs more than a few levels.
 pub const MAX_FLOW_DEPTH: usize = 64;
 
-/// At most this many `[` and `{` in one document, wherever they are (quoted, in comments at the
-/// end of a line, in block scalars). The depth check reads quotes the way the parser does in the
-/// common cases only; this cap bounds the parser's work whatever a crafted text makes it believe
-/// (1,024 levels cost it milliseconds), and no resource or config comes near it.
+/// At most this many `[` and `{` in one document, wherever they are (quoted, in comments, in
+/// block scalars).
 pub const MAX_FLOW_OPENERS: usize = 1024;
 
-/// Refuses flow nesting past [`MAX_FLOW_DEPTH`], or more than [`MAX_FLOW_OPENERS`] brackets, in one
-/// linear pass, located at the bracket that goes too far. For the depth, brackets in quoted
-/// scalars and comments do not count; a quote opens only where a token starts (after an indicator
-/// such as `[`, `,`, `:`, `-`, or at the start of a line), so the apostrophe of `it's` opens
-/// nothing. Brackets inside block and plain scalars do count: that can only overcount.
+/// And at most this many for each byte of the document: brackets × length stays under this. The
+/// depth check reads quotes and comments the way the parser does in the common cases only; the
+/// parser's work is bounded by tokens × depth, and the depth by the brackets, so this bound holds
+/// whatever a crafted text makes the depth check believe (a 256 KiB document gets 256 brackets).
+pub const MAX_FLOW_WORK: usize = 1 << 26;
+
+/// Refuses flow nesting past [`MAX_FLOW_DEPTH`], and brackets past [`MAX_FLOW_OPENERS`] or
+/// [`MAX_FLOW_WORK`], in one linear pass, located at the bracket that goes too far. For the
+/// depth, brackets in quoted scalars and comments do not count; a quote opens only where a token
+/// starts (after `[`, `{`, `,`, at the start of a line, or after `:`, `-` or `?` and a blank), so
+/// the apostrophe of `it's` opens nothing. Brackets inside block and plain scalars do count:
+/// that can only overcount.
 fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
+    let max_openers = MAX_FLOW_OPENERS.min(MAX_FLOW_WORK / text.len().max(1));
     let (mut depth, mut openers) = (0usize, 0usize);
     let (mut line, mut column) = (1usize, 0usize);
     let mut quote: Option<char> = None;
@@ -116,20 +122,30 @@ fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
     };
     for ch in text.chars() {
         column += 1;
-        if ch == '\n' {
-            (line, column, comment) = (line + 1, 0, false);
+        // YAML's line breaks: the parser ends a comment at any of them.
+        if matches!(ch, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}') {
+            if ch == '\n' {
+                (line, column) = (line + 1, 0);
+            }
+            comment = false;
             if quote.is_none() {
                 last = '\n';
             }
-            prev = ch;
+            prev = '\n';
             continue;
         }
         if matches!(ch, '[' | '{') {
             openers += 1;
-            if openers > MAX_FLOW_OPENERS {
-                return Err(refuse(line, column, format!("more than {MAX_FLOW_OPENERS} [ and {{ in one document")));
+            if openers > max_openers {
+                let message = if max_openers == MAX_FLOW_OPENERS {
+                    format!("more than {MAX_FLOW_OPENERS} [ and {{ in one document")
+                } else {
+                    format!("more than {max_openers} [ and {{ in a document of {} bytes", text.len())
+                };
+                return Err(refuse(line, column, message));
             }
         }
+        let blank_before = matches!(prev, ' ' | '\t' | '\n');
         match quote {
             Some('"') if escaped => escaped = false,
             Some('"') if ch == '\\' => escaped = true,
@@ -137,8 +153,9 @@ fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
             Some(_) => {}
             None if comment => {}
             None => match ch {
-                '"' | '\'' if matches!(last, '\n' | '[' | '{' | ',' | ':' | '-' | '?') => quote = Some(ch),
-                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' if matches!(last, '\n' | '[' | '{' | ',') => quote = Some(ch),
+                '"' | '\'' if matches!(last, ':' | '-' | '?') && blank_before => quote = Some(ch),
+                '#' if blank_before => comment = true,
                 '[' | '{' => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
@@ -150,7 +167,7 @@ fn check_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
                 _ => {}
             },
         }
-        if !ch.is_whitespace() {
+        if !matches!(ch, ' ' | '\t') {
             last = ch;
         }
         prev = ch;

@@ -83,9 +83,19 @@ fn a_hundred_thousand_levels_are_refused_at_once() {
         let err = refused(&text);
         assert!(err.contains("nested deeper than 64 levels"), "{err}");
     }
-    // Whatever the depth check believes, no document gets more than 1,024 brackets to the parser.
+    // A quote after `-` or `:` opens only after a blank, as the parser reads it.
     let err = refused(&format!("{HEAD}  labels: [a, -'b, {}{}\n", "[".repeat(3000), "]".repeat(3001)));
+    assert!(err.contains("nested deeper than 64 levels"), "{err}");
+    // Whatever the depth check believes, the parser gets at most 1,024 brackets in one document,
+    // and fewer the longer it is (its work is tokens times depth).
+    let err = refused(&format!("{HEAD}  labels: [{}]\n", "[a], ".repeat(1100)));
     assert!(err.contains("more than 1024 [ and { in one document"), "{err}");
+    let long = format!("{HEAD}  labels: [{}]\n# {}\n", "[a], ".repeat(300), "x".repeat(250_000));
+    let err = refused(&long);
+    assert!(err.contains("[ and { in a document of"), "{err}");
+    // A comment ends at any of YAML's line breaks, not only at a newline.
+    let err = refused(&format!("{HEAD}  labels: # x\r  {}\n", "[".repeat(100)));
+    assert!(err.contains("nested deeper than 64 levels"), "{err}");
     // Brackets in quoted scalars and comments do not count; 64 real levels still parse.
     let quoted = format!("{HEAD}  labels:\n    a: \"{}\"  # {}\n", "[".repeat(500), "{".repeat(500));
     assert!(parse_resources("h.yaml", &quoted).is_ok(), "quoted and commented brackets count");
