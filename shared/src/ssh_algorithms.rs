@@ -45,6 +45,8 @@ pub const COMPRESSION: &[russh::compression::Name] = &[russh::compression::NONE,
 /// algorithms follow from the server's own key and certificate).
 pub fn server_preferred() -> Preferred {
     Preferred {
+        // Every Tether key is Ed25519: nothing else is offered for host keys or user signatures.
+        key: Cow::Borrowed(&[russh::keys::Algorithm::Ed25519]),
         kex: Cow::Borrowed(KEX),
         cipher: Cow::Borrowed(CIPHERS),
         mac: Cow::Borrowed(MACS),
@@ -104,6 +106,7 @@ mod tests {
             "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com"
         );
         assert_eq!(names(p.compression.iter().map(|c| c.as_ref()).collect()), "none,zlib@openssh.com");
+        assert_eq!(&*p.key, &[russh::keys::Algorithm::Ed25519]);
         let c = client_preferred();
         assert_eq!((c.kex, c.cipher, c.mac, c.compression), (p.kex, p.cipher, p.mac, p.compression));
     }

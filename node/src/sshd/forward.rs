@@ -196,6 +196,12 @@ impl Counted {
         forwards.fetch_add(1, Ordering::AcqRel);
         Counted(forwards.clone())
     }
+
+    /// One more forward if fewer than `max` are open, checked and counted atomically.
+    fn reserve(forwards: &Arc<AtomicUsize>, max: usize) -> Option<Counted> {
+        forwards.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(Counted(forwards.clone()))
+    }
 }
 
 impl Drop for Counted {
@@ -247,11 +253,11 @@ async fn serve_remote_forward(
                         continue;
                     }
                 };
-                if forwards.load(Ordering::Acquire) >= max {
+                // Reserved in one step: listeners on other workers cannot slip past the cap.
+                let Some(counted) = Counted::reserve(&forwards, max) else {
                     tracing::info!("remote forward on port {port}: connection from {origin} closed: {max} forwards already open");
                     continue;
-                }
-                let counted = Counted::new(&forwards);
+                };
                 let (handle, throttle, address) = (handle.clone(), throttle.clone(), address.clone());
                 relays.spawn(async move {
                     let _counted = counted;
