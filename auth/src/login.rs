@@ -76,8 +76,13 @@ impl Logins {
     async fn login_inner(&self, req: &tether_shared::api::LoginRequest) -> Result<LoginResponse, AuthError> {
         let bad = || AuthError::Unauthorized("invalid user name or password".into());
         let mut enrollment = None;
-        let Some(Resource::User(user)) = records::get(&self.core.backend, &records::key(Kind::User, &req.user)).await?
-        else {
+        // Both records are read for every name, known or not, so storage work tells nothing
+        // either (the password record is only used below for a login without an invite).
+        let (user_key, password_key) =
+            (records::key(Kind::User, &req.user), format!("/secrets/passwords/{}", req.user));
+        let (user, stored) =
+            tokio::join!(records::get(&self.core.backend, &user_key), self.core.backend.get(&password_key));
+        let Some(Resource::User(user)) = user? else {
             // Spend the same argon2 work as a real check so unknown users are not revealed by
             // timing.
             password::verify_unknown_user(req.password.clone()).await;
@@ -111,7 +116,7 @@ impl Logins {
                 enrollment = Some(tether_shared::totp::otpauth_uri(&self.core.cluster, &req.user, &secret));
             }
         } else {
-            let Some(item) = self.core.backend.get(&format!("/secrets/passwords/{}", req.user)).await? else {
+            let Some(item) = stored? else {
                 // Invited but no password yet: as costly as a wrong password, like unknown users.
                 password::verify_unknown_user(req.password.clone()).await;
                 return Err(bad());
