@@ -170,8 +170,7 @@ impl Authority {
             valid_after: now - time::Duration::minutes(1),
             valid_before: now + NODE_CERT_TTL,
         };
-        let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        self.host_ca.issue_host_cert(key, &host, serial).map_err(internal("signing a host certificate"))
+        self.sign_host_cert(key, &host)
     }
 
     /// The cluster's TLS CA.

@@ -77,6 +77,10 @@ impl Throttle {
 
     /// Waits until the connection's queues are at [`CONNECTION_CEILING`] or below.
     pub async fn room(&self) {
+        // The common case costs one load: no waiter is registered unless the ceiling is passed.
+        if self.total.load(Ordering::Acquire) <= CONNECTION_CEILING {
+            return;
+        }
         loop {
             let drained = self.drained.notified();
             tokio::pin!(drained);
@@ -110,7 +114,8 @@ impl Queue {
         }
         if sub > 0 {
             let before = self.throttle.total.fetch_sub(sub, Ordering::AcqRel);
-            if before.saturating_sub(sub) <= CONNECTION_CEILING {
+            // Waiters exist only above the ceiling: wake them when it is crossed going down.
+            if before > CONNECTION_CEILING && before.saturating_sub(sub) <= CONNECTION_CEILING {
                 self.throttle.drained.notify_waiters();
             }
         }

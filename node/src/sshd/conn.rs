@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use russh::ChannelId;
@@ -117,10 +117,10 @@ impl Conn {
         }
     }
 
-    /// Why another port forward is refused, when the connection holds its cap of them.
-    pub(super) fn forwards_full(&self) -> Option<String> {
+    /// Counts one more port forward on this connection, or says why not: it holds its cap.
+    pub(super) fn reserve_forward(&self) -> Result<super::forward::Counted, String> {
         let max = self.ctx.max_forwards;
-        (self.forwards.load(Ordering::Acquire) >= max).then(|| {
+        super::forward::Counted::reserve(&self.forwards, max).ok_or_else(|| {
             format!("this connection already has {max} port forwards open (the node's max_forwards_per_connection)")
         })
     }

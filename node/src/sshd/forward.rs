@@ -73,15 +73,17 @@ impl Conn {
             reply.reject(open_failure(1, reason.to_string())).await;
             return;
         }
-        if let Some(full) = self.forwards_full() {
-            tracing::info!(peer = %self.peer, "port forward refused: {full}");
-            reply.reject(open_failure(RESOURCE_SHORTAGE, full)).await;
-            return;
-        }
+        let counted = match self.reserve_forward() {
+            Ok(counted) => counted,
+            Err(full) => {
+                tracing::info!(peer = %self.peer, "port forward refused: {full}");
+                reply.reject(open_failure(RESOURCE_SHORTAGE, full)).await;
+                return;
+            }
+        };
         self.ctx.trust.audit(Event::Port, Outcome::Success, &authed.identity.user, details);
         let host = host_to_connect.to_string();
         let throttle = self.throttle.clone();
-        let counted = Counted::new(&self.forwards);
         // Dialing may take a while: do it outside the connection's event loop.
         self.tasks.spawn(async move {
             let _counted = counted;
@@ -138,9 +140,10 @@ impl Conn {
         if self.remote_forwards.contains_key(&wanted) {
             return refuse(format!("port {wanted} is already forwarded on this connection"), details);
         }
-        if let Some(full) = self.forwards_full() {
-            return refuse(full, details);
-        }
+        let listening = match self.reserve_forward() {
+            Ok(counted) => counted,
+            Err(full) => return refuse(full, details),
+        };
         // GatewayPorts no: loopback only, whatever address was asked for.
         let listener = match tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, wanted)).await {
             Ok(l) => l,
@@ -157,7 +160,6 @@ impl Conn {
         tracing::info!(peer = %self.peer, user = %user, "remote forward listening on 127.0.0.1:{bound}");
         let (stop_tx, stop_rx) = oneshot::channel();
         self.remote_forwards.insert(bound, stop_tx);
-        let listening = Counted::new(&self.forwards);
         self.tasks.spawn(serve_remote_forward(
             listener,
             address.to_string(),
@@ -189,16 +191,11 @@ impl Conn {
 
 /// One port forward (a remote forward's listener, or a forwarded channel), counted against the
 /// connection's forward cap while it lives.
-struct Counted(Arc<AtomicUsize>);
+pub(super) struct Counted(Arc<AtomicUsize>);
 
 impl Counted {
-    fn new(forwards: &Arc<AtomicUsize>) -> Counted {
-        forwards.fetch_add(1, Ordering::AcqRel);
-        Counted(forwards.clone())
-    }
-
     /// One more forward if fewer than `max` are open, checked and counted atomically.
-    fn reserve(forwards: &Arc<AtomicUsize>, max: usize) -> Option<Counted> {
+    pub(super) fn reserve(forwards: &Arc<AtomicUsize>, max: usize) -> Option<Counted> {
         forwards.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
         Some(Counted(forwards.clone()))
     }
