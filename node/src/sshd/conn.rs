@@ -117,14 +117,6 @@ impl Conn {
         }
     }
 
-    /// Counts one more port forward on this connection, or says why not: it holds its cap.
-    pub(super) fn reserve_forward(&self) -> Result<super::forward::Counted, String> {
-        let max = self.ctx.max_forwards;
-        super::forward::Counted::reserve(&self.forwards, max).ok_or_else(|| {
-            format!("this connection already has {max} port forwards open (the node's max_forwards_per_connection)")
-        })
-    }
-
     /// How authentication is going, shared with the accept loop.
     pub(super) fn progress(&self) -> MutexGuard<'_, AuthProgress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())

@@ -37,6 +37,14 @@ use crate::inbound;
 use tether_edge::listen::DIAL_TIMEOUT;
 
 impl Conn {
+    /// Counts one more port forward on this connection, or says why not: it holds its cap.
+    fn reserve_forward(&self) -> Result<Counted, String> {
+        let max = self.ctx.max_forwards;
+        Counted::reserve(&self.forwards, max).ok_or_else(|| {
+            format!("this connection already has {max} port forwards open (the node's max_forwards_per_connection)")
+        })
+    }
+
     /// Answers a `direct-tcpip` open (a local forward): refused unless the user may forward
     /// ports and the connection has room, else the target is dialled from a task of the
     /// connection and the channel relays to it.
@@ -191,11 +199,11 @@ impl Conn {
 
 /// One port forward (a remote forward's listener, or a forwarded channel), counted against the
 /// connection's forward cap while it lives.
-pub(super) struct Counted(Arc<AtomicUsize>);
+struct Counted(Arc<AtomicUsize>);
 
 impl Counted {
     /// One more forward if fewer than `max` are open, checked and counted atomically.
-    pub(super) fn reserve(forwards: &Arc<AtomicUsize>, max: usize) -> Option<Counted> {
+    fn reserve(forwards: &Arc<AtomicUsize>, max: usize) -> Option<Counted> {
         forwards.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
         Some(Counted(forwards.clone()))
     }
