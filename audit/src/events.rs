@@ -94,7 +94,8 @@ pub const NODE_CONNECTION_FIELDS: &[(&str, &str)] = &[
     ("roles", "the roles the decision used (mapped, for a trusted cluster's user)"),
     ("user_cluster", "the cluster that issued the user's certificate"),
     ("ca_cluster", "the cluster whose CA signed it"),
-    ("remote_addr", "the client's address as the node sees it"),
+    ("remote_addr", "the client's address: the socket's, or the user's as the relaying proxy signed it"),
+    ("proxy_addr", "the address of the proxy that relayed the connection (absent for a direct one)"),
 ];
 
 /// Every event in the audit log.
@@ -126,6 +127,8 @@ pub enum Event {
     AccessDenied,
     /// A failed SSH authentication.
     AuthFailure,
+    /// A PROXY header a node did not believe.
+    ProxyHeaderRefused,
     /// A trusted cluster's user's roles mapped to local ones (or not).
     RoleMapping,
     /// A leaf asking this root to trust it.
@@ -162,6 +165,7 @@ impl Event {
         Event::NodeJoin,
         Event::AccessDenied,
         Event::AuthFailure,
+        Event::ProxyHeaderRefused,
         Event::RoleMapping,
         Event::TrustedClusterValidate,
         Event::TunnelRefused,
@@ -296,9 +300,24 @@ impl Event {
                     ("login", "the login asked for"),
                     ("node", "the node that refused"),
                     ("remote_addr", "the client's address, on a node"),
+                    ("proxy_addr", "the proxy that relayed the connection, on a node"),
                     ("addr", "the client's address, on the relay"),
                     ("reason", "why, in words"),
                     ("kind", "why, as a stable key (`untrusted_ca`, `auth_timeout`, …)"),
+                ],
+            ),
+            Event::ProxyHeaderRefused => spec(
+                "proxy_header.refused",
+                None,
+                Some("T3008W"),
+                "a node refused a connection whose PROXY header (the client address a proxy signs) it could not \
+                 believe: unsigned, forged, replayed, stale or for another node",
+                &[
+                    ("node", "the node that refused"),
+                    ("addr", "who sent the header (the socket's address)"),
+                    ("claimed_addr", "the client address the header claimed, when it could be read"),
+                    ("signer", "the key ID of the certificate that signed it, when there was one"),
+                    ("reason", "why, in words"),
                 ],
             ),
             Event::RoleMapping => spec(
@@ -470,7 +489,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 22, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 23, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

@@ -64,11 +64,8 @@ pub fn grantable_roles(roles: &[String]) -> Vec<String> {
     roles.iter().filter(|r| !is_reserved_role(r)).cloned().collect()
 }
 
-/// The host ID in the certificates of a cluster's proxies (relay and tunnel agents). It starts
-/// with `@`, which node names may not, so no node can present itself as its cluster's proxy.
-pub fn proxy_host_id(cluster: &str) -> String {
-    format!("@proxy.{cluster}")
-}
+// The host ID in the certificates of a cluster's proxies (relay and tunnel agents).
+pub use tether_shared::names::proxy_host_id;
 
 /// How long an invite from `tctl users add` stays valid.
 pub const INVITE_TTL: Duration = Duration::from_secs(3600);

@@ -2,39 +2,43 @@
 //! node).
 //!
 //! [`Listener::serve`] owns the accept loop and every connection task. It:
-//! - waits for a free slot before accepting (at [`Limits::max_connections`] the loop pauses
-//!   instead of accepting and dropping), backs off when `accept` fails (out of file descriptors),
-//!   and sets `TCP_NODELAY` on every accepted socket;
-//! - admits an *unauthenticated* connection only while its source address holds fewer than
-//!   [`Limits::max_unauthenticated_per_source`] and the listener's unauthenticated total passes
-//!   random early drop ([`MaxStartups`], OpenSSH's `MaxStartups start:rate:full`), so one
-//!   flooding host can never take every slot from others. A connection stops counting once its
-//!   handler calls [`Gate::pass`] (it authenticated), so thousands of leaf agents or users behind
-//!   one NAT address still fit;
+//! - accepts without pausing, sets `TCP_NODELAY`, and backs off when `accept` fails (out of
+//!   file descriptors). Past [`Limits::max_connections`] a client is told why (the listener's
+//!   [`Refuse`]: for SSH a disconnect message with the reason) instead of waiting in the
+//!   kernel's backlog;
+//! - on a node, reads the PROXY header a proxy sends ahead of SSH (`client_addr.rs`), so a
+//!   relayed connection counts as the user's, apart from direct ones;
+//! - gives each *unauthenticated* connection a slot of its source (`admission.rs`): at
+//!   [`Limits::max_unauthenticated_per_source`] further ones wait their turn within the login
+//!   grace time, in a bounded queue, so a burst of real handshakes is slowed while a silent flood
+//!   holds only its own slots. Direct connections also pass random early drop ([`MaxStartups`],
+//!   OpenSSH's `MaxStartups start:rate:full`), which spares sources with little pending. A
+//!   connection stops counting once its handler calls [`Gate::pass`] (it authenticated), so
+//!   thousands of leaf agents or users behind one NAT address still fit;
 //! - closes the socket of a connection that has not passed its gate within
-//!   [`Limits::login_grace_time`] (OpenSSH's `LoginGraceTime`). Closing is certain: the handler
-//!   gets the socket wrapped in a [`Guarded`] stream whose reads and writes fail once the
-//!   connection is killed, so a session task spawned by a library (russh runs each session in a
-//!   task of its own, which outlives its handle) ends and drops the socket too;
+//!   [`Limits::login_grace_time`] (OpenSSH's `LoginGraceTime`, counted from accept). Closing is
+//!   certain: the handler gets the socket wrapped in a [`Guarded`] stream;
 //! - on shutdown stops accepting, lets connections finish on their own (each handler sees the
 //!   shutdown signal and says goodbye: drain messages, disconnects) within
 //!   [`Limits::shutdown_grace`], then kills what is left and waits for it.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
+
+pub use crate::admission::{Gate, Source};
+use crate::admission::{NoSlot, Unauthenticated};
+use crate::client_addr::{Judge, Origin};
+pub use crate::guarded::{Guarded, Killer};
 
 /// The pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -154,184 +158,14 @@ impl Default for Limits {
     }
 }
 
-/// Counts of unauthenticated connections, shared by a listener and its gates.
-#[derive(Default)]
-struct Unauthenticated {
-    total: AtomicUsize,
-    per_source: Mutex<HashMap<IpAddr, usize>>,
-}
-
-impl Unauthenticated {
-    fn per_source(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
-        self.per_source.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// How many unauthenticated connections `ip` holds.
-    fn held_by(&self, ip: IpAddr) -> usize {
-        self.per_source().get(&ip).copied().unwrap_or(0)
-    }
-
-    /// Counts one more from `ip` unless it already holds `cap`.
-    fn try_add(&self, ip: IpAddr, cap: usize) -> bool {
-        let mut map = self.per_source();
-        let n = map.entry(ip).or_insert(0);
-        if *n >= cap {
-            if *n == 0 {
-                map.remove(&ip);
-            }
-            return false;
-        }
-        *n += 1;
-        self.total.fetch_add(1, Ordering::Relaxed);
-        true
-    }
-
-    fn remove(&self, ip: IpAddr) {
-        let mut map = self.per_source();
-        if let Some(n) = map.get_mut(&ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&ip);
-            }
-            self.total.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-struct GateInner {
-    passed: AtomicBool,
-    /// Set when the deadline no longer applies (passed, or the handler disarmed it).
-    disarmed: watch::Sender<bool>,
-    counts: Arc<Unauthenticated>,
-    ip: IpAddr,
-}
-
-impl Drop for GateInner {
-    fn drop(&mut self) {
-        if !self.passed.swap(true, Ordering::AcqRel) {
-            self.counts.remove(self.ip);
-        }
-    }
-}
-
-/// A connection's authentication gate: until [`Gate::pass`], the connection counts as
-/// unauthenticated and the pre-authentication deadline runs. Cheap to clone.
-#[derive(Clone)]
-pub struct Gate(Arc<GateInner>);
-
-impl Gate {
-    /// The connection authenticated: it stops counting against the unauthenticated limits and
-    /// the deadline stops. Idempotent.
-    pub fn pass(&self) {
-        if !self.0.passed.swap(true, Ordering::AcqRel) {
-            self.0.counts.remove(self.0.ip);
-        }
-        self.0.disarmed.send_replace(true);
-    }
-
-    /// Stops the deadline while the connection keeps counting as unauthenticated (an
-    /// anonymous web client whose first request arrived in time; its later requests have
-    /// their own timeouts).
-    pub fn disarm(&self) {
-        self.0.disarmed.send_replace(true);
-    }
-
-    /// Whether [`Gate::pass`] was called.
-    pub fn passed(&self) -> bool {
-        self.0.passed.load(Ordering::Acquire)
-    }
-
-    /// Resolves when `grace` has run out while the gate is still armed; never otherwise.
-    async fn expired(&self, grace: Duration) {
-        let mut disarmed = self.0.disarmed.subscribe();
-        let wait = disarmed.wait_for(|d| *d);
-        if tokio::time::timeout(grace, wait).await.is_err() {
-            return;
-        }
-        std::future::pending().await
-    }
-}
-
-/// Ends a connection for sure: its [`Guarded`] stream fails every read and write from then on.
-#[derive(Clone)]
-pub struct Killer(CancellationToken);
-
-impl Killer {
-    /// Closes the connection.
-    pub fn kill(&self) {
-        self.0.cancel();
-    }
-}
-
-/// A stream that fails once its connection is killed, waking whoever waits on it.
-pub struct Guarded<S> {
-    inner: S,
-    killed: Pin<Box<WaitForCancellationFutureOwned>>,
-}
-
-impl<S> Guarded<S> {
-    fn new(inner: S, token: CancellationToken) -> Self {
-        Guarded { inner, killed: Box::pin(token.cancelled_owned()) }
-    }
-
-    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        match self.killed.as_mut().poll(cx) {
-            Poll::Ready(()) => Err(io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed by the server")),
-            Poll::Pending => Ok(()),
-        }
-    }
-}
-
-impl Guarded<TcpStream> {
-    /// The address the client connected to (this end of the socket).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.check(cx)?;
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.check(cx)?;
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check(cx)?;
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check(cx)?;
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.check(cx)?;
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
-
 /// An accepted connection, handed to the listener's handler.
 pub struct Conn {
     /// The socket (`TCP_NODELAY` set), closed for sure when the connection is killed.
     pub stream: Guarded<TcpStream>,
-    /// The client's address.
+    /// The client's address: the socket's, or the user's address a trusted proxy vouched for.
     pub peer: SocketAddr,
+    /// The proxy's socket address, when a proxy relayed the connection.
+    pub via: Option<SocketAddr>,
     /// Pass it once the client authenticated.
     pub gate: Gate,
     /// Kills the connection (e.g. a session that must end now).
@@ -340,11 +174,25 @@ pub struct Conn {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// How a listener tells a client why it was refused, in its protocol (the SSH listeners:
+/// a key exchange and a disconnect message with the reason, which OpenSSH and `tsh` print).
+pub trait Refuse: Send + Sync + 'static {
+    /// Tells the client `reason`, then closes.
+    fn refuse(&self, stream: Guarded<TcpStream>, reason: String) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Refusals told at once, past which a refused connection is closed without a word.
+pub const MAX_TOLD_REFUSALS: usize = 32;
+/// How long telling one refusal may take.
+pub const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A bound listener with its limits.
 pub struct Listener {
     tcp: TcpListener,
     name: &'static str,
     limits: Limits,
+    judge: Option<Arc<dyn Judge>>,
+    refuser: Option<Arc<dyn Refuse>>,
 }
 
 /// Throttled logging of refused connections.
@@ -366,10 +214,46 @@ impl RefusalLog {
     }
 }
 
+/// What every connection task of one listener shares.
+struct Shared {
+    name: &'static str,
+    limits: Limits,
+    counts: Arc<Unauthenticated>,
+    log: RefusalLog,
+    judge: Option<Arc<dyn Judge>>,
+    refuser: Option<Arc<dyn Refuse>>,
+    /// Refusals being told.
+    telling: Arc<Semaphore>,
+}
+
+impl Shared {
+    /// Logs a refusal and tells the client (when the refusal budget allows), then closes.
+    async fn refuse(&self, stream: Guarded<TcpStream>, peer: SocketAddr, reason: String) {
+        self.log.refused(peer, &reason);
+        let (Some(refuser), Ok(_told)) = (&self.refuser, self.telling.clone().try_acquire_owned()) else {
+            return;
+        };
+        let _ = tokio::time::timeout(REFUSAL_TIMEOUT, refuser.refuse(stream, reason)).await;
+    }
+}
+
 impl Listener {
     /// Wraps a bound socket; `name` names the listener in logs.
     pub fn new(tcp: TcpListener, name: &'static str, limits: Limits) -> Self {
-        Listener { tcp, name, limits }
+        Listener { tcp, name, limits, judge: None, refuser: None }
+    }
+
+    /// Reads a PROXY header ahead of the protocol and counts a believed one by the user's
+    /// address (`client_addr.rs`): for the node, which proxies connect to for their users.
+    pub fn with_judge(mut self, judge: Arc<dyn Judge>) -> Self {
+        self.judge = Some(judge);
+        self
+    }
+
+    /// Tells refused clients why, in the listener's protocol.
+    pub fn with_refusals(mut self, refuser: Arc<dyn Refuse>) -> Self {
+        self.refuser = Some(refuser);
+        self
     }
 
     /// The limits it applies.
@@ -386,84 +270,52 @@ impl Listener {
     /// them (see the module docs). Returns when every connection task has ended.
     pub async fn serve<F, Fut>(self, shutdown: watch::Receiver<bool>, handler: F)
     where
-        F: Fn(Conn) -> Fut,
+        F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let Listener { tcp, name, limits } = self;
+        let Listener { tcp, name, limits, judge, refuser } = self;
         let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-        let counts = Arc::new(Unauthenticated::default());
+        let shared = Arc::new(Shared {
+            name,
+            limits: limits.clone(),
+            counts: Arc::new(Unauthenticated::default()),
+            log: RefusalLog { name, refused: AtomicU64::new(0), last: Mutex::new(None) },
+            judge,
+            refuser,
+            telling: Arc::new(Semaphore::new(MAX_TOLD_REFUSALS)),
+        });
+        let handler = Arc::new(handler);
         let kill_all = CancellationToken::new();
-        let log = RefusalLog { name, refused: AtomicU64::new(0), last: Mutex::new(None) };
         let mut tasks = JoinSet::new();
         let mut stop = shutdown.clone();
-        'accept: loop {
-            // A slot first: at the cap, stop accepting (the kernel's backlog holds the rest).
-            let permit = loop {
-                tokio::select! {
-                    () = until_shutdown(&mut stop) => break 'accept,
-                    permit = slots.clone().acquire_owned() => match permit {
-                        Ok(p) => break p,
-                        Err(_) => break 'accept,
-                    },
-                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                }
+        loop {
+            let (tcp, peer) = tokio::select! {
+                () = until_shutdown(&mut stop) => break,
+                accepted = tcp.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(listener = name, "accept failed: {e}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             };
-            let (tcp, peer) = loop {
-                tokio::select! {
-                    () = until_shutdown(&mut stop) => break 'accept,
-                    accepted = tcp.accept() => match accepted {
-                        Ok(pair) => break pair,
-                        Err(e) => {
-                            tracing::warn!(listener = name, "accept failed: {e}");
-                            tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        }
-                    },
-                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                }
-            };
-            if let Err(why) = admit(&counts, &limits, peer.ip()) {
-                log.refused(peer, &why);
-                continue;
-            }
-            if !counts.try_add(peer.ip(), limits.max_unauthenticated_per_source) {
-                log.refused(
-                    peer,
-                    &format!(
-                        "its address holds {} unauthenticated connections (max_unauthenticated_per_source)",
-                        limits.max_unauthenticated_per_source
-                    ),
-                );
-                continue;
-            }
             let _ = tcp.set_nodelay(true);
             let token = kill_all.child_token();
-            let gate = Gate(Arc::new(GateInner {
-                passed: AtomicBool::new(false),
-                disarmed: watch::Sender::new(false),
-                counts: counts.clone(),
-                ip: peer.ip(),
-            }));
-            let conn = Conn {
-                stream: Guarded::new(tcp, token.clone()),
-                peer,
-                gate: gate.clone(),
-                killer: Killer(token.clone()),
-                shutdown: shutdown.clone(),
+            let stream = Guarded::new(tcp, token.clone());
+            // At the cap the client is told so, not left waiting in the kernel's backlog.
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                let shared = shared.clone();
+                let reason = format!(
+                    "the server is at its connection limit ({} connections, max_connections); try again later",
+                    limits.max_connections
+                );
+                tasks.spawn(async move { shared.refuse(stream, peer, reason).await });
+                continue;
             };
-            let work = handler(conn);
-            let grace = limits.login_grace_time;
-            tasks.spawn(async move {
-                let _permit = permit;
-                tokio::pin!(work);
-                tokio::select! {
-                    () = &mut work => {}
-                    () = gate.expired(grace) => {
-                        tracing::debug!(listener = name, %peer, "not authenticated within {grace:?}; closing");
-                        token.cancel();
-                        let _ = tokio::time::timeout(KILL_WAIT, work).await;
-                    }
-                }
-            });
+            let accepted = Accepted { stream, peer, killer: Killer(token), shutdown: shutdown.clone() };
+            tasks.spawn(serve_one(shared.clone(), accepted, handler.clone(), permit));
         }
         drop(tcp);
         // Connections saw the same shutdown signal and are saying goodbye.
@@ -484,6 +336,75 @@ impl Listener {
     }
 }
 
+/// A connection before it has its turn to authenticate.
+struct Accepted {
+    stream: Guarded<TcpStream>,
+    peer: SocketAddr,
+    killer: Killer,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// One connection from accept to its end: whose it is, its turn to authenticate, then the
+/// handler within the login grace time (counted from accept).
+async fn serve_one<F, Fut>(
+    shared: Arc<Shared>,
+    accepted_conn: Accepted,
+    handler: Arc<F>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) where
+    F: Fn(Conn) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let _permit = permit;
+    let accepted = tokio::time::Instant::now();
+    let grace = shared.limits.login_grace_time;
+    let Accepted { mut stream, peer: socket_peer, killer, shutdown } = accepted_conn;
+    let (peer, via) = match &shared.judge {
+        None => (socket_peer, None),
+        Some(judge) => match crate::client_addr::read(&mut stream, socket_peer, judge.as_ref()).await {
+            Ok(Origin::Direct) => (socket_peer, None),
+            Ok(Origin::Proxied(client)) => (client, Some(socket_peer)),
+            Err(why) => return tracing::debug!(listener = shared.name, peer = %socket_peer, "closed: {why}"),
+        },
+    };
+    let source = Source { ip: peer.ip(), proxied: via.is_some() };
+    // Random early drop is for direct clients; a proxy's users were admitted by its own edge.
+    if !source.proxied
+        && let Err(why) = admit(&shared.counts, &shared.limits, source)
+    {
+        return shared.log.refused(socket_peer, &why);
+    }
+    let cap = shared.limits.max_unauthenticated_per_source;
+    let patience = grace.saturating_sub(accepted.elapsed());
+    if let Err(no) = shared.counts.acquire(source, cap, patience).await {
+        let who = if source.proxied { format!("{} (relayed by a proxy)", source.ip) } else { source.ip.to_string() };
+        let reason = match no {
+            NoSlot::QueueFull => format!(
+                "too many connections from {who} are waiting to authenticate ({cap} at a time, \
+                 max_unauthenticated_per_source); try again later"
+            ),
+            NoSlot::TimedOut => format!(
+                "no turn to authenticate within {grace:?}: {who} holds {cap} unauthenticated connections \
+                 (max_unauthenticated_per_source)"
+            ),
+        };
+        return shared.refuse(stream, peer, reason).await;
+    }
+    let gate = Gate::new(shared.counts.clone(), source);
+    let token = killer.0.clone();
+    let name = shared.name;
+    let work = handler(Conn { stream, peer, via, gate: gate.clone(), killer, shutdown });
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut work => {}
+        () = gate.expired(grace.saturating_sub(accepted.elapsed())) => {
+            tracing::debug!(listener = name, %peer, "not authenticated within {grace:?}; closing");
+            token.cancel();
+            let _ = tokio::time::timeout(KILL_WAIT, work).await;
+        }
+    }
+}
+
 /// Early drop spares a source holding fewer than this many unauthenticated connections: a
 /// user (or a proxy's own hop) has one handshake in flight, a flood has many.
 pub const FAIR_SHARE: usize = 2;
@@ -492,11 +413,14 @@ pub const FAIR_SHARE: usize = 2;
 /// probability — unless its source holds fewer than [`FAIR_SHARE`] unauthenticated connections,
 /// so a flood from some addresses does not shed everyone else's logins. Those sources are
 /// refused only past twice FULL, a ceiling for floods spread over many addresses.
-fn admit(counts: &Unauthenticated, limits: &Limits, ip: IpAddr) -> Result<(), String> {
+fn admit(counts: &Unauthenticated, limits: &Limits, source: Source) -> Result<(), String> {
     let total = counts.total.load(Ordering::Relaxed);
     let m = limits.max_startups;
-    let refused =
-        if counts.held_by(ip) < FAIR_SHARE { total >= m.full.saturating_mul(2) } else { roll(m.refusal_chance(total)) };
+    let refused = if counts.held_by(source) < FAIR_SHARE {
+        total >= m.full.saturating_mul(2)
+    } else {
+        roll(m.refusal_chance(total))
+    };
     if refused { Err(format!("{total} unauthenticated connections (max_startups {m})")) } else { Ok(()) }
 }
 
@@ -559,8 +483,8 @@ mod tests {
     fn early_drop_sheds_the_flooding_sources_and_spares_the_others() {
         let limits = Limits { max_startups: MaxStartups { start: 4, rate: 100, full: 8 }, ..Limits::default() };
         let c = Unauthenticated::default();
-        let flood: IpAddr = [127, 0, 0, 2].into();
-        let user: IpAddr = [127, 0, 0, 1].into();
+        let flood = Source::direct([127, 0, 0, 2].into());
+        let user = Source::direct([127, 0, 0, 1].into());
         for _ in 0..6 {
             assert!(c.try_add(flood, 64));
         }
@@ -571,23 +495,10 @@ mod tests {
         for _ in 0..8 {
             assert!(c.try_add(flood, 64));
         }
-        assert!(admit(&c, &limits, [127, 0, 0, 9].into()).is_err(), "past twice FULL everyone is refused");
-    }
-
-    #[test]
-    fn unauthenticated_counts_per_source() {
-        let c = Unauthenticated::default();
-        let a: IpAddr = [127, 0, 0, 2].into();
-        let b: IpAddr = [127, 0, 0, 3].into();
-        assert!(c.try_add(a, 2) && c.try_add(a, 2));
-        assert!(!c.try_add(a, 2), "third from one source refused");
-        assert!(c.try_add(b, 2), "another source still admitted");
-        assert_eq!(c.total.load(Ordering::Relaxed), 3);
-        c.remove(a);
-        c.remove(a);
-        c.remove(b);
-        assert_eq!(c.total.load(Ordering::Relaxed), 0);
-        assert!(c.per_source().is_empty(), "no entry outlives its connections");
+        assert!(
+            admit(&c, &limits, Source::direct([127, 0, 0, 9].into())).is_err(),
+            "past twice FULL everyone is refused"
+        );
     }
 
     async fn start(limits: Limits) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
@@ -639,29 +550,172 @@ mod tests {
         task.await.unwrap();
     }
 
+    async fn from(ip: [u8; 4], addr: SocketAddr) -> TcpStream {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(SocketAddr::from((ip, 0))).unwrap();
+        s.connect(addr).await.unwrap()
+    }
+
+    async fn echoes(s: &mut TcpStream, what: &[u8], within: Duration) -> bool {
+        s.write_all(what).await.unwrap();
+        let mut b = vec![0u8; what.len()];
+        matches!(tokio::time::timeout(within, s.read_exact(&mut b)).await, Ok(Ok(_))) && b == what
+    }
+
     #[tokio::test]
-    async fn per_source_cap_refuses_one_source_not_another() {
-        let limits = Limits { max_unauthenticated_per_source: 2, ..Limits::default() };
-        let (addr, stop, task) = start(limits).await;
-        let from = |ip: [u8; 4]| async move {
-            let s = tokio::net::TcpSocket::new_v4().unwrap();
-            s.bind(SocketAddr::from((ip, 0))).unwrap();
-            s.connect(addr).await.unwrap()
+    async fn past_the_per_source_cap_a_connection_waits_its_turn_and_others_go_first() {
+        let limits = Limits {
+            max_unauthenticated_per_source: 2,
+            shutdown_grace: Duration::from_millis(200),
+            ..Limits::default()
         };
-        let mut held = vec![from([127, 0, 0, 2]).await, from([127, 0, 0, 2]).await];
+        let (addr, stop, task) = start(limits).await;
+        let mut held = vec![from([127, 0, 0, 2], addr).await, from([127, 0, 0, 2], addr).await];
         for s in &mut held {
-            s.write_all(b"x").await.unwrap();
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).await.unwrap();
+            assert!(echoes(s, b"x", Duration::from_secs(2)).await);
         }
-        let mut extra = from([127, 0, 0, 2]).await;
-        assert!(closed_by_server(&mut extra, Duration::from_secs(2)).await, "third connection of one source admitted");
-        let mut other = from([127, 0, 0, 3]).await;
-        other.write_all(b"y").await.unwrap();
+        let mut third = from([127, 0, 0, 2], addr).await;
+        assert!(!echoes(&mut third, b"z", Duration::from_millis(300)).await, "a third of one source served at once");
+        let mut other = from([127, 0, 0, 3], addr).await;
+        assert!(echoes(&mut other, b"y", Duration::from_secs(2)).await, "another source is served");
+        // One of the two authenticates: the third gets its slot and is served.
+        assert!(echoes(&mut held[0], b"auth", Duration::from_secs(2)).await);
         let mut b = [0u8; 1];
-        other.read_exact(&mut b).await.unwrap();
-        assert_eq!(&b, b"y", "another source is served");
+        tokio::time::timeout(Duration::from_secs(2), third.read_exact(&mut b)).await.unwrap().unwrap();
+        assert_eq!(&b, b"z", "the waiting connection was served once a slot was free");
         stop.send_replace(true);
+        task.await.unwrap();
+    }
+
+    /// Writes the reason as a line.
+    struct SayWhy;
+    impl Refuse for SayWhy {
+        fn refuse(&self, mut stream: Guarded<TcpStream>, reason: String) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            Box::pin(async move {
+                let _ = stream.write_all(format!("{reason}\n").as_bytes()).await;
+            })
+        }
+    }
+
+    async fn told(s: &mut TcpStream) -> String {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[tokio::test]
+    async fn at_the_connection_cap_and_past_the_queue_the_client_is_told_why() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let limits = Limits {
+            max_connections: 3,
+            max_unauthenticated_per_source: 1,
+            shutdown_grace: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let listener = Listener::new(tcp, "test", limits).with_refusals(Arc::new(SayWhy));
+        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
+            let Conn { mut stream, .. } = conn;
+            let mut buf = [0u8; 8];
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        }));
+        // One slot of 127.0.0.2 is held; its queue holds 16; the 18th is told it is full.
+        let _held = from([127, 0, 0, 2], addr).await;
+        let mut queued = Vec::new();
+        for _ in 0..crate::admission::MAX_WAITING_PER_SLOT {
+            queued.push(from([127, 0, 0, 2], addr).await);
+        }
+        drop(queued);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Three connections served at once: the third and fourth here are past the cap.
+        let _a = from([127, 0, 0, 3], addr).await;
+        let _b = from([127, 0, 0, 4], addr).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut over = from([127, 0, 0, 5], addr).await;
+        let said = told(&mut over).await;
+        assert!(said.starts_with("the server is at its connection limit (3 connections, max_connections)"), "{said:?}");
+        tx.send_replace(true);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_told_why() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let limits = Limits {
+            max_unauthenticated_per_source: 1,
+            shutdown_grace: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let listener = Listener::new(tcp, "test", limits).with_refusals(Arc::new(SayWhy));
+        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
+            let Conn { mut stream, .. } = conn;
+            let mut buf = [0u8; 8];
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        }));
+        let mut open = vec![from([127, 0, 0, 2], addr).await];
+        for _ in 0..crate::admission::MAX_WAITING_PER_SLOT {
+            open.push(from([127, 0, 0, 2], addr).await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut extra = from([127, 0, 0, 2], addr).await;
+        let said = told(&mut extra).await;
+        assert!(
+            said.starts_with("too many connections from 127.0.0.2 are waiting to authenticate (1 at a time"),
+            "{said:?}"
+        );
+        tx.send_replace(true);
+        task.await.unwrap();
+    }
+
+    /// Believes any header (the node's judge checks signatures; here only the counting is
+    /// under test).
+    struct Credulous;
+    impl crate::client_addr::Judge for Credulous {
+        fn judge(
+            &self,
+            header: Result<tether_shared::proxy_header::Header, tether_shared::proxy_header::HeaderError>,
+            _socket_peer: SocketAddr,
+        ) -> Result<SocketAddr, String> {
+            header.map_err(|e| e.to_string())?.client.ok_or_else(|| "no address".to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_proxied_client_counts_apart_from_a_flood_from_the_proxys_address() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let limits = Limits {
+            max_unauthenticated_per_source: 2,
+            shutdown_grace: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let listener = Listener::new(tcp, "test", limits).with_judge(Arc::new(Credulous));
+        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
+            let Conn { mut stream, peer, via, .. } = conn;
+            let _ = stream.write_all(format!("{peer} via {via:?}\n").as_bytes()).await;
+            let mut buf = [0u8; 8];
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        }));
+        // The flood: silent connections from 127.0.0.1 hold its direct slots.
+        let mut flood = Vec::new();
+        for _ in 0..4 {
+            flood.push(from([127, 0, 0, 1], addr).await);
+        }
+        tokio::time::sleep(crate::client_addr::PREAMBLE_WAIT + Duration::from_millis(200)).await;
+        // A relayed user from 127.0.0.1 too (header: 192.0.2.1? no: the same address).
+        let mut relayed = from([127, 0, 0, 1], addr).await;
+        let mut header = tether_shared::proxy_header::SIGNATURE.to_vec();
+        header.extend_from_slice(&[0x21, 0x11, 0, 12, 127, 0, 0, 1, 127, 0, 0, 1, 0xC3, 0x50, 0x0b, 0xce]);
+        relayed.write_all(&header).await.unwrap();
+        let mut line = vec![0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(2), relayed.read(&mut line)).await.unwrap().unwrap();
+        let said = String::from_utf8_lossy(&line[..n]).into_owned();
+        assert!(said.starts_with("127.0.0.1:50000 via Some(127.0.0.1:"), "{said:?}");
+        tx.send_replace(true);
         task.await.unwrap();
     }
 

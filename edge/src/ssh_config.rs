@@ -9,12 +9,18 @@
 //! session (and with it the socket it owns).
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use russh::keys::{Certificate, PrivateKey};
 use russh::{MethodKind, MethodSet, SshId};
 
+use crate::guarded::Guarded;
 use crate::limits::ConnectionLimits;
+use crate::listen::Refuse;
+use tokio::net::TcpStream;
 
 /// russh's per-channel message queue, on every SSH listener and on the tunnel agent's client.
 /// More than the frames a tunnel transport can have in flight (`tunnel/flow.rs`: 2 MiB of
@@ -55,5 +61,33 @@ pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &Conn
         // Relaying SSH inside SSH: Nagle would triple latency and cut throughput (crate notes).
         nodelay: true,
         ..russh::server::Config::default()
+    }
+}
+
+/// Tells a refused SSH client why: a key exchange, then a disconnect message ("too many
+/// connections" and the reason), which OpenSSH prints as `Received disconnect from …: REASON`
+/// and `tsh` as its error. Bounded by the listener ([`MAX_TOLD_REFUSALS`] at once, each within
+/// [`REFUSAL_TIMEOUT`]).
+///
+/// [`MAX_TOLD_REFUSALS`]: crate::listen::MAX_TOLD_REFUSALS
+/// [`REFUSAL_TIMEOUT`]: crate::listen::REFUSAL_TIMEOUT
+pub struct SshRefusal(pub Arc<russh::server::Config>);
+
+/// The handler of a refused connection: it accepts nothing.
+struct Refusing;
+
+impl russh::server::Handler for Refusing {
+    type Error = russh::Error;
+}
+
+impl Refuse for SshRefusal {
+    fn refuse(&self, stream: Guarded<TcpStream>, reason: String) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let config = self.0.clone();
+        Box::pin(async move {
+            let Ok(session) = russh::server::run_stream(config, stream, Refusing).await else { return };
+            let handle = session.handle();
+            let _ = handle.disconnect(russh::Disconnect::TooManyConnections, reason, "en".into()).await;
+            let _ = session.await;
+        })
     }
 }

@@ -18,9 +18,9 @@ use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId};
 use tether_shared::identity::Identity;
 use tether_shared::labels::Labels;
+use tether_shared::proxy_header::Signer;
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::{Kind, Resource};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -28,7 +28,7 @@ use crate::tunnel::flow::Pump;
 use crate::tunnel::registry::{OpenError, Registry};
 use tether_auth::AuthService;
 use tether_auth::refusal::TrustRefusal;
-use tether_edge::listen::{Conn, DIAL_TIMEOUT, Gate, Listener};
+use tether_edge::listen::{Conn, Gate, Listener};
 use tether_storage::records;
 
 /// Channels one connection may hold (open, or relaying), as OpenSSH's MaxSessions.
@@ -43,13 +43,16 @@ pub async fn serve(
     config: Arc<russh::server::Config>,
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
+    signer: Arc<Signer>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let listener = listener.with_refusals(Arc::new(tether_edge::ssh_config::SshRefusal(config.clone())));
     listener
         .serve(shutdown, move |conn: Conn| {
             let handler = Relay {
                 auth: auth.clone(),
                 tunnels: tunnels.clone(),
+                signer: signer.clone(),
                 addr: conn.peer,
                 gate: conn.gate.clone(),
                 identity: None,
@@ -63,7 +66,7 @@ pub async fn serve(
 }
 
 async fn run_connection(conn: Conn, config: Arc<russh::server::Config>, handler: Relay) {
-    let Conn { stream, peer: addr, gate, killer, mut shutdown } = conn;
+    let Conn { stream, peer: addr, gate, killer, mut shutdown, .. } = conn;
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(s) => s,
         Err(e) => return tracing::debug!(%addr, "proxy ssh: handshake failed: {e}"),
@@ -93,6 +96,8 @@ async fn run_connection(conn: Conn, config: Arc<russh::server::Config>, handler:
 struct Relay {
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
+    /// Signs the user's address for the node (`dial.rs`).
+    signer: Arc<Signer>,
     addr: SocketAddr,
     gate: Gate,
     identity: Option<Identity>,
@@ -185,7 +190,7 @@ impl Relay {
             self.audit_denied(identity, serde_json::json!({"leaf_cluster": cluster, "node": host}), &decision.reason);
             return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason });
         }
-        let transport = self.tunnels.open(cluster, host, port.unwrap_or(0)).await.map_err(|e| match e {
+        let transport = self.tunnels.open(cluster, host, port.unwrap_or(0), self.addr).await.map_err(|e| match e {
             OpenError::Refused(msg) => Refusal::Remote(msg),
             other => Refusal::Remote(other.to_string()),
         })?;
@@ -215,15 +220,10 @@ impl Relay {
             return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
         }
         let addr = node.spec.addr.clone();
-        let tcp = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&addr)).await {
-            Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => return Err(Refusal::Unreachable { host, addr, cause: e.to_string() }),
-            Err(_) => {
-                return Err(Refusal::Unreachable { host, addr, cause: format!("no answer within {DIAL_TIMEOUT:?}") });
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        Ok((Box::new(tcp), None))
+        match crate::dial::node(&addr, &node.metadata.name, self.addr, &self.signer).await {
+            Ok(tcp) => Ok((Box::new(tcp), None)),
+            Err(cause) => Err(Refusal::Unreachable { host, addr, cause }),
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 //! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
 //! - [`api`]: wire types of the proxy's web API (its HTTPS client is the `tether-client` crate).
 //! - [`totp`]: one-time codes for the optional second factor.
+//! - [`proxy_header`]: the signed client address a proxy sends a node ahead of the SSH
+//!   stream (PROXY protocol v2 with a signed TLV).
 //! - [`tunnel`]: the reverse tunnel's wire protocol, shared by the leaf's agent, the root's
 //!   listener and the tunnel benchmark.
 //! - [`yaml`]: reading YAML into typed values with `FILE:LINE:COL: FIELD: message` errors
@@ -31,6 +33,7 @@ pub mod identity;
 pub mod labels;
 pub mod names;
 pub mod pattern;
+pub mod proxy_header;
 pub mod rbac;
 pub mod resource;
 pub mod rolemap;

@@ -4,6 +4,12 @@
 //! characters and `/` (names appear in `KIND/NAME` references and storage keys). Cluster names
 //! are stricter and DNS-like, because they appear in host names (`node.CLUSTER`) and certificates.
 
+/// The host ID in the host certificate of `cluster`'s proxies. It starts with `@`, which no
+/// node name may, so a node can never be issued a proxy's certificate.
+pub fn proxy_host_id(cluster: &str) -> String {
+    format!("@proxy.{cluster}")
+}
+
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid name {name:?}: {reason}")]

@@ -1,7 +1,8 @@
 //! The network edge under hostile clients, on every listener of a real daemon (web API, auth
 //! API, SSH proxy, tunnel listener, node): silent clients and clients that stop after the
 //! banner are closed by the server within the configured deadline; one source address cannot
-//! hold more than its share of unauthenticated slots while another source still gets in; and
+//! hold more than its share of unauthenticated slots (and a bounded queue behind them) while
+//! another source still gets in, and an SSH client past the queue is told why; and
 //! after a flood the daemon's open file descriptors come back to their baseline; the login
 //! lockout's 429 says when to retry.
 
@@ -19,6 +20,20 @@ const GRACE: Duration = Duration::from_secs(2);
 const SLACK: Duration = Duration::from_secs(2);
 /// Unauthenticated connections one source may hold in these tests.
 const PER_SOURCE: usize = 4;
+/// Connections that may wait per slot (`tether_edge::admission::MAX_WAITING_PER_SLOT`).
+const QUEUE_PER_SLOT: usize = 16;
+
+/// What OpenSSH's client, dialling from `source`, prints when it cannot log in at `addr`.
+fn openssh_from(source: &str, addr: SocketAddr) -> String {
+    let out = std::process::Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-b", source])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null"])
+        .args(["-o", "ConnectTimeout=10", "-p", &addr.port().to_string(), "nobody@127.0.0.1", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ssh runs");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
 
 const LIMITS: &str = "    login_grace_time: 2s\n    web_request_timeout: 2s\n    max_unauthenticated_per_source: 4\n    shutdown_grace: 3s\n";
 
@@ -144,20 +159,35 @@ async fn one_source_cannot_take_every_slot_and_fds_come_back() {
     let baseline = fds();
 
     for &(name, addr, kind) in &listeners {
-        // One source fills its share…
+        // One source fills its share and the queue behind it (a silent node client first
+        // waits a second for a PROXY header)…
         let mut held = Vec::new();
-        for _ in 0..PER_SOURCE {
+        for _ in 0..PER_SOURCE * (1 + QUEUE_PER_SLOT) {
             held.push(connect_from([127, 0, 0, 2], addr).await);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // …and its next connection is closed at once, not at the deadline.
-        let mut extra = connect_from([127, 0, 0, 2], addr).await;
-        let took = closed_after(&mut extra, GRACE).await;
-        assert!(
-            took.is_some_and(|t| t < Duration::from_secs(1)),
-            "{name}: connection {} of one source was not refused at once ({took:?})",
-            PER_SOURCE + 1
-        );
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        // …and its next connection is refused at once, with the reason when the protocol has
+        // a way to say it (OpenSSH prints the SSH disconnect message).
+        match kind {
+            Kind::Tls => {
+                let mut extra = connect_from([127, 0, 0, 2], addr).await;
+                let took = closed_after(&mut extra, GRACE).await;
+                assert!(
+                    took.is_some_and(|t| t < Duration::from_secs(1)),
+                    "{name}: a connection past the queue of one source was not refused at once ({took:?})"
+                );
+            }
+            Kind::Ssh => {
+                let said = tokio::task::spawn_blocking(move || openssh_from("127.0.0.2", addr)).await.unwrap();
+                assert!(
+                    said.contains(&format!(
+                        "too many connections from 127.0.0.2 are waiting to authenticate ({PER_SOURCE} at a time, \
+                         max_unauthenticated_per_source); try again later"
+                    )),
+                    "{name}: {said}"
+                );
+            }
+        }
         // Another source still gets in.
         assert!(served([127, 0, 0, 3], addr, kind).await, "{name}: another source was not served");
         drop(held);

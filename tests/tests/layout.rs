@@ -50,7 +50,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     ("client", &["client", "credentials"]),
     ("storage", &["conformance", "records", "sqlite", "postgres"]),
     ("audit", &["events", "files", "queue", "read"]),
-    ("edge", &["listen", "limits", "ssh_config"]),
+    ("edge", &["admission", "guarded", "client_addr", "listen", "limits", "ssh_config"]),
     (
         "auth",
         &[
@@ -68,7 +68,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
         ],
     ),
     ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "service"]),
-    ("proxy", &["tunnel", "relay"]),
+    ("proxy", &["dial", "tunnel", "relay"]),
     ("web", &["ratelimit", "handlers"]),
     ("server", &["config", "process"]),
     ("cli", &["profile", "table"]),

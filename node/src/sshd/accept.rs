@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use super::conn::{AuthProgress, Conn, NodeCtx};
 use super::policy::NodeTrust;
+use super::proxied::ProxyJudge;
 use crate::session;
 use tether_edge::limits::ConnectionLimits;
 use tether_edge::listen::{Conn as Accepted, Listener};
@@ -76,6 +77,11 @@ pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTr
         max_forwards: config.limits.max_forwards_per_connection,
     });
     let grace = listener.limits().login_grace_time;
+    // Proxies of this cluster vouch for their users' addresses; refused clients are told why.
+    let host_ca = russh::keys::PublicKey::from(config.host_cert.signature_key().clone());
+    let judge = Arc::new(ProxyJudge::new(config.node_name.clone(), vec![host_ca], ctx.trust.clone()));
+    let refusals = Arc::new(tether_edge::ssh_config::SshRefusal(russh_config.clone()));
+    let listener = listener.with_judge(judge).with_refusals(refusals);
     tracing::info!(node = %ctx.node_name, addr = ?listener.local_addr().ok(), "SSH server listening");
     let node_name = ctx.node_name.clone();
     listener.serve(shutdown, move |conn| serve_connection(conn, ctx.clone(), russh_config.clone(), grace)).await;
@@ -84,7 +90,7 @@ pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTr
 
 /// Runs one accepted connection to its end, and audits an authentication that failed unseen.
 async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::server::Config>, grace: Duration) {
-    let Accepted { stream, peer, gate, killer, mut shutdown } = conn;
+    let Accepted { stream, peer, via, gate, killer, mut shutdown } = conn;
     // This end of the socket, for the sessions' SSH_CONNECTION.
     let Ok(local) = stream.local_addr() else {
         return tracing::debug!(%peer, "SSH connection closed before it started");
@@ -92,7 +98,8 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
     let started = tokio::time::Instant::now();
     let progress = Arc::new(Mutex::new(AuthProgress::default()));
     let (authed_tx, mut authed_rx) = watch::channel(false);
-    let handler = Conn::new(ctx.clone(), (peer, local), progress.clone(), authed_tx, gate.clone(), shutdown.clone());
+    let handler =
+        Conn::new(ctx.clone(), (peer, via, local), progress.clone(), authed_tx, gate.clone(), shutdown.clone());
     // The listener closes the socket when authentication does not finish within `grace`.
     let mut running = match russh::server::run_stream(config, stream, handler).await {
         Ok(running) => running,
@@ -151,6 +158,7 @@ async fn serve_connection(conn: Accepted, ctx: Arc<NodeCtx>, config: Arc<russh::
             json!({
                 "node": ctx.node_name,
                 "remote_addr": peer.to_string(),
+                "proxy_addr": via.map(|a| a.to_string()),
                 "reason": reason,
                 "kind": if timed_out { "auth_timeout" } else { "refused_by_ssh_library" },
             }),

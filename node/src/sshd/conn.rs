@@ -61,7 +61,10 @@ pub(super) struct ChannelState {
 /// One connection's handler.
 pub(super) struct Conn {
     pub(super) ctx: Arc<NodeCtx>,
+    /// The client's address (the user's, when a proxy relayed the connection and signed it).
     pub(super) peer: SocketAddr,
+    /// The relaying proxy's address, when one did.
+    pub(super) via: Option<SocketAddr>,
     /// The address the client connected to (for `SSH_CONNECTION`).
     pub(super) local: SocketAddr,
     progress: Arc<Mutex<AuthProgress>>,
@@ -92,7 +95,7 @@ impl Conn {
     /// `progress`, sends `true` on `authed_tx` and passes `gate` once a user is in.
     pub(super) fn new(
         ctx: Arc<NodeCtx>,
-        (peer, local): (SocketAddr, SocketAddr),
+        (peer, via, local): (SocketAddr, Option<SocketAddr>, SocketAddr),
         progress: Arc<Mutex<AuthProgress>>,
         authed_tx: watch::Sender<bool>,
         gate: Gate,
@@ -101,6 +104,7 @@ impl Conn {
         Conn {
             ctx,
             peer,
+            via,
             local,
             progress,
             authed_tx,
@@ -131,6 +135,7 @@ impl Conn {
             "user_cluster": authed.identity.cluster,
             "ca_cluster": authed.ca_cluster,
             "remote_addr": self.peer.to_string(),
+            "proxy_addr": self.via.map(|a| a.to_string()),
         })
     }
 

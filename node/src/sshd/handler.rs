@@ -350,6 +350,7 @@ impl Conn {
                 "login": login,
                 "node": self.ctx.node_name,
                 "remote_addr": self.peer.to_string(),
+                "proxy_addr": self.via.map(|a| a.to_string()),
                 "reason": refusal.to_string(),
                 "kind": refusal.kind(),
             }),

@@ -11,6 +11,8 @@
 //! - `policy.rs`: who may log in and what they may do ([`NodeTrust`], [`policy::AuthRefusal`],
 //!   the certificate checks, forwarding permissions, [`policy::MAX_SESSIONS_PER_CONNECTION`]);
 //!   no I/O.
+//! - `proxied.rs`: which PROXY headers (the user's address, signed by a proxy) the node
+//!   believes, and the audit of those it does not.
 //! - `signals.rs`: signal names between SSH and Unix.
 //! - `relay.rs`: the byte relay between a channel and a local socket.
 //! - `agent.rs`: the forwarded agent's socket.
@@ -28,6 +30,7 @@ mod forward;
 mod handler;
 mod launch;
 mod policy;
+mod proxied;
 mod relay;
 mod signals;
 #[cfg(test)]
@@ -35,3 +38,4 @@ mod tests;
 
 pub use accept::{SshdConfig, serve};
 pub use policy::{NoRoles, NodeTrust};
+pub use proxied::ProxyJudge;

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use russh::keys::{Certificate, PrivateKey, PublicKey};
 use russh::{Channel, ChannelMsg};
+use tether_shared::proxy_header::Signer;
 use tether_shared::resource::CaType;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, watch};
@@ -206,6 +207,8 @@ struct Pool {
     host_cas: Vec<PublicKey>,
     key: Arc<PrivateKey>,
     cert: Certificate,
+    /// Signs, with the same key and certificate, the address of each user it relays to a node.
+    signer: Arc<Signer>,
     auth: Arc<AuthService>,
     web_addr: String,
     recycle_after: u64,
@@ -219,7 +222,9 @@ impl Pool {
         let leaf = auth.cluster_name().to_string();
         let cert = auth.authority().proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
         let host_cas = target.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+        let signer = Arc::new(Signer::new(&key, &cert).map_err(|e| e.to_string())?);
         Ok(Arc::new(Pool {
+            signer,
             target: target.clone(),
             leaf,
             host_cas,
@@ -326,6 +331,7 @@ impl Pool {
             host_cas: self.host_cas.clone(),
             refusal: refusal.clone(),
             auth: self.auth.clone(),
+            signer: self.signer.clone(),
             web_addr: self.web_addr.clone(),
             transports: tokio::task::JoinSet::new(),
             counts: counts.clone(),
@@ -482,6 +488,7 @@ struct AgentHandler {
     host_cas: Vec<PublicKey>,
     refusal: Arc<Mutex<Option<String>>>,
     auth: Arc<AuthService>,
+    signer: Arc<Signer>,
     web_addr: String,
     /// Transports in progress; dropped (aborted) with the connection.
     transports: tokio::task::JoinSet<()>,
@@ -519,14 +526,21 @@ impl russh::client::Handler for AgentHandler {
         channel: Channel<russh::client::Msg>,
         host_to_connect: &str,
         port_to_connect: u32,
-        _originator_address: &str,
-        _originator_port: u32,
+        originator_address: &str,
+        originator_port: u32,
         reply: russh::client::ChannelOpenHandle,
         _session: &mut russh::client::Session,
     ) -> Result<(), Self::Error> {
         reply.accept().await;
         let auth = self.auth.clone();
+        let signer = self.signer.clone();
         let web_addr = self.web_addr.clone();
+        // The user's address as the root's relay saw it (the root is the tunnel's authenticated
+        // peer); passed on to the node signed by this proxy.
+        let client = originator_address
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| std::net::SocketAddr::new(ip, u16::try_from(originator_port).unwrap_or(0)));
         let leaf = self.leaf.clone();
         let root = self.root.clone();
         let target = host_to_connect.to_string();
@@ -535,11 +549,21 @@ impl russh::client::Handler for AgentHandler {
         // Owned by this connection's handler: they end when the tunnel does.
         self.transports.spawn(async move {
             let _counted = counted;
-            transport(channel, &auth, (&root, &leaf), &web_addr, &target, port).await
+            let to = Wanted { name: &target, port, client, signer: &signer };
+            transport(channel, &auth, (&root, &leaf), &web_addr, to).await
         });
         while self.transports.try_join_next().is_some() {}
         Ok(())
     }
+}
+
+/// What a transport asks for: a node (or [`WEB_TARGET`]) for a user.
+struct Wanted<'a> {
+    name: &'a str,
+    port: u16,
+    /// The user's address, from the root.
+    client: Option<std::net::SocketAddr>,
+    signer: &'a Signer,
 }
 
 /// Dials a transport's target inside this leaf, reports the outcome, relays bytes.
@@ -548,34 +572,39 @@ async fn transport(
     auth: &AuthService,
     (root, leaf): (&str, &str),
     web_addr: &str,
-    target: &str,
-    port: u16,
+    to: Wanted<'_>,
 ) {
+    let Wanted { name: target, port, client, signer } = to;
     let (mut stream, pump) = super::flow::wrap(channel);
     // The frames move while the transport runs, and until both directions have ended.
     let relay = async move {
         // The tunnel may outlive a trust disabled a moment ago: every transport checks it first,
         // so a root no longer trusted learns nothing of this cluster's nodes, not even by timing.
+        // (address, the node's name when it is a node)
         let addr = if !auth.trust().trust_active(root).await {
             Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
         } else if target == WEB_TARGET {
-            Ok(web_addr.to_string())
+            Ok((web_addr.to_string(), None))
         } else {
             match auth.nodes().find_node(target, (port != 0).then_some(port)).await {
-                Ok(Some(node)) => Ok(node.spec.addr),
+                Ok(Some(node)) => Ok((node.spec.addr, Some(node.metadata.name))),
                 Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
                 Err(e) => Err(format!("cluster {leaf}: {e}")),
             }
         };
-        let dialled = match addr {
-            Ok(addr) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+        let dialled = match (addr, client) {
+            (Ok((addr, Some(node))), Some(client)) => crate::dial::node(&addr, &node, client, signer)
+                .await
+                .map_err(|e| format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
+            (Ok((addr, _)), _) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await
+            {
                 Ok(Ok(tcp)) => Ok(tcp),
                 Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
                 Err(_) => {
                     Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
                 }
             },
-            Err(e) => Err(e),
+            (Err(e), _) => Err(e),
         };
         match dialled {
             Ok(mut tcp) => {

@@ -187,9 +187,16 @@ impl Registry {
         self.dirty.notify_one();
     }
 
-    /// Opens a transport to `target:port` inside `cluster`, newest tunnel first, retiring ones
-    /// last.
-    pub async fn open(&self, cluster: &str, target: &str, port: u16) -> Result<Transport, OpenError> {
+    /// Opens a transport to `target:port` inside `cluster` for the user at `client` (the
+    /// channel's originator: the leaf's agent signs it for its node), newest tunnel first,
+    /// retiring ones last.
+    pub async fn open(
+        &self,
+        cluster: &str,
+        target: &str,
+        port: u16,
+        client: std::net::SocketAddr,
+    ) -> Result<Transport, OpenError> {
         let handles: Vec<Handle> = {
             let inner = self.lock();
             let list = inner.tunnels.get(cluster).map(Vec::as_slice).unwrap_or_default();
@@ -203,7 +210,12 @@ impl Registry {
         for handle in handles {
             let opened = tokio::time::timeout(OPEN_TIMEOUT, async {
                 let channel = handle
-                    .channel_open_direct_tcpip(target, u32::from(port), "127.0.0.1", 0)
+                    .channel_open_direct_tcpip(
+                        target,
+                        u32::from(port),
+                        client.ip().to_string(),
+                        u32::from(client.port()),
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
                 let (stream, mut pump) = flow::wrap(channel);

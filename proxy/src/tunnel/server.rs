@@ -36,6 +36,7 @@ pub async fn serve(
     registry: Arc<Registry>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let listener = listener.with_refusals(Arc::new(tether_edge::ssh_config::SshRefusal(config.clone())));
     listener
         .serve(shutdown, move |conn: Conn| {
             let (control_tx, control_rx) = tokio::sync::oneshot::channel();
@@ -59,7 +60,7 @@ async fn run_connection(
     handler: TunnelPeer,
     control_rx: tokio::sync::oneshot::Receiver<(String, Channel<Msg>)>,
 ) {
-    let Conn { stream, peer: addr, killer, shutdown, gate } = conn;
+    let Conn { stream, peer: addr, killer, shutdown, gate, .. } = conn;
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(s) => s,
         Err(e) => return tracing::debug!(%addr, "tunnel: handshake failed: {e}"),

@@ -102,7 +102,8 @@ pub(super) async fn start(
             cfg.limits.unauthenticated_burst,
         ),
     });
-    let ssh_config = Arc::new(relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?);
+    let (ssh_config, signer) = relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?;
+    let ssh_config = Arc::new(ssh_config);
     let ssh_limits = cfg.limits.listener.clone();
     let web_limits = cfg.limits.web_listener();
     let listener = |tcp, name| Listener::new(tcp, name, ssh_limits.clone());
@@ -132,6 +133,7 @@ pub(super) async fn start(
                 ssh_config.clone(),
                 auth.clone(),
                 registry.clone(),
+                Arc::new(signer),
                 stop.clone(),
             )),
         ),
@@ -224,13 +226,14 @@ fn ping(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig, addrs: &Addresses) -> Pi
 }
 
 /// The SSH server config of the relay and the tunnel listener: a fresh host key with a host
-/// certificate for every name users may dial the proxy by.
+/// certificate for every name users may dial the proxy by; and with the same key and
+/// certificate, the signer of the users' addresses the relay passes to nodes.
 fn relay_ssh_config(
     cfg: &Config,
     proxy_cfg: &ProxyConfig,
     auth: &AuthService,
     addrs: &Addresses,
-) -> anyhow::Result<russh::server::Config> {
+) -> anyhow::Result<(russh::server::Config, tether_shared::proxy_header::Signer)> {
     let key = tether_shared::ssh_cert::generate_ed25519_key()?;
     let mut names = vec![cfg.nodename.clone(), "localhost".to_string(), auth.cluster_name().to_string()];
     names.push(addrs.ssh.ip().to_string());
@@ -244,7 +247,8 @@ fn relay_ssh_config(
         .authority()
         .proxy_host_cert(key.public_key(), names)
         .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
-    Ok(tether_edge::ssh_config::server_config(key, cert, &cfg.limits))
+    let signer = tether_shared::proxy_header::Signer::new(&key, &cert)?;
+    Ok((tether_edge::ssh_config::server_config(key, cert, &cfg.limits), signer))
 }
 
 fn load_keypair(

@@ -1,0 +1,312 @@
+//! Who may start authenticating: the count of unauthenticated connections per [`Source`], the
+//! queue of those that wait for a slot of their source, and the [`Gate`] a connection holds
+//! until it authenticates.
+//!
+//! A source holds at most `max_unauthenticated_per_source` slots. Past that, a new connection
+//! of the same source *waits* (up to [`MAX_WAITING_PER_SLOT`] times as many, each within its
+//! login grace time) instead of being refused: a burst of real handshakes from one host is
+//! slowed, while a silent flood holds its slots until the grace time closes them and the
+//! rest of it queues behind them, bounded. A connection a proxy relays counts under the user's
+//! address it vouched for, apart from direct connections of that address ([`Source::proxied`]):
+//! the proxy's own address is never one source, and a flood straight at the node from the
+//! proxy's host cannot lock the proxy's users out.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+/// How many connections per slot of a source may wait for one (so 64 slots queue 1,024).
+pub const MAX_WAITING_PER_SLOT: usize = 16;
+
+/// What a connection is counted as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The client's address: the socket's, or the one a trusted proxy signed.
+    pub ip: IpAddr,
+    /// Relayed by a proxy that signed the address (counted apart from direct connections).
+    pub proxied: bool,
+}
+
+impl Source {
+    /// A connection straight from `ip`.
+    pub fn direct(ip: IpAddr) -> Self {
+        Source { ip, proxied: false }
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    held: usize,
+    waiting: usize,
+    freed: Arc<Notify>,
+}
+
+/// Why a connection got no slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoSlot {
+    /// Its source's queue is full.
+    QueueFull,
+    /// Its login grace time ran out while it waited.
+    TimedOut,
+}
+
+/// Counts of unauthenticated connections, shared by a listener and its gates.
+#[derive(Default)]
+pub(crate) struct Unauthenticated {
+    pub(crate) total: AtomicUsize,
+    per_source: Mutex<HashMap<Source, Slots>>,
+}
+
+/// A place in a source's queue; leaving it (even by being dropped) uncounts it.
+struct Queued<'a> {
+    counts: &'a Unauthenticated,
+    source: Source,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        let mut map = self.counts.per_source();
+        if let Some(slots) = map.get_mut(&self.source) {
+            slots.waiting = slots.waiting.saturating_sub(1);
+            if slots.held == 0 && slots.waiting == 0 {
+                map.remove(&self.source);
+            }
+        }
+    }
+}
+
+impl Unauthenticated {
+    fn per_source(&self) -> MutexGuard<'_, HashMap<Source, Slots>> {
+        self.per_source.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many unauthenticated connections `source` holds.
+    pub(crate) fn held_by(&self, source: Source) -> usize {
+        self.per_source().get(&source).map_or(0, |s| s.held)
+    }
+
+    /// Takes a slot of `source` if it holds fewer than `cap`.
+    #[cfg(test)]
+    pub(crate) fn try_add(&self, source: Source, cap: usize) -> bool {
+        let mut map = self.per_source();
+        let slots = map.entry(source).or_default();
+        if slots.held < cap {
+            slots.held += 1;
+            self.total.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        if slots.held == 0 && slots.waiting == 0 {
+            map.remove(&source);
+        }
+        false
+    }
+
+    /// Takes a slot of `source`, waiting for one (behind at most `cap` ×
+    /// [`MAX_WAITING_PER_SLOT`] others) for at most `patience`.
+    pub(crate) async fn acquire(&self, source: Source, cap: usize, patience: Duration) -> Result<(), NoSlot> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut queued: Option<Queued<'_>> = None;
+        loop {
+            let freed = {
+                let mut map = self.per_source();
+                let slots = map.entry(source).or_default();
+                if slots.held < cap {
+                    slots.held += 1;
+                    self.total.fetch_add(1, Ordering::Relaxed);
+                    drop(map);
+                    drop(queued);
+                    return Ok(());
+                }
+                if queued.is_none() {
+                    if slots.waiting >= cap.saturating_mul(MAX_WAITING_PER_SLOT) {
+                        if slots.held == 0 && slots.waiting == 0 {
+                            map.remove(&source);
+                        }
+                        return Err(NoSlot::QueueFull);
+                    }
+                    slots.waiting += 1;
+                    queued = Some(Queued { counts: self, source });
+                }
+                slots.freed.clone()
+            };
+            // Registered before the lock is let go, a release in between still wakes it.
+            let notified = freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                // Whatever wake-up came with the timeout goes to the next in line.
+                freed.notify_one();
+                return Err(NoSlot::TimedOut);
+            }
+        }
+    }
+
+    /// Gives back a slot of `source`, waking the next connection waiting for one.
+    pub(crate) fn remove(&self, source: Source) {
+        let mut map = self.per_source();
+        if let Some(slots) = map.get_mut(&source) {
+            if slots.held == 0 {
+                return;
+            }
+            slots.held -= 1;
+            self.total.fetch_sub(1, Ordering::Relaxed);
+            if slots.waiting > 0 {
+                slots.freed.notify_one();
+            } else if slots.held == 0 {
+                map.remove(&source);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sources(&self) -> usize {
+        self.per_source().len()
+    }
+}
+
+struct GateInner {
+    passed: AtomicBool,
+    /// Set when the deadline no longer applies (passed, or the handler disarmed it).
+    disarmed: watch::Sender<bool>,
+    counts: Arc<Unauthenticated>,
+    source: Source,
+}
+
+impl Drop for GateInner {
+    fn drop(&mut self) {
+        if !self.passed.swap(true, Ordering::AcqRel) {
+            self.counts.remove(self.source);
+        }
+    }
+}
+
+/// A connection's authentication gate: until [`Gate::pass`], the connection counts as
+/// unauthenticated and the pre-authentication deadline runs. Cheap to clone.
+#[derive(Clone)]
+pub struct Gate(Arc<GateInner>);
+
+impl Gate {
+    /// The gate of a connection holding one slot of `source` in `counts`.
+    pub(crate) fn new(counts: Arc<Unauthenticated>, source: Source) -> Self {
+        Gate(Arc::new(GateInner {
+            passed: AtomicBool::new(false),
+            disarmed: watch::Sender::new(false),
+            counts,
+            source,
+        }))
+    }
+
+    /// The connection authenticated: it stops counting against the unauthenticated limits and
+    /// the deadline stops. Idempotent.
+    pub fn pass(&self) {
+        if !self.0.passed.swap(true, Ordering::AcqRel) {
+            self.0.counts.remove(self.0.source);
+        }
+        self.0.disarmed.send_replace(true);
+    }
+
+    /// Stops the deadline while the connection keeps counting as unauthenticated (an
+    /// anonymous web client whose first request arrived in time; its later requests have
+    /// their own timeouts).
+    pub fn disarm(&self) {
+        self.0.disarmed.send_replace(true);
+    }
+
+    /// Whether [`Gate::pass`] was called.
+    pub fn passed(&self) -> bool {
+        self.0.passed.load(Ordering::Acquire)
+    }
+
+    /// Resolves when `grace` has run out while the gate is still armed; never otherwise.
+    pub(crate) async fn expired(&self, grace: Duration) {
+        let mut disarmed = self.0.disarmed.subscribe();
+        let wait = disarmed.wait_for(|d| *d);
+        if tokio::time::timeout(grace, wait).await.is_err() {
+            return;
+        }
+        std::future::pending().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        [127, 0, 0, last].into()
+    }
+
+    #[test]
+    fn unauthenticated_counts_per_source() {
+        let c = Unauthenticated::default();
+        let (a, b) = (Source::direct(ip(2)), Source::direct(ip(3)));
+        assert!(c.try_add(a, 2) && c.try_add(a, 2));
+        assert!(!c.try_add(a, 2), "third from one source refused");
+        assert!(c.try_add(b, 2), "another source still admitted");
+        assert!(c.try_add(Source { proxied: true, ..a }, 2), "the same address relayed by a proxy counts apart");
+        assert_eq!(c.total.load(Ordering::Relaxed), 4);
+        c.remove(a);
+        c.remove(a);
+        c.remove(b);
+        c.remove(Source { proxied: true, ..a });
+        c.remove(b);
+        assert_eq!(c.total.load(Ordering::Relaxed), 0);
+        assert_eq!(c.sources(), 0, "no entry outlives its connections");
+    }
+
+    #[tokio::test]
+    async fn a_full_source_waits_for_a_slot_within_its_patience_and_its_queue() {
+        let c = Arc::new(Unauthenticated::default());
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 1));
+        // One waits; it gets the slot as soon as the holder lets go.
+        let waiter = {
+            let c = c.clone();
+            tokio::spawn(async move { c.acquire(a, 1, Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.remove(a);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(c.held_by(a), 1);
+        // Nobody lets go: the wait ends with the patience.
+        assert_eq!(c.acquire(a, 1, Duration::from_millis(50)).await, Err(NoSlot::TimedOut));
+        // The queue holds 16 per slot; the 17th is refused at once.
+        let mut waiting = Vec::new();
+        for _ in 0..MAX_WAITING_PER_SLOT {
+            let c = c.clone();
+            // Each authenticates at once and so lets the next one in.
+            waiting.push(tokio::spawn(async move {
+                let got = c.acquire(a, 1, Duration::from_secs(5)).await;
+                c.remove(a);
+                got
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(c.acquire(a, 1, Duration::from_secs(5)).await, Err(NoSlot::QueueFull));
+        c.remove(a);
+        for w in waiting {
+            assert_eq!(w.await.unwrap(), Ok(()), "every waiter got its slot in turn");
+        }
+        assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_leaves_no_count_behind() {
+        let c = Arc::new(Unauthenticated::default());
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 1));
+        let waiter = {
+            let c = c.clone();
+            tokio::spawn(async move { c.acquire(a, 1, Duration::from_secs(60)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiter.abort();
+        let _ = waiter.await;
+        c.remove(a);
+        assert_eq!(c.sources(), 0, "an aborted waiter is uncounted");
+    }
+}
