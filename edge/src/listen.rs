@@ -228,12 +228,22 @@ struct Shared {
 
 impl Shared {
     /// Logs a refusal and tells the client (when the refusal budget allows), then closes.
-    async fn refuse(&self, stream: Guarded<TcpStream>, peer: SocketAddr, reason: String) {
+    /// `unread_preamble`: the connection's PROXY header (if any) is still to be read past.
+    async fn refuse(&self, mut stream: Guarded<TcpStream>, peer: SocketAddr, reason: String, unread_preamble: bool) {
         self.log.refused(peer, &reason);
         let (Some(refuser), Ok(_told)) = (&self.refuser, self.telling.clone().try_acquire_owned()) else {
             return;
         };
-        let _ = tokio::time::timeout(REFUSAL_TIMEOUT, refuser.refuse(stream, reason)).await;
+        let tell = async {
+            if unread_preamble && let Some(judge) = &self.judge {
+                // The client is the proxy's user: the refusal goes past the header to them.
+                if crate::client_addr::read(&mut stream, peer, judge.as_ref()).await.is_err() {
+                    return;
+                }
+            }
+            refuser.refuse(stream, reason).await;
+        };
+        let _ = tokio::time::timeout(REFUSAL_TIMEOUT, tell).await;
     }
 }
 
@@ -311,7 +321,7 @@ impl Listener {
                     "the server is at its connection limit ({} connections, max_connections); try again later",
                     limits.max_connections
                 );
-                tasks.spawn(async move { shared.refuse(stream, peer, reason).await });
+                tasks.spawn(async move { shared.refuse(stream, peer, reason, true).await });
                 continue;
             };
             let accepted = Accepted { stream, peer, killer: Killer(token), shutdown: shutdown.clone() };
@@ -388,7 +398,7 @@ async fn serve_one<F, Fut>(
                  (max_unauthenticated_per_source)"
             ),
         };
-        return shared.refuse(stream, peer, reason).await;
+        return shared.refuse(stream, peer, reason, false).await;
     }
     let gate = Gate::new(shared.counts.clone(), source);
     let token = killer.0.clone();

@@ -272,3 +272,46 @@ async fn the_login_lockout_says_when_to_retry() {
     assert!(body.contains("too many failed logins for nobody"), "{body}");
     drop(cluster);
 }
+
+/// A node at its connection cap tells the user why, through the relay, instead of leaving the
+/// connection in the kernel's backlog until the client gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_at_its_connection_cap_tells_tsh_why() {
+    let cluster = tokio::task::spawn_blocking(|| {
+        Cluster::builder("cap").limits("    max_connections: 8\n    login_grace_time: 20s\n").node(&[]).start()
+    })
+    .await
+    .unwrap();
+    let cluster = Arc::new(cluster);
+    let c = cluster.clone();
+    let home =
+        tokio::task::spawn_blocking(move || c.add_user("alice", "access", "root", "correct-horse")).await.unwrap();
+    let mut node = None;
+    for _ in 0..50 {
+        node = cluster.logged_addr("ssh_node_addr");
+        if node.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let node = node.expect("the node's address");
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(connect_from([127, 0, 0, 5], node).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c = cluster.clone();
+    let out = tokio::task::spawn_blocking(move || c.as_user(&home, "tsh", &["ssh", "root@cap-node", "true"], None))
+        .await
+        .unwrap();
+    assert_ne!(out.code, 0, "the session ran on a node at its cap");
+    assert!(
+        out.stderr.contains(
+            "node \"cap-node\" refused the connection: the server is at its connection limit (8 connections, \
+             max_connections); try again later"
+        ),
+        "{}",
+        out.stderr
+    );
+    drop(held);
+}

@@ -381,6 +381,49 @@ fn agent_forwarding_serves_the_local_agent() {
     assert!(!out.status.success() && err.contains("SSH_AUTH_SOCK is not set"), "{err}");
 }
 
+/// A SOCKS CONNECT to 127.0.0.1:`port` through the `-D` listener at `socks`; the open stream.
+fn socks_connect(socks: u16, port: u16) -> TcpStream {
+    let mut s = connect(socks);
+    s.write_all(&[5, 1, 0]).unwrap();
+    let mut method = [0u8; 2];
+    s.read_exact(&mut method).unwrap();
+    let mut req = vec![5, 1, 0, 1, 127, 0, 0, 1];
+    req.extend_from_slice(&port.to_be_bytes());
+    s.write_all(&req).unwrap();
+    let mut reply = [0u8; 10];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[..2], [5, 0], "CONNECT refused");
+    s
+}
+
+/// A browser through `-D` opens dozens of connections at once: 100 forwards held open together
+/// on one SSH connection all work (forwards are not sessions, and not capped at 10).
+#[test]
+fn a_hundred_socks_connections_at_once_through_one_tsh() {
+    let (_cluster, home, node) = node_cluster();
+    let echo = echo_server();
+    let mut tsh = Background::start(&home, &["ssh", "-N", "-D", "0", &node], &[]);
+    let socks = tsh.port("tsh: SOCKS5 proxy listening on ");
+    let all_open = std::sync::Arc::new(std::sync::Barrier::new(100));
+    let clients: Vec<_> = (0..100u32)
+        .map(|i| {
+            let all_open = all_open.clone();
+            std::thread::spawn(move || {
+                let mut s = socks_connect(socks, echo);
+                all_open.wait();
+                let msg = format!("ping {i:03}");
+                s.write_all(msg.as_bytes()).unwrap();
+                let mut back = vec![0u8; msg.len()];
+                s.read_exact(&mut back).unwrap();
+                assert_eq!(back, msg.as_bytes());
+            })
+        })
+        .collect();
+    let failed = clients.into_iter().map(std::thread::JoinHandle::join).filter(Result::is_err).count();
+    assert_eq!(failed, 0, "{failed} of 100 SOCKS connections failed: {}", tsh.stderr());
+    assert_eq!(tsh.terminate().0, Some(0));
+}
+
 #[test]
 fn refusals_name_the_forward_and_the_reason() {
     let cluster = Cluster::builder("root.example.com").node(&[("env", "test")]).start();

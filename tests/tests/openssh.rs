@@ -171,3 +171,65 @@ fn openssh_client_negotiates_with_every_tether_port() {
         assert!(stderr.contains("Permission denied (publickey)"), "{name}: {stderr}");
     }
 }
+
+/// The node's caps refuse with a reason OpenSSH prints: a forward past
+/// `max_forwards_per_connection` on one `ssh -L` connection.
+#[test]
+fn openssh_prints_why_the_node_refused_a_forward() {
+    let cluster = Cluster::builder("root.example.com").limits("    max_forwards_per_connection: 2\n").node(&[]).start();
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let config_file = cluster.dir.path().join("ssh_config");
+    std::fs::write(&config_file, cluster.as_user(&home, "tsh", &["config"], None).ok()).unwrap();
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_port = echo.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in echo.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut back = conn.try_clone().unwrap();
+                let _ = std::io::copy(&mut &conn, &mut back);
+            });
+        }
+    });
+    let local = free_port();
+    let node = format!("root@{}-node.root.example.com", cluster.name);
+    let mut ssh = Command::new("ssh")
+        .arg("-F")
+        .arg(&config_file)
+        .args(["-N", "-o", "BatchMode=yes", "-L", &format!("{local}:127.0.0.1:{echo_port}"), &node])
+        .env("TSH_HOME", &home)
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ssh runs");
+    let mut open = Vec::new();
+    for attempt in 0..100 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", local)) {
+            open.push(s);
+            break;
+        }
+        assert!(attempt < 99, "ssh -L did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for _ in 0..2 {
+        open.push(std::net::TcpStream::connect(("127.0.0.1", local)).unwrap());
+    }
+    // The first two forwards echo; the third is closed.
+    use std::io::{Read, Write};
+    for s in &mut open[..2] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut b = [0u8; 4];
+        s.read_exact(&mut b).unwrap();
+    }
+    let mut rest = Vec::new();
+    open[2].set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let _ = open[2].read_to_end(&mut rest);
+    let _ = ssh.kill();
+    let out = ssh.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this connection already has 2 port forwards open (the node's max_forwards_per_connection)"),
+        "{stderr}"
+    );
+}

@@ -22,6 +22,8 @@ pub struct HostCheck {
     pub(crate) name: String,
     /// Why the server was refused, for the error the user sees.
     pub(crate) refusal: Arc<std::sync::Mutex<Option<String>>>,
+    /// What the server said when it hung up (a node or relay at its limits says why).
+    pub(crate) goodbye: Arc<std::sync::Mutex<Option<String>>>,
     /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
     /// refusals go (forward/); `None`: refuse such channels.
     pub(crate) events: Option<NodeEvents>,
@@ -41,6 +43,20 @@ impl russh::client::Handler for HostCheck {
                 }
                 Ok(false)
             }
+        }
+    }
+
+    async fn disconnected(&mut self, reason: russh::client::DisconnectReason<Self::Error>) -> Result<(), Self::Error> {
+        match reason {
+            russh::client::DisconnectReason::ReceivedDisconnect(info) => {
+                if !info.message.is_empty()
+                    && let Ok(mut said) = self.goodbye.lock()
+                {
+                    *said = Some(info.message);
+                }
+                Ok(())
+            }
+            russh::client::DisconnectReason::Error(e) => Err(e),
         }
     }
 

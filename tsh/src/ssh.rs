@@ -145,7 +145,8 @@ where
 {
     let refusal = Arc::new(std::sync::Mutex::new(None));
     let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
-    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), events };
+    let goodbye = Arc::new(std::sync::Mutex::new(None));
+    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), goodbye: goodbye.clone(), events };
     tracing::debug!("{what} {host}: SSH handshake");
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,
@@ -160,15 +161,31 @@ where
                     }
                     bail!("{msg}")
                 }
-                None => return Err(Dropped(format!("SSH handshake with {what} {host:?} failed: {e}")).into()),
+                None => {
+                    // A server that hung up with a reason (at its connection limits) is quoted.
+                    let said = goodbye.lock().ok().and_then(|g| g.clone());
+                    let msg = match said {
+                        Some(said) => format!("{what} {host:?} refused the connection: {said}"),
+                        None => format!("SSH handshake with {what} {host:?} failed: {e}"),
+                    };
+                    return Err(Dropped(msg).into());
+                }
             }
         }
     };
     tracing::debug!("{what} {host}: host certificate verified, keys exchanged; authenticating as {login}");
-    let auth = handle
-        .authenticate_openssh_cert(login, keys.key.clone(), keys.cert.clone())
-        .await
-        .with_context(|| format!("authentication with {what} {host:?} failed"))?;
+    let auth = handle.authenticate_openssh_cert(login, keys.key.clone(), keys.cert.clone()).await;
+    if !auth.as_ref().is_ok_and(|a| a.success()) && handle.is_closed() {
+        // The server hung up after the key exchange; if it said why (at its limits), that is
+        // the answer. Its words reach the handler as the session ends.
+        for _ in 0..20 {
+            if let Some(said) = goodbye.lock().ok().and_then(|g| g.clone()) {
+                return Err(Dropped(format!("{what} {host:?} refused the connection: {said}")).into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    let auth = auth.with_context(|| format!("authentication with {what} {host:?} failed"))?;
     if !auth.success() {
         bail!(
             "{what} {host:?} refused the certificate for login {login:?} (the login may not be allowed, or the certificate expired: run tsh status)"
