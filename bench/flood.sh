@@ -7,7 +7,8 @@
 # bench/src/bin/flood.rs floods all nine listeners at once (root: web, auth API, SSH proxy,
 # tunnel; leaf: web, auth API, SSH proxy, tunnel; node) from 127.0.0.2 … 127.0.0.9 for
 # FLOOD_SECS seconds: silent sockets, SSH banners that stall, slowloris HTTPS, re-opened as the
-# server closes them. Meanwhile, from 127.0.0.1, a loop times legitimate operations:
+# server closes them; and a second generator floods the leaf node from 127.0.0.1, the address
+# the leaf's proxy dials it from. Meanwhile, from 127.0.0.1, a loop times legitimate operations:
 # `tsh ssh --cluster=LEAF visitor@NODE true`, `tsh ls`, `tsh ls --cluster=LEAF`,
 # `tctl get rc` (root) and a leaf tunnel reconnect (trust disabled, then enabled with
 # `tctl create --force`, timed from the enable to the leaf `online` in `tsh clusters`).
@@ -240,6 +241,13 @@ echo "$(date +%T) flood starts" >> "$WORK/legit.err"
   --json "$WORK/flood.json" > "$WORK/flood.md" &
 FLOOD_PID=$!
 PIDS+=("$FLOOD_PID")
+# The same flood at the leaf node from 127.0.0.1, the address the leaf's proxy (and every user
+# here) dials from: relayed users are counted by their own (signed) address, apart from it.
+"$BIN/flood" --target "leaf node from 127.0.0.1=$N_SSH=ssh" --sources 1-1 --per-source "$PER_SOURCE" \
+  --duration "$FLOOD_SECS" --ssh-deadline $SSH_GRACE --tls-deadline $WEB_GRACE --slack $SLACK --give-up 20 \
+  --max-conns "${MAX_CONNS:-500000}" --json "$WORK/flood-local.json" > "$WORK/flood-local.md" &
+LOCAL_PID=$!
+PIDS+=("$LOCAL_PID")
 # Let the pressure build, then time legitimate operations until the flood stops opening sockets.
 sleep 5
 LOOP_T0=$(date +%s)
@@ -251,6 +259,7 @@ done
 LOOP_T1=$(date +%s)
 echo "== $n rounds timed during the flood ($((LOOP_T1 - LOOP_T0)) s); waiting for the flood's sockets to close" >&2
 wait "$FLOOD_PID" || { echo "the flood generator failed" >&2; exit 1; }
+wait "$LOCAL_PID" || { echo "the flood generator from 127.0.0.1 failed" >&2; exit 1; }
 FLOOD_T1=$(date +%s)
 
 # After: the daemons' descriptors back to the baseline (within 60 s)?
@@ -277,6 +286,8 @@ import json, sys
 base = [int(x) for x in base.split()]; after = [int(x) for x in after.split()]
 flood = json.load(open(f"{work}/flood.json"))
 table = open(f"{work}/flood.md").read().strip()
+local_flood = json.load(open(f"{work}/flood-local.json"))
+local_table = open(f"{work}/flood-local.md").read().strip()
 
 def ops(path):
     out = {}
@@ -349,6 +360,11 @@ silent sockets, the banner, or the last dribbled byte):
 
 {table}
 
+And at once, {per_source} more workers flood the leaf node from 127.0.0.1, the address the leaf's proxy
+and the legitimate client dial from ({local_flood['sockets']} sockets):
+
+{local_table}
+
 | daemon | open fds: baseline | peak during the flood | after |
 |---|---|---|---|
 | root | {base[0]} | {peak[0]} | {after[0]} |
@@ -372,7 +388,7 @@ $REPORT"
 echo "$REPORT"
 echo "failures of legitimate operations (stderr, first 40 lines):" >&2
 grep -v ' toggle$' "$WORK/legit.err" | sort | uniq -c | sort -rn | head -40 >&2 || true
-mkdir -p "${FLOOD_OUT:=/tmp/flood-last}" && cp "$WORK"/{legit.err,quiet.txt,flood.txt,flood.md,flood.json,fd-during.txt,root.log,leaf.log,node.log} "$FLOOD_OUT/" 2> /dev/null || true
+mkdir -p "${FLOOD_OUT:=/tmp/flood-last}" && cp "$WORK"/{legit.err,quiet.txt,flood.txt,flood.md,flood.json,flood-local.md,flood-local.json,fd-during.txt,root.log,leaf.log,node.log} "$FLOOD_OUT/" 2> /dev/null || true
 if [[ ${1:-} == --write ]]; then
   write_section "Under a flood (bench/flood.sh)" "$REPORT"
 fi

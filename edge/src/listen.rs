@@ -386,19 +386,22 @@ async fn serve_one<F, Fut>(
     }
     let cap = shared.limits.max_unauthenticated_per_source;
     let patience = grace.saturating_sub(accepted.elapsed());
-    if let Err(no) = shared.counts.acquire(source, cap, patience).await {
-        let who = if source.proxied { format!("{} (relayed by a proxy)", source.ip) } else { source.ip.to_string() };
-        let reason = match no {
-            NoSlot::QueueFull => format!(
+    match shared.counts.acquire(source, cap, patience).await {
+        Ok(()) => {}
+        Err(NoSlot::QueueFull) => {
+            let who =
+                if source.proxied { format!("{} (relayed by a proxy)", source.ip) } else { source.ip.to_string() };
+            let reason = format!(
                 "too many connections from {who} are waiting to authenticate ({cap} at a time, \
                  max_unauthenticated_per_source); try again later"
-            ),
-            NoSlot::TimedOut => format!(
-                "no turn to authenticate within {grace:?}: {who} holds {cap} unauthenticated connections \
-                 (max_unauthenticated_per_source)"
-            ),
-        };
-        return shared.refuse(stream, peer, reason, false).await;
+            );
+            return shared.refuse(stream, peer, reason, false).await;
+        }
+        // A whole grace time in the queue: closed like any connection past its deadline (a
+        // silent one would only hold a refusal's budget).
+        Err(NoSlot::TimedOut) => {
+            return tracing::debug!(listener = shared.name, %peer, "no slot within {grace:?}; closing");
+        }
     }
     let gate = Gate::new(shared.counts.clone(), source);
     let token = killer.0.clone();

@@ -42,6 +42,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
             "api",
             "ssh_algorithms",
             "ssh_cert",
+            "proxy_header",
             "tls_cert",
             "totp",
             "tunnel",

@@ -10,8 +10,8 @@
 //! up with one tunnel per root proxy.
 //!
 //! Transport channels from the root name their target: a node of this cluster (dialled at its
-//! inventory address) or `@web` (this cluster's web API). The agent answers with a status line,
-//! then relays bytes.
+//! inventory address) or `@web` (this cluster's web API); `transport.rs` dials it, answers with a
+//! status line, then relays bytes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,8 +25,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, watch};
 
 use tether_auth::AuthService;
-use tether_edge::listen::DIAL_TIMEOUT;
-use tether_shared::tunnel::{Control, STATUS_OK, SUBSYSTEM, WEB_TARGET, read_line};
+use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
 
 /// How often the manager re-reads trusted clusters even without a change signal.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
@@ -549,76 +548,10 @@ impl russh::client::Handler for AgentHandler {
         // Owned by this connection's handler: they end when the tunnel does.
         self.transports.spawn(async move {
             let _counted = counted;
-            let to = Wanted { name: &target, port, client, signer: &signer };
-            transport(channel, &auth, (&root, &leaf), &web_addr, to).await
+            let to = super::transport::Wanted { name: &target, port, client, signer: &signer };
+            super::transport::run(channel, &auth, (&root, &leaf), &web_addr, to).await
         });
         while self.transports.try_join_next().is_some() {}
         Ok(())
     }
-}
-
-/// What a transport asks for: a node (or [`WEB_TARGET`]) for a user.
-struct Wanted<'a> {
-    name: &'a str,
-    port: u16,
-    /// The user's address, from the root.
-    client: Option<std::net::SocketAddr>,
-    signer: &'a Signer,
-}
-
-/// Dials a transport's target inside this leaf, reports the outcome, relays bytes.
-async fn transport(
-    channel: Channel<russh::client::Msg>,
-    auth: &AuthService,
-    (root, leaf): (&str, &str),
-    web_addr: &str,
-    to: Wanted<'_>,
-) {
-    let Wanted { name: target, port, client, signer } = to;
-    let (mut stream, pump) = super::flow::wrap(channel);
-    // The frames move while the transport runs, and until both directions have ended.
-    let relay = async move {
-        // The tunnel may outlive a trust disabled a moment ago: every transport checks it first,
-        // so a root no longer trusted learns nothing of this cluster's nodes, not even by timing.
-        // (address, the node's name when it is a node)
-        let addr = if !auth.trust().trust_active(root).await {
-            Err(format!("cluster {leaf} no longer trusts cluster {root} (the trust is disabled or removed)"))
-        } else if target == WEB_TARGET {
-            Ok((web_addr.to_string(), None))
-        } else {
-            match auth.nodes().find_node(target, (port != 0).then_some(port)).await {
-                Ok(Some(node)) => Ok((node.spec.addr, Some(node.metadata.name))),
-                Ok(None) => Err(format!("node {target:?} not found in cluster {leaf}")),
-                Err(e) => Err(format!("cluster {leaf}: {e}")),
-            }
-        };
-        let dialled = match (addr, client) {
-            (Ok((addr, Some(node))), Some(client)) => crate::dial::node(&addr, &node, client, signer)
-                .await
-                .map_err(|e| format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
-            (Ok((addr, _)), _) => match tokio::time::timeout(DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await
-            {
-                Ok(Ok(tcp)) => Ok(tcp),
-                Ok(Err(e)) => Err(format!("node {target:?} at {addr} in cluster {leaf} is unreachable: {e}")),
-                Err(_) => {
-                    Err(format!("node {target:?} at {addr} in cluster {leaf} did not answer within {DIAL_TIMEOUT:?}"))
-                }
-            },
-            (Err(e), _) => Err(e),
-        };
-        match dialled {
-            Ok(mut tcp) => {
-                let _ = tcp.set_nodelay(true);
-                if stream.write_all(format!("{STATUS_OK}\n").as_bytes()).await.is_ok() {
-                    let _ = tokio::io::copy_bidirectional_with_sizes(&mut stream, &mut tcp, 64 * 1024, 64 * 1024).await;
-                }
-            }
-            Err(why) => {
-                tracing::info!("tunnel: transport refused: {why}");
-                let _ = stream.write_all(format!("ERR {why}\n").as_bytes()).await;
-                let _ = stream.shutdown().await;
-            }
-        }
-    };
-    tokio::join!(relay, pump);
 }
