@@ -218,23 +218,20 @@ fn the_node_sets_ssh_client_ssh_connection_and_ssh_tty_like_sshd() {
     let client = lines.next().unwrap().to_string();
     let connection = lines.next().unwrap().to_string();
     let sockets = established(&lines.collect::<Vec<_>>().join("\n"));
-    // SSH_CONNECTION: the peer (the proxy's relay socket) and the node's end, as sshd writes it.
+    // SSH_CONNECTION: the user's end (tsh's socket to the relay, which the relay signed for the
+    // node) and the node's end, as sshd writes it.
     let parts: Vec<&str> = connection.split(' ').collect();
     let [peer_ip, peer_port, node_ip, port] = parts.as_slice() else {
         panic!("SSH_CONNECTION is not \"CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT\": {connection:?}")
     };
     assert_eq!((*peer_ip, *node_ip, *port), ("127.0.0.1", "127.0.0.1", node_port.as_str()), "{connection}");
     assert_eq!(client, format!("{peer_ip} {peer_port} {port}"), "SSH_CLIENT is \"CLIENT_IP CLIENT_PORT SERVER_PORT\"");
-    // The ports are those of the live connection: the relay's socket to the node, and back.
-    let (relay_end, node_end) = (format!("{peer_ip}:{peer_port}"), format!("{node_ip}:{port}"));
-    assert!(
-        sockets.contains(&(relay_end.clone(), node_end.clone())),
-        "no socket {relay_end} → {node_end}: {sockets:?}"
-    );
-    assert!(
-        sockets.contains(&(node_end.clone(), relay_end.clone())),
-        "no socket {node_end} → {relay_end}: {sockets:?}"
-    );
+    // The ports are those of live connections: tsh's to the relay, and the relay's to the node.
+    let relay = cluster.logged_addr("ssh_addr").expect("the relay's address").to_string();
+    let (user_end, node_end) = (format!("{peer_ip}:{peer_port}"), format!("{node_ip}:{port}"));
+    assert!(sockets.contains(&(user_end.clone(), relay.clone())), "no socket {user_end} → {relay}: {sockets:?}");
+    assert!(sockets.contains(&(relay.clone(), user_end.clone())), "no socket {relay} → {user_end}: {sockets:?}");
+    assert!(sockets.iter().any(|(local, _)| *local == node_end), "no socket at {node_end}: {sockets:?}");
 
     // With a PTY, SSH_TTY names the terminal the shell runs on.
     let out = tsh(&cluster, &home, &["ssh", "-t", &format!("root@{node}"), "echo \"tty=$SSH_TTY\"; tty"], None);
