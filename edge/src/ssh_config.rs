@@ -37,8 +37,15 @@ pub const AUTH_REJECTION_TIME: Duration = Duration::from_secs(1);
 /// Authentication attempts per connection.
 pub const MAX_AUTH_ATTEMPTS: usize = 6;
 
-/// The server configuration of an SSH listener presenting `host_cert` for `host_key`.
-pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &ConnectionLimits) -> russh::server::Config {
+/// The server configuration of an SSH listener presenting `host_cert` for `host_key`, offering
+/// the algorithms of `preferred` (`tether_shared::ssh_algorithms`: the operator's sets on the
+/// relay and the node, the agents' own on the tunnel port).
+pub fn server_config(
+    host_key: PrivateKey,
+    host_cert: Certificate,
+    limits: &ConnectionLimits,
+    preferred: russh::Preferred,
+) -> russh::server::Config {
     let mut methods = MethodSet::empty();
     methods.push(MethodKind::PublicKey);
     russh::server::Config {
@@ -54,7 +61,7 @@ pub fn server_config(host_key: PrivateKey, host_cert: Certificate, limits: &Conn
         maximum_packet_size: MAX_PACKET_SIZE,
         // Room for every frame a tunnel transport may have in flight (tunnel/flow.rs).
         channel_buffer_size: CHANNEL_QUEUE,
-        preferred: tether_shared::ssh_algorithms::server_preferred(),
+        preferred,
         inactivity_timeout: limits.idle_timeout,
         keepalive_interval: limits.client_alive_interval,
         keepalive_max: limits.client_alive_count_max,

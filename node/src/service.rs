@@ -37,6 +37,8 @@ pub struct NodeSettings<'a> {
     pub labels: Labels,
     /// The network edge's limits.
     pub limits: &'a tether_edge::limits::ConnectionLimits,
+    /// The SSH algorithms offered (`teleport.kex_algorithms`, `ciphers`, `mac_algorithms`).
+    pub algorithms: &'a tether_shared::ssh_algorithms::AlgorithmLists,
     /// The audit log's settings.
     pub audit: &'a tether_audit::AuditConfig,
 }
@@ -85,8 +87,9 @@ impl NodeService {
         let addr = tether_edge::listen::reachable(listener.local_addr()?);
         let host_key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("node host key")?;
         let host_cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).context("node host certificate")?;
-        let config =
+        let mut config =
             sshd::SshdConfig::new(host_key, host_cert, settings.node_name.to_string(), settings.limits.clone());
+        config.algorithms = settings.algorithms.clone();
         let listener = tether_edge::listen::Listener::new(listener, "node ssh", settings.limits.listener.clone());
         tasks.push(tokio::spawn(sshd::serve(listener, config, cache.clone(), shutdown.clone())));
 

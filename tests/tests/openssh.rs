@@ -233,3 +233,36 @@ fn openssh_prints_why_the_node_refused_a_forward() {
         "{stderr}"
     );
 }
+
+/// An operator widens the relay's and the node's key exchanges for an old client
+/// (`teleport.kex_algorithms: ["+diffie-hellman-group14-sha256"]`); the tunnel port, which only
+/// Tether's agents use, keeps its own narrow set.
+#[test]
+fn operators_widen_the_relay_and_node_sets_but_not_the_tunnel_ports() {
+    let cluster = Cluster::builder("algos")
+        .limits("    shutdown_grace: 3s\n  kex_algorithms: [\"+diffie-hellman-group14-sha256\"]\n")
+        .node(&[])
+        .start();
+    let ports = [
+        ("relay", cluster.logged_addr("ssh_addr"), true),
+        ("node", cluster.logged_addr("ssh_node_addr"), true),
+        ("tunnel", cluster.tunnel_addr.parse().ok(), false),
+    ];
+    for (name, addr, widened) in ports {
+        let addr = addr.unwrap_or_else(|| panic!("the {name} address is not in the log:\n{}", cluster.log()));
+        let out = Command::new("ssh")
+            .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null"])
+            .args(["-o", "KexAlgorithms=diffie-hellman-group14-sha256"])
+            .args(["-o", "ConnectTimeout=10", "-p", &addr.port().to_string(), "nobody@127.0.0.1", "true"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if widened {
+            assert!(stderr.contains("Permission denied (publickey)"), "{name}: {stderr}");
+        } else {
+            assert!(stderr.contains("no matching key exchange method found"), "{name}: {stderr}");
+        }
+    }
+}

@@ -45,6 +45,8 @@ pub struct SshdConfig {
     pub limits: ConnectionLimits,
     /// Delay of each authentication refusal.
     pub auth_rejection_time: Duration,
+    /// The algorithms offered (`teleport.kex_algorithms`, `ciphers`, `mac_algorithms`).
+    pub algorithms: tether_shared::ssh_algorithms::AlgorithmLists,
 }
 
 impl SshdConfig {
@@ -56,12 +58,17 @@ impl SshdConfig {
             node_name,
             limits,
             auth_rejection_time: tether_edge::ssh_config::AUTH_REJECTION_TIME,
+            algorithms: Default::default(),
         }
     }
 
     fn russh_config(&self) -> russh::server::Config {
-        let mut config =
-            tether_edge::ssh_config::server_config(self.host_key.clone(), self.host_cert.clone(), &self.limits);
+        let mut config = tether_edge::ssh_config::server_config(
+            self.host_key.clone(),
+            self.host_cert.clone(),
+            &self.limits,
+            self.algorithms.server_preferred(),
+        );
         config.auth_rejection_time = self.auth_rejection_time;
         config
     }

@@ -143,6 +143,11 @@ impl Resolver<'_> {
             log: log(t.log.unwrap_or_default(), &host),
             storage,
             limits: resolve_limits(t.connection_limits.unwrap_or_default()),
+            ssh_algorithms: tether_shared::ssh_algorithms::AlgorithmLists {
+                kex: t.kex_algorithms.map(|l| l.0),
+                ciphers: t.ciphers.map(|l| l.0),
+                macs: t.mac_algorithms.map(|l| l.0),
+            },
             audit: resolve_audit(t.audit.unwrap_or_default()),
             nodename: host.nodename,
             data_dir: host.data_dir,

@@ -115,7 +115,31 @@ pub(super) struct RawTeleport {
     pub(super) connection_limits: Option<RawLimits>,
     #[serde(default, deserialize_with = "section")]
     pub(super) audit: Option<RawAudit>,
+    pub(super) kex_algorithms: Option<KexList>,
+    pub(super) ciphers: Option<CipherList>,
+    pub(super) mac_algorithms: Option<MacList>,
 }
+
+/// A list of algorithm names checked while it is read (`shared::ssh_algorithms`), so a wrong
+/// name is reported at the list's line and column.
+macro_rules! algorithm_list {
+    ($($ty:ident: $item:ty => $parse:path),* $(,)?) => {$(
+        pub(super) struct $ty(pub(super) Vec<$item>);
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let names = Vec::<String>::deserialize(deserializer)?;
+                $parse(&names).map($ty).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+algorithm_list!(
+    KexList: russh::kex::Name => tether_shared::ssh_algorithms::AlgorithmLists::parse_kex,
+    CipherList: russh::cipher::Name => tether_shared::ssh_algorithms::AlgorithmLists::parse_ciphers,
+    MacList: russh::mac::Name => tether_shared::ssh_algorithms::AlgorithmLists::parse_macs,
+);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -59,6 +59,9 @@ pub struct Config {
     pub insecure: bool,
     /// The limits of every listener (`teleport.connection_limits`).
     pub limits: ConnectionLimits,
+    /// The algorithms the relay and the node offer (`teleport.kex_algorithms`, `ciphers`,
+    /// `mac_algorithms`); the tunnel port's are fixed.
+    pub ssh_algorithms: tether_shared::ssh_algorithms::AlgorithmLists,
     /// The audit log's size, rotation and queue (`teleport.audit`).
     pub audit: tether_audit::AuditConfig,
 }
@@ -277,6 +280,7 @@ impl Config {
             log: LogConfig { output: LogOutput::Stderr, severity: Severity::Info },
             insecure: false,
             limits: ConnectionLimits::default(),
+            ssh_algorithms: Default::default(),
             audit: tether_audit::AuditConfig::default(),
         }
     }

@@ -502,3 +502,24 @@ fn hostile_files_give_one_short_line_quickly() {
     let e = refused_quickly("ssh_service:\n  listen: :3022\n");
     assert_eq!((e.line, e.column, e.path.as_str()), (Some(2), Some(3), "ssh_service.listen"), "{e}");
 }
+
+#[test]
+fn algorithm_lists_replace_or_widen_the_defaults_and_name_a_wrong_entry_where_it_is() {
+    let c = parse(
+        "t.yaml",
+        "teleport:\n  kex_algorithms: [\"+diffie-hellman-group14-sha256\"]\n  ciphers: [aes256-gcm@openssh.com]\n",
+    )
+    .unwrap();
+    let kex = c.ssh_algorithms.kex.as_ref().expect("a kex list");
+    assert_eq!(kex.last().map(|k| k.as_ref()), Some("diffie-hellman-group14-sha256"));
+    assert!(kex.len() > 1, "+ adds to the default");
+    assert_eq!(c.ssh_algorithms.ciphers, Some(vec![russh::cipher::AES_256_GCM]));
+    assert_eq!(c.ssh_algorithms.macs, None, "an absent key keeps the default");
+    assert_error(
+        "teleport:\n  mac_algorithms: [hmac-md5]\n",
+        2,
+        "teleport.mac_algorithms",
+        "unknown MAC \"hmac-md5\" (known: ",
+    );
+    assert_error("teleport:\n  ciphers: []\n", 2, "teleport.ciphers", "the list of ciphers is empty");
+}

@@ -42,6 +42,7 @@ pub(super) async fn start(
             listen_addr: ssh_cfg.listen_addr,
             labels: ssh_cfg.labels.clone().into_iter().collect(),
             limits: &cfg.limits,
+            algorithms: &cfg.ssh_algorithms,
             audit: &cfg.audit,
         },
         stop,

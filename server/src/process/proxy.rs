@@ -102,7 +102,7 @@ pub(super) async fn start(
             cfg.limits.unauthenticated_burst,
         ),
     });
-    let (ssh_config, signer) = relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?;
+    let (ssh_config, tunnel_config, signer) = relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?;
     let ssh_config = Arc::new(ssh_config);
     let ssh_limits = cfg.limits.listener.clone();
     let web_limits = cfg.limits.web_listener();
@@ -141,7 +141,7 @@ pub(super) async fn start(
             "tunnel",
             tokio::spawn(tether_proxy::tunnel::server::serve(
                 listener(listeners.tunnel, "tunnel"),
-                ssh_config,
+                Arc::new(tunnel_config),
                 auth.clone(),
                 registry.clone(),
                 stop.clone(),
@@ -225,15 +225,16 @@ fn ping(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig, addrs: &Addresses) -> Pi
     }
 }
 
-/// The SSH server config of the relay and the tunnel listener: a fresh host key with a host
-/// certificate for every name users may dial the proxy by; and with the same key and
-/// certificate, the signer of the users' addresses the relay passes to nodes.
+/// The SSH server configs of the relay (the operator's algorithm sets) and of the tunnel
+/// listener (the agents' own): a fresh host key with a host certificate for every name users may
+/// dial the proxy by; and with the same key and certificate, the signer of the users' addresses
+/// the relay passes to nodes.
 fn relay_ssh_config(
     cfg: &Config,
     proxy_cfg: &ProxyConfig,
     auth: &AuthService,
     addrs: &Addresses,
-) -> anyhow::Result<(russh::server::Config, tether_shared::proxy_header::Signer)> {
+) -> anyhow::Result<(russh::server::Config, russh::server::Config, tether_shared::proxy_header::Signer)> {
     let key = tether_shared::ssh_cert::generate_ed25519_key()?;
     let mut names = vec![cfg.nodename.clone(), "localhost".to_string(), auth.cluster_name().to_string()];
     names.push(addrs.ssh.ip().to_string());
@@ -248,7 +249,19 @@ fn relay_ssh_config(
         .proxy_host_cert(key.public_key(), names)
         .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
     let signer = tether_shared::proxy_header::Signer::new(&key, &cert)?;
-    Ok((tether_edge::ssh_config::server_config(key, cert, &cfg.limits), signer))
+    let relay = tether_edge::ssh_config::server_config(
+        key.clone(),
+        cert.clone(),
+        &cfg.limits,
+        cfg.ssh_algorithms.server_preferred(),
+    );
+    let tunnel = tether_edge::ssh_config::server_config(
+        key,
+        cert,
+        &cfg.limits,
+        tether_shared::ssh_algorithms::tunnel_preferred(),
+    );
+    Ok((relay, tunnel, signer))
 }
 
 fn load_keypair(
