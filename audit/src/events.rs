@@ -316,8 +316,9 @@ impl Event {
                     ("node", "the node that refused"),
                     ("addr", "who sent the header (the socket's address)"),
                     ("claimed_addr", "the client address the header claimed, when it could be read"),
-                    ("signer", "the key ID of the certificate that signed it, when there was one"),
+                    ("signer", "the key ID its certificate claims (unverified), when there was one"),
                     ("reason", "why, in words"),
+                    ("left_out", "refused headers not written since the last line (at most 20 lines per 10 s)"),
                 ],
             ),
             Event::RoleMapping => spec(
@@ -334,6 +335,7 @@ impl Event {
                     ("local_roles", "the roles they mapped to"),
                     ("error", "why none did"),
                     ("remote_addr", "the client's address"),
+                    ("proxy_addr", "the proxy that relayed the connection, on a node"),
                 ],
             ),
             Event::TrustedClusterValidate => spec(

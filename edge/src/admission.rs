@@ -6,7 +6,8 @@
 //! of the same source *waits* (up to [`MAX_WAITING_PER_SLOT`] times as many, each within its
 //! login grace time) instead of being refused: a burst of real handshakes from one host is
 //! slowed, while a silent flood holds its slots until the grace time closes them and the
-//! rest of it queues behind them, bounded. A connection a proxy relays counts under the user's
+//! rest of it queues behind them, bounded (per source, and [`MAX_WAITING`] on the listener). A
+//! connection a proxy relays counts under the user's
 //! address it vouched for, apart from direct connections of that address ([`Source::proxied`]):
 //! the proxy's own address is never one source, and a flood straight at the node from the
 //! proxy's host cannot lock the proxy's users out.
@@ -21,6 +22,10 @@ use tokio::sync::{Notify, watch};
 
 /// How many connections per slot of a source may wait for one (so 64 slots queue 1,024).
 pub const MAX_WAITING_PER_SLOT: usize = 16;
+/// How many connections may wait for a slot on one listener, every source together: a few
+/// flooding addresses cannot park the whole `max_connections` in queues (sources below their cap
+/// never wait, so they are not affected).
+pub const MAX_WAITING: usize = 4096;
 
 /// What a connection is counted as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +63,8 @@ pub(crate) enum NoSlot {
 #[derive(Default)]
 pub(crate) struct Unauthenticated {
     pub(crate) total: AtomicUsize,
+    /// Connections waiting for a slot, every source together (at most [`MAX_WAITING`]).
+    waiting: AtomicUsize,
     per_source: Mutex<HashMap<Source, Slots>>,
 }
 
@@ -69,6 +76,7 @@ struct Queued<'a> {
 
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
+        self.counts.waiting.fetch_sub(1, Ordering::Relaxed);
         let mut map = self.counts.per_source();
         if let Some(slots) = map.get_mut(&self.source) {
             slots.waiting = slots.waiting.saturating_sub(1);
@@ -111,35 +119,44 @@ impl Unauthenticated {
         let deadline = tokio::time::Instant::now() + patience;
         let mut queued: Option<Queued<'_>> = None;
         loop {
-            let freed = {
+            let notified = {
                 let mut map = self.per_source();
                 let slots = map.entry(source).or_default();
                 if slots.held < cap {
                     slots.held += 1;
                     self.total.fetch_add(1, Ordering::Relaxed);
+                    // More slots free and others waiting (several released at once): pass it on.
+                    if slots.held < cap && slots.waiting > usize::from(queued.is_some()) {
+                        slots.freed.notify_one();
+                    }
                     drop(map);
                     drop(queued);
                     return Ok(());
                 }
                 if queued.is_none() {
-                    if slots.waiting >= cap.saturating_mul(MAX_WAITING_PER_SLOT) {
+                    let waiting_everywhere = self.waiting.load(Ordering::Relaxed);
+                    if slots.waiting >= cap.saturating_mul(MAX_WAITING_PER_SLOT) || waiting_everywhere >= MAX_WAITING {
                         if slots.held == 0 && slots.waiting == 0 {
                             map.remove(&source);
                         }
                         return Err(NoSlot::QueueFull);
                     }
                     slots.waiting += 1;
+                    self.waiting.fetch_add(1, Ordering::Relaxed);
                     queued = Some(Queued { counts: self, source });
                 }
-                slots.freed.clone()
+                // Registered while the lock is held, so a release after it is let go wakes it.
+                let mut notified = Box::pin(slots.freed.clone().notified_owned());
+                notified.as_mut().enable();
+                notified
             };
-            // Registered before the lock is let go, a release in between still wakes it.
-            let notified = freed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 // Whatever wake-up came with the timeout goes to the next in line.
-                freed.notify_one();
+                if let Some(slots) = self.per_source().get(&source)
+                    && slots.held < cap
+                {
+                    slots.freed.notify_one();
+                }
                 return Err(NoSlot::TimedOut);
             }
         }
@@ -292,6 +309,52 @@ mod tests {
             assert_eq!(w.await.unwrap(), Ok(()), "every waiter got its slot in turn");
         }
         assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn slots_freed_together_wake_as_many_waiters() {
+        let c = Arc::new(Unauthenticated::default());
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 2) && c.try_add(a, 2));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let c = c.clone();
+                tokio::spawn(async move { c.acquire(a, 2, Duration::from_secs(2)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.remove(a);
+        c.remove(a);
+        for w in waiters {
+            assert_eq!(w.await.unwrap(), Ok(()), "a waiter missed a slot freed at the same time as another");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_listener_wide_queue_is_bounded() {
+        let c = Arc::new(Unauthenticated::default());
+        let per_source = MAX_WAITING_PER_SLOT;
+        let sources = MAX_WAITING / per_source;
+        let mut waiting = Vec::new();
+        for i in 0..sources {
+            let s = Source::direct(IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]));
+            assert!(c.try_add(s, 1));
+            for _ in 0..per_source {
+                let c = c.clone();
+                waiting.push(tokio::spawn(async move { c.acquire(s, 1, Duration::from_secs(5)).await }));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let another = Source::direct(ip(9));
+        assert!(c.try_add(another, 1), "a source below its cap does not wait, so it is not refused");
+        assert_eq!(c.acquire(another, 1, Duration::from_secs(5)).await, Err(NoSlot::QueueFull));
+        for w in &waiting {
+            w.abort();
+        }
+        for w in waiting {
+            let _ = w.await;
+        }
+        assert_eq!(c.waiting.load(Ordering::Relaxed), 0, "aborted waiters are uncounted");
     }
 
     #[tokio::test]

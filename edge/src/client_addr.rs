@@ -9,10 +9,13 @@
 //! - a first byte other than `\r` is an SSH client's: nothing is consumed, and the connection
 //!   is judged by its socket address;
 //! - a header is read whole within [`HEADER_TIMEOUT`], at most
-//!   [`MAX_HEADER`](tether_shared::proxy_header::MAX_HEADER) bytes, and either believed or the
+//!   [`MAX_HEADER`](tether_shared::proxy_header::MAX_HEADER) bytes, at most
+//!   [`MAX_HEADERS_IN_PROGRESS`] at once from one socket address, and either believed or the
 //!   connection is closed (the judge logs and audits why).
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tether_shared::proxy_header::{self, Header, HeaderError, PREFIX_LEN};
@@ -25,6 +28,45 @@ use crate::guarded::Guarded;
 pub const PREAMBLE_WAIT: Duration = Duration::from_secs(1);
 /// How long a started header may take to arrive whole.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Headers being read at once from one socket address. A proxy's header arrives within a round
+/// trip, so more than this in progress is a client holding connections with a slow header;
+/// its further ones are closed.
+pub const MAX_HEADERS_IN_PROGRESS: usize = 64;
+
+/// The headers being read, per socket address (one per listener).
+#[derive(Default)]
+pub(crate) struct InProgress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One header being read; uncounted when dropped.
+struct Reading<'a> {
+    set: &'a InProgress,
+    ip: IpAddr,
+}
+
+impl InProgress {
+    fn start(&self, ip: IpAddr) -> Option<Reading<'_>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= MAX_HEADERS_IN_PROGRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Reading { set: self, ip })
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut map = self.set.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Decides whether to believe a PROXY header (the node checks its signature against its
 /// cluster's host CA and its replay guard).
@@ -49,6 +91,7 @@ pub(crate) async fn read(
     stream: &mut Guarded<TcpStream>,
     peer: SocketAddr,
     judge: &dyn Judge,
+    in_progress: &InProgress,
 ) -> Result<Origin, String> {
     let mut first = [0u8; 1];
     match tokio::time::timeout(PREAMBLE_WAIT, stream.peek(&mut first)).await {
@@ -58,6 +101,9 @@ pub(crate) async fn read(
         Ok(Ok(_)) if first[0] != proxy_header::SIGNATURE[0] => return Ok(Origin::Direct),
         Ok(Ok(_)) => {}
     }
+    let Some(_reading) = in_progress.start(peer.ip()) else {
+        return Err(format!("{MAX_HEADERS_IN_PROGRESS} PROXY headers from its address are being read already"));
+    };
     let header = match tokio::time::timeout(HEADER_TIMEOUT, read_header(stream)).await {
         Ok(Ok(header)) => header,
         Ok(Err(HeaderIo::Io(e))) => return Err(format!("closed while sending a PROXY header: {e}")),

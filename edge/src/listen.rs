@@ -224,6 +224,8 @@ struct Shared {
     refuser: Option<Arc<dyn Refuse>>,
     /// Refusals being told.
     telling: Arc<Semaphore>,
+    /// PROXY headers being read, per socket address.
+    headers: crate::client_addr::InProgress,
 }
 
 impl Shared {
@@ -237,7 +239,7 @@ impl Shared {
         let tell = async {
             if unread_preamble && let Some(judge) = &self.judge {
                 // The client is the proxy's user: the refusal goes past the header to them.
-                if crate::client_addr::read(&mut stream, peer, judge.as_ref()).await.is_err() {
+                if crate::client_addr::read(&mut stream, peer, judge.as_ref(), &self.headers).await.is_err() {
                     return;
                 }
             }
@@ -293,6 +295,7 @@ impl Listener {
             judge,
             refuser,
             telling: Arc::new(Semaphore::new(MAX_TOLD_REFUSALS)),
+            headers: Default::default(),
         });
         let handler = Arc::new(handler);
         let kill_all = CancellationToken::new();
@@ -371,11 +374,13 @@ async fn serve_one<F, Fut>(
     let Accepted { mut stream, peer: socket_peer, killer, shutdown } = accepted_conn;
     let (peer, via) = match &shared.judge {
         None => (socket_peer, None),
-        Some(judge) => match crate::client_addr::read(&mut stream, socket_peer, judge.as_ref()).await {
-            Ok(Origin::Direct) => (socket_peer, None),
-            Ok(Origin::Proxied(client)) => (client, Some(socket_peer)),
-            Err(why) => return tracing::debug!(listener = shared.name, peer = %socket_peer, "closed: {why}"),
-        },
+        Some(judge) => {
+            match crate::client_addr::read(&mut stream, socket_peer, judge.as_ref(), &shared.headers).await {
+                Ok(Origin::Direct) => (socket_peer, None),
+                Ok(Origin::Proxied(client)) => (client, Some(socket_peer)),
+                Err(why) => return tracing::debug!(listener = shared.name, peer = %socket_peer, "closed: {why}"),
+            }
+        }
     };
     let source = Source { ip: peer.ip(), proxied: via.is_some() };
     // Random early drop is for direct clients; a proxy's users were admitted by its own edge.
@@ -694,6 +699,42 @@ mod tests {
         ) -> Result<SocketAddr, String> {
             header.map_err(|e| e.to_string())?.client.ok_or_else(|| "no address".to_string())
         }
+    }
+
+    #[tokio::test]
+    async fn slow_headers_from_one_address_are_bounded() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let limits = Limits { shutdown_grace: Duration::from_millis(200), ..Limits::default() };
+        let listener = Listener::new(tcp, "test", limits).with_judge(Arc::new(Credulous));
+        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
+            let Conn { mut stream, peer, .. } = conn;
+            let _ = stream.write_all(format!("{peer}\n").as_bytes()).await;
+            let mut buf = [0u8; 8];
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+        }));
+        // One address starts as many headers as it may, and stalls in each.
+        let mut slow = Vec::new();
+        for _ in 0..crate::client_addr::MAX_HEADERS_IN_PROGRESS {
+            let mut s = from([127, 0, 0, 2], addr).await;
+            s.write_all(b"\r").await.unwrap();
+            slow.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut one_more = from([127, 0, 0, 2], addr).await;
+        one_more.write_all(b"\r").await.unwrap();
+        assert!(closed_by_server(&mut one_more, Duration::from_secs(1)).await, "one more slow header was read");
+        // Another address's header is read at once.
+        let mut relayed = from([127, 0, 0, 3], addr).await;
+        let mut header = tether_shared::proxy_header::SIGNATURE.to_vec();
+        header.extend_from_slice(&[0x21, 0x11, 0, 12, 192, 0, 2, 1, 127, 0, 0, 1, 0x30, 0x39, 0x0b, 0xce]);
+        relayed.write_all(&header).await.unwrap();
+        let mut line = vec![0u8; 32];
+        let n = tokio::time::timeout(Duration::from_secs(2), relayed.read(&mut line)).await.unwrap().unwrap();
+        assert!(line[..n].starts_with(b"192.0.2.1:12345"), "{:?}", String::from_utf8_lossy(&line[..n]));
+        tx.send_replace(true);
+        task.await.unwrap();
     }
 
     #[tokio::test]

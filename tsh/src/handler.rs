@@ -24,6 +24,8 @@ pub struct HostCheck {
     pub(crate) refusal: Arc<std::sync::Mutex<Option<String>>>,
     /// What the server said when it hung up (a node or relay at its limits says why).
     pub(crate) goodbye: Arc<std::sync::Mutex<Option<String>>>,
+    /// Whether the server's host certificate verified (only then is its goodbye quoted).
+    pub(crate) verified: bool,
     /// Where the node's own channels (remote forwards, the agent) and the texts of channel-open
     /// refusals go (forward/); `None`: refuse such channels.
     pub(crate) events: Option<NodeEvents>,
@@ -36,7 +38,10 @@ impl russh::client::Handler for HostCheck {
         let verdict =
             tether_shared::ssh_cert::verify_server_key(key, &self.cas, &self.name, SystemTime::now()).map(|_| ());
         match verdict {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.verified = true;
+                Ok(true)
+            }
             Err(reason) => {
                 if let Ok(mut r) = self.refusal.lock() {
                     *r = Some(reason);
@@ -49,10 +54,16 @@ impl russh::client::Handler for HostCheck {
     async fn disconnected(&mut self, reason: russh::client::DisconnectReason<Self::Error>) -> Result<(), Self::Error> {
         match reason {
             russh::client::DisconnectReason::ReceivedDisconnect(info) => {
-                if !info.message.is_empty()
+                // Quoted only from a server whose host certificate verified, and as plain text
+                // (no terminal control characters), at most one line of 300 characters.
+                let verified = self.refusal.lock().is_ok_and(|r| r.is_none()) && self.verified;
+                if verified
+                    && !info.message.is_empty()
                     && let Ok(mut said) = self.goodbye.lock()
                 {
-                    *said = Some(info.message);
+                    let text: String =
+                        info.message.chars().map(|c| if c.is_control() { ' ' } else { c }).take(300).collect();
+                    *said = Some(text);
                 }
                 Ok(())
             }

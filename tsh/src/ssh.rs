@@ -146,7 +146,14 @@ where
     let refusal = Arc::new(std::sync::Mutex::new(None));
     let cas = if what == "node" { keys.node_cas.clone() } else { keys.host_cas.clone() };
     let goodbye = Arc::new(std::sync::Mutex::new(None));
-    let check = HostCheck { cas, name: host.to_string(), refusal: refusal.clone(), goodbye: goodbye.clone(), events };
+    let check = HostCheck {
+        cas,
+        name: host.to_string(),
+        refusal: refusal.clone(),
+        goodbye: goodbye.clone(),
+        verified: false,
+        events,
+    };
     tracing::debug!("{what} {host}: SSH handshake");
     let mut handle = match russh::client::connect_stream(client_config(), stream, check).await {
         Ok(h) => h,

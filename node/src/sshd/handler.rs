@@ -376,6 +376,7 @@ impl Conn {
                 "local_roles": local,
                 "error": error,
                 "remote_addr": self.peer.to_string(),
+                "proxy_addr": self.via.map(|a| a.to_string()),
             }),
         );
     }
