@@ -3,6 +3,9 @@
 # the timing helpers. Call bench_setup first.
 
 RUNS=${RUNS:-30}
+# One key-encryption key for the CA keys of every daemon a bench starts: hosts of one cluster on
+# PostgreSQL must share it (a lone host would generate DATA_DIR/ca.kek by itself).
+export TETHER_CA_KEK=${TETHER_CA_KEK:-$(head -c 32 /dev/urandom | base64)}
 BYTES=${BYTES:-1073741824}
 
 # bench_setup CARGO_BUILD_ARGS...: a release build, then BIN, a temp WORK dir and PIDS, all

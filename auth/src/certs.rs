@@ -18,6 +18,7 @@ use tether_shared::tls_cert::{ClientCert, TlsCa};
 use tether_storage::{Backend, StorageError, records};
 
 use super::base::{Core, NODE_CERT_TTL};
+use super::sealed::{Kek, KekSource};
 use super::{ADMIN_ROLE, AuthError, LEAF_CERT_TTL, internal, parse_ed25519, proxy_host_id};
 
 /// What a user's certificates are to say: who, with which roles and traits, for which key, for
@@ -51,8 +52,8 @@ pub struct Authority {
 impl Authority {
     /// Loads the cluster's CAs from storage (generating them on first start) and publishes their
     /// public parts.
-    pub async fn load(core: Arc<Core>) -> Result<Self, AuthError> {
-        let (user_ca, host_ca, tls_ca) = load_cas(&core).await?;
+    pub async fn load(core: Arc<Core>, kek: &KekSource) -> Result<Self, AuthError> {
+        let (user_ca, host_ca, tls_ca) = load_cas(&core, kek).await?;
         Ok(Authority {
             core,
             user_ca,
@@ -203,30 +204,44 @@ impl Authority {
     }
 }
 
-/// The cluster's three CAs, loaded from storage (generated and stored on first start, by
-/// whichever auth server gets there first), with their public parts published as
-/// `cert_authority` resources.
-pub(crate) async fn load_cas(core: &Core) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
+/// The storage key of the cluster's sealed CA keys (`sealed.rs`).
+const SEALED_CAS: &str = "/secrets/ca/sealed";
+/// Where the CA keys were stored in clear before sealing (migrated away on the first start).
+const CLEAR_CAS: [&str; 3] = ["/secrets/ca/user", "/secrets/ca/host", "/secrets/ca/tls"];
+
+/// The cluster's CA private keys, as sealed together in one record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CaSecrets {
+    /// The SSH user CA, OpenSSH private key.
+    user: String,
+    /// The SSH host CA, OpenSSH private key.
+    host: String,
+    /// The TLS CA: certificate PEM then private key PEM.
+    tls: String,
+}
+
+impl Drop for CaSecrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.user.zeroize();
+        self.host.zeroize();
+        self.tls.zeroize();
+    }
+}
+
+/// Loads the cluster's CAs, sealed under the KEK from `kek`: opens the sealed record; or, on a
+/// first start, generates the CAs (or takes the ones an older version stored in clear) and
+/// stores them sealed in one record, in one step, then removes the clear ones. Publishes the
+/// public parts as `cert_authority` resources.
+pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
     let (backend, cluster) = (&core.backend, core.cluster.as_str());
-    let new_ssh_ca = || {
-        SshCa::generate()
-            .and_then(|ca| ca.to_openssh())
-            .map(|p| p.to_string())
-            .map_err(internal("generating an SSH CA"))
-    };
-    let user_pem = load_or_create_secret(backend, "/secrets/ca/user", new_ssh_ca).await?;
-    let host_pem = load_or_create_secret(backend, "/secrets/ca/host", new_ssh_ca).await?;
-    let tls_pair = load_or_create_secret(backend, "/secrets/ca/tls", || {
-        let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
-        Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))
-    })
-    .await?;
+    let secrets = load_or_seal(backend, cluster, kek).await?;
     let split =
-        tls_pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
-    let tls_ca =
-        TlsCa::from_pem(&tls_pair[..split], &tls_pair[split..]).map_err(internal("loading the stored TLS CA"))?;
-    let user_ca = SshCa::from_openssh(&user_pem).map_err(internal("loading a stored SSH CA"))?;
-    let host_ca = SshCa::from_openssh(&host_pem).map_err(internal("loading a stored SSH CA"))?;
+        secrets.tls.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
+    let (tls_cert, tls_key) = secrets.tls.split_at(split);
+    let tls_ca = TlsCa::from_pem(tls_cert, tls_key).map_err(internal("loading the stored TLS CA"))?;
+    let user_ca = SshCa::from_openssh(&secrets.user).map_err(internal("loading a stored SSH CA"))?;
+    let host_ca = SshCa::from_openssh(&secrets.host).map_err(internal("loading a stored SSH CA"))?;
     for (ca_type, keys) in [
         (
             CaType::User,
@@ -253,22 +268,132 @@ pub(crate) async fn load_cas(core: &Core) -> Result<(SshCa, SshCa, TlsCa), AuthE
     Ok((user_ca, host_ca, tls_ca))
 }
 
-async fn load_or_create_secret(
-    backend: &Arc<dyn Backend>,
-    key: &str,
-    make: impl FnOnce() -> Result<String, AuthError>,
-) -> Result<String, AuthError> {
-    if let Some(item) = backend.get(key).await? {
-        return String::from_utf8(item.value).map_err(internal("reading a stored CA key"));
+/// What the sealed record is bound to: its storage key and the cluster.
+fn sealed_aad(cluster: &str) -> Vec<u8> {
+    format!("{SEALED_CAS}\0{cluster}").into_bytes()
+}
+
+fn open_sealed(kek: &Kek, cluster: &str, value: &[u8]) -> Result<CaSecrets, AuthError> {
+    let plain = kek.open(&sealed_aad(cluster), value).map_err(AuthError::Sealed)?;
+    serde_json::from_slice(&plain).map_err(internal("reading the sealed CA keys"))
+}
+
+async fn load_or_seal(backend: &Arc<dyn Backend>, cluster: &str, kek: &KekSource) -> Result<CaSecrets, AuthError> {
+    if let Some(item) = backend.get(SEALED_CAS).await? {
+        let secrets = open_sealed(&kek.existing().map_err(AuthError::Sealed)?, cluster, &item.value)?;
+        remove_clear(backend).await?;
+        return Ok(secrets);
     }
-    let value = make()?;
-    match backend.create(key, value.clone().into_bytes(), None).await {
-        Ok(_) => Ok(value),
-        // Another auth server won the race: use its key.
-        Err(StorageError::AlreadyExists(_)) => {
-            let item = backend.get(key).await?.ok_or_else(|| AuthError::fault(format!("{key} vanished")))?;
-            String::from_utf8(item.value).map_err(internal("reading a stored CA key"))
+    let (kek, generated) = kek.existing_or_new().map_err(AuthError::Sealed)?;
+    if let Some(path) = generated {
+        tracing::warn!(
+            "generated the key-encryption key of this cluster's CA keys at {}: back it up, and give every auth \
+             host the same one (TETHER_CA_KEK or auth_service.ca_key_params.key_file)",
+            path.display()
+        );
+    }
+    // Keys an older version stored in clear are kept (and sealed); missing ones are generated.
+    let mut clear = Vec::new();
+    for key in CLEAR_CAS {
+        let value = match backend.get(key).await? {
+            Some(item) => Some(String::from_utf8(item.value).map_err(internal("reading a stored CA key"))?),
+            None => None,
+        };
+        clear.push(value);
+    }
+    let migrating = clear.iter().any(Option::is_some);
+    let new_ssh_ca = || {
+        SshCa::generate()
+            .and_then(|ca| ca.to_openssh())
+            .map(|p| p.to_string())
+            .map_err(internal("generating an SSH CA"))
+    };
+    let mut clear = clear.into_iter();
+    let mut next = || clear.next().flatten();
+    let secrets = CaSecrets {
+        user: next().map_or_else(new_ssh_ca, Ok)?,
+        host: next().map_or_else(new_ssh_ca, Ok)?,
+        tls: match next() {
+            Some(pair) => pair,
+            None => {
+                let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
+                format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str())
+            }
+        },
+    };
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(&secrets).map_err(internal("encoding the CA keys"))?);
+    let sealed = kek.seal(&sealed_aad(cluster), &plain).map_err(AuthError::Sealed)?;
+    let secrets = match backend.create(SEALED_CAS, sealed, None).await {
+        Ok(_) => {
+            if migrating {
+                tracing::info!(
+                    "sealed the CA keys stored in clear by an earlier version (key-encryption key: {})",
+                    kek.origin()
+                );
+            }
+            secrets
         }
-        Err(e) => Err(e.into()),
+        // Another auth host sealed them first: its keys, under (it must be) the same KEK.
+        Err(StorageError::AlreadyExists(_)) => {
+            let item =
+                backend.get(SEALED_CAS).await?.ok_or_else(|| AuthError::fault(format!("{SEALED_CAS} vanished")))?;
+            open_sealed(&kek, cluster, &item.value)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    remove_clear(backend).await?;
+    Ok(secrets)
+}
+
+/// Deletes the clear copies once the sealed record holds the keys (a start that stopped between
+/// the two steps finishes it).
+async fn remove_clear(backend: &Arc<dyn Backend>) -> Result<(), AuthError> {
+    for key in CLEAR_CAS {
+        backend.delete(key).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_audit::Audit;
+    use tether_storage::sqlite::SqliteBackend;
+
+    #[tokio::test]
+    async fn keys_stored_in_clear_by_an_older_version_are_sealed_on_the_first_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend: Arc<dyn Backend> = SqliteBackend::open(dir.path().join("b.db")).await.unwrap();
+        let user = SshCa::generate().unwrap();
+        let host = SshCa::generate().unwrap();
+        let tls = TlsCa::generate("old.example.com").unwrap();
+        let pair = format!("{}\n{}", tls.cert_pem(), tls.key_pem().as_str());
+        for (key, value) in [
+            (CLEAR_CAS[0], user.to_openssh().unwrap().to_string()),
+            (CLEAR_CAS[1], host.to_openssh().unwrap().to_string()),
+            (CLEAR_CAS[2], pair),
+        ] {
+            backend.put(key, value.into_bytes(), None).await.unwrap();
+        }
+        let audit = Arc::new(Audit::open(&dir.path().join("log"), "old.example.com").unwrap());
+        let core = Core::new(backend.clone(), "old.example.com", audit);
+        let kek = KekSource::Fixed([9; 32]);
+        let (u, h, t) = load_cas(&core, &kek).await.unwrap();
+        assert_eq!(u.public_key(), user.public_key(), "the user CA was kept");
+        assert_eq!(h.public_key(), host.public_key(), "the host CA was kept");
+        assert_eq!(t.cert_pem(), tls.cert_pem(), "the TLS CA was kept");
+        for key in CLEAR_CAS {
+            assert!(backend.get(key).await.unwrap().is_none(), "{key} is still in clear");
+        }
+        let sealed = backend.get(SEALED_CAS).await.unwrap().expect("the sealed record");
+        assert!(crate::sealed::is_sealed(&sealed.value));
+        // Loaded again: the same keys, from the sealed record; another KEK cannot open them.
+        let (again, _, _) = load_cas(&core, &kek).await.unwrap();
+        assert_eq!(again.public_key(), user.public_key());
+        let wrong = load_cas(&core, &KekSource::Fixed([1; 32])).await;
+        assert!(
+            matches!(wrong, Err(AuthError::Sealed(crate::sealed::SealError::WrongKey { .. }))),
+            "a wrong KEK opened the keys"
+        );
     }
 }

@@ -7,8 +7,8 @@
 //! - [`Core`] (`base.rs`): storage, the audit log, the cluster's name, and RBAC (the roles of an
 //!   identity, [`Core::authorize`]). Every other part holds it.
 //! - [`Authority`] (`certs.rs`): the SSH user, SSH host and TLS CAs (generated on first start,
-//!   private keys under `/secrets/ca/`, public parts as `cert_authority` resources) and every
-//!   certificate they sign.
+//!   private keys sealed together in `/secrets/ca/sealed` under a key-encryption key,
+//!   `sealed.rs`; public parts as `cert_authority` resources) and every certificate they sign.
 //! - [`Tokens`] (`tokens.rs`): join tokens, stored hashed.
 //! - [`Logins`] (`login.rs`, with `lockout.rs` and `password.rs`): passwords, invites, second
 //!   factors, and login attempts counted in storage for every host.
@@ -31,6 +31,7 @@ pub mod nodes;
 pub mod password;
 pub mod refusal;
 pub mod resources;
+pub mod sealed;
 pub mod tokens;
 pub mod trust;
 pub mod tunnel_status;
@@ -107,6 +108,10 @@ pub enum AuthError {
         /// When a retry may succeed.
         retry_after: Duration,
     },
+    /// The CA keys in storage could not be opened or sealed (a missing or wrong key-encryption
+    /// key): the auth service does not start.
+    #[error("{0}")]
+    Sealed(#[from] sealed::SealError),
     /// 500: something on the server failed: what was being done, and (when another error stopped
     /// it) that error, kept as the source so that a log shows the whole chain.
     #[error("internal error: {context}")]
@@ -190,9 +195,10 @@ impl AuthService {
         cluster: &str,
         audit: Arc<Audit>,
         require_otp: bool,
+        kek: &sealed::KekSource,
     ) -> Result<Arc<Self>, AuthError> {
         let core = Arc::new(Core::new(backend, cluster, audit));
-        let authority = Arc::new(Authority::load(core.clone()).await?);
+        let authority = Arc::new(Authority::load(core.clone(), kek).await?);
         for role in presets::all() {
             match records::create(&core.backend, &Resource::Role(role)).await {
                 Ok(_) | Err(StorageError::AlreadyExists(_)) => {}

@@ -106,8 +106,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let backend = SqliteBackend::open(dir.path().join("shared.db")).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join("log"), "c.example.com").unwrap());
-        let a = AuthService::init(backend.clone(), "c.example.com", audit.clone(), false).await.unwrap();
-        let b = AuthService::init(backend, "c.example.com", audit, false).await.unwrap();
+        let a = AuthService::init(
+            backend.clone(),
+            "c.example.com",
+            audit.clone(),
+            false,
+            &crate::sealed::KekSource::Fixed([7; 32]),
+        )
+        .await
+        .unwrap();
+        let b = AuthService::init(backend, "c.example.com", audit, false, &crate::sealed::KekSource::Fixed([7; 32]))
+            .await
+            .unwrap();
         // 20 guesses at once, half through each service: only the limit's worth get through.
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -139,7 +149,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let backend = SqliteBackend::open(dir.path().join("one.db")).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join("log"), "c.example.com").unwrap());
-        let auth = AuthService::init(backend, "c.example.com", audit, false).await.unwrap();
+        let auth = AuthService::init(backend, "c.example.com", audit, false, &crate::sealed::KekSource::Fixed([7; 32]))
+            .await
+            .unwrap();
         for _ in 0..3 * MAX_FAILED_LOGINS {
             auth.logins().reserve_attempt("dave", "10.0.0.2").await.unwrap();
             auth.logins().release_attempt("dave", "10.0.0.2").await;

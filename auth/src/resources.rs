@@ -425,7 +425,9 @@ mod tests {
     async fn cluster(dir: &tempfile::TempDir) -> Arc<AuthService> {
         let backend = SqliteBackend::open(dir.path().join("root.db")).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join("log"), "root.example.com").unwrap());
-        AuthService::init(backend, "root.example.com", audit, false).await.unwrap()
+        AuthService::init(backend, "root.example.com", audit, false, &crate::sealed::KekSource::Fixed([7; 32]))
+            .await
+            .unwrap()
     }
 
     fn identity(user: &str, cluster: &str, roles: &[&str]) -> Identity {

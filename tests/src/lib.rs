@@ -204,6 +204,9 @@ fn terminate(mut child: Child) {
 /// (the default 30 s would outlast the harness's SIGKILL after 10 s).
 pub const TEST_LIMITS: &str = "    shutdown_grace: 3s\n";
 
+/// The key-encryption key every host of a test cluster on PostgreSQL shares (base64 of 32 bytes).
+pub const TEST_KEK: &str = "dGV0aGVyLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5ISE=";
+
 /// One running all-in-one cluster (auth + proxy) in a temp directory.
 pub struct Cluster {
     /// Holds the data dir, config and the tsh home.
@@ -231,6 +234,7 @@ impl Cluster {
             name: name.to_string(),
             limits: TEST_LIMITS.to_string(),
             storage: String::new(),
+            shared_kek: false,
             auth_extra: String::new(),
             sections: String::new(),
             args: Vec::new(),
@@ -433,6 +437,9 @@ pub struct ClusterBuilder {
     name: String,
     limits: String,
     storage: String,
+    /// Whether the CA keys' key-encryption key is the shared [`TEST_KEK`] (hosts of one cluster
+    /// on PostgreSQL need the same one) instead of the data dir's own `ca.kek`.
+    shared_kek: bool,
     auth_extra: String,
     sections: String,
     args: Vec<String>,
@@ -461,6 +468,7 @@ impl ClusterBuilder {
     /// its data dir.
     pub fn postgresql(mut self, conn_string: &str) -> Self {
         self.storage = format!("  storage:\n    type: postgresql\n    conn_string: \"{conn_string}\"\n");
+        self.shared_kek = true;
         self
     }
 
@@ -485,8 +493,13 @@ impl ClusterBuilder {
     }
 
     /// Writes the config and starts the daemon.
-    pub fn start(self) -> Cluster {
+    pub fn start(mut self) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
+        if self.shared_kek {
+            let file = dir.path().join("shared.kek");
+            std::fs::write(&file, format!("{TEST_KEK}\n")).expect("write the shared key-encryption key");
+            self.auth_extra.push_str(&format!("  ca_key_params:\n    key_file: {}\n", file.display()));
+        }
         let config = format!(
             "teleport:\n  nodename: {name}-node\n  data_dir: {data}\n  connection_limits:\n{limits}{storage}auth_service:\n  cluster_name: {name}\n  listen_addr: 127.0.0.1:0\n{auth}proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n{sections}",
             name = self.name,

@@ -143,6 +143,21 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Everything in `db` as `pg_dump` writes it (plain SQL; `bytea` values in hex).
+    #[allow(clippy::panic, reason = "a test helper: failing the test is the point")]
+    pub fn dump(&self, db: &str) -> Vec<u8> {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["-U", SUPERUSER, "-h"])
+            .arg(self.dir.join("sock"))
+            .args(["-p", &self.port.to_string(), db])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pg_dump: {e}"));
+        assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
+
 /// Where the PostgreSQL binaries are, or why the tests cannot run.
 fn find_bin() -> Result<PathBuf, String> {
     const INSTALL: &str = "the storage tests start a throwaway server; install the `postgresql` package \

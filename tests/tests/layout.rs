@@ -55,6 +55,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     (
         "auth",
         &[
+            "sealed",
             "password",
             "refusal",
             "tunnel_status",

@@ -48,7 +48,7 @@ impl IntoResponse for ApiError {
             AuthError::Conflict(_) => StatusCode::CONFLICT,
             AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Internal { .. } => {
+            AuthError::Internal { .. } | AuthError::Sealed(_) => {
                 tracing::error!("web: {}", error.chain());
                 StatusCode::INTERNAL_SERVER_ERROR
             }

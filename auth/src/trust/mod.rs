@@ -99,7 +99,7 @@ mod tests {
     async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<AuthService> {
         let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
         let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
-        AuthService::init(backend, name, audit, false).await.unwrap()
+        AuthService::init(backend, name, audit, false, &crate::sealed::KekSource::Fixed([7; 32])).await.unwrap()
     }
 
     fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {

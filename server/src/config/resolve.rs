@@ -236,6 +236,7 @@ impl Resolver<'_> {
             keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
             keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
             leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
+            ca_key_file: a.ca_key_params.and_then(|p| p.key_file).map(|f| host.under_data(&f.0)),
         })
     }
 

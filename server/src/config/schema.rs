@@ -275,6 +275,16 @@ pub(super) struct RawAuth {
     pub(super) keep_alive_interval: Option<KeepAlive>,
     pub(super) keep_alive_count_max: Option<CountMax>,
     pub(super) leaf_cert_ttl: Option<LeafCertTtl>,
+    #[serde(default, deserialize_with = "section")]
+    pub(super) ca_key_params: Option<RawCaKeyParams>,
+}
+
+/// `auth_service.ca_key_params`: where the CA keys' key-encryption key is (Teleport's section
+/// name; its `pkcs11` is not supported yet).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCaKeyParams {
+    pub(super) key_file: Option<NonEmpty>,
 }
 
 /// `leaf_cert_ttl`: a Go duration from 5s to 24h.

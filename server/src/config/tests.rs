@@ -523,3 +523,18 @@ fn algorithm_lists_replace_or_widen_the_defaults_and_name_a_wrong_entry_where_it
     );
     assert_error("teleport:\n  ciphers: []\n", 2, "teleport.ciphers", "the list of ciphers is empty");
 }
+
+#[test]
+fn the_key_encryption_key_file_is_joined_to_data_dir() {
+    let c = parse("t.yaml", "teleport:\n  data_dir: /var/lib/t\nauth_service:\n  ca_key_params:\n    key_file: kek\n")
+        .unwrap();
+    assert_eq!(c.auth.and_then(|a| a.ca_key_file), Some(std::path::PathBuf::from("/var/lib/t/kek")));
+    let c = parse("t.yaml", "auth_service:\n  ca_key_params:\n    key_file: /etc/tether/ca.kek\n").unwrap();
+    assert_eq!(c.auth.and_then(|a| a.ca_key_file), Some(std::path::PathBuf::from("/etc/tether/ca.kek")));
+    assert_error(
+        "auth_service:\n  ca_key_params:\n    key_file: \"\"\n",
+        3,
+        "auth_service.ca_key_params.key_file",
+        "cannot be empty",
+    );
+}

@@ -39,7 +39,8 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
             .context("cannot open the audit log in data_dir/log")?,
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
-    let auth = AuthService::init(backend.clone(), cluster, audit.clone(), require_otp)
+    let kek = tether_auth::sealed::KekSource::from_environment(auth_cfg.ca_key_file.clone(), &cfg.data_dir);
+    let auth = AuthService::init(backend.clone(), cluster, audit.clone(), require_otp, &kek)
         .await
         .map_err(|e| anyhow::anyhow!("auth: {}", e.chain()))?;
     auth.trust().set_insecure(cfg.insecure);

@@ -1,0 +1,117 @@
+//! CA private keys never sit in storage in clear: sealed under a key-encryption key
+//! (`auth/src/sealed.rs`). A fresh cluster generates `DATA_DIR/ca.kek` (0600) and says so; the
+//! SQLite file and a PostgreSQL dump hold no private key; a wrong key stops start-up with one
+//! line, and the right one starts it again.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tether_tests::{Cluster, binary, postgres};
+
+/// Whether `bytes` hold a PEM private key, in clear or hex-encoded (how `pg_dump` writes bytea).
+fn holds_a_private_key(bytes: &[u8]) -> bool {
+    let hex: String = b"PRIVATE KEY".iter().map(|b| format!("{b:02x}")).collect();
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+    has(b"PRIVATE KEY") || has(hex.as_bytes()) || has(b"openssh-key-v1") || has(b"b3BlbnNzaC1rZXktdjE")
+}
+
+/// Every file in `dir` (the SQLite database and its WAL), concatenated.
+fn files_in(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_file() && entry.file_name().to_string_lossy().starts_with("backend.db") {
+            all.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    all
+}
+
+#[test]
+fn no_private_key_in_the_sqlite_file_and_the_generated_kek_is_0600() {
+    let mut cluster = Cluster::start("sealed.example.com");
+    cluster.add_user("alice", "access", "root", "correct-horse");
+    let data = cluster.data_dir();
+    let kek = data.join("ca.kek");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kek).expect("ca.kek").permissions());
+    assert_eq!(mode & 0o777, 0o600, "ca.kek is mode {mode:o}");
+    assert!(
+        cluster.log().contains("generated the key-encryption key of this cluster's CA keys at"),
+        "{}",
+        cluster.log()
+    );
+    cluster.stop();
+    let stored = files_in(&data);
+    assert!(stored.len() > 4096, "no database read");
+    assert!(!holds_a_private_key(&stored), "a CA private key is in the SQLite file in clear");
+    // The check itself finds a key in clear.
+    assert!(holds_a_private_key(b"x-----BEGIN OPENSSH PRIVATE KEY-----x"));
+    // The same key starts it again, and nothing new is generated.
+    cluster.restart();
+    assert!(cluster.tctl(&["users", "ls"]).ok().contains("alice"));
+    assert!(!cluster.log().contains("generated the key-encryption key"), "a second key was generated");
+}
+
+#[test]
+fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
+    let mut cluster = Cluster::start("wrongkey.example.com");
+    cluster.stop();
+    let kek = cluster.data_dir().join("ca.kek");
+    let right = std::fs::read_to_string(&kek).unwrap();
+    std::fs::write(&kek, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    let out = Command::new(binary("tether"))
+        .args(["start", "-c"])
+        .arg(cluster.config())
+        .stdin(Stdio::null())
+        .output()
+        .expect("tether runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started with the wrong key: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("key-encryption key")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains(&format!(
+            "the key-encryption key from {} does not open the CA keys in storage: start with the key this \
+             cluster's keys were sealed with",
+            kek.display()
+        )),
+        "{stderr}"
+    );
+    // A missing one: named too.
+    std::fs::remove_file(&kek).unwrap();
+    let out = Command::new(binary("tether"))
+        .args(["start", "-c"])
+        .arg(cluster.config())
+        .stdin(Stdio::null())
+        .output()
+        .expect("tether runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the CA keys in storage are sealed, and no key-encryption key was given: set TETHER_CA_KEK"),
+        "{stderr}"
+    );
+    // The right one, back in place: it starts.
+    std::fs::write(&kek, right).unwrap();
+    cluster.restart();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(cluster.tctl(&["status"]).ok().contains("wrongkey.example.com"));
+}
+
+#[test]
+fn no_private_key_in_a_postgresql_dump() {
+    let server = postgres::server();
+    let db = server.fresh_database();
+    let conn = server.conn_string(&db);
+    let a = Cluster::builder("pgsealed.example.com").postgresql(&conn).start();
+    // A second host with the same key opens the same sealed keys.
+    let b = Cluster::builder("pgsealed.example.com").postgresql(&conn).start();
+    assert!(b.tctl(&["status"]).ok().contains("pgsealed.example.com"));
+    let dump = server.dump(&db);
+    assert!(
+        dump.len() > 1024 && String::from_utf8_lossy(&dump).contains("/secrets/ca/sealed"),
+        "the dump holds no CA record"
+    );
+    assert!(!holds_a_private_key(&dump), "a CA private key is in the PostgreSQL dump in clear");
+    drop((a, b));
+}
