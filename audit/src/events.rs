@@ -121,6 +121,8 @@ pub enum Event {
     CertCreate,
     /// A root certificate bound to a leaf.
     CertLeaf,
+    /// The CA private keys opened, sealed or migrated at start-up, or not.
+    CaKeys,
     /// A node joining with a token.
     NodeJoin,
     /// RBAC said no to an API call or a relay.
@@ -162,6 +164,7 @@ impl Event {
         Event::JoinTokenDelete,
         Event::CertCreate,
         Event::CertLeaf,
+        Event::CaKeys,
         Event::NodeJoin,
         Event::AccessDenied,
         Event::AuthFailure,
@@ -264,6 +267,19 @@ impl Event {
                 Some("TC001W"),
                 "a root user's certificate bound to a leaf after its `cluster_labels` check",
                 &[("leaf_cluster", "the leaf"), ("error", "why it was refused")],
+            ),
+            Event::CaKeys => spec(
+                "ca.keys",
+                Some("TC010I"),
+                Some("TC010E"),
+                "the auth service opened the sealed CA keys at start-up, or generated and sealed them, or sealed \
+                 keys an older version kept in clear; or could not (a missing or wrong key-encryption key)",
+                &[
+                    ("action", "`opened`, `generated` or `migrated`"),
+                    ("kek", "where the key-encryption key came from (`TETHER_CA_KEK` or a file path)"),
+                    ("kek_generated", "the key-encryption key file generated at this start, if one was"),
+                    ("error", "why the keys could not be opened or sealed"),
+                ],
             ),
             Event::NodeJoin => spec(
                 "node.join",
@@ -491,7 +507,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 23, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 24, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

@@ -20,6 +20,7 @@ use tether_storage::{Backend, StorageError, records};
 use super::base::{Core, NODE_CERT_TTL};
 use super::sealed::{Kek, KekSource};
 use super::{ADMIN_ROLE, AuthError, LEAF_CERT_TTL, internal, parse_ed25519, proxy_host_id};
+use tether_audit::{Event, Outcome};
 
 /// What a user's certificates are to say: who, with which roles and traits, for which key, for
 /// how long, and (for a root user going to a leaf) the one leaf they are bound to.
@@ -235,7 +236,21 @@ impl Drop for CaSecrets {
 /// public parts as `cert_authority` resources.
 pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
     let (backend, cluster) = (&core.backend, core.cluster.as_str());
-    let secrets = load_or_seal(backend, cluster, kek).await?;
+    let secrets = match load_or_seal(backend, cluster, kek).await {
+        Ok((secrets, how)) => {
+            let generated = how.generated.as_ref().map(|p| p.display().to_string());
+            let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
+            core.audit.emit(Event::CaKeys, Outcome::Success, "", details);
+            secrets
+        }
+        Err(e) => {
+            if let AuthError::Sealed(sealed) = &e {
+                let details = serde_json::json!({"error": sealed.to_string()});
+                core.audit.emit(Event::CaKeys, Outcome::Failure, "", details);
+            }
+            return Err(e);
+        }
+    };
     let split =
         secrets.tls.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
     let (tls_cert, tls_key) = secrets.tls.split_at(split);
@@ -278,14 +293,29 @@ fn open_sealed(kek: &Kek, cluster: &str, value: &[u8]) -> Result<CaSecrets, Auth
     serde_json::from_slice(&plain).map_err(internal("reading the sealed CA keys"))
 }
 
-async fn load_or_seal(backend: &Arc<dyn Backend>, cluster: &str, kek: &KekSource) -> Result<CaSecrets, AuthError> {
+/// What [`load_or_seal`] did, for the audit.
+struct Sealing {
+    /// `opened`, `generated` or `migrated`.
+    action: &'static str,
+    /// Where the KEK came from.
+    origin: String,
+    /// The KEK file generated at this start.
+    generated: Option<std::path::PathBuf>,
+}
+
+async fn load_or_seal(
+    backend: &Arc<dyn Backend>,
+    cluster: &str,
+    kek: &KekSource,
+) -> Result<(CaSecrets, Sealing), AuthError> {
     if let Some(item) = backend.get(SEALED_CAS).await? {
-        let secrets = open_sealed(&kek.existing().map_err(AuthError::Sealed)?, cluster, &item.value)?;
+        let kek = kek.existing().map_err(AuthError::Sealed)?;
+        let secrets = open_sealed(&kek, cluster, &item.value)?;
         remove_clear(backend).await?;
-        return Ok(secrets);
+        return Ok((secrets, Sealing { action: "opened", origin: kek.origin().to_string(), generated: None }));
     }
     let (kek, generated) = kek.existing_or_new().map_err(AuthError::Sealed)?;
-    if let Some(path) = generated {
+    if let Some(path) = &generated {
         tracing::warn!(
             "generated the key-encryption key of this cluster's CA keys at {}: back it up, and give every auth \
              host the same one (TETHER_CA_KEK or auth_service.ca_key_params.key_file)",
@@ -323,7 +353,7 @@ async fn load_or_seal(backend: &Arc<dyn Backend>, cluster: &str, kek: &KekSource
     };
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(&secrets).map_err(internal("encoding the CA keys"))?);
     let sealed = kek.seal(&sealed_aad(cluster), &plain).map_err(AuthError::Sealed)?;
-    let secrets = match backend.create(SEALED_CAS, sealed, None).await {
+    let (secrets, action) = match backend.create(SEALED_CAS, sealed, None).await {
         Ok(_) => {
             if migrating {
                 tracing::info!(
@@ -331,18 +361,18 @@ async fn load_or_seal(backend: &Arc<dyn Backend>, cluster: &str, kek: &KekSource
                     kek.origin()
                 );
             }
-            secrets
+            (secrets, if migrating { "migrated" } else { "generated" })
         }
         // Another auth host sealed them first: its keys, under (it must be) the same KEK.
         Err(StorageError::AlreadyExists(_)) => {
             let item =
                 backend.get(SEALED_CAS).await?.ok_or_else(|| AuthError::fault(format!("{SEALED_CAS} vanished")))?;
-            open_sealed(&kek, cluster, &item.value)?
+            (open_sealed(&kek, cluster, &item.value)?, "opened")
         }
         Err(e) => return Err(e.into()),
     };
     remove_clear(backend).await?;
-    Ok(secrets)
+    Ok((secrets, Sealing { action, origin: kek.origin().to_string(), generated }))
 }
 
 /// Deletes the clear copies once the sealed record holds the keys (a start that stopped between

@@ -40,6 +40,13 @@ fn no_private_key_in_the_sqlite_file_and_the_generated_kek_is_0600() {
         "{}",
         cluster.log()
     );
+    let audit = cluster.audit_lines();
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.contains("\"ca.keys\"") && l.contains("\"action\":\"generated\"") && l.contains("TC010I")),
+        "{audit:#?}"
+    );
     cluster.stop();
     let stored = files_in(&data);
     assert!(stored.len() > 4096, "no database read");
@@ -50,6 +57,7 @@ fn no_private_key_in_the_sqlite_file_and_the_generated_kek_is_0600() {
     cluster.restart();
     assert!(cluster.tctl(&["users", "ls"]).ok().contains("alice"));
     assert!(!cluster.log().contains("generated the key-encryption key"), "a second key was generated");
+    assert!(cluster.audit_lines().iter().any(|l| l.contains("\"ca.keys\"") && l.contains("\"action\":\"opened\"")));
 }
 
 #[test]
@@ -69,6 +77,11 @@ fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
     assert!(!out.status.success(), "started with the wrong key: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("key-encryption key")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
+    let audit = cluster.audit_lines();
+    assert!(
+        audit.iter().any(|l| l.contains("\"ca.keys\"") && l.contains("TC010E") && l.contains("does not open")),
+        "the failure to open the keys is not audited: {audit:#?}"
+    );
     assert!(
         lines[0].contains(&format!(
             "the key-encryption key from {} does not open the CA keys in storage: start with the key this \

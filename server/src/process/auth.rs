@@ -40,9 +40,14 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
     let kek = tether_auth::sealed::KekSource::from_environment(auth_cfg.ca_key_file.clone(), &cfg.data_dir);
-    let auth = AuthService::init(backend.clone(), cluster, audit.clone(), require_otp, &kek)
-        .await
-        .map_err(|e| anyhow::anyhow!("auth: {}", e.chain()))?;
+    let auth = match AuthService::init(backend.clone(), cluster, audit.clone(), require_otp, &kek).await {
+        Ok(auth) => auth,
+        Err(e) => {
+            // What was audited (a CA key that could not be opened) is written out before the exit.
+            audit.close();
+            return Err(anyhow::anyhow!("auth: {}", e.chain()));
+        }
+    };
     auth.trust().set_insecure(cfg.insecure);
     auth.authority().set_leaf_cert_ttl(auth_cfg.leaf_cert_ttl);
     for token in &auth_cfg.tokens {
