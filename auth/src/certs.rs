@@ -207,8 +207,12 @@ impl Authority {
 
 /// The storage key of the cluster's sealed CA keys (`sealed.rs`).
 const SEALED_CAS: &str = "/secrets/ca/sealed";
-/// Where the CA keys were stored in clear before sealing (migrated away on the first start).
+/// Where the CA keys were stored in clear before sealing. Once sealed, each holds [`TOMBSTONE`]:
+/// an auth host of an older version finds a value it cannot load and refuses to start, instead
+/// of generating CAs of its own beside the sealed ones.
 const CLEAR_CAS: [&str; 3] = ["/secrets/ca/user", "/secrets/ca/host", "/secrets/ca/tls"];
+/// What the clear places hold once the keys are sealed.
+const TOMBSTONE: &[u8] = b"sealed in /secrets/ca/sealed: this version of tether cannot read it; upgrade\n";
 
 /// The cluster's CA private keys, as sealed together in one record.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -236,13 +240,8 @@ impl Drop for CaSecrets {
 /// public parts as `cert_authority` resources.
 pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
     let (backend, cluster) = (&core.backend, core.cluster.as_str());
-    let secrets = match load_or_seal(backend, cluster, kek).await {
-        Ok((secrets, how)) => {
-            let generated = how.generated.as_ref().map(|p| p.display().to_string());
-            let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
-            core.audit.emit(Event::CaKeys, Outcome::Success, "", details);
-            secrets
-        }
+    let (secrets, how) = match load_or_seal(backend, cluster, kek).await {
+        Ok(loaded) => loaded,
         Err(e) => {
             if let AuthError::Sealed(sealed) = &e {
                 let details = serde_json::json!({"error": sealed.to_string()});
@@ -257,6 +256,9 @@ pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, Ssh
     let tls_ca = TlsCa::from_pem(tls_cert, tls_key).map_err(internal("loading the stored TLS CA"))?;
     let user_ca = SshCa::from_openssh(&secrets.user).map_err(internal("loading a stored SSH CA"))?;
     let host_ca = SshCa::from_openssh(&secrets.host).map_err(internal("loading a stored SSH CA"))?;
+    let generated = how.generated.as_ref().map(|p| p.display().to_string());
+    let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
+    core.audit.emit(Event::CaKeys, Outcome::Success, "", details);
     for (ca_type, keys) in [
         (
             CaType::User,
@@ -311,7 +313,7 @@ async fn load_or_seal(
     if let Some(item) = backend.get(SEALED_CAS).await? {
         let kek = kek.existing().map_err(AuthError::Sealed)?;
         let secrets = open_sealed(&kek, cluster, &item.value)?;
-        remove_clear(backend).await?;
+        settle_clear(backend, &secrets).await?;
         return Ok((secrets, Sealing { action: "opened", origin: kek.origin().to_string(), generated: None }));
     }
     let (kek, generated) = kek.existing_or_new().map_err(AuthError::Sealed)?;
@@ -326,6 +328,14 @@ async fn load_or_seal(
     let mut clear = Vec::new();
     for key in CLEAR_CAS {
         let value = match backend.get(key).await? {
+            // Sealed before, and the sealed record is gone: never make new CAs over that.
+            Some(item) if item.value == TOMBSTONE => {
+                remove_generated(generated.as_deref());
+                return Err(AuthError::fault(format!(
+                    "{SEALED_CAS} is missing although this cluster's CA keys were sealed before ({key} says so): \
+                     restore the database from a backup; refusing to make new CAs"
+                )));
+            }
             Some(item) => Some(String::from_utf8(item.value).map_err(internal("reading a stored CA key"))?),
             None => None,
         };
@@ -363,25 +373,51 @@ async fn load_or_seal(
             }
             (secrets, if migrating { "migrated" } else { "generated" })
         }
-        // Another auth host sealed them first: its keys, under (it must be) the same KEK.
+        // Another auth host sealed them first: its keys, under (it must be) the same KEK. A KEK
+        // generated here cannot be that one: it goes, so that nobody backs up a useless key.
         Err(StorageError::AlreadyExists(_)) => {
             let item =
                 backend.get(SEALED_CAS).await?.ok_or_else(|| AuthError::fault(format!("{SEALED_CAS} vanished")))?;
-            (open_sealed(&kek, cluster, &item.value)?, "opened")
+            match open_sealed(&kek, cluster, &item.value) {
+                Ok(secrets) => (secrets, "opened"),
+                Err(e) => {
+                    remove_generated(generated.as_deref());
+                    return Err(e);
+                }
+            }
         }
         Err(e) => return Err(e.into()),
     };
-    remove_clear(backend).await?;
+    settle_clear(backend, &secrets).await?;
     Ok((secrets, Sealing { action, origin: kek.origin().to_string(), generated }))
 }
 
-/// Deletes the clear copies once the sealed record holds the keys (a start that stopped between
-/// the two steps finishes it).
-async fn remove_clear(backend: &Arc<dyn Backend>) -> Result<(), AuthError> {
-    for key in CLEAR_CAS {
-        backend.delete(key).await?;
+/// Once the sealed record holds the keys, every clear place holds [`TOMBSTONE`] (a start that
+/// stopped between the two steps finishes it). A clear key that is not one of the sealed ones
+/// was made by an auth host of an older version beside them: the start stops, and says so.
+async fn settle_clear(backend: &Arc<dyn Backend>, secrets: &CaSecrets) -> Result<(), AuthError> {
+    for (key, sealed) in CLEAR_CAS.into_iter().zip([&secrets.user, &secrets.host, &secrets.tls]) {
+        match backend.get(key).await? {
+            Some(item) if item.value == TOMBSTONE => continue,
+            Some(item) if item.value != sealed.as_bytes() => {
+                return Err(AuthError::fault(format!(
+                    "{key} holds a CA key in clear that is not this cluster's sealed one: an auth host of an older \
+                     version made CAs of its own; stop it, upgrade every auth host, then delete {key} from storage"
+                )));
+            }
+            _ => {
+                backend.put(key, TOMBSTONE.to_vec(), None).await?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Removes a KEK file this start generated and cannot use.
+fn remove_generated(path: Option<&std::path::Path>) {
+    if let Some(path) = path {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[cfg(test)]
@@ -413,7 +449,8 @@ mod tests {
         assert_eq!(h.public_key(), host.public_key(), "the host CA was kept");
         assert_eq!(t.cert_pem(), tls.cert_pem(), "the TLS CA was kept");
         for key in CLEAR_CAS {
-            assert!(backend.get(key).await.unwrap().is_none(), "{key} is still in clear");
+            let left = backend.get(key).await.unwrap().expect("a tombstone");
+            assert_eq!(left.value, TOMBSTONE, "{key} is still in clear");
         }
         let sealed = backend.get(SEALED_CAS).await.unwrap().expect("the sealed record");
         assert!(crate::sealed::is_sealed(&sealed.value));
@@ -424,6 +461,24 @@ mod tests {
         assert!(
             matches!(wrong, Err(AuthError::Sealed(crate::sealed::SealError::WrongKey { .. }))),
             "a wrong KEK opened the keys"
+        );
+        // An older auth host that made CAs of its own beside the sealed ones stops the start.
+        backend
+            .put(CLEAR_CAS[0], SshCa::generate().unwrap().to_openssh().unwrap().as_bytes().to_vec(), None)
+            .await
+            .unwrap();
+        let beside = load_cas(&core, &kek).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            beside.contains("/secrets/ca/user holds a CA key in clear that is not this cluster's sealed one"),
+            "{beside}"
+        );
+        // The sealed record deleted: no new CAs over the tombstones.
+        backend.put(CLEAR_CAS[0], TOMBSTONE.to_vec(), None).await.unwrap();
+        backend.delete(SEALED_CAS).await.unwrap();
+        let gone = load_cas(&core, &kek).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            gone.contains("/secrets/ca/sealed is missing although this cluster's CA keys were sealed before"),
+            "{gone}"
         );
     }
 }

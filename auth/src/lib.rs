@@ -110,7 +110,7 @@ pub enum AuthError {
     },
     /// The CA keys in storage could not be opened or sealed (a missing or wrong key-encryption
     /// key): the auth service does not start.
-    #[error("{0}")]
+    #[error(transparent)]
     Sealed(#[from] sealed::SealError),
     /// 500: something on the server failed: what was being done, and (when another error stopped
     /// it) that error, kept as the source so that a log shows the whole chain.

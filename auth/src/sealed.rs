@@ -56,13 +56,24 @@ pub enum SealError {
         /// Where it came from.
         origin: String,
     },
-    /// The KEK file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// The KEK file could not be read or written (the cause is the source).
+    #[error("key-encryption key file {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The KEK file can be read by other users.
+    #[error(
+        "key-encryption key file {} can be read by every user (mode {mode:o}): chmod 600 it, or 640 for a group",
+        path.display()
+    )]
+    OpenFile {
+        /// The file.
+        path: PathBuf,
+        /// Its mode.
+        mode: u32,
     },
     /// No randomness, or the cipher failed.
     #[error("sealing failed: {0}")]
@@ -186,20 +197,11 @@ impl KekSource {
                 let mut bytes = Zeroizing::new([0u8; 32]);
                 SystemRandom::new().fill(bytes.as_mut()).map_err(|_| SealError::Crypto("no randomness"))?;
                 let mut text = Zeroizing::new(vec![0u8; 64]);
-                let encoded = Base64::encode(bytes.as_ref(), text.as_mut_slice())
-                    .map_err(|_| SealError::Crypto("base64"))?
-                    .to_string();
-                let io = |source| SealError::Io { path: default_file.clone(), source };
-                if let Some(dir) = default_file.parent() {
-                    std::fs::create_dir_all(dir).map_err(io)?;
-                }
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(default_file)
-                    .map_err(io)?;
-                file.write_all(format!("{encoded}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+                let len =
+                    Base64::encode(bytes.as_ref(), text.as_mut_slice()).map_err(|_| SealError::Crypto("base64"))?.len();
+                text.truncate(len);
+                text.push(b'\n');
+                write_new_durably(default_file, &text)?;
                 Ok((Kek::from_bytes(&bytes, default_file.display().to_string())?, Some(default_file.clone())))
             }
             _ => Ok((self.existing()?, None)),
@@ -207,10 +209,33 @@ impl KekSource {
     }
 }
 
+/// Writes `contents` to a new file at `path`, 0600, so that it is there whole or not at all
+/// even after a crash: a temporary file, synced, linked into place (failing if `path` exists),
+/// and the directory synced, before the caller seals anything with it.
+fn write_new_durably(path: &Path, contents: &[u8]) -> Result<(), SealError> {
+    let io = |source| SealError::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let temp =
+        dir.join(format!(".{}.{}", path.file_name().map_or("kek".into(), |n| n.to_string_lossy()), std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::hard_link(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    let _ = std::fs::remove_file(&temp);
+    written.map_err(io)
+}
+
 fn read_file(path: &Path) -> Result<Kek, SealError> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|source| SealError::Io { path: path.to_path_buf(), source })?,
-    );
+    let io = |source| SealError::Io { path: path.to_path_buf(), source };
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).map_err(io)?.permissions());
+    if mode & 0o004 != 0 {
+        return Err(SealError::OpenFile { path: path.to_path_buf(), mode: mode & 0o777 });
+    }
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
     Kek::from_base64(&text, path.display().to_string())
 }
 

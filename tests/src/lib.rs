@@ -498,6 +498,8 @@ impl ClusterBuilder {
         if self.shared_kek {
             let file = dir.path().join("shared.kek");
             std::fs::write(&file, format!("{TEST_KEK}\n")).expect("write the shared key-encryption key");
+            std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod the shared key-encryption key");
             self.auth_extra.push_str(&format!("  ca_key_params:\n    key_file: {}\n", file.display()));
         }
         let config = format!(

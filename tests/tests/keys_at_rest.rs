@@ -104,8 +104,18 @@ fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
         stderr.contains("the CA keys in storage are sealed, and no key-encryption key was given: set TETHER_CA_KEK"),
         "{stderr}"
     );
-    // The right one, back in place: it starts.
+    // The right one, back in place: it starts (and not while every user can read it).
     std::fs::write(&kek, right).unwrap();
+    std::fs::set_permissions(&kek, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = Command::new(binary("tether"))
+        .args(["start", "-c"])
+        .arg(cluster.config())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("can be read by every user (mode 644): chmod 600 it"), "{stderr}");
+    std::fs::set_permissions(&kek, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     cluster.restart();
     std::thread::sleep(Duration::from_millis(100));
     assert!(cluster.tctl(&["status"]).ok().contains("wrongkey.example.com"));

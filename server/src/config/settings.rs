@@ -303,6 +303,9 @@ impl Config {
             if let LogOutput::File(path) = &mut self.log.output {
                 rebase(path, &old, &new);
             }
+            if let Some(path) = self.auth.as_mut().and_then(|a| a.ca_key_file.as_mut()) {
+                rebase(path, &old, &new);
+            }
             if let Some(proxy) = &mut self.proxy {
                 for pair in &mut proxy.https_keypairs {
                     rebase(&mut pair.key_file, &old, &new);
