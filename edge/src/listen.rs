@@ -621,34 +621,29 @@ mod tests {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    #[tokio::test]
-    async fn at_the_connection_cap_and_past_the_queue_the_client_is_told_why() {
+    /// A listener (its limits, its refusals) whose handler reads until the client goes.
+    async fn draining(
+        limits: Limits,
+        setup: impl FnOnce(Listener) -> Listener,
+    ) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();
         let (tx, rx) = watch::channel(false);
-        let limits = Limits {
-            max_connections: 3,
-            max_unauthenticated_per_source: 1,
-            shutdown_grace: Duration::from_millis(200),
-            ..Limits::default()
-        };
-        let listener = Listener::new(tcp, "test", limits).with_refusals(Arc::new(SayWhy));
-        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
+        let limits = Limits { shutdown_grace: Duration::from_millis(200), ..limits };
+        let task = tokio::spawn(setup(Listener::new(tcp, "test", limits)).serve(rx, |conn: Conn| async move {
             let Conn { mut stream, .. } = conn;
             let mut buf = [0u8; 8];
             while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
         }));
-        // One slot of 127.0.0.2 is held; its queue holds 16; the 18th is told it is full.
-        let _held = from([127, 0, 0, 2], addr).await;
-        let mut queued = Vec::new();
-        for _ in 0..crate::admission::MAX_WAITING_PER_SLOT {
-            queued.push(from([127, 0, 0, 2], addr).await);
-        }
-        drop(queued);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // Three connections served at once: the third and fourth here are past the cap.
-        let _a = from([127, 0, 0, 3], addr).await;
-        let _b = from([127, 0, 0, 4], addr).await;
+        (addr, tx, task)
+    }
+
+    #[tokio::test]
+    async fn at_the_connection_cap_the_client_is_told_why() {
+        let limits = Limits { max_connections: 3, ..Limits::default() };
+        let (addr, tx, task) = draining(limits, |l| l.with_refusals(Arc::new(SayWhy))).await;
+        let _served =
+            [from([127, 0, 0, 2], addr).await, from([127, 0, 0, 3], addr).await, from([127, 0, 0, 4], addr).await];
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut over = from([127, 0, 0, 5], addr).await;
         let said = told(&mut over).await;
@@ -659,20 +654,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_is_told_why() {
-        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = tcp.local_addr().unwrap();
-        let (tx, rx) = watch::channel(false);
-        let limits = Limits {
-            max_unauthenticated_per_source: 1,
-            shutdown_grace: Duration::from_millis(200),
-            ..Limits::default()
-        };
-        let listener = Listener::new(tcp, "test", limits).with_refusals(Arc::new(SayWhy));
-        let task = tokio::spawn(listener.serve(rx, |conn: Conn| async move {
-            let Conn { mut stream, .. } = conn;
-            let mut buf = [0u8; 8];
-            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
-        }));
+        let limits = Limits { max_unauthenticated_per_source: 1, ..Limits::default() };
+        let (addr, tx, task) = draining(limits, |l| l.with_refusals(Arc::new(SayWhy))).await;
         let mut open = vec![from([127, 0, 0, 2], addr).await];
         for _ in 0..crate::admission::MAX_WAITING_PER_SLOT {
             open.push(from([127, 0, 0, 2], addr).await);

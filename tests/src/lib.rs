@@ -407,6 +407,22 @@ impl Cluster {
         log.split_whitespace().find_map(|w| w.strip_prefix(needle.as_str())?.parse().ok())
     }
 
+    /// The address of the cluster's own node (`ssh_node_addr=` in the log), waiting up to 5 s
+    /// for the node to log it.
+    #[allow(clippy::panic, reason = "a test helper: failing the test is the point")]
+    pub fn node_addr(&self) -> std::net::SocketAddr {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(addr) = self.logged_addr("ssh_node_addr") {
+                return addr;
+            }
+            if Instant::now() > deadline {
+                panic!("no ssh_node_addr= in the daemon's log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The audit log's lines, once its writer has caught up (events are written by a writer
     /// thread a moment after the call that emitted them: wait until the file stops growing).
     pub fn audit_lines(&self) -> Vec<String> {

@@ -49,20 +49,12 @@ fn start() -> (Cluster, Vec<(&'static str, SocketAddr, Kind)>) {
     let addr = |key: &str| {
         cluster.logged_addr(key).unwrap_or_else(|| panic!("no {key}= in the daemon's log:\n{}", cluster.log()))
     };
-    let mut node = None;
-    for _ in 0..50 {
-        node = cluster.logged_addr("ssh_node_addr");
-        if node.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let listeners = vec![
         ("web", addr("web_addr"), Kind::Tls),
         ("auth api", addr("auth_addr"), Kind::Tls),
         ("ssh proxy", addr("ssh_addr"), Kind::Ssh),
         ("tunnel", addr("tunnel_addr"), Kind::Ssh),
-        ("node", node.unwrap_or_else(|| panic!("no node address in the log:\n{}", cluster.log())), Kind::Ssh),
+        ("node", cluster.node_addr(), Kind::Ssh),
     ];
     (cluster, listeners)
 }
@@ -286,15 +278,7 @@ async fn a_node_at_its_connection_cap_tells_tsh_why() {
     let c = cluster.clone();
     let home =
         tokio::task::spawn_blocking(move || c.add_user("alice", "access", "root", "correct-horse")).await.unwrap();
-    let mut node = None;
-    for _ in 0..50 {
-        node = cluster.logged_addr("ssh_node_addr");
-        if node.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let node = node.expect("the node's address");
+    let node = cluster.node_addr();
     let mut held = Vec::new();
     for _ in 0..8 {
         held.push(connect_from([127, 0, 0, 5], node).await);

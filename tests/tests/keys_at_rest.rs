@@ -16,6 +16,19 @@ fn holds_a_private_key(bytes: &[u8]) -> bool {
     has(b"PRIVATE KEY") || has(hex.as_bytes()) || has(b"openssh-key-v1") || has(b"b3BlbnNzaC1rZXktdjE")
 }
 
+/// Starts the daemon of `cluster` once more, expecting it to stop; what it printed on stderr.
+fn failed_start(cluster: &Cluster) -> String {
+    let out = Command::new(binary("tether"))
+        .args(["start", "-c"])
+        .arg(cluster.config())
+        .stdin(Stdio::null())
+        .output()
+        .expect("tether runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "it started: {stderr}");
+    stderr
+}
+
 /// Every file in `dir` (the SQLite database and its WAL), concatenated.
 fn files_in(dir: &Path) -> Vec<u8> {
     let mut all = Vec::new();
@@ -67,14 +80,7 @@ fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
     let kek = cluster.data_dir().join("ca.kek");
     let right = std::fs::read_to_string(&kek).unwrap();
     std::fs::write(&kek, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
-    let out = Command::new(binary("tether"))
-        .args(["start", "-c"])
-        .arg(cluster.config())
-        .stdin(Stdio::null())
-        .output()
-        .expect("tether runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "started with the wrong key: {stderr}");
+    let stderr = failed_start(&cluster);
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("key-encryption key")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     let audit = cluster.audit_lines();
@@ -92,14 +98,7 @@ fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
     );
     // A missing one: named too.
     std::fs::remove_file(&kek).unwrap();
-    let out = Command::new(binary("tether"))
-        .args(["start", "-c"])
-        .arg(cluster.config())
-        .stdin(Stdio::null())
-        .output()
-        .expect("tether runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = failed_start(&cluster);
     assert!(
         stderr.contains("the CA keys in storage are sealed, and no key-encryption key was given: set TETHER_CA_KEK"),
         "{stderr}"
@@ -107,14 +106,8 @@ fn a_wrong_key_encryption_key_stops_start_up_with_one_line() {
     // The right one, back in place: it starts (and not while every user can read it).
     std::fs::write(&kek, right).unwrap();
     std::fs::set_permissions(&kek, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let out = Command::new(binary("tether"))
-        .args(["start", "-c"])
-        .arg(cluster.config())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("can be read by every user (mode 644): chmod 600 it"), "{stderr}");
+    let stderr = failed_start(&cluster);
+    assert!(stderr.contains("can be read by every user (mode 644): chmod 600 it"), "{stderr}");
     std::fs::set_permissions(&kek, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     cluster.restart();
     std::thread::sleep(Duration::from_millis(100));

@@ -56,8 +56,7 @@ impl russh::client::Handler for HostCheck {
             russh::client::DisconnectReason::ReceivedDisconnect(info) => {
                 // Quoted only from a server whose host certificate verified, and as plain text
                 // (no terminal control characters), at most one line of 300 characters.
-                let verified = self.refusal.lock().is_ok_and(|r| r.is_none()) && self.verified;
-                if verified
+                if self.verified
                     && !info.message.is_empty()
                     && let Ok(mut said) = self.goodbye.lock()
                 {

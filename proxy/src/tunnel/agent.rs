@@ -536,14 +536,7 @@ impl russh::client::Handler for AgentHandler {
         let web_addr = self.web_addr.clone();
         // The user's address as the root's relay saw it (the root is the tunnel's authenticated
         // peer); passed on to the node signed by this proxy.
-        // A root from before signed addresses sends 127.0.0.1 port 0: no address then (the node
-        // counts the connection by this proxy's socket, as before).
-        let client = originator_address
-            .parse::<std::net::IpAddr>()
-            .ok()
-            .filter(|ip| !ip.is_unspecified())
-            .zip(u16::try_from(originator_port).ok().filter(|p| *p != 0))
-            .map(|(ip, port)| std::net::SocketAddr::new(ip, port));
+        let client = super::transport::originator(originator_address, originator_port);
         let leaf = self.leaf.clone();
         let root = self.root.clone();
         let target = host_to_connect.to_string();

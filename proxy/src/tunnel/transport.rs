@@ -9,6 +9,15 @@ use tether_shared::proxy_header::Signer;
 use tether_shared::tunnel::{STATUS_OK, WEB_TARGET};
 use tokio::io::AsyncWriteExt;
 
+/// The user's address from a transport's originator fields. A root from before signed
+/// addresses sends `127.0.0.1` port 0: no address then, and the node counts the connection by
+/// this proxy's socket, as before.
+pub(super) fn originator(address: &str, port: u32) -> Option<std::net::SocketAddr> {
+    let ip = address.parse::<std::net::IpAddr>().ok().filter(|ip| !ip.is_unspecified())?;
+    let port = u16::try_from(port).ok().filter(|p| *p != 0)?;
+    Some(std::net::SocketAddr::new(ip, port))
+}
+
 /// What a transport asks for: a node (or [`WEB_TARGET`]) for a user.
 pub(super) struct Wanted<'a> {
     pub(super) name: &'a str,
@@ -73,4 +82,19 @@ pub(super) async fn run(
         }
     };
     tokio::join!(relay, pump);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::originator;
+
+    #[test]
+    fn only_a_real_address_and_port_from_the_root_is_signed_on() {
+        assert_eq!(originator("192.0.2.7", 50123), Some("192.0.2.7:50123".parse().unwrap()));
+        assert_eq!(originator("2001:db8::7", 22), Some("[2001:db8::7]:22".parse().unwrap()));
+        assert_eq!(originator("127.0.0.1", 0), None, "an older root's placeholder");
+        assert_eq!(originator("0.0.0.0", 22), None);
+        assert_eq!(originator("localhost", 22), None, "not an address");
+        assert_eq!(originator("192.0.2.7", 70_000), None, "not a port");
+    }
 }
