@@ -123,6 +123,10 @@ pub enum Event {
     CertLeaf,
     /// The CA private keys opened, sealed or migrated at start-up, or not.
     CaKeys,
+    /// A CA rotation phase changed (or a change was refused).
+    CaRotate,
+    /// Another cluster's CAs, as stored here, changed over the tunnel (or a change was refused).
+    CaSync,
     /// A node joining with a token.
     NodeJoin,
     /// RBAC said no to an API call or a relay.
@@ -165,6 +169,8 @@ impl Event {
         Event::CertCreate,
         Event::CertLeaf,
         Event::CaKeys,
+        Event::CaRotate,
+        Event::CaSync,
         Event::NodeJoin,
         Event::AccessDenied,
         Event::AuthFailure,
@@ -279,6 +285,36 @@ impl Event {
                     ("kek", "where the key-encryption key came from (`TETHER_CA_KEK` or a file path)"),
                     ("kek_generated", "the key-encryption key file generated at this start, if one was"),
                     ("error", "why the keys could not be opened or sealed"),
+                ],
+            ),
+            Event::CaRotate => spec(
+                "ca.rotate",
+                Some("TCA01I"),
+                Some("TCA01W"),
+                "a CA's rotation moved to another phase (by `tctl auth rotate`, or by the automatic mode), or a \
+                 move was refused",
+                &[
+                    ("ca_type", "`user`, `host` or `tls`"),
+                    ("from", "the phase before"),
+                    ("phase", "the phase asked for"),
+                    ("mode", "`manual` or `auto`"),
+                    ("rotation_id", "the rotation's ID"),
+                    ("keys", "the fingerprints of the keys trusted after the move"),
+                    ("error", "why the move was refused"),
+                ],
+            ),
+            Event::CaSync => spec(
+                "ca.sync",
+                Some("TCA02I"),
+                Some("TCA02W"),
+                "the CAs this cluster keeps of a trusted or remote cluster were updated from that cluster over the \
+                 tunnel (a rotation there), or an update was refused",
+                &[
+                    ("cluster", "the other cluster"),
+                    ("ca_type", "`user`, `host` or `tls`"),
+                    ("phase", "that CA's rotation phase there"),
+                    ("keys", "the fingerprints of the keys trusted after the update"),
+                    ("error", "why the update was refused"),
                 ],
             ),
             Event::NodeJoin => spec(
@@ -507,7 +543,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 24, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 26, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

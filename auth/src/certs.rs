@@ -4,7 +4,7 @@
 //! auth host. Loading the CAs (generating them on first start) is here too: no other part
 //! touches a private key.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tether_shared::api::{LoginResponse, TrustedKey};
@@ -12,12 +12,12 @@ use tether_shared::identity::{Identity, Traits};
 use tether_shared::rbac::AccessChecker;
 use tether_shared::resource::Resource;
 
-use tether_shared::resource::{CaKeys, CaType, CertAuthority, CertAuthoritySpec};
-use tether_shared::ssh_cert::{HostIdentity, SshCa};
+use tether_shared::ssh_cert::HostIdentity;
 use tether_shared::tls_cert::{ClientCert, TlsCa};
-use tether_storage::{Backend, StorageError, records};
+use tether_storage::records;
 
 use super::base::{Core, NODE_CERT_TTL};
+use super::keys::{Keyring, SEALED_CAS, StoredCas, load_or_seal};
 use super::sealed::{Kek, KekSource};
 use super::{ADMIN_ROLE, AuthError, LEAF_CERT_TTL, internal, parse_ed25519, proxy_host_id};
 use tether_audit::{Event, Outcome};
@@ -40,12 +40,17 @@ pub struct CertRequest<'a> {
     pub leaf: Option<String>,
 }
 
-/// The cluster's SSH user CA, SSH host CA and TLS CA, and the certificates they sign.
+/// The cluster's SSH user CA, SSH host CA and TLS CA, and the certificates they sign: each
+/// certificate by the key its CA's rotation phase says (`keys.rs`, [`Versions`]).
 pub struct Authority {
-    core: Arc<Core>,
-    user_ca: SshCa,
-    host_ca: SshCa,
-    tls_ca: TlsCa,
+    pub(crate) core: Arc<Core>,
+    /// The key-encryption key of the sealed record.
+    pub(crate) kek: Kek,
+    /// The CAs as loaded from the record's last revision seen.
+    keyring: RwLock<Arc<Keyring>>,
+    /// The revision of the record loaded; tells the services that hold certificates (proxies,
+    /// the admin identity) to renew them.
+    changed: tokio::sync::watch::Sender<u64>,
     /// `auth_service.leaf_cert_ttl`, in seconds.
     leaf_cert_ttl_secs: std::sync::atomic::AtomicU64,
 }
@@ -54,14 +59,69 @@ impl Authority {
     /// Loads the cluster's CAs from storage (generating them on first start) and publishes their
     /// public parts.
     pub async fn load(core: Arc<Core>, kek: &KekSource) -> Result<Self, AuthError> {
-        let (user_ca, host_ca, tls_ca) = load_cas(&core, kek).await?;
+        let (cas, revision, kek) = load_cas(&core, kek).await?;
+        let keyring = Keyring::load(&cas, revision)?;
+        publish(&core, &keyring).await?;
         Ok(Authority {
             core,
-            user_ca,
-            host_ca,
-            tls_ca,
+            kek,
+            keyring: RwLock::new(Arc::new(keyring)),
+            changed: tokio::sync::watch::channel(revision).0,
             leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
         })
+    }
+
+    /// The CAs as loaded now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Loads the record again when its revision is not the one loaded (another host, or this
+    /// one, changed a phase), publishes the public parts, and tells [`Self::changes`]'
+    /// receivers. Returns whether anything changed.
+    pub async fn reload(&self) -> Result<bool, AuthError> {
+        let Some(item) = self.core.backend.get(SEALED_CAS).await? else {
+            return Err(AuthError::fault(format!("{SEALED_CAS} vanished from storage")));
+        };
+        if item.revision <= self.keyring().revision {
+            return Ok(false);
+        }
+        let cas = StoredCas::open(&self.kek, &self.core.cluster, &item.value)?;
+        let keyring = Keyring::load(&cas, item.revision)?;
+        publish(&self.core, &keyring).await?;
+        let keyring = Arc::new(keyring);
+        match self.keyring.write() {
+            Ok(mut guard) => *guard = keyring,
+            Err(poisoned) => *poisoned.into_inner() = keyring,
+        }
+        self.changed.send_replace(item.revision);
+        Ok(true)
+    }
+
+    /// Says when the CAs change (the record's revision).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Follows the sealed record until `stop` fires: every change (through any auth host) is
+    /// loaded within a moment of its commit.
+    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut watcher = self.core.backend.watch(SEALED_CAS);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                event = watcher.next() => {
+                    if event.is_none() {
+                        return;
+                    }
+                }
+                // A missed wake-up (a watch that lagged or reconnected) is caught here.
+                _ = tokio::time::sleep(FOLLOW_CHECK) => {}
+            }
+            if let Err(e) = self.reload().await {
+                tracing::warn!("cannot load the CA keys' latest revision: {}", e.chain());
+            }
+        }
     }
 
     /// Signs an SSH user certificate and a TLS client certificate for `req.public_key`, with the
@@ -90,22 +150,24 @@ impl Authority {
             route_to_cluster: leaf,
         };
         let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let ssh = self
-            .user_ca
+        let keyring = self.keyring();
+        let ssh = keyring
+            .user
+            .client()
             .issue_user_cert(&key, &identity, serial)
             .map_err(internal("signing the user's SSH certificate"))?;
-        let tls =
-            self.tls_ca.issue_client_cert(&ed25519, &identity).map_err(internal("signing a TLS client certificate"))?;
+        let tls = keyring
+            .tls
+            .client()
+            .issue_client_cert(&ed25519, &identity)
+            .map_err(internal("signing a TLS client certificate"))?;
         Ok(LoginResponse {
             ssh_cert: tether_shared::ssh_cert::cert_to_openssh(&ssh)
                 .map_err(internal("encoding an SSH certificate"))?,
             tls_cert: tls.cert_pem,
             cluster_name: self.core.cluster.clone(),
-            host_cas: vec![TrustedKey {
-                cluster: self.core.cluster.clone(),
-                public_key: self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
-            }],
-            tls_cas: vec![self.tls_ca.cert_pem()],
+            host_cas: self.host_cas_trusted()?,
+            tls_cas: self.tls_cas_pem(),
             identity,
             totp_enrollment: None,
         })
@@ -153,9 +215,56 @@ impl Authority {
         creds.save(path).map_err(internal("writing the credentials"))
     }
 
-    /// The cluster's SSH user CA public key.
-    pub fn user_ca_public(&self) -> &russh::keys::PublicKey {
-        self.user_ca.public_key()
+    /// The user CA's trusted public keys (two during a rotation).
+    pub fn user_cas_trusted(&self) -> Vec<russh::keys::PublicKey> {
+        self.keyring().user.trusted().into_iter().map(|ca| ca.public_key().clone()).collect()
+    }
+
+    /// The host CA's trusted public keys (two during a rotation), as clients store them.
+    pub fn host_cas_trusted(&self) -> Result<Vec<TrustedKey>, AuthError> {
+        let keyring = self.keyring();
+        keyring
+            .host
+            .trusted()
+            .into_iter()
+            .map(|ca| {
+                Ok(TrustedKey {
+                    cluster: self.core.cluster.clone(),
+                    public_key: ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The TLS CA's trusted certificates (two during a rotation), PEM.
+    pub fn tls_cas_pem(&self) -> Vec<String> {
+        self.keyring().tls.trusted().into_iter().map(TlsCa::cert_pem).collect()
+    }
+
+    /// The TLS CA's trusted certificates, DER: what a client certificate may chain to.
+    pub fn tls_cas_der(&self) -> Vec<rustls_pki_types::CertificateDer<'static>> {
+        self.keyring().tls.trusted().into_iter().map(|ca| ca.cert_der().clone()).collect()
+    }
+
+    /// An HTTPS server certificate for `names` and `ips` from the key that signs servers now,
+    /// valid a year: the chain (with the new CA cross-signed by the old one in
+    /// `update_servers`) and the private key.
+    pub fn https_cert(
+        &self,
+        names: &[String],
+        ips: &[std::net::IpAddr],
+    ) -> Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>), AuthError>
+    {
+        let keyring = self.keyring();
+        let now = time::OffsetDateTime::now_utc();
+        let cert = keyring
+            .tls
+            .server()
+            .issue_server_cert(names, ips, now - time::Duration::minutes(5), now + time::Duration::days(365))
+            .map_err(internal("issuing the HTTPS certificate"))?;
+        let mut chain = vec![cert.cert_der];
+        chain.extend(keyring.tls_cross.clone());
+        Ok((chain, cert.key_der.into()))
     }
 
     /// Issues the proxy's SSH host certificate for `key`, valid for the given names.
@@ -175,11 +284,6 @@ impl Authority {
         self.sign_host_cert(key, &host)
     }
 
-    /// The cluster's TLS CA.
-    pub fn tls_ca(&self) -> &TlsCa {
-        &self.tls_ca
-    }
-
     /// Signs a host certificate for `key` (a node's or a proxy's).
     pub fn sign_host_cert(
         &self,
@@ -187,7 +291,7 @@ impl Authority {
         host: &HostIdentity,
     ) -> Result<russh::keys::Certificate, AuthError> {
         let serial = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        self.host_ca.issue_host_cert(key, host, serial).map_err(internal("signing a host certificate"))
+        self.keyring().host.server().issue_host_cert(key, host, serial).map_err(internal("signing a host certificate"))
     }
 
     /// Signs a TLS client certificate for the API.
@@ -196,51 +300,20 @@ impl Authority {
         key: &russh::keys::ssh_key::public::Ed25519PublicKey,
         identity: &Identity,
     ) -> Result<ClientCert, AuthError> {
-        self.tls_ca.issue_client_cert(key, identity).map_err(internal("signing a TLS client certificate"))
-    }
-
-    /// The host CA's public key, OpenSSH format.
-    pub fn host_ca_public(&self) -> Result<String, AuthError> {
-        self.host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))
-    }
-}
-
-/// The storage key of the cluster's sealed CA keys (`sealed.rs`).
-const SEALED_CAS: &str = "/secrets/ca/sealed";
-/// Where the CA keys were stored in clear before sealing. Once sealed, each holds [`TOMBSTONE`]:
-/// an auth host of an older version finds a value it cannot load and refuses to start, instead
-/// of generating CAs of its own beside the sealed ones.
-const CLEAR_CAS: [&str; 3] = ["/secrets/ca/user", "/secrets/ca/host", "/secrets/ca/tls"];
-/// What the clear places hold once the keys are sealed.
-const TOMBSTONE: &[u8] = b"sealed in /secrets/ca/sealed: this version of tether cannot read it; upgrade\n";
-
-/// The cluster's CA private keys, as sealed together in one record.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CaSecrets {
-    /// The SSH user CA, OpenSSH private key.
-    user: String,
-    /// The SSH host CA, OpenSSH private key.
-    host: String,
-    /// The TLS CA: certificate PEM then private key PEM.
-    tls: String,
-}
-
-impl Drop for CaSecrets {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        self.user.zeroize();
-        self.host.zeroize();
-        self.tls.zeroize();
+        self.keyring()
+            .tls
+            .client()
+            .issue_client_cert(key, identity)
+            .map_err(internal("signing a TLS client certificate"))
     }
 }
 
-/// Loads the cluster's CAs, sealed under the KEK from `kek`: opens the sealed record; or, on a
-/// first start, generates the CAs (or takes the ones an older version stored in clear) and
-/// stores them sealed in one record, in one step, then removes the clear ones. Publishes the
-/// public parts as `cert_authority` resources.
-pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, SshCa, TlsCa), AuthError> {
-    let (backend, cluster) = (&core.backend, core.cluster.as_str());
-    let (secrets, how) = match load_or_seal(backend, cluster, kek).await {
+/// How often [`Authority::follow`] checks the record even without a wake-up.
+const FOLLOW_CHECK: Duration = Duration::from_secs(5);
+
+/// Loads the cluster's CAs, sealed under the KEK from `kek` (`keys.rs`), and audits how.
+pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(StoredCas, u64, Kek), AuthError> {
+    let (cas, revision, kek, how) = match load_or_seal(&core.backend, &core.cluster, kek).await {
         Ok(loaded) => loaded,
         Err(e) => {
             if let AuthError::Sealed(sealed) = &e {
@@ -250,235 +323,25 @@ pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(SshCa, Ssh
             return Err(e);
         }
     };
-    let split =
-        secrets.tls.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
-    let (tls_cert, tls_key) = secrets.tls.split_at(split);
-    let tls_ca = TlsCa::from_pem(tls_cert, tls_key).map_err(internal("loading the stored TLS CA"))?;
-    let user_ca = SshCa::from_openssh(&secrets.user).map_err(internal("loading a stored SSH CA"))?;
-    let host_ca = SshCa::from_openssh(&secrets.host).map_err(internal("loading a stored SSH CA"))?;
+    // Every key must load before the start is called a success.
+    Keyring::load(&cas, revision)?;
     let generated = how.generated.as_ref().map(|p| p.display().to_string());
     let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
     core.audit.emit(Event::CaKeys, Outcome::Success, "", details);
-    for (ca_type, keys) in [
-        (
-            CaType::User,
-            CaKeys {
-                ssh: vec![user_ca.public_key_openssh().map_err(internal("encoding the user CA's public key"))?],
-                tls: vec![],
-            },
-        ),
-        (
-            CaType::Host,
-            CaKeys {
-                ssh: vec![host_ca.public_key_openssh().map_err(internal("encoding the host CA's public key"))?],
-                tls: vec![],
-            },
-        ),
-        (CaType::Tls, CaKeys { ssh: vec![], tls: vec![tls_ca.cert_pem()] }),
-    ] {
-        let ca = CertAuthority::new(
-            cluster,
-            CertAuthoritySpec { ca_type, cluster_name: cluster.to_string(), active_keys: keys, ..Default::default() },
-        );
-        records::upsert(backend, &Resource::CertAuthority(ca)).await?;
-    }
-    Ok((user_ca, host_ca, tls_ca))
+    Ok((cas, revision, kek))
 }
 
-/// What the sealed record is bound to: its storage key and the cluster.
-fn sealed_aad(cluster: &str) -> Vec<u8> {
-    format!("{SEALED_CAS}\0{cluster}").into_bytes()
-}
-
-fn open_sealed(kek: &Kek, cluster: &str, value: &[u8]) -> Result<CaSecrets, AuthError> {
-    let plain = kek.open(&sealed_aad(cluster), value).map_err(AuthError::Sealed)?;
-    serde_json::from_slice(&plain).map_err(internal("reading the sealed CA keys"))
-}
-
-/// What [`load_or_seal`] did, for the audit.
-struct Sealing {
-    /// `opened`, `generated` or `migrated`.
-    action: &'static str,
-    /// Where the KEK came from.
-    origin: String,
-    /// The KEK file generated at this start.
-    generated: Option<std::path::PathBuf>,
-}
-
-async fn load_or_seal(
-    backend: &Arc<dyn Backend>,
-    cluster: &str,
-    kek: &KekSource,
-) -> Result<(CaSecrets, Sealing), AuthError> {
-    if let Some(item) = backend.get(SEALED_CAS).await? {
-        let kek = kek.existing().map_err(AuthError::Sealed)?;
-        let secrets = open_sealed(&kek, cluster, &item.value)?;
-        settle_clear(backend, &secrets).await?;
-        return Ok((secrets, Sealing { action: "opened", origin: kek.origin().to_string(), generated: None }));
-    }
-    let (kek, generated) = kek.existing_or_new().map_err(AuthError::Sealed)?;
-    if let Some(path) = &generated {
-        tracing::warn!(
-            "generated the key-encryption key of this cluster's CA keys at {}: back it up, and give every auth \
-             host the same one (TETHER_CA_KEK or auth_service.ca_key_params.key_file)",
-            path.display()
-        );
-    }
-    // Keys an older version stored in clear are kept (and sealed); missing ones are generated.
-    let mut clear = Vec::new();
-    for key in CLEAR_CAS {
-        let value = match backend.get(key).await? {
-            // Sealed before, and the sealed record is gone: never make new CAs over that.
-            Some(item) if item.value == TOMBSTONE => {
-                remove_generated(generated.as_deref());
-                return Err(AuthError::fault(format!(
-                    "{SEALED_CAS} is missing although this cluster's CA keys were sealed before ({key} says so): \
-                     restore the database from a backup; refusing to make new CAs"
-                )));
-            }
-            Some(item) => Some(String::from_utf8(item.value).map_err(internal("reading a stored CA key"))?),
-            None => None,
-        };
-        clear.push(value);
-    }
-    let migrating = clear.iter().any(Option::is_some);
-    let new_ssh_ca = || {
-        SshCa::generate()
-            .and_then(|ca| ca.to_openssh())
-            .map(|p| p.to_string())
-            .map_err(internal("generating an SSH CA"))
-    };
-    let mut clear = clear.into_iter();
-    let mut next = || clear.next().flatten();
-    let secrets = CaSecrets {
-        user: next().map_or_else(new_ssh_ca, Ok)?,
-        host: next().map_or_else(new_ssh_ca, Ok)?,
-        tls: match next() {
-            Some(pair) => pair,
-            None => {
-                let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
-                format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str())
-            }
-        },
-    };
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(&secrets).map_err(internal("encoding the CA keys"))?);
-    let sealed = kek.seal(&sealed_aad(cluster), &plain).map_err(AuthError::Sealed)?;
-    let (secrets, action) = match backend.create(SEALED_CAS, sealed, None).await {
-        Ok(_) => {
-            if migrating {
-                tracing::info!(
-                    "sealed the CA keys stored in clear by an earlier version (key-encryption key: {})",
-                    kek.origin()
-                );
-            }
-            (secrets, if migrating { "migrated" } else { "generated" })
+/// Writes the public parts of `keyring` as `cert_authority` resources, each only when it
+/// differs from what is stored (every auth host publishes after each change; one write wins).
+pub(crate) async fn publish(core: &Core, keyring: &Keyring) -> Result<(), AuthError> {
+    for ca in keyring.public(&core.cluster)? {
+        let key = records::ca_key(&core.cluster, ca.spec.ca_type);
+        if let Some(Resource::CertAuthority(stored)) = records::get(&core.backend, &key).await?
+            && stored.spec == ca.spec
+        {
+            continue;
         }
-        // Another auth host sealed them first: its keys, under (it must be) the same KEK. A KEK
-        // generated here cannot be that one: it goes, so that nobody backs up a useless key.
-        Err(StorageError::AlreadyExists(_)) => {
-            let item =
-                backend.get(SEALED_CAS).await?.ok_or_else(|| AuthError::fault(format!("{SEALED_CAS} vanished")))?;
-            match open_sealed(&kek, cluster, &item.value) {
-                Ok(secrets) => (secrets, "opened"),
-                Err(e) => {
-                    remove_generated(generated.as_deref());
-                    return Err(e);
-                }
-            }
-        }
-        Err(e) => return Err(e.into()),
-    };
-    settle_clear(backend, &secrets).await?;
-    Ok((secrets, Sealing { action, origin: kek.origin().to_string(), generated }))
-}
-
-/// Once the sealed record holds the keys, every clear place holds [`TOMBSTONE`] (a start that
-/// stopped between the two steps finishes it). A clear key that is not one of the sealed ones
-/// was made by an auth host of an older version beside them: the start stops, and says so.
-async fn settle_clear(backend: &Arc<dyn Backend>, secrets: &CaSecrets) -> Result<(), AuthError> {
-    for (key, sealed) in CLEAR_CAS.into_iter().zip([&secrets.user, &secrets.host, &secrets.tls]) {
-        match backend.get(key).await? {
-            Some(item) if item.value == TOMBSTONE => continue,
-            Some(item) if item.value != sealed.as_bytes() => {
-                return Err(AuthError::fault(format!(
-                    "{key} holds a CA key in clear that is not this cluster's sealed one: an auth host of an older \
-                     version made CAs of its own; stop it, upgrade every auth host, then delete {key} from storage"
-                )));
-            }
-            _ => {
-                backend.put(key, TOMBSTONE.to_vec(), None).await?;
-            }
-        }
+        records::upsert(&core.backend, &Resource::CertAuthority(ca)).await?;
     }
     Ok(())
-}
-
-/// Removes a KEK file this start generated and cannot use.
-fn remove_generated(path: Option<&std::path::Path>) {
-    if let Some(path) = path {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tether_audit::Audit;
-    use tether_storage::sqlite::SqliteBackend;
-
-    #[tokio::test]
-    async fn keys_stored_in_clear_by_an_older_version_are_sealed_on_the_first_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let backend: Arc<dyn Backend> = SqliteBackend::open(dir.path().join("b.db")).await.unwrap();
-        let user = SshCa::generate().unwrap();
-        let host = SshCa::generate().unwrap();
-        let tls = TlsCa::generate("old.example.com").unwrap();
-        let pair = format!("{}\n{}", tls.cert_pem(), tls.key_pem().as_str());
-        for (key, value) in [
-            (CLEAR_CAS[0], user.to_openssh().unwrap().to_string()),
-            (CLEAR_CAS[1], host.to_openssh().unwrap().to_string()),
-            (CLEAR_CAS[2], pair),
-        ] {
-            backend.put(key, value.into_bytes(), None).await.unwrap();
-        }
-        let audit = Arc::new(Audit::open(&dir.path().join("log"), "old.example.com").unwrap());
-        let core = Core::new(backend.clone(), "old.example.com", audit);
-        let kek = KekSource::Fixed([9; 32]);
-        let (u, h, t) = load_cas(&core, &kek).await.unwrap();
-        assert_eq!(u.public_key(), user.public_key(), "the user CA was kept");
-        assert_eq!(h.public_key(), host.public_key(), "the host CA was kept");
-        assert_eq!(t.cert_pem(), tls.cert_pem(), "the TLS CA was kept");
-        for key in CLEAR_CAS {
-            let left = backend.get(key).await.unwrap().expect("a tombstone");
-            assert_eq!(left.value, TOMBSTONE, "{key} is still in clear");
-        }
-        let sealed = backend.get(SEALED_CAS).await.unwrap().expect("the sealed record");
-        assert!(crate::sealed::is_sealed(&sealed.value));
-        // Loaded again: the same keys, from the sealed record; another KEK cannot open them.
-        let (again, _, _) = load_cas(&core, &kek).await.unwrap();
-        assert_eq!(again.public_key(), user.public_key());
-        let wrong = load_cas(&core, &KekSource::Fixed([1; 32])).await;
-        assert!(
-            matches!(wrong, Err(AuthError::Sealed(crate::sealed::SealError::WrongKey { .. }))),
-            "a wrong KEK opened the keys"
-        );
-        // An older auth host that made CAs of its own beside the sealed ones stops the start.
-        backend
-            .put(CLEAR_CAS[0], SshCa::generate().unwrap().to_openssh().unwrap().as_bytes().to_vec(), None)
-            .await
-            .unwrap();
-        let beside = load_cas(&core, &kek).await.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            beside.contains("/secrets/ca/user holds a CA key in clear that is not this cluster's sealed one"),
-            "{beside}"
-        );
-        // The sealed record deleted: no new CAs over the tombstones.
-        backend.put(CLEAR_CAS[0], TOMBSTONE.to_vec(), None).await.unwrap();
-        backend.delete(SEALED_CAS).await.unwrap();
-        let gone = load_cas(&core, &kek).await.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            gone.contains("/secrets/ca/sealed is missing although this cluster's CA keys were sealed before"),
-            "{gone}"
-        );
-    }
 }

@@ -8,7 +8,8 @@
 //!   identity, [`Core::authorize`]). Every other part holds it.
 //! - [`Authority`] (`certs.rs`): the SSH user, SSH host and TLS CAs (generated on first start,
 //!   private keys sealed together in `/secrets/ca/sealed` under a key-encryption key,
-//!   `sealed.rs`; public parts as `cert_authority` resources) and every certificate they sign.
+//!   `keys.rs` and `sealed.rs`; public parts as `cert_authority` resources), every certificate
+//!   they sign, and their rotation (`rotation.rs`).
 //! - [`Tokens`] (`tokens.rs`): join tokens, stored hashed.
 //! - [`Logins`] (`login.rs`, with `lockout.rs` and `password.rs`): passwords, invites, second
 //!   factors, and login attempts counted in storage for every host.
@@ -25,12 +26,14 @@
 
 pub mod base;
 pub mod certs;
+pub mod keys;
 pub mod lockout;
 pub mod login;
 pub mod nodes;
 pub mod password;
 pub mod refusal;
 pub mod resources;
+pub mod rotation;
 pub mod sealed;
 pub mod tokens;
 pub mod trust;
@@ -219,7 +222,7 @@ impl AuthService {
     }
 
     /// The cluster's CAs and the certificates they sign.
-    pub fn authority(&self) -> &Authority {
+    pub fn authority(&self) -> &Arc<Authority> {
         &self.authority
     }
 

@@ -10,7 +10,7 @@
 use std::time::Duration;
 use tether_audit::{Event, Outcome};
 
-use tether_shared::api::{JoinRequest, JoinResponse, NodeTrustState, TrustedKey};
+use tether_shared::api::{JoinRequest, JoinResponse, NodeTrustState};
 use tether_shared::identity::Identity;
 use tether_shared::resource::{CaType, Kind, Node, Resource, TokenType};
 use tether_shared::ssh_cert::HostIdentity;
@@ -101,12 +101,29 @@ impl Nodes {
             host_cert: tether_shared::ssh_cert::cert_to_openssh(&host_cert)
                 .map_err(internal("encoding an SSH certificate"))?,
             tls_cert: tls.cert_pem,
-            tls_cas: vec![self.authority.tls_ca().cert_pem()],
-            host_cas: vec![TrustedKey {
-                cluster: self.core.cluster.clone(),
-                public_key: self.authority.host_ca_public()?,
-            }],
+            tls_cas: self.authority.tls_cas_pem(),
+            host_cas: self.authority.host_cas_trusted()?,
         })
+    }
+
+    /// A node's certificates again (`POST /webapi/nodes/renew`), after a rotation phase: only a
+    /// node may ask, only for itself, and only for the key it holds (`holder_key`, the key of its
+    /// client certificate).
+    pub async fn renew_node(
+        &self,
+        caller: &Identity,
+        holder_key: &[u8; 32],
+        hostname: &str,
+    ) -> Result<JoinResponse, AuthError> {
+        let node = caller.user.strip_prefix("@node:").filter(|_| caller.roles.iter().any(|r| r == NODE_ROLE));
+        let Some(node) = node.filter(|_| caller.cluster == self.core.cluster) else {
+            return Err(AuthError::Forbidden("only a node of this cluster renews node certificates".into()));
+        };
+        let key = russh::keys::PublicKey::from(russh::keys::ssh_key::public::KeyData::Ed25519(
+            russh::keys::ssh_key::public::Ed25519PublicKey(*holder_key),
+        ));
+        let public = key.to_openssh().map_err(internal("encoding a public key"))?;
+        self.node_credentials(node, hostname, &public).await
     }
 
     /// Records a heartbeat: the node's inventory entry, expiring after [`NODE_TTL`]. A node may
@@ -173,7 +190,15 @@ impl Nodes {
                 _ => None,
             })
             .collect();
-        let mut state = NodeTrustState { user_cas, roles, revision: String::new() };
+        let mut own_cas = Vec::new();
+        for ca_type in [CaType::Host, CaType::Tls] {
+            if let Some(Resource::CertAuthority(ca)) =
+                records::get(&self.core.backend, &records::ca_key(&self.core.cluster, ca_type)).await?
+            {
+                own_cas.push(ca);
+            }
+        }
+        let mut state = NodeTrustState { user_cas, roles, own_cas, revision: String::new() };
         let bytes = serde_json::to_vec(&state).map_err(internal("encoding the node's trust state"))?;
         let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
         state.revision = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();

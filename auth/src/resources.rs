@@ -272,6 +272,58 @@ impl Resources {
         Ok(issued)
     }
 
+    /// The caller's own certificates again (`POST /webapi/certs/renew`), from the keys the CAs
+    /// sign clients with now: after a rotation's `update_clients`, `tsh` swaps its certificates
+    /// before the old key stops being trusted. Only for the key of the caller's client
+    /// certificate, with the user's current roles, and never beyond the caller's certificate.
+    pub async fn renew_for_user(&self, who: &Identity, holder_key: &[u8; 32]) -> Result<LoginResponse, AuthError> {
+        if who.cluster != self.core.cluster || who.route_to_cluster.is_some() || is_reserved_role(&who.user) {
+            return Err(AuthError::Forbidden(format!(
+                "only a user of {} renews certificates here, with the certificate of a login",
+                self.core.cluster
+            )));
+        }
+        let Some(Resource::User(user)) =
+            records::get(self.core.backend(), &records::key(Kind::User, &who.user)).await?
+        else {
+            return Err(AuthError::Forbidden(format!("user {:?} no longer exists", who.user)));
+        };
+        let left = who.valid_before - time::OffsetDateTime::now_utc();
+        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
+        if left.is_zero() {
+            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
+        }
+        let key = russh::keys::PublicKey::from(russh::keys::ssh_key::public::KeyData::Ed25519(
+            russh::keys::ssh_key::public::Ed25519PublicKey(*holder_key),
+        ));
+        let public = key.to_openssh().map_err(super::internal("encoding a public key"))?;
+        let role_names = grantable_roles(&user.spec.roles);
+        let roles = self.core.roles(&role_names).await?;
+        let checker = tether_shared::rbac::AccessChecker::new(&roles, &user.spec.traits);
+        let cert = super::certs::CertRequest {
+            user: &who.user,
+            roles: role_names,
+            traits: user.spec.traits.clone(),
+            public_key: &public,
+            ttl: left,
+            leaf: None,
+        };
+        let issued = self.authority.issue(cert, &checker)?;
+        self.core.audit.emit(Event::CertCreate, Outcome::Success, &who.user, serde_json::json!({"for_user": who.user}));
+        Ok(issued)
+    }
+
+    /// Moves this cluster's CAs to another rotation phase (`tctl auth rotate`): `update` on
+    /// `cert_authority`.
+    pub async fn rotate(
+        &self,
+        who: &Identity,
+        req: &tether_shared::api::RotateRequest,
+    ) -> Result<Vec<CertAuthority>, AuthError> {
+        self.core.authorize(who, "cert_authority", "update").await?;
+        self.authority.rotate(&who.user, req).await
+    }
+
     /// The newest `limit` audit events at or after `since`, oldest first.
     pub async fn events_for(
         &self,
@@ -309,7 +361,7 @@ impl Resources {
     }
 
     async fn cluster_info(&self, name: &str, status: String, cluster_type: &str) -> Result<ClusterInfo, AuthError> {
-        let keys = |ca: Option<CertAuthority>| ca.map(|ca| ca.spec.active_keys).unwrap_or_default();
+        let keys = |ca: Option<CertAuthority>| ca.map(|ca| ca.spec.trusted()).unwrap_or_default();
         Ok(ClusterInfo {
             name: name.to_string(),
             status,

@@ -221,6 +221,25 @@ pub fn save_leaf_certs(
     })
 }
 
+/// Replaces the certificates and CAs of `proxy`'s profile with `renewed` (the same key, after a
+/// CA rotation), when that profile is still the login `login_cert` came from; certificates bound
+/// to leaves go with the old ones. Returns whether it was replaced.
+pub fn save_renewed(home: &Path, login_cert: &str, renewed: &Credentials) -> Result<bool, ProfileError> {
+    let mut replaced = false;
+    update(home, &renewed.proxy, |profile| {
+        if profile.credentials.ssh_cert == login_cert {
+            let stored = &mut profile.credentials;
+            stored.ssh_cert = renewed.ssh_cert.clone();
+            stored.tls_cert = renewed.tls_cert.clone();
+            stored.tls_cas = renewed.tls_cas.clone();
+            stored.host_cas = renewed.host_cas.clone();
+            profile.leaf_certs.clear();
+            replaced = true;
+        }
+    })?;
+    Ok(replaced)
+}
+
 fn leaves_path(home: &Path, proxy: &str) -> PathBuf {
     home.join("profiles").join(format!("{}.leaves.json", file_name(proxy)))
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use russh::keys::{Certificate, PrivateKey};
 use russh::{MethodKind, MethodSet, SshId};
+use tether_shared::current::Current;
 
 use crate::guarded::Guarded;
 use crate::limits::ConnectionLimits;
@@ -78,7 +79,7 @@ pub fn server_config(
 ///
 /// [`MAX_TOLD_REFUSALS`]: crate::listen::MAX_TOLD_REFUSALS
 /// [`REFUSAL_TIMEOUT`]: crate::listen::REFUSAL_TIMEOUT
-pub struct SshRefusal(pub Arc<russh::server::Config>);
+pub struct SshRefusal(pub Arc<Current<russh::server::Config>>);
 
 /// The handler of a refused connection: it accepts nothing.
 struct Refusing;
@@ -89,7 +90,7 @@ impl russh::server::Handler for Refusing {
 
 impl Refuse for SshRefusal {
     fn refuse(&self, stream: Guarded<TcpStream>, reason: String) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let config = self.0.clone();
+        let config = self.0.get();
         Box::pin(async move {
             let Ok(session) = russh::server::run_stream(config, stream, Refusing).await else { return };
             let handle = session.handle();

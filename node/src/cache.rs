@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use tether_client::client::ApiClient;
 use tether_shared::api::NodeTrustState;
+use tether_shared::current::Current;
 use tether_shared::identity::Identity;
 use tether_shared::labels::Labels;
-use tether_shared::resource::Role;
+use tether_shared::resource::{CaType, CertAuthority, Role};
 use tether_shared::rolemap::RoleMap;
 
 use tether_audit::{Event, Outcome};
@@ -34,6 +35,10 @@ struct State {
     /// Role maps of trusted clusters' user CAs.
     role_maps: HashMap<String, RoleMap>,
     roles: HashMap<String, Role>,
+    /// The own cluster's host and TLS CAs.
+    own_cas: Vec<CertAuthority>,
+    /// The own cluster's trusted host CA keys.
+    host_cas: Vec<russh::keys::PublicKey>,
     loaded: bool,
 }
 
@@ -43,12 +48,20 @@ pub struct TrustCache {
     labels: Labels,
     audit: Arc<Audit>,
     state: RwLock<State>,
+    /// Counts updates, for the node's certificate renewal.
+    updates: tokio::sync::watch::Sender<u64>,
 }
 
 impl TrustCache {
     /// An empty cache for a node of `cluster` with `labels`.
     pub fn new(cluster: &str, labels: Labels, audit: Arc<Audit>) -> Arc<Self> {
-        Arc::new(TrustCache { cluster: cluster.to_string(), labels, audit, state: RwLock::new(State::default()) })
+        Arc::new(TrustCache {
+            cluster: cluster.to_string(),
+            labels,
+            audit,
+            state: RwLock::new(State::default()),
+            updates: tokio::sync::watch::channel(0).0,
+        })
     }
 
     /// Replaces the cached state.
@@ -59,7 +72,7 @@ impl TrustCache {
         cas.sort_by_key(|ca| ca.spec.cluster_name != self.cluster);
         for ca in cas {
             let cluster = ca.spec.cluster_name.clone();
-            for key in &ca.spec.active_keys.ssh {
+            for key in &ca.spec.trusted().ssh {
                 match russh::keys::PublicKey::from_openssh(key) {
                     Ok(k) => state.cas.push((cluster.clone(), k)),
                     Err(e) => tracing::warn!(%cluster, "skipping an unreadable user CA key: {e}"),
@@ -75,10 +88,29 @@ impl TrustCache {
             }
         }
         state.roles = fresh.roles.into_iter().map(|r| (r.metadata.name.clone(), r)).collect();
+        state.own_cas = fresh.own_cas.into_iter().filter(|ca| ca.spec.cluster_name == self.cluster).collect();
+        state.host_cas = state
+            .own_cas
+            .iter()
+            .filter(|ca| ca.spec.ca_type == CaType::Host)
+            .flat_map(|ca| ca.spec.trusted().ssh)
+            .filter_map(|k| russh::keys::PublicKey::from_openssh(&k).ok())
+            .collect();
         match self.state.write() {
             Ok(mut guard) => *guard = state,
             Err(poisoned) => *poisoned.into_inner() = state,
         }
+        self.updates.send_modify(|n| *n += 1);
+    }
+
+    /// The own cluster's CA of `ca_type` (host or TLS), as last fetched.
+    pub fn own_ca(&self, ca_type: CaType) -> Option<CertAuthority> {
+        self.read().own_cas.iter().find(|ca| ca.spec.ca_type == ca_type).cloned()
+    }
+
+    /// Says when the cache was updated.
+    pub fn updates(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.updates.subscribe()
     }
 
     /// Whether the first refresh has happened.
@@ -87,7 +119,11 @@ impl TrustCache {
     }
 
     /// Refreshes from the API until `shutdown` fires.
-    pub async fn refresh_loop(self: Arc<Self>, client: ApiClient, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn refresh_loop(
+        self: Arc<Self>,
+        client: Arc<Current<ApiClient>>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut failing = false;
         let mut known = String::new();
         loop {
@@ -96,9 +132,10 @@ impl TrustCache {
             } else {
                 format!("/webapi/nodes/trust?known={known}&wait={}", LONG_POLL.as_secs())
             };
+            let api = client.get();
             let fetched = tokio::select! {
                 _ = shutdown.changed() => return,
-                fetched = client.get::<NodeTrustState>(&path) => fetched,
+                fetched = api.get::<NodeTrustState>(&path) => fetched,
             };
             match fetched {
                 Ok(fresh) => {
@@ -141,6 +178,10 @@ impl NodeTrust for TrustCache {
 
     fn cluster(&self) -> &str {
         &self.cluster
+    }
+
+    fn host_cas(&self) -> Vec<russh::keys::PublicKey> {
+        self.read().host_cas.clone()
     }
 
     fn roles_for(&self, identity: &Identity, ca_cluster: &str) -> Result<Vec<Role>, NoRoles> {

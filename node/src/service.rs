@@ -12,9 +12,10 @@ use tether_shared::resource::{Node, NodeSpec, Resource};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{cache, identity, sshd};
+use super::{cache, identity, renew, sshd};
 use tether_audit::Audit;
 use tether_auth::nodes::HEARTBEAT_INTERVAL;
+use tether_shared::current::Current;
 
 /// How long a starting node waits for its first CA and role refresh before serving anyway.
 pub const FIRST_REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,7 +64,7 @@ impl NodeService {
         .await?;
         // Once joined, the node trusts only its cluster's TLS CA for the API (the join itself
         // may skip verification: `JoinVia::Remote::insecure`).
-        let client = creds.api_client(false)?;
+        let client = Arc::new(Current::new(creds.api_client(false)?));
         let audit = Arc::new(
             Audit::open_with(&settings.data_dir.join("log"), &creds.cluster, settings.audit.clone())
                 .context("cannot open the node's audit log")?,
@@ -87,9 +88,20 @@ impl NodeService {
         let addr = tether_edge::listen::reachable(listener.local_addr()?);
         let host_key = russh::keys::PrivateKey::from_openssh(&creds.private_key).context("node host key")?;
         let host_cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).context("node host certificate")?;
+        let (certs, renewals) = watch::channel(host_cert.clone());
         let mut config =
             sshd::SshdConfig::new(host_key, host_cert, settings.node_name.to_string(), settings.limits.clone());
         config.algorithms = settings.algorithms.clone();
+        config.renewals = Some(renewals);
+        let renewer = renew::Renewer {
+            path: settings.data_dir.join(identity::NODE_IDENTITY),
+            hostname: settings.hostname.to_string(),
+            creds: creds.clone(),
+            client: client.clone(),
+            cache: cache.clone(),
+            certs,
+        };
+        tasks.push(tokio::spawn(renewer.run(shutdown.clone())));
         let listener = tether_edge::listen::Listener::new(listener, "node ssh", settings.limits.listener.clone());
         tasks.push(tokio::spawn(sshd::serve(listener, config, cache.clone(), shutdown.clone())));
 
@@ -97,7 +109,9 @@ impl NodeService {
             Node::new(settings.node_name, NodeSpec { hostname: settings.hostname.to_string(), addr: addr.to_string() });
         node.metadata.labels = labels;
         // One beat before returning, so the node is in the inventory once start() returns.
-        if let Err(e) = client.post::<_, Vec<String>>("/webapi/nodes/heartbeat", &Resource::Node(node.clone())).await {
+        if let Err(e) =
+            client.get().post::<_, Vec<String>>("/webapi/nodes/heartbeat", &Resource::Node(node.clone())).await
+        {
             tracing::warn!("node: first heartbeat failed: {e}");
         }
         tasks.push(tokio::spawn(heartbeat_loop(client, node, shutdown)));
@@ -114,12 +128,12 @@ impl NodeService {
     }
 }
 
-async fn heartbeat_loop(client: ApiClient, node: Node, mut shutdown: watch::Receiver<bool>) {
+async fn heartbeat_loop(client: Arc<Current<ApiClient>>, node: Node, mut shutdown: watch::Receiver<bool>) {
     let body = Resource::Node(node);
     let mut failing = false;
     loop {
         // The first beat goes out at once, so a started node is listed straight away.
-        match client.post::<_, Vec<String>>("/webapi/nodes/heartbeat", &body).await {
+        match client.get().post::<_, Vec<String>>("/webapi/nodes/heartbeat", &body).await {
             Ok(_) => {
                 if failing {
                     tracing::info!("node: heartbeats reach the auth API again");

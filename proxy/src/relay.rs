@@ -16,6 +16,7 @@ use tether_audit::{Event, Outcome};
 use russh::keys::Certificate;
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId};
+use tether_shared::current::Current;
 use tether_shared::identity::Identity;
 use tether_shared::labels::Labels;
 use tether_shared::proxy_header::Signer;
@@ -40,10 +41,10 @@ const GOODBYE_WAIT: Duration = Duration::from_secs(2);
 /// listener's shutdown grace to finish.
 pub async fn serve(
     listener: Listener,
-    config: Arc<russh::server::Config>,
+    config: Arc<Current<russh::server::Config>>,
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
-    signer: Arc<Signer>,
+    signer: Arc<Current<Signer>>,
     shutdown: watch::Receiver<bool>,
 ) {
     let listener = listener.with_refusals(Arc::new(tether_edge::ssh_config::SshRefusal(config.clone())));
@@ -60,7 +61,7 @@ pub async fn serve(
                 channels: HashMap::new(),
                 relays: JoinSet::new(),
             };
-            run_connection(conn, config.clone(), handler)
+            run_connection(conn, config.get(), handler)
         })
         .await;
 }
@@ -97,7 +98,7 @@ struct Relay {
     auth: Arc<AuthService>,
     tunnels: Arc<Registry>,
     /// Signs the user's address for the node (`dial.rs`).
-    signer: Arc<Signer>,
+    signer: Arc<Current<Signer>>,
     addr: SocketAddr,
     gate: Gate,
     identity: Option<Identity>,
@@ -220,7 +221,7 @@ impl Relay {
             return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
         }
         let addr = node.spec.addr.clone();
-        match crate::dial::node(&addr, &node.metadata.name, self.addr, &self.signer).await {
+        match crate::dial::node(&addr, &node.metadata.name, self.addr, &self.signer.get()).await {
             Ok(tcp) => Ok((Box::new(tcp), None)),
             Err(cause) => Err(Refusal::Unreachable { host, addr, cause }),
         }
@@ -233,7 +234,7 @@ impl russh::server::Handler for Relay {
     // Plain public keys are refused by russh's default `auth_publickey`: only certificates pass.
 
     async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
-        let cas = vec![self.auth.authority().user_ca_public().clone()];
+        let cas = self.auth.authority().user_cas_trusted();
         // The relay only checks who the user is; whether they may use this login on the node is
         // RBAC's answer at the subsystem request (with a reason), and the node checks it again.
         // A root's user needs a certificate the root bound to this cluster (their roles mapped).

@@ -184,6 +184,34 @@ pub struct SignRequest {
     pub ttl_secs: u64,
 }
 
+/// `POST /webapi/nodes/renew`: a node's certificates again, from the keys its cluster's CAs sign
+/// with now, for the key of the client certificate it calls with; answered with a
+/// [`JoinResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRenewRequest {
+    /// The OS host name (a principal of the host certificate).
+    pub hostname: String,
+}
+
+/// `POST /webapi/authorities/rotate`: move CAs of this cluster to another rotation phase
+/// (`tctl auth rotate`); answered with the CAs' public parts after the move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// Which CA; all three when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_type: Option<crate::resource::CaType>,
+    /// `manual`: go to `phase`; `auto`: start a rotation the auth service walks by itself.
+    pub mode: crate::resource::RotationMode,
+    /// The phase to go to (manual mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::resource::RotationPhase>,
+    /// How long the old key stays trusted (automatic mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<crate::duration::GoDuration>,
+}
+
 /// `POST /webapi/certs/leaf`: the caller's certificates bound to one of this cluster's leaves
 /// (see [`crate::identity::Identity::route_to_cluster`]); answered with a [`LoginResponse`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +266,10 @@ pub struct NodeTrustState {
     pub user_cas: Vec<crate::resource::CertAuthority>,
     /// Every role of the cluster.
     pub roles: Vec<crate::resource::Role>,
+    /// The node's own cluster's host and TLS CAs: which host CAs vouch for a proxy, and (from
+    /// their rotation) when the node renews its own certificates.
+    #[serde(default)]
+    pub own_cas: Vec<crate::resource::CertAuthority>,
     /// A digest of the above: a node passes it back to wait for the next change.
     #[serde(default)]
     pub revision: String,

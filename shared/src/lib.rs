@@ -21,6 +21,7 @@
 //!   listener and the tunnel benchmark.
 //! - [`yaml`]: reading YAML into typed values with `FILE:LINE:COL: FIELD: message` errors
 //!   (resource files and the daemon's config both read through it).
+//! - [`current`]: a value a CA rotation replaces while readers keep the one they took.
 //! - [`names`], [`duration`]: small value types shared by the above; [`pattern`]: the `^…$`
 //!   regex convention (and one-line regex errors) that labels, templates and role maps share.
 //!
@@ -28,6 +29,7 @@
 //! `tether-client`, `tsh` profiles and tables in `tether-cli`.
 
 pub mod api;
+pub mod current;
 pub mod duration;
 pub mod identity;
 pub mod labels;

@@ -149,6 +149,26 @@ impl TlsCa {
         Zeroizing::new(self.issuer.key().serialize_pem())
     }
 
+    /// `other`'s CA certificate (same subject, same key, same validity) signed by this CA: sent
+    /// after a server certificate from `other`, it lets a client that trusts only this CA
+    /// verify it. A rotation sends the new CA cross-signed by the old one.
+    pub fn cross_sign(&self, other: &TlsCa) -> Result<CertificateDer<'static>, CertError> {
+        let (not_before, not_after) = {
+            let cert = parse(&other.cert_der)?;
+            let validity = cert.validity();
+            (validity.not_before.to_datetime(), validity.not_after.to_datetime())
+        };
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(&other.cluster, &other.cluster);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.serial_number = Some(random_serial()?);
+        let cert = params.signed_by(other.issuer.key(), &self.issuer)?;
+        Ok(cert.der().clone())
+    }
+
     /// Issues a server certificate for `dns_names` and `ips` with a new Ed25519 key,
     /// valid from `not_before` to `not_after` (EKU serverAuth).
     pub fn issue_server_cert(
@@ -738,6 +758,29 @@ mod tests {
         let wrong = ServerName::try_from("evil.example").unwrap();
         assert!(verifier.verify_server_cert(&server.cert_der, &[], &wrong, &[], now).is_err());
         assert!(ca.issue_server_cert(&[], &[], id.valid_after, id.valid_before).is_err());
+    }
+
+    #[test]
+    fn a_client_that_knows_only_the_old_ca_verifies_the_new_one_through_its_cross_signature() {
+        let old = TlsCa::generate("root.example").unwrap();
+        let new = TlsCa::generate("root.example").unwrap();
+        let id = current_identity("root.example");
+        let server = new.issue_server_cert(&["localhost".into()], &[], id.valid_after, id.valid_before).unwrap();
+        let cross = old.cross_sign(&new).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let now = UnixTime::now();
+        let knows_old = WebPkiServerVerifier::builder_with_provider(roots(&old), provider()).build().unwrap();
+        assert!(
+            knows_old.verify_server_cert(&server.cert_der, &[], &name, &[], now).is_err(),
+            "the new CA's certificate verified without the cross-signature"
+        );
+        knows_old.verify_server_cert(&server.cert_der, std::slice::from_ref(&cross), &name, &[], now).unwrap();
+        // A client that knows the new CA verifies the same chain, cross-signature and all.
+        let knows_new = WebPkiServerVerifier::builder_with_provider(roots(&new), provider()).build().unwrap();
+        knows_new.verify_server_cert(&server.cert_der, std::slice::from_ref(&cross), &name, &[], now).unwrap();
+        // A stranger's cross-signature does not help.
+        let stranger = TlsCa::generate("root.example").unwrap().cross_sign(&new).unwrap();
+        assert!(knows_old.verify_server_cert(&server.cert_der, &[stranger], &name, &[], now).is_err());
     }
 
     /// A complete mutual-TLS handshake in memory, the client using its SSH key.

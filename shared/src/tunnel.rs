@@ -29,7 +29,7 @@ pub const STATUS_OK: &str = "OK";
 pub const MAX_LINE: u64 = 64 * 1024;
 
 /// A control message on the tunnel's subsystem channel (one JSON object per line).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
     /// Root → agent, first and whenever the set of root proxies changes.
@@ -40,6 +40,15 @@ pub enum Control {
         heartbeat_ms: u64,
         /// Every live root proxy's ID: the agent pool keeps one tunnel to each.
         proxies: Vec<String>,
+        /// The root reads [`Control::Authorities`] (an older root does not, and says nothing).
+        #[serde(default)]
+        ca_sync: bool,
+    },
+    /// Either way: the sender's CAs, public parts, after the tunnel comes up and after each of
+    /// their rotation phases; the other side stores them as its copy of the sender's CAs.
+    Authorities {
+        /// One `cert_authority` of each type (user, host, TLS).
+        cas: Vec<crate::resource::CertAuthority>,
     },
     /// Agent → root, every `heartbeat_ms`.
     Heartbeat {
@@ -83,8 +92,12 @@ mod tests {
 
     #[test]
     fn control_lines_round_trip() {
-        let hello =
-            Control::Hello { proxy_id: "p1".into(), heartbeat_ms: 5000, proxies: vec!["p1".into(), "p2".into()] };
+        let hello = Control::Hello {
+            proxy_id: "p1".into(),
+            heartbeat_ms: 5000,
+            proxies: vec!["p1".into(), "p2".into()],
+            ca_sync: true,
+        };
         let line = hello.line();
         assert!(line.ends_with('\n') && !line.trim_end().contains('\n'));
         assert_eq!(serde_json::from_str::<Control>(line.trim_end()).unwrap(), hello);
@@ -93,5 +106,8 @@ mod tests {
             Control::Heartbeat { version: "1".into() }
         );
         assert!(serde_json::from_str::<Control>(r#"{"type":"launch_missiles"}"#).is_err());
+        // An older root's hello: no CA sync.
+        let old = r#"{"type":"hello","proxy_id":"p","heartbeat_ms":1,"proxies":[]}"#;
+        assert!(matches!(serde_json::from_str::<Control>(old).unwrap(), Control::Hello { ca_sync: false, .. }));
     }
 }

@@ -5,11 +5,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use tether_client::client::ApiClient;
 use tether_client::credentials::Credentials;
-use tether_shared::api::{AuditEvent, LoginResponse, SignRequest};
+use tether_shared::api::{AuditEvent, LoginResponse, RotateRequest, SignRequest};
 use tether_shared::duration::GoDuration;
-use tether_shared::resource::{CaType, Resource};
+use tether_shared::resource::{CaType, CertAuthoritySpec, Resource, RotationMode, RotationPhase};
 
-use crate::cli::{AuditListing, CaTypeArg, Format};
+use crate::cli::{AuditListing, CaTypeArg, Format, RotateType};
 use crate::output::table;
 
 async fn cert_authorities(client: &ApiClient) -> Result<Vec<tether_shared::resource::CertAuthority>> {
@@ -23,28 +23,89 @@ async fn cert_authorities(client: &ApiClient) -> Result<Vec<tether_shared::resou
         .collect())
 }
 
-fn ssh_fingerprint(key: &str) -> String {
-    russh::keys::ssh_key::PublicKey::from_openssh(key)
-        .map(|k| k.fingerprint(Default::default()).to_string())
-        .unwrap_or_else(|_| "(unreadable key)".into())
-}
-
-/// `tctl status`.
+/// `tctl status`: the cluster, and for each of its CAs (then those of its trusted and remote
+/// clusters) the rotation phase and the fingerprints of the keys that sign and of those only
+/// trusted, and when the automatic mode moves next.
 pub async fn status(client: &ApiClient) -> Result<()> {
     let ping = client.ping().await?;
     println!("Cluster  {}", ping.cluster_name);
     println!("Version  {}", ping.server_version);
     println!("Proxy    {}", client.addr());
-    for ca in cert_authorities(client).await? {
+    let mut cas = cert_authorities(client).await?;
+    // This cluster's CAs first.
+    cas.sort_by_key(|ca| (ca.spec.cluster_name != ping.cluster_name, ca.spec.cluster_name.clone(), ca.spec.ca_type));
+    for ca in cas {
         let what = match ca.spec.ca_type {
             CaType::User => "User CA",
             CaType::Host => "Host CA",
             CaType::Tls => "TLS CA ",
         };
-        let keys: Vec<String> = ca.spec.active_keys.ssh.iter().map(|k| ssh_fingerprint(k)).collect();
-        let detail =
-            if keys.is_empty() { format!("{} certificate(s)", ca.spec.active_keys.tls.len()) } else { keys.join(", ") };
-        println!("{what}  {} {detail}", ca.spec.cluster_name);
+        let spec = &ca.spec;
+        let mut line = format!("{what}  {}  phase {}", spec.cluster_name, spec.phase());
+        if let Some(rotation) = &spec.rotation {
+            if rotation.mode == RotationMode::Auto && spec.phase() != RotationPhase::Standby {
+                line.push_str(" (automatic");
+                if let Some(next) = rotation.next_phase_at {
+                    let secs = (next - time::OffsetDateTime::now_utc()).whole_seconds().max(0);
+                    line.push_str(&format!(
+                        ", next phase in {}",
+                        GoDuration(std::time::Duration::from_secs(secs as u64))
+                    ));
+                }
+                line.push(')');
+            }
+            if let Some(last) =
+                rotation.last_rotated.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            {
+                line.push_str(&format!(", last rotated {last}"));
+            }
+        }
+        println!("{line}");
+        let signing = CertAuthoritySpec { active_keys: spec.active_keys.clone(), ..spec.clone() };
+        let signing = CertAuthoritySpec { additional_trusted_keys: Default::default(), ..signing };
+        for key in signing.fingerprints() {
+            println!("         signing  {key}");
+        }
+        let trusted = CertAuthoritySpec { active_keys: spec.additional_trusted_keys.clone(), ..spec.clone() };
+        let trusted = CertAuthoritySpec { additional_trusted_keys: Default::default(), ..trusted };
+        for key in trusted.fingerprints() {
+            println!("         trusted  {key}");
+        }
+    }
+    Ok(())
+}
+
+/// `tctl auth rotate`.
+pub async fn rotate(
+    client: &ApiClient,
+    ca_type: Option<RotateType>,
+    manual: bool,
+    phase: Option<&str>,
+    grace_period: Option<&str>,
+) -> Result<()> {
+    let phase = phase.map(|p| p.parse::<RotationPhase>().map_err(|e| anyhow::anyhow!("--phase: {e}"))).transpose()?;
+    let grace_period = grace_period.map(|g| g.parse::<GoDuration>().context("--grace-period")).transpose()?;
+    let ca_type = ca_type.map(|t| match t {
+        RotateType::User => CaType::User,
+        RotateType::Host => CaType::Host,
+        RotateType::Tls => CaType::Tls,
+    });
+    let mode = if manual { RotationMode::Manual } else { RotationMode::Auto };
+    let req = RotateRequest { ca_type, mode, phase, grace_period };
+    let cas: Vec<Resource> = client.post("/webapi/authorities/rotate", &req).await?;
+    for ca in cas {
+        let Resource::CertAuthority(ca) = ca else { continue };
+        if ca_type.is_some_and(|t| t != ca.spec.ca_type) {
+            continue;
+        }
+        let mut line = format!("{} CA of {}: phase {}", ca.spec.ca_type, ca.spec.cluster_name, ca.spec.phase());
+        if let Some(rotation) = ca.spec.rotation.as_ref().filter(|r| r.mode == RotationMode::Auto)
+            && let Some(next) =
+                rotation.next_phase_at.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        {
+            line.push_str(&format!(" (automatic; next phase at {next})"));
+        }
+        println!("{line}");
     }
     Ok(())
 }
@@ -52,7 +113,7 @@ pub async fn status(client: &ApiClient) -> Result<()> {
 /// `tctl auth export --type=user|host`: lines for sshd's TrustedUserCAKeys, or known_hosts.
 pub async fn export(client: &ApiClient, ca_type: CaTypeArg) -> Result<()> {
     for ca in cert_authorities(client).await? {
-        for key in &ca.spec.active_keys.ssh {
+        for key in &ca.spec.trusted().ssh {
             let key = key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             match (ca_type, ca.spec.ca_type) {
                 (CaTypeArg::User, CaType::User) => println!("{key} {}", ca.spec.cluster_name),

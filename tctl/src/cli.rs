@@ -246,6 +246,33 @@ pub enum AuthCommand {
         #[arg(long = "type", value_enum)]
         ca_type: CaTypeArg,
     },
+    /// Rotate a certificate authority: by itself over a grace period, or (--manual) one phase
+    /// at a time: init, update_clients, update_servers, standby; rollback before standby.
+    Rotate {
+        /// Which CA (all three when absent).
+        #[arg(long = "type", value_enum)]
+        ca_type: Option<RotateType>,
+        /// Move one phase at a time (with --phase).
+        #[arg(long)]
+        manual: bool,
+        /// The phase to move to (with --manual).
+        #[arg(long, value_parser = ["init", "update_clients", "update_servers", "standby", "rollback"])]
+        phase: Option<String>,
+        /// How long the old key stays trusted (automatic mode; default 30h).
+        #[arg(long)]
+        grace_period: Option<String>,
+    },
+}
+
+/// The CA `tctl auth rotate` rotates.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotateType {
+    /// The SSH user CA.
+    User,
+    /// The SSH host CA.
+    Host,
+    /// The TLS CA.
+    Tls,
 }
 
 /// `tctl audit ...`

@@ -76,6 +76,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: Some(_), .. }) => Ok(()),
         Command::Auth(AuthCommand::Export { ca_type }) => authcmd::export(&client, ca_type).await,
         Command::Auth(AuthCommand::Sign { user, out, ttl }) => authcmd::sign(&client, &creds, &user, &out, &ttl).await,
+        Command::Auth(AuthCommand::Rotate { ca_type, manual, phase, grace_period }) => {
+            authcmd::rotate(&client, ca_type, manual, phase.as_deref(), grace_period.as_deref()).await
+        }
         Command::Audit(AuditCommand::Ls { since, format }) => authcmd::audit(&client, since.as_deref(), format).await,
         Command::Version | Command::Completion { .. } => Ok(()),
     }

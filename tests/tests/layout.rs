@@ -29,6 +29,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     (
         "shared",
         &[
+            "current",
             "names",
             "duration",
             "pattern",
@@ -56,12 +57,14 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
         "auth",
         &[
             "sealed",
+            "keys",
             "password",
             "refusal",
             "tunnel_status",
             "base",
             "tokens",
             "certs",
+            "rotation",
             "lockout",
             "login",
             "trust",
@@ -69,7 +72,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
             "resources",
         ],
     ),
-    ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "service"]),
+    ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "renew", "service"]),
     ("proxy", &["dial", "tunnel", "relay"]),
     ("web", &["ratelimit", "handlers"]),
     ("server", &["config", "process"]),

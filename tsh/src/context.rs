@@ -68,7 +68,49 @@ pub async fn fetch(global: &Global, creds: &Credentials, insecure: bool) -> Resu
         // Only slower next time.
         tracing::debug!("cannot cache the leaf clusters: {e}");
     }
+    if global.identity.is_none()
+        && let Some(own) = all.iter().find(|c| c.name == creds.cluster)
+        && tls_rotated(creds, own)
+    {
+        // The TLS CA is rotating: new certificates now, while the old ones still count (after
+        // standby the old client certificate opens nothing, not even a renewal).
+        match renew_profile(creds, insecure).await {
+            Ok(_) => tracing::debug!("renewed the profile's certificates: the cluster's TLS CA rotated"),
+            Err(e) => tracing::warn!("the cluster's TLS CA is rotating, and renewing your certificates failed: {e:#}"),
+        }
+    }
     Ok(all)
+}
+
+/// Whether the cluster's TLS CAs (`own`, the key that signs clients first) are not the ones
+/// `creds` trust, or its client certificate is not from the key that signs clients now.
+fn tls_rotated(creds: &Credentials, own: &ClusterInfo) -> bool {
+    use rustls_pki_types::pem::PemObject;
+    let trim = |v: &[String]| v.iter().map(|p| p.trim().to_string()).collect::<std::collections::BTreeSet<_>>();
+    if own.tls_cas.is_empty() || trim(&own.tls_cas) != trim(&creds.tls_cas) {
+        return !own.tls_cas.is_empty();
+    }
+    let der = |pem: &str| rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok().map(|d| d.into_owned());
+    let (Some(signer), Some(mine)) = (own.tls_cas.first().and_then(|p| der(p)), der(&creds.tls_cert)) else {
+        return false;
+    };
+    tether_shared::tls_cert::verify_client_cert(&mine, &[signer], std::time::SystemTime::now()).is_err()
+}
+
+/// The profile's certificates and CAs again from the root (`POST /webapi/certs/renew`, the same
+/// key), saved in the profile when it is still the login of `creds`.
+pub async fn renew_profile(creds: &Credentials, insecure: bool) -> Result<Credentials> {
+    let resp: tether_shared::api::LoginResponse =
+        creds.api_client(insecure)?.post("/webapi/certs/renew", &serde_json::json!({})).await?;
+    let mut renewed = creds.clone();
+    renewed.ssh_cert = resp.ssh_cert;
+    renewed.tls_cert = resp.tls_cert;
+    renewed.tls_cas = resp.tls_cas;
+    renewed.host_cas = resp.host_cas;
+    if !profile::save_renewed(&profile::home(), &creds.ssh_cert, &renewed)? {
+        bail!("another tsh login replaced this profile meanwhile");
+    }
+    Ok(renewed)
 }
 
 /// Leaf `name`'s row from the profile's cache, when fresh (never with `-i`).
@@ -278,6 +320,8 @@ pub struct NodeTarget {
     insecure: bool,
     /// Whether the leaf's CAs came from the profile's cache (and were not checked since).
     leaf_cached: bool,
+    /// Whether the certificates were renewed after a refusal already (once per command).
+    renewed: bool,
 }
 
 impl NodeTarget {
@@ -310,7 +354,7 @@ impl NodeTarget {
         };
         let proxy = ssh_proxy(&creds, insecure).await?;
         tracing::debug!(leaf_cached, "{login}@{host} in {cluster}, through {proxy}");
-        Ok(NodeTarget { proxy, keys, host, cluster, login, root, insecure, leaf_cached })
+        Ok(NodeTarget { proxy, keys, host, cluster, login, root, insecure, leaf_cached, renewed: false })
     }
 
     /// After `err`: when the node's host certificate did not verify against leaf CAs from the
@@ -318,6 +362,10 @@ impl NodeTarget {
     /// changed, so that the caller tries again; otherwise the error to report (`err`, saying
     /// why asking again did not help when it did not).
     pub async fn refresh_after(&mut self, global: &Global, err: anyhow::Error) -> Result<()> {
+        if crate::ssh::stale(&err) && !self.renewed {
+            self.renewed = true;
+            return self.renew(global, err).await;
+        }
         if !self.leaf_cached || !crate::ssh::untrusted_node(&err) {
             return Err(err);
         }
@@ -336,6 +384,42 @@ impl NodeTarget {
             Some(_) => Err(err),
             None => Err(err.context(format!("(the root no longer lists cluster {})", self.cluster))),
         }
+    }
+
+    /// After a refusal a CA rotation explains: the profile's certificates and CAs again from the
+    /// root (`POST /webapi/certs/renew`, the same key), and for a leaf a new bound certificate;
+    /// `Ok` when the caller should try again, else `err` with why renewing did not help.
+    async fn renew(&mut self, global: &Global, err: anyhow::Error) -> Result<()> {
+        if global.identity.is_some() {
+            return Err(err);
+        }
+        let root = match renew_profile(&self.root, self.insecure).await {
+            Ok(root) => root,
+            Err(e) => return Err(err.context(format!("(renewing your certificates failed too: {e:#}; run tsh login)"))),
+        };
+        tracing::debug!("renewed the profile's certificates after a refusal: {err:#}");
+        let leaf = if self.cluster == root.cluster {
+            None
+        } else {
+            Some(
+                fetch(global, &root, self.insecure)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.name == self.cluster)
+                    .with_context(|| format!("the root no longer lists cluster {}", self.cluster))?,
+            )
+        };
+        let creds = match &leaf {
+            Some(leaf) => bound(global, &root, self.insecure, &leaf.name).await?,
+            None => root.clone(),
+        };
+        self.keys = match &leaf {
+            Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
+            None => Keys::from(&creds)?,
+        };
+        self.root = root;
+        self.leaf_cached = false;
+        Ok(())
     }
 
     /// Connects to the node on `port` (asking the root once more when cached CAs fail).

@@ -107,6 +107,18 @@ pub(crate) fn untrusted_node(e: &anyhow::Error) -> bool {
     e.downcast_ref::<UntrustedNode>().is_some()
 }
 
+/// A refusal a CA rotation explains: the proxy's host certificate from a key the profile does
+/// not know yet, or a certificate of the user's that a server no longer accepts. Renewing the
+/// profile's certificates and CAs once may fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Stale(pub(crate) String);
+
+/// Whether `e` is a [`Stale`] refusal.
+pub(crate) fn stale(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Stale>().is_some()
+}
+
 /// A connection that ended before authentication (refused, reset, closed during the
 /// handshake): worth another try, unlike a refused certificate.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +178,7 @@ where
                     if what == "node" {
                         return Err(UntrustedNode(msg).into());
                     }
-                    bail!("{msg}")
+                    return Err(Stale(msg).into());
                 }
                 None => {
                     // A server that hung up with a reason (at its connection limits) is quoted.
@@ -194,9 +206,10 @@ where
     }
     let auth = auth.with_context(|| format!("authentication with {what} {host:?} failed"))?;
     if !auth.success() {
-        bail!(
+        return Err(Stale(format!(
             "{what} {host:?} refused the certificate for login {login:?} (the login may not be allowed, or the certificate expired: run tsh status)"
-        );
+        ))
+        .into());
     }
     tracing::debug!("{what} {host}: authenticated");
     Ok(handle)

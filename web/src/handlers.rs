@@ -84,6 +84,9 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
         .route("/webapi/auth/sign", post(sign))
         .route("/webapi/certs/leaf", post(leaf_cert))
+        .route("/webapi/certs/renew", post(renew_certs))
+        .route("/webapi/authorities/rotate", post(rotate))
+        .route("/webapi/nodes/renew", post(renew_node))
         .route("/webapi/nodes/join", post(join_node))
         .route("/webapi/nodes/heartbeat", post(heartbeat))
         .route("/webapi/nodes/trust", get(node_trust))
@@ -252,6 +255,37 @@ async fn leaf_cert(
     let req = json_body(body)?;
     let holder = peer.key.ok_or_else(|| AuthError::Forbidden("your client certificate has no Ed25519 key".into()))?;
     Ok(Json(state.auth.trust().issue_leaf_cert(who, &holder, &req.cluster, &req.public_key).await?))
+}
+
+/// The caller's own certificates from the keys that sign now (after a rotation phase).
+async fn renew_certs(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<LoginResponse>, ApiError> {
+    let who = caller(&peer)?;
+    let holder = peer.key.ok_or_else(|| AuthError::Forbidden("your client certificate has no Ed25519 key".into()))?;
+    Ok(Json(state.auth.resources().renew_for_user(who, &holder).await?))
+}
+
+/// A node's certificates from the keys that sign now.
+async fn renew_node(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<tether_shared::api::NodeRenewRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<JoinResponse>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    let holder = peer.key.ok_or_else(|| AuthError::Forbidden("your client certificate has no Ed25519 key".into()))?;
+    Ok(Json(state.auth.nodes().renew_node(who, &holder, &req.hostname).await?))
+}
+
+/// `tctl auth rotate`.
+async fn rotate(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<tether_shared::api::RotateRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Vec<Resource>>, ApiError> {
+    let who = caller(&peer)?;
+    let req = json_body(body)?;
+    let cas = state.auth.resources().rotate(who, &req).await?;
+    Ok(Json(cas.into_iter().map(Resource::CertAuthority).collect()))
 }
 
 /// `GET /webapi/events?since=RFC3339&limit=N`.

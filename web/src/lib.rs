@@ -25,6 +25,7 @@ use hyper_util::rt::TokioIo;
 use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tether_shared::api::PingResponse;
+use tether_shared::current::Current;
 use tether_shared::identity::Identity;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -122,20 +123,48 @@ impl rustls::server::danger::ClientCertVerifier for DeferredClientVerifier {
 
 /// Builds the TLS configuration: the server certificate and key, and client certificates
 /// optional, their chains verified after the handshake (see the module docs).
-pub fn tls_config(
-    cert_chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Result<Arc<ServerConfig>, String> {
+pub fn tls_config(cert: Arc<HttpsCert>) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(DeferredClientVerifier(provider.clone()));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS versions: {e}"))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(cert_chain, key)
-        .map_err(|e| format!("server certificate: {e}"))?;
+        .with_cert_resolver(cert);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The HTTPS certificate chain and key every new handshake presents; renewed in place when the
+/// cluster's TLS CA moves to a phase with another signing key.
+#[derive(Debug)]
+pub struct HttpsCert(Current<rustls::sign::CertifiedKey>);
+
+impl HttpsCert {
+    /// The certificate `chain` (leaf first) with its private `key`.
+    pub fn new(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<Self>, String> {
+        Ok(Arc::new(HttpsCert(Current::new(certified(chain, key)?))))
+    }
+
+    /// Presents `chain` and `key` from the next handshake on.
+    pub fn set(&self, chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<(), String> {
+        self.0.set(certified(chain, key)?);
+        Ok(())
+    }
+}
+
+fn certified(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::sign::CertifiedKey, String> {
+    let key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| format!("server certificate: {e}"))?;
+    Ok(rustls::sign::CertifiedKey::new(chain, key))
+}
+
+impl rustls::server::ResolvesServerCert for HttpsCert {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.get())
+    }
 }
 
 /// Requests one source has in flight, per listener; entries leave with their last request.

@@ -17,11 +17,7 @@ impl Trust {
     /// roles beside). When it verifies against neither, the reason, for the caller to see.
     pub async fn identify_tls_client(&self, der: &[u8]) -> Result<(Identity, Option<Vec<String>>), ClientRefusal> {
         let now = std::time::SystemTime::now();
-        let local = tether_shared::tls_cert::verify_client_cert(
-            der,
-            std::slice::from_ref(self.authority.tls_ca().cert_der()),
-            now,
-        );
+        let local = tether_shared::tls_cert::verify_client_cert(der, &self.authority.tls_cas_der(), now);
         let err = match local {
             Ok(id) => return Ok((id, None)),
             Err(e) => e,
@@ -76,7 +72,7 @@ impl Trust {
             return Err(TrustRefusal::NotTrusted(cluster));
         };
         let keys: Vec<russh::keys::PublicKey> =
-            user_ca.spec.active_keys.ssh.iter().filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok()).collect();
+            user_ca.spec.trusted().ssh.iter().filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok()).collect();
         let mut identity = tether_shared::ssh_cert::verify_user_cert(cert, &keys, None, std::time::SystemTime::now())?;
         if let Some(why) = identity.unbound_for(&self.core.cluster) {
             return Err(TrustRefusal::NotBound(why));
@@ -114,11 +110,12 @@ impl Trust {
         let Some(tls) = self.ca_of(cluster, CaType::Tls).await? else {
             return Err(TrustRefusal::NotTrusted(cluster.to_string()));
         };
-        if tls.spec.active_keys.tls.is_empty() {
+        let trusted = tls.spec.trusted();
+        if trusted.tls.is_empty() {
             return Err(TrustRefusal::Disabled(cluster.to_string()));
         }
         let mut roots = Vec::new();
-        for pem in &tls.spec.active_keys.tls {
+        for pem in &trusted.tls {
             use rustls_pki_types::pem::PemObject;
             let root = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
                 .map_err(|e| TrustRefusal::StoredCa { cluster: cluster.to_string(), cause: e.to_string() })?;

@@ -124,21 +124,15 @@ impl Trust {
     ) -> Result<(), AuthError> {
         for ca_type in CA_TYPES {
             let Some(mut ca) = self.ca_of(root, ca_type).await? else { continue };
-            let mut all = std::mem::take(&mut ca.spec.active_keys);
-            let old = std::mem::take(&mut ca.spec.deactivated_keys);
-            for k in old.ssh {
-                if !all.ssh.contains(&k) {
-                    all.ssh.push(k);
-                }
-            }
-            for k in old.tls {
-                if !all.tls.contains(&k) {
-                    all.tls.push(k);
-                }
-            }
             if enabled {
-                ca.spec.active_keys = all;
+                // Keys deactivated during a rotation come back as one set; the root's next sync
+                // sorts them into active and additional again.
+                let old = std::mem::take(&mut ca.spec.deactivated_keys);
+                ca.spec.active_keys.merge(&old);
             } else {
+                let mut all = std::mem::take(&mut ca.spec.active_keys);
+                all.merge(&std::mem::take(&mut ca.spec.additional_trusted_keys));
+                all.merge(&std::mem::take(&mut ca.spec.deactivated_keys));
                 ca.spec.deactivated_keys = all;
             }
             if ca_type == CaType::User

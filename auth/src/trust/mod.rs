@@ -12,6 +12,9 @@
 mod identify;
 mod leaf;
 mod root;
+mod sync;
+
+pub use sync::Peer;
 
 use tether_shared::identity::Identity;
 use tether_shared::resource::{CaType, Kind};
@@ -23,7 +26,7 @@ use tether_storage::records;
 use tether_storage::{WatchEvent, Watcher};
 
 /// The CA types a trust exchanges.
-pub const CA_TYPES: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
+pub const CA_TYPES: [CaType; 3] = CaType::ALL;
 
 /// A user of a trusted (root) cluster, as this leaf sees them.
 #[derive(Debug, Clone)]

@@ -166,8 +166,7 @@ impl Trust {
         if existing.is_some() {
             for ca in &cas {
                 let stored = records::get(&self.core.backend, &records::ca_key(leaf, ca.spec.ca_type)).await?;
-                let same =
-                    matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.active_keys == ca.spec.active_keys);
+                let same = matches!(&stored, Some(Resource::CertAuthority(s)) if s.spec.trusted() == ca.spec.trusted());
                 if !same {
                     return Err(clash());
                 }
@@ -280,8 +279,8 @@ impl Trust {
         let ca = self.ca_of(cluster, CaType::Host).await?;
         let keys: Vec<russh::keys::PublicKey> = ca
             .iter()
-            .flat_map(|ca| ca.spec.active_keys.ssh.iter())
-            .filter_map(|k| russh::keys::PublicKey::from_openssh(k).ok())
+            .flat_map(|ca| ca.spec.trusted().ssh)
+            .filter_map(|k| russh::keys::PublicKey::from_openssh(&k).ok())
             .collect();
         if keys.is_empty() {
             return Err(TrustRefusal::NoHostCa(cluster.to_string()));

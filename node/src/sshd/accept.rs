@@ -29,6 +29,7 @@ use super::proxied::ProxyJudge;
 use crate::session;
 use tether_edge::limits::ConnectionLimits;
 use tether_edge::listen::{Conn as Accepted, Listener};
+use tether_shared::current::Current;
 
 /// How long the node waits for a client to take its goodbye before the socket is closed.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
@@ -47,6 +48,9 @@ pub struct SshdConfig {
     pub auth_rejection_time: Duration,
     /// The algorithms offered (`teleport.kex_algorithms`, `ciphers`, `mac_algorithms`).
     pub algorithms: tether_shared::ssh_algorithms::AlgorithmLists,
+    /// Renewed host certificates (after a CA rotation phase), presented from the next
+    /// connection on.
+    pub renewals: Option<watch::Receiver<Certificate>>,
 }
 
 impl SshdConfig {
@@ -59,6 +63,7 @@ impl SshdConfig {
             limits,
             auth_rejection_time: tether_edge::ssh_config::AUTH_REJECTION_TIME,
             algorithms: Default::default(),
+            renewals: None,
         }
     }
 
@@ -76,8 +81,13 @@ impl SshdConfig {
 
 /// Serves SSH on `listener` until `shutdown` turns true (or its sender goes away); every spawned
 /// task is owned, and stopped before this returns.
-pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTrust>, shutdown: watch::Receiver<bool>) {
-    let russh_config = Arc::new(config.russh_config());
+pub async fn serve(
+    listener: Listener,
+    mut config: SshdConfig,
+    trust: Arc<dyn NodeTrust>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let russh_config = Arc::new(Current::new(config.russh_config()));
     let ctx = Arc::new(NodeCtx {
         node_name: config.node_name.clone(),
         trust,
@@ -91,7 +101,20 @@ pub async fn serve(listener: Listener, config: SshdConfig, trust: Arc<dyn NodeTr
     let listener = listener.with_judge(judge).with_refusals(refusals);
     tracing::info!(node = %ctx.node_name, addr = ?listener.local_addr().ok(), "SSH server listening");
     let node_name = ctx.node_name.clone();
-    listener.serve(shutdown, move |conn| serve_connection(conn, ctx.clone(), russh_config.clone(), grace)).await;
+    let presented = russh_config.clone();
+    let renew = async move {
+        let Some(mut renewals) = config.renewals.take() else { return std::future::pending().await };
+        while renewals.changed().await.is_ok() {
+            config.host_cert = renewals.borrow_and_update().clone();
+            presented.set(config.russh_config());
+            tracing::info!(node = %config.node_name, "presenting the renewed host certificate");
+        }
+        std::future::pending().await
+    };
+    tokio::select! {
+        () = listener.serve(shutdown, move |conn| serve_connection(conn, ctx.clone(), russh_config.get(), grace)) => {}
+        () = renew => {}
+    }
     tracing::info!(node = %node_name, "SSH server stopped");
 }
 

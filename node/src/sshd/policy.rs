@@ -38,6 +38,11 @@ pub trait NodeTrust: Send + Sync + 'static {
     fn user_cas(&self) -> Vec<(String, PublicKey)>;
     /// The node's own cluster.
     fn cluster(&self) -> &str;
+    /// The own cluster's trusted host CA keys (two during a rotation; empty until known): the
+    /// CAs of the proxies whose signed client addresses the node believes.
+    fn host_cas(&self) -> Vec<PublicKey> {
+        Vec::new()
+    }
     /// The roles that apply to an identity whose certificate was signed by `ca_cluster`'s CA (role
     /// names as they are for the local cluster, through the role map for a trusted one). Err = why
     /// none apply.

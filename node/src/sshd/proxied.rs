@@ -74,7 +74,11 @@ impl ProxyJudge {
     fn check(&self, header: &Result<Header, HeaderError>) -> Result<SocketAddr, HeaderError> {
         let header = header.as_ref().map_err(Clone::clone)?;
         let now = SystemTime::now();
-        let verified = header.verify(&self.host_cas, self.trust.cluster(), &self.node, now)?;
+        // The cluster's host CAs as the node knows them now (a rotation adds and drops one);
+        // before the first refresh, the CA of the node's own certificate.
+        let known = self.trust.host_cas();
+        let host_cas = if known.is_empty() { &self.host_cas } else { &known };
+        let verified = header.verify(host_cas, self.trust.cluster(), &self.node, now)?;
         if let Some(claim) = &header.signed {
             self.replays.lock().unwrap_or_else(|p| p.into_inner()).check(claim, now)?;
         }

@@ -19,12 +19,14 @@ use std::time::Duration;
 
 use russh::keys::{Certificate, PrivateKey, PublicKey};
 use russh::{Channel, ChannelMsg};
+use tether_shared::current::Current;
 use tether_shared::proxy_header::Signer;
 use tether_shared::resource::CaType;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, watch};
 
 use tether_auth::AuthService;
+use tether_auth::trust::Peer;
 use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
 
 /// How often the manager re-reads trusted clusters even without a change signal.
@@ -118,7 +120,6 @@ impl Retiring {
 struct Target {
     root: String,
     tunnel_addr: String,
-    host_cas: Vec<String>,
 }
 
 /// Runs the agent pools of this leaf until `stop` fires.
@@ -176,17 +177,27 @@ async fn targets(auth: &AuthService) -> Result<HashMap<String, Target>, tether_a
         if !tc.spec.enabled {
             continue;
         }
-        let Some(ca) = auth.trust().ca_of(&tc.metadata.name, CaType::Host).await? else { continue };
-        if ca.spec.active_keys.ssh.is_empty() {
+        if root_host_cas(auth, &tc.metadata.name).await?.is_empty() {
             continue;
         }
         let root = tc.metadata.name.clone();
-        out.insert(
-            root.clone(),
-            Target { root, tunnel_addr: tc.spec.tunnel_addr.clone(), host_cas: ca.spec.active_keys.ssh.clone() },
-        );
+        out.insert(root.clone(), Target { root, tunnel_addr: tc.spec.tunnel_addr.clone() });
     }
     Ok(out)
+}
+
+/// The root's host CA keys this leaf trusts now (two while the root rotates them): read at each
+/// connection, so a rotation on the root changes no running tunnel.
+async fn root_host_cas(auth: &AuthService, root: &str) -> Result<Vec<PublicKey>, tether_auth::AuthError> {
+    let Some(ca) = auth.trust().ca_of(root, CaType::Host).await? else { return Ok(Vec::new()) };
+    Ok(ca
+        .spec
+        .active_keys
+        .ssh
+        .iter()
+        .chain(&ca.spec.additional_trusted_keys.ssh)
+        .filter_map(|k| PublicKey::from_openssh(k).ok())
+        .collect())
 }
 
 #[derive(Default)]
@@ -203,11 +214,11 @@ struct PoolState {
 struct Pool {
     target: Target,
     leaf: String,
-    host_cas: Vec<PublicKey>,
     key: Arc<PrivateKey>,
-    cert: Certificate,
+    /// The pool's host certificate, renewed when this leaf's host CA rotates.
+    cert: Current<Certificate>,
     /// Signs, with the same key and certificate, the address of each user it relays to a node.
-    signer: Arc<Signer>,
+    signer: Arc<Current<Signer>>,
     auth: Arc<AuthService>,
     web_addr: String,
     recycle_after: u64,
@@ -220,15 +231,13 @@ impl Pool {
         let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| e.to_string())?;
         let leaf = auth.cluster_name().to_string();
         let cert = auth.authority().proxy_host_cert(key.public_key(), vec![leaf.clone()]).map_err(|e| e.to_string())?;
-        let host_cas = target.host_cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
-        let signer = Arc::new(Signer::new(&key, &cert).map_err(|e| e.to_string())?);
+        let signer = Arc::new(Current::new(Signer::new(&key, &cert).map_err(|e| e.to_string())?));
         Ok(Arc::new(Pool {
             signer,
             target: target.clone(),
             leaf,
-            host_cas,
             key: Arc::new(key),
-            cert,
+            cert: Current::new(cert),
             auth: auth.clone(),
             web_addr: web_addr.to_string(),
             recycle_after: recycle_after.max(1),
@@ -241,9 +250,24 @@ impl Pool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A host certificate for the pool's key from the key this leaf's host CA signs with now,
+    /// and the signer of users' addresses with both: after a rotation phase, new tunnels log in
+    /// with it, and every node keeps believing the addresses the pool signs.
+    fn renew(&self) -> Result<(), String> {
+        let cert = self
+            .auth
+            .authority()
+            .proxy_host_cert(self.key.public_key(), vec![self.leaf.clone()])
+            .map_err(|e| e.to_string())?;
+        self.signer.set(Signer::new(&self.key, &cert).map_err(|e| e.to_string())?);
+        self.cert.set(cert);
+        Ok(())
+    }
+
     /// Keeps one agent per known root proxy (at least one) until `stop` fires.
     async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut agents = tokio::task::JoinSet::new();
+        let mut cas = self.auth.authority().changes();
         loop {
             {
                 let mut state = self.lock();
@@ -256,6 +280,11 @@ impl Pool {
                 _ = stop.changed() => break,
                 () = self.wake.notified() => {}
                 Some(_) = agents.join_next() => {}
+                Ok(()) = cas.changed() => {
+                    if let Err(e) = self.renew() {
+                        tracing::warn!(root = %self.target.root, "tunnel: cannot renew the agents' certificate: {e}");
+                    }
+                }
             }
         }
         // Agents see `stop` and hang up; anything still dialling is cancelled.
@@ -327,7 +356,7 @@ impl Pool {
         let handler = AgentHandler {
             root: self.target.root.clone(),
             leaf: self.leaf.clone(),
-            host_cas: self.host_cas.clone(),
+            host_cas: root_host_cas(&self.auth, &self.target.root).await.map_err(|e| e.to_string())?,
             refusal: refusal.clone(),
             auth: self.auth.clone(),
             signer: self.signer.clone(),
@@ -345,7 +374,7 @@ impl Pool {
                 }
             })?;
             let auth = handle
-                .authenticate_openssh_cert(&self.leaf, self.key.clone(), self.cert.clone())
+                .authenticate_openssh_cert(&self.leaf, self.key.clone(), (*self.cert.get()).clone())
                 .await
                 .map_err(|e| format!("login at {addr} failed: {e}"))?;
             if !auth.success() {
@@ -376,18 +405,20 @@ impl Pool {
         let mut read = BufReader::with_capacity(1024, read);
         let hello = match tokio::time::timeout(CONNECT_TIMEOUT, read_line(&mut read)).await {
             Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
-                Ok(Control::Hello { proxy_id, heartbeat_ms, proxies }) => Ok((proxy_id, heartbeat_ms, proxies)),
+                Ok(Control::Hello { proxy_id, heartbeat_ms, proxies, ca_sync }) => {
+                    Ok((proxy_id, heartbeat_ms, proxies, ca_sync))
+                }
                 _ => Err(format!("unexpected first control message from the root: {line}")),
             },
             Ok(Ok(None)) => Err("the root closed the control channel".to_string()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("no hello from the root".to_string()),
         };
-        let (proxy_id, mut heartbeat) = match hello {
-            Ok((proxy_id, heartbeat_ms, proxies)) => {
+        let (proxy_id, mut heartbeat, ca_sync) = match hello {
+            Ok((proxy_id, heartbeat_ms, proxies, ca_sync)) => {
                 self.lock().known = proxies.len();
                 self.wake.notify_one();
-                (proxy_id, Duration::from_millis(heartbeat_ms.max(100)))
+                (proxy_id, Duration::from_millis(heartbeat_ms.max(100)), ca_sync)
             }
             Err(e) => {
                 let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
@@ -401,8 +432,19 @@ impl Pool {
         tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: connected");
         let beat = Control::Heartbeat { version: tether_shared::VERSION.to_string() }.line();
         let mut ticker = tokio::time::interval(heartbeat);
+        // This leaf's CAs, now and after each of their rotation phases (for a root that reads them).
+        let mut cas = self.auth.authority().changes();
+        cas.mark_changed();
         let outcome = loop {
             tokio::select! {
+                Ok(()) = cas.changed(), if ca_sync => {
+                    match self.auth.trust().own_cas() {
+                        Ok(own) => if write.write_all(Control::Authorities { cas: own }.line().as_bytes()).await.is_err() {
+                            break Outcome::Served;
+                        },
+                        Err(e) => tracing::warn!("tunnel: cannot send this cluster's CAs: {}", e.chain()),
+                    }
+                }
                 _ = stop.changed() => break Outcome::Stopped,
                 () = counts.recycle.notified() => {
                     if write.write_all(Control::Retire.line().as_bytes()).await.is_err() || write.flush().await.is_err() {
@@ -426,6 +468,11 @@ impl Pool {
                             if every != heartbeat {
                                 heartbeat = every;
                                 ticker = tokio::time::interval(heartbeat);
+                            }
+                        }
+                        Ok(Control::Authorities { cas }) => {
+                            if let Err(e) = self.auth.trust().sync_cas(Peer::Root, &self.target.root, &cas).await {
+                                tracing::warn!(root = %self.target.root, "tunnel: cannot store the CAs the root sent: {}", e.chain());
                             }
                         }
                         Ok(Control::Drain) => {
@@ -487,7 +534,7 @@ struct AgentHandler {
     host_cas: Vec<PublicKey>,
     refusal: Arc<Mutex<Option<String>>>,
     auth: Arc<AuthService>,
-    signer: Arc<Signer>,
+    signer: Arc<Current<Signer>>,
     web_addr: String,
     /// Transports in progress; dropped (aborted) with the connection.
     transports: tokio::task::JoinSet<()>,
@@ -532,7 +579,7 @@ impl russh::client::Handler for AgentHandler {
     ) -> Result<(), Self::Error> {
         reply.accept().await;
         let auth = self.auth.clone();
-        let signer = self.signer.clone();
+        let signer = self.signer.get();
         let web_addr = self.web_addr.clone();
         // The user's address as the root's relay saw it (the root is the tunnel's authenticated
         // peer); passed on to the node signed by this proxy.

@@ -14,11 +14,13 @@ use tether_audit::{Event, Outcome};
 use russh::keys::Certificate;
 use russh::server::{Auth, Handle, Msg, Session};
 use russh::{Channel, ChannelId};
+use tether_shared::current::Current;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
 use super::registry::Registry;
 use tether_auth::AuthService;
+use tether_auth::trust::Peer;
 use tether_edge::listen::{Conn, Gate, Listener};
 use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
 
@@ -31,7 +33,7 @@ pub const DRAIN_WAIT: Duration = Duration::from_secs(5);
 /// [`Control::Drain`], flushed, and the agent hangs up to reconnect elsewhere.
 pub async fn serve(
     listener: Listener,
-    config: Arc<russh::server::Config>,
+    config: Arc<Current<russh::server::Config>>,
     auth: Arc<AuthService>,
     registry: Arc<Registry>,
     shutdown: watch::Receiver<bool>,
@@ -48,7 +50,7 @@ pub async fn serve(
                 control: None,
                 control_tx: Some(control_tx),
             };
-            run_connection(conn, config.clone(), registry.clone(), handler, control_rx)
+            run_connection(conn, config.get(), registry.clone(), auth.clone(), handler, control_rx)
         })
         .await;
 }
@@ -57,6 +59,7 @@ async fn run_connection(
     conn: Conn,
     config: Arc<russh::server::Config>,
     registry: Arc<Registry>,
+    auth: Arc<AuthService>,
     handler: TunnelPeer,
     control_rx: tokio::sync::oneshot::Receiver<(String, Channel<Msg>)>,
 ) {
@@ -72,7 +75,7 @@ async fn run_connection(
         let mut stop = shutdown.clone();
         tokio::select! {
             opened = control_rx => match opened {
-                Ok((cluster, channel)) => run_control(&registry, &cluster, channel, handle.clone(), shutdown).await,
+                Ok((cluster, channel)) => run_control(&registry, &auth, &cluster, channel, handle.clone(), shutdown).await,
                 Err(_) => std::future::pending().await,
             },
             () = tokio::time::sleep(CONTROL_TIMEOUT) => {
@@ -100,9 +103,12 @@ async fn run_connection(
     }
 }
 
-/// Runs one tunnel's control channel: hello, heartbeats, discovery updates, drain on shutdown.
+/// Runs one tunnel's control channel: hello, heartbeats, discovery updates, the CAs of both
+/// sides (this root's after each rotation phase; the leaf's, stored as they come), drain on
+/// shutdown.
 async fn run_control(
     registry: &Registry,
+    auth: &AuthService,
     cluster: &str,
     channel: Channel<Msg>,
     handle: Handle,
@@ -119,9 +125,12 @@ async fn run_control(
         proxy_id: registry.proxy_id().to_string(),
         heartbeat_ms: registry.heartbeat_interval().as_millis() as u64,
         proxies: ids,
+        ca_sync: true,
     };
-    let first = hello(proxies.borrow_and_update().clone());
-    let reason = if write.write_all(first.line().as_bytes()).await.is_err() {
+    let mut cas = auth.authority().changes();
+    let own_cas = || auth.trust().own_cas().map(|cas| Control::Authorities { cas }.line());
+    let first = hello(proxies.borrow_and_update().clone()).line() + &own_cas().unwrap_or_default();
+    let reason = if write.write_all(first.as_bytes()).await.is_err() {
         "the control channel closed".to_string()
     } else {
         loop {
@@ -130,6 +139,11 @@ async fn run_control(
                     Ok(Ok(Some(line))) => match serde_json::from_str::<Control>(&line) {
                         Ok(Control::Heartbeat { .. }) => registry.heartbeat(cluster),
                         Ok(Control::Retire) => break retired(registry, cluster, registration.id, &mut write, stop.clone()).await,
+                        Ok(Control::Authorities { cas }) => {
+                            if let Err(e) = auth.trust().sync_cas(Peer::Leaf, cluster, &cas).await {
+                                tracing::warn!(%cluster, "tunnel: cannot store the CAs the leaf sent: {}", e.chain());
+                            }
+                        }
                         Ok(other) => tracing::debug!(%cluster, "tunnel: ignoring {other:?} from an agent"),
                         Err(e) => break format!("unreadable control message: {e}"),
                     },
@@ -137,6 +151,14 @@ async fn run_control(
                     Ok(Err(e)) => break format!("control channel error: {e}"),
                     Err(_) => break format!("no heartbeat for {:?}", registry.window()),
                 },
+                Ok(()) = cas.changed() => {
+                    match own_cas() {
+                        Ok(line) => if write.write_all(line.as_bytes()).await.is_err() {
+                            break "the control channel closed".into();
+                        },
+                        Err(e) => tracing::warn!("tunnel: cannot send this cluster's CAs: {}", e.chain()),
+                    }
+                }
                 changed = proxies.changed() => {
                     if changed.is_err() { break "shutting down".into() }
                     let msg = hello(proxies.borrow_and_update().clone());

@@ -8,6 +8,7 @@ use anyhow::Context;
 use tether_auth::AuthService;
 use tether_edge::listen::{Listener, reachable};
 use tether_shared::api::{PingAuth, PingProxy, PingProxySsh, PingResponse};
+use tether_shared::current::Current;
 use tether_web::WebState;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -77,9 +78,12 @@ pub(super) async fn start(
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<Proxy> {
     let (listeners, addrs) = Listeners::bind(auth_cfg, proxy_cfg).await?;
-    let tls = https_config(cfg, proxy_cfg, auth, &addrs)?;
+    let https = HttpsNames::of(cfg, proxy_cfg, auth, &addrs)?;
+    let https_cert = https.issue(auth)?;
+    let tls = tether_web::tls_config(https_cert.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let admin_identity = cfg.data_dir.join("admin-identity.json");
     auth.authority()
-        .write_admin_identity(&cfg.data_dir.join("admin-identity.json"), &addrs.web.to_string())
+        .write_admin_identity(&admin_identity, &addrs.web.to_string())
         .await
         .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {}", e.chain()))?;
 
@@ -102,8 +106,20 @@ pub(super) async fn start(
             cfg.limits.unauthenticated_burst,
         ),
     });
-    let (ssh_config, tunnel_config, signer) = relay_ssh_config(cfg, proxy_cfg, auth, &addrs)?;
-    let ssh_config = Arc::new(ssh_config);
+    let relay = RelayIdentity::new(cfg, proxy_cfg, auth, &addrs)?;
+    let (ssh_config, tunnel_config, signer) = relay.configs(auth)?;
+    let (ssh_config, tunnel_config, signer) =
+        (Arc::new(Current::new(ssh_config)), Arc::new(Current::new(tunnel_config)), Arc::new(Current::new(signer)));
+    let presented = Presented {
+        https,
+        https_cert,
+        relay,
+        ssh_config: ssh_config.clone(),
+        tunnel_config: tunnel_config.clone(),
+        signer: signer.clone(),
+        admin_identity,
+        web_addr: addrs.web.to_string(),
+    };
     let ssh_limits = cfg.limits.listener.clone();
     let web_limits = cfg.limits.web_listener();
     let listener = |tcp, name| Listener::new(tcp, name, ssh_limits.clone());
@@ -130,10 +146,10 @@ pub(super) async fn start(
             "proxy ssh",
             tokio::spawn(tether_proxy::relay::serve(
                 listener(listeners.ssh, "proxy ssh"),
-                ssh_config.clone(),
+                ssh_config,
                 auth.clone(),
                 registry.clone(),
-                Arc::new(signer),
+                signer,
                 stop.clone(),
             )),
         ),
@@ -141,13 +157,16 @@ pub(super) async fn start(
             "tunnel",
             tokio::spawn(tether_proxy::tunnel::server::serve(
                 listener(listeners.tunnel, "tunnel"),
-                Arc::new(tunnel_config),
+                tunnel_config,
                 auth.clone(),
                 registry.clone(),
                 stop.clone(),
             )),
         ),
         ("tunnel status", tokio::spawn(registry.run_flusher(auth.clone(), stop.clone()))),
+        ("ca follow", tokio::spawn(auth.authority().clone().follow(stop.clone()))),
+        ("ca rotation", tokio::spawn(auth.authority().clone().drive(stop.clone()))),
+        ("ca certificates", tokio::spawn(presented.follow(auth.clone(), stop.clone()))),
         (
             "tunnel agents",
             tokio::spawn(tether_proxy::tunnel::agent::run(
@@ -163,41 +182,102 @@ pub(super) async fn start(
     Ok(Proxy { addrs, tasks })
 }
 
-/// The HTTPS server config: the operator's key pair, or a certificate from the cluster's TLS CA
-/// for every name and address clients may use.
-fn https_config(
-    cfg: &Config,
-    proxy_cfg: &ProxyConfig,
-    auth: &AuthService,
-    addrs: &Addresses,
-) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let (chain, key) = match proxy_cfg.https_keypairs.first() {
-        Some(pair) => load_keypair(&pair.cert_file, &pair.key_file)?,
-        None => {
-            // The cluster's name too: users of a root reach this API through the tunnel by it.
-            let mut names = vec!["localhost".to_string(), cfg.nodename.clone(), auth.cluster_name().to_string()];
-            let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
-            for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
-                match host_of(addr).parse::<IpAddr>() {
-                    Ok(ip) => ips.push(ip),
-                    Err(_) => names.push(host_of(addr).to_string()),
-                }
-            }
-            for ip in [addrs.web.ip(), addrs.auth.ip()] {
-                if !ip.is_loopback() && !ips.contains(&ip) {
-                    ips.push(ip);
-                }
-            }
-            let now = time::OffsetDateTime::now_utc();
-            let cert = auth
-                .authority()
-                .tls_ca()
-                .issue_server_cert(&names, &ips, now - time::Duration::minutes(5), now + time::Duration::days(365))
-                .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {e}"))?;
-            (vec![cert.cert_der], cert.key_der.into())
+/// Where the HTTPS certificate comes from: the operator's key pair, or the cluster's TLS CA for
+/// every name and address clients may use (renewed when the TLS CA rotates).
+enum HttpsNames {
+    /// `https_keypairs`: never renewed here.
+    Operator(std::path::PathBuf, std::path::PathBuf),
+    /// The cluster's TLS CA for these names and addresses.
+    Cluster(Vec<String>, Vec<IpAddr>),
+}
+
+impl HttpsNames {
+    fn of(cfg: &Config, proxy_cfg: &ProxyConfig, auth: &AuthService, addrs: &Addresses) -> anyhow::Result<Self> {
+        if let Some(pair) = proxy_cfg.https_keypairs.first() {
+            return Ok(HttpsNames::Operator(pair.cert_file.clone(), pair.key_file.clone()));
         }
-    };
-    tether_web::tls_config(chain, key).map_err(|e| anyhow::anyhow!(e))
+        // The cluster's name too: users of a root reach this API through the tunnel by it.
+        let mut names = vec!["localhost".to_string(), cfg.nodename.clone(), auth.cluster_name().to_string()];
+        let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
+        for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+            match host_of(addr).parse::<IpAddr>() {
+                Ok(ip) => ips.push(ip),
+                Err(_) => names.push(host_of(addr).to_string()),
+            }
+        }
+        for ip in [addrs.web.ip(), addrs.auth.ip()] {
+            if !ip.is_loopback() && !ips.contains(&ip) {
+                ips.push(ip);
+            }
+        }
+        Ok(HttpsNames::Cluster(names, ips))
+    }
+
+    fn chain(
+        &self,
+        auth: &AuthService,
+    ) -> anyhow::Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)>
+    {
+        match self {
+            HttpsNames::Operator(cert, key) => load_keypair(cert, key),
+            HttpsNames::Cluster(names, ips) => auth
+                .authority()
+                .https_cert(names, ips)
+                .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {}", e.chain())),
+        }
+    }
+
+    fn issue(&self, auth: &AuthService) -> anyhow::Result<Arc<tether_web::HttpsCert>> {
+        let (chain, key) = self.chain(auth)?;
+        tether_web::HttpsCert::new(chain, key).map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+/// What this proxy presents and holds from the cluster's CAs, renewed after every rotation
+/// phase: the HTTPS certificate, the relay's and tunnel listener's host certificate, the signer
+/// of users' addresses, and the local admin identity.
+struct Presented {
+    https: HttpsNames,
+    https_cert: Arc<tether_web::HttpsCert>,
+    relay: RelayIdentity,
+    ssh_config: Arc<Current<russh::server::Config>>,
+    tunnel_config: Arc<Current<russh::server::Config>>,
+    signer: Arc<Current<tether_shared::proxy_header::Signer>>,
+    admin_identity: std::path::PathBuf,
+    web_addr: String,
+}
+
+impl Presented {
+    /// Renews everything after each change of the CAs until `stop` fires.
+    async fn follow(self, auth: Arc<AuthService>, mut stop: watch::Receiver<bool>) {
+        let mut changes = auth.authority().changes();
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                changed = changes.changed() => if changed.is_err() { return },
+            }
+            if let Err(e) = self.renew(&auth).await {
+                tracing::error!("cannot renew the proxy's certificates after a CA change: {e:#}");
+            }
+        }
+    }
+
+    async fn renew(&self, auth: &AuthService) -> anyhow::Result<()> {
+        if let HttpsNames::Cluster(..) = self.https {
+            let (chain, key) = self.https.chain(auth)?;
+            self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let (relay, tunnel, signer) = self.relay.configs(auth)?;
+        self.ssh_config.set(relay);
+        self.tunnel_config.set(tunnel);
+        self.signer.set(signer);
+        auth.authority()
+            .write_admin_identity(&self.admin_identity, &self.web_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {}", e.chain()))?;
+        tracing::info!("renewed the proxy's certificates after a CA change");
+        Ok(())
+    }
 }
 
 /// What `/webapi/ping` answers: the cluster, its second factor and the proxy's addresses.
@@ -225,43 +305,54 @@ fn ping(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig, addrs: &Addresses) -> Pi
     }
 }
 
-/// The SSH server configs of the relay (the operator's algorithm sets) and of the tunnel
-/// listener (the agents' own): a fresh host key with a host certificate for every name users may
-/// dial the proxy by; and with the same key and certificate, the signer of the users' addresses
-/// the relay passes to nodes.
-fn relay_ssh_config(
-    cfg: &Config,
-    proxy_cfg: &ProxyConfig,
-    auth: &AuthService,
-    addrs: &Addresses,
-) -> anyhow::Result<(russh::server::Config, russh::server::Config, tether_shared::proxy_header::Signer)> {
-    let key = tether_shared::ssh_cert::generate_ed25519_key()?;
-    let mut names = vec![cfg.nodename.clone(), "localhost".to_string(), auth.cluster_name().to_string()];
-    names.push(addrs.ssh.ip().to_string());
-    for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
-        let host = host_of(addr).to_string();
-        if !names.contains(&host) {
-            names.push(host);
+/// The relay's host key and the names its host certificate covers; with them, the SSH server
+/// configs of the relay (the operator's algorithm sets) and of the tunnel listener (the agents'
+/// own), and the signer of the users' addresses the relay passes to nodes.
+struct RelayIdentity {
+    key: russh::keys::PrivateKey,
+    names: Vec<String>,
+    limits: tether_edge::limits::ConnectionLimits,
+    preferred: russh::Preferred,
+}
+
+impl RelayIdentity {
+    fn new(cfg: &Config, proxy_cfg: &ProxyConfig, auth: &AuthService, addrs: &Addresses) -> anyhow::Result<Self> {
+        let key = tether_shared::ssh_cert::generate_ed25519_key()?;
+        let mut names = vec![cfg.nodename.clone(), "localhost".to_string(), auth.cluster_name().to_string()];
+        names.push(addrs.ssh.ip().to_string());
+        for addr in proxy_cfg.public_addr.iter().chain(&proxy_cfg.ssh_public_addr) {
+            let host = host_of(addr).to_string();
+            if !names.contains(&host) {
+                names.push(host);
+            }
         }
+        Ok(RelayIdentity { key, names, limits: cfg.limits.clone(), preferred: cfg.ssh_algorithms.server_preferred() })
     }
-    let cert = auth
-        .authority()
-        .proxy_host_cert(key.public_key(), names)
-        .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
-    let signer = tether_shared::proxy_header::Signer::new(&key, &cert)?;
-    let relay = tether_edge::ssh_config::server_config(
-        key.clone(),
-        cert.clone(),
-        &cfg.limits,
-        cfg.ssh_algorithms.server_preferred(),
-    );
-    let tunnel = tether_edge::ssh_config::server_config(
-        key,
-        cert,
-        &cfg.limits,
-        tether_shared::ssh_algorithms::tunnel_preferred(),
-    );
-    Ok((relay, tunnel, signer))
+
+    /// A host certificate from the key that signs servers now, and the configs and signer with it.
+    fn configs(
+        &self,
+        auth: &AuthService,
+    ) -> anyhow::Result<(russh::server::Config, russh::server::Config, tether_shared::proxy_header::Signer)> {
+        let cert = auth
+            .authority()
+            .proxy_host_cert(self.key.public_key(), self.names.clone())
+            .map_err(|e| anyhow::anyhow!("cannot issue the proxy's host certificate: {}", e.chain()))?;
+        let signer = tether_shared::proxy_header::Signer::new(&self.key, &cert)?;
+        let relay = tether_edge::ssh_config::server_config(
+            self.key.clone(),
+            cert.clone(),
+            &self.limits,
+            self.preferred.clone(),
+        );
+        let tunnel = tether_edge::ssh_config::server_config(
+            self.key.clone(),
+            cert,
+            &self.limits,
+            tether_shared::ssh_algorithms::tunnel_preferred(),
+        );
+        Ok((relay, tunnel, signer))
+    }
 }
 
 fn load_keypair(

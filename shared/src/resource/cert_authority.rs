@@ -1,9 +1,12 @@
 //! The `cert_authority` resource (v2): the public parts of one CA of one cluster — its own or a
 //! trusted one. `metadata.name` is the cluster's name and `spec.cluster_name` repeats it;
 //! `spec.type` says which CA (SSH `user`, SSH `host`, or `tls`). Keys that sign are under
-//! `active_keys`; `deactivated_keys` holds keys no longer trusted (a disabled trust), kept so the
-//! trust can be enabled again. A root's user CA stored on a leaf carries the leaf's `role_map`.
-//! Private keys never appear here.
+//! `active_keys`; during a rotation the other key (the new one in `init`, the old one from
+//! `update_clients` until `standby`) is under `additional_trusted_keys`, and a certificate from
+//! either is accepted ([`CertAuthoritySpec::trusted`]). `deactivated_keys` holds keys no longer
+//! trusted (a disabled trust), kept so the trust can be enabled again. `rotation` says where the
+//! CA is in its rotation ([`Rotation`]). A root's user CA stored on a leaf carries the leaf's
+//! `role_map`. Private keys never appear here.
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,9 @@ pub enum CaType {
 }
 
 impl CaType {
+    /// Every CA type of a cluster.
+    pub const ALL: [CaType; 3] = [CaType::User, CaType::Host, CaType::Tls];
+
     /// The name as written in YAML.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,9 +96,15 @@ pub struct CertAuthoritySpec {
     /// Trusted keys.
     #[serde(default)]
     pub active_keys: CaKeys,
+    /// Keys trusted beside the active ones while a rotation runs.
+    #[serde(default, skip_serializing_if = "CaKeys::is_empty")]
+    pub additional_trusted_keys: CaKeys,
     /// Keys kept but not trusted.
     #[serde(default, skip_serializing_if = "CaKeys::is_empty")]
     pub deactivated_keys: CaKeys,
+    /// Where the CA is in its rotation (absent: never rotated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
     /// For a trusted cluster's user CA: how its roles map to local ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_rules")]
     pub role_map: Vec<RoleMapRule>,
@@ -104,10 +116,165 @@ impl Default for CertAuthoritySpec {
             ca_type: CaType::User,
             cluster_name: String::new(),
             active_keys: CaKeys::default(),
+            additional_trusted_keys: CaKeys::default(),
             deactivated_keys: CaKeys::default(),
+            rotation: None,
             role_map: Vec::new(),
         }
     }
+}
+
+impl CertAuthoritySpec {
+    /// Every key a certificate may be signed by and still be accepted: the active keys, then
+    /// the additional trusted ones, without repeats.
+    pub fn trusted(&self) -> CaKeys {
+        let mut keys = self.active_keys.clone();
+        keys.merge(&self.additional_trusted_keys);
+        keys
+    }
+
+    /// The SHA256 fingerprints of the trusted keys (for TLS, of the certificates' public keys),
+    /// as `tctl status` and the audit log show them.
+    pub fn fingerprints(&self) -> Vec<String> {
+        let keys = self.trusted();
+        let mut out: Vec<String> = keys
+            .ssh
+            .iter()
+            .map(|k| match russh::keys::PublicKey::from_openssh(k) {
+                Ok(k) => k.fingerprint(Default::default()).to_string(),
+                Err(_) => "(unreadable key)".into(),
+            })
+            .collect();
+        out.extend(
+            keys.tls.iter().map(|pem| tls_fingerprint(pem).unwrap_or_else(|| "(unreadable certificate)".into())),
+        );
+        out
+    }
+
+    /// The rotation's phase (`standby` when never rotated).
+    pub fn phase(&self) -> RotationPhase {
+        self.rotation.as_ref().map_or(RotationPhase::Standby, |r| r.phase)
+    }
+}
+
+impl CaKeys {
+    /// Adds the keys of `other` that are not here yet.
+    pub fn merge(&mut self, other: &CaKeys) {
+        for k in &other.ssh {
+            if !self.ssh.contains(k) {
+                self.ssh.push(k.clone());
+            }
+        }
+        for k in &other.tls {
+            if !self.tls.contains(k) {
+                self.tls.push(k.clone());
+            }
+        }
+    }
+}
+
+/// `SHA256:` and the unpadded base64 of the SHA-256 of a PEM certificate's public key (the
+/// notation of SSH fingerprints).
+pub fn tls_fingerprint(pem: &str) -> Option<String> {
+    use russh::keys::ssh_encoding::base64::{Base64Unpadded, Encoding};
+    let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
+    let cert = parsed.parse_x509().ok()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &cert.public_key().subject_public_key.data);
+    Some(format!("SHA256:{}", Base64Unpadded::encode_string(digest.as_ref())))
+}
+
+/// The phases of a rotation, as Teleport names them: `standby → init → update_clients →
+/// update_servers → standby`, and `rollback` (then `standby`) from any phase before the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationPhase {
+    /// One key, which signs and is trusted.
+    #[default]
+    Standby,
+    /// A new key exists and is trusted everywhere; the old one still signs.
+    Init,
+    /// Clients (users, agents, nodes' API identities) get certificates from the new key.
+    UpdateClients,
+    /// Servers (hosts, proxies, the HTTPS listener) present certificates from the new key.
+    UpdateServers,
+    /// Back to the old key for everything; the new one is still trusted until `standby`.
+    Rollback,
+}
+
+impl RotationPhase {
+    /// Every phase, in the order they are walked.
+    pub const ALL: [RotationPhase; 5] = [
+        RotationPhase::Standby,
+        RotationPhase::Init,
+        RotationPhase::UpdateClients,
+        RotationPhase::UpdateServers,
+        RotationPhase::Rollback,
+    ];
+
+    /// The name as written in YAML and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationPhase::Standby => "standby",
+            RotationPhase::Init => "init",
+            RotationPhase::UpdateClients => "update_clients",
+            RotationPhase::UpdateServers => "update_servers",
+            RotationPhase::Rollback => "rollback",
+        }
+    }
+}
+
+impl std::fmt::Display for RotationPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RotationPhase {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RotationPhase::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            format!("unknown phase {s:?}: use one of init, update_clients, update_servers, standby, rollback")
+        })
+    }
+}
+
+/// Who walks a rotation's phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationMode {
+    /// An operator, one `tctl auth rotate --manual --phase=…` at a time.
+    #[default]
+    Manual,
+    /// The auth service, one phase per third of the grace period.
+    Auto,
+}
+
+/// A CA's rotation: its phase, how it moves on, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    /// The current phase.
+    pub phase: RotationPhase,
+    /// Manual or automatic.
+    #[serde(default)]
+    pub mode: RotationMode,
+    /// Names this rotation (new at every `init`): hosts renew their certificates when it or the
+    /// phase changes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// When the rotation started.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub started: Option<time::OffsetDateTime>,
+    /// The automatic mode's grace period: how long the old key stays trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<crate::duration::GoDuration>,
+    /// The automatic mode's next phase change.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub next_phase_at: Option<time::OffsetDateTime>,
+    /// When the last rotation ended in `standby`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub last_rotated: Option<time::OffsetDateTime>,
 }
 
 impl Spec for CertAuthoritySpec {

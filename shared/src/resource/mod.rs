@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
-pub use cert_authority::{CaKeys, CaType, CertAuthoritySpec};
+pub use cert_authority::{CaKeys, CaType, CertAuthoritySpec, Rotation, RotationMode, RotationPhase, tls_fingerprint};
 pub use fields::check_addr;
 pub use kind::{Kind, KindError, ResourceRef};
 pub use node::NodeSpec;

@@ -1,0 +1,108 @@
+//! Keeping the CAs of the other side of a trust current: a root's copies of a leaf's CAs, and a
+//! leaf's copies of its root's. Each side sends its CAs' public parts over the tunnel when the
+//! tunnel comes up and after every rotation phase (`proxy/src/tunnel/`), and the other stores
+//! them here. The tunnel was authenticated with the keys stored before, so a rotation carries
+//! trust forward one phase at a time; a leaf offline for a whole phase catches up when it
+//! reconnects.
+//!
+//! Only what the other cluster owns is taken (its keys and rotation state, for the cluster the
+//! tunnel belongs to); what this side decided stays: a root's user CA keeps the leaf's
+//! `role_map`, and a disabled trust keeps every key deactivated.
+
+use tether_audit::{Event, Outcome};
+use tether_shared::resource::{CaKeys, CaType, CertAuthority, Kind, Resource};
+use tether_storage::records;
+
+use super::super::AuthError;
+use super::{CA_TYPES, Trust};
+
+/// Which side of the trust the other cluster is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// The other cluster is this leaf's root (it holds a `trusted_cluster`).
+    Root,
+    /// The other cluster is this root's leaf (it holds a `remote_cluster`).
+    Leaf,
+}
+
+impl Trust {
+    /// This cluster's CAs, public parts, as the other side of a trust stores them.
+    pub fn own_cas(&self) -> Result<Vec<CertAuthority>, AuthError> {
+        self.authority.keyring().public(&self.core.cluster)
+    }
+
+    /// Stores the CAs `cluster` sent over its tunnel, where they differ from the stored ones;
+    /// returns how many changed. Each change is audited as `ca.sync`, and so is a refusal.
+    pub async fn sync_cas(&self, peer: Peer, cluster: &str, cas: &[CertAuthority]) -> Result<usize, AuthError> {
+        let result = self.sync_inner(peer, cluster, cas).await;
+        if let Err(e) = &result {
+            self.core.audit.emit(
+                Event::CaSync,
+                Outcome::Failure,
+                &format!("@cluster:{cluster}"),
+                serde_json::json!({"cluster": cluster, "error": e.to_string()}),
+            );
+        }
+        result
+    }
+
+    async fn sync_inner(&self, peer: Peer, cluster: &str, cas: &[CertAuthority]) -> Result<usize, AuthError> {
+        let kind = match peer {
+            Peer::Root => Kind::TrustedCluster,
+            Peer::Leaf => Kind::RemoteCluster,
+        };
+        if records::get(&self.core.backend, &records::key(kind, cluster)).await?.is_none() {
+            return Err(AuthError::NotFound(format!("{cluster:?} is no {kind} of this cluster")));
+        }
+        let mut changed = 0;
+        for ca_type in CA_TYPES {
+            let mut found = cas.iter().filter(|ca| ca.spec.ca_type == ca_type);
+            let (Some(ca), None) = (found.next(), found.next()) else {
+                return Err(AuthError::BadRequest(format!("{cluster} must send exactly one {ca_type} CA")));
+            };
+            let trusted = ca.spec.trusted();
+            let right_kind = match ca_type {
+                CaType::Tls => trusted.ssh.is_empty() && !trusted.tls.is_empty(),
+                _ => trusted.tls.is_empty() && !trusted.ssh.is_empty(),
+            };
+            if ca.metadata.name != cluster || ca.spec.cluster_name != cluster || !right_kind {
+                return Err(AuthError::BadRequest(format!(
+                    "the {ca_type} CA {cluster} sent must belong to it and carry {} keys",
+                    if ca_type == CaType::Tls { "TLS" } else { "SSH" }
+                )));
+            }
+            let Some(stored) = self.ca_of(cluster, ca_type).await? else {
+                return Err(AuthError::NotFound(format!("no {ca_type} CA of {cluster} is stored here")));
+            };
+            let mut next = stored.clone();
+            next.metadata.id = None;
+            next.spec.rotation = ca.spec.rotation.clone();
+            let disabled = stored.spec.active_keys.is_empty() && !stored.spec.deactivated_keys.is_empty();
+            if disabled {
+                next.spec.deactivated_keys = trusted;
+                next.spec.additional_trusted_keys = CaKeys::default();
+            } else {
+                next.spec.active_keys = ca.spec.active_keys.clone();
+                next.spec.additional_trusted_keys = ca.spec.additional_trusted_keys.clone();
+            }
+            if next.spec == stored.spec {
+                continue;
+            }
+            records::upsert(&self.core.backend, &Resource::CertAuthority(next.clone())).await?;
+            changed += 1;
+            self.core.audit.emit(
+                Event::CaSync,
+                Outcome::Success,
+                &format!("@cluster:{cluster}"),
+                serde_json::json!({
+                    "cluster": cluster,
+                    "ca_type": ca_type.as_str(),
+                    "phase": next.spec.phase().as_str(),
+                    "keys": next.spec.fingerprints(),
+                }),
+            );
+            tracing::info!(%cluster, ca = %ca_type, phase = %next.spec.phase(), "stored the CA {cluster} sent over the tunnel");
+        }
+        Ok(changed)
+    }
+}

@@ -1,0 +1,173 @@
+//! CA rotation end to end, with real root, leaf and node processes: the root's user CA walked
+//! through every phase while a session through the tunnel stays open, the leaf following each
+//! phase over the tunnel, a certificate from the old key refused once the rotation is over, a
+//! rollback, and the TLS CA rotated by the automatic mode while `tsh` and `tctl` keep verifying
+//! the proxy without `--insecure`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tether_tests::fixtures::{Pair, trusted_pair, wait_for};
+use tether_tests::{Cluster, Run, binary};
+
+fn tsh(cluster: &Cluster, home: &Path, args: &[&str]) -> Run {
+    cluster.as_user(home, "tsh", args, None)
+}
+
+/// The phase `cluster`'s `tctl status` shows for the `what` CA (`User CA`, `Host CA`, `TLS CA`)
+/// of `of`.
+fn phase_of(cluster: &Cluster, what: &str, of: &str) -> String {
+    let status = cluster.tctl(&["status"]).ok();
+    status
+        .lines()
+        .find(|l| l.starts_with(what) && l.split_whitespace().any(|w| w == of))
+        .and_then(|l| l.split("phase ").nth(1))
+        .map(|rest| rest.split([' ', ',']).next().unwrap_or_default().to_string())
+        .unwrap_or_else(|| format!("(no {what} of {of} in: {status})"))
+}
+
+/// The profile's leaf-bound certificate for the leaf and the profile's key, written as files
+/// OpenSSH takes.
+fn leaf_cert_files(home: &Path, dir: &Path, leaf: &str) -> (PathBuf, PathBuf) {
+    let profile = std::fs::read_dir(home.join("profiles"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with(".leaves.json"))
+        .expect("a profile");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    let cert = json["leaf_certs"][leaf]["ssh_cert"].as_str().expect("a leaf certificate in the profile").to_string();
+    let key = std::fs::read_dir(home.join("keys")).unwrap().filter_map(Result::ok).next().expect("a key file").path();
+    let cert_file = dir.join("old-leaf-cert.pub");
+    std::fs::write(&cert_file, cert).unwrap();
+    let key_file = dir.join("old-leaf-key");
+    std::fs::copy(key, &key_file).unwrap();
+    (key_file, cert_file)
+}
+
+/// OpenSSH straight to the leaf's node with the given key and certificate.
+fn openssh_to(node_port: u16, key: &Path, cert: &Path) -> std::process::Output {
+    Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i"])
+        .arg(key)
+        .arg("-o")
+        .arg(format!("CertificateFile={}", cert.display()))
+        .args(["-p", &node_port.to_string(), "visitor@127.0.0.1", "id -un"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs")
+}
+
+fn rotate(root: &Cluster, ca_type: &str, phase: &str) -> String {
+    root.tctl(&["auth", "rotate", &format!("--type={ca_type}"), "--manual", &format!("--phase={phase}")]).ok()
+}
+
+#[test]
+fn the_roots_user_ca_rotates_through_every_phase_without_breaking_a_session() {
+    let (Pair { root, leaf, node }, home) = trusted_pair();
+    let dir = root.dir.path().to_path_buf();
+    let node_port: u16 = node
+        .first_line
+        .split_whitespace()
+        .find_map(|w| w.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.port())
+        .unwrap_or_else(|| panic!("no address in {:?}", node.first_line));
+    let cluster = "--cluster=leaf.example.com";
+    let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "id -un"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "visitor"), "{}", out.stderr);
+    let (old_key, old_cert) = leaf_cert_files(&home, &dir, "leaf.example.com");
+    let straight = openssh_to(node_port, &old_key, &old_cert);
+    assert_eq!(String::from_utf8_lossy(&straight.stdout).trim(), "visitor", "{straight:?}");
+
+    // A session through the tunnel that prints a line every 200 ms for the whole rotation.
+    let mut session = Command::new(binary("tsh"))
+        .args(["ssh", cluster, "visitor@mynode", "for i in $(seq 1 1000); do echo tick $i; sleep 0.2; done"])
+        .env("TSH_HOME", &home)
+        .env("HOME", &home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = session.stdout.take().unwrap();
+    let (tx, ticks) = std::sync::mpsc::channel::<usize>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += buf[..n].iter().filter(|b| **b == b'\n').count();
+            let _ = tx.send(total);
+        }
+    });
+    let ticked = |at_least: usize| {
+        let mut last = 0;
+        while let Ok(n) = ticks.recv_timeout(Duration::from_secs(5)) {
+            last = n;
+            if n >= at_least {
+                return n;
+            }
+        }
+        panic!("the session stopped printing at {last} lines");
+    };
+    let mut seen = ticked(3);
+
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        let moved = rotate(&root, "user", phase);
+        assert!(moved.contains(&format!("user CA of root.example.com: phase {phase}")), "{moved}");
+        // The leaf follows over the tunnel.
+        wait_for(&format!("the leaf to store the root's user CA in {phase}"), Duration::from_secs(10), || {
+            let at = phase_of(&leaf, "User CA", "root.example.com");
+            (at != phase).then_some(at)
+        });
+        // New sessions work in every phase, and the open one goes on.
+        let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo new-session"]);
+        assert_eq!((out.code, out.stdout.trim()), (0, "new-session"), "phase {phase}: {}", out.stderr);
+        seen = ticked(seen + 3);
+        if phase == "update_servers" {
+            // The certificate from the old key still works straight at the node before standby.
+            let straight = openssh_to(node_port, &old_key, &old_cert);
+            assert_eq!(String::from_utf8_lossy(&straight.stdout).trim(), "visitor", "{straight:?}");
+        }
+    }
+    // After standby the old key's certificate is refused at the leaf's node.
+    let refused = openssh_to(node_port, &old_key, &old_cert);
+    assert_ne!(refused.status.code(), Some(0), "the old key's certificate still works: {refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Permission denied"), "{refused:?}");
+    let status = root.tctl(&["status"]).ok();
+    assert!(status.contains("User CA  root.example.com  phase standby, last rotated"), "{status}");
+    assert!(session.try_wait().unwrap().is_none(), "the session ended during the rotation");
+    ticked(seen + 3);
+    let _ = session.kill();
+    let _ = session.wait();
+
+    // Every move was audited on the root, and every copy on the leaf.
+    let audit = root.audit_lines().join("\n");
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        assert!(
+            audit.contains(&format!("\"phase\":\"{phase}\"")) && audit.contains("\"event\":\"ca.rotate\""),
+            "{phase} not audited: {audit}"
+        );
+    }
+    let leaf_audit = leaf.audit_lines().join("\n");
+    assert!(leaf_audit.contains("\"event\":\"ca.sync\""), "{leaf_audit}");
+
+    // A rollback keeps the key in use, and a move out of order says what comes next.
+    let before = root.tctl(&["auth", "export", "--type=user"]).ok();
+    rotate(&root, "user", "init");
+    let wrong = root.tctl(&["auth", "rotate", "--type=user", "--manual", "--phase=standby"]).err();
+    assert!(
+        wrong.contains("the user CA cannot go from init to standby: the next phase is update_clients, or rollback"),
+        "{wrong}"
+    );
+    rotate(&root, "user", "rollback");
+    rotate(&root, "user", "standby");
+    assert_eq!(root.tctl(&["auth", "export", "--type=user"]).ok(), before, "the rollback changed the key");
+    let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo after-rollback"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "after-rollback"), "{}", out.stderr);
+}
