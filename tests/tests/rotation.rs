@@ -171,3 +171,82 @@ fn the_roots_user_ca_rotates_through_every_phase_without_breaking_a_session() {
     let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo after-rollback"]);
     assert_eq!((out.code, out.stdout.trim()), (0, "after-rollback"), "{}", out.stderr);
 }
+
+#[test]
+fn the_leafs_host_ca_rotates_by_itself_and_the_root_still_reaches_and_verifies_it() {
+    let (Pair { mut root, leaf, node }, home) = trusted_pair();
+    let cluster = "--cluster=leaf.example.com";
+    let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "id -un"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "visitor"), "{}", out.stderr);
+
+    let started = leaf.tctl(&["auth", "rotate", "--type=host", "--grace-period=9s"]).ok();
+    assert!(started.contains("host CA of leaf.example.com: phase init (automatic; next phase at"), "{started}");
+    // The automatic mode walks every phase; tsh reaches and verifies the leaf's node all along
+    // (its cached copy of the leaf's host CAs refreshes on the first mismatch).
+    let mut phases = Vec::new();
+    wait_for("the automatic rotation to finish", Duration::from_secs(40), || {
+        let at = phase_of(&leaf, "Host CA", "leaf.example.com");
+        if phases.last() != Some(&at) {
+            phases.push(at.clone());
+        }
+        let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo still"]);
+        assert_eq!((out.code, out.stdout.trim()), (0, "still"), "in phase {at}: {}", out.stderr);
+        let done = at == "standby" && phases.len() > 1;
+        (!done).then(|| format!("{phases:?}"))
+    });
+    assert!(phases.contains(&"update_servers".to_string()), "{phases:?}");
+    // The root follows; the node and the leaf's agents renewed their certificates.
+    wait_for("the root to store the leaf's host CA in standby", Duration::from_secs(10), || {
+        let at = phase_of(&root, "Host CA", "leaf.example.com");
+        (at != "standby").then_some(at)
+    });
+    assert!(node.log().contains("renewed the node's certificates"), "{}", node.log());
+    // A fresh tunnel logs in with the renewed certificate (the root trusts only the new key now).
+    root.restart();
+    wait_for("the leaf online again", Duration::from_secs(30), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| out.stdout.clone())
+    });
+    let refused = root.audit_lines().into_iter().filter(|l| l.contains("tunnel.refused")).collect::<Vec<_>>();
+    assert!(refused.is_empty(), "{refused:?}");
+}
+
+#[test]
+fn the_tls_ca_rotates_while_tsh_and_tctl_verify_the_proxy() {
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    // From here on tsh verifies the proxy against the CAs in its profile.
+    let profiles = home.join("profiles");
+    for entry in std::fs::read_dir(&profiles).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("\"insecure\": true") {
+            std::fs::write(&path, text.replace("\"insecure\": true", "\"insecure\": false")).unwrap();
+        }
+    }
+    let ls = tsh(&cluster, &home, &["clusters"]).ok();
+    assert!(ls.contains("root.example.com"), "{ls}");
+    let before = cluster.tctl(&["status"]).ok();
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        let moved = rotate(&cluster, "tls", phase);
+        assert!(moved.contains(&format!("tls CA of root.example.com: phase {phase}")), "{moved}");
+        // Every auth host's proxy presents what the phase says a moment after the move.
+        std::thread::sleep(Duration::from_millis(300));
+        let out = tsh(&cluster, &home, &["clusters"]);
+        assert_eq!(out.code, 0, "tsh clusters in phase {phase}: {}", out.stderr);
+        let status = cluster.tctl(&["status"]);
+        assert_eq!(status.code, 0, "tctl status in phase {phase}: {}", status.stderr);
+        assert!(status.stdout.contains(&format!("TLS CA   root.example.com  phase {phase}")), "{}", status.stdout);
+        if phase != "standby" {
+            assert!(status.stdout.contains("trusted  SHA256:"), "two keys in {phase}: {}", status.stdout);
+        }
+    }
+    let after = cluster.tctl(&["status"]).ok();
+    let signing = |s: &str| s.lines().skip_while(|l| !l.starts_with("TLS CA")).nth(1).unwrap_or_default().to_string();
+    assert_ne!(signing(&before), signing(&after), "the TLS CA's key did not change:\n{before}\n{after}");
+    let ls = tsh(&cluster, &home, &["ls"]).ok();
+    assert!(ls.starts_with("Node Name"), "{ls}");
+    let node = ls.lines().nth(2).and_then(|l| l.split_whitespace().next()).unwrap_or_default().to_string();
+    let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo ok"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "ok"), "{}", out.stderr);
+}
