@@ -43,6 +43,10 @@ pub(crate) struct StoredCa {
     /// Where the rotation is.
     #[serde(default)]
     pub rotation: Rotation,
+    /// For the host CA: each key's endorsement by the key before it, newest first, at most
+    /// [`tether_shared::endorse::MAX_LINKS`] (`endorse.rs` in the shared crate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endorsements: Vec<String>,
 }
 
 impl Drop for StoredCa {
@@ -80,7 +84,7 @@ struct FirstFormat {
 
 impl StoredCas {
     fn new(user: String, host: String, tls: String) -> Self {
-        let ca = |key| StoredCa { key, next: None, rotation: Rotation::default() };
+        let ca = |key| StoredCa { key, next: None, rotation: Rotation::default(), endorsements: Vec::new() };
         StoredCas { format: FORMAT, user: ca(user), host: ca(host), tls: ca(tls) }
     }
 
@@ -181,6 +185,8 @@ pub struct Keyring {
     /// In `update_servers`, the new TLS CA's certificate signed by the old key, sent after the
     /// HTTPS certificate, so that a client which knows only the old CA still verifies it.
     pub tls_cross: Option<CertificateDer<'static>>,
+    /// The host CA's endorsements, for the extension of proxies' host certificates.
+    pub host_endorsements: Vec<String>,
     /// The record's storage revision.
     pub revision: u64,
 }
@@ -218,6 +224,7 @@ impl Keyring {
             host: ssh_versions(&cas.host)?,
             tls: tls_versions,
             tls_cross,
+            host_endorsements: cas.host.endorsements.clone(),
             revision,
         })
     }

@@ -18,6 +18,9 @@ use tether_shared::resource::{CaType, CertAuthority, Rotation, RotationMode, Rot
 use tether_storage::StorageError;
 use time::OffsetDateTime;
 
+use russh::keys::ssh_encoding::base64::Encoding;
+use tether_shared::ssh_cert::SshCa;
+
 use super::AuthError;
 use super::certs::Authority;
 use super::keys::{SEALED_CAS, StoredCa, StoredCas, new_ssh_key, new_tls_key};
@@ -60,6 +63,7 @@ pub enum Planned {
 /// Refusals say what the CA's phase allows instead.
 pub(crate) fn plan(
     ca_type: CaType,
+    cluster: &str,
     ca: &mut StoredCa,
     target: Target,
     now: OffsetDateTime,
@@ -119,7 +123,13 @@ pub(crate) fn plan(
     let rotation = &mut ca.rotation;
     match (from, to) {
         (Standby, Init) => {
-            ca.next = Some(new_key()?);
+            let next = new_key()?;
+            // A host key vouches for its successor, for peers that miss the rotation.
+            if ca_type == CaType::Host {
+                ca.endorsements.insert(0, endorsement(cluster, &ca.key, &next)?);
+                ca.endorsements.truncate(tether_shared::endorse::MAX_LINKS);
+            }
+            ca.next = Some(next);
             let (mode, grace) = match target {
                 Target::Auto(grace) => (RotationMode::Auto, Some(GoDuration(grace))),
                 _ => (RotationMode::Manual, None),
@@ -141,7 +151,13 @@ pub(crate) fn plan(
             rotation.last_rotated = Some(now);
         }
         (Rollback, Standby) => {
-            ca.next = None;
+            // The key rolled back is trusted nowhere again, not even through its endorsement.
+            if let Some(dropped) = ca.next.take().and_then(|k| SshCa::from_openssh(&k).ok())
+                && let Some(raw) = dropped.public_key().key_data().ed25519().map(|k| k.0)
+            {
+                let prefix = russh::keys::ssh_encoding::base64::Base64::encode_string(&raw);
+                ca.endorsements.retain(|l| !l.starts_with(&format!("{prefix} ")));
+            }
             rotation.phase = Standby;
         }
         (_, Rollback) => {
@@ -166,6 +182,19 @@ pub(crate) fn plan(
         rotation.grace_period = None;
     }
     Ok(Planned::Moved { from, to })
+}
+
+/// `old`'s endorsement of `new` (both OpenSSH private keys) in `cluster`.
+fn endorsement(cluster: &str, old: &str, new: &str) -> Result<String, AuthError> {
+    use tether_shared::endorse::{link, message};
+    let load = |k: &str| SshCa::from_openssh(k).map_err(super::internal("loading a CA key"));
+    let (old, new) = (load(old)?, load(new)?);
+    let raw = |ca: &SshCa| ca.public_key().key_data().ed25519().map(|k| k.0);
+    let (Some(old_raw), Some(new_raw)) = (raw(&old), raw(&new)) else {
+        return Err(AuthError::fault("a host CA key is not Ed25519"));
+    };
+    let signature = old.sign_raw(&message(cluster, &new_raw)).map_err(super::internal("endorsing the new key"))?;
+    Ok(link(&new_raw, &old_raw, &signature))
 }
 
 /// The phase after `phase` on the way forward.
@@ -229,7 +258,7 @@ impl Authority {
                     _ => new_ssh_key(),
                 };
                 let from = ca.rotation.phase;
-                match plan(ca_type, ca, target, now, new_key) {
+                match plan(ca_type, &cluster, ca, target, now, new_key) {
                     Ok(Planned::Nothing) => {}
                     Ok(Planned::Moved { from, to }) => moves.push((ca_type, from, to, ca.rotation.clone())),
                     Err(e) => {
@@ -351,7 +380,7 @@ mod tests {
     use super::*;
 
     fn ca() -> StoredCa {
-        StoredCa { key: "old".into(), next: None, rotation: Rotation::default() }
+        StoredCa { key: "old".into(), next: None, rotation: Rotation::default(), endorsements: Vec::new() }
     }
 
     fn fresh() -> Result<String, AuthError> {
@@ -372,14 +401,14 @@ mod tests {
         let mut ca = ca();
         for (to, next) in [(Init, Some("new")), (UpdateClients, Some("new")), (UpdateServers, Some("new"))] {
             assert_eq!(
-                plan(CaType::User, &mut ca, Target::Manual(to), now, fresh).unwrap(),
+                plan(CaType::User, "c", &mut ca, Target::Manual(to), now, fresh).unwrap(),
                 Planned::Moved { from: after_inverse(to), to }
             );
             assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("old", next));
         }
         let id = ca.rotation.id.clone();
         assert!(!id.is_empty());
-        plan(CaType::User, &mut ca, Target::Manual(Standby), now, fresh).unwrap();
+        plan(CaType::User, "c", &mut ca, Target::Manual(Standby), now, fresh).unwrap();
         assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("new", None), "standby makes the new key the only one");
         assert_eq!(ca.rotation.last_rotated, Some(now));
         assert_eq!(ca.rotation.phase, Standby);
@@ -395,29 +424,29 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut ca = ca();
         assert_eq!(
-            refused(plan(CaType::Host, &mut ca, Target::Manual(UpdateClients), now, fresh)),
-            "the host CA cannot go from standby to update_clients: start a rotation with --phase=init"
+            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateClients), now, fresh)),
+            "the user CA cannot go from standby to update_clients: start a rotation with --phase=init"
         );
         assert_eq!(
-            refused(plan(CaType::Host, &mut ca, Target::Manual(Rollback), now, fresh)),
-            "the host CA cannot go from standby to rollback: start a rotation with --phase=init"
+            refused(plan(CaType::User, "c", &mut ca, Target::Manual(Rollback), now, fresh)),
+            "the user CA cannot go from standby to rollback: start a rotation with --phase=init"
         );
-        plan(CaType::Host, &mut ca, Target::Manual(Init), now, fresh).unwrap();
+        plan(CaType::User, "c", &mut ca, Target::Manual(Init), now, fresh).unwrap();
         assert_eq!(
-            refused(plan(CaType::Host, &mut ca, Target::Manual(Init), now, fresh)),
-            "the host CA is already in phase init"
+            refused(plan(CaType::User, "c", &mut ca, Target::Manual(Init), now, fresh)),
+            "the user CA is already in phase init"
         );
         assert_eq!(
-            refused(plan(CaType::Host, &mut ca, Target::Manual(UpdateServers), now, fresh)),
-            "the host CA cannot go from init to update_servers: the next phase is update_clients, or rollback"
+            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateServers), now, fresh)),
+            "the user CA cannot go from init to update_servers: the next phase is update_clients, or rollback"
         );
-        plan(CaType::Host, &mut ca, Target::Manual(UpdateClients), now, fresh).unwrap();
-        plan(CaType::Host, &mut ca, Target::Manual(Rollback), now, fresh).unwrap();
+        plan(CaType::User, "c", &mut ca, Target::Manual(UpdateClients), now, fresh).unwrap();
+        plan(CaType::User, "c", &mut ca, Target::Manual(Rollback), now, fresh).unwrap();
         assert_eq!(
-            refused(plan(CaType::Host, &mut ca, Target::Manual(UpdateServers), now, fresh)),
-            "the host CA cannot go from rollback to update_servers: finish the rollback with --phase=standby"
+            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateServers), now, fresh)),
+            "the user CA cannot go from rollback to update_servers: finish the rollback with --phase=standby"
         );
-        plan(CaType::Host, &mut ca, Target::Manual(Standby), now, fresh).unwrap();
+        plan(CaType::User, "c", &mut ca, Target::Manual(Standby), now, fresh).unwrap();
         assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("old", None), "a rollback keeps the old key");
         assert_eq!(ca.rotation.last_rotated, None, "a rollback is not a rotation");
     }
@@ -429,38 +458,54 @@ mod tests {
         let mut ca = ca();
         let grace = Duration::from_secs(30);
         assert!(
-            refused(plan(CaType::Tls, &mut ca, Target::Auto(Duration::from_secs(2)), start, fresh))
+            refused(plan(CaType::Tls, "c", &mut ca, Target::Auto(Duration::from_secs(2)), start, fresh))
                 .contains("too short")
         );
-        plan(CaType::Tls, &mut ca, Target::Auto(grace), start, fresh).unwrap();
+        plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), start, fresh).unwrap();
         assert_eq!((ca.rotation.phase, ca.rotation.mode), (Init, RotationMode::Auto));
         assert_eq!(ca.rotation.next_phase_at, Some(start + time::Duration::seconds(10)));
         // Not due yet: nothing; a second automatic start is refused.
-        assert_eq!(plan(CaType::Tls, &mut ca, Target::Due, start, fresh).unwrap(), Planned::Nothing);
+        assert_eq!(plan(CaType::Tls, "c", &mut ca, Target::Due, start, fresh).unwrap(), Planned::Nothing);
         assert!(
-            refused(plan(CaType::Tls, &mut ca, Target::Auto(grace), start, fresh))
+            refused(plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), start, fresh))
                 .contains("is in progress (phase init)")
         );
         let mut at = start;
         for to in [UpdateClients, UpdateServers, Standby] {
             at += time::Duration::seconds(10);
             assert_eq!(
-                plan(CaType::Tls, &mut ca, Target::Due, at, fresh).unwrap(),
+                plan(CaType::Tls, "c", &mut ca, Target::Due, at, fresh).unwrap(),
                 Planned::Moved { from: after_inverse(to), to }
             );
         }
         assert_eq!((ca.key.as_str(), ca.rotation.next_phase_at), ("new", None));
         assert_eq!(
-            plan(CaType::Tls, &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
+            plan(CaType::Tls, "c", &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
             Planned::Nothing
         );
         // An operator's move takes an automatic rotation over.
-        plan(CaType::Tls, &mut ca, Target::Auto(grace), at, fresh).unwrap();
-        plan(CaType::Tls, &mut ca, Target::Manual(UpdateClients), at, fresh).unwrap();
+        plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), at, fresh).unwrap();
+        plan(CaType::Tls, "c", &mut ca, Target::Manual(UpdateClients), at, fresh).unwrap();
         assert_eq!((ca.rotation.mode, ca.rotation.next_phase_at), (RotationMode::Manual, None));
         assert_eq!(
-            plan(CaType::Tls, &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
+            plan(CaType::Tls, "c", &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
             Planned::Nothing
         );
+    }
+
+    #[test]
+    fn a_host_key_endorses_its_successor_until_a_rollback_drops_it() {
+        use RotationPhase::*;
+        let now = OffsetDateTime::now_utc();
+        let mut ca = ca();
+        ca.key = new_ssh_key().unwrap();
+        plan(CaType::Host, "c", &mut ca, Target::Manual(Init), now, new_ssh_key).unwrap();
+        assert_eq!(ca.endorsements.len(), 1);
+        let next = SshCa::from_openssh(ca.next.as_deref().unwrap()).unwrap();
+        let raw = next.public_key().key_data().ed25519().unwrap().0;
+        assert!(ca.endorsements[0].starts_with(&russh::keys::ssh_encoding::base64::Base64::encode_string(&raw)));
+        plan(CaType::Host, "c", &mut ca, Target::Manual(Rollback), now, new_ssh_key).unwrap();
+        plan(CaType::Host, "c", &mut ca, Target::Manual(Standby), now, new_ssh_key).unwrap();
+        assert!(ca.endorsements.is_empty(), "the rolled-back key is still endorsed: {:?}", ca.endorsements);
     }
 }

@@ -12,6 +12,7 @@
 //! - [`identity`]: who a certificate says its holder is.
 //! - [`ssh_algorithms`]: the cipher order (AES-GCM first) every SSH client and server uses.
 //! - [`ssh_cert`]: Ed25519 SSH CAs, user and host certificates, and their verification.
+//! - [`endorse`]: a host CA key vouching for its successor, for a peer that missed a rotation.
 //! - [`tls_cert`]: the X.509 CA of a cluster, server and client certificates for the mTLS API.
 //! - [`api`]: wire types of the proxy's web API (its HTTPS client is the `tether-client` crate).
 //! - [`totp`]: one-time codes for the optional second factor.
@@ -31,6 +32,7 @@
 pub mod api;
 pub mod current;
 pub mod duration;
+pub mod endorse;
 pub mod identity;
 pub mod labels;
 pub mod names;

@@ -150,6 +150,17 @@ impl SshCa {
         host: &HostIdentity,
         serial: u64,
     ) -> Result<Certificate, CertError> {
+        self.issue_host_cert_with(subject, host, serial, &[])
+    }
+
+    /// [`SshCa::issue_host_cert`] with more extensions (a proxy's endorsements, `endorse.rs`).
+    pub fn issue_host_cert_with(
+        &self,
+        subject: &PublicKey,
+        host: &HostIdentity,
+        serial: u64,
+        extensions: &[(&str, String)],
+    ) -> Result<Certificate, CertError> {
         if host.host_id.is_empty() {
             return Err(CertError::InvalidIdentity("empty host ID".into()));
         }
@@ -163,7 +174,19 @@ impl SshCa {
             builder.valid_principal(principal.clone())?;
         }
         builder.extension(CLUSTER_EXTENSION, host.cluster.clone())?;
+        for (name, value) in extensions {
+            builder.extension(*name, value.clone())?;
+        }
         Ok(builder.sign(&self.key)?)
+    }
+
+    /// An Ed25519 signature of `message` by the CA's key (an endorsement of its successor).
+    pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, CertError> {
+        let pair = self.key.key_data().ed25519().ok_or_else(|| CertError::UnsupportedKey("not Ed25519".into()))?;
+        let seed = Zeroizing::new(pair.private.to_bytes());
+        let key = ring::signature::Ed25519KeyPair::from_seed_and_public_key(seed.as_ref(), pair.public.as_ref())
+            .map_err(|e| CertError::UnsupportedKey(e.to_string()))?;
+        Ok(key.sign(message).as_ref().to_vec())
     }
 }
 

@@ -43,6 +43,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
             "api",
             "ssh_algorithms",
             "ssh_cert",
+            "endorse",
             "proxy_header",
             "tls_cert",
             "totp",

@@ -250,3 +250,35 @@ fn the_tls_ca_rotates_while_tsh_and_tctl_verify_the_proxy() {
     let out = tsh(&cluster, &home, &["ssh", &format!("root@{node}"), "echo ok"]);
     assert_eq!((out.code, out.stdout.trim()), (0, "ok"), "{}", out.stderr);
 }
+
+#[test]
+fn a_leaf_away_for_a_whole_rotation_catches_up_when_it_reconnects() {
+    let (Pair { root, mut leaf, node: _node }, home) = trusted_pair();
+    let cluster = "--cluster=leaf.example.com";
+    leaf.stop();
+    // While the leaf is away: the root's host CA rotates all the way (its proxies present a
+    // certificate from a key the leaf never saw), and its user CA starts a rotation.
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        rotate(&root, "host", phase);
+    }
+    rotate(&root, "user", "init");
+    leaf.restart();
+    // The old host key's endorsement lets the leaf's agents in; the tunnel then brings the CAs.
+    wait_for("the leaf to store the root's new host CA and its user CA in init", Duration::from_secs(30), || {
+        let (host, user) =
+            (phase_of(&leaf, "Host CA", "root.example.com"), phase_of(&leaf, "User CA", "root.example.com"));
+        let status = leaf.tctl(&["status"]).ok();
+        let root_status = root.tctl(&["status"]).ok();
+        let root_host_key =
+            root_status.lines().skip_while(|l| !l.starts_with("Host CA")).nth(1).unwrap_or("?").trim().to_string();
+        let same = status.contains(&root_host_key);
+        (!(host == "standby" && user == "init" && same))
+            .then(|| format!("{status}\nroot:\n{root_status}\n{}", leaf.log()))
+    });
+    wait_for("the leaf online", Duration::from_secs(30), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| out.stdout.clone())
+    });
+    let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo caught-up"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "caught-up"), "{}", out.stderr);
+}

@@ -546,16 +546,25 @@ impl russh::client::Handler for AgentHandler {
     type Error = russh::Error;
 
     async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict =
-            tether_shared::ssh_cert::verify_server_key(key, &self.host_cas, &self.root, std::time::SystemTime::now())
-                .and_then(|host| {
-                    // A proxy of the root, not one of its nodes (same host CA).
-                    if host.host_id == tether_auth::proxy_host_id(&self.root) {
-                        Ok(())
-                    } else {
-                        Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
-                    }
-                });
+        let verdict = {
+            // A root whose host CA rotated while this leaf was away vouches for the new key
+            // with the old one; its CAs follow over the tunnel.
+            let cas = match key {
+                russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
+                    tether_shared::endorse::reach(cert, &self.root, &self.host_cas)
+                }
+                russh::keys::PublicKeyOrCertificate::PublicKey { .. } => self.host_cas.clone(),
+            };
+            tether_shared::ssh_cert::verify_server_key(key, &cas, &self.root, std::time::SystemTime::now())
+        }
+        .and_then(|host| {
+            // A proxy of the root, not one of its nodes (same host CA).
+            if host.host_id == tether_auth::proxy_host_id(&self.root) {
+                Ok(())
+            } else {
+                Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
+            }
+        });
         match verdict {
             Ok(()) => Ok(true),
             Err(why) => {
