@@ -159,3 +159,76 @@ fn a_role_changed_through_one_host_reaches_a_node_of_the_other_within_a_second()
     assert!(took < Duration::from_secs(1), "the node refused only after {took:?}");
     eprintln!("role change through A refused on B's node after {took:?}");
 }
+
+/// The fingerprint of the CA that signed the SSH certificate of the identity `tctl auth sign`
+/// wrote at `path`.
+fn signer_of(path: &Path) -> String {
+    let creds = tether_client::credentials::Credentials::load(path).expect("an identity file");
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert).expect("a certificate");
+    tether_shared::ssh_cert::ca_fingerprint(&cert).to_string()
+}
+
+/// The fingerprint `tctl status` shows as the user CA's signing key.
+fn user_signing_key(host: &Cluster) -> String {
+    let status = host.tctl(&["status"]).ok();
+    status
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("User CA  {ROOT}")))
+        .nth(1)
+        .and_then(|l| l.trim().strip_prefix("signing  "))
+        .unwrap_or_else(|| panic!("no signing key in {status}"))
+        .to_string()
+}
+
+#[test]
+fn a_rotation_started_on_one_host_is_obeyed_by_the_other_and_survives_its_driver() {
+    let pg = postgres::server();
+    let conn = pg.conn_string(&pg.fresh_database());
+    let mut a = host(&conn);
+    let b = host(&conn);
+    let dir: PathBuf = a.dir.path().to_path_buf();
+    a.tctl(&["users", "add", "myuser", "--roles=access", "--logins=visitor"]).ok();
+    let old = user_signing_key(&b);
+
+    // A moves the user CA to update_clients: B signs users with the new key within a second.
+    for phase in ["init", "update_clients"] {
+        a.tctl(&["auth", "rotate", "--type=user", "--manual", &format!("--phase={phase}")]).ok();
+    }
+    let new = user_signing_key(&a);
+    assert_ne!(old, new, "update_clients signs with the new key");
+    let since = Instant::now();
+    let out = dir.join("b.identity");
+    loop {
+        b.tctl(&["auth", "sign", "--user=myuser", &format!("--out={}", out.display())]).ok();
+        if signer_of(&out) == new {
+            break;
+        }
+        assert!(since.elapsed() < Duration::from_secs(5), "B still signs with {} after 5 s", signer_of(&out));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("B signed with the new key {:?} after the move on A", since.elapsed());
+    assert!(since.elapsed() < Duration::from_secs(1), "B took {:?}", since.elapsed());
+    a.tctl(&["auth", "rotate", "--type=user", "--manual", "--phase=rollback"]).ok();
+    a.tctl(&["auth", "rotate", "--type=user", "--manual", "--phase=standby"]).ok();
+
+    // An automatic rotation whose driver dies halfway is finished by the other host (the lease
+    // passes to it), each phase exactly once.
+    a.tctl(&["auth", "rotate", "--type=host", "--grace-period=6s"]).ok();
+    std::thread::sleep(Duration::from_secs(3));
+    a.kill_hard();
+    wait_for("B to finish the host CA's rotation", Duration::from_secs(40), || {
+        let status = b.tctl(&["status"]).ok();
+        let line = status.lines().find(|l| l.starts_with(&format!("Host CA  {ROOT}"))).unwrap_or_default().to_string();
+        (!line.contains("phase standby, last rotated")).then_some(status)
+    });
+    let moves: Vec<String> = a
+        .audit_lines()
+        .into_iter()
+        .chain(b.audit_lines())
+        .filter(|l| l.contains("\"event\":\"ca.rotate\"") && l.contains("\"ca_type\":\"host\"") && l.contains("TCA01I"))
+        .collect();
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        let n = moves.iter().filter(|l| l.contains(&format!("\"phase\":\"{phase}\""))).count();
+        assert_eq!(n, 1, "{phase} moved {n} times: {moves:#?}");
+    }
+}
