@@ -184,10 +184,15 @@ fn the_leafs_host_ca_rotates_by_itself_and_the_root_still_reaches_and_verifies_i
     // The automatic mode walks every phase; tsh reaches and verifies the leaf's node all along
     // (its cached copy of the leaf's host CAs refreshes on the first mismatch).
     let mut phases = Vec::new();
+    let mut config_lines = Vec::new();
     wait_for("the automatic rotation to finish", Duration::from_secs(40), || {
         let at = phase_of(&leaf, "Host CA", "leaf.example.com");
         if phases.last() != Some(&at) {
             phases.push(at.clone());
+            // tsh config's @cert-authority lines follow: both keys while the rotation runs.
+            tsh(&root, &home, &["config"]).ok();
+            let known = std::fs::read_to_string(home.join("openssh/known_hosts")).unwrap_or_default();
+            config_lines.push((at.clone(), known.lines().filter(|l| l.contains(",leaf.example.com ")).count()));
         }
         let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo still"]);
         assert_eq!((out.code, out.stdout.trim()), (0, "still"), "in phase {at}: {}", out.stderr);
@@ -195,12 +200,19 @@ fn the_leafs_host_ca_rotates_by_itself_and_the_root_still_reaches_and_verifies_i
         (!done).then(|| format!("{phases:?}"))
     });
     assert!(phases.contains(&"update_servers".to_string()), "{phases:?}");
+    assert!(
+        config_lines.iter().any(|(phase, lines)| phase.starts_with("update_") && *lines == 2),
+        "tsh config did not trust both keys during the rotation: {config_lines:?}"
+    );
     // The root follows; the node and the leaf's agents renewed their certificates.
     wait_for("the root to store the leaf's host CA in standby", Duration::from_secs(10), || {
         let at = phase_of(&root, "Host CA", "leaf.example.com");
         (at != "standby").then_some(at)
     });
     assert!(node.log().contains("renewed the node's certificates"), "{}", node.log());
+    tsh(&root, &home, &["config"]).ok();
+    let known = std::fs::read_to_string(home.join("openssh/known_hosts")).unwrap_or_default();
+    assert_eq!(known.lines().filter(|l| l.contains(",leaf.example.com ")).count(), 1, "after standby: {known}");
     // A fresh tunnel logs in with the renewed certificate (the root trusts only the new key now).
     root.restart();
     wait_for("the leaf online again", Duration::from_secs(30), || {

@@ -140,17 +140,24 @@ pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
     tether_client::credentials::write_private(&cert_path, format!("{}\n", creds.ssh_cert.trim()).as_bytes())?;
     // Leaf clusters, with their host CAs as the root lists them. A root that cannot be asked
     // still gets its own block.
-    let leaves: Vec<ClusterInfo> = match crate::context::fetch(global, &creds, insecure).await {
-        Ok(all) => all.into_iter().filter(|c| c.cluster_type == "leaf").collect(),
+    let all = match crate::context::fetch(global, &creds, insecure).await {
+        Ok(all) => all,
         Err(e) => {
             eprintln!("tsh: leaf clusters left out: cannot list them: {e:#}");
             Vec::new()
         }
     };
+    // The cluster's own host CAs as it lists them now (both keys during a rotation), else the
+    // profile's.
+    let own: Vec<String> = match all.iter().find(|c| c.name == creds.cluster && !c.host_cas.is_empty()) {
+        Some(row) => row.host_cas.clone(),
+        None => creds.host_cas.iter().map(|ca| ca.public_key.clone()).collect(),
+    };
+    let leaves: Vec<ClusterInfo> = all.into_iter().filter(|c| c.cluster_type == "leaf").collect();
     let mut lines = String::new();
-    for ca in &creds.host_cas {
-        let key: Vec<&str> = ca.public_key.split_whitespace().take(2).collect();
-        lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", ca.cluster, key.join(" ")));
+    for key in &own {
+        let key: Vec<&str> = key.split_whitespace().take(2).collect();
+        lines.push_str(&format!("@cert-authority *.{0},{0} {1}\n", creds.cluster, key.join(" ")));
     }
     for leaf in &leaves {
         for ca in &leaf.host_cas {
