@@ -90,9 +90,13 @@ impl Authority {
         let keyring = Keyring::load(&cas, item.revision)?;
         publish(&self.core, &keyring).await?;
         let keyring = Arc::new(keyring);
-        match self.keyring.write() {
-            Ok(mut guard) => *guard = keyring,
-            Err(poisoned) => *poisoned.into_inner() = keyring,
+        {
+            let mut guard = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            // Another reload may have installed a newer revision meanwhile.
+            if guard.revision >= item.revision {
+                return Ok(false);
+            }
+            *guard = keyring;
         }
         self.changed.send_replace(item.revision);
         Ok(true)

@@ -224,7 +224,21 @@ impl Keyring {
             host: ssh_versions(&cas.host)?,
             tls: tls_versions,
             tls_cross,
-            host_endorsements: cas.host.endorsements.clone(),
+            // The new key's own endorsement shows only once it signs servers: a rollback before
+            // that leaves it endorsed nowhere.
+            host_endorsements: match cas.host.rotation.phase {
+                RotationPhase::UpdateServers | RotationPhase::Standby => cas.host.endorsements.clone(),
+                _ => {
+                    let next = cas.host.next.as_deref().and_then(|k| SshCa::from_openssh(k).ok());
+                    let next = next.and_then(|k| k.public_key().key_data().ed25519().map(|k| k.0));
+                    cas.host
+                        .endorsements
+                        .iter()
+                        .filter(|l| next.is_none() || tether_shared::endorse::endorsed(l) != next)
+                        .cloned()
+                        .collect()
+                }
+            },
             revision,
         })
     }
@@ -249,6 +263,7 @@ impl Keyring {
                     active_keys: active,
                     additional_trusted_keys: additional,
                     rotation: (*rotation != Rotation::default()).then(|| rotation.clone()),
+                    source_revision: self.revision,
                     ..Default::default()
                 },
             )

@@ -68,7 +68,7 @@ impl Nodes {
                 "node name {node_name:?} or host name {hostname:?}: names starting with '@' are reserved"
             )));
         }
-        let (key, ed25519) = super::parse_ed25519(public_key)?;
+        let (key, _) = super::parse_ed25519(public_key)?;
         let now = time::OffsetDateTime::now_utc();
         let mut principals = vec![node_name.to_string(), format!("{node_name}.{}", self.core.cluster)];
         if !hostname.is_empty() && hostname != node_name {
@@ -81,7 +81,14 @@ impl Nodes {
             valid_after: now - time::Duration::minutes(1),
             valid_before: now + NODE_CERT_TTL,
         };
-        let host_cert = self.authority.sign_host_cert(&key, &host)?;
+        self.credentials_for(&key, &host)
+    }
+
+    /// The host certificate for `host` and the API certificate of its node, for `key`.
+    fn credentials_for(&self, key: &russh::keys::PublicKey, host: &HostIdentity) -> Result<JoinResponse, AuthError> {
+        let ed25519 = *key.key_data().ed25519().ok_or_else(|| AuthError::BadRequest("only Ed25519 keys".into()))?;
+        let node_name = host.host_id.as_str();
+        let host_cert = self.authority.sign_host_cert(key, host)?;
         let identity = Identity {
             user: node_user(node_name),
             roles: vec![NODE_ROLE.to_string()],
@@ -107,13 +114,15 @@ impl Nodes {
     }
 
     /// A node's certificates again (`POST /webapi/nodes/renew`), after a rotation phase: only a
-    /// node may ask, only for itself, and only for the key it holds (`holder_key`, the key of its
-    /// client certificate).
+    /// node may ask, only for itself, only for the key it holds (`holder_key`, the key of its
+    /// client certificate), and only for the names of the host certificate it holds now (one
+    /// of this cluster's host CA's trusted keys signed it, for this node and this key): a node
+    /// cannot add a name. Audited as `cert.create`.
     pub async fn renew_node(
         &self,
         caller: &Identity,
         holder_key: &[u8; 32],
-        hostname: &str,
+        host_cert: &str,
     ) -> Result<JoinResponse, AuthError> {
         let node = caller.user.strip_prefix("@node:").filter(|_| caller.roles.iter().any(|r| r == NODE_ROLE));
         let Some(node) = node.filter(|_| caller.cluster == self.core.cluster) else {
@@ -122,8 +131,32 @@ impl Nodes {
         let key = russh::keys::PublicKey::from(russh::keys::ssh_key::public::KeyData::Ed25519(
             russh::keys::ssh_key::public::Ed25519PublicKey(*holder_key),
         ));
-        let public = key.to_openssh().map_err(internal("encoding a public key"))?;
-        self.node_credentials(node, hostname, &public).await
+        let cert = tether_shared::ssh_cert::cert_from_openssh(host_cert)
+            .map_err(|e| AuthError::BadRequest(format!("host_cert: {e}")))?;
+        let cas: Vec<russh::keys::PublicKey> =
+            self.authority.keyring().host.trusted().into_iter().map(|ca| ca.public_key().clone()).collect();
+        let name = format!("{node}.{}", self.core.cluster);
+        let held = tether_shared::ssh_cert::verify_host_cert(&cert, &cas, &name, std::time::SystemTime::now())
+            .map_err(|e| AuthError::Forbidden(format!("host_cert is not this node's current certificate: {e}")))?;
+        if held.host_id != node || cert.public_key() != key.key_data() {
+            return Err(AuthError::Forbidden("host_cert is not this node's certificate for this key".into()));
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let host = HostIdentity {
+            host_id: node.to_string(),
+            principals: held.principals,
+            cluster: self.core.cluster.clone(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + NODE_CERT_TTL,
+        };
+        let result = self.credentials_for(&key, &host);
+        self.core.audit.emit(
+            tether_audit::Event::CertCreate,
+            tether_audit::Outcome::of(result.is_ok()),
+            &caller.user,
+            serde_json::json!({"for_user": caller.user}),
+        );
+        result
     }
 
     /// Records a heartbeat: the node's inventory entry, expiring after [`NODE_TTL`]. A node may
@@ -232,5 +265,54 @@ impl Nodes {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{AuthError, AuthService};
+    use tether_audit::Audit;
+    use tether_storage::sqlite::SqliteBackend;
+
+    #[tokio::test]
+    async fn a_node_renews_only_its_own_certificate_with_its_own_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(dir.path().join("b.db")).await.unwrap();
+        let audit = Arc::new(Audit::open(&dir.path().join("log"), "c.example.com").unwrap());
+        let auth = AuthService::init(backend, "c.example.com", audit, false, &crate::sealed::KekSource::Fixed([3; 32]))
+            .await
+            .unwrap();
+        let joined = |name: &'static str, host: &'static str| {
+            let auth = auth.clone();
+            async move {
+                let key = tether_shared::ssh_cert::generate_ed25519_key().unwrap();
+                let public = key.public_key().to_openssh().unwrap();
+                let resp = auth.nodes().node_credentials(name, host, &public).await.unwrap();
+                let raw = key.public_key().key_data().ed25519().unwrap().0;
+                let tls = tether_shared::tls_cert::identity_from_client_cert(
+                    &rustls_pki_types::CertificateDer::from_pem_slice(resp.tls_cert.as_bytes()).unwrap(),
+                )
+                .unwrap();
+                (raw, tls, resp.host_cert)
+            }
+        };
+        use rustls_pki_types::pem::PemObject;
+        let (key1, who1, cert1) = joined("n1", "host-one").await;
+        let (_, _, cert2) = joined("n2", "host-two").await;
+        let renewed = auth.nodes().renew_node(&who1, &key1, &cert1).await.unwrap();
+        let cert = tether_shared::ssh_cert::cert_from_openssh(&renewed.host_cert).unwrap();
+        assert_eq!(cert.valid_principals(), ["n1", "n1.c.example.com", "host-one"], "the same names, no more");
+        // Another node's certificate, or the right one for another key, renews nothing.
+        let other = auth.nodes().renew_node(&who1, &key1, &cert2).await.unwrap_err();
+        assert!(matches!(other, AuthError::Forbidden(_)), "{other}");
+        let wrong_key = auth.nodes().renew_node(&who1, &[7; 32], &cert1).await.unwrap_err();
+        assert!(wrong_key.to_string().contains("not this node's certificate for this key"), "{wrong_key}");
+        // Only a node asks.
+        let mut user = who1.clone();
+        user.user = "alice".into();
+        user.roles = vec!["access".into()];
+        assert!(matches!(auth.nodes().renew_node(&user, &key1, &cert1).await, Err(AuthError::Forbidden(_))));
     }
 }

@@ -18,7 +18,6 @@ use tether_shared::resource::{CaType, CertAuthority, Rotation, RotationMode, Rot
 use tether_storage::StorageError;
 use time::OffsetDateTime;
 
-use russh::keys::ssh_encoding::base64::Encoding;
 use tether_shared::ssh_cert::SshCa;
 
 use super::AuthError;
@@ -27,6 +26,8 @@ use super::keys::{SEALED_CAS, StoredCa, StoredCas, new_ssh_key, new_tls_key};
 
 /// The shortest grace period of the automatic mode (one second per phase).
 pub const MIN_GRACE_PERIOD: Duration = Duration::from_secs(3);
+/// The longest grace period of the automatic mode (a year).
+pub const MAX_GRACE_PERIOD: Duration = Duration::from_secs(366 * 86400);
 /// The storage key of the lease the host that walks automatic rotations holds.
 pub const LEASE_KEY: &str = "/leases/ca-rotation";
 /// How long the lease lasts without renewal.
@@ -79,6 +80,13 @@ pub(crate) fn plan(
                     "a rotation of the {ca_type} CA is in progress (phase {from}); finish it with --manual \
                      --phase={}, or undo it with --manual --phase=rollback",
                     after(from)
+                )));
+            }
+            if grace > MAX_GRACE_PERIOD {
+                return Err(AuthError::BadRequest(format!(
+                    "--grace-period {} is too long: at most {}",
+                    GoDuration(grace),
+                    GoDuration(MAX_GRACE_PERIOD)
                 )));
             }
             if grace < MIN_GRACE_PERIOD {
@@ -155,8 +163,7 @@ pub(crate) fn plan(
             if let Some(dropped) = ca.next.take().and_then(|k| SshCa::from_openssh(&k).ok())
                 && let Some(raw) = dropped.public_key().key_data().ed25519().map(|k| k.0)
             {
-                let prefix = russh::keys::ssh_encoding::base64::Base64::encode_string(&raw);
-                ca.endorsements.retain(|l| !l.starts_with(&format!("{prefix} ")));
+                ca.endorsements.retain(|l| tether_shared::endorse::endorsed(l) != Some(raw));
             }
             rotation.phase = Standby;
         }
@@ -173,7 +180,8 @@ pub(crate) fn plan(
     }
     rotation.next_phase_at = match (rotation.mode, rotation.phase, rotation.grace_period) {
         (RotationMode::Auto, Init | UpdateClients | UpdateServers, Some(grace)) => {
-            Some(now + time::Duration::milliseconds(i64::try_from(grace.0.as_millis() / 3).unwrap_or(i64::MAX)))
+            let third = time::Duration::milliseconds(i64::try_from(grace.0.as_millis() / 3).unwrap_or(i64::MAX));
+            now.checked_add(third)
         }
         _ => None,
     };
@@ -193,8 +201,12 @@ fn endorsement(cluster: &str, old: &str, new: &str) -> Result<String, AuthError>
     let (Some(old_raw), Some(new_raw)) = (raw(&old), raw(&new)) else {
         return Err(AuthError::fault("a host CA key is not Ed25519"));
     };
-    let signature = old.sign_raw(&message(cluster, &new_raw)).map_err(super::internal("endorsing the new key"))?;
-    Ok(link(&new_raw, &old_raw, &signature))
+    let not_after = (std::time::SystemTime::now() + tether_shared::endorse::ENDORSEMENT_TTL)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let signature =
+        old.sign_raw(&message(cluster, not_after, &new_raw)).map_err(super::internal("endorsing the new key"))?;
+    Ok(link(&new_raw, &old_raw, not_after, &signature))
 }
 
 /// The phase after `phase` on the way forward.
@@ -503,7 +515,7 @@ mod tests {
         assert_eq!(ca.endorsements.len(), 1);
         let next = SshCa::from_openssh(ca.next.as_deref().unwrap()).unwrap();
         let raw = next.public_key().key_data().ed25519().unwrap().0;
-        assert!(ca.endorsements[0].starts_with(&russh::keys::ssh_encoding::base64::Base64::encode_string(&raw)));
+        assert_eq!(tether_shared::endorse::endorsed(&ca.endorsements[0]), Some(raw));
         plan(CaType::Host, "c", &mut ca, Target::Manual(Rollback), now, new_ssh_key).unwrap();
         plan(CaType::Host, "c", &mut ca, Target::Manual(Standby), now, new_ssh_key).unwrap();
         assert!(ca.endorsements.is_empty(), "the rolled-back key is still endorsed: {:?}", ca.endorsements);

@@ -20,12 +20,14 @@ use tokio::sync::watch;
 
 use super::cache::TrustCache;
 
+/// How often the node checks its certificates without a cache update (a failed renewal is
+/// retried this often).
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Keeps a node's certificates in step with its cluster's CAs.
 pub struct Renewer {
     /// `DATA_DIR/node-identity.json`.
     pub path: PathBuf,
-    /// The OS host name (a principal).
-    pub hostname: String,
     /// The node's identity as stored.
     pub creds: Credentials,
     /// The API client every node task calls with.
@@ -44,6 +46,8 @@ impl Renewer {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 changed = updates.changed() => if changed.is_err() { return },
+                // A renewal that failed is tried again, before the old key stops counting.
+                () = tokio::time::sleep(RECHECK) => {}
             }
             let (Some(host), Some(tls)) = (self.cache.own_ca(CaType::Host), self.cache.own_ca(CaType::Tls)) else {
                 continue;
@@ -57,7 +61,7 @@ impl Renewer {
     }
 
     async fn renew(&mut self) -> anyhow::Result<()> {
-        let req = NodeRenewRequest { hostname: self.hostname.clone() };
+        let req = NodeRenewRequest { host_cert: self.creds.ssh_cert.clone() };
         let resp: JoinResponse = self.client.get().post("/webapi/nodes/renew", &req).await?;
         let cert = tether_shared::ssh_cert::cert_from_openssh(&resp.host_cert)?;
         let mut creds = self.creds.clone();

@@ -95,7 +95,6 @@ impl NodeService {
         config.renewals = Some(renewals);
         let renewer = renew::Renewer {
             path: settings.data_dir.join(identity::NODE_IDENTITY),
-            hostname: settings.hostname.to_string(),
             creds: creds.clone(),
             client: client.clone(),
             cache: cache.clone(),

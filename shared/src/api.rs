@@ -190,8 +190,9 @@ pub struct SignRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeRenewRequest {
-    /// The OS host name (a principal of the host certificate).
-    pub hostname: String,
+    /// The node's current host certificate (OpenSSH format): the new one names the same
+    /// principals, and only those.
+    pub host_cert: String,
 }
 
 /// `POST /webapi/authorities/rotate`: move CAs of this cluster to another rotation phase

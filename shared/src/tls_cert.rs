@@ -42,6 +42,9 @@ pub const IDENTITY_OID_STR: &str = "1.3.6.1.4.1.32473.7.1";
 
 /// How long a generated CA certificate is valid.
 const CA_VALIDITY: Duration = Duration::days(3650);
+/// How long a cross-signed CA certificate ([`TlsCa::cross_sign`]) is valid: a key rolled back
+/// after `update_servers` stays vouched for by the old one at most this long.
+pub const CROSS_SIGN_VALIDITY: Duration = Duration::days(30);
 /// How far a generated CA certificate is backdated, for clock skew.
 const CA_BACKDATE: Duration = Duration::minutes(5);
 
@@ -149,9 +152,10 @@ impl TlsCa {
         Zeroizing::new(self.issuer.key().serialize_pem())
     }
 
-    /// `other`'s CA certificate (same subject, same key, same validity) signed by this CA: sent
-    /// after a server certificate from `other`, it lets a client that trusts only this CA
-    /// verify it. A rotation sends the new CA cross-signed by the old one.
+    /// `other`'s CA certificate (same subject, same key) signed by this CA, valid at most
+    /// [`CROSS_SIGN_VALIDITY`]: sent after a server certificate from `other`, it lets a client
+    /// that trusts only this CA verify it. A rotation sends the new CA cross-signed by the old
+    /// one during `update_servers`.
     pub fn cross_sign(&self, other: &TlsCa) -> Result<CertificateDer<'static>, CertError> {
         let (not_before, not_after) = {
             let cert = parse(&other.cert_der)?;
@@ -163,7 +167,7 @@ impl TlsCa {
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.not_before = not_before;
-        params.not_after = not_after;
+        params.not_after = not_after.min(OffsetDateTime::now_utc() + CROSS_SIGN_VALIDITY);
         params.serial_number = Some(random_serial()?);
         let cert = params.signed_by(other.issuer.key(), &self.issuer)?;
         Ok(cert.der().clone())

@@ -25,6 +25,18 @@ pub const SUBSYSTEM: &str = "tether-tunnel@v1";
 pub const WEB_TARGET: &str = "@web";
 /// The transport status line of a successful dial.
 pub const STATUS_OK: &str = "OK";
+/// The least time between two [`Control::Authorities`] a side stores from one tunnel: a peer
+/// that floods them only slows its own control channel.
+pub const CA_SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits until [`CA_SYNC_INTERVAL`] has passed since `last` (then sets it to now).
+pub async fn pace_ca_sync(last: &mut Option<tokio::time::Instant>) {
+    if let Some(at) = *last {
+        tokio::time::sleep_until(at + CA_SYNC_INTERVAL).await;
+    }
+    *last = Some(tokio::time::Instant::now());
+}
+
 /// The longest control message or status line accepted.
 pub const MAX_LINE: u64 = 64 * 1024;
 

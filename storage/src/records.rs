@@ -68,6 +68,20 @@ pub async fn create(backend: &Arc<dyn Backend>, resource: &Resource) -> Result<u
     backend.create(&key_of(resource), encode(resource)?, expiry(resource)).await
 }
 
+/// A resource with the revision it is stored at.
+pub async fn get_revision(backend: &Arc<dyn Backend>, key: &str) -> Result<Option<(Resource, u64)>, StorageError> {
+    match backend.get(key).await? {
+        Some(item) => Ok(Some((decode(&item)?, item.revision))),
+        None => Ok(None),
+    }
+}
+
+/// Replaces a resource only while it is at `revision` ([`StorageError::Conflict`] when another
+/// write came first): read, change, write back without losing a concurrent change.
+pub async fn replace(backend: &Arc<dyn Backend>, resource: &Resource, revision: u64) -> Result<u64, StorageError> {
+    backend.compare_and_swap(&key_of(resource), revision, encode(resource)?, expiry(resource)).await
+}
+
 /// Creates or replaces a resource.
 pub async fn upsert(backend: &Arc<dyn Backend>, resource: &Resource) -> Result<u64, StorageError> {
     backend.put(&key_of(resource), encode(resource)?, expiry(resource)).await

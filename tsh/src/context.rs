@@ -362,7 +362,10 @@ impl NodeTarget {
     /// changed, so that the caller tries again; otherwise the error to report (`err`, saying
     /// why asking again did not help when it did not).
     pub async fn refresh_after(&mut self, global: &Global, err: anyhow::Error) -> Result<()> {
-        if crate::ssh::stale(&err) && !self.renewed {
+        // A refusal a rotation explains, or a node of this cluster presenting a certificate from
+        // a host key the profile does not know yet: renew once.
+        let own_node = crate::ssh::untrusted_node(&err) && self.cluster == self.root.cluster;
+        if (crate::ssh::stale(&err) || own_node) && !self.renewed {
             self.renewed = true;
             return self.renew(global, err).await;
         }

@@ -273,7 +273,7 @@ async fn renew_node(
     let who = caller(&peer)?;
     let req = json_body(body)?;
     let holder = peer.key.ok_or_else(|| AuthError::Forbidden("your client certificate has no Ed25519 key".into()))?;
-    Ok(Json(state.auth.nodes().renew_node(who, &holder, &req.hostname).await?))
+    Ok(Json(state.auth.nodes().renew_node(who, &holder, &req.host_cert).await?))
 }
 
 /// `tctl auth rotate`.

@@ -123,25 +123,45 @@ impl Trust {
         role_map: Option<&[tether_shared::rolemap::RoleMapRule]>,
     ) -> Result<(), AuthError> {
         for ca_type in CA_TYPES {
-            let Some(mut ca) = self.ca_of(root, ca_type).await? else { continue };
-            if enabled {
-                // Keys deactivated during a rotation come back as one set; the root's next sync
-                // sorts them into active and additional again.
-                let old = std::mem::take(&mut ca.spec.deactivated_keys);
-                ca.spec.active_keys.merge(&old);
-            } else {
-                let mut all = std::mem::take(&mut ca.spec.active_keys);
-                all.merge(&std::mem::take(&mut ca.spec.additional_trusted_keys));
-                all.merge(&std::mem::take(&mut ca.spec.deactivated_keys));
-                ca.spec.deactivated_keys = all;
+            let key = records::ca_key(root, ca_type);
+            // Compare-and-swap: a sync over the tunnel at the same moment never undoes this.
+            let mut done = false;
+            for _ in 0..5 {
+                let Some((Resource::CertAuthority(mut ca), revision)) =
+                    records::get_revision(&self.core.backend, &key).await?
+                else {
+                    done = true;
+                    break;
+                };
+                if enabled {
+                    // Keys deactivated during a rotation come back as one set; the root's next
+                    // sync sorts them into active and additional again.
+                    let old = std::mem::take(&mut ca.spec.deactivated_keys);
+                    ca.spec.active_keys.merge(&old);
+                } else {
+                    let mut all = std::mem::take(&mut ca.spec.active_keys);
+                    all.merge(&std::mem::take(&mut ca.spec.additional_trusted_keys));
+                    all.merge(&std::mem::take(&mut ca.spec.deactivated_keys));
+                    ca.spec.deactivated_keys = all;
+                }
+                if ca_type == CaType::User
+                    && let Some(map) = role_map
+                {
+                    ca.spec.role_map = map.to_vec();
+                }
+                ca.metadata.id = None;
+                match records::replace(&self.core.backend, &Resource::CertAuthority(ca), revision).await {
+                    Ok(_) => {
+                        done = true;
+                        break;
+                    }
+                    Err(tether_storage::StorageError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
-            if ca_type == CaType::User
-                && let Some(map) = role_map
-            {
-                ca.spec.role_map = map.to_vec();
+            if !done {
+                return Err(AuthError::Conflict(format!("the {ca_type} CA of {root} kept changing; try again")));
             }
-            ca.metadata.id = None;
-            records::upsert(&self.core.backend, &Resource::CertAuthority(ca)).await?;
         }
         Ok(())
     }

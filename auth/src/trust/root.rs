@@ -287,7 +287,7 @@ impl Trust {
         }
         // A leaf whose host CA rotated while its tunnel was down vouches for the new key with
         // the old one; its CAs follow over the tunnel.
-        let keys = tether_shared::endorse::reach(cert, cluster, &keys);
+        let keys = tether_shared::endorse::reach(cert, cluster, &keys, std::time::SystemTime::now());
         let host = tether_shared::ssh_cert::verify_host_cert(cert, &keys, cluster, std::time::SystemTime::now())?;
         if host.cluster != cluster {
             return Err(TrustRefusal::WrongCluster { got: host.cluster, want: cluster.to_string() });

@@ -71,24 +71,7 @@ impl Trust {
                     if ca_type == CaType::Tls { "TLS" } else { "SSH" }
                 )));
             }
-            let Some(stored) = self.ca_of(cluster, ca_type).await? else {
-                return Err(AuthError::NotFound(format!("no {ca_type} CA of {cluster} is stored here")));
-            };
-            let mut next = stored.clone();
-            next.metadata.id = None;
-            next.spec.rotation = ca.spec.rotation.clone();
-            let disabled = stored.spec.active_keys.is_empty() && !stored.spec.deactivated_keys.is_empty();
-            if disabled {
-                next.spec.deactivated_keys = trusted;
-                next.spec.additional_trusted_keys = CaKeys::default();
-            } else {
-                next.spec.active_keys = ca.spec.active_keys.clone();
-                next.spec.additional_trusted_keys = ca.spec.additional_trusted_keys.clone();
-            }
-            if next.spec == stored.spec {
-                continue;
-            }
-            records::upsert(&self.core.backend, &Resource::CertAuthority(next.clone())).await?;
+            let Some(next) = self.store_copy(cluster, ca, &trusted).await? else { continue };
             changed += 1;
             self.core.audit.emit(
                 Event::CaSync,
@@ -104,5 +87,52 @@ impl Trust {
             tracing::info!(%cluster, ca = %ca_type, phase = %next.spec.phase(), "stored the CA {cluster} sent over the tunnel");
         }
         Ok(changed)
+    }
+
+    /// Stores `ca` (keys and rotation only) over the stored copy, unless it is older than that
+    /// copy or changes nothing; compare-and-swap, so a change an admin makes at the same time
+    /// (disabling the trust, a new role map) is never lost. The copy written, if one was.
+    async fn store_copy(
+        &self,
+        cluster: &str,
+        ca: &CertAuthority,
+        trusted: &CaKeys,
+    ) -> Result<Option<CertAuthority>, AuthError> {
+        let key = records::ca_key(cluster, ca.spec.ca_type);
+        for _ in 0..5 {
+            let Some((Resource::CertAuthority(stored), revision)) =
+                records::get_revision(&self.core.backend, &key).await?
+            else {
+                return Err(AuthError::NotFound(format!("no {} CA of {cluster} is stored here", ca.spec.ca_type)));
+            };
+            // A lagging proxy or auth host of the other cluster may send an older state.
+            if ca.spec.source_revision < stored.spec.source_revision {
+                return Ok(None);
+            }
+            let mut next = stored.clone();
+            next.metadata.id = None;
+            next.spec.rotation = ca.spec.rotation.clone();
+            next.spec.source_revision = ca.spec.source_revision;
+            let disabled = stored.spec.active_keys.is_empty() && !stored.spec.deactivated_keys.is_empty();
+            if disabled {
+                next.spec.deactivated_keys = trusted.clone();
+                next.spec.additional_trusted_keys = CaKeys::default();
+            } else {
+                next.spec.active_keys = ca.spec.active_keys.clone();
+                next.spec.additional_trusted_keys = ca.spec.additional_trusted_keys.clone();
+            }
+            if next.spec == stored.spec {
+                return Ok(None);
+            }
+            match records::replace(&self.core.backend, &Resource::CertAuthority(next.clone()), revision).await {
+                Ok(_) => return Ok(Some(next)),
+                Err(tether_storage::StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AuthError::Conflict(format!(
+            "the {} CA of {cluster} kept changing; the next sync retries",
+            ca.spec.ca_type
+        )))
     }
 }

@@ -435,6 +435,7 @@ impl Pool {
         // This leaf's CAs, now and after each of their rotation phases (for a root that reads them).
         let mut cas = self.auth.authority().changes();
         cas.mark_changed();
+        let mut last_sync = None;
         let outcome = loop {
             tokio::select! {
                 Ok(()) = cas.changed(), if ca_sync => {
@@ -471,6 +472,7 @@ impl Pool {
                             }
                         }
                         Ok(Control::Authorities { cas }) => {
+                            tether_shared::tunnel::pace_ca_sync(&mut last_sync).await;
                             if let Err(e) = self.auth.trust().sync_cas(Peer::Root, &self.target.root, &cas).await {
                                 tracing::warn!(root = %self.target.root, "tunnel: cannot store the CAs the root sent: {}", e.chain());
                             }
@@ -551,7 +553,7 @@ impl russh::client::Handler for AgentHandler {
             // with the old one; its CAs follow over the tunnel.
             let cas = match key {
                 russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
-                    tether_shared::endorse::reach(cert, &self.root, &self.host_cas)
+                    tether_shared::endorse::reach(cert, &self.root, &self.host_cas, std::time::SystemTime::now())
                 }
                 russh::keys::PublicKeyOrCertificate::PublicKey { .. } => self.host_cas.clone(),
             };

@@ -128,6 +128,7 @@ async fn run_control(
         ca_sync: true,
     };
     let mut cas = auth.authority().changes();
+    let mut last_sync = None;
     let own_cas = || auth.trust().own_cas().map(|cas| Control::Authorities { cas }.line());
     let first = hello(proxies.borrow_and_update().clone()).line() + &own_cas().unwrap_or_default();
     let reason = if write.write_all(first.as_bytes()).await.is_err() {
@@ -140,6 +141,7 @@ async fn run_control(
                         Ok(Control::Heartbeat { .. }) => registry.heartbeat(cluster),
                         Ok(Control::Retire) => break retired(registry, cluster, registration.id, &mut write, stop.clone()).await,
                         Ok(Control::Authorities { cas }) => {
+                            tether_shared::tunnel::pace_ca_sync(&mut last_sync).await;
                             if let Err(e) = auth.trust().sync_cas(Peer::Leaf, cluster, &cas).await {
                                 tracing::warn!(%cluster, "tunnel: cannot store the CAs the leaf sent: {}", e.chain());
                             }
