@@ -62,6 +62,9 @@ fn decode32(text: &str) -> Option<[u8; 32]> {
     }
 }
 
+/// One parsed endorsement: the key endorsed, its endorser, until when, the signature.
+type Link = ([u8; 32], [u8; 32], u64, Vec<u8>);
+
 /// The keys `trusted` reach through the endorsements `cert` carries for `cluster` at `now`:
 /// `trusted` itself, then every key a reached key endorsed (at most [`MAX_LINKS`] steps). Links
 /// that do not parse, have expired or do not verify are skipped.
@@ -70,7 +73,7 @@ pub fn reach(cert: &Certificate, cluster: &str, trusted: &[PublicKey], now: std:
     let mut known: Vec<[u8; 32]> = trusted.iter().filter_map(ed25519).collect();
     let mut out = trusted.to_vec();
     let Some(text) = cert.extensions().get(EXTENSION) else { return out };
-    let links: Vec<([u8; 32], [u8; 32], u64, Vec<u8>)> = text
+    let links: Vec<Link> = text
         .split(';')
         .take(MAX_LINKS)
         .filter_map(|l| {
