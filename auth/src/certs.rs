@@ -17,7 +17,8 @@ use tether_shared::tls_cert::{ClientCert, TlsCa};
 use tether_storage::records;
 
 use super::base::{Core, NODE_CERT_TTL};
-use super::keys::{Keyring, SEALED_CAS, StoredCas, load_or_seal};
+use super::keys::{KeyMaker, Keyring, SEALED_CAS, StoredCas, load_or_seal};
+use super::pkcs11::Hsm;
 use super::sealed::{Kek, KekSource};
 use super::{ADMIN_ROLE, AuthError, LEAF_CERT_TTL, internal, parse_ed25519, proxy_host_id};
 use tether_audit::{Event, Outcome};
@@ -46,6 +47,8 @@ pub struct Authority {
     pub(crate) core: Arc<Core>,
     /// The key-encryption key of the sealed record.
     pub(crate) kek: Kek,
+    /// The HSM new CA keys are made in, if one is configured.
+    hsm: Option<Arc<Hsm>>,
     /// The CAs as loaded from the record's last revision seen.
     keyring: RwLock<Arc<Keyring>>,
     /// The revision of the record loaded; tells the services that hold certificates (proxies,
@@ -58,17 +61,24 @@ pub struct Authority {
 impl Authority {
     /// Loads the cluster's CAs from storage (generating them on first start) and publishes their
     /// public parts.
-    pub async fn load(core: Arc<Core>, kek: &KekSource) -> Result<Self, AuthError> {
-        let (cas, revision, kek) = load_cas(&core, kek).await?;
-        let keyring = Keyring::load(&cas, revision)?;
+    pub async fn load(core: Arc<Core>, kek: &KekSource, hsm: Option<Arc<Hsm>>) -> Result<Self, AuthError> {
+        let keys = KeyMaker { cluster: &core.cluster, hsm: hsm.as_ref() };
+        let (cas, revision, kek) = load_cas(&core, keys, kek).await?;
+        let keyring = Keyring::load(&cas, revision, keys)?;
         publish(&core, &keyring).await?;
         Ok(Authority {
             core,
             kek,
+            hsm,
             keyring: RwLock::new(Arc::new(keyring)),
             changed: tokio::sync::watch::channel(revision).0,
             leaf_cert_ttl_secs: std::sync::atomic::AtomicU64::new(LEAF_CERT_TTL.as_secs()),
         })
+    }
+
+    /// Makes and loads this cluster's keys (in the HSM when one is configured).
+    pub(crate) fn key_maker(&self) -> KeyMaker<'_> {
+        KeyMaker { cluster: &self.core.cluster, hsm: self.hsm.as_ref() }
     }
 
     /// The CAs as loaded now.
@@ -87,7 +97,7 @@ impl Authority {
             return Ok(false);
         }
         let cas = StoredCas::open(&self.kek, &self.core.cluster, &item.value)?;
-        let keyring = Keyring::load(&cas, item.revision)?;
+        let keyring = Keyring::load(&cas, item.revision, self.key_maker())?;
         publish(&self.core, &keyring).await?;
         let keyring = Arc::new(keyring);
         {
@@ -327,8 +337,12 @@ impl Authority {
 const FOLLOW_CHECK: Duration = Duration::from_secs(5);
 
 /// Loads the cluster's CAs, sealed under the KEK from `kek` (`keys.rs`), and audits how.
-pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(StoredCas, u64, Kek), AuthError> {
-    let (cas, revision, kek, how) = match load_or_seal(&core.backend, &core.cluster, kek).await {
+pub(crate) async fn load_cas(
+    core: &Core,
+    keys: KeyMaker<'_>,
+    kek: &KekSource,
+) -> Result<(StoredCas, u64, Kek), AuthError> {
+    let (cas, revision, kek, how) = match load_or_seal(&core.backend, keys, kek).await {
         Ok(loaded) => loaded,
         Err(e) => {
             if let AuthError::Sealed(sealed) = &e {
@@ -339,7 +353,7 @@ pub(crate) async fn load_cas(core: &Core, kek: &KekSource) -> Result<(StoredCas,
         }
     };
     // Every key must load before the start is called a success.
-    Keyring::load(&cas, revision)?;
+    Keyring::load(&cas, revision, keys)?;
     let generated = how.generated.as_ref().map(|p| p.display().to_string());
     let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
     core.audit.emit(Event::CaKeys, Outcome::Success, "", details);

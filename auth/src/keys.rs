@@ -17,6 +17,7 @@ use tether_shared::ssh_cert::SshCa;
 use tether_shared::tls_cert::TlsCa;
 use tether_storage::{Backend, StorageError};
 
+use super::pkcs11::{Hsm, KeyRef, PREFIX};
 use super::sealed::{Kek, KekSource};
 use super::{AuthError, internal};
 
@@ -120,6 +121,98 @@ impl StoredCas {
     }
 }
 
+/// Makes, loads and uses the keys of one cluster's record: in memory (sealed at rest with the
+/// record), or in the HSM when one is configured (the record then holds a [`KeyRef`]). Keys
+/// stored before an HSM was configured stay where they are until the next rotation.
+#[derive(Clone, Copy)]
+pub struct KeyMaker<'a> {
+    /// The cluster.
+    pub cluster: &'a str,
+    /// The HSM new keys go to, if any.
+    pub hsm: Option<&'a Arc<Hsm>>,
+}
+
+impl KeyMaker<'_> {
+    fn hsm_for(&self, key: &KeyRef) -> Result<&Arc<Hsm>, AuthError> {
+        self.hsm.ok_or_else(|| {
+            AuthError::fault(format!(
+                "the CA key {:?} is in an HSM, and no auth_service.ca_key_params.pkcs11 is configured",
+                key.label
+            ))
+        })
+    }
+
+    /// A new key for a CA of `ca_type`, as the record stores it.
+    pub fn new_key(&self, ca_type: CaType) -> Result<String, AuthError> {
+        let Some(hsm) = self.hsm else {
+            return match ca_type {
+                CaType::Tls => new_tls_key(self.cluster),
+                _ => new_ssh_key(),
+            };
+        };
+        let label = format!("tether.{}.{ca_type}.{}", self.cluster, tether_shared::names::random_hex());
+        let key = hsm.generate(&label).map_err(internal("generating a CA key in the HSM"))?;
+        let reference = key.reference().to_text();
+        Ok(match ca_type {
+            CaType::Tls => {
+                let ca = TlsCa::generate_remote(self.cluster, Arc::new(key))
+                    .map_err(internal("making the TLS CA's certificate in the HSM"))?;
+                format!("{}\n{reference}", ca.cert_pem())
+            }
+            _ => reference,
+        })
+    }
+
+    /// The SSH CA a stored key stands for.
+    pub fn ssh(&self, text: &str) -> Result<SshCa, AuthError> {
+        match KeyRef::parse(text) {
+            Some(key) => {
+                let found = self.hsm_for(&key)?.find(&key).map_err(internal("finding a CA key in the HSM"))?;
+                Ok(SshCa::from_remote(Arc::new(found)))
+            }
+            None => SshCa::from_openssh(text).map_err(internal("loading a stored SSH CA")),
+        }
+    }
+
+    /// The TLS CA a stored pair (certificate, then key or reference) stands for.
+    pub fn tls(&self, pair: &str) -> Result<TlsCa, AuthError> {
+        if let Some(at) = pair.find(PREFIX) {
+            let (cert, reference) = pair.split_at(at);
+            let key = KeyRef::parse(reference).ok_or_else(|| AuthError::fault("stored TLS CA reference is damaged"))?;
+            let found = self.hsm_for(&key)?.find(&key).map_err(internal("finding a CA key in the HSM"))?;
+            return TlsCa::from_remote(cert, Arc::new(found)).map_err(internal("loading the stored TLS CA"));
+        }
+        let split =
+            pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
+        let (cert, key) = pair.split_at(split);
+        TlsCa::from_pem(cert, key).map_err(internal("loading the stored TLS CA"))
+    }
+
+    /// `old`'s endorsement of `new` (both stored SSH keys).
+    pub fn endorse(&self, old: &str, new: &str) -> Result<String, AuthError> {
+        use tether_shared::endorse::{link, message};
+        let (Some(old_raw), Some(new_raw)) = (public_of(old), public_of(new)) else {
+            return Err(AuthError::fault("a host CA key is not Ed25519"));
+        };
+        let not_after = (std::time::SystemTime::now() + tether_shared::endorse::ENDORSEMENT_TTL)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signature = self
+            .ssh(old)?
+            .sign_raw(&message(self.cluster, not_after, &new_raw))
+            .map_err(internal("endorsing the new key"))?;
+        Ok(link(&new_raw, &old_raw, not_after, &signature))
+    }
+}
+
+/// The Ed25519 public key of a stored SSH key (held here or in the HSM), without the HSM.
+pub fn public_of(text: &str) -> Option<[u8; 32]> {
+    match KeyRef::parse(text) {
+        Some(key) => Some(key.public),
+        None => SshCa::from_openssh(text).ok()?.public_key().key_data().ed25519().map(|k| k.0),
+    }
+}
+
 /// What the sealed record is bound to: its storage key and the cluster.
 fn sealed_aad(cluster: &str) -> Vec<u8> {
     format!("{SEALED_CAS}\0{cluster}").into_bytes()
@@ -193,14 +286,9 @@ pub struct Keyring {
 
 impl Keyring {
     /// Loads every key of `cas`.
-    pub(crate) fn load(cas: &StoredCas, revision: u64) -> Result<Self, AuthError> {
-        let ssh = |text: &str| SshCa::from_openssh(text).map_err(internal("loading a stored SSH CA"));
-        let tls = |pair: &str| -> Result<TlsCa, AuthError> {
-            let split =
-                pair.find("-----BEGIN PRIVATE KEY-----").ok_or_else(|| AuthError::fault("stored TLS CA is damaged"))?;
-            let (cert, key) = pair.split_at(split);
-            TlsCa::from_pem(cert, key).map_err(internal("loading the stored TLS CA"))
-        };
+    pub(crate) fn load(cas: &StoredCas, revision: u64, keys: KeyMaker<'_>) -> Result<Self, AuthError> {
+        let ssh = |text: &str| keys.ssh(text);
+        let tls = |pair: &str| keys.tls(pair);
         let ssh_versions = |ca: &StoredCa| -> Result<Versions<SshCa>, AuthError> {
             Ok(Versions {
                 current: ssh(&ca.key)?,
@@ -229,8 +317,7 @@ impl Keyring {
             host_endorsements: match cas.host.rotation.phase {
                 RotationPhase::UpdateServers | RotationPhase::Standby => cas.host.endorsements.clone(),
                 _ => {
-                    let next = cas.host.next.as_deref().and_then(|k| SshCa::from_openssh(k).ok());
-                    let next = next.and_then(|k| k.public_key().key_data().ed25519().map(|k| k.0));
+                    let next = cas.host.next.as_deref().and_then(public_of);
                     cas.host
                         .endorsements
                         .iter()
@@ -306,9 +393,10 @@ pub(crate) struct Sealing {
 /// tombstones in the clear places. Returns the record, its revision, the KEK and what was done.
 pub(crate) async fn load_or_seal(
     backend: &Arc<dyn Backend>,
-    cluster: &str,
+    keys: KeyMaker<'_>,
     source: &KekSource,
 ) -> Result<(StoredCas, u64, Kek, Sealing), AuthError> {
+    let cluster = keys.cluster;
     if let Some(item) = backend.get(SEALED_CAS).await? {
         let kek = source.existing()?;
         let cas = StoredCas::open(&kek, cluster, &item.value)?;
@@ -344,9 +432,9 @@ pub(crate) async fn load_or_seal(
     let migrating = clear.iter().any(Option::is_some);
     let mut clear = clear.into_iter();
     let mut next = || clear.next().flatten();
-    let user = next().map_or_else(new_ssh_key, Ok)?;
-    let host = next().map_or_else(new_ssh_key, Ok)?;
-    let tls = next().map_or_else(|| new_tls_key(cluster), Ok)?;
+    let user = next().map_or_else(|| keys.new_key(CaType::User), Ok)?;
+    let host = next().map_or_else(|| keys.new_key(CaType::Host), Ok)?;
+    let tls = next().map_or_else(|| keys.new_key(CaType::Tls), Ok)?;
     let cas = StoredCas::new(user, host, tls);
     let sealed = cas.seal(&kek, cluster)?;
     let (cas, revision, action) = match backend.create(SEALED_CAS, sealed, None).await {
@@ -380,12 +468,12 @@ pub(crate) async fn load_or_seal(
 }
 
 /// A new SSH CA key, OpenSSH private key text.
-pub(crate) fn new_ssh_key() -> Result<String, AuthError> {
+fn new_ssh_key() -> Result<String, AuthError> {
     SshCa::generate().and_then(|ca| ca.to_openssh()).map(|p| p.to_string()).map_err(internal("generating an SSH CA"))
 }
 
 /// A new TLS CA for `cluster`: certificate PEM, then key PEM.
-pub(crate) fn new_tls_key(cluster: &str) -> Result<String, AuthError> {
+fn new_tls_key(cluster: &str) -> Result<String, AuthError> {
     let ca = TlsCa::generate(cluster).map_err(internal("generating the TLS CA"))?;
     Ok(format!("{}\n{}", ca.cert_pem(), ca.key_pem().as_str()))
 }
@@ -424,8 +512,9 @@ mod tests {
     use tether_storage::sqlite::SqliteBackend;
 
     async fn load(backend: &Arc<dyn Backend>, kek: &KekSource) -> Result<Keyring, AuthError> {
-        let (cas, revision, _, _) = load_or_seal(backend, "old.example.com", kek).await?;
-        Keyring::load(&cas, revision)
+        let keys = KeyMaker { cluster: "old.example.com", hsm: None };
+        let (cas, revision, _, _) = load_or_seal(backend, keys, kek).await?;
+        Keyring::load(&cas, revision, keys)
     }
 
     #[tokio::test]

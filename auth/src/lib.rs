@@ -31,6 +31,7 @@ pub mod lockout;
 pub mod login;
 pub mod nodes;
 pub mod password;
+pub mod pkcs11;
 pub mod refusal;
 pub mod resources;
 pub mod rotation;
@@ -200,8 +201,20 @@ impl AuthService {
         require_otp: bool,
         kek: &sealed::KekSource,
     ) -> Result<Arc<Self>, AuthError> {
+        Self::init_with_hsm(backend, cluster, audit, require_otp, kek, None).await
+    }
+
+    /// [`AuthService::init`] with new CA keys made and used in `hsm` (`pkcs11.rs`).
+    pub async fn init_with_hsm(
+        backend: Arc<dyn Backend>,
+        cluster: &str,
+        audit: Arc<Audit>,
+        require_otp: bool,
+        kek: &sealed::KekSource,
+        hsm: Option<Arc<pkcs11::Hsm>>,
+    ) -> Result<Arc<Self>, AuthError> {
         let core = Arc::new(Core::new(backend, cluster, audit));
-        let authority = Arc::new(Authority::load(core.clone(), kek).await?);
+        let authority = Arc::new(Authority::load(core.clone(), kek, hsm).await?);
         for role in presets::all() {
             match records::create(&core.backend, &Resource::Role(role)).await {
                 Ok(_) | Err(StorageError::AlreadyExists(_)) => {}

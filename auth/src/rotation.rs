@@ -18,11 +18,9 @@ use tether_shared::resource::{CaType, CertAuthority, Rotation, RotationMode, Rot
 use tether_storage::StorageError;
 use time::OffsetDateTime;
 
-use tether_shared::ssh_cert::SshCa;
-
 use super::AuthError;
 use super::certs::Authority;
-use super::keys::{SEALED_CAS, StoredCa, StoredCas, new_ssh_key, new_tls_key};
+use super::keys::{KeyMaker, SEALED_CAS, StoredCa, StoredCas, public_of};
 
 /// The shortest grace period of the automatic mode (one second per phase).
 pub const MIN_GRACE_PERIOD: Duration = Duration::from_secs(3);
@@ -60,15 +58,33 @@ pub enum Planned {
     },
 }
 
-/// Applies `target` to `ca` at `now`; `new_key` makes the next key when a rotation starts.
+/// What [`plan`] needs of the keys: a new one when a rotation starts, and an old host key's
+/// endorsement of the new one ([`KeyMaker`], or a stand-in in tests).
+pub(crate) trait KeyOps {
+    /// A new key of `ca_type`, as the record stores it.
+    fn new_key(&self, ca_type: CaType) -> Result<String, AuthError>;
+    /// `old`'s endorsement of `new`.
+    fn endorse(&self, old: &str, new: &str) -> Result<String, AuthError>;
+}
+
+impl KeyOps for KeyMaker<'_> {
+    fn new_key(&self, ca_type: CaType) -> Result<String, AuthError> {
+        KeyMaker::new_key(self, ca_type)
+    }
+
+    fn endorse(&self, old: &str, new: &str) -> Result<String, AuthError> {
+        KeyMaker::endorse(self, old, new)
+    }
+}
+
+/// Applies `target` to `ca` at `now`; `keys` makes the next key when a rotation starts.
 /// Refusals say what the CA's phase allows instead.
 pub(crate) fn plan(
     ca_type: CaType,
-    cluster: &str,
     ca: &mut StoredCa,
     target: Target,
     now: OffsetDateTime,
-    new_key: impl FnOnce() -> Result<String, AuthError>,
+    keys: &dyn KeyOps,
 ) -> Result<Planned, AuthError> {
     use RotationPhase::*;
     let from = ca.rotation.phase;
@@ -131,10 +147,10 @@ pub(crate) fn plan(
     let rotation = &mut ca.rotation;
     match (from, to) {
         (Standby, Init) => {
-            let next = new_key()?;
+            let next = keys.new_key(ca_type)?;
             // A host key vouches for its successor, for peers that miss the rotation.
             if ca_type == CaType::Host {
-                ca.endorsements.insert(0, endorsement(cluster, &ca.key, &next)?);
+                ca.endorsements.insert(0, keys.endorse(&ca.key, &next)?);
                 ca.endorsements.truncate(tether_shared::endorse::MAX_LINKS);
             }
             ca.next = Some(next);
@@ -160,9 +176,7 @@ pub(crate) fn plan(
         }
         (Rollback, Standby) => {
             // The key rolled back is trusted nowhere again, not even through its endorsement.
-            if let Some(dropped) = ca.next.take().and_then(|k| SshCa::from_openssh(&k).ok())
-                && let Some(raw) = dropped.public_key().key_data().ed25519().map(|k| k.0)
-            {
+            if let Some(raw) = ca.next.take().as_deref().and_then(public_of) {
                 ca.endorsements.retain(|l| tether_shared::endorse::endorsed(l) != Some(raw));
             }
             rotation.phase = Standby;
@@ -190,23 +204,6 @@ pub(crate) fn plan(
         rotation.grace_period = None;
     }
     Ok(Planned::Moved { from, to })
-}
-
-/// `old`'s endorsement of `new` (both OpenSSH private keys) in `cluster`.
-fn endorsement(cluster: &str, old: &str, new: &str) -> Result<String, AuthError> {
-    use tether_shared::endorse::{link, message};
-    let load = |k: &str| SshCa::from_openssh(k).map_err(super::internal("loading a CA key"));
-    let (old, new) = (load(old)?, load(new)?);
-    let raw = |ca: &SshCa| ca.public_key().key_data().ed25519().map(|k| k.0);
-    let (Some(old_raw), Some(new_raw)) = (raw(&old), raw(&new)) else {
-        return Err(AuthError::fault("a host CA key is not Ed25519"));
-    };
-    let not_after = (std::time::SystemTime::now() + tether_shared::endorse::ENDORSEMENT_TTL)
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let signature =
-        old.sign_raw(&message(cluster, not_after, &new_raw)).map_err(super::internal("endorsing the new key"))?;
-    Ok(link(&new_raw, &old_raw, not_after, &signature))
 }
 
 /// The phase after `phase` on the way forward.
@@ -253,6 +250,7 @@ impl Authority {
     /// another host changed it in between), then loads it and audits each move.
     async fn apply(&self, who: &str, types: &[CaType], target: Target) -> Result<Vec<CaType>, AuthError> {
         let cluster = self.core.cluster.clone();
+        let keys = self.key_maker();
         for _ in 0..8 {
             let item = self
                 .core
@@ -265,12 +263,8 @@ impl Authority {
             let mut moves = Vec::new();
             for &ca_type in types {
                 let ca = cas.ca_mut(ca_type);
-                let new_key = || match ca_type {
-                    CaType::Tls => new_tls_key(&cluster),
-                    _ => new_ssh_key(),
-                };
                 let from = ca.rotation.phase;
-                match plan(ca_type, &cluster, ca, target, now, new_key) {
+                match plan(ca_type, ca, target, now, &keys) {
                     Ok(Planned::Nothing) => {}
                     Ok(Planned::Moved { from, to }) => moves.push((ca_type, from, to, ca.rotation.clone())),
                     Err(e) => {
@@ -395,8 +389,17 @@ mod tests {
         StoredCa { key: "old".into(), next: None, rotation: Rotation::default(), endorsements: Vec::new() }
     }
 
-    fn fresh() -> Result<String, AuthError> {
-        Ok("new".into())
+    /// Keys that are only names: "new" for every new key.
+    struct Fake;
+
+    impl KeyOps for Fake {
+        fn new_key(&self, _: CaType) -> Result<String, AuthError> {
+            Ok("new".into())
+        }
+
+        fn endorse(&self, _: &str, _: &str) -> Result<String, AuthError> {
+            Ok("link".into())
+        }
     }
 
     fn refused(result: Result<Planned, AuthError>) -> String {
@@ -413,14 +416,14 @@ mod tests {
         let mut ca = ca();
         for (to, next) in [(Init, Some("new")), (UpdateClients, Some("new")), (UpdateServers, Some("new"))] {
             assert_eq!(
-                plan(CaType::User, "c", &mut ca, Target::Manual(to), now, fresh).unwrap(),
+                plan(CaType::User, &mut ca, Target::Manual(to), now, &Fake).unwrap(),
                 Planned::Moved { from: after_inverse(to), to }
             );
             assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("old", next));
         }
         let id = ca.rotation.id.clone();
         assert!(!id.is_empty());
-        plan(CaType::User, "c", &mut ca, Target::Manual(Standby), now, fresh).unwrap();
+        plan(CaType::User, &mut ca, Target::Manual(Standby), now, &Fake).unwrap();
         assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("new", None), "standby makes the new key the only one");
         assert_eq!(ca.rotation.last_rotated, Some(now));
         assert_eq!(ca.rotation.phase, Standby);
@@ -436,29 +439,29 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut ca = ca();
         assert_eq!(
-            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateClients), now, fresh)),
+            refused(plan(CaType::User, &mut ca, Target::Manual(UpdateClients), now, &Fake)),
             "the user CA cannot go from standby to update_clients: start a rotation with --phase=init"
         );
         assert_eq!(
-            refused(plan(CaType::User, "c", &mut ca, Target::Manual(Rollback), now, fresh)),
+            refused(plan(CaType::User, &mut ca, Target::Manual(Rollback), now, &Fake)),
             "the user CA cannot go from standby to rollback: start a rotation with --phase=init"
         );
-        plan(CaType::User, "c", &mut ca, Target::Manual(Init), now, fresh).unwrap();
+        plan(CaType::User, &mut ca, Target::Manual(Init), now, &Fake).unwrap();
         assert_eq!(
-            refused(plan(CaType::User, "c", &mut ca, Target::Manual(Init), now, fresh)),
+            refused(plan(CaType::User, &mut ca, Target::Manual(Init), now, &Fake)),
             "the user CA is already in phase init"
         );
         assert_eq!(
-            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateServers), now, fresh)),
+            refused(plan(CaType::User, &mut ca, Target::Manual(UpdateServers), now, &Fake)),
             "the user CA cannot go from init to update_servers: the next phase is update_clients, or rollback"
         );
-        plan(CaType::User, "c", &mut ca, Target::Manual(UpdateClients), now, fresh).unwrap();
-        plan(CaType::User, "c", &mut ca, Target::Manual(Rollback), now, fresh).unwrap();
+        plan(CaType::User, &mut ca, Target::Manual(UpdateClients), now, &Fake).unwrap();
+        plan(CaType::User, &mut ca, Target::Manual(Rollback), now, &Fake).unwrap();
         assert_eq!(
-            refused(plan(CaType::User, "c", &mut ca, Target::Manual(UpdateServers), now, fresh)),
+            refused(plan(CaType::User, &mut ca, Target::Manual(UpdateServers), now, &Fake)),
             "the user CA cannot go from rollback to update_servers: finish the rollback with --phase=standby"
         );
-        plan(CaType::User, "c", &mut ca, Target::Manual(Standby), now, fresh).unwrap();
+        plan(CaType::User, &mut ca, Target::Manual(Standby), now, &Fake).unwrap();
         assert_eq!((ca.key.as_str(), ca.next.as_deref()), ("old", None), "a rollback keeps the old key");
         assert_eq!(ca.rotation.last_rotated, None, "a rollback is not a rotation");
     }
@@ -470,37 +473,37 @@ mod tests {
         let mut ca = ca();
         let grace = Duration::from_secs(30);
         assert!(
-            refused(plan(CaType::Tls, "c", &mut ca, Target::Auto(Duration::from_secs(2)), start, fresh))
+            refused(plan(CaType::Tls, &mut ca, Target::Auto(Duration::from_secs(2)), start, &Fake))
                 .contains("too short")
         );
-        plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), start, fresh).unwrap();
+        plan(CaType::Tls, &mut ca, Target::Auto(grace), start, &Fake).unwrap();
         assert_eq!((ca.rotation.phase, ca.rotation.mode), (Init, RotationMode::Auto));
         assert_eq!(ca.rotation.next_phase_at, Some(start + time::Duration::seconds(10)));
         // Not due yet: nothing; a second automatic start is refused.
-        assert_eq!(plan(CaType::Tls, "c", &mut ca, Target::Due, start, fresh).unwrap(), Planned::Nothing);
+        assert_eq!(plan(CaType::Tls, &mut ca, Target::Due, start, &Fake).unwrap(), Planned::Nothing);
         assert!(
-            refused(plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), start, fresh))
+            refused(plan(CaType::Tls, &mut ca, Target::Auto(grace), start, &Fake))
                 .contains("is in progress (phase init)")
         );
         let mut at = start;
         for to in [UpdateClients, UpdateServers, Standby] {
             at += time::Duration::seconds(10);
             assert_eq!(
-                plan(CaType::Tls, "c", &mut ca, Target::Due, at, fresh).unwrap(),
+                plan(CaType::Tls, &mut ca, Target::Due, at, &Fake).unwrap(),
                 Planned::Moved { from: after_inverse(to), to }
             );
         }
         assert_eq!((ca.key.as_str(), ca.rotation.next_phase_at), ("new", None));
         assert_eq!(
-            plan(CaType::Tls, "c", &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
+            plan(CaType::Tls, &mut ca, Target::Due, at + time::Duration::hours(1), &Fake).unwrap(),
             Planned::Nothing
         );
         // An operator's move takes an automatic rotation over.
-        plan(CaType::Tls, "c", &mut ca, Target::Auto(grace), at, fresh).unwrap();
-        plan(CaType::Tls, "c", &mut ca, Target::Manual(UpdateClients), at, fresh).unwrap();
+        plan(CaType::Tls, &mut ca, Target::Auto(grace), at, &Fake).unwrap();
+        plan(CaType::Tls, &mut ca, Target::Manual(UpdateClients), at, &Fake).unwrap();
         assert_eq!((ca.rotation.mode, ca.rotation.next_phase_at), (RotationMode::Manual, None));
         assert_eq!(
-            plan(CaType::Tls, "c", &mut ca, Target::Due, at + time::Duration::hours(1), fresh).unwrap(),
+            plan(CaType::Tls, &mut ca, Target::Due, at + time::Duration::hours(1), &Fake).unwrap(),
             Planned::Nothing
         );
     }
@@ -510,14 +513,14 @@ mod tests {
         use RotationPhase::*;
         let now = OffsetDateTime::now_utc();
         let mut ca = ca();
-        ca.key = new_ssh_key().unwrap();
-        plan(CaType::Host, "c", &mut ca, Target::Manual(Init), now, new_ssh_key).unwrap();
+        let real = KeyMaker { cluster: "c", hsm: None };
+        ca.key = real.new_key(CaType::Host).unwrap();
+        plan(CaType::Host, &mut ca, Target::Manual(Init), now, &real).unwrap();
         assert_eq!(ca.endorsements.len(), 1);
-        let next = SshCa::from_openssh(ca.next.as_deref().unwrap()).unwrap();
-        let raw = next.public_key().key_data().ed25519().unwrap().0;
+        let raw = public_of(ca.next.as_deref().unwrap()).unwrap();
         assert_eq!(tether_shared::endorse::endorsed(&ca.endorsements[0]), Some(raw));
-        plan(CaType::Host, "c", &mut ca, Target::Manual(Rollback), now, new_ssh_key).unwrap();
-        plan(CaType::Host, "c", &mut ca, Target::Manual(Standby), now, new_ssh_key).unwrap();
+        plan(CaType::Host, &mut ca, Target::Manual(Rollback), now, &real).unwrap();
+        plan(CaType::Host, &mut ca, Target::Manual(Standby), now, &real).unwrap();
         assert!(ca.endorsements.is_empty(), "the rolled-back key is still endorsed: {:?}", ca.endorsements);
     }
 }

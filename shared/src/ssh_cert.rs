@@ -16,7 +16,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 use russh::keys::ssh_key::certificate::{Builder, CertType};
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::ssh_key::public::KeyData;
-use russh::keys::ssh_key::{Algorithm, Certificate, Fingerprint, HashAlg, LineEnding, PrivateKey, PublicKey};
+use russh::keys::ssh_key::{
+    Algorithm, Certificate, Fingerprint, HashAlg, LineEnding, PrivateKey, PublicKey, Signature,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -55,10 +57,51 @@ pub struct HostIdentity {
     pub valid_before: OffsetDateTime,
 }
 
+/// A CA key held elsewhere (an HSM behind PKCS#11), which signs there: the key never enters
+/// this process. Both [`SshCa`] and [`crate::tls_cert::TlsCa`] sign through it.
+pub trait RemoteKey: Send + Sync {
+    /// The Ed25519 public key.
+    fn public(&self) -> [u8; 32];
+    /// The Ed25519 signature of `message` (64 bytes), or why the token did not sign.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Where a CA's key is: here, or in a token. (One per CA and few CAs: the size of the local
+/// variant does not matter.)
+#[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
+enum CaKey {
+    /// The private key, in memory (sealed at rest by the auth service).
+    Local(PrivateKey),
+    /// A token's key, and its public key.
+    Remote(std::sync::Arc<dyn RemoteKey>, PublicKey),
+}
+
 /// An Ed25519 SSH certificate authority (a user CA or a host CA).
 #[derive(Clone)]
 pub struct SshCa {
-    key: PrivateKey,
+    key: CaKey,
+}
+
+/// What ssh-key's certificate builder signs with: the CA, wherever its key is.
+struct Signing<'a>(&'a SshCa);
+
+impl signature::Signer<Signature> for Signing<'_> {
+    fn try_sign(&self, message: &[u8]) -> Result<Signature, signature::Error> {
+        match &self.0.key {
+            CaKey::Local(key) => key.try_sign(message),
+            CaKey::Remote(remote, _) => {
+                let bytes = remote.sign(message).map_err(signature::Error::from_source)?;
+                Signature::new(Algorithm::Ed25519, bytes).map_err(signature::Error::from_source)
+            }
+        }
+    }
+}
+
+impl From<&Signing<'_>> for russh::keys::ssh_key::public::KeyData {
+    fn from(signing: &Signing<'_>) -> Self {
+        signing.0.public_key().key_data().clone()
+    }
 }
 
 impl fmt::Debug for SshCa {
@@ -70,7 +113,15 @@ impl fmt::Debug for SshCa {
 impl SshCa {
     /// Generates a new CA with a fresh Ed25519 key.
     pub fn generate() -> Result<Self, CertError> {
-        Ok(Self { key: generate_ed25519_key()? })
+        Ok(Self { key: CaKey::Local(generate_ed25519_key()?) })
+    }
+
+    /// A CA whose key is held elsewhere and signs there.
+    pub fn from_remote(remote: std::sync::Arc<dyn RemoteKey>) -> Self {
+        let public = PublicKey::from(russh::keys::ssh_key::public::KeyData::Ed25519(
+            russh::keys::ssh_key::public::Ed25519PublicKey(remote.public()),
+        ));
+        Self { key: CaKey::Remote(remote, public) }
     }
 
     /// Loads a CA from its OpenSSH private key (unencrypted, Ed25519).
@@ -82,27 +133,33 @@ impl SshCa {
         if key.algorithm() != Algorithm::Ed25519 {
             return Err(CertError::UnsupportedKey(format!("CA keys must be Ed25519, not {}", key.algorithm())));
         }
-        Ok(Self { key })
+        Ok(Self { key: CaKey::Local(key) })
     }
 
-    /// The CA's private key in OpenSSH format, for storage.
+    /// The CA's private key in OpenSSH format, for storage (none for a key held elsewhere).
     pub fn to_openssh(&self) -> Result<Zeroizing<String>, CertError> {
-        Ok(self.key.to_openssh(LineEnding::LF)?)
+        match &self.key {
+            CaKey::Local(key) => Ok(key.to_openssh(LineEnding::LF)?),
+            CaKey::Remote(..) => Err(CertError::UnsupportedKey("the CA key is held in a token".into())),
+        }
     }
 
     /// The CA's public key.
     pub fn public_key(&self) -> &PublicKey {
-        self.key.public_key()
+        match &self.key {
+            CaKey::Local(key) => key.public_key(),
+            CaKey::Remote(_, public) => public,
+        }
     }
 
     /// The CA's public key as an `authorized_keys` / `known_hosts` key (`ssh-ed25519 AAAA…`).
     pub fn public_key_openssh(&self) -> Result<String, CertError> {
-        Ok(self.key.public_key().to_openssh()?)
+        Ok(self.public_key().to_openssh()?)
     }
 
     /// The SHA256 fingerprint of the CA's public key.
     pub fn fingerprint(&self) -> Fingerprint {
-        self.key.fingerprint(HashAlg::Sha256)
+        self.public_key().fingerprint(HashAlg::Sha256)
     }
 
     /// Issues a user certificate for `subject` asserting `id`.
@@ -137,7 +194,7 @@ impl SshCa {
         if let Some(leaf) = &id.route_to_cluster {
             builder.extension(ROUTE_EXTENSION, leaf.clone())?;
         }
-        Ok(builder.sign(&self.key)?)
+        Ok(builder.sign(&Signing(self))?)
     }
 
     /// Issues a host certificate for `subject` asserting `host`.
@@ -177,12 +234,16 @@ impl SshCa {
         for (name, value) in extensions {
             builder.extension(*name, value.clone())?;
         }
-        Ok(builder.sign(&self.key)?)
+        Ok(builder.sign(&Signing(self))?)
     }
 
     /// An Ed25519 signature of `message` by the CA's key (an endorsement of its successor).
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, CertError> {
-        let pair = self.key.key_data().ed25519().ok_or_else(|| CertError::UnsupportedKey("not Ed25519".into()))?;
+        let key = match &self.key {
+            CaKey::Local(key) => key,
+            CaKey::Remote(remote, _) => return remote.sign(message).map_err(CertError::UnsupportedKey),
+        };
+        let pair = key.key_data().ed25519().ok_or_else(|| CertError::UnsupportedKey("not Ed25519".into()))?;
         let seed = Zeroizing::new(pair.private.to_bytes());
         let key = ring::signature::Ed25519KeyPair::from_seed_and_public_key(seed.as_ref(), pair.public.as_ref())
             .map_err(|e| CertError::UnsupportedKey(e.to_string()))?;
@@ -486,7 +547,7 @@ mod tests {
         )
         .unwrap();
         edit(&mut b);
-        b.sign(&ca.key).unwrap()
+        b.sign(&Signing(ca)).unwrap()
     }
 
     #[test]

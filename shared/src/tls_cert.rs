@@ -29,6 +29,7 @@ use x509_parser::prelude::FromDer;
 use zeroize::Zeroizing;
 
 use crate::identity::{CertError, Identity, system_time_secs};
+use crate::ssh_cert::RemoteKey;
 
 /// OID of the extension carrying the [`Identity`] as JSON (DER `UTF8String` in the
 /// extension value, non-critical).
@@ -75,11 +76,46 @@ pub struct ClientCert {
     pub cert_pem: String,
 }
 
+/// A TLS CA's key: here, or in a token ([`RemoteKey`]). (A few per process: the size of the
+/// local variant does not matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum TlsKey {
+    /// The key pair, in memory (sealed at rest by the auth service).
+    Local(KeyPair),
+    /// A token's Ed25519 key and its public key.
+    Remote(std::sync::Arc<dyn RemoteKey>, [u8; 32]),
+}
+
+impl PublicKeyData for TlsKey {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            TlsKey::Local(pair) => pair.der_bytes(),
+            TlsKey::Remote(_, public) => public,
+        }
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            TlsKey::Local(pair) => pair.algorithm(),
+            TlsKey::Remote(..) => &PKCS_ED25519,
+        }
+    }
+}
+
+impl rcgen::SigningKey for TlsKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match self {
+            TlsKey::Local(pair) => pair.sign(msg),
+            TlsKey::Remote(remote, _) => remote.sign(msg).map_err(|_| rcgen::Error::RemoteKeyError),
+        }
+    }
+}
+
 /// A cluster's X.509 certificate authority.
 pub struct TlsCa {
     cluster: String,
     cert_der: CertificateDer<'static>,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, TlsKey>,
 }
 
 impl fmt::Debug for TlsCa {
@@ -103,9 +139,49 @@ impl TlsCa {
         params.not_before = now - CA_BACKDATE;
         params.not_after = now + CA_VALIDITY;
         params.serial_number = Some(random_serial()?);
-        let key = KeyPair::generate_for(&PKCS_ED25519)?;
+        let key = TlsKey::Local(KeyPair::generate_for(&PKCS_ED25519)?);
         let cert = params.self_signed(&key)?;
         Ok(Self { cluster: cluster_name.to_owned(), cert_der: cert.der().clone(), issuer: Issuer::new(params, key) })
+    }
+
+    /// Generates a CA for `cluster_name` like [`TlsCa::generate`], with a key held elsewhere
+    /// (which signs its own certificate there).
+    pub fn generate_remote(cluster_name: &str, remote: std::sync::Arc<dyn RemoteKey>) -> Result<Self, CertError> {
+        if cluster_name.is_empty() {
+            return Err(CertError::InvalidIdentity("empty cluster name".into()));
+        }
+        let public = remote.public();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(cluster_name, cluster_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - CA_BACKDATE;
+        params.not_after = now + CA_VALIDITY;
+        params.serial_number = Some(random_serial()?);
+        let key = TlsKey::Remote(remote, public);
+        let cert = params.self_signed(&key)?;
+        Ok(Self { cluster: cluster_name.to_owned(), cert_der: cert.der().clone(), issuer: Issuer::new(params, key) })
+    }
+
+    /// Loads a CA from its certificate (PEM) whose key is held elsewhere; the key must be the
+    /// certificate's.
+    pub fn from_remote(cert_pem: &str, remote: std::sync::Arc<dyn RemoteKey>) -> Result<Self, CertError> {
+        let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .map_err(|e| CertError::Malformed(format!("CA certificate PEM: {e}")))?;
+        let public = remote.public();
+        let cluster = {
+            let cert = parse(&cert_der)?;
+            if !cert.is_ca() {
+                return Err(CertError::Malformed("not a CA certificate".into()));
+            }
+            if cert.public_key().subject_public_key.data.as_ref() != public {
+                return Err(CertError::KeyMismatch);
+            }
+            common_name(&cert).ok_or_else(|| CertError::Malformed("CA certificate has no common name".into()))?
+        };
+        let issuer = Issuer::from_ca_cert_der(&cert_der, TlsKey::Remote(remote, public))?;
+        Ok(Self { cluster, cert_der, issuer })
     }
 
     /// Loads a CA from its certificate and PKCS#8 private key, both PEM.
@@ -128,7 +204,7 @@ impl TlsCa {
         if public_key != key.public_key_raw() {
             return Err(CertError::KeyMismatch);
         }
-        let issuer = Issuer::from_ca_cert_der(&cert_der, key)?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der, TlsKey::Local(key))?;
         Ok(Self { cluster, cert_der, issuer })
     }
 
@@ -149,7 +225,11 @@ impl TlsCa {
 
     /// The CA's private key, PKCS#8 PEM, for storage.
     pub fn key_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.issuer.key().serialize_pem())
+        match self.issuer.key() {
+            TlsKey::Local(pair) => Zeroizing::new(pair.serialize_pem()),
+            // Never asked for: a token's CA is stored as its certificate and the key's label.
+            TlsKey::Remote(..) => Zeroizing::new(String::new()),
+        }
     }
 
     /// `other`'s CA certificate (same subject, same key) signed by this CA, valid at most

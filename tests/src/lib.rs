@@ -219,6 +219,8 @@ pub struct Cluster {
     pub tunnel_addr: String,
     /// Extra `tether start` arguments (e.g. `--insecure`).
     pub args: Vec<String>,
+    /// Extra environment of the daemon (e.g. `SOFTHSM2_CONF`).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -238,6 +240,7 @@ impl Cluster {
             auth_extra: String::new(),
             sections: String::new(),
             args: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -253,6 +256,7 @@ impl Cluster {
             web_addr: String::new(),
             tunnel_addr: String::new(),
             args: self.args.clone(),
+            env: self.env.clone(),
             child: None,
         };
         cluster.launch();
@@ -276,6 +280,7 @@ impl Cluster {
             .args(&self.args)
             .arg("-c")
             .arg(self.config())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -459,6 +464,7 @@ pub struct ClusterBuilder {
     auth_extra: String,
     sections: String,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl ClusterBuilder {
@@ -501,6 +507,12 @@ impl ClusterBuilder {
         self
     }
 
+    /// An environment variable for the daemon.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// A leaf: `tether start --insecure`, so it accepts its root's self-signed HTTPS
     /// certificate when it establishes trust.
     pub fn leaf(mut self) -> Self {
@@ -534,6 +546,7 @@ impl ClusterBuilder {
             web_addr: String::new(),
             tunnel_addr: String::new(),
             args: self.args,
+            env: self.env,
             child: None,
         };
         cluster.launch();

@@ -1,7 +1,8 @@
 //! CA private keys never sit in storage in clear: sealed under a key-encryption key
 //! (`auth/src/sealed.rs`). A fresh cluster generates `DATA_DIR/ca.kek` (0600) and says so; the
 //! SQLite file and a PostgreSQL dump hold no private key; a wrong key stops start-up with one
-//! line, and the right one starts it again.
+//! line, and the right one starts it again. With `ca_key_params.pkcs11` (SoftHSM2 here) the
+//! keys are made and used in the token, and the cluster cannot start without it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,6 +22,7 @@ fn failed_start(cluster: &Cluster) -> String {
     let out = Command::new(binary("tether"))
         .args(["start", "-c"])
         .arg(cluster.config())
+        .envs(cluster.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .expect("tether runs");
@@ -130,4 +132,75 @@ fn no_private_key_in_a_postgresql_dump() {
     );
     assert!(!holds_a_private_key(&dump), "a CA private key is in the PostgreSQL dump in clear");
     drop((a, b));
+}
+
+/// The SoftHSM2 module Debian's `softhsm2` installs.
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A SoftHSM2 configuration with its own token directory under `dir`, and (when `label` is
+/// given) an initialised token; returns the configuration file.
+fn softhsm_token(dir: &Path, label: Option<&str>) -> std::path::PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+        .unwrap();
+    if let Some(label) = label {
+        let out = Command::new("softhsm2-util")
+            .args(["--init-token", "--free", "--label", label, "--pin", "1234", "--so-pin", "5678"])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("softhsm2-util runs (apt-get install softhsm2)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    conf
+}
+
+#[test]
+fn with_an_hsm_the_ca_keys_are_made_and_used_in_the_token_and_never_leave_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = softhsm_token(&dir.path().join("hsm"), Some("tether"));
+    let pkcs11 = format!(
+        "  ca_key_params:\n    pkcs11:\n      module_path: {SOFTHSM}\n      token_label: tether\n      pin: \"1234\"\n"
+    );
+    let mut cluster = Cluster::builder("root.example.com")
+        .auth(&pkcs11)
+        .env("SOFTHSM2_CONF", conf.to_str().unwrap())
+        .node(&[])
+        .start();
+    // Users and nodes get certificates signed in the token, and log in with them.
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let node = cluster.as_user(&home, "tsh", &["ls"], None).ok();
+    let node = node.lines().nth(2).and_then(|l| l.split_whitespace().next()).unwrap_or_default().to_string();
+    let out = cluster.as_user(&home, "tsh", &["ssh", &format!("root@{node}"), "echo signed-in-the-token"], None);
+    assert_eq!((out.code, out.stdout.trim()), (0, "signed-in-the-token"), "{}", out.stderr);
+    // The record names the keys; neither it nor the data dir holds one.
+    assert!(!holds_a_private_key(&files_in(&cluster.data_dir())), "a private key in the data dir");
+    // A rotation makes its new key in the token too.
+    let moved = cluster.tctl(&["auth", "rotate", "--type=user", "--manual", "--phase=init"]).ok();
+    assert!(moved.contains("phase init"), "{moved}");
+    let audit = cluster.audit_lines().join("\n");
+    assert!(audit.contains("\"event\":\"ca.rotate\"") && audit.contains("TCA01I"), "{audit}");
+
+    // Without the token (another, empty one of the same label), the cluster does not start.
+    cluster.stop();
+    let empty = softhsm_token(&dir.path().join("empty"), Some("tether"));
+    cluster.env = vec![("SOFTHSM2_CONF".into(), empty.to_str().unwrap().into())];
+    let err = failed_start(&cluster);
+    assert!(err.contains("no such key in the token"), "{err}");
+    assert_eq!(err.trim().lines().filter(|l| l.contains("Error") || l.contains("error")).count(), 1, "{err}");
+    // A wrong PIN or a missing token says so in one line too.
+    cluster.env = vec![("SOFTHSM2_CONF".into(), conf.to_str().unwrap().into())];
+    let config = std::fs::read_to_string(cluster.config()).unwrap();
+    std::fs::write(cluster.config(), config.replace("pin: \"1234\"", "pin: \"9999\"")).unwrap();
+    let err = failed_start(&cluster);
+    assert!(err.contains("PKCS#11 token \"tether\"") && err.contains("check ca_key_params.pkcs11.pin"), "{err}");
+    std::fs::write(cluster.config(), config.replace("token_label: tether", "token_label: nothere")).unwrap();
+    let err = failed_start(&cluster);
+    assert!(err.contains("no PKCS#11 token labelled \"nothere\""), "{err}");
+    // With its token back, it starts, and the users' certificates still verify.
+    std::fs::write(cluster.config(), &config).unwrap();
+    cluster.restart();
+    let again = cluster.as_user(&home, "tsh", &["ls"], None).ok();
+    assert!(again.contains(&node), "{again}");
 }

@@ -58,6 +58,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
         "auth",
         &[
             "sealed",
+            "pkcs11",
             "keys",
             "password",
             "refusal",

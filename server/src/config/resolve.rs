@@ -11,13 +11,13 @@ use tether_shared::names::validate_cluster_name;
 use tether_shared::yaml::{ParseError, locate_key};
 
 use super::schema::{
-    Flag, HostPort, ListenAddr, RawAudit, RawAuth, RawFile, RawLimits, RawLog, RawProxy, RawSsh, RawStorage,
+    Flag, HostPort, ListenAddr, RawAudit, RawAuth, RawFile, RawLimits, RawLog, RawPkcs11, RawProxy, RawSsh, RawStorage,
     StorageKind, Version,
 };
 use super::settings::{
     AUTH_PORT, AuthConfig, Config, ConnectionLimits, DEFAULT_DATA_DIR, DEFAULT_KEEP_ALIVE_COUNT_MAX,
-    DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_SQLITE_FILE, KeyPair, LogConfig, LogOutput, PROXY_SSH_PORT, ProxyConfig,
-    SSH_PORT, Severity, SshConfig, StorageConfig, TUNNEL_PORT, WEB_PORT, hostname,
+    DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_SQLITE_FILE, KeyPair, LogConfig, LogOutput, PROXY_SSH_PORT, Pin,
+    Pkcs11Settings, ProxyConfig, SSH_PORT, Severity, SshConfig, StorageConfig, TUNNEL_PORT, WEB_PORT, hostname,
 };
 
 /// Resolves the file as written (`raw`, read from `text`) into the daemon's settings; `file`
@@ -228,6 +228,8 @@ impl Resolver<'_> {
             }
         };
         let authn = a.authentication.unwrap_or_default();
+        let (key_file, pkcs11) = a.ca_key_params.map_or((None, None), |p| (p.key_file, p.pkcs11));
+        let ca_pkcs11 = pkcs11.map(|p| self.pkcs11(p, host)).transpose()?;
         Ok(AuthConfig {
             cluster_name,
             listen_addr: listen_addr(a.listen_addr, AUTH_PORT),
@@ -236,8 +238,31 @@ impl Resolver<'_> {
             keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
             keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
             leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
-            ca_key_file: a.ca_key_params.and_then(|p| p.key_file).map(|f| host.under_data(&f.0)),
+            ca_key_file: key_file.map(|f| host.under_data(&f.0)),
+            ca_pkcs11,
         })
+    }
+
+    /// `auth_service.ca_key_params.pkcs11`: the module, the token, and one of `pin` and
+    /// `pin_path`.
+    fn pkcs11(&self, p: RawPkcs11, host: &Host) -> Result<Pkcs11Settings, ParseError> {
+        const AT: &str = "auth_service.ca_key_params.pkcs11";
+        let missing = |field: &str| self.error(AT, &format!("{AT}.{field}"), "is required");
+        let module_path = PathBuf::from(p.module_path.ok_or_else(|| missing("module_path"))?.0);
+        let token_label = p.token_label.ok_or_else(|| missing("token_label"))?.0;
+        let pin = match (p.pin, p.pin_path) {
+            (Some(pin), None) => Pin::Value(pin.0),
+            (None, Some(path)) => Pin::File(host.under_data(&path.0)),
+            (Some(_), Some(_)) => {
+                return Err(self.error(
+                    &format!("{AT}.pin_path"),
+                    &format!("{AT}.pin_path"),
+                    "set pin or pin_path, not both",
+                ));
+            }
+            (None, None) => return Err(missing("pin (or pin_path)")),
+        };
+        Ok(Pkcs11Settings { module_path, token_label, pin })
     }
 
     /// Without a local auth service, a proxy needs `auth_server` and a node `auth_server` or

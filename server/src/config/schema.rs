@@ -279,12 +279,24 @@ pub(super) struct RawAuth {
     pub(super) ca_key_params: Option<RawCaKeyParams>,
 }
 
-/// `auth_service.ca_key_params`: where the CA keys' key-encryption key is (Teleport's section
-/// name; its `pkcs11` is not supported yet).
+/// `auth_service.ca_key_params`: where the CA keys' key-encryption key is, and the HSM new CA
+/// keys are made in (Teleport's section and field names).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCaKeyParams {
     pub(super) key_file: Option<NonEmpty>,
+    #[serde(default, deserialize_with = "section")]
+    pub(super) pkcs11: Option<RawPkcs11>,
+}
+
+/// `auth_service.ca_key_params.pkcs11`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPkcs11 {
+    pub(super) module_path: Option<NonEmpty>,
+    pub(super) token_label: Option<NonEmpty>,
+    pub(super) pin: Option<NonEmpty>,
+    pub(super) pin_path: Option<NonEmpty>,
 }
 
 /// `leaf_cert_ttl`: a Go duration from 5s to 24h.

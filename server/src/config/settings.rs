@@ -157,6 +157,28 @@ pub struct AuthConfig {
     /// to `data_dir` when relative); `TETHER_CA_KEK` wins over it, `DATA_DIR/ca.kek` is the
     /// default.
     pub ca_key_file: Option<PathBuf>,
+    /// `ca_key_params.pkcs11`: the HSM new CA keys are made in.
+    pub ca_pkcs11: Option<Pkcs11Settings>,
+}
+
+/// `auth_service.ca_key_params.pkcs11`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkcs11Settings {
+    /// The PKCS#11 module.
+    pub module_path: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// The user PIN, or the file it is read from at start-up.
+    pub pin: Pin,
+}
+
+/// Where the token's PIN comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// `pin`: in the config.
+    Value(String),
+    /// `pin_path`: in a file (joined to `data_dir` when relative), read at start-up.
+    File(PathBuf),
 }
 
 impl AuthConfig {
@@ -266,6 +288,7 @@ impl Config {
                 keep_alive_count_max: DEFAULT_KEEP_ALIVE_COUNT_MAX,
                 leaf_cert_ttl: tether_auth::LEAF_CERT_TTL,
                 ca_key_file: None,
+                ca_pkcs11: None,
             }),
             proxy: Some(ProxyConfig {
                 web_listen_addr: local(WEB_PORT),
@@ -304,6 +327,9 @@ impl Config {
                 rebase(path, &old, &new);
             }
             if let Some(path) = self.auth.as_mut().and_then(|a| a.ca_key_file.as_mut()) {
+                rebase(path, &old, &new);
+            }
+            if let Some(Pin::File(path)) = self.auth.as_mut().and_then(|a| a.ca_pkcs11.as_mut()).map(|p| &mut p.pin) {
                 rebase(path, &old, &new);
             }
             if let Some(proxy) = &mut self.proxy {

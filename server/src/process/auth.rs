@@ -40,7 +40,14 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
     );
     let require_otp = matches!(auth_cfg.second_factor, config::SecondFactor::Otp);
     let kek = tether_auth::sealed::KekSource::from_environment(auth_cfg.ca_key_file.clone(), &cfg.data_dir);
-    let auth = match AuthService::init(backend.clone(), cluster, audit.clone(), require_otp, &kek).await {
+    let hsm = match auth_cfg.ca_pkcs11.as_ref().map(open_hsm).transpose() {
+        Ok(hsm) => hsm,
+        Err(e) => {
+            audit.close();
+            return Err(e);
+        }
+    };
+    let auth = match AuthService::init_with_hsm(backend.clone(), cluster, audit.clone(), require_otp, &kek, hsm).await {
         Ok(auth) => auth,
         Err(e) => {
             // What was audited (a CA key that could not be opened) is written out before the exit.
@@ -61,6 +68,22 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("static token: {}", e.chain()))?;
     }
     Ok(AuthParts { backend, audit, auth })
+}
+
+/// Logs in to the HSM `ca_key_params.pkcs11` names (reading `pin_path` first).
+fn open_hsm(p: &config::Pkcs11Settings) -> anyhow::Result<Arc<tether_auth::pkcs11::Hsm>> {
+    let pin = match &p.pin {
+        config::Pin::Value(pin) => pin.clone(),
+        config::Pin::File(path) => std::fs::read_to_string(path).map(|s| s.trim().to_string()).with_context(|| {
+            format!("auth: cannot read auth_service.ca_key_params.pkcs11.pin_path {}", path.display())
+        })?,
+    };
+    let params = tether_auth::pkcs11::Pkcs11Config {
+        module_path: p.module_path.clone(),
+        token_label: p.token_label.clone(),
+        pin,
+    };
+    tether_auth::pkcs11::Hsm::open(&params).map_err(|e| anyhow::anyhow!("auth: {e}"))
 }
 
 /// The storage backend the config names.
