@@ -17,8 +17,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use russh::ChannelMsg;
 use russh::keys::{Certificate, PrivateKey, PublicKey};
-use russh::{Channel, ChannelMsg};
 use tether_shared::current::Current;
 use tether_shared::proxy_header::Signer;
 use tether_shared::resource::CaType;
@@ -28,6 +28,8 @@ use tokio::sync::{Notify, watch};
 use tether_auth::AuthService;
 use tether_auth::trust::Peer;
 use tether_shared::tunnel::{Control, SUBSYSTEM, read_line};
+
+use super::link::{AgentHandler, Transports, client_config};
 
 /// How often the manager re-reads trusted clusters even without a change signal.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
@@ -42,52 +44,6 @@ pub const DUPLICATE_RETRY: Duration = Duration::from_millis(200);
 /// A replaced connection stays up at least this long (and while transports run), so the root
 /// has the replacement before it loses the old one.
 pub const RETIRE_MIN: Duration = Duration::from_secs(2);
-
-/// The transports of one tunnel connection: how many so far, how many running.
-struct Transports {
-    recycle_after: u64,
-    total: std::sync::atomic::AtomicU64,
-    active: std::sync::atomic::AtomicUsize,
-    /// Wakes the agent once, when the connection has carried `recycle_after` transports.
-    recycle: Notify,
-    /// Wakes a retiring connection when a transport ends.
-    ended: Notify,
-}
-
-/// A running transport, counted until dropped.
-struct TransportGuard(Arc<Transports>);
-
-impl Transports {
-    fn new(recycle_after: u64) -> Arc<Self> {
-        Arc::new(Transports {
-            recycle_after,
-            total: Default::default(),
-            active: Default::default(),
-            recycle: Notify::new(),
-            ended: Notify::new(),
-        })
-    }
-
-    fn start(self: &Arc<Self>) -> TransportGuard {
-        use std::sync::atomic::Ordering;
-        self.active.fetch_add(1, Ordering::AcqRel);
-        if self.total.fetch_add(1, Ordering::AcqRel) + 1 == self.recycle_after {
-            self.recycle.notify_one();
-        }
-        TransportGuard(self.clone())
-    }
-
-    fn active(&self) -> usize {
-        self.active.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-impl Drop for TransportGuard {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        self.0.ended.notify_waiters();
-    }
-}
 
 /// A tunnel connection being replaced: kept (with its control channel open, so the root keeps
 /// it) until its last transport ends, then hung up.
@@ -513,100 +469,4 @@ fn jitter(max: Duration) -> Duration {
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     let frac = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
     max.mul_f64(0.5 + 0.5 * frac)
-}
-
-fn client_config() -> Arc<russh::client::Config> {
-    let config = russh::client::Config {
-        nodelay: true,
-        preferred: tether_shared::ssh_algorithms::client_preferred(),
-        window_size: tether_edge::ssh_config::WINDOW_SIZE,
-        maximum_packet_size: tether_edge::ssh_config::MAX_PACKET_SIZE,
-        // Room for every frame a transport may have in flight (flow.rs).
-        channel_buffer_size: tether_edge::ssh_config::CHANNEL_QUEUE,
-        inactivity_timeout: None,
-        ..Default::default()
-    };
-    Arc::new(config)
-}
-
-/// The agent's SSH client side: checks the root's host certificate and serves transports.
-struct AgentHandler {
-    root: String,
-    leaf: String,
-    host_cas: Vec<PublicKey>,
-    refusal: Arc<Mutex<Option<String>>>,
-    auth: Arc<AuthService>,
-    signer: Arc<Current<Signer>>,
-    web_addr: String,
-    /// Transports in progress; dropped (aborted) with the connection.
-    transports: tokio::task::JoinSet<()>,
-    /// Their count, for recycling.
-    counts: Arc<Transports>,
-}
-
-impl russh::client::Handler for AgentHandler {
-    type Error = russh::Error;
-
-    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict = {
-            // A root whose host CA rotated while this leaf was away vouches for the new key
-            // with the old one; its CAs follow over the tunnel.
-            let cas = match key {
-                russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
-                    tether_shared::endorse::reach(cert, &self.root, &self.host_cas, std::time::SystemTime::now())
-                }
-                russh::keys::PublicKeyOrCertificate::PublicKey { .. } => self.host_cas.clone(),
-            };
-            tether_shared::ssh_cert::verify_server_key(key, &cas, &self.root, std::time::SystemTime::now())
-        }
-        .and_then(|host| {
-            // A proxy of the root, not one of its nodes (same host CA).
-            if host.host_id == tether_auth::proxy_host_id(&self.root) {
-                Ok(())
-            } else {
-                Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
-            }
-        });
-        match verdict {
-            Ok(()) => Ok(true),
-            Err(why) => {
-                if let Ok(mut r) = self.refusal.lock() {
-                    *r = Some(why);
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    async fn server_channel_open_direct_tcpip(
-        &mut self,
-        channel: Channel<russh::client::Msg>,
-        host_to_connect: &str,
-        port_to_connect: u32,
-        originator_address: &str,
-        originator_port: u32,
-        reply: russh::client::ChannelOpenHandle,
-        _session: &mut russh::client::Session,
-    ) -> Result<(), Self::Error> {
-        reply.accept().await;
-        let auth = self.auth.clone();
-        let signer = self.signer.get();
-        let web_addr = self.web_addr.clone();
-        // The user's address as the root's relay saw it (the root is the tunnel's authenticated
-        // peer); passed on to the node signed by this proxy.
-        let client = super::transport::originator(originator_address, originator_port);
-        let leaf = self.leaf.clone();
-        let root = self.root.clone();
-        let target = host_to_connect.to_string();
-        let port = u16::try_from(port_to_connect).unwrap_or(0);
-        let counted = self.counts.start();
-        // Owned by this connection's handler: they end when the tunnel does.
-        self.transports.spawn(async move {
-            let _counted = counted;
-            let to = super::transport::Wanted { name: &target, port, client, signer: &signer };
-            super::transport::run(channel, &auth, (&root, &leaf), &web_addr, to).await
-        });
-        while self.transports.try_join_next().is_some() {}
-        Ok(())
-    }
 }

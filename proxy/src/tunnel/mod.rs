@@ -15,11 +15,13 @@
 //! forever would grow by ~3 KB per transport on one side; recycling bounds it.
 //!
 //! Layout: `registry.rs` (the root's live tunnels and heartbeats), `server.rs` (the root's
-//! listener), `agent.rs` (the leaf's agent pools; `transport.rs` one transport on them; tunnel status and proxy discovery in storage are
+//! listener), `agent.rs` (the leaf's agent pools; `link.rs` one agent connection's client side;
+//! `transport.rs` one transport on them; tunnel status and proxy discovery in storage are
 //! `tether_auth::tunnel_status`), `flow.rs` (per-transport flow control).
 
 pub mod agent;
 pub mod flow;
+mod link;
 pub mod registry;
 pub mod server;
 mod transport;
