@@ -310,7 +310,7 @@ impl Event {
                 "the CAs this cluster keeps of a trusted or remote cluster were updated from that cluster over the \
                  tunnel (a rotation there), or an update was refused",
                 &[
-                    ("cluster", "the other cluster"),
+                    ("peer", "the other cluster"),
                     ("ca_type", "`user`, `host` or `tls`"),
                     ("phase", "that CA's rotation phase there"),
                     ("keys", "the fingerprints of the keys trusted after the update"),

@@ -66,6 +66,11 @@ impl Drop for StoredCa {
 pub(crate) struct StoredCas {
     /// [`FORMAT`].
     pub format: u32,
+    /// When the CAs last changed: milliseconds since the Unix epoch, and always more than
+    /// before ([`StoredCas::bump`]), so that the other side of a trust can tell an older state
+    /// from a newer one, also after a restore from a backup followed by one rotation.
+    #[serde(default)]
+    pub generation: u64,
     /// The SSH user CA.
     pub user: StoredCa,
     /// The SSH host CA.
@@ -86,7 +91,17 @@ struct FirstFormat {
 impl StoredCas {
     fn new(user: String, host: String, tls: String) -> Self {
         let ca = |key| StoredCa { key, next: None, rotation: Rotation::default(), endorsements: Vec::new() };
-        StoredCas { format: FORMAT, user: ca(user), host: ca(host), tls: ca(tls) }
+        let mut cas = StoredCas { format: FORMAT, generation: 0, user: ca(user), host: ca(host), tls: ca(tls) };
+        cas.bump();
+        cas
+    }
+
+    /// A new generation: now, or one more than before when the clock is behind it.
+    pub fn bump(&mut self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.generation = now.max(self.generation.saturating_add(1));
     }
 
     /// One CA of the record.
@@ -282,6 +297,8 @@ pub struct Keyring {
     pub host_endorsements: Vec<String>,
     /// The record's storage revision.
     pub revision: u64,
+    /// When the CAs last changed ([`StoredCas::generation`]).
+    pub generation: u64,
 }
 
 impl Keyring {
@@ -314,6 +331,7 @@ impl Keyring {
             tls_cross,
             // The new key's own endorsement shows only once it signs servers: a rollback before
             // that leaves it endorsed nowhere.
+            generation: cas.generation,
             host_endorsements: match cas.host.rotation.phase {
                 RotationPhase::UpdateServers | RotationPhase::Standby => cas.host.endorsements.clone(),
                 _ => {
@@ -350,7 +368,7 @@ impl Keyring {
                     active_keys: active,
                     additional_trusted_keys: additional,
                     rotation: (*rotation != Rotation::default()).then(|| rotation.clone()),
-                    source_revision: self.revision,
+                    generation: self.generation,
                     ..Default::default()
                 },
             )

@@ -280,6 +280,7 @@ impl Authority {
             if moves.is_empty() {
                 return Ok(Vec::new());
             }
+            cas.bump();
             let sealed = cas.seal(&self.kek, &cluster)?;
             match self.core.backend.compare_and_swap(SEALED_CAS, item.revision, sealed, None).await {
                 Ok(_) => {}

@@ -40,7 +40,7 @@ impl Trust {
                 Event::CaSync,
                 Outcome::Failure,
                 &format!("@cluster:{cluster}"),
-                serde_json::json!({"cluster": cluster, "error": e.to_string()}),
+                serde_json::json!({"peer": cluster, "error": e.to_string()}),
             );
         }
         result
@@ -78,7 +78,7 @@ impl Trust {
                 Outcome::Success,
                 &format!("@cluster:{cluster}"),
                 serde_json::json!({
-                    "cluster": cluster,
+                    "peer": cluster,
                     "ca_type": ca_type.as_str(),
                     "phase": next.spec.phase().as_str(),
                     "keys": next.spec.fingerprints(),
@@ -106,13 +106,13 @@ impl Trust {
                 return Err(AuthError::NotFound(format!("no {} CA of {cluster} is stored here", ca.spec.ca_type)));
             };
             // A lagging proxy or auth host of the other cluster may send an older state.
-            if ca.spec.source_revision < stored.spec.source_revision {
+            if ca.spec.generation < stored.spec.generation {
                 return Ok(None);
             }
             let mut next = stored.clone();
             next.metadata.id = None;
             next.spec.rotation = ca.spec.rotation.clone();
-            next.spec.source_revision = ca.spec.source_revision;
+            next.spec.generation = ca.spec.generation;
             let disabled = stored.spec.active_keys.is_empty() && !stored.spec.deactivated_keys.is_empty();
             if disabled {
                 next.spec.deactivated_keys = trusted.clone();

@@ -105,10 +105,10 @@ pub struct CertAuthoritySpec {
     /// Where the CA is in its rotation (absent: never rotated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
-    /// The storage revision of the owning cluster's CA keys this describes: a copy kept by
-    /// another cluster never goes back to an older one.
+    /// When the owning cluster's CAs last changed (milliseconds since the Unix epoch, never
+    /// decreasing): a copy kept by another cluster never goes back to an older one.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub source_revision: u64,
+    pub generation: u64,
     /// For a trusted cluster's user CA: how its roles map to local ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_rules")]
     pub role_map: Vec<RoleMapRule>,
@@ -123,7 +123,7 @@ impl Default for CertAuthoritySpec {
             additional_trusted_keys: CaKeys::default(),
             deactivated_keys: CaKeys::default(),
             rotation: None,
-            source_revision: 0,
+            generation: 0,
             role_map: Vec::new(),
         }
     }
