@@ -73,6 +73,9 @@ _tctl() {
             tctl__subcmd__auth,help)
                 cmd="tctl__subcmd__auth__subcmd__help"
                 ;;
+            tctl__subcmd__auth,rotate)
+                cmd="tctl__subcmd__auth__subcmd__rotate"
+                ;;
             tctl__subcmd__auth,sign)
                 cmd="tctl__subcmd__auth__subcmd__sign"
                 ;;
@@ -81,6 +84,9 @@ _tctl() {
                 ;;
             tctl__subcmd__auth__subcmd__help,help)
                 cmd="tctl__subcmd__auth__subcmd__help__subcmd__help"
+                ;;
+            tctl__subcmd__auth__subcmd__help,rotate)
+                cmd="tctl__subcmd__auth__subcmd__help__subcmd__rotate"
                 ;;
             tctl__subcmd__auth__subcmd__help,sign)
                 cmd="tctl__subcmd__auth__subcmd__help__subcmd__sign"
@@ -129,6 +135,9 @@ _tctl() {
                 ;;
             tctl__subcmd__help__subcmd__auth,export)
                 cmd="tctl__subcmd__help__subcmd__auth__subcmd__export"
+                ;;
+            tctl__subcmd__help__subcmd__auth,rotate)
+                cmd="tctl__subcmd__help__subcmd__auth__subcmd__rotate"
                 ;;
             tctl__subcmd__help__subcmd__auth,sign)
                 cmd="tctl__subcmd__help__subcmd__auth__subcmd__sign"
@@ -539,7 +548,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help sign export help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help sign export rotate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,7 +722,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth__subcmd__help)
-            opts="sign export help"
+            opts="sign export rotate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -754,6 +763,20 @@ _tctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tctl__subcmd__auth__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tctl__subcmd__auth__subcmd__help__subcmd__sign)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -761,6 +784,103 @@ _tctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__auth__subcmd__rotate)
+            opts="-c -i -h --type --manual --phase --grace-period --config --data-dir --identity --proxy --insecure --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -W "user host tls" -- "${cur}"))
+                    return 0
+                    ;;
+                --phase)
+                    COMPREPLY=($(compgen -W "init update_clients update_servers standby rollback" -- "${cur}"))
+                    return 0
+                    ;;
+                --grace-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1193,7 +1313,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__help__subcmd__auth)
-            opts="sign export"
+            opts="sign export rotate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1207,6 +1327,20 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__help__subcmd__auth__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__help__subcmd__auth__subcmd__rotate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -176,15 +176,16 @@ complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_se
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from help" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -s h -l help -d 'Print help'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -f -a "export" -d 'Print CA public keys in OpenSSH format'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l user -d 'The user' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -s o -l out -d 'Where to write it' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l ttl -d 'Lifetime (e.g. 12h)' -r
@@ -202,8 +203,25 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l type -d 'Which CA (all three when absent)' -r -f -a "user\t'The SSH user CA'
+host\t'The SSH host CA'
+tls\t'The TLS CA'"
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l phase -d 'The phase to move to (with --manual)' -r -f -a "init\t''
+update_clients\t''
+update_servers\t''
+standby\t''
+rollback\t''"
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l grace-period -d 'How long the old key stays trusted (automatic mode; default 30h)' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l manual -d 'Move one phase at a time (with --phase)'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
@@ -261,4 +279,5 @@ complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from trusted-cluster" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "ls" -d 'List audit events'

@@ -327,6 +327,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -359,9 +360,26 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'tctl;auth;rotate' {
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Which CA (all three when absent)')
+            [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'The phase to move to (with --manual)')
+            [CompletionResult]::new('--grace-period', '--grace-period', [CompletionResultType]::ParameterName, 'How long the old key stays trusted (automatic mode; default 30h)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
+            [CompletionResult]::new('--manual', '--manual', [CompletionResultType]::ParameterName, 'Move one phase at a time (with --phase)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'tctl;auth;help' {
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -369,6 +387,9 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;auth;help;export' {
+            break
+        }
+        'tctl;auth;help;rotate' {
             break
         }
         'tctl;auth;help;help' {
@@ -513,12 +534,16 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
         'tctl;help;auth' {
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             break
         }
         'tctl;help;auth;sign' {
             break
         }
         'tctl;help;auth;export' {
+            break
+        }
+        'tctl;help;auth;rotate' {
             break
         }
         'tctl;help;audit' {

@@ -447,6 +447,25 @@ host\:"The SSH host CA (for known_hosts)"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
+(rotate)
+_arguments "${_arguments_options[@]}" : \
+'--type=[Which CA (all three when absent)]:CA_TYPE:((user\:"The SSH user CA"
+host\:"The SSH host CA"
+tls\:"The TLS CA"))' \
+'--phase=[The phase to move to (with --manual)]:PHASE:(init update_clients update_servers standby rollback)' \
+'--grace-period=[How long the old key stays trusted (automatic mode; default 30h)]:GRACE_PERIOD:_default' \
+'-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
+'-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--manual[Move one phase at a time (with --phase)]' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_tctl__subcmd__auth__subcmd__help_commands" \
@@ -464,6 +483,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(rotate)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -705,6 +728,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(rotate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -805,6 +832,7 @@ _tctl__subcmd__auth_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
 'export:Print CA public keys in OpenSSH format' \
+'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tctl auth commands' commands "$@"
@@ -819,6 +847,7 @@ _tctl__subcmd__auth__subcmd__help_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
 'export:Print CA public keys in OpenSSH format' \
+'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tctl auth help commands' commands "$@"
@@ -833,10 +862,20 @@ _tctl__subcmd__auth__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'tctl auth help help commands' commands "$@"
 }
+(( $+functions[_tctl__subcmd__auth__subcmd__help__subcmd__rotate_commands] )) ||
+_tctl__subcmd__auth__subcmd__help__subcmd__rotate_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl auth help rotate commands' commands "$@"
+}
 (( $+functions[_tctl__subcmd__auth__subcmd__help__subcmd__sign_commands] )) ||
 _tctl__subcmd__auth__subcmd__help__subcmd__sign_commands() {
     local commands; commands=()
     _describe -t commands 'tctl auth help sign commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__auth__subcmd__rotate_commands] )) ||
+_tctl__subcmd__auth__subcmd__rotate_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl auth rotate commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__auth__subcmd__sign_commands] )) ||
 _tctl__subcmd__auth__subcmd__sign_commands() {
@@ -894,6 +933,7 @@ _tctl__subcmd__help__subcmd__auth_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
 'export:Print CA public keys in OpenSSH format' \
+'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
     )
     _describe -t commands 'tctl help auth commands' commands "$@"
 }
@@ -901,6 +941,11 @@ _tctl__subcmd__help__subcmd__auth_commands() {
 _tctl__subcmd__help__subcmd__auth__subcmd__export_commands() {
     local commands; commands=()
     _describe -t commands 'tctl help auth export commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__help__subcmd__auth__subcmd__rotate_commands] )) ||
+_tctl__subcmd__help__subcmd__auth__subcmd__rotate_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl help auth rotate commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__help__subcmd__auth__subcmd__sign_commands] )) ||
 _tctl__subcmd__help__subcmd__auth__subcmd__sign_commands() {

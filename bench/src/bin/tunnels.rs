@@ -4,8 +4,12 @@
 //! root's interval). Reports the time to bring all N online, the root's resident memory per idle
 //! tunnel, the agents' own memory per tunnel and the root's CPU spent on heartbeats.
 //!
+//! With `--rotate`, it then walks the root's user CA through every rotation phase and reports,
+//! per phase, the time from the move (`POST /webapi/authorities/rotate`) to each leaf's agent
+//! reading the root's CAs in that phase on its tunnel (`Control::Authorities`).
+//!
 //! Usage: `tunnels --bin target/release --n 10000` (`bench/versus.sh` and `bench/ha.sh` build
-//! and run it). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
+//! and run it; `bench/rotation.sh` runs `--n 1000 --rotate`). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
 //! every leaf keeps a tunnel to each of them (N × K tunnels); the report adds the database's
 //! write rate, which must stay flat per tunnel as hosts are added. The agents share one key and one host CA (each leaf name gets its own host
 //! certificate): the root checks each login against the CA stored for that leaf, as for real
@@ -30,6 +34,7 @@ struct Args {
     n: usize,
     roots: usize,
     postgres: Option<String>,
+    rotate: bool,
 }
 
 fn args() -> Result<Args> {
@@ -37,6 +42,7 @@ fn args() -> Result<Args> {
     let mut n = 1000;
     let mut roots = 1;
     let mut postgres = None;
+    let mut rotate = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -44,13 +50,14 @@ fn args() -> Result<Args> {
             "--n" => n = it.next().context("--n N")?.parse()?,
             "--roots" => roots = it.next().context("--roots K")?.parse()?,
             "--postgres" => postgres = Some(it.next().context("--postgres CONN_STRING")?),
+            "--rotate" => rotate = true,
             other => bail!("unknown argument {other}"),
         }
     }
     if roots > 1 && postgres.is_none() {
         bail!("several roots share state only through PostgreSQL: add --postgres CONN_STRING");
     }
-    Ok(Args { bin, n, roots: roots.max(1), postgres })
+    Ok(Args { bin, n, roots: roots.max(1), postgres, rotate })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -79,7 +86,39 @@ impl russh::client::Handler for Agent {
 }
 
 /// One leaf's agent: connect, log in, open the control channel, heartbeat; reconnect on loss.
-async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certificate, online: Arc<AtomicUsize>) {
+/// The rotation phase the bench waits for, since when, and when each leaf saw it.
+#[derive(Default)]
+struct PhaseWatch {
+    expect: std::sync::Mutex<Option<(String, Instant)>>,
+    seen: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl PhaseWatch {
+    /// Records the root's user CA phase in an `Authorities` line, once per phase per agent.
+    fn saw(&self, line: &str, last: &mut String) {
+        let Ok(Control::Authorities { cas }) = serde_json::from_str::<Control>(line) else { return };
+        let Some(user) = cas.iter().find(|c| c.spec.ca_type == CaType::User) else { return };
+        let phase = user.spec.phase().as_str().to_string();
+        let expect = self.expect.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((want, since)) = expect
+            && want == phase
+            && *last != phase
+        {
+            *last = phase;
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).push(since.elapsed());
+        }
+    }
+}
+
+async fn agent(
+    addr: String,
+    leaf: String,
+    key: Arc<PrivateKey>,
+    cert: Certificate,
+    online: Arc<AtomicUsize>,
+    phases: Arc<PhaseWatch>,
+) {
+    let mut last = String::new();
     loop {
         let run = async {
             let tcp = tokio::net::TcpStream::connect(&addr).await?;
@@ -107,7 +146,7 @@ async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certifica
                 tokio::select! {
                     _ = tick.tick() => if let Err(e) = write.write_all(beat.as_bytes()).await { break Err(e.into()) },
                     line = read_line(&mut read) => match line {
-                        Ok(Some(_)) => {}
+                        Ok(Some(line)) => phases.saw(&line, &mut last),
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e.into()),
                     },
@@ -117,7 +156,7 @@ async fn agent(addr: String, leaf: String, key: Arc<PrivateKey>, cert: Certifica
             drop(handle);
             result
         };
-        let _: Result<()> = run.await;
+        let _: Result<()> = Box::pin(run).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -259,6 +298,7 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
 
     let now = time::OffsetDateTime::now_utc();
     let online = Arc::new(AtomicUsize::new(0));
+    let phases = Arc::new(PhaseWatch::default());
     let started = Instant::now();
     let mut agents = tokio::task::JoinSet::new();
     for (i, leaf) in names.iter().enumerate() {
@@ -271,7 +311,14 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         };
         let cert = host_ca.issue_host_cert(key.public_key(), &host, i as u64 + 1)?;
         for root in roots {
-            agents.spawn(agent(root.tunnel.clone(), leaf.clone(), key.clone(), cert.clone(), online.clone()));
+            agents.spawn(agent(
+                root.tunnel.clone(),
+                leaf.clone(),
+                key.clone(),
+                cert.clone(),
+                online.clone(),
+                phases.clone(),
+            ));
         }
     }
     let tunnels = n * k;
@@ -307,6 +354,7 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         .iter()
         .filter(|r| matches!(r, tether_shared::resource::Resource::RemoteCluster(rc) if rc.status.as_ref().is_some_and(|s| s.connection == tether_shared::resource::Connection::Online)))
         .count();
+    let rotation = if args.rotate { rotate_phases(&admin, &phases, tunnels).await? } else { Vec::new() };
     agents.shutdown().await;
 
     let per_root: Vec<f64> =
@@ -335,5 +383,47 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         "| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |",
         10 + window.as_secs()
     );
+    for (phase, p50, p99, max, reached) in rotation {
+        println!(
+            "| user CA rotation: `{phase}` from the move to every leaf's tunnel ({reached}/{tunnels}): p50 / p99 / max | {:.0} ms / **{:.0} ms** / {:.0} ms |",
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0
+        );
+    }
     Ok(())
+}
+
+/// Walks the root's user CA through every phase; per phase, when each tunnel's agent read the
+/// root's CAs in it: (phase, p50, p99, max, tunnels reached).
+async fn rotate_phases(
+    admin: &ApiClient,
+    phases: &PhaseWatch,
+    tunnels: usize,
+) -> Result<Vec<(String, Duration, Duration, Duration, usize)>> {
+    let mut out = Vec::new();
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        phases.seen.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *phases.expect.lock().unwrap_or_else(|p| p.into_inner()) = Some((phase.to_string(), Instant::now()));
+        let req = tether_shared::api::RotateRequest {
+            ca_type: Some(CaType::User),
+            mode: tether_shared::resource::RotationMode::Manual,
+            phase: Some(phase.parse().map_err(|e: String| anyhow::anyhow!(e))?),
+            grace_period: None,
+        };
+        let _: Vec<tether_shared::resource::Resource> = admin.post("/webapi/authorities/rotate", &req).await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while phases.seen.lock().unwrap_or_else(|p| p.into_inner()).len() < tunnels && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut seen = phases.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        seen.sort();
+        let at =
+            |q: f64| seen.get(((seen.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+        out.push((phase.to_string(), at(0.5), at(0.99), seen.last().copied().unwrap_or_default(), seen.len()));
+        eprintln!("{phase}: {} of {tunnels} tunnels, p99 {:.0?}", seen.len(), at(0.99));
+        // The next move waits for the automatic renewals of this one to settle.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(out)
 }
