@@ -79,6 +79,14 @@ fn the_roots_user_ca_rotates_through_every_phase_without_breaking_a_session() {
     let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "id -un"]);
     assert_eq!((out.code, out.stdout.trim()), (0, "visitor"), "{}", out.stderr);
     let (old_key, old_cert) = leaf_cert_files(&home, &dir, "leaf.example.com");
+    let status = root.tctl(&["status"]).ok();
+    let old_ca = status
+        .lines()
+        .skip_while(|l| !l.starts_with("User CA  root.example.com"))
+        .nth(1)
+        .and_then(|l| l.trim().strip_prefix("signing  "))
+        .unwrap_or_else(|| panic!("no user CA key in {status}"))
+        .to_string();
     let straight = openssh_to(node_port, &old_key, &old_cert);
     assert_eq!(String::from_utf8_lossy(&straight.stdout).trim(), "visitor", "{straight:?}");
 
@@ -141,6 +149,13 @@ fn the_roots_user_ca_rotates_through_every_phase_without_breaking_a_session() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Permission denied"), "{refused:?}");
     let status = root.tctl(&["status"]).ok();
     assert!(status.contains("User CA  root.example.com  phase standby, last rotated"), "{status}");
+    // Through the root too: after standby the root's relay refused the old key's certificate
+    // (tsh then renewed its certificates and went on).
+    let refused_at_root = root
+        .audit_lines()
+        .into_iter()
+        .any(|l| l.contains("auth.failure") && l.contains(&format!("untrusted certificate authority ({old_ca})")));
+    assert!(refused_at_root, "the root never refused the old key's certificate: {:#?}", root.audit_lines());
     assert!(session.try_wait().unwrap().is_none(), "the session ended during the rotation");
     ticked(seen + 3);
     let _ = session.kill();
