@@ -42,7 +42,7 @@ pub struct CertRequest<'a> {
 }
 
 /// The cluster's SSH user CA, SSH host CA and TLS CA, and the certificates they sign: each
-/// certificate by the key its CA's rotation phase says (`keys.rs`, [`Versions`]).
+/// certificate by the key its CA's rotation phase says (`keys.rs`, [`Versions`](super::keys::Versions)).
 pub struct Authority {
     pub(crate) core: Arc<Core>,
     /// The key-encryption key of the sealed record.

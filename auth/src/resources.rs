@@ -54,6 +54,9 @@ impl Resources {
                 return Err(AuthError::BadRequest(format!("role {role:?} does not exist")));
             }
         }
+        for login in &req.logins {
+            tether_shared::names::validate_login(login).map_err(|e| AuthError::BadRequest(format!("--logins: {e}")))?;
+        }
         let mut traits = Traits::new();
         if !req.logins.is_empty() {
             traits.insert("logins".into(), req.logins.clone());
@@ -135,12 +138,30 @@ impl Resources {
         if resources.is_empty() {
             return Err(AuthError::BadRequest("no resources in the request".into()));
         }
+        // Roles a user in the same request may name.
+        let defined: std::collections::HashSet<&str> =
+            resources.iter().filter(|r| matches!(r, Resource::Role(_))).map(Resource::name).collect();
         for r in &resources {
             self.core.authorize(who, r.kind().as_str(), if force { "update" } else { "create" }).await?;
             if force {
                 self.core.authorize(who, r.kind().as_str(), "create").await?;
             }
             check_storable(r, force)?;
+            if let Resource::User(u) = r {
+                for role in &u.spec.roles {
+                    if !defined.contains(role.as_str()) && self.core.roles(std::slice::from_ref(role)).await?.is_empty()
+                    {
+                        return Err(AuthError::BadRequest(format!(
+                            "{}: spec.roles: role {role:?} does not exist; create it first (or in the same file)",
+                            r.reference()
+                        )));
+                    }
+                }
+                for login in u.spec.traits.get("logins").into_iter().flatten() {
+                    tether_shared::names::validate_login(login)
+                        .map_err(|e| AuthError::BadRequest(format!("{}: spec.traits.logins: {e}", r.reference())))?;
+                }
+            }
         }
         let mut done = Vec::new();
         for mut r in resources {

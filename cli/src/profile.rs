@@ -347,6 +347,16 @@ pub fn remove_all(home: &Path) -> Result<Vec<String>, ProfileError> {
     if keys.exists() {
         std::fs::remove_dir_all(&keys).map_err(|e| store_err("cannot remove", &keys, e))?;
     }
+    // The copies `tsh config` wrote for OpenSSH (keys and certificates); its known_hosts stays,
+    // as OpenSSH's own does.
+    if let Ok(entries) = std::fs::read_dir(home.join("openssh")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name() != "known_hosts" {
+                std::fs::remove_file(&path).map_err(|e| store_err("cannot remove", &path, e))?;
+            }
+        }
+    }
     let _ = std::fs::remove_file(home.join("current"));
     proxies.sort();
     Ok(proxies)

@@ -35,6 +35,30 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
     if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || *c == '/') {
         return Err(refuse(name, format!("it contains the character {c:?}")));
     }
+    if name == "." || name == ".." {
+        return Err(refuse(name, "`.` and `..` are not names (they would name a path, not a resource)"));
+    }
+    Ok(())
+}
+
+/// Checks a Unix login a user may be given (`--logins`, a user's `traits.logins`): it becomes a
+/// certificate principal and a user name on nodes, so it is non-empty, at most 32 characters,
+/// without whitespace, control characters, `,` or `/`, and does not start with `-` (which
+/// commands would read as an option).
+pub fn validate_login(login: &str) -> Result<(), NameError> {
+    let refuse = |reason: &str| NameError { name: login.to_string(), reason: reason.to_string() };
+    if login.is_empty() {
+        return Err(refuse("a login cannot be empty"));
+    }
+    if login.chars().count() > 32 {
+        return Err(refuse("a login is at most 32 characters"));
+    }
+    if login.starts_with('-') {
+        return Err(refuse("a login cannot start with '-'"));
+    }
+    if login.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == '/') {
+        return Err(refuse("a login cannot contain whitespace, control characters, ',' or '/'"));
+    }
     Ok(())
 }
 
@@ -85,8 +109,25 @@ mod tests {
     }
 
     #[test]
+    fn logins_that_would_misbehave_as_principals_or_arguments_are_refused() {
+        for ok in ["root", "visitor", "web-admin", "user_1", "alice.smith"] {
+            assert_eq!(validate_login(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("", "a login cannot be empty"),
+            ("-foo", "cannot start with '-'"),
+            ("a b", "cannot contain whitespace"),
+            ("a,b", "cannot contain whitespace, control characters, ','"),
+            ("x".repeat(33).as_str(), "at most 32 characters"),
+        ] {
+            let err = validate_login(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
     fn refuses_bad_names() {
-        for n in ["", "a b", "role/x", "tab\tname"] {
+        for n in ["", "a b", "role/x", "tab\tname", ".", ".."] {
             assert!(validate_name(n).is_err(), "{n:?}");
         }
         for n in ["root..com", "-root", "root-.com", "root cluster", "root:3080", "röot", ".root"] {

@@ -64,10 +64,20 @@ fn invite_login_status_and_password_checks() {
     assert!(audit.iter().any(|l| l.contains("\"user.create\"") && l.contains("alice")), "{audit:?}");
     let audit_ls = cluster.tctl(&["audit", "ls", "--since=1h"]).ok();
     assert!(audit_ls.contains("user.login") && audit_ls.contains("failed"), "{audit_ls}");
-    // Logout removes every profile and key.
+    // Logout removes every profile and key, also the copies `tsh config` wrote for OpenSSH.
+    cluster.as_user(&home, "tsh", &["config"], None).ok();
+    let openssh = home.join("openssh");
+    let files = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir).map_or_else(
+            |_| Vec::new(),
+            |d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        )
+    };
+    assert!(files(&openssh).iter().any(|f| f.ends_with(".key")), "{:?}", files(&openssh));
     let out = cluster.as_user(&home, "tsh", &["logout"], None).ok();
     assert!(out.contains(&cluster.web_addr), "{out}");
     assert!(!home.join("keys").exists());
+    assert_eq!(files(&openssh), ["known_hosts"], "tsh logout left OpenSSH's copies of a key or certificate");
     let err = cluster.as_user(&home, "tsh", &["status"], None).err();
     assert!(err.contains("not logged in"), "{err}");
 }
@@ -354,4 +364,34 @@ fn keystore_auto_probes_and_says_where_the_key_went() {
     assert!(cluster.as_user(&home, "tsh", &["status"], None).ok().contains("dave"));
     cluster.as_user(&home, "tsh", &["logout"], None).ok();
     assert!(cluster.as_user(&home, "tsh", &["status"], None).err().contains("not logged in"));
+}
+
+#[test]
+fn names_logins_and_roles_that_could_not_work_are_refused() {
+    let cluster = Cluster::start("root.example.com");
+    let dir = cluster.dir.path().to_path_buf();
+    // Logins become certificate principals and node user names.
+    for (logins, why) in [
+        ("--logins=", "--logins: invalid name \"\": a login cannot be empty"),
+        ("--logins=-foo", "a login cannot start with '-'"),
+        ("--logins=a b", "a login cannot contain whitespace"),
+    ] {
+        let err = cluster.tctl(&["users", "add", "bob", "--roles=access", logins]).err();
+        assert!(err.contains(why), "{logins}: {err}");
+    }
+    // `.` and `..` name a path, not a resource; they used to be stored and then stuck.
+    let dots = std::fs::write(dir.join("dots.yaml"), "kind: role\nversion: v5\nmetadata:\n  name: ..\nspec: {}\n");
+    dots.unwrap();
+    let err = cluster.tctl(&["create", dir.join("dots.yaml").to_str().unwrap()]).err();
+    assert!(err.contains("metadata.name") && err.contains("`.` and `..` are not names"), "{err}");
+    // A user naming a role that does not exist is refused; with the role in the same file it works.
+    let user = "kind: user\nversion: v2\nmetadata:\n  name: carol\nspec:\n  roles: [nosuch]\n";
+    std::fs::write(dir.join("user.yaml"), user).unwrap();
+    let err = cluster.tctl(&["create", dir.join("user.yaml").to_str().unwrap()]).err();
+    assert!(err.contains("user/carol: spec.roles: role \"nosuch\" does not exist"), "{err}");
+    let both = format!("kind: role\nversion: v5\nmetadata:\n  name: nosuch\nspec: {{}}\n---\n{user}");
+    std::fs::write(dir.join("both.yaml"), both).unwrap();
+    cluster.tctl(&["create", dir.join("both.yaml").to_str().unwrap()]).ok();
+    let stored = cluster.tctl(&["get", "user/carol"]).ok();
+    assert!(stored.contains("nosuch"), "{stored}");
 }
