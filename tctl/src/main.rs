@@ -21,6 +21,7 @@ use clap::{CommandFactory, Parser};
 use cli::{AuditCommand, AuthCommand, Cli, Command, TrustedClusterCommand};
 
 fn main() -> std::process::ExitCode {
+    tether_cli::pipe::quiet_on_closed_pipe();
     let cli = Cli::parse();
     match &cli.command {
         Command::Version => {

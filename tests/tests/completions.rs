@@ -38,3 +38,23 @@ fn completions_offer_values_and_kinds() {
     let tsh = run("tsh", &["completion", "bash"], &[], None).ok();
     assert!(tsh.contains("auto keyring file"), "--keystore values");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_tools_quietly() {
+    // The reader is gone before the tool writes: every write fails with EPIPE.
+    for (tool, args) in
+        [("tctl", &["completion", "bash"][..]), ("tsh", &["completion", "bash"][..]), ("tsh", &["version"][..])]
+    {
+        let mut child = std::process::Command::new(tether_tests::binary(tool))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the tool runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

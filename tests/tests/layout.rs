@@ -78,7 +78,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     ("proxy", &["dial", "tunnel", "relay"]),
     ("web", &["ratelimit", "handlers"]),
     ("server", &["config", "process"]),
-    ("cli", &["profile", "table"]),
+    ("cli", &["pipe", "profile", "table"]),
     ("tsh", &["stdio", "handler", "forward", "ssh", "cli", "context", "clusters", "login", "multi", "nodes", "scp"]),
     ("tctl", &["cli", "output", "connect", "authcmd", "resources", "tokens", "trust", "users"]),
     ("tests", &["fixtures", "forwarder", "postgres"]),

@@ -584,3 +584,30 @@ fn tsh_ssh_takes_the_leaf_from_the_profile_and_asks_again_when_its_cas_fail() {
     tsh(&pair.root, &home, &["clusters"]).ok();
     assert!(path.exists(), "a verified listing caches them");
 }
+
+#[test]
+fn a_leaf_removed_on_the_root_is_trusted_again_with_a_fresh_token_and_force() {
+    let (Pair { root, leaf, node: _node }, home) = trusted_pair();
+    let dir = root.dir.path().to_path_buf();
+    root.tctl(&["rm", "rc/leaf.example.com"]).ok();
+    wait_for("the leaf's tunnel refused", Duration::from_secs(20), || {
+        let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "true"]);
+        (out.code == 0).then(|| out.stdout.clone())
+    });
+    // On the leaf, the same trusted_cluster with a fresh token, --force: the root registers it
+    // again (this used to print "updated" and leave the leaf refused).
+    let tok = token(&root, &["--type=trusted_cluster"]);
+    let file = write(&dir, "tc-again.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
+    let out = leaf.tctl(&["create", "--force", file.to_str().unwrap()]).ok();
+    assert!(out.contains("trusted_cluster 'root.example.com' has been updated"), "{out}");
+    wait_for("the leaf online again", Duration::from_secs(30), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
+    });
+    let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo again"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "again"), "{}", out.stderr);
+    // The same file again (the token is reusable until it expires): asked again, the trust intact.
+    leaf.tctl(&["create", "--force", file.to_str().unwrap()]).ok();
+    let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo still"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "still"), "{}", out.stderr);
+}

@@ -50,6 +50,7 @@ fn on_worker<T: Send + 'static>(
 }
 
 fn main() -> std::process::ExitCode {
+    tether_cli::pipe::quiet_on_closed_pipe();
     let cli = Cli::parse();
     if cli.global.debug {
         init_debug_log();

@@ -58,6 +58,17 @@ impl Trust {
                 }
             }
         } else if have_cas {
+            // A token with an update asks the root again: after `tctl rm rc/LEAF` there, this
+            // is how the leaf is registered anew. A token the root no longer takes (spent by the
+            // first join, or expired) changes nothing: the trust keeps the CAs it has.
+            if tc.spec.enabled && !tc.spec.token.trim().is_empty() {
+                match self.ask_root(&tc).await {
+                    Ok(cas) => {
+                        self.sync_cas(super::Peer::Root, &root, &cas).await?;
+                    }
+                    Err(e) => tracing::info!(%root, "trusted_cluster updated without asking the root again: {e}"),
+                }
+            }
             self.set_root_cas(&root, tc.spec.enabled, Some(&tc.spec.role_map)).await?;
         }
         // The token has done its work (or will be asked for again): it is not kept.
