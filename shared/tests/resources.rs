@@ -134,6 +134,7 @@ fn presets_round_trip_yaml_and_json() {
     let json = to_json(&all).unwrap();
     assert_eq!(parse_resources("presets.json", &json).unwrap(), all);
     let one = to_json(&all[..1]).unwrap();
+    assert!(one.starts_with('[') && json.starts_with('['), "one shape, an array, for one and for many: {one}");
     assert_eq!(parse_resources("access.json", &one).unwrap(), all[..1]);
 }
 

@@ -156,6 +156,9 @@ fn create_get_update_and_remove_resources() {
     assert!(yaml.contains("kind: role") && yaml.contains("- visitor") && yaml.contains("'*': '*'"), "{yaml}");
     let json = cluster.tctl(&["get", "role/visitor", "--format=json"]).ok();
     assert!(json.contains("\"kind\": \"role\""), "{json}");
+    // One shape for scripts: an array, also for one resource.
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(&json).expect("a JSON array");
+    assert_eq!(parsed.len(), 1, "{json}");
 
     // The guide: get the user, add a login, create -f, and the change is there.
     cluster.add_user("myuser", "access,editor,auditor", "ubuntu,root", "correct-horse");

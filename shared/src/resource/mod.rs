@@ -272,15 +272,13 @@ pub fn to_yaml(resources: &[Resource]) -> Result<String, EncodeError> {
     Ok(out)
 }
 
-/// Writes resources as pretty JSON: one object for one resource, an array for several.
+/// Writes resources as a pretty JSON array, whatever their number (one shape for scripts, as
+/// Teleport's `tctl get --format=json` prints).
 pub fn to_json(resources: &[Resource]) -> Result<String, EncodeError> {
-    let text = match resources {
-        [one] => serde_json::to_string_pretty(one),
-        many => serde_json::to_string_pretty(many),
-    };
-    text.map(|mut t| {
-        t.push('\n');
-        t
-    })
-    .map_err(|e| EncodeError(e.to_string()))
+    serde_json::to_string_pretty(resources)
+        .map(|mut t| {
+            t.push('\n');
+            t
+        })
+        .map_err(|e| EncodeError(e.to_string()))
 }
