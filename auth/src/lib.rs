@@ -97,6 +97,9 @@ pub enum AuthError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists, not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409.
     #[error("{0}")]
     Conflict(String),

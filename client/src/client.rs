@@ -303,7 +303,17 @@ impl ApiClient {
 
     /// `POST path` with a text body (YAML or JSON resources, parsed by the server).
     pub async fn post_text<T: DeserializeOwned>(&self, path: &str, body: &str) -> Result<T, ClientError> {
-        self.send(self.http.post(self.url(path)).header("content-type", "text/plain").body(body.to_string())).await
+        self.post_typed(path, "text/plain", body).await
+    }
+
+    /// `POST path` with `body` as `content_type`.
+    pub async fn post_typed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<T, ClientError> {
+        self.send(self.http.post(self.url(path)).header("content-type", content_type).body(body.to_string())).await
     }
 
     /// `PUT path` with a JSON body.

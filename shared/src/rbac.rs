@@ -208,10 +208,7 @@ impl AccessChecker {
                 return Decision::allow(format!("role {} allows {verb} on {resource} (allow.rules)", role.name));
             }
         }
-        Decision::deny(format!(
-            "access denied: none of the roles [{}] allows {verb} on {resource}",
-            self.role_names().join(", ")
-        ))
+        Decision::deny(format!("none of the roles [{}] allows {verb} on {resource}", self.role_names().join(", ")))
     }
 
     /// Every login some role allows and no role denies everywhere: the SSH principals.

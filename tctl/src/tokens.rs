@@ -26,12 +26,14 @@ pub async fn run(client: &ApiClient, cmd: TokensCommand) -> Result<()> {
                 TokenType::TrustedCluster => {
                     println!("The cluster invite token: {}", info.token);
                     println!("This token will expire in {}", ttl.human());
+                    println!("It is stored hashed: copy it now, it cannot be shown again.");
                     println!();
                     println!("Use this token when defining a trusted cluster resource on a remote cluster.");
                 }
                 TokenType::Node => {
                     println!("The invite token: {}", info.token);
                     println!("This token will expire in {}", ttl.human());
+                    println!("It is stored hashed: copy it now, it cannot be shown again.");
                     println!();
                     println!("Put it in the new node's tether.yaml and start it:");
                     println!("  teleport:\n    auth_token: {}\n    proxy_server: {}", info.token, client.addr());

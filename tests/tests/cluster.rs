@@ -118,6 +118,7 @@ fn tokens_add_list_remove_and_expire() {
     let out = cluster.tctl(&["tokens", "add", "--type=trusted_cluster", "--ttl=15m"]).ok();
     assert!(out.contains("The cluster invite token: "), "{out}");
     assert!(out.contains("This token will expire in 15 minutes"), "{out}");
+    assert!(out.contains("It is stored hashed: copy it now, it cannot be shown again."), "{out}");
     let token = out.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
     assert_eq!(token.len(), 32);
     cluster.tctl(&["tokens", "add", "--type=node", "--ttl=1s"]).ok();
@@ -192,6 +193,7 @@ fn rbac_denies_a_user_with_only_access() {
     let home = cluster.add_user("bob", "access", "bob", "correct-horse");
     let err = cluster.as_user(&home, "tctl", &["get", "role"], None).err();
     assert!(err.contains("access denied: none of the roles [access] allows list on role"), "{err}");
+    assert!(!err.contains("access denied: access denied"), "the reason says it twice: {err}");
     let err = cluster.as_user(&home, "tctl", &["users", "add", "mallory", "--roles=editor"], None).err();
     assert!(err.contains("access denied") && err.contains("create on user"), "{err}");
     let err = cluster.as_user(&home, "tctl", &["tokens", "add", "--type=node"], None).err();
@@ -301,6 +303,13 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
         ))
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err}");
+    // Not YAML or JSON at all, and a route called with the wrong method: said so, in the body.
+    let err = rt.block_on(client.post_typed::<Vec<String>>("/webapi/resources", "image/png", VISITOR)).unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(err.to_string().contains("Content-Type \"image/png\": send resources as YAML or JSON"), "{err}");
+    let err = rt.block_on(client.post::<_, Vec<String>>("/webapi/ping", &serde_json::json!({}))).unwrap_err();
+    assert_eq!(err.status(), Some(405), "{err}");
+    assert!(err.to_string().contains("POST is not allowed on /webapi/ping"), "{err}");
     // 100,000 nested levels in 200 KB: the YAML scanner would spend minutes of CPU on them; the
     // server refuses them at once.
     let deep = format!("{VISITOR}  labels: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
@@ -397,4 +406,25 @@ fn names_logins_and_roles_that_could_not_work_are_refused() {
     cluster.tctl(&["create", dir.join("both.yaml").to_str().unwrap()]).ok();
     let stored = cluster.tctl(&["get", "user/carol"]).ok();
     assert!(stored.contains("nosuch"), "{stored}");
+}
+
+#[test]
+fn an_expired_login_says_so_and_how_to_renew_it() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("dave", "access", "root", "correct-horse");
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let login = cluster.as_user(
+        &home,
+        "tsh",
+        &["login", &proxy, "--user=dave", "--insecure", "--keystore=file", "--ttl=2s"],
+        Some("correct-horse\n"),
+    );
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert!(login.stderr.contains("warning: this certificate is valid for only"), "{}", login.stderr);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    for args in [&["ls"][..], &["ssh", "root@anywhere", "true"][..], &["clusters"][..]] {
+        let err = cluster.as_user(&home, "tsh", args, None).err();
+        assert!(err.contains("your certificate for dave at") && err.contains("expired at"), "{args:?}: {err}");
+        assert!(err.contains(&format!("run tsh login --proxy={} --user=dave", cluster.web_addr)), "{args:?}: {err}");
+    }
 }

@@ -260,6 +260,9 @@ fn failures_to_establish_trust_are_clear_and_store_nothing() {
         &trusted_cluster_yaml(&root, "0123456789abcdef0123", true, ROLE_MAP),
         &["unknown or has expired"],
     );
+    // The root's log says so too, not only its audit log.
+    let log = root.log();
+    assert!(log.contains("refused the trust of leaf \"leaf.example.com\" from 127.0.0.1"), "{log}");
     let short = token(&root, &["--type=trusted_cluster", "--ttl=1s"]);
     std::thread::sleep(Duration::from_millis(2500));
     refused(

@@ -6,11 +6,11 @@ use anyhow::Result;
 use tether_shared::api::ClusterInfo;
 
 use crate::cli::Global;
-use crate::context::{credentials, fetch, selected};
+use crate::context::{fetch, live_credentials, selected};
 
 /// `tsh clusters`.
 pub async fn list(global: &Global, format: &str) -> Result<()> {
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     let clusters = fetch(global, &creds, insecure).await?;
     let chosen = selected(global).unwrap_or_else(|| creds.cluster.clone());
     match format {

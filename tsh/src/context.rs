@@ -47,6 +47,27 @@ pub fn credentials(global: &Global) -> Result<(Credentials, bool)> {
     Ok((profile.credentials.clone(), profile.insecure || global.insecure))
 }
 
+/// [`credentials`] for a command that uses them: a profile whose certificate has expired says
+/// so, with the command that fixes it, instead of a refusal from a server.
+pub fn live_credentials(global: &Global) -> Result<(Credentials, bool)> {
+    let (creds, insecure) = credentials(global)?;
+    if let Ok(cert) = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert) {
+        let until = time::OffsetDateTime::from_unix_timestamp(i64::try_from(cert.valid_before()).unwrap_or(i64::MAX))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        if until <= time::OffsetDateTime::now_utc() {
+            let when = until
+                .format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC"))
+                .unwrap_or_default();
+            let fix = match &global.identity {
+                Some(path) => format!("get a new identity file (tctl auth sign --out={})", path.display()),
+                None => format!("run tsh login --proxy={} --user={}", creds.proxy, creds.user),
+            };
+            bail!("your certificate for {} at {} expired at {when}: {fix}", creds.user, creds.proxy);
+        }
+    }
+    Ok((creds, insecure))
+}
+
 /// The current profile, read once per process: a command asks for its credentials, its
 /// selected cluster and its leaf-bound certificates, and each read is three files and a parse.
 /// Commands that rewrite the profile (`tsh login`) read it themselves.
@@ -332,7 +353,7 @@ impl NodeTarget {
         login: Option<&str>,
         destination: &str,
     ) -> Result<NodeTarget> {
-        let (root, insecure) = credentials(global)?;
+        let (root, insecure) = live_credentials(global)?;
         let (dest_login, host) = split_destination(destination);
         // A node given by address is looked up in the leaf's inventory, over TLS checked against
         // its CA: ask the root for a fresh row then.

@@ -165,6 +165,13 @@ pub async fn login(
         select(global, &creds, global.insecure, cluster).await?;
     }
     print_profile(&creds.proxy, &resp.identity);
+    let left = resp.identity.valid_before - time::OffsetDateTime::now_utc();
+    if left < time::Duration::minutes(1) {
+        eprintln!(
+            "tsh: warning: this certificate is valid for only {}s (--ttl, or the roles' max_session_ttl); commands fail once it expires",
+            left.whole_seconds().max(0)
+        );
+    }
     if let Some(uri) = &resp.totp_enrollment {
         println!();
         println!("This cluster requires a one-time code at every login. Add this to your authenticator app now;");

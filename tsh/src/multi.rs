@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::cli::Global;
-use crate::context::{NodeAddress, credentials, default_login, list_nodes, split_destination, ssh_proxy};
+use crate::context::{NodeAddress, default_login, list_nodes, live_credentials, split_destination, ssh_proxy};
 use crate::ssh::Keys;
 
 /// A line longer than this is printed in pieces of this size (each with the prefix).
@@ -168,7 +168,7 @@ pub async fn run(global: &Global, node: NodeAddress<'_>, command: Vec<String>, m
             "{selector} selects nodes by label, which runs a command on each: give one (tsh ssh {destination} COMMAND); there is no interactive shell on many nodes"
         );
     }
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
     let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let cluster = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());

@@ -8,12 +8,14 @@ use tether_shared::api::ClusterInfo;
 use tether_shared::labels::format_labels;
 
 use crate::cli::Global;
-use crate::context::{NodeAddress, NodeTarget, credentials, default_login, list_nodes, split_destination, ssh_proxy};
+use crate::context::{
+    NodeAddress, NodeTarget, default_login, list_nodes, live_credentials, split_destination, ssh_proxy,
+};
 use crate::ssh::{Keys, SshRequest};
 
 /// `tsh ls`.
 pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &[String]) -> Result<()> {
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     let leaf = crate::context::target(global, &creds, insecure, cluster).await?;
     let creds = crate::context::for_target(global, creds, insecure, leaf.as_ref()).await?;
     let mut wanted = Vec::new();
@@ -93,7 +95,7 @@ async fn write_leaf_cert(global: &Global, creds: &Credentials, insecure: bool, l
 /// `tsh proxy cert --cluster=LEAF`: renews, when due, the certificate bound to the leaf that
 /// `tsh config` points OpenSSH at.
 pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     let leaf = crate::context::target(global, &creds, insecure, Some(cluster))
         .await?
         .with_context(|| format!("{cluster} is the root cluster: its certificate needs no binding"))?;
@@ -102,7 +104,7 @@ pub async fn proxy_cert(global: &Global, cluster: &str) -> Result<()> {
 
 /// `tsh proxy ssh [LOGIN@]HOST[:PORT]`.
 pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str) -> Result<()> {
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     // OpenSSH checks the node itself (tsh config's known_hosts): the leaf's row only names it,
     // so a fresh cached one saves asking the root on every connection.
     let (leaf, _) = crate::context::target_cached(global, &creds, insecure, cluster).await?;
@@ -130,7 +132,7 @@ pub async fn proxy_ssh(global: &Global, cluster: Option<&str>, destination: &str
 /// `tsh config`: OpenSSH client blocks for the current profile: one for the cluster logged in
 /// to and one for each leaf cluster the user may see (nodes named `NODE.CLUSTER`).
 pub async fn config(global: &Global, tsh: &Path) -> Result<()> {
-    let (creds, insecure) = credentials(global)?;
+    let (creds, insecure) = live_credentials(global)?;
     let home = tether_cli::profile::home();
     let dir = home.join("openssh");
     let key_path = dir.join(format!("{}.key", creds.cluster));

@@ -46,6 +46,7 @@ impl IntoResponse for ApiError {
             AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
             AuthError::Conflict(_) => StatusCode::CONFLICT,
+            AuthError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Internal { .. } | AuthError::Sealed(_) => {
@@ -100,6 +101,9 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/resources/{kind}", get(list_resources))
         .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
         .fallback(|| async { ApiError(AuthError::NotFound("no such API endpoint".into())) })
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            ApiError(AuthError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path())))
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -172,13 +176,27 @@ struct CreateQuery {
     force: bool,
 }
 
+/// The media types `POST /webapi/resources` takes (`tctl create` sends `text/plain`).
+const RESOURCE_MEDIA_TYPES: [&str; 5] =
+    ["text/plain", "application/json", "application/yaml", "application/x-yaml", "text/yaml"];
+
 async fn create_resource(
     State(state): Shared,
     Extension(peer): Extension<Peer>,
     Query(query): Query<CreateQuery>,
+    headers: axum::http::HeaderMap,
     body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> Result<(StatusCode, Json<Vec<String>>), ApiError> {
     let who = caller(&peer)?;
+    let media = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if !RESOURCE_MEDIA_TYPES.contains(&media.as_str()) {
+        return Err(AuthError::BadRequest(format!(
+            "Content-Type {media:?}: send resources as YAML or JSON ({})",
+            RESOURCE_MEDIA_TYPES.join(", ")
+        ))
+        .into());
+    }
     let body = body.map_err(|e| rejection(e.status(), e.body_text()))?;
     let resources = parse_resources("request", &body).map_err(|e| AuthError::BadRequest(e.to_string()))?;
     Ok((StatusCode::OK, Json(state.auth.resources().apply_resources(who, resources, query.force).await?)))

@@ -114,6 +114,10 @@ impl Trust {
     ) -> Result<ValidateTrustedClusterResponse, AuthError> {
         let result = self.validate_inner(req).await;
         let error = result.as_ref().err().map(ToString::to_string);
+        // The root's operator sees refusals in the log too, not only in the audit log.
+        if let Some(error) = &error {
+            tracing::warn!(leaf = %req.leaf_cluster, addr = %source, "refused the trust of leaf {:?} from {source}: {error}", req.leaf_cluster);
+        }
         self.core.audit.emit(
             Event::TrustedClusterValidate,
             Outcome::of(result.is_ok()),
