@@ -163,10 +163,32 @@ impl Resources {
                 }
             }
         }
-        let mut done = Vec::new();
+        // All or nothing: a document that fails to store takes back the ones stored before it
+        // (each put back as it was), and only a whole success is audited and answered.
+        let mut stored: Vec<(Resource, bool, Option<tether_storage::Item>)> = Vec::new();
         for mut r in resources {
             r.metadata_mut().id = None;
-            let existed = self.store_resource(&r, force).await?;
+            let before = self.core.backend().get(&records::key_of(&r)).await?;
+            match self.store_resource(&r, force).await {
+                Ok(existed) => stored.push((r, existed, before)),
+                Err(e) => {
+                    let taken_back = stored.len();
+                    self.take_back(stored).await;
+                    return Err(match taken_back {
+                        0 => e,
+                        n => with_context(
+                            e,
+                            &format!("{}: ", r.reference()),
+                            &format!(
+                                "; nothing was stored (the {n} resource(s) before it in the request were taken back)"
+                            ),
+                        ),
+                    });
+                }
+            }
+        }
+        let mut done = Vec::new();
+        for (r, existed, _) in stored {
             let verb = if existed { "updated" } else { "created" };
             self.core.audit.emit(
                 if existed { Event::ResourceUpdate } else { Event::ResourceCreate },
@@ -177,6 +199,24 @@ impl Resources {
             done.push(format!("{} '{}' has been {verb}", r.kind(), r.name()));
         }
         Ok(done)
+    }
+
+    /// Puts back, newest first, what `stored` replaced: a created resource is removed (a
+    /// trusted cluster with the root's CAs it brought), an updated one gets its old value.
+    async fn take_back(&self, stored: Vec<(Resource, bool, Option<tether_storage::Item>)>) {
+        for (r, _, before) in stored.into_iter().rev() {
+            let key = records::key_of(&r);
+            let undone = match (&r, before) {
+                (Resource::TrustedCluster(tc), None) => self.trust.delete_trusted_cluster(tc.name()).await.err(),
+                (_, Some(item)) => {
+                    self.core.backend().put(&key, item.value, item.expires).await.err().map(AuthError::from)
+                }
+                (_, None) => self.core.backend().delete(&key).await.err().map(AuthError::from),
+            };
+            if let Some(e) = undone {
+                tracing::error!("could not take back {} after a failed request: {}", r.reference(), e.chain());
+            }
+        }
     }
 
     /// Stores one checked resource; whether it existed.
@@ -454,6 +494,18 @@ impl Resources {
 /// What no API caller may store: reserved names, built-in roles on users, the kinds the cluster
 /// manages itself, and new remote clusters (they come from trust; an admin may only replace
 /// their labels, with `force`).
+/// `e` with `prefix` and `suffix` around its message, of the same kind (and status).
+fn with_context(e: AuthError, prefix: &str, suffix: &str) -> AuthError {
+    let wrap = |m: String| format!("{prefix}{m}{suffix}");
+    match e {
+        AuthError::BadRequest(m) => AuthError::BadRequest(wrap(m)),
+        AuthError::Conflict(m) => AuthError::Conflict(wrap(m)),
+        AuthError::NotFound(m) => AuthError::NotFound(wrap(m)),
+        AuthError::Forbidden(m) => AuthError::Forbidden(wrap(m)),
+        other => other,
+    }
+}
+
 fn check_storable(r: &Resource, force: bool) -> Result<(), AuthError> {
     if r.name().starts_with('@') {
         return Err(AuthError::BadRequest(format!("{}: names starting with '@' are reserved", r.reference())));

@@ -228,6 +228,25 @@ impl Relay {
     }
 }
 
+/// What a client that asks the proxy itself for a shell or a command reads.
+const NOT_A_NODE: &str = "this is a Tether proxy: it relays to nodes and runs no commands itself. Reach a node with \
+                          `tsh ssh LOGIN@NODE`, or with OpenSSH through the ProxyCommand `tsh config` prints\r\n";
+
+impl Relay {
+    fn refuse_command(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), russh::Error> {
+        tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: refused a shell or command on the proxy itself");
+        // Accepted, so that the client prints the message (OpenSSH drops the data of a request
+        // it was refused), then ended with status 1.
+        session.channel_success(channel)?;
+        session.extended_data(channel, 1, NOT_A_NODE.as_bytes().to_vec())?;
+        session.exit_status_request(channel, 1)?;
+        session.eof(channel)?;
+        session.close(channel)?;
+        self.channels.remove(&channel);
+        Ok(())
+    }
+}
+
 impl russh::server::Handler for Relay {
     type Error = russh::Error;
 
@@ -291,6 +310,21 @@ impl russh::server::Handler for Relay {
     async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
         self.channels.remove(&channel);
         Ok(())
+    }
+
+    // A client that asks the proxy itself for a shell or a command (OpenSSH pointed straight at
+    // this port) is told at once what to do instead, rather than left waiting.
+    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        self.refuse_command(channel, session)
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse_command(channel, session)
     }
 
     async fn subsystem_request(

@@ -428,3 +428,25 @@ fn an_expired_login_says_so_and_how_to_renew_it() {
         assert!(err.contains(&format!("run tsh login --proxy={} --user=dave", cluster.web_addr)), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_request_of_several_resources_stores_all_or_none() {
+    let cluster = Cluster::start("root.example.com");
+    let dir = cluster.dir.path().to_path_buf();
+    let role = |name: &str| format!("kind: role\nversion: v5\nmetadata:\n  name: {name}\nspec: {{}}\n");
+    std::fs::write(dir.join("first.yaml"), role("existing")).unwrap();
+    cluster.tctl(&["create", dir.join("first.yaml").to_str().unwrap()]).ok();
+    // A new role, then one that exists (no --force): the second fails to store, the first is
+    // taken back, and the message says so.
+    std::fs::write(dir.join("both.yaml"), format!("{}---\n{}", role("fresh"), role("existing"))).unwrap();
+    let err = cluster.tctl(&["create", dir.join("both.yaml").to_str().unwrap()]).err();
+    assert!(err.contains("role/existing: role \"existing\" already exists"), "{err}");
+    assert!(err.contains("nothing was stored (the 1 resource(s) before it in the request were taken back)"), "{err}");
+    let gone = cluster.tctl(&["get", "role/fresh"]).err();
+    assert!(gone.contains("not found"), "the first role stayed: {gone}");
+    // Nothing audited as created either.
+    assert!(!cluster.audit_lines().iter().any(|l| l.contains("resource.create") && l.contains("\"fresh\"")));
+    // The invite line reads as a duration.
+    let out = cluster.tctl(&["users", "add", "erin", "--roles=access"]).ok();
+    assert!(out.contains("the invite is valid for 1h0m0s and works once"), "{out}");
+}

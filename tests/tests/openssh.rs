@@ -266,3 +266,22 @@ fn operators_widen_the_relay_and_node_sets_but_not_the_tunnel_ports() {
         }
     }
 }
+
+#[test]
+fn openssh_pointed_at_the_proxy_itself_is_told_what_to_do_at_once() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    // The key and certificate tsh config writes for OpenSSH.
+    cluster.as_user(&home, "tsh", &["config"], None).ok();
+    let key = home.join("openssh/root.example.com.key");
+    let cert = home.join("openssh/root.example.com.key-cert.pub");
+    let port = cluster.logged_addr("ssh_addr").expect("the proxy's SSH address").port();
+    let started = std::time::Instant::now();
+    let out = ssh(&key, &cert, port, "true");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("this is a Tether proxy: it relays to nodes and runs no commands itself"), "{stderr}");
+    assert!(stderr.contains("tsh ssh LOGIN@NODE"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "it took {took:?}");
+}
