@@ -541,7 +541,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__login)
-            opts="-i -h --ttl --invite --keystore --cluster --proxy --user --insecure --identity --debug --help"
+            opts="-i -h --ttl --invite --keystore --cluster --ca-pin --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +560,10 @@ _tsh() {
                     return 0
                     ;;
                 --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-pin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

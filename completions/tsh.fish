@@ -49,6 +49,7 @@ complete -c tsh -n "__fish_tsh_using_subcommand login" -l keystore -d 'Where to 
 keyring\t''
 file\t''"
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l cluster -d 'Select a leaf cluster for later commands (a valid login is reused, no password)' -r
+complete -c tsh -n "__fish_tsh_using_subcommand login" -l ca-pin -d 'Trust the proxy\'s HTTPS certificate when it chains to the cluster TLS CA with this pin (`sha256:HEX`, as `tctl users add` prints it): a first login without --insecure' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand login" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F

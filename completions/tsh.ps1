@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--invite', '--invite', [CompletionResultType]::ParameterName, 'The one-time invite from `tctl users add`: sets your password')
             [CompletionResult]::new('--keystore', '--keystore', [CompletionResultType]::ParameterName, 'Where to keep the private key')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Select a leaf cluster for later commands (a valid login is reused, no password)')
+            [CompletionResult]::new('--ca-pin', '--ca-pin', [CompletionResultType]::ParameterName, 'Trust the proxy''s HTTPS certificate when it chains to the cluster TLS CA with this pin (`sha256:HEX`, as `tctl users add` prints it): a first login without --insecure')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address, host[:port] (port 3080 when left out)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')

@@ -40,6 +40,7 @@ _arguments "${_arguments_options[@]}" : \
 '--invite=[The one-time invite from \`tctl users add\`\: sets your password]:INVITE:_default' \
 '--keystore=[Where to keep the private key]:KEYSTORE:(auto keyring file)' \
 '--cluster=[Select a leaf cluster for later commands (a valid login is reused, no password)]:CLUSTER:_default' \
+'--ca-pin=[Trust the proxy'\''s HTTPS certificate when it chains to the cluster TLS CA with this pin (\`sha256\:HEX\`, as \`tctl users add\` prints it)\: a first login without --insecure]:CA_PIN:_default' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
 '--user=[The user name (default\: the local user)]:USER:_default' \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \

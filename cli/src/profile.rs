@@ -106,6 +106,29 @@ fn file_name(proxy: &str) -> String {
     proxy.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }
 
+/// Where the TLS CAs of a proxy logged in to before are kept (`known_proxies/PROXY.json`): they
+/// outlive `tsh logout`, as OpenSSH's known_hosts entries do, so the next login verifies the
+/// proxy without `--insecure`.
+fn known_path(home: &Path, proxy: &str) -> PathBuf {
+    home.join("known_proxies").join(format!("{}.json", file_name(proxy)))
+}
+
+/// Remembers `cas` as the TLS CAs of `proxy` (after a login or a renewal).
+pub fn remember_cas(home: &Path, proxy: &str, cas: &[String]) -> Result<(), ProfileError> {
+    if cas.is_empty() {
+        return Ok(());
+    }
+    let path = known_path(home, proxy);
+    let json = serde_json::to_vec_pretty(cas).map_err(|e| ProfileError::Store(e.to_string()))?;
+    write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))
+}
+
+/// The TLS CAs remembered for `proxy`, if any.
+pub fn known_cas(home: &Path, proxy: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(known_path(home, proxy)).ok()?;
+    serde_json::from_str::<Vec<String>>(&text).ok().filter(|cas| !cas.is_empty())
+}
+
 fn keyring_entry(home: &Path, proxy: &str) -> Result<keyring::Entry, keyring::Error> {
     // The home directory is part of the account, so two TSH_HOMEs never share a key.
     keyring::Entry::new(KEYRING_SERVICE, &format!("{}|{proxy}", home.display()))
@@ -159,6 +182,7 @@ pub fn save(home: &Path, creds: &Credentials, keystore: Keystore, insecure: bool
     write_private(&path, &json).map_err(|e| store_err("cannot write", &path, e))?;
     let current = home.join("current");
     write_private(&current, creds.proxy.as_bytes()).map_err(|e| store_err("cannot write", &current, e))?;
+    remember_cas(home, &creds.proxy, &creds.tls_cas)?;
     Ok(used)
 }
 
@@ -237,6 +261,9 @@ pub fn save_renewed(home: &Path, login_cert: &str, renewed: &Credentials) -> Res
             replaced = true;
         }
     })?;
+    if replaced {
+        remember_cas(home, &renewed.proxy, &renewed.tls_cas)?;
+    }
     Ok(replaced)
 }
 

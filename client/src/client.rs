@@ -64,6 +64,9 @@ pub enum ClientError {
     /// Bad configuration (a CA or certificate that does not parse).
     #[error("{0}")]
     Config(String),
+    /// A CA pin that does not match what the proxy offers (or is not a pin).
+    #[error("{0}")]
+    Pin(String),
     /// The server could not be reached.
     #[error("cannot reach {addr}: {cause}")]
     Connect {
@@ -334,6 +337,32 @@ impl ApiClient {
     pub async fn ping(&self) -> Result<tether_shared::api::PingResponse, ClientError> {
         self.get("/webapi/ping").await
     }
+}
+
+/// The server trust a CA pin gives (`tsh login --ca-pin`, a node's `teleport.ca_pin`): the cluster
+/// TLS CAs the proxy at `addr` lists whose pin is among `pins` (comma-separated, `sha256:HEX`;
+/// two while the TLS CA rotates). The list is asked without checking the proxy and checked
+/// against the pins instead; only the matching CAs are trusted. None matching is an error naming
+/// the pins the proxy offered.
+pub async fn pinned_trust(addr: &str, pins: &str) -> Result<ServerTrust, ClientError> {
+    let pins: Vec<String> = pins.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+    if pins.is_empty() || pins.iter().any(|p| !p.starts_with("sha256:")) {
+        return Err(ClientError::Pin(format!("CA pin {:?}: expected sha256:HEX, as tctl prints it", pins.join(","))));
+    }
+    let ping = ApiClient::new(addr, &ServerTrust::Insecure, None)?.ping().await?;
+    let (matching, other): (Vec<String>, Vec<String>) = ping
+        .tls_cas
+        .into_iter()
+        .partition(|pem| tether_shared::tls_cert::ca_pin(pem).is_some_and(|p| pins.contains(&p)));
+    if matching.is_empty() {
+        let seen: Vec<String> = other.iter().filter_map(|pem| tether_shared::tls_cert::ca_pin(pem)).collect();
+        return Err(ClientError::Pin(format!(
+            "the proxy at {addr} offers no TLS CA with pin {} (it offers {}): not the cluster you were told to trust, or someone in between",
+            pins.join(","),
+            if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
+        )));
+    }
+    Ok(ServerTrust::Cas(matching))
 }
 
 #[cfg(test)]

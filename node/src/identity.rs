@@ -30,6 +30,8 @@ pub enum JoinVia<'a> {
         token: &'a str,
         /// Accept a self-signed HTTPS certificate (`--insecure`).
         insecure: bool,
+        /// Trust the cluster TLS CA with this pin (`teleport.ca_pin`).
+        ca_pin: Option<&'a str>,
     },
 }
 
@@ -74,13 +76,19 @@ pub async fn load_or_join(
             .node_credentials(node_name, hostname, &public_key)
             .await
             .map_err(|e| anyhow::anyhow!("cannot issue the node's certificates: {e}"))?,
-        JoinVia::Remote { addr, token, insecure } => {
+        JoinVia::Remote { addr, token, insecure, ca_pin } => {
             if token.is_empty() {
                 bail!(
                     "this node has no identity yet: set teleport.auth_token to a node join token (tctl tokens add --type=node)"
                 );
             }
-            let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::WebPki };
+            let trust = match (insecure, ca_pin) {
+                (true, _) => ServerTrust::Insecure,
+                (false, Some(pin)) => tether_client::client::pinned_trust(addr, pin)
+                    .await
+                    .with_context(|| format!("cannot join the cluster at {addr} (teleport.ca_pin)"))?,
+                (false, None) => ServerTrust::WebPki,
+            };
             let client = ApiClient::new(addr, &trust, None)?;
             let req = JoinRequest {
                 token: token.to_string(),

@@ -26,6 +26,10 @@ pub struct PingResponse {
     pub auth: PingAuth,
     /// Where the proxy listens.
     pub proxy: PingProxy,
+    /// The cluster's trusted TLS CA certificates (PEM): public, so that a client holding a CA
+    /// pin (`tsh login --ca-pin`) can pick the one it was told to trust before it logs in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_cas: Vec<String>,
 }
 
 /// The `auth` part of a ping.

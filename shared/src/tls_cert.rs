@@ -307,6 +307,16 @@ impl TlsCa {
     }
 }
 
+/// A CA certificate's pin, as `tctl` prints it and `tsh login --ca-pin` takes it: `sha256:` and
+/// the hex SHA-256 of the certificate's SubjectPublicKeyInfo (Teleport's and kubeadm's form).
+/// `None` for text that is no PEM certificate.
+pub fn ca_pin(cert_pem: &str) -> Option<String> {
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes()).ok()?;
+    let cert = parse(&der).ok()?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.public_key().raw);
+    Some(format!("sha256:{}", digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
 /// Converts an (unencrypted) Ed25519 SSH private key to PKCS#8 DER, so that rustls can use
 /// the user's SSH key for mutual TLS.
 pub fn ssh_key_to_pkcs8(key: &PrivateKey) -> Result<PrivatePkcs8KeyDer<'static>, CertError> {

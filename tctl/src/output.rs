@@ -21,11 +21,14 @@ pub fn expiry_cell(expires: Option<OffsetDateTime>) -> String {
 }
 
 /// The second half of `users add` / `users reset` output.
-pub fn print_invite(proxy: &str, invite: &InviteResponse) {
+pub fn print_invite(proxy: &str, invite: &InviteResponse, pins: &[String]) {
     // To the nearest minute: an hour's invite reads 1h0m0s, not 59 minutes.
     let secs = (invite.expires - OffsetDateTime::now_utc()).whole_seconds().max(0) as u64;
     let left = tether_shared::duration::GoDuration(std::time::Duration::from_secs((secs + 30) / 60 * 60));
     println!("to complete the user setup; the invite is valid for {left} and works once:");
     println!();
-    println!("  tsh login --proxy={proxy} --user={} --invite={}", invite.user, invite.token);
+    // With the cluster TLS CA's pin, the line works as printed on a machine that never logged in
+    // to this proxy (no --insecure).
+    let pin = if pins.is_empty() { String::new() } else { format!(" --ca-pin={}", pins.join(",")) };
+    println!("  tsh login --proxy={proxy} --user={} --invite={}{pin}", invite.user, invite.token);
 }

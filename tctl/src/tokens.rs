@@ -37,6 +37,14 @@ pub async fn run(client: &ApiClient, cmd: TokensCommand) -> Result<()> {
                     println!();
                     println!("Put it in the new node's tether.yaml and start it:");
                     println!("  teleport:\n    auth_token: {}\n    proxy_server: {}", info.token, client.addr());
+                    // The CA pin lets the node verify the proxy at its join, without --insecure.
+                    if let Ok(ping) = client.ping().await {
+                        let pins: Vec<String> =
+                            ping.tls_cas.iter().filter_map(|pem| tether_shared::tls_cert::ca_pin(pem)).collect();
+                        if !pins.is_empty() {
+                            println!("    ca_pin: {}", pins.join(","));
+                        }
+                    }
                 }
             }
         }

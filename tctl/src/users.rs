@@ -8,6 +8,14 @@ use tether_shared::resource::Resource;
 use crate::cli::UsersCommand;
 use crate::output::{print_invite, table};
 
+/// The pins of the cluster's TLS CAs, as the proxy lists them (over tctl's verified connection).
+async fn ca_pins(client: &ApiClient) -> Vec<String> {
+    match client.ping().await {
+        Ok(ping) => ping.tls_cas.iter().filter_map(|pem| tether_shared::tls_cert::ca_pin(pem)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Runs one users command.
 pub async fn run(client: &ApiClient, cmd: UsersCommand) -> Result<()> {
     match cmd {
@@ -15,12 +23,12 @@ pub async fn run(client: &ApiClient, cmd: UsersCommand) -> Result<()> {
             let req = CreateUserRequest { name: name.clone(), roles, logins };
             let invite: InviteResponse = client.post("/webapi/users", &req).await?;
             println!("User {name:?} has been created but requires a password. Share this command with the user");
-            print_invite(client.addr(), &invite);
+            print_invite(client.addr(), &invite, &ca_pins(client).await);
         }
         UsersCommand::Reset { name } => {
             let invite: InviteResponse = client.post(&format!("/webapi/users/{name}/reset"), &()).await?;
             println!("User {name:?} has been reset. Share this command with the user to set a new password");
-            print_invite(client.addr(), &invite);
+            print_invite(client.addr(), &invite, &ca_pins(client).await);
         }
         UsersCommand::Ls => {
             let users: Vec<Resource> = client.get("/webapi/resources/user").await?;

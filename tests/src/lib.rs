@@ -118,9 +118,22 @@ impl RemoteNode {
     /// Starts `tether` with only `ssh_service`, joining `proxy` with `token`. Returns the node
     /// even when it failed to start (then `first_line` is empty and [`RemoteNode::log`] says why).
     pub fn start(proxy: &str, node_name: &str, token: &str, labels: &[(&str, &str)]) -> RemoteNode {
+        RemoteNode::start_with(proxy, node_name, token, labels, "", true)
+    }
+
+    /// [`RemoteNode::start`] with more `teleport:` lines (indented by two spaces), and with or
+    /// without `--insecure`.
+    pub fn start_with(
+        proxy: &str,
+        node_name: &str,
+        token: &str,
+        labels: &[(&str, &str)],
+        teleport_extra: &str,
+        insecure: bool,
+    ) -> RemoteNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = format!(
-            "teleport:\n  nodename: {node_name}\n  data_dir: {data}\n  auth_token: {token}\n  proxy_server: {proxy}\nssh_service:\n  listen_addr: 127.0.0.1:0\n",
+            "teleport:\n  nodename: {node_name}\n  data_dir: {data}\n  auth_token: {token}\n  proxy_server: {proxy}\n{teleport_extra}ssh_service:\n  listen_addr: 127.0.0.1:0\n",
             data = dir.path().join("data").display()
         );
         if !labels.is_empty() {
@@ -132,7 +145,9 @@ impl RemoteNode {
         std::fs::write(dir.path().join("tether.yaml"), config).expect("write config");
         let log = std::fs::File::create(dir.path().join("tether.log")).expect("log file");
         let mut child = Command::new(binary("tether"))
-            .args(["start", "--insecure", "-c"])
+            .arg("start")
+            .args(insecure.then_some("--insecure"))
+            .arg("-c")
             .arg(dir.path().join("tether.yaml"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -450,3 +450,65 @@ fn a_request_of_several_resources_stores_all_or_none() {
     let out = cluster.tctl(&["users", "add", "erin", "--roles=access"]).ok();
     assert!(out.contains("the invite is valid for 1h0m0s and works once"), "{out}");
 }
+
+#[test]
+fn the_invite_line_works_as_printed_and_a_logout_keeps_the_proxy_pinned() {
+    let cluster = Cluster::start("root.example.com");
+    let out = cluster.tctl(&["users", "add", "frank", "--roles=access", "--logins=root"]).ok();
+    let line = out.lines().map(str::trim).find(|l| l.starts_with("tsh login")).expect("an invite line").to_string();
+    assert!(line.contains(" --ca-pin=sha256:") && !line.contains("--insecure"), "{line}");
+    // Exactly as printed, on a machine that never saw this proxy: no --insecure.
+    let home = cluster.dir.path().join("home-frank");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    args.push("--keystore=file");
+    let login = cluster.as_user(&home, "tsh", &args, Some("correct-horse\n"));
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let profile = std::fs::read_dir(home.join("profiles"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name().to_string_lossy().ends_with(".json") && !e.file_name().to_string_lossy().contains("leaves")
+        })
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .unwrap();
+    assert!(profile.contains("\"insecure\": false"), "{profile}");
+    cluster.as_user(&home, "tsh", &["ls"], None).ok();
+    // After a logout the proxy's CA is still known: the next login needs no --insecure either.
+    cluster.as_user(&home, "tsh", &["logout"], None).ok();
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let again =
+        cluster.as_user(&home, "tsh", &["login", &proxy, "--user=frank", "--keystore=file"], Some("correct-horse\n"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    // A pin the proxy does not match is refused before any password is sent.
+    let other = cluster.dir.path().join("home-other");
+    std::fs::create_dir_all(&other).unwrap();
+    let pin = format!("--ca-pin=sha256:{}", "0".repeat(64));
+    let err = cluster.as_user(&other, "tsh", &["login", &proxy, "--user=frank", &pin], Some("correct-horse\n")).err();
+    assert!(err.contains("offers no TLS CA with pin sha256:000"), "{err}");
+}
+
+#[test]
+fn a_node_joins_with_the_printed_ca_pin_and_no_insecure() {
+    let cluster = Cluster::start("root.example.com");
+    let out = cluster.tctl(&["tokens", "add", "--type=node"]).ok();
+    let field = |name: &str| out.lines().find_map(|l| l.trim().strip_prefix(name)).map(str::trim).map(str::to_string);
+    let (token, pin) = (field("auth_token:").expect("auth_token"), field("ca_pin:").expect("ca_pin"));
+    assert!(pin.starts_with("sha256:"), "{out}");
+    let node = tether_tests::RemoteNode::start_with(
+        &cluster.web_addr,
+        "pinned",
+        &token,
+        &[],
+        &format!("  ca_pin: {pin}\n"),
+        false,
+    );
+    assert!(node.first_line.contains("ssh service listening"), "{}", node.log());
+    // Another cluster's pin: the join is refused, and says why.
+    let token = cluster.tctl(&["tokens", "add", "--type=node"]).ok();
+    let token = token.lines().find_map(|l| l.trim().strip_prefix("auth_token:")).unwrap().trim().to_string();
+    let wrong = format!("  ca_pin: sha256:{}\n", "0".repeat(64));
+    let mut refused = tether_tests::RemoteNode::start_with(&cluster.web_addr, "stranger", &token, &[], &wrong, false);
+    assert_ne!(refused.wait_exit(std::time::Duration::from_secs(20)), Some(0));
+    assert!(refused.log().contains("offers no TLS CA with pin sha256:000"), "{}", refused.log());
+}

@@ -55,6 +55,10 @@ pub enum Command {
         /// Select a leaf cluster for later commands (a valid login is reused, no password).
         #[arg(long)]
         cluster: Option<String>,
+        /// Trust the proxy's HTTPS certificate when it chains to the cluster TLS CA with this pin
+        /// (`sha256:HEX`, as `tctl users add` prints it): a first login without --insecure.
+        #[arg(long)]
+        ca_pin: Option<String>,
     },
     /// List the root cluster and the leaf clusters you may see.
     Clusters {

@@ -100,6 +100,7 @@ pub async fn login(
     invite: Option<String>,
     keystore: &str,
     cluster: Option<&str>,
+    ca_pin: Option<&str>,
 ) -> Result<()> {
     if let Some(cluster) = cluster
         && invite.is_none()
@@ -119,12 +120,17 @@ pub async fn login(
     let user = global.user.clone().or_else(|| std::env::var("USER").ok()).context("say who you are: --user=NAME")?;
     let ttl: GoDuration = ttl.parse().context("--ttl")?;
     let keystore: Keystore = keystore.parse().map_err(anyhow::Error::msg)?;
+    // How the proxy's HTTPS certificate is checked: not at all (--insecure); against the CA the
+    // pin names; against the CAs of an earlier login (the profile's, or remembered across a
+    // logout); or the public web PKI.
     let trust = if global.insecure {
         ServerTrust::Insecure
+    } else if let Some(pin) = ca_pin {
+        tether_client::client::pinned_trust(&proxy, pin).await?
     } else {
         match profile::load(&home, &proxy) {
             Ok(p) => ServerTrust::Cas(p.credentials.tls_cas),
-            Err(_) => ServerTrust::WebPki,
+            Err(_) => profile::known_cas(&home, &proxy).map_or(ServerTrust::WebPki, ServerTrust::Cas),
         }
     };
     let client = ApiClient::new(&proxy, &trust, None)?;

@@ -104,8 +104,8 @@ fn run(runtime: &tokio::runtime::Runtime, global: Global, command: Command) -> a
             clap_complete::generate(shell, &mut Cli::command(), "tsh", &mut std::io::stdout());
             Ok(())
         }
-        Command::Login { ttl, invite, keystore, cluster } => {
-            runtime.block_on(login::login(&global, &ttl, invite, &keystore, cluster.as_deref()))
+        Command::Login { ttl, invite, keystore, cluster, ca_pin } => {
+            runtime.block_on(login::login(&global, &ttl, invite, &keystore, cluster.as_deref(), ca_pin.as_deref()))
         }
         Command::Clusters { format } => runtime.block_on(clusters::list(&global, &format)),
         Command::Status => runtime.block_on(login::status(&global)),

@@ -118,7 +118,9 @@ fn caller(peer: &Peer) -> Result<&Identity, AuthError> {
 }
 
 async fn ping(State(state): Shared) -> Json<PingResponse> {
-    Json(state.ping.clone())
+    let mut ping = state.ping.clone();
+    ping.tls_cas = state.auth.authority().tls_cas_pem();
+    Json(ping)
 }
 
 async fn login(

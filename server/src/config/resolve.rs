@@ -152,6 +152,7 @@ impl Resolver<'_> {
             nodename: host.nodename,
             data_dir: host.data_dir,
             auth_token: t.auth_token.map(|t| t.0),
+            ca_pin: t.ca_pin.map(|p| p.0),
             auth_server,
             proxy_server,
             auth,

@@ -104,6 +104,7 @@ pub(super) struct RawTeleport {
     pub(super) nodename: Option<Name>,
     pub(super) data_dir: Option<NonEmpty>,
     pub(super) auth_token: Option<Name>,
+    pub(super) ca_pin: Option<NonEmpty>,
     pub(super) auth_server: Option<HostPort>,
     pub(super) auth_servers: Option<Vec<HostPort>>,
     pub(super) proxy_server: Option<HostPort>,

@@ -40,6 +40,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The join token presented to a remote auth service (`teleport.auth_token`).
     pub auth_token: Option<String>,
+    /// The cluster TLS CA's pin(s) a node joining with `auth_token` trusts (`teleport.ca_pin`,
+    /// `sha256:HEX`, as `tctl tokens add --type=node` prints it): no `--insecure` at the join.
+    pub ca_pin: Option<String>,
     /// The remote auth service to join, `host:port` (`teleport.auth_server`, or the first of
     /// `teleport.auth_servers`).
     pub auth_server: Option<String>,
@@ -303,6 +306,7 @@ impl Config {
             nodename,
             data_dir,
             auth_token: None,
+            ca_pin: None,
             auth_server: None,
             proxy_server: None,
             log: LogConfig { output: LogOutput::Stderr, severity: Severity::Info },

@@ -29,7 +29,8 @@ pub(super) async fn start(
     let (api_addr, join) = match cluster {
         Cluster::Local { auth, api_addr } => (api_addr, JoinVia::Local(auth)),
         Cluster::Remote { api_addr } => {
-            (api_addr, JoinVia::Remote { addr: api_addr, token: &token, insecure: cfg.insecure })
+            let ca_pin = cfg.ca_pin.as_deref();
+            (api_addr, JoinVia::Remote { addr: api_addr, token: &token, insecure: cfg.insecure, ca_pin })
         }
     };
     let node = NodeService::start(

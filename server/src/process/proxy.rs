@@ -302,6 +302,7 @@ fn ping(auth_cfg: &AuthConfig, proxy_cfg: &ProxyConfig, addrs: &Addresses) -> Pi
             },
             tls_routing_enabled: false,
         },
+        tls_cas: Vec::new(),
     }
 }
 
