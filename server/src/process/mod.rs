@@ -74,7 +74,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     println!(
         "Cluster {:?} is running. Data in {}.\n\
          Next: tctl --data-dir {} users add alice --roles=access,editor --logins=$USER\n\
-         then:  tsh login --proxy={web_addr} --user=alice --insecure   (the HTTPS certificate is self-signed)",
+         then:  the tsh login line it prints (its --ca-pin verifies this proxy's self-signed HTTPS certificate)",
         auth_cfg.cluster_name,
         cfg.data_dir.display(),
         cfg.data_dir.display()
