@@ -246,12 +246,17 @@ pub fn save_leaf_certs(
 }
 
 /// Replaces the certificates and CAs of `proxy`'s profile with `renewed` (the same key, after a
-/// CA rotation), when that profile is still the login `login_cert` came from; certificates bound
-/// to leaves go with the old ones. Returns whether it was replaced.
+/// CA rotation), when that profile is still the login `login_cert` came from (its certificate
+/// is for the same key and user: an earlier renewal of the same login counts); certificates
+/// bound to leaves go with the old ones. Returns whether it was replaced.
 pub fn save_renewed(home: &Path, login_cert: &str, renewed: &Credentials) -> Result<bool, ProfileError> {
+    let subject = |cert: &str| {
+        tether_shared::ssh_cert::cert_from_openssh(cert).ok().map(|c| (c.public_key().clone(), c.key_id().to_string()))
+    };
+    let login = subject(login_cert);
     let mut replaced = false;
     update(home, &renewed.proxy, |profile| {
-        if profile.credentials.ssh_cert == login_cert {
+        if login.is_some() && subject(&profile.credentials.ssh_cert) == login {
             let stored = &mut profile.credentials;
             stored.ssh_cert = renewed.ssh_cert.clone();
             stored.tls_cert = renewed.tls_cert.clone();

@@ -185,6 +185,31 @@ fn the_roots_user_ca_rotates_through_every_phase_without_breaking_a_session() {
     assert_eq!(root.tctl(&["auth", "export", "--type=user"]).ok(), before, "the rollback changed the key");
     let out = tsh(&root, &home, &["ssh", cluster, "visitor@mynode", "echo after-rollback"]);
     assert_eq!((out.code, out.stdout.trim()), (0, "after-rollback"), "{}", out.stderr);
+
+    // The root's host CA: tsh's profile trusts both keys while the rotation runs and drops the
+    // old one after standby, from its listings alone.
+    let held = || {
+        let profile = std::fs::read_dir(home.join("profiles"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with(".leaves.json"))
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+        let keys = json["credentials"]["host_cas"].as_array().cloned().unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| k["public_key"].as_str())
+            .map(|k| k.split_whitespace().nth(1).unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    for phase in ["init", "update_clients", "update_servers", "standby"] {
+        rotate(&root, "host", phase);
+        tsh(&root, &home, &["clusters"]).ok();
+        let want = if phase == "standby" { 1 } else { 2 };
+        assert_eq!(held().len(), want, "host CA keys in the profile in {phase}: {:?}", held());
+    }
+    let export = root.tctl(&["auth", "export", "--type=host"]).ok();
+    assert!(held().iter().all(|k| export.contains(k.as_str())), "the profile kept the retired key: {export}");
 }
 
 #[test]

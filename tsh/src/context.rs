@@ -96,20 +96,27 @@ pub async fn fetch(global: &Global, creds: &Credentials, insecure: bool) -> Resu
         // The TLS CA is rotating: new certificates now, while the old ones still count (after
         // standby the old client certificate opens nothing, not even a renewal).
         match renew_profile(creds, insecure).await {
-            Ok(_) => tracing::debug!("renewed the profile's certificates: the cluster's TLS CA rotated"),
-            Err(e) => tracing::warn!("the cluster's TLS CA is rotating, and renewing your certificates failed: {e:#}"),
+            Ok(_) => tracing::debug!("renewed the profile's certificates and CAs: the cluster's CAs rotated"),
+            Err(e) => tracing::warn!("the cluster's CAs are rotating, and renewing your certificates failed: {e:#}"),
         }
     }
     Ok(all)
 }
 
-/// Whether the cluster's TLS CAs (`own`, the key that signs clients first) are not the ones
-/// `creds` trust, or its client certificate is not from the key that signs clients now.
+/// Whether the cluster's TLS CAs (`own`, the key that signs clients first) or host CAs are not
+/// the ones `creds` trust (a rotation added a key, or dropped one at standby), or its client
+/// certificate is not from the key that signs clients now.
 fn tls_rotated(creds: &Credentials, own: &ClusterInfo) -> bool {
     use rustls_pki_types::pem::PemObject;
     let trim = |v: &[String]| v.iter().map(|p| p.trim().to_string()).collect::<std::collections::BTreeSet<_>>();
     if own.tls_cas.is_empty() || trim(&own.tls_cas) != trim(&creds.tls_cas) {
         return !own.tls_cas.is_empty();
+    }
+    let key = |k: &str| k.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let listed: std::collections::BTreeSet<String> = own.host_cas.iter().map(|k| key(k)).collect();
+    let held: std::collections::BTreeSet<String> = creds.host_cas.iter().map(|k| key(&k.public_key)).collect();
+    if !listed.is_empty() && listed != held {
+        return true;
     }
     let der = |pem: &str| rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok().map(|d| d.into_owned());
     let (Some(signer), Some(mine)) = (own.tls_cas.first().and_then(|p| der(p)), der(&creds.tls_cert)) else {
