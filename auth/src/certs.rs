@@ -345,15 +345,15 @@ pub(crate) async fn load_cas(
     let (cas, revision, kek, how) = match load_or_seal(&core.backend, keys, kek).await {
         Ok(loaded) => loaded,
         Err(e) => {
-            if let AuthError::Sealed(sealed) = &e {
-                let details = serde_json::json!({"error": sealed.to_string()});
-                core.audit.emit(Event::CaKeys, Outcome::Failure, "", details);
-            }
+            core.audit.emit(Event::CaKeys, Outcome::Failure, "", serde_json::json!({"error": e.chain()}));
             return Err(e);
         }
     };
-    // Every key must load before the start is called a success.
-    Keyring::load(&cas, revision, keys)?;
+    // Every key must load (from the HSM too) before the start is called a success.
+    if let Err(e) = Keyring::load(&cas, revision, keys) {
+        core.audit.emit(Event::CaKeys, Outcome::Failure, "", serde_json::json!({"error": e.chain()}));
+        return Err(e);
+    }
     let generated = how.generated.as_ref().map(|p| p.display().to_string());
     let details = serde_json::json!({"action": how.action, "kek": how.origin, "kek_generated": generated});
     core.audit.emit(Event::CaKeys, Outcome::Success, "", details);

@@ -188,6 +188,8 @@ fn with_an_hsm_the_ca_keys_are_made_and_used_in_the_token_and_never_leave_it() {
     cluster.env = vec![("SOFTHSM2_CONF".into(), empty.to_str().unwrap().into())];
     let err = failed_start(&cluster);
     assert!(err.contains("no such key in the token"), "{err}");
+    let audited = cluster.audit_lines().join("\n");
+    assert!(audited.contains("TC010E") && audited.contains("no such key in the token"), "{audited}");
     assert_eq!(err.trim().lines().filter(|l| l.contains("Error") || l.contains("error")).count(), 1, "{err}");
     // A wrong PIN or a missing token says so in one line too.
     cluster.env = vec![("SOFTHSM2_CONF".into(), conf.to_str().unwrap().into())];

@@ -43,6 +43,9 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
     let hsm = match auth_cfg.ca_pkcs11.as_ref().map(open_hsm).transpose() {
         Ok(hsm) => hsm,
         Err(e) => {
+            // A key that cannot be reached is audited like a key-encryption key that cannot.
+            let details = serde_json::json!({"error": format!("{e:#}")});
+            audit.emit(tether_audit::Event::CaKeys, tether_audit::Outcome::Failure, "", details);
             audit.close();
             return Err(e);
         }
