@@ -77,6 +77,9 @@ pub struct Registry {
     dirty: Notify,
     next_id: AtomicU64,
     proxies: watch::Sender<Vec<String>>,
+    /// This cluster's CAs as one `Control::Authorities` line, built once per revision of the
+    /// key record and shared by every tunnel (10,000 hellos need it at once).
+    ca_line: Mutex<Option<(u64, Arc<str>)>>,
 }
 
 impl Registry {
@@ -93,7 +96,23 @@ impl Registry {
             dirty: Notify::new(),
             next_id: AtomicU64::new(1),
             proxies,
+            ca_line: Mutex::new(None),
         })
+    }
+
+    /// The `Control::Authorities` line of this cluster's CAs now (built at most once per
+    /// revision of the key record).
+    pub fn ca_line(&self, auth: &AuthService) -> Result<Arc<str>, tether_auth::AuthError> {
+        let revision = auth.authority().keyring().revision;
+        let mut cached = self.ca_line.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, line)) = &*cached
+            && *at == revision
+        {
+            return Ok(line.clone());
+        }
+        let line: Arc<str> = tether_shared::tunnel::Control::Authorities { cas: auth.trust().own_cas()? }.line().into();
+        *cached = Some((revision, line.clone()));
+        Ok(line)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -129,8 +129,8 @@ async fn run_control(
     };
     let mut cas = auth.authority().changes();
     let mut last_sync = None;
-    let own_cas = || auth.trust().own_cas().map(|cas| Control::Authorities { cas }.line());
-    let first = hello(proxies.borrow_and_update().clone()).line() + &own_cas().unwrap_or_default();
+    let own_cas = || registry.ca_line(auth);
+    let first = hello(proxies.borrow_and_update().clone()).line() + own_cas().as_deref().unwrap_or_default();
     let reason = if write.write_all(first.as_bytes()).await.is_err() {
         "the control channel closed".to_string()
     } else {
