@@ -7,7 +7,7 @@ use tether_client::client::ApiClient;
 use tether_client::credentials::Credentials;
 use tether_shared::api::{AuditEvent, LoginResponse, RotateRequest, SignRequest};
 use tether_shared::duration::GoDuration;
-use tether_shared::resource::{CaType, CertAuthoritySpec, Resource, RotationMode, RotationPhase};
+use tether_shared::resource::{CaType, Resource, RotationMode, RotationPhase};
 
 use crate::cli::{AuditListing, CaTypeArg, Format, RotateType};
 use crate::output::table;
@@ -61,14 +61,10 @@ pub async fn status(client: &ApiClient) -> Result<()> {
             }
         }
         println!("{line}");
-        let signing = CertAuthoritySpec { active_keys: spec.active_keys.clone(), ..spec.clone() };
-        let signing = CertAuthoritySpec { additional_trusted_keys: Default::default(), ..signing };
-        for key in signing.fingerprints() {
+        for key in spec.active_keys.fingerprints() {
             println!("         signing  {key}");
         }
-        let trusted = CertAuthoritySpec { active_keys: spec.additional_trusted_keys.clone(), ..spec.clone() };
-        let trusted = CertAuthoritySpec { additional_trusted_keys: Default::default(), ..trusted };
-        for key in trusted.fingerprints() {
+        for key in spec.additional_trusted_keys.fingerprints() {
             println!("         trusted  {key}");
         }
     }

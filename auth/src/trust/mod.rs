@@ -268,4 +268,70 @@ mod tests {
         assert!(err.to_string().contains("trust runs one way"), "{err}");
         assert!(!auth.trust().trust_active(LEAF).await, "the leaf's users are not trusted here");
     }
+
+    #[tokio::test]
+    async fn a_peer_changes_only_its_own_keys_and_never_this_sides_decisions() {
+        use super::Peer;
+        let dir = tempfile::tempdir().unwrap();
+        let mid = cluster(&dir, "mid.example.com").await;
+        const ROOT: &str = "root.example.com";
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        // mid trusts ROOT (its CAs and trusted_cluster stored), with its own role map.
+        for ca in cas(ROOT, &user, &host) {
+            records::upsert(mid.backend(), &Resource::CertAuthority(ca)).await.unwrap();
+        }
+        let map = vec![tether_shared::rolemap::RoleMapRule { remote: "access".into(), local: vec!["access".into()] }];
+        let mut user_ca = mid.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        user_ca.spec.role_map = map.clone();
+        records::upsert(mid.backend(), &Resource::CertAuthority(user_ca)).await.unwrap();
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: map.clone(),
+            ..Default::default()
+        };
+        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+
+        // The root rotates: its new keys are taken; a role map it sends is not.
+        let (user2, host2) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let mut next = cas(ROOT, &user2, &host2);
+        for ca in &mut next {
+            ca.spec.generation = 10;
+            ca.spec.role_map =
+                vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["editor".into()] }];
+        }
+        assert_eq!(mid.trust().sync_cas(Peer::Root, ROOT, &next).await.unwrap(), 3);
+        let stored = mid.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        assert_eq!(stored.spec.active_keys.ssh, [user2.public_key_openssh().unwrap()], "the new key is taken");
+        assert_eq!(stored.spec.role_map, map, "the peer cannot change this side's role map");
+        // An older state (a lagging proxy) changes nothing.
+        let mut older = cas(ROOT, &user, &host);
+        for ca in &mut older {
+            ca.spec.generation = 5;
+        }
+        assert_eq!(mid.trust().sync_cas(Peer::Root, ROOT, &older).await.unwrap(), 0);
+        let stored = mid.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        assert_eq!(stored.spec.active_keys.ssh, [user2.public_key_openssh().unwrap()], "went back to an older state");
+        // CAs of another cluster, through this tunnel, are refused; so is a cluster that is not
+        // a root here, or a root sending as a leaf.
+        let stranger = cas("other.example.com", &user, &host);
+        let err = mid.trust().sync_cas(Peer::Root, ROOT, &stranger).await.unwrap_err();
+        assert!(err.to_string().contains("must belong to it"), "{err}");
+        assert!(mid.trust().ca_of("other.example.com", CaType::User).await.unwrap().is_none());
+        let err = mid.trust().sync_cas(Peer::Leaf, ROOT, &next).await.unwrap_err();
+        assert!(matches!(err, AuthError::NotFound(_)), "{err}");
+        // A disabled trust stays disabled: a sync puts no key back among the active ones.
+        let mut tc = mid.trust().trusted_clusters().await.unwrap().remove(0);
+        tc.spec.enabled = false;
+        mid.trust().upsert_trusted_cluster(tc, true).await.unwrap();
+        let mut newer = cas(ROOT, &user, &host);
+        for ca in &mut newer {
+            ca.spec.generation = 20;
+        }
+        mid.trust().sync_cas(Peer::Root, ROOT, &newer).await.unwrap();
+        let stored = mid.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        assert!(stored.spec.active_keys.is_empty(), "a sync re-enabled a disabled trust: {:?}", stored.spec);
+        assert_eq!(stored.spec.deactivated_keys.ssh, [user.public_key_openssh().unwrap()]);
+        assert!(!mid.trust().trust_active(ROOT).await);
+    }
 }

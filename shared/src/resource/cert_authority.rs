@@ -145,19 +145,7 @@ impl CertAuthoritySpec {
     /// The SHA256 fingerprints of the trusted keys (for TLS, of the certificates' public keys),
     /// as `tctl status` and the audit log show them.
     pub fn fingerprints(&self) -> Vec<String> {
-        let keys = self.trusted();
-        let mut out: Vec<String> = keys
-            .ssh
-            .iter()
-            .map(|k| match russh::keys::PublicKey::from_openssh(k) {
-                Ok(k) => k.fingerprint(Default::default()).to_string(),
-                Err(_) => "(unreadable key)".into(),
-            })
-            .collect();
-        out.extend(
-            keys.tls.iter().map(|pem| tls_fingerprint(pem).unwrap_or_else(|| "(unreadable certificate)".into())),
-        );
-        out
+        self.trusted().fingerprints()
     }
 
     /// The rotation's phase (`standby` when never rotated).
@@ -167,6 +155,22 @@ impl CertAuthoritySpec {
 }
 
 impl CaKeys {
+    /// The SHA256 fingerprints of these keys (for TLS, of the certificates' public keys).
+    pub fn fingerprints(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ssh
+            .iter()
+            .map(|k| match russh::keys::PublicKey::from_openssh(k) {
+                Ok(k) => k.fingerprint(Default::default()).to_string(),
+                Err(_) => "(unreadable key)".into(),
+            })
+            .collect();
+        out.extend(
+            self.tls.iter().map(|pem| tls_fingerprint(pem).unwrap_or_else(|| "(unreadable certificate)".into())),
+        );
+        out
+    }
+
     /// Adds the keys of `other` that are not here yet.
     pub fn merge(&mut self, other: &CaKeys) {
         for k in &other.ssh {
