@@ -239,7 +239,7 @@ _tctl() {
 
     case "${cmd}" in
         tctl)
-            opts="-c -i -h -V --config --data-dir --identity --proxy --insecure --help --version users tokens create get rm update status trusted-cluster auth audit completion version help"
+            opts="-c -i -h -V --config --data-dir --identity --proxy --insecure --cluster --help --version users tokens create get rm update status trusted-cluster auth audit completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +316,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -324,7 +328,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__audit)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help ls help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,6 +405,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -451,7 +459,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__audit__subcmd__ls)
-            opts="-c -i -h --since --format --limit --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --since --format --limit --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +548,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -548,7 +560,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help sign export rotate help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help sign export rotate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +637,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -633,7 +649,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth__subcmd__export)
-            opts="-c -i -h --type --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --type --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,6 +727,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -792,7 +812,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth__subcmd__rotate)
-            opts="-c -i -h --type --manual --phase --grace-period --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --type --manual --phase --grace-period --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -881,6 +901,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -889,7 +913,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__auth__subcmd__sign)
-            opts="-o -c -i -h --user --out --ttl --config --data-dir --identity --proxy --insecure --help"
+            opts="-o -c -i -h --user --out --ttl --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1028,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1012,7 +1040,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__completion)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help bash elvish fish powershell zsh"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1086,6 +1114,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1097,7 +1129,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__create)
-            opts="-f -c -i -h --force --config --data-dir --identity --proxy --insecure --help"
+            opts="-f -c -i -h --force --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1174,6 +1206,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1182,7 +1218,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__get)
-            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
+            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --cluster --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1260,6 +1296,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1635,7 +1675,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__rm)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1709,6 +1749,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1720,7 +1764,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__status)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1794,6 +1838,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1805,7 +1853,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__tokens)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help add ls rm help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help add ls rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1882,6 +1930,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1890,7 +1942,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__tokens__subcmd__add)
-            opts="-c -i -h --type --ttl --labels --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --type --ttl --labels --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1979,6 +2031,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2057,7 +2113,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__tokens__subcmd__ls)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2131,6 +2187,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2142,7 +2202,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__tokens__subcmd__rm)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2219,6 +2279,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2227,7 +2291,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__trusted__subcmd__cluster)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help map-roles help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help map-roles help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2304,6 +2368,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2354,7 +2422,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__trusted__subcmd__cluster__subcmd__map__subcmd__roles)
-            opts="-c -i -h --file --name --roles --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --file --name --roles --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2454,6 +2522,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2462,7 +2534,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__update)
-            opts="-c -i -h --set-labels --config --data-dir --identity --proxy --insecure --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
+            opts="-c -i -h --set-labels --config --data-dir --identity --proxy --insecure --cluster --help role user token trusted_cluster tc remote_cluster rc cert_authority cas node"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2543,6 +2615,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2551,7 +2627,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help add ls rm reset help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help add ls rm reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2628,6 +2704,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2636,7 +2716,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__add)
-            opts="-c -i -h --roles --logins --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --roles --logins --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2718,6 +2798,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2813,7 +2897,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__ls)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2887,6 +2971,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2898,7 +2986,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__reset)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2972,6 +3060,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2983,7 +3075,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__rm)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3060,6 +3152,10 @@ _tctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3068,7 +3164,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__version)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3142,6 +3238,10 @@ _tctl() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

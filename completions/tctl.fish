@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tctl_global_optspecs
-    string join \n c/config= data-dir= i/identity= proxy= insecure h/help V/version
+    string join \n c/config= data-dir= i/identity= proxy= insecure cluster= h/help V/version
 end
 
 function __fish_tctl_needs_command
@@ -28,6 +28,7 @@ complete -c tctl -n "__fish_tctl_needs_command" -s c -l config -d 'The daemon\'s
 complete -c tctl -n "__fish_tctl_needs_command" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_needs_command" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_needs_command" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_needs_command" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_needs_command" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_needs_command" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_needs_command" -s V -l version -d 'Print version'
@@ -48,6 +49,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_sub
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "add" -d 'Create a user and print a one-time invite'
@@ -61,24 +63,28 @@ complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a user and print a one-time invite'
@@ -90,6 +96,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_su
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -f -a "add" -d 'Create a join token'
@@ -104,18 +111,21 @@ complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcom
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a join token'
@@ -126,6 +136,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand create" -s c -l config -d 'The
 complete -c tctl -n "__fish_tctl_using_subcommand create" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand create" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand create" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand create" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand create" -s f -l force -d 'Overwrite resources that exist'
 complete -c tctl -n "__fish_tctl_using_subcommand create" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand create" -s h -l help -d 'Print help'
@@ -136,12 +147,14 @@ complete -c tctl -n "__fish_tctl_using_subcommand get" -s c -l config -d 'The da
 complete -c tctl -n "__fish_tctl_using_subcommand get" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand get" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand get" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand get" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand get" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand rm" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l set-labels -d 'Labels to set (replacing the current ones), k=v comma-separated' -r
@@ -149,18 +162,21 @@ complete -c tctl -n "__fish_tctl_using_subcommand update" -s c -l config -d 'The
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand update" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand update" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand update" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand status" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles help" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
@@ -172,6 +188,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_se
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from map-roles" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and __fish_seen_subcommand_from help" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
@@ -180,6 +197,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subc
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
@@ -193,6 +211,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l type -d 'Which CA' -r -f -a "user\t'The SSH user CA (for sshd\'s TrustedUserCAKeys)'
@@ -201,6 +220,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l type -d 'Which CA (all three when absent)' -r -f -a "user\t'The SSH user CA'
@@ -216,6 +236,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l manual -d 'Move one phase at a time (with --phase)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -227,6 +248,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_sub
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -f -a "ls" -d 'List audit events'
@@ -240,6 +262,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List audit events'
@@ -248,12 +271,14 @@ complete -c tctl -n "__fish_tctl_using_subcommand completion" -s c -l config -d 
 complete -c tctl -n "__fish_tctl_using_subcommand completion" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand completion" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand completion" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand completion" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand completion" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand version" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand version" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand version" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand version" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand version" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand version" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand version" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subcommand_from users tokens create get rm update status trusted-cluster auth audit completion version help" -f -a "users" -d 'Manage users'

@@ -21,6 +21,7 @@ _tctl() {
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -43,6 +44,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -66,6 +68,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -80,6 +83,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -93,6 +97,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -107,6 +112,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -161,6 +167,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -186,6 +193,7 @@ node\:"A node joining"))' \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -199,6 +207,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -212,6 +221,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -262,6 +272,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '-f[Overwrite resources that exist]' \
 '--force[Overwrite resources that exist]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
@@ -281,6 +292,7 @@ text\:"A table"))' \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -295,6 +307,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -310,6 +323,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -324,6 +338,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -337,6 +352,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -361,6 +377,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -402,6 +419,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -427,6 +445,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -442,6 +461,7 @@ host\:"The SSH host CA (for known_hosts)"))' \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -460,6 +480,7 @@ tls\:"The TLS CA"))' \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--manual[Move one phase at a time (with --phase)]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -510,6 +531,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -536,6 +558,7 @@ text\:"A table"))' \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -577,6 +600,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -591,6 +615,7 @@ _arguments "${_arguments_options[@]}" : \
 '-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '-h[Print help]' \
 '--help[Print help]' \

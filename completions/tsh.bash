@@ -665,7 +665,7 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__ls)
-            opts="-i -h --cluster --format --proxy --user --insecure --identity --debug --help"
+            opts="-i -h --cluster --all --format --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -105,6 +105,7 @@ yaml\t''"
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F
+complete -c tsh -n "__fish_tsh_using_subcommand ls" -l all -d 'Nodes of the root and of every leaf you may see, in one table'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand ls" -s h -l help -d 'Print help'

@@ -133,6 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'tsh' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user name (default: the local user)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Nodes of the root and of every leaf you may see, in one table')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
             [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print what tsh does, step by step with the time since it started, on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -125,12 +125,13 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
-'--cluster=[The cluster (default\: the one you logged in to)]:CLUSTER:_default' \
+'(--all)--cluster=[The cluster (default\: the one you logged in to)]:CLUSTER:_default' \
 '--format=[Output format]:FORMAT:(text json yaml)' \
 '--proxy=[The proxy'\''s web address, host\[\:port\] (port 3080 when left out)]:PROXY:_default' \
 '--user=[The user name (default\: the local user)]:USER:_default' \
 '-i+[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
 '--identity=[Use an identity file (from \`tctl auth sign\`) instead of the logged-in profile]:IDENTITY:_files' \
+'--all[Nodes of the root and of every leaf you may see, in one table]' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
 '--debug[Print what tsh does, step by step with the time since it started, on stderr]' \
 '-h[Print help]' \

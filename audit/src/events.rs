@@ -121,6 +121,8 @@ pub enum Event {
     CertCreate,
     /// A root certificate bound to a leaf.
     CertLeaf,
+    /// A root user's call to a leaf's web API through this root's proxy (`tctl --cluster`).
+    LeafCall,
     /// The CA private keys opened, sealed or migrated at start-up, or not.
     CaKeys,
     /// A CA rotation phase changed (or a change was refused).
@@ -168,6 +170,7 @@ impl Event {
         Event::JoinTokenDelete,
         Event::CertCreate,
         Event::CertLeaf,
+        Event::LeafCall,
         Event::CaKeys,
         Event::CaRotate,
         Event::CaSync,
@@ -272,7 +275,25 @@ impl Event {
                 Some("TC001I"),
                 Some("TC001W"),
                 "a root user's certificate bound to a leaf after its `cluster_labels` check",
-                &[("leaf_cluster", "the leaf"), ("error", "why it was refused")],
+                &[
+                    ("leaf_cluster", "the leaf"),
+                    ("delegated", "true: for this root's proxy to call the leaf on the user's behalf"),
+                    ("error", "why it was refused"),
+                ],
+            ),
+            Event::LeafCall => spec(
+                "leaf.call",
+                Some("TC002I"),
+                Some("TC002W"),
+                "a root user's call to a leaf's web API, forwarded by this root's proxy through the leaf's tunnel \
+                 (`tctl --cluster`); the leaf decides and audits it too",
+                &[
+                    ("leaf_cluster", "the leaf"),
+                    ("method", "the HTTP method"),
+                    ("path", "the path on the leaf"),
+                    ("status", "the leaf's HTTP status (0: no answer)"),
+                    ("error", "why it failed: the root's refusal, the leaf's answer, or no answer"),
+                ],
             ),
             Event::CaKeys => spec(
                 "ca.keys",
@@ -341,6 +362,10 @@ impl Event {
                     ("leaf_cluster", "the cluster asked for (relay)"),
                     ("node", "the node asked for (relay)"),
                     ("login", "the login asked for (relay)"),
+                    (
+                        "action",
+                        "the call a root proxy was to make on the user's behalf (`tctl --cluster`, `tsh ls --all`)",
+                    ),
                 ],
             ),
             Event::AuthFailure => spec(
@@ -543,7 +568,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 26, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 27, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

@@ -118,6 +118,8 @@ impl ClientError {
 pub struct ApiClient {
     http: reqwest::Client,
     addr: String,
+    /// Set by [`ApiClient::through_root`]: every `/webapi/...` call goes to this leaf.
+    leaf: Option<String>,
 }
 
 /// Accepts any server certificate (still checks the handshake signatures).
@@ -232,7 +234,20 @@ impl ApiClient {
             .no_proxy()
             .build()
             .map_err(|e| ClientError::Config(format!("HTTP client setup: {}", root_cause(&e))))?;
-        Ok(ApiClient { http, addr: addr.to_string() })
+        Ok(ApiClient { http, addr: addr.to_string(), leaf: None })
+    }
+
+    /// The same client, calling leaf `cluster`'s web API through this (root) proxy instead:
+    /// `/webapi/X` becomes `/webapi/clusters/CLUSTER/webapi/X`, which the root forwards through
+    /// the leaf's tunnel with the caller's leaf-bound identity (`tctl --cluster`).
+    pub fn through_root(mut self, cluster: &str) -> Self {
+        self.leaf = Some(cluster.to_string());
+        self
+    }
+
+    /// The leaf this client calls through the root, if any.
+    pub fn leaf(&self) -> Option<&str> {
+        self.leaf.as_deref()
     }
 
     /// The proxy address.
@@ -241,7 +256,10 @@ impl ApiClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("https://{}{}", self.addr, path)
+        match (&self.leaf, path.strip_prefix("/webapi/")) {
+            (Some(leaf), Some(rest)) => format!("https://{}/webapi/clusters/{leaf}/webapi/{rest}", self.addr),
+            _ => format!("https://{}{}", self.addr, path),
+        }
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> ClientError {

@@ -317,6 +317,34 @@ pub struct ClusterInfo {
     pub tls_cas: Vec<String>,
 }
 
+/// Percent-encodes a query parameter's value (everything but RFC 3986's unreserved characters),
+/// for the label filters of `GET /webapi/nodes`.
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One cluster's part of `GET /webapi/nodes/all` (`tsh ls --all`): its nodes the caller may log
+/// in to, or why they could not be listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterNodes {
+    /// The cluster's name.
+    pub cluster: String,
+    /// `online`, `offline` (no tunnel) or `error` (the leaf refused or did not answer in time).
+    pub status: String,
+    /// Why the nodes are missing, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The nodes (filtered by the query's labels, by the cluster that holds them).
+    #[serde(default)]
+    pub nodes: Vec<crate::resource::Resource>,
+}
+
 /// `GET /webapi/whoami`: the caller as this cluster sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoAmI {

@@ -34,6 +34,10 @@ pub struct Global {
     /// Do not verify the proxy's HTTPS certificate (testing only).
     #[arg(long, global = true)]
     pub insecure: bool,
+    /// Administer this leaf cluster through the root's proxy, as your root user with the
+    /// leaf's role map (needs a tsh login at the root).
+    #[arg(long = "cluster", global = true)]
+    pub cluster: Option<String>,
 }
 
 /// Output formats of `tctl get`.

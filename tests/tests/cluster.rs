@@ -512,3 +512,50 @@ fn a_node_joins_with_the_printed_ca_pin_and_no_insecure() {
     assert_ne!(refused.wait_exit(std::time::Duration::from_secs(20)), Some(0));
     assert!(refused.log().contains("offers no TLS CA with pin sha256:000"), "{}", refused.log());
 }
+
+/// `tctl` in a directory holding `./tether-data` (the default data dir) with a `tsh` profile
+/// logged in: the profile is used, and tctl says so and how to pick the admin identity instead;
+/// `--data-dir` picks it without a note; an expired profile falls back to it, saying so.
+#[test]
+fn tctl_prefers_the_tsh_profile_and_says_which_identity_it_used() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("bob", "access", "bob", "correct-horse");
+    let host = cluster.dir.path().join("auth-host");
+    std::fs::create_dir_all(host.join("tether-data")).unwrap();
+    std::fs::copy(cluster.data_dir().join("admin-identity.json"), host.join("tether-data/admin-identity.json"))
+        .unwrap();
+    let tctl = |args: &[&str]| {
+        let out = std::process::Command::new(tether_tests::binary("tctl"))
+            .args(args)
+            .current_dir(&host)
+            .env("TSH_HOME", &home)
+            .env("HOME", &home)
+            .output()
+            .expect("tctl");
+        tether_tests::Run::from(out)
+    };
+    let run = tctl(&["get", "role"]);
+    assert!(run.stderr.contains("access denied: none of the roles [access] allows list on role"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("tctl: acting as bob on cluster root.example.com (tsh profile at ")
+            && run.stderr.contains("pass --data-dir=./tether-data to use this host's admin identity instead"),
+        "{}",
+        run.stderr
+    );
+    let run = tctl(&["--data-dir=./tether-data", "get", "role"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("name: access") && !run.stderr.contains("tctl: acting as"), "{}", run.stderr);
+    // The profile's certificate expires: the host's admin identity, said so.
+    let proxy = format!("--proxy={}", cluster.web_addr);
+    let args = ["login", &proxy, "--user=bob", "--insecure", "--keystore=file", "--ttl=2s"];
+    cluster.as_user(&home, "tsh", &args, Some("correct-horse\n")).ok();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let run = tctl(&["get", "role"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("tctl: the tsh profile of bob at")
+            && run.stderr.contains("has expired; acting as this host's admin identity (./tether-data)"),
+        "{}",
+        run.stderr
+    );
+}

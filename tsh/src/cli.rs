@@ -92,8 +92,11 @@ pub enum Command {
     /// List the nodes you may log in to: tsh ls [label=value ...]
     Ls {
         /// The cluster (default: the one you logged in to).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         cluster: Option<String>,
+        /// Nodes of the root and of every leaf you may see, in one table.
+        #[arg(long)]
+        all: bool,
         /// Output format.
         #[arg(long, default_value = "text", value_parser = ["text", "json", "yaml"])]
         format: String,

@@ -109,7 +109,8 @@ fn run(runtime: &tokio::runtime::Runtime, global: Global, command: Command) -> a
         }
         Command::Clusters { format } => runtime.block_on(clusters::list(&global, &format)),
         Command::Status => runtime.block_on(login::status(&global)),
-        Command::Ls { cluster, format, labels } => {
+        Command::Ls { all: true, format, labels, .. } => runtime.block_on(nodes::ls_all(&global, &format, &labels)),
+        Command::Ls { cluster, format, labels, .. } => {
             runtime.block_on(nodes::ls(&global, cluster.as_deref(), &format, &labels))
         }
         Command::Ssh(args) => {

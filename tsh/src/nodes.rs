@@ -40,6 +40,50 @@ pub async fn ls(global: &Global, cluster: Option<&str>, format: &str, filters: &
     Ok(())
 }
 
+/// `tsh ls --all`: the nodes of the root and of every leaf the user may see, which the root
+/// gathers (each leaf asked in parallel through its tunnel, label filters applied there); a
+/// leaf that is offline or did not answer in time is named on stderr.
+pub async fn ls_all(global: &Global, format: &str, filters: &[String]) -> Result<()> {
+    let (creds, insecure) = live_credentials(global)?;
+    for f in filters {
+        f.split_once('=').with_context(|| format!("{f:?}: filter nodes with label=value"))?;
+    }
+    let path = if filters.is_empty() {
+        "/webapi/nodes/all".to_string()
+    } else {
+        let list = filters.join(",");
+        format!("/webapi/nodes/all?labels={}", tether_shared::api::query_value(&list))
+    };
+    let mut clusters: Vec<tether_shared::api::ClusterNodes> = creds.api_client(insecure)?.get(&path).await?;
+    for c in &mut clusters {
+        c.nodes.sort_by(|a, b| a.metadata().name.cmp(&b.metadata().name));
+    }
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&clusters)?),
+        "yaml" => print!("{}", serde_yaml_ng::to_string(&clusters)?),
+        _ => {
+            let mut rows = Vec::new();
+            for c in &clusters {
+                for n in &c.nodes {
+                    if let tether_shared::resource::Resource::Node(n) = n {
+                        rows.push(vec![
+                            c.cluster.clone(),
+                            n.metadata.name.clone(),
+                            n.spec.addr.clone(),
+                            format_labels(&n.metadata.labels),
+                        ]);
+                    }
+                }
+            }
+            println!("{}", tether_cli::table::render(&["Cluster", "Node Name", "Address", "Labels"], rows));
+            for c in clusters.iter().filter(|c| c.status != "online") {
+                eprintln!("tsh: cluster {} is {}: {}", c.cluster, c.status, c.error.as_deref().unwrap_or("no answer"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `tsh ssh` to one node: `tty` is `-t` (`Some(true)`) or `-T` (`Some(false)`); an empty
 /// `command` starts a shell.
 pub async fn ssh(

@@ -15,6 +15,7 @@
 //! [`serve`] returns when the shutdown signal fires and requests in flight are answered.
 
 mod handlers;
+pub mod leaf;
 pub mod ratelimit;
 
 use std::net::SocketAddr;
@@ -45,6 +46,8 @@ pub struct WebState {
     pub ping: PingResponse,
     /// This proxy's tunnels from leaf clusters.
     pub tunnels: Arc<tether_proxy::tunnel::registry::Registry>,
+    /// Calls to leaves' web APIs for root users (`tctl --cluster`, `tsh ls --all`).
+    pub leaves: Arc<leaf::LeafCaller>,
     /// The silence after which a leaf shows `offline`.
     pub offline_window: Duration,
     /// The network edge's limits.

@@ -9,11 +9,13 @@
 //! every check (node SSH, API TLS, tunnel) stops accepting them at once, and enabling moves them
 //! back. Every failure stores nothing.
 
+mod delegate;
 mod identify;
 mod leaf;
 mod root;
 mod sync;
 
+pub use delegate::Delegation;
 pub use sync::Peer;
 
 use tether_shared::identity::Identity;

@@ -99,6 +99,7 @@ pub(super) async fn start(
         auth: auth.clone(),
         ping: ping(auth_cfg, proxy_cfg, &addrs),
         tunnels: registry.clone(),
+        leaves: Arc::new(tether_web::leaf::LeafCaller::new(auth.clone(), registry.clone())?),
         offline_window: auth_cfg.offline_window(),
         limits: cfg.limits.clone(),
         unauthenticated_rate: tether_web::ratelimit::RateLimiter::new(

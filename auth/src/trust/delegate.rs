@@ -1,0 +1,171 @@
+//! Calls to a leaf made by a root proxy for a root user (`tctl --cluster`, `tsh ls --all`):
+//! the user's roles here are checked against each leaf's `cluster_labels` exactly as for a
+//! relay, and the proxy gets a certificate bound to that leaf for the user and for the proxy's
+//! own key, so the leaf identifies the user, maps their roles and decides.
+//!
+//! The proxy is inside the root's trust already (it runs in the daemon that holds the CAs), so
+//! a certificate for its key claims nothing a root could not. The user proved who they are to
+//! the proxy with their own client certificate; only that caller's name, roles and traits go
+//! into what is signed, and a leaf-bound certificate cannot ask for another.
+
+use std::time::Duration;
+
+use tether_audit::{Event, Outcome};
+use tether_shared::api::LoginResponse;
+use tether_shared::identity::Identity;
+use tether_shared::identity::Traits;
+use tether_shared::rbac::AccessChecker;
+use tether_shared::resource::{CaType, Kind, RemoteCluster, Resource};
+use tether_storage::records;
+
+use super::super::certs::CertRequest;
+use super::super::{AuthError, grantable_roles};
+use super::Trust;
+
+/// What the root knows of one caller for calls to its leaves: their current roles and the
+/// leaves, read once for a fan-out to many.
+pub struct Delegation {
+    user: String,
+    roles: Vec<String>,
+    traits: Traits,
+    checker: AccessChecker,
+    leaves: Vec<RemoteCluster>,
+    /// Each leaf's trusted TLS CA certificates (PEM), which its web API's certificate must
+    /// chain to.
+    leaf_tls: std::collections::HashMap<String, Vec<String>>,
+    left: Duration,
+}
+
+impl Delegation {
+    /// The leaves whose `cluster_labels` the caller's roles allow, by name.
+    pub fn allowed(&self) -> impl Iterator<Item = &RemoteCluster> {
+        self.leaves.iter().filter(|rc| self.checker.check_cluster(&rc.metadata.labels).allowed)
+    }
+
+    /// The caller's name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// What a certificate for this user carries (roles and traits), to tell a kept one apart
+    /// from one issued before a change.
+    pub fn grant_fingerprint(&self) -> String {
+        format!("{:?}|{:?}", self.roles, self.traits)
+    }
+
+    /// The TLS CA certificates (PEM) `cluster`'s web API must present a chain to.
+    pub fn leaf_tls_cas(&self, cluster: &str) -> &[String] {
+        self.leaf_tls.get(cluster).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Trust {
+    /// Reads the caller's user record, roles and this cluster's leaves, for
+    /// [`Trust::delegated_cert`]. Refused for a user of another cluster, a leaf-bound certificate,
+    /// a user who no longer exists and an expired certificate.
+    pub async fn delegation(&self, caller: &Identity) -> Result<Delegation, AuthError> {
+        if caller.cluster != self.core.cluster {
+            return Err(AuthError::Forbidden(format!(
+                "only users of {} reach its leaves through it",
+                self.core.cluster
+            )));
+        }
+        if caller.route_to_cluster.is_some() {
+            return Err(AuthError::Forbidden(
+                "a leaf-bound certificate cannot reach other clusters; use your root certificate".into(),
+            ));
+        }
+        let left = caller.valid_before - time::OffsetDateTime::now_utc();
+        let left = Duration::from_secs(u64::try_from(left.whole_seconds()).unwrap_or(0));
+        if left.is_zero() {
+            return Err(AuthError::Unauthorized("your certificate has expired; run tsh login".into()));
+        }
+        let user_key = records::key(Kind::User, &caller.user);
+        let cas_prefix = records::prefix(Kind::CertAuthority);
+        let (user, leaves, cas) = tokio::join!(
+            records::get(&self.core.backend, &user_key),
+            self.remote_clusters(),
+            records::list(&self.core.backend, &cas_prefix)
+        );
+        let Some(Resource::User(user)) = user? else {
+            return Err(AuthError::Forbidden(format!(
+                "{:?} is not a user of {}: the daemon's admin identity has no roles at a leaf; log in as a user \
+                 with tsh login",
+                caller.user, self.core.cluster
+            )));
+        };
+        let roles = grantable_roles(&user.spec.roles);
+        let checker = AccessChecker::new(&self.core.roles(&roles).await?, &user.spec.traits);
+        let leaf_tls = cas?
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::CertAuthority(ca) if ca.spec.ca_type == CaType::Tls => {
+                    Some((ca.spec.cluster_name.clone(), ca.spec.trusted().tls))
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(Delegation {
+            user: caller.user.clone(),
+            roles,
+            traits: user.spec.traits,
+            checker,
+            leaves: leaves?,
+            leaf_tls,
+            left,
+        })
+    }
+
+    /// Whether the delegation's user may reach `cluster` (its `cluster_labels`); a refusal is
+    /// audited `access.denied` with `action`.
+    pub fn check_leaf(&self, d: &Delegation, cluster: &str, action: &str) -> Result<(), AuthError> {
+        let Some(rc) = d.leaves.iter().find(|rc| rc.metadata.name == cluster) else {
+            return Err(AuthError::NotFound(format!("cluster {cluster:?} is not a leaf of {}", self.core.cluster)));
+        };
+        let decision = d.checker.check_cluster(&rc.metadata.labels);
+        if !decision.allowed {
+            self.core.audit.emit(
+                Event::AccessDenied,
+                Outcome::Failure,
+                &d.user,
+                serde_json::json!({"leaf_cluster": cluster, "action": action, "reason": decision.reason}),
+            );
+            return Err(AuthError::Forbidden(format!(
+                "your roles do not allow cluster {cluster}: {}",
+                decision.reason
+            )));
+        }
+        Ok(())
+    }
+
+    /// A certificate bound to `cluster` for the delegation's user and the proxy's `public_key`,
+    /// after the `cluster_labels` check (a refusal is audited `access.denied`); the issue is
+    /// audited `cert.leaf` with `delegated: true`. It lives `leaf_cert_ttl` at most, never
+    /// beyond the caller's certificate.
+    pub fn delegated_cert(
+        &self,
+        d: &Delegation,
+        cluster: &str,
+        public_key: &str,
+        action: &str,
+    ) -> Result<LoginResponse, AuthError> {
+        self.check_leaf(d, cluster, action)?;
+        let req = CertRequest {
+            user: &d.user,
+            roles: d.roles.clone(),
+            traits: d.traits.clone(),
+            public_key,
+            ttl: self.authority.leaf_cert_ttl().min(d.left),
+            leaf: Some(cluster.to_string()),
+        };
+        let issued = self.authority.issue(req, &d.checker);
+        let error = issued.as_ref().err().map(ToString::to_string);
+        self.core.audit.emit(
+            Event::CertLeaf,
+            Outcome::of(issued.is_ok()),
+            &d.user,
+            serde_json::json!({"leaf_cluster": cluster, "delegated": true, "error": error}),
+        );
+        issued
+    }
+}
