@@ -8,6 +8,13 @@
 //! per phase, the time from the move (`POST /webapi/authorities/rotate`) to each leaf's agent
 //! reading the root's CAs in that phase on its tunnel (`Control::Authorities`).
 //!
+//! With `--ls-all M`, every leaf's agent also answers the root's transports to its web API
+//! (`@web`): TLS with a certificate from the leaves' TLS CA, the root user's leaf-bound client
+//! certificate verified against the root's TLS CA and its binding checked, and `GET
+//! /webapi/nodes` answered with M nodes. The bench then times `GET /webapi/nodes/all` (`tsh ls
+//! --all`) for a user who may see every leaf: the first call (certificates issued per leaf) and
+//! the next ones (certificates reused).
+//!
 //! Usage: `tunnels --bin target/release --n 10000` (`bench/versus.sh` and `bench/ha.sh` build
 //! and run it; `bench/rotation.sh` runs `--n 1000 --rotate`). With `--postgres CONN --roots K`, K root hosts share one PostgreSQL database and
 //! every leaf keeps a tunnel to each of them (N × K tunnels); the report adds the database's
@@ -35,6 +42,7 @@ struct Args {
     roots: usize,
     postgres: Option<String>,
     rotate: bool,
+    ls_all: Option<usize>,
 }
 
 fn args() -> Result<Args> {
@@ -43,6 +51,7 @@ fn args() -> Result<Args> {
     let mut roots = 1;
     let mut postgres = None;
     let mut rotate = false;
+    let mut ls_all = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -51,13 +60,14 @@ fn args() -> Result<Args> {
             "--roots" => roots = it.next().context("--roots K")?.parse()?,
             "--postgres" => postgres = Some(it.next().context("--postgres CONN_STRING")?),
             "--rotate" => rotate = true,
+            "--ls-all" => ls_all = Some(it.next().context("--ls-all NODES_PER_LEAF")?.parse()?),
             other => bail!("unknown argument {other}"),
         }
     }
     if roots > 1 && postgres.is_none() {
         bail!("several roots share state only through PostgreSQL: add --postgres CONN_STRING");
     }
-    Ok(Args { bin, n, roots: roots.max(1), postgres, rotate })
+    Ok(Args { bin, n, roots: roots.max(1), postgres, rotate, ls_all })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -76,12 +86,124 @@ fn cpu_ticks(pid: u32) -> u64 {
         + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
-struct Agent;
+/// What a simulated leaf's web API serves (`--ls-all`): its TLS setup and the nodes answer.
+struct LeafWeb {
+    tls: tokio_rustls::TlsAcceptor,
+    /// `GET /webapi/nodes`, JSON.
+    nodes: hyper::body::Bytes,
+}
+
+impl LeafWeb {
+    /// A server certificate for every `*.leaves.bench` leaf from the leaves' TLS CA; client
+    /// certificates must chain to the root's TLS CA.
+    fn new(leaves_ca: &tether_shared::tls_cert::TlsCa, root_ca_pem: &str, nodes: usize) -> Result<LeafWeb> {
+        let now = time::OffsetDateTime::now_utc();
+        let cert = leaves_ca.issue_server_cert(
+            &["*.leaves.bench".to_string()],
+            &[],
+            now - time::Duration::minutes(1),
+            now + time::Duration::hours(2),
+        )?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls_pki_types::pem::PemObject;
+        for der in rustls_pki_types::CertificateDer::pem_slice_iter(root_ca_pem.as_bytes()) {
+            roots.add(der?)?;
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![cert.cert_der], cert.key_der.into())?;
+        let list: Vec<tether_shared::resource::Resource> = (0..nodes)
+            .map(|i| {
+                let mut node = tether_shared::resource::Node::new(
+                    format!("node-{i}"),
+                    tether_shared::resource::NodeSpec {
+                        hostname: format!("node-{i}"),
+                        addr: format!("10.0.0.{}:3022", i % 250 + 1),
+                    },
+                );
+                node.metadata.labels.insert("env".into(), "bench".into());
+                tether_shared::resource::Resource::Node(node)
+            })
+            .collect();
+        Ok(LeafWeb { tls: tokio_rustls::TlsAcceptor::from(Arc::new(config)), nodes: serde_json::to_vec(&list)?.into() })
+    }
+
+    /// One transport from the root: `OK`, TLS, then HTTP until the root hangs up. The client
+    /// certificate must be bound to `leaf`, as a real leaf checks.
+    async fn serve(self: Arc<Self>, leaf: String, channel: russh::Channel<russh::client::Msg>) {
+        let (mut stream, pump) = tether_proxy::tunnel::flow::wrap(channel);
+        let web = async move {
+            stream.write_all(format!("{}\n", tether_shared::tunnel::STATUS_OK).as_bytes()).await?;
+            let tls = self.tls.accept(stream).await?;
+            let bound = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|der| tether_shared::tls_cert::identity_from_client_cert(der).ok())
+                .is_some_and(|id| id.route_to_cluster.as_deref() == Some(leaf.as_str()));
+            let nodes = self.nodes.clone();
+            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let answer = if !bound {
+                    (hyper::StatusCode::FORBIDDEN, hyper::body::Bytes::from_static(b"{\"error\":\"not bound\"}"))
+                } else if req.uri().path() == "/webapi/nodes" {
+                    (hyper::StatusCode::OK, nodes.clone())
+                } else {
+                    (hyper::StatusCode::NOT_FOUND, hyper::body::Bytes::from_static(b"{\"error\":\"no such endpoint\"}"))
+                };
+                async move {
+                    hyper::Response::builder()
+                        .status(answer.0)
+                        .header(hyper::header::CONTENT_TYPE, "application/json")
+                        .body(http_body_util::Full::new(answer.1))
+                }
+            });
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await?;
+            anyhow::Ok(())
+        };
+        let _ = tokio::join!(web, pump);
+    }
+}
+
+/// The agent's SSH client side: it trusts any root host key (load, not a client), and with
+/// `--ls-all` serves the root's transports to the leaf's web API, each a task it owns.
+struct Agent {
+    leaf: String,
+    web: Option<Arc<LeafWeb>>,
+    transports: tokio::task::JoinSet<()>,
+}
 
 impl russh::client::Handler for Agent {
     type Error = russh::Error;
     async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         Ok(true)
+    }
+
+    async fn server_channel_open_direct_tcpip(
+        &mut self,
+        channel: russh::Channel<russh::client::Msg>,
+        host_to_connect: &str,
+        _port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: russh::client::ChannelOpenHandle,
+        _session: &mut russh::client::Session,
+    ) -> Result<(), Self::Error> {
+        match &self.web {
+            Some(web) if host_to_connect == tether_shared::tunnel::WEB_TARGET => {
+                reply.accept().await;
+                self.transports.spawn(web.clone().serve(self.leaf.clone(), channel));
+            }
+            _ => reply.reject(russh::ChannelOpenFailure::ConnectFailed).await,
+        }
+        while self.transports.try_join_next().is_some() {}
+        Ok(())
     }
 }
 
@@ -117,6 +239,7 @@ async fn agent(
     cert: Certificate,
     online: Arc<AtomicUsize>,
     phases: Arc<PhaseWatch>,
+    web: Option<Arc<LeafWeb>>,
 ) {
     let mut last = String::new();
     loop {
@@ -127,7 +250,8 @@ async fn agent(
                 preferred: tether_shared::ssh_algorithms::client_preferred(),
                 ..Default::default()
             };
-            let mut handle = russh::client::connect_stream(Arc::new(config), tcp, Agent).await?;
+            let handler = Agent { leaf: leaf.clone(), web: web.clone(), transports: tokio::task::JoinSet::new() };
+            let mut handle = russh::client::connect_stream(Arc::new(config), tcp, handler).await?;
             if !handle.authenticate_openssh_cert(&leaf, key.clone(), cert.clone()).await?.success() {
                 anyhow::bail!("login refused");
             }
@@ -268,7 +392,7 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
     };
     let client = ApiClient::new(web, &ServerTrust::Insecure, None)?;
     let started = Instant::now();
-    let names: Vec<String> = (0..n).map(|i| format!("leaf-{i:05}.bench")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("leaf-{i:05}.leaves.bench")).collect();
     let slots = Arc::new(tokio::sync::Semaphore::new(16));
     let mut tasks = tokio::task::JoinSet::new();
     for leaf in names.clone() {
@@ -284,12 +408,24 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         let (client, slots) = (client.clone(), slots.clone());
         tasks.spawn(async move {
             let _permit = slots.acquire_owned().await;
-            client.post::<_, ValidateTrustedClusterResponse>("/webapi/trustedclusters/validate", &req).await.map(|_| ())
+            client.post::<_, ValidateTrustedClusterResponse>("/webapi/trustedclusters/validate", &req).await
         });
     }
+    let mut root_tls = None;
     while let Some(r) = tasks.join_next().await {
-        r??;
+        let answer = r??;
+        if root_tls.is_none() {
+            root_tls = answer
+                .cas
+                .iter()
+                .find(|c| c.spec.ca_type == CaType::Tls)
+                .and_then(|c| c.spec.active_keys.tls.first().cloned());
+        }
     }
+    let leaf_web = match args.ls_all {
+        Some(nodes) => Some(Arc::new(LeafWeb::new(&tls_ca, &root_tls.context("the root sent no TLS CA")?, nodes)?)),
+        None => None,
+    };
     let registered = started.elapsed();
     eprintln!("registered {n} leaves in {registered:.1?}");
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -318,6 +454,7 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
                 cert.clone(),
                 online.clone(),
                 phases.clone(),
+                leaf_web.clone(),
             ));
         }
     }
@@ -355,6 +492,10 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         .filter(|r| matches!(r, tether_shared::resource::Resource::RemoteCluster(rc) if rc.status.as_ref().is_some_and(|s| s.connection == tether_shared::resource::Connection::Online)))
         .count();
     let rotation = if args.rotate { rotate_phases(&admin, &phases, tunnels).await? } else { Vec::new() };
+    let listed = match args.ls_all {
+        Some(_) => Some(ls_all(&tctl, dir, web).await?),
+        None => None,
+    };
     agents.shutdown().await;
 
     let per_root: Vec<f64> =
@@ -383,6 +524,13 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         "| tunnels still up after {}s idle (agents / root's `remote_cluster` status online) | {still} / {root_online} |",
         10 + window.as_secs()
     );
+    if let Some((cold, warm, leaves, nodes)) = listed {
+        println!(
+            "| `GET /webapi/nodes/all` (`tsh ls --all`): {leaves} leaves answered, {nodes} nodes | first call (a certificate per leaf) **{:.0} ms**, next calls (certificates reused) median **{:.0} ms** |",
+            cold.as_secs_f64() * 1000.0,
+            warm.as_secs_f64() * 1000.0
+        );
+    }
     for (phase, p50, p99, max, reached) in rotation {
         println!(
             "| user CA rotation: `{phase}` from the move to every leaf's tunnel ({reached}/{tunnels}): p50 / p99 / max | {:.0} ms / **{:.0} ms** / {:.0} ms |",
@@ -392,6 +540,38 @@ async fn measure(args: &Args, roots: &[Root]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `GET /webapi/nodes/all` as a user who may see every leaf: (first call, median of the next
+/// five, leaves that answered online, nodes listed in the leaves).
+async fn ls_all(
+    tctl: &dyn Fn(&[&str]) -> std::io::Result<std::process::Output>,
+    dir: &std::path::Path,
+    web: &str,
+) -> Result<(Duration, Duration, usize, usize)> {
+    let out = tctl(&["users", "add", "benchuser", "--roles=access", "--logins=bench"])?;
+    anyhow::ensure!(out.status.success(), "tctl users add: {}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.join("benchuser.identity");
+    let out = tctl(&["auth", "sign", "--user=benchuser", "--ttl=1h", &format!("--out={}", file.display())])?;
+    anyhow::ensure!(out.status.success(), "tctl auth sign: {}", String::from_utf8_lossy(&out.stderr));
+    let creds = tether_client::credentials::Credentials::load(&file)?;
+    let user = ApiClient::new(web, &ServerTrust::Insecure, Some(&creds.client_identity()?))?;
+    let mut times = Vec::new();
+    let mut last = (0, 0);
+    for _ in 0..6 {
+        let t = Instant::now();
+        let all: Vec<tether_shared::api::ClusterNodes> = user.get("/webapi/nodes/all").await?;
+        times.push(t.elapsed());
+        let leaves: Vec<_> = all.iter().skip(1).collect();
+        last = (leaves.iter().filter(|c| c.status == "online").count(), leaves.iter().map(|c| c.nodes.len()).sum());
+        if let Some(bad) = leaves.iter().find(|c| c.status != "online") {
+            eprintln!("ls --all: {} is {}: {:?}", bad.cluster, bad.status, bad.error);
+        }
+    }
+    let cold = times.first().copied().unwrap_or_default();
+    let mut warm: Vec<Duration> = times.into_iter().skip(1).collect();
+    warm.sort();
+    Ok((cold, warm.get(warm.len() / 2).copied().unwrap_or_default(), last.0, last.1))
 }
 
 /// Walks the root's user CA through every phase; per phase, when each tunnel's agent read the
