@@ -151,6 +151,9 @@ _tctl() {
             tctl__subcmd__help__subcmd__tokens,rm)
                 cmd="tctl__subcmd__help__subcmd__tokens__subcmd__rm"
                 ;;
+            tctl__subcmd__help__subcmd__trusted__subcmd__cluster,doctor)
+                cmd="tctl__subcmd__help__subcmd__trusted__subcmd__cluster__subcmd__doctor"
+                ;;
             tctl__subcmd__help__subcmd__trusted__subcmd__cluster,map-roles)
                 cmd="tctl__subcmd__help__subcmd__trusted__subcmd__cluster__subcmd__map__subcmd__roles"
                 ;;
@@ -190,11 +193,17 @@ _tctl() {
             tctl__subcmd__tokens__subcmd__help,rm)
                 cmd="tctl__subcmd__tokens__subcmd__help__subcmd__rm"
                 ;;
+            tctl__subcmd__trusted__subcmd__cluster,doctor)
+                cmd="tctl__subcmd__trusted__subcmd__cluster__subcmd__doctor"
+                ;;
             tctl__subcmd__trusted__subcmd__cluster,help)
                 cmd="tctl__subcmd__trusted__subcmd__cluster__subcmd__help"
                 ;;
             tctl__subcmd__trusted__subcmd__cluster,map-roles)
                 cmd="tctl__subcmd__trusted__subcmd__cluster__subcmd__map__subcmd__roles"
+                ;;
+            tctl__subcmd__trusted__subcmd__cluster__subcmd__help,doctor)
+                cmd="tctl__subcmd__trusted__subcmd__cluster__subcmd__help__subcmd__doctor"
                 ;;
             tctl__subcmd__trusted__subcmd__cluster__subcmd__help,help)
                 cmd="tctl__subcmd__trusted__subcmd__cluster__subcmd__help__subcmd__help"
@@ -1549,8 +1558,22 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__help__subcmd__trusted__subcmd__cluster)
-            opts="map-roles"
+            opts="map-roles doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__help__subcmd__trusted__subcmd__cluster__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2291,7 +2314,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__trusted__subcmd__cluster)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help map-roles help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help map-roles doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2379,9 +2402,154 @@ _tctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        tctl__subcmd__trusted__subcmd__cluster__subcmd__help)
-            opts="map-roles help"
+        tctl__subcmd__trusted__subcmd__cluster__subcmd__doctor)
+            opts="-f -c -i -h --file --leaf --roles --format --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -f)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --leaf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --roles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__trusted__subcmd__cluster__subcmd__help)
+            opts="map-roles doctor help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__trusted__subcmd__cluster__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -302,6 +302,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check a trust step by step and say what is wrong and how to fix it: on a leaf, the way to ROOT (DNS, TCP, TLS, the root''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -321,12 +322,34 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'tctl;trusted-cluster;doctor' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'A trusted_cluster YAML file to check before (or instead of) creating it')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'A trusted_cluster YAML file to check before (or instead of) creating it')
+            [CompletionResult]::new('--leaf', '--leaf', [CompletionResultType]::ParameterName, 'On a root: check this leaf (its remote_cluster, CAs, status and tunnels)')
+            [CompletionResult]::new('--roles', '--roles', [CompletionResultType]::ParameterName, 'Remote roles to run through the role map, comma-separated')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Administer this leaf cluster through the root''s proxy, as your root user with the leaf''s role map (needs a tsh login at the root)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'tctl;trusted-cluster;help' {
             [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check a trust step by step and say what is wrong and how to fix it: on a leaf, the way to ROOT (DNS, TCP, TLS, the root''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'tctl;trusted-cluster;help;map-roles' {
+            break
+        }
+        'tctl;trusted-cluster;help;doctor' {
             break
         }
         'tctl;trusted-cluster;help;help' {
@@ -551,9 +574,13 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
         }
         'tctl;help;trusted-cluster' {
             [CompletionResult]::new('map-roles', 'map-roles', [CompletionResultType]::ParameterValue, 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check a trust step by step and say what is wrong and how to fix it: on a leaf, the way to ROOT (DNS, TCP, TLS, the root''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails')
             break
         }
         'tctl;help;trusted-cluster;map-roles' {
+            break
+        }
+        'tctl;help;trusted-cluster;doctor' {
             break
         }
         'tctl;help;auth' {

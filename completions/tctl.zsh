@@ -383,6 +383,27 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+'(--leaf)-f+[A trusted_cluster YAML file to check before (or instead of) creating it]:FILE:_files' \
+'(--leaf)--file=[A trusted_cluster YAML file to check before (or instead of) creating it]:FILE:_files' \
+'--leaf=[On a root\: check this leaf (its remote_cluster, CAs, status and tunnels)]:LEAF:_default' \
+'*--roles=[Remote roles to run through the role map, comma-separated]:ROLES:_default' \
+'--format=[Output format]:FORMAT:((text\:"Lines for people"
+json\:"JSON"))' \
+'-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
+'-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::root -- The root (a stored trusted_cluster; optional when there is one):_default' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_tctl__subcmd__trusted-cluster__subcmd__help_commands" \
@@ -396,6 +417,10 @@ _arguments "${_arguments_options[@]}" : \
         curcontext="${curcontext%:*:*}:tctl-trusted-cluster-help-command-$line[1]:"
         case $line[1] in
             (map-roles)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(doctor)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -729,6 +754,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -1035,8 +1064,14 @@ _tctl__subcmd__help__subcmd__tokens__subcmd__rm_commands() {
 _tctl__subcmd__help__subcmd__trusted-cluster_commands() {
     local commands; commands=(
 'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+'doctor:Check a trust step by step and say what is wrong and how to fix it\: on a leaf, the way to ROOT (DNS, TCP, TLS, the root'\''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails' \
     )
     _describe -t commands 'tctl help trusted-cluster commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__help__subcmd__trusted-cluster__subcmd__doctor_commands] )) ||
+_tctl__subcmd__help__subcmd__trusted-cluster__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl help trusted-cluster doctor commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__help__subcmd__trusted-cluster__subcmd__map-roles_commands] )) ||
 _tctl__subcmd__help__subcmd__trusted-cluster__subcmd__map-roles_commands() {
@@ -1152,17 +1187,29 @@ _tctl__subcmd__tokens__subcmd__rm_commands() {
 _tctl__subcmd__trusted-cluster_commands() {
     local commands; commands=(
 'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+'doctor:Check a trust step by step and say what is wrong and how to fix it\: on a leaf, the way to ROOT (DNS, TCP, TLS, the root'\''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tctl trusted-cluster commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__doctor_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl trusted-cluster doctor commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help_commands] )) ||
 _tctl__subcmd__trusted-cluster__subcmd__help_commands() {
     local commands; commands=(
 'map-roles:Show what remote roles map to under a role_map, and which rule matched (changes nothing)' \
+'doctor:Check a trust step by step and say what is wrong and how to fix it\: on a leaf, the way to ROOT (DNS, TCP, TLS, the root'\''s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'tctl trusted-cluster help commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__doctor_commands] )) ||
+_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl trusted-cluster help doctor commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__trusted-cluster__subcmd__help__subcmd__help_commands] )) ||
 _tctl__subcmd__trusted-cluster__subcmd__help__subcmd__help_commands() {

@@ -91,6 +91,30 @@ pub async fn leaf_statuses(
     Ok(out)
 }
 
+/// The tunnel each live root proxy (its record written within `window`) records for `leaf`:
+/// (proxy ID, up now, last heartbeat).
+pub async fn leaf_tunnels(
+    backend: &Arc<dyn Backend>,
+    leaf: &str,
+    window: Duration,
+) -> Result<Vec<(String, bool, Option<OffsetDateTime>)>, StorageError> {
+    let now = now_ms();
+    let window = window.as_millis() as i64;
+    let mut out = Vec::new();
+    for item in backend.range(STATUS_PREFIX).await? {
+        let Ok(record) = serde_json::from_slice::<StatusRecord>(&item.value) else { continue };
+        if now - record.written_ms > window {
+            continue;
+        }
+        let s = record.leaves.get(leaf);
+        let up = s.is_some_and(|s| s.connected && now - s.last_heartbeat_ms <= window);
+        let beat =
+            s.and_then(|s| OffsetDateTime::from_unix_timestamp_nanos(i128::from(s.last_heartbeat_ms) * 1_000_000).ok());
+        out.push((record.proxy_id, up, beat));
+    }
+    Ok(out)
+}
+
 /// A root proxy, as discovery lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyRecord {
@@ -126,4 +150,66 @@ pub async fn proxy_ids(backend: &Arc<dyn Backend>) -> Result<Vec<String>, Storag
         .filter_map(|item| serde_json::from_slice::<ProxyRecord>(&item.value).ok())
         .map(|p| p.id)
         .collect())
+}
+
+/// One tunnel this leaf's agents hold to a root proxy.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// When it came up.
+    pub since: OffsetDateTime,
+    /// When the agent last sent a heartbeat on it.
+    pub last_heartbeat: OffsetDateTime,
+}
+
+/// What this leaf's agents hold for one root: a tunnel per root proxy, and their last failure.
+#[derive(Debug, Clone, Default)]
+pub struct RootLinks {
+    /// By root proxy ID.
+    pub tunnels: BTreeMap<String, Link>,
+    /// When and why an agent last failed to connect.
+    pub last_error: Option<(OffsetDateTime, String)>,
+}
+
+/// This daemon's tunnel agents as they stand (the leaf's side; the trust doctor reads it). Kept
+/// in memory only: each host knows its own agents.
+#[derive(Debug, Default)]
+pub struct LinkBoard {
+    roots: std::sync::Mutex<HashMap<String, RootLinks>>,
+}
+
+impl LinkBoard {
+    fn with<T>(&self, root: &str, f: impl FnOnce(&mut RootLinks) -> T) -> T {
+        let mut roots = self.roots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(roots.entry(root.to_string()).or_default())
+    }
+
+    /// A tunnel to `proxy` of `root` came up.
+    pub fn up(&self, root: &str, proxy: &str) {
+        let now = OffsetDateTime::now_utc();
+        self.with(root, |r| r.tunnels.insert(proxy.to_string(), Link { since: now, last_heartbeat: now }));
+    }
+
+    /// A heartbeat went out on it.
+    pub fn beat(&self, root: &str, proxy: &str) {
+        self.with(root, |r| {
+            if let Some(link) = r.tunnels.get_mut(proxy) {
+                link.last_heartbeat = OffsetDateTime::now_utc();
+            }
+        });
+    }
+
+    /// It ended.
+    pub fn down(&self, root: &str, proxy: &str) {
+        self.with(root, |r| r.tunnels.remove(proxy));
+    }
+
+    /// An agent failed to connect to `root`.
+    pub fn failed(&self, root: &str, why: &str) {
+        self.with(root, |r| r.last_error = Some((OffsetDateTime::now_utc(), why.to_string())));
+    }
+
+    /// What the agents hold for `root` now.
+    pub fn get(&self, root: &str) -> RootLinks {
+        self.roots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(root).cloned().unwrap_or_default()
+    }
 }

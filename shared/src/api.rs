@@ -291,6 +291,78 @@ pub struct ValidateTrustedClusterRequest {
     pub cas: Vec<crate::resource::CertAuthority>,
 }
 
+/// `POST /webapi/trustedclusters/check` on the root: a leaf's trust doctor asks, storing nothing,
+/// whether the root trusts it and, with a token, whether a validation would pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustCheckRequest {
+    /// The leaf cluster's name.
+    pub leaf_cluster: String,
+    /// The leaf's public host CA keys (OpenSSH), as it would send them.
+    pub host_keys: Vec<String>,
+    /// The join token the leaf's `trusted_cluster` holds, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// The root's answer to a [`TrustCheckRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustCheckResponse {
+    /// The root cluster's name.
+    pub root_cluster: String,
+    /// Whether a `remote_cluster` of that name holds these host CA keys here.
+    pub trusted: bool,
+    /// The token's state (`valid until ...`, `unknown or expired`), when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// With a valid token: why a validation would fail (a name taken by another leaf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+}
+
+/// `POST /webapi/trustedclusters/doctor` (leaf) and `POST /webapi/remoteclusters/doctor` (root):
+/// what the trust doctor is to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DoctorRequest {
+    /// The stored `trusted_cluster` (leaf) or `remote_cluster` (root) to check; on a leaf with
+    /// one trust it may be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A `trusted_cluster` not stored (yet): checked as the leaf would use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<crate::resource::TrustedCluster>,
+    /// Remote roles to run through the role map.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// One check of the trust doctor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorCheck {
+    /// What was checked (`web tls`, `tunnel ssh`, ...).
+    pub check: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// A concern that does not fail the check (e.g. `--insecure` in use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// What to do about a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The trust doctor's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorReport {
+    /// The cluster that ran the checks.
+    pub cluster: String,
+    /// The other side of the trust.
+    pub peer: String,
+    /// The checks, in the order they ran.
+    pub checks: Vec<DoctorCheck>,
+}
+
 /// The root's answer: its public CAs (user, host, tls).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidateTrustedClusterResponse {

@@ -132,6 +132,35 @@ pub enum TrustedClusterCommand {
         #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
     },
+    /// Check a trust step by step and say what is wrong and how to fix it: on a leaf, the way to
+    /// ROOT (DNS, TCP, TLS, the root's answers, the tunnel login, the tunnels, the role map); on
+    /// a root, with --leaf, its view of that leaf. Exits non-zero when a check fails.
+    Doctor {
+        /// The root (a stored trusted_cluster; optional when there is one).
+        #[arg(conflicts_with_all = ["file", "leaf"])]
+        root: Option<String>,
+        /// A trusted_cluster YAML file to check before (or instead of) creating it.
+        #[arg(short = 'f', long, conflicts_with = "leaf", value_hint = clap::ValueHint::FilePath)]
+        file: Option<std::path::PathBuf>,
+        /// On a root: check this leaf (its remote_cluster, CAs, status and tunnels).
+        #[arg(long)]
+        leaf: Option<String>,
+        /// Remote roles to run through the role map, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+/// Output formats of reports.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Lines for people.
+    Text,
+    /// JSON.
+    Json,
 }
 
 /// Parses `KIND[/NAME]`, and offers the kinds to shell completion.

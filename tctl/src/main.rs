@@ -75,6 +75,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trust::map_roles_stored(&client, name.as_deref(), &roles).await
         }
         Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: Some(_), .. }) => Ok(()),
+        Command::TrustedCluster(TrustedClusterCommand::Doctor { root, file, leaf, roles, format }) => {
+            trust::doctor(&client, trust::DoctorTarget { root, file, leaf }, roles, format).await
+        }
         Command::Auth(AuthCommand::Export { ca_type }) => authcmd::export(&client, ca_type).await,
         Command::Auth(AuthCommand::Sign { user, out, ttl }) => authcmd::sign(&client, &creds, &user, &out, &ttl).await,
         Command::Auth(AuthCommand::Rotate { ca_type, manual, phase, grace_period }) => {

@@ -1,5 +1,6 @@
 //! `tctl trusted-cluster map-roles`: what a role_map does to given remote roles, rule by rule,
 //! from a YAML file (no cluster needed) or from a stored trusted cluster. It changes nothing.
+//! `tctl trusted-cluster doctor`: the daemon's checks of a trust, one line each.
 
 use std::path::Path;
 
@@ -63,6 +64,67 @@ fn print_mapping(cluster: &str, rules: &[RoleMapRule], roles: &[String]) -> Resu
     match map.map(roles) {
         Ok(mapped) => println!("Users with roles [{}] get: {}", roles.join(", "), mapped.join(", ")),
         Err(e) => println!("Users with roles [{}] get nothing: {e}", roles.join(", ")),
+    }
+    Ok(())
+}
+
+/// What `tctl trusted-cluster doctor` checks.
+pub struct DoctorTarget {
+    /// A stored trusted cluster (leaf side).
+    pub root: Option<String>,
+    /// A trusted_cluster file (leaf side, not stored).
+    pub file: Option<std::path::PathBuf>,
+    /// A remote cluster (root side).
+    pub leaf: Option<String>,
+}
+
+/// Runs the doctor on the daemon and prints its report; fails when a check failed.
+pub async fn doctor(
+    client: &ApiClient,
+    target: DoctorTarget,
+    roles: Vec<String>,
+    format: crate::cli::ReportFormat,
+) -> Result<()> {
+    use tether_shared::api::{DoctorReport, DoctorRequest};
+    let report: DoctorReport = if let Some(leaf) = target.leaf {
+        let req = DoctorRequest { name: Some(leaf), resource: None, roles };
+        client.post("/webapi/remoteclusters/doctor", &req).await?
+    } else {
+        let resource = match &target.file {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+                let found = parse_resources(&file.display().to_string(), &text)
+                    .map_err(anyhow::Error::msg)?
+                    .into_iter()
+                    .find_map(|r| match r {
+                        Resource::TrustedCluster(tc) => Some(tc),
+                        _ => None,
+                    });
+                Some(found.with_context(|| format!("{}: no trusted_cluster resource in the file", file.display()))?)
+            }
+            None => None,
+        };
+        let req = DoctorRequest { name: target.root, resource, roles };
+        client.post("/webapi/trustedclusters/doctor", &req).await?
+    };
+    let failed = report.checks.iter().filter(|c| !c.ok).count();
+    match format {
+        crate::cli::ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        crate::cli::ReportFormat::Text => {
+            println!("Trust between {} (here) and {}:", report.cluster, report.peer);
+            for c in &report.checks {
+                println!("{} {}: {}", if c.ok { "✓" } else { "✗" }, c.check, c.detail);
+                if let Some(w) = &c.warning {
+                    println!("    warning: {w}");
+                }
+                if let Some(fix) = &c.fix {
+                    println!("    fix: {fix}");
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} checks failed", report.checks.len());
     }
     Ok(())
 }

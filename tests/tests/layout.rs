@@ -76,7 +76,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     ),
     ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "renew", "service"]),
     ("proxy", &["dial", "tunnel", "relay"]),
-    ("web", &["ratelimit", "leaf", "handlers"]),
+    ("web", &["ratelimit", "leaf", "answer", "trust_routes", "handlers"]),
     ("server", &["config", "process"]),
     ("cli", &["pipe", "profile", "table"]),
     ("tsh", &["stdio", "handler", "forward", "ssh", "cli", "context", "clusters", "login", "multi", "nodes", "scp"]),

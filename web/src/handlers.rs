@@ -9,70 +9,22 @@ use tether_audit::{Event, Outcome};
 
 use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tether_shared::api::{
-    AuditEvent, ClusterInfo, CreateTokenRequest, CreateUserRequest, ErrorBody, InviteResponse, JoinRequest,
-    JoinResponse, LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo, TunnelsInfo,
+    AuditEvent, ClusterInfo, CreateTokenRequest, CreateUserRequest, InviteResponse, JoinRequest, JoinResponse,
+    LoginRequest, LoginResponse, NodeTrustState, PingResponse, SignRequest, TokenInfo, TunnelsInfo,
     ValidateTrustedClusterRequest, ValidateTrustedClusterResponse, WhoAmI,
 };
-use tether_shared::identity::Identity;
 use tether_shared::resource::{Kind, Resource, parse_resources};
 
+use super::answer::{ApiError, Shared, caller, json_body, rejection};
+use super::trust_routes::{
+    NodesQuery, check_trust, forward_to_leaf, list_all_nodes, remote_doctor, trust_doctor, with_labels,
+};
 use super::{MAX_BODY_BYTES, Peer, WebState};
 use tether_auth::AuthError;
-
-type Shared = State<Arc<WebState>>;
-
-/// An auth service error as the web API answers it: the HTTP status its variant maps to, and
-/// `{"error": "..."}` (a newtype, since both the error and axum's trait live in other crates).
-#[derive(Debug)]
-pub struct ApiError(pub AuthError);
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        ApiError(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let ApiError(error) = self;
-        let status = match &error {
-            AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AuthError::NotFound(_) => StatusCode::NOT_FOUND,
-            AuthError::Conflict(_) => StatusCode::CONFLICT,
-            AuthError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AuthError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Internal { .. } | AuthError::Sealed(_) => {
-                tracing::error!("web: {}", error.chain());
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        let retry_after = match &error {
-            AuthError::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        };
-        let mut response = (status, Json(ErrorBody { error: error.to_string() })).into_response();
-        if let Some(wait) = retry_after {
-            // Whole seconds, rounded up, at least 1 (RFC 9110's delay-seconds).
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs.max(1)));
-        }
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The rest of the body is never read: tell the client not to reuse the connection.
-            response
-                .headers_mut()
-                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
-        }
-        response
-    }
-}
 
 /// Builds the router.
 pub fn router(state: Arc<WebState>) -> Router {
@@ -93,6 +45,9 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/nodes/trust", get(node_trust))
         .route("/webapi/events", get(events))
         .route("/webapi/trustedclusters/validate", post(validate_trusted_cluster))
+        .route("/webapi/trustedclusters/check", post(check_trust))
+        .route("/webapi/trustedclusters/doctor", post(trust_doctor))
+        .route("/webapi/remoteclusters/doctor", post(remote_doctor))
         .route("/webapi/clusters", get(list_clusters))
         .route("/webapi/clusters/{cluster}/webapi/{*rest}", axum::routing::any(forward_to_leaf))
         .route("/webapi/nodes", get(list_nodes))
@@ -108,15 +63,6 @@ pub fn router(state: Arc<WebState>) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-fn caller(peer: &Peer) -> Result<&Identity, AuthError> {
-    peer.identity.as_ref().ok_or_else(|| match &peer.refused {
-        Some(why) => AuthError::Forbidden(why.clone()),
-        None => AuthError::Unauthorized(
-            "this call needs a client certificate: log in with tsh login, or use tctl -i".into(),
-        ),
-    })
 }
 
 async fn ping(State(state): Shared) -> Json<PingResponse> {
@@ -218,20 +164,6 @@ async fn delete_resource(
         state.tunnels.drop_cluster(&name).await;
     }
     Ok(Json(vec![done]))
-}
-
-/// Reads a JSON body, turning a rejection into a 400 (or 413) with serde's message.
-fn json_body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, AuthError> {
-    body.map(|Json(v)| v).map_err(|e| rejection(e.status(), e.body_text()))
-}
-
-/// Maps an extractor rejection to our error shape (413 for an oversized body).
-fn rejection(status: StatusCode, text: String) -> AuthError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        AuthError::TooLarge(format!("the request is larger than the {} KiB limit", MAX_BODY_BYTES / 1024))
-    } else {
-        AuthError::BadRequest(text)
-    }
 }
 
 async fn add_token(
@@ -409,25 +341,6 @@ async fn list_clusters(
     Ok(Json(state.auth.resources().clusters_for(who, peer.remote_roles.is_some(), state.offline_window).await?))
 }
 
-#[derive(Deserialize)]
-struct NodesQuery {
-    /// `k=v,k2=v2`: only nodes with all these labels.
-    #[serde(default)]
-    labels: Option<String>,
-}
-
-impl NodesQuery {
-    fn wanted(&self) -> Result<tether_shared::labels::Labels, AuthError> {
-        let text = self.labels.as_deref().unwrap_or("");
-        tether_shared::labels::parse_label_list(text).map_err(|e| AuthError::BadRequest(format!("labels: {e}")))
-    }
-}
-
-/// Keeps the nodes that carry every `wanted` label.
-fn with_labels(nodes: Vec<Resource>, wanted: &tether_shared::labels::Labels) -> Vec<Resource> {
-    nodes.into_iter().filter(|n| wanted.iter().all(|(k, v)| n.metadata().labels.get(k) == Some(v))).collect()
-}
-
 async fn list_nodes(
     State(state): Shared,
     Extension(peer): Extension<Peer>,
@@ -435,141 +348,6 @@ async fn list_nodes(
 ) -> Result<Json<Vec<Resource>>, ApiError> {
     let wanted = query.wanted()?;
     Ok(Json(with_labels(state.auth.resources().nodes_for(caller(&peer)?).await?, &wanted)))
-}
-
-/// `GET /webapi/nodes/all` (`tsh ls --all`): this cluster's nodes and those of every leaf the
-/// caller's roles allow, each leaf asked in parallel through its tunnel with the caller's
-/// leaf-bound identity; a leaf that is offline or slow is reported, never waited for beyond
-/// [`crate::leaf::LIST_TIMEOUT`].
-async fn list_all_nodes(
-    State(state): Shared,
-    Extension(peer): Extension<Peer>,
-    Query(query): Query<NodesQuery>,
-) -> Result<Json<Vec<tether_shared::api::ClusterNodes>>, ApiError> {
-    use tether_shared::api::ClusterNodes;
-    let who = caller(&peer)?;
-    let wanted = query.wanted()?;
-    let local = with_labels(state.auth.resources().nodes_for(who).await?, &wanted);
-    let mut out = vec![ClusterNodes {
-        cluster: state.auth.cluster_name().to_string(),
-        status: "online".into(),
-        error: None,
-        nodes: local,
-    }];
-    // A user of a trusted cluster sees this cluster only, as in `GET /webapi/clusters`.
-    if peer.remote_roles.is_some() {
-        return Ok(Json(out));
-    }
-    let delegation = Arc::new(state.auth.trust().delegation(who).await?);
-    let path = match &query.labels {
-        Some(l) => format!("/webapi/nodes?labels={}", tether_shared::api::query_value(l)),
-        None => "/webapi/nodes".to_string(),
-    };
-    let leaves: Vec<String> = delegation.allowed().map(|rc| rc.metadata.name.clone()).collect();
-    let mut asks = tokio::task::JoinSet::new();
-    let gate = Arc::new(tokio::sync::Semaphore::new(crate::leaf::FANOUT));
-    for leaf in leaves {
-        let (state, delegation, path, gate) = (state.clone(), delegation.clone(), path.clone(), gate.clone());
-        asks.spawn(async move {
-            let _slot = gate.acquire_owned().await;
-            let req = crate::leaf::LeafRequest {
-                method: hyper::Method::GET,
-                path,
-                content_type: None,
-                body: hyper::body::Bytes::new(),
-            };
-            let answer = state.leaves.call(&delegation, &leaf, req, peer.addr, crate::leaf::LIST_TIMEOUT).await;
-            leaf_nodes(leaf, answer)
-        });
-    }
-    while let Some(done) = asks.join_next().await {
-        if let Ok(row) = done {
-            out.push(row);
-        }
-    }
-    if let Some(leaves) = out.get_mut(1..) {
-        leaves.sort_by(|a, b| a.cluster.cmp(&b.cluster));
-    }
-    Ok(Json(out))
-}
-
-/// One leaf's row of `GET /webapi/nodes/all` from its answer.
-fn leaf_nodes(
-    cluster: String,
-    answer: Result<crate::leaf::LeafAnswer, crate::leaf::LeafError>,
-) -> tether_shared::api::ClusterNodes {
-    use crate::leaf::LeafError;
-    let failed = |status: &str, error: String| tether_shared::api::ClusterNodes {
-        cluster: cluster.clone(),
-        status: status.into(),
-        error: Some(error),
-        nodes: Vec::new(),
-    };
-    match answer {
-        Ok(a) if a.status.is_success() => match serde_json::from_slice::<Vec<Resource>>(&a.body) {
-            Ok(nodes) => tether_shared::api::ClusterNodes { cluster, status: "online".into(), error: None, nodes },
-            Err(e) => failed("error", format!("unexpected answer: {e}")),
-        },
-        Ok(a) => failed("error", leaf_error_text(&a.body, a.status)),
-        Err(LeafError::Unreachable { cause, .. }) if cause.contains("offline") => failed("offline", cause),
-        Err(e) => failed("error", e.to_string()),
-    }
-}
-
-/// The `error` of a leaf's `{"error": ...}` answer, or its status and text.
-fn leaf_error_text(body: &[u8], status: StatusCode) -> String {
-    serde_json::from_slice::<ErrorBody>(body)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| format!("HTTP {status}: {}", String::from_utf8_lossy(body).trim()))
-}
-
-/// `ANY /webapi/clusters/LEAF/webapi/...` (`tctl --cluster=LEAF`): the call, forwarded to the
-/// leaf's web API with the caller's leaf-bound identity. The leaf decides with its RBAC over the
-/// mapped roles and audits; this cluster audits `leaf.call` with the leaf's status.
-async fn forward_to_leaf(
-    State(state): Shared,
-    Extension(peer): Extension<Peer>,
-    Path((cluster, rest)): Path<(String, String)>,
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let who = caller(&peer)?;
-    let path = match uri.query() {
-        Some(q) => format!("/webapi/{rest}?{q}"),
-        None => format!("/webapi/{rest}"),
-    };
-    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let req = crate::leaf::LeafRequest { method: method.clone(), path: path.clone(), content_type, body };
-    let result = async {
-        let delegation = state.auth.trust().delegation(who).await?;
-        state.leaves.call(&delegation, &cluster, req, peer.addr, crate::leaf::CALL_TIMEOUT).await
-    }
-    .await;
-    let (status, error) = match &result {
-        Ok(a) if a.status.is_success() => (a.status.as_u16(), None),
-        Ok(a) => (a.status.as_u16(), Some(leaf_error_text(&a.body, a.status))),
-        Err(e) => (0, Some(e.to_string())),
-    };
-    state.auth.audit().emit(
-        Event::LeafCall,
-        Outcome::of(error.is_none()),
-        &who.user,
-        serde_json::json!({"leaf_cluster": cluster, "method": method.as_str(), "path": path, "status": status, "error": error}),
-    );
-    match result {
-        Ok(a) if a.status.is_success() => {
-            let ct = a.content_type.unwrap_or_else(|| "application/json".into());
-            Ok((a.status, [(axum::http::header::CONTENT_TYPE, ct)], a.body).into_response())
-        }
-        Ok(a) => {
-            let text = format!("cluster {cluster}: {}", leaf_error_text(&a.body, a.status));
-            Ok((a.status, Json(ErrorBody { error: text })).into_response())
-        }
-        Err(crate::leaf::LeafError::Refused(e)) => Err(ApiError(e)),
-        Err(e) => Ok((StatusCode::BAD_GATEWAY, Json(ErrorBody { error: e.to_string() })).into_response()),
-    }
 }
 
 async fn whoami(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<WhoAmI>, ApiError> {

@@ -14,9 +14,11 @@
 //! validation, node join) are rate limited per source; both answer 429 with `Retry-After`.
 //! [`serve`] returns when the shutdown signal fires and requests in flight are answered.
 
+mod answer;
 mod handlers;
 pub mod leaf;
 pub mod ratelimit;
+mod trust_routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -207,7 +209,7 @@ impl Drop for InFlightGuard<'_> {
 /// An error response with `Retry-After`, for a request refused by a limit.
 fn too_many(why: String, retry_after: Duration) -> axum::response::Response {
     use axum::response::IntoResponse;
-    handlers::ApiError(tether_auth::AuthError::RateLimited { message: why, retry_after }).into_response()
+    answer::ApiError(tether_auth::AuthError::RateLimited { message: why, retry_after }).into_response()
 }
 
 /// Serves the web API on `listener` until `shutdown` turns true, then lets requests in flight
@@ -277,7 +279,7 @@ async fn serve_connection(
             {
                 use axum::response::IntoResponse;
                 let why = format!("the trust in cluster {cluster} was disabled or removed");
-                return Ok(handlers::ApiError(tether_auth::AuthError::Forbidden(why)).into_response());
+                return Ok(answer::ApiError(tether_auth::AuthError::Forbidden(why)).into_response());
             }
             router.oneshot(req.map(axum::body::Body::new)).await
         }
@@ -304,4 +306,5 @@ async fn serve_connection(
 
 /// Endpoints that take no client certificate and check a secret (password, invite, join or
 /// trust token): rate limited per source address.
-const UNAUTHENTICATED_PATHS: &[&str] = &["/webapi/login", "/webapi/trustedclusters/validate", "/webapi/nodes/join"];
+const UNAUTHENTICATED_PATHS: &[&str] =
+    &["/webapi/login", "/webapi/trustedclusters/validate", "/webapi/trustedclusters/check", "/webapi/nodes/join"];

@@ -245,6 +245,16 @@ impl Trust {
     }
 
     /// Whether outbound calls to a root skip HTTPS verification (`tether start --insecure`).
+    pub fn insecure(&self) -> bool {
+        self.insecure.load(Ordering::Relaxed)
+    }
+
+    /// What this daemon's tunnel agents hold, per root.
+    pub fn links(&self) -> &crate::tunnel_status::LinkBoard {
+        &self.links
+    }
+
+    /// Whether outbound calls to a root skip HTTPS verification (`tether start --insecure`).
     pub fn set_insecure(&self, insecure: bool) {
         self.insecure.store(insecure, Ordering::Relaxed);
     }

@@ -10,6 +10,7 @@
 //! back. Every failure stores nothing.
 
 mod delegate;
+pub mod doctor;
 mod identify;
 mod leaf;
 mod root;
@@ -73,12 +74,20 @@ pub struct Trust {
     tokens: Arc<Tokens>,
     /// Outbound calls to a root skip HTTPS verification (`tether start --insecure`).
     insecure: std::sync::atomic::AtomicBool,
+    /// What this daemon's tunnel agents hold (leaf side).
+    links: super::tunnel_status::LinkBoard,
 }
 
 impl Trust {
     /// Trust over the other parts.
     pub fn new(core: Arc<Core>, authority: Arc<Authority>, tokens: Arc<Tokens>) -> Self {
-        Trust { core, authority, tokens, insecure: std::sync::atomic::AtomicBool::new(false) }
+        Trust {
+            core,
+            authority,
+            tokens,
+            insecure: std::sync::atomic::AtomicBool::new(false),
+            links: super::tunnel_status::LinkBoard::default(),
+        }
     }
 }
 

@@ -282,6 +282,7 @@ impl Pool {
                 }
                 Ok(Outcome::Stopped) => break,
                 Err(e) => {
+                    self.auth.trust().links().failed(&self.target.root, &e);
                     if !failing {
                         tracing::warn!(root = %self.target.root, addr = %self.target.tunnel_addr, "tunnel: {e}; retrying");
                     } else {
@@ -386,6 +387,8 @@ impl Pool {
             return Ok(Outcome::Duplicate);
         }
         tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: connected");
+        let links = self.auth.trust().links();
+        links.up(&self.target.root, &proxy_id);
         let beat = Control::Heartbeat { version: tether_shared::VERSION.to_string() }.line();
         let mut ticker = tokio::time::interval(heartbeat);
         // This leaf's CAs, now and after each of their rotation phases (for a root that reads them).
@@ -409,12 +412,14 @@ impl Pool {
                     }
                     tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: replacing a connection after {} transports", self.recycle_after);
                     self.lock().claimed.remove(&proxy_id);
+                    links.down(&self.target.root, &proxy_id);
                     return Ok(Outcome::Retired(Retiring { handle, _control: Box::new((read, write)), transports: counts }));
                 }
                 _ = ticker.tick() => {
                     if write.write_all(beat.as_bytes()).await.is_err() {
                         break Outcome::Served;
                     }
+                    links.beat(&self.target.root, &proxy_id);
                 }
                 line = read_line(&mut read) => match line {
                     Ok(Some(line)) => match serde_json::from_str::<Control>(&line) {
@@ -444,6 +449,7 @@ impl Pool {
             }
         };
         self.lock().claimed.remove(&proxy_id);
+        links.down(&self.target.root, &proxy_id);
         let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
         tracing::info!(root = %self.target.root, proxy = %proxy_id, "tunnel: disconnected");
         Ok(outcome)

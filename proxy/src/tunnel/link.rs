@@ -72,6 +72,94 @@ pub(super) fn client_config() -> Arc<russh::client::Config> {
     Arc::new(config)
 }
 
+/// Whether `key` is the host certificate of a proxy of `root`, from one of `host_cas` (or a key
+/// they endorsed: a root whose host CA rotated while this leaf was away vouches for the new key
+/// with the old one; its CAs follow over the tunnel).
+fn root_proxy_verdict(
+    key: &russh::keys::PublicKeyOrCertificate,
+    root: &str,
+    host_cas: &[PublicKey],
+) -> Result<(), String> {
+    let now = std::time::SystemTime::now();
+    let cas = match key {
+        russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
+            tether_shared::endorse::reach(cert, root, host_cas, now)
+        }
+        russh::keys::PublicKeyOrCertificate::PublicKey { .. } => host_cas.to_vec(),
+    };
+    let host = tether_shared::ssh_cert::verify_server_key(key, &cas, root, now)?;
+    // A proxy of the root, not one of its nodes (same host CA).
+    if host.host_id == tether_auth::proxy_host_id(root) {
+        Ok(())
+    } else {
+        Err(format!("host {:?} is not a proxy of cluster {root}", host.host_id))
+    }
+}
+
+/// Why the trust doctor's tunnel login did not pass.
+pub(super) enum ProbeError {
+    /// The server's host certificate is not a proxy of the root's.
+    Untrusted(String),
+    /// The root refused the leaf's host certificate.
+    Refused,
+    /// The connection or handshake failed.
+    Failed(String),
+}
+
+/// The trust doctor's SSH handler: checks the root's host certificate, nothing more.
+struct ProbeHandler {
+    root: String,
+    host_cas: Vec<PublicKey>,
+    refusal: Arc<Mutex<Option<String>>>,
+}
+
+impl russh::client::Handler for ProbeHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        match root_proxy_verdict(key, &self.root, &self.host_cas) {
+            Ok(()) => Ok(true),
+            Err(why) => {
+                if let Ok(mut r) = self.refusal.lock() {
+                    *r = Some(why);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Logs in to the root's tunnel listener over `tcp` as this leaf's agents do (a fresh key, a
+/// host certificate from this leaf's host CA), then hangs up before opening a control channel,
+/// so the root registers no tunnel.
+pub(super) async fn probe_login(
+    auth: &AuthService,
+    tcp: tokio::net::TcpStream,
+    root: &str,
+    host_cas: Vec<PublicKey>,
+) -> Result<(), ProbeError> {
+    let leaf = auth.cluster_name().to_string();
+    let key = tether_shared::ssh_cert::generate_ed25519_key().map_err(|e| ProbeError::Failed(e.to_string()))?;
+    let cert = auth
+        .authority()
+        .proxy_host_cert(key.public_key(), vec![leaf.clone()])
+        .map_err(|e| ProbeError::Failed(e.to_string()))?;
+    let refusal = Arc::new(Mutex::new(None));
+    let handler = ProbeHandler { root: root.to_string(), host_cas, refusal: refusal.clone() };
+    let mut handle = russh::client::connect_stream(client_config(), tcp, handler).await.map_err(|e| {
+        match refusal.lock().ok().and_then(|r| r.clone()) {
+            Some(why) => ProbeError::Untrusted(why),
+            None => ProbeError::Failed(format!("SSH handshake failed: {e}")),
+        }
+    })?;
+    let login = handle
+        .authenticate_openssh_cert(&leaf, Arc::new(key), cert)
+        .await
+        .map_err(|e| ProbeError::Failed(format!("login failed: {e}")))?;
+    let _ = handle.disconnect(russh::Disconnect::ByApplication, "trust doctor", "en").await;
+    if login.success() { Ok(()) } else { Err(ProbeError::Refused) }
+}
+
 /// The agent's SSH client side: checks the root's host certificate and serves transports.
 pub(super) struct AgentHandler {
     pub(super) root: String,
@@ -91,25 +179,7 @@ impl russh::client::Handler for AgentHandler {
     type Error = russh::Error;
 
     async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let verdict = {
-            // A root whose host CA rotated while this leaf was away vouches for the new key
-            // with the old one; its CAs follow over the tunnel.
-            let cas = match key {
-                russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
-                    tether_shared::endorse::reach(cert, &self.root, &self.host_cas, std::time::SystemTime::now())
-                }
-                russh::keys::PublicKeyOrCertificate::PublicKey { .. } => self.host_cas.clone(),
-            };
-            tether_shared::ssh_cert::verify_server_key(key, &cas, &self.root, std::time::SystemTime::now())
-        }
-        .and_then(|host| {
-            // A proxy of the root, not one of its nodes (same host CA).
-            if host.host_id == tether_auth::proxy_host_id(&self.root) {
-                Ok(())
-            } else {
-                Err(format!("host {:?} is not a proxy of cluster {}", host.host_id, self.root))
-            }
-        });
+        let verdict = root_proxy_verdict(key, &self.root, &self.host_cas);
         match verdict {
             Ok(()) => Ok(true),
             Err(why) => {

@@ -17,9 +17,11 @@
 //! Layout: `registry.rs` (the root's live tunnels and heartbeats), `server.rs` (the root's
 //! listener), `agent.rs` (the leaf's agent pools; `link.rs` one agent connection's client side;
 //! `transport.rs` one transport on them; tunnel status and proxy discovery in storage are
-//! `tether_auth::tunnel_status`), `flow.rs` (per-transport flow control).
+//! `tether_auth::tunnel_status`), `flow.rs` (per-transport flow control), `doctor.rs` (the
+//! leaf's trust doctor: each step of the agents' way to the root, checked).
 
 pub mod agent;
+pub mod doctor;
 pub mod flow;
 mod link;
 pub mod registry;
