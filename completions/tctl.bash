@@ -1787,12 +1787,16 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__status)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
+            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -2136,12 +2140,16 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__tokens__subcmd__ls)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
+            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -3065,12 +3073,16 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__ls)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help"
+            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --cluster --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then

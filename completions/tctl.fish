@@ -66,13 +66,15 @@ complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l format -d 'Output format' -r -f -a "text\t'Lines for people'
+json\t'JSON'"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
@@ -114,13 +116,15 @@ complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcom
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l format -d 'Output format' -r -f -a "text\t'Lines for people'
+json\t'JSON'"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and __fish_seen_subcommand_from rm" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
@@ -165,13 +169,15 @@ complete -c tctl -n "__fish_tctl_using_subcommand update" -l proxy -d 'The proxy
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand update" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand update" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand status" -l format -d 'Output format' -r -f -a "text\t'Lines for people'
+json\t'JSON'"
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand status" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand status" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tctl -n "__fish_tctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles doctor help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles doctor help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand trusted-cluster; and not __fish_seen_subcommand_from map-roles doctor help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F

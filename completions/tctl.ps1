@@ -82,6 +82,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;users;ls' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
@@ -90,8 +91,8 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Administer this leaf cluster through the root''s proxy, as your root user with the leaf''s role map (needs a tsh login at the root)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tctl;users;rm' {
@@ -177,6 +178,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;tokens;ls' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
@@ -185,8 +187,8 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Administer this leaf cluster through the root''s proxy, as your root user with the leaf''s role map (needs a tsh login at the root)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tctl;tokens;rm' {
@@ -278,6 +280,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;status' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
@@ -286,8 +289,8 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Administer this leaf cluster through the root''s proxy, as your root user with the leaf''s role map (needs a tsh login at the root)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'tctl;trusted-cluster' {

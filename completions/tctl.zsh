@@ -77,6 +77,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
+'--format=[Output format]:FORMAT:((text\:"Lines for people"
+json\:"JSON"))' \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
@@ -85,8 +87,8 @@ _arguments "${_arguments_options[@]}" : \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
 '--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (rm)
@@ -201,6 +203,8 @@ node\:"A node joining"))' \
 ;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
+'--format=[Output format]:FORMAT:((text\:"Lines for people"
+json\:"JSON"))' \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
@@ -209,8 +213,8 @@ _arguments "${_arguments_options[@]}" : \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
 '--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (rm)
@@ -332,6 +336,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (status)
 _arguments "${_arguments_options[@]}" : \
+'--format=[Output format]:FORMAT:((text\:"Lines for people"
+json\:"JSON"))' \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
@@ -340,8 +346,8 @@ _arguments "${_arguments_options[@]}" : \
 '--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
 '--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
 '--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (trusted-cluster)

@@ -1097,12 +1097,16 @@ _tsh() {
             return 0
             ;;
         tsh__subcmd__status)
-            opts="-i -h --proxy --user --insecure --identity --debug --help"
+            opts="-i -h --format --proxy --user --insecure --identity --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -65,6 +65,8 @@ complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s i -l identity -d 'U
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -l debug -d 'Print what tsh does, step by step with the time since it started, on stderr'
 complete -c tsh -n "__fish_tsh_using_subcommand clusters" -s h -l help -d 'Print help'
+complete -c tsh -n "__fish_tsh_using_subcommand status" -l format -d 'Output format' -r -f -a "text\t''
+json\t''"
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l proxy -d 'The proxy\'s web address, host[:port] (port 3080 when left out)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -l user -d 'The user name (default: the local user)' -r
 complete -c tsh -n "__fish_tsh_using_subcommand status" -s i -l identity -d 'Use an identity file (from `tctl auth sign`) instead of the logged-in profile' -r -F

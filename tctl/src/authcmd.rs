@@ -26,8 +26,22 @@ async fn cert_authorities(client: &ApiClient) -> Result<Vec<tether_shared::resou
 /// `tctl status`: the cluster, and for each of its CAs (then those of its trusted and remote
 /// clusters) the rotation phase and the fingerprints of the keys that sign and of those only
 /// trusted, and when the automatic mode moves next.
-pub async fn status(client: &ApiClient) -> Result<()> {
+pub async fn status(client: &ApiClient, format: crate::cli::ReportFormat) -> Result<()> {
     let ping = client.ping().await?;
+    if format == crate::cli::ReportFormat::Json {
+        let mut cas = cert_authorities(client).await?;
+        cas.sort_by_key(|ca| {
+            (ca.spec.cluster_name != ping.cluster_name, ca.spec.cluster_name.clone(), ca.spec.ca_type)
+        });
+        let doc = serde_json::json!({
+            "cluster": ping.cluster_name,
+            "version": ping.server_version,
+            "proxy": client.addr(),
+            "cert_authorities": cas,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
     println!("Cluster  {}", ping.cluster_name);
     println!("Version  {}", ping.server_version);
     println!("Proxy    {}", client.addr());

@@ -98,7 +98,11 @@ pub enum Command {
         set_labels: String,
     },
     /// Show the cluster and its certificate authorities.
-    Status,
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Trusted cluster tools.
     #[command(subcommand, name = "trusted-cluster")]
     TrustedCluster(TrustedClusterCommand),
@@ -154,7 +158,8 @@ pub enum TrustedClusterCommand {
     },
 }
 
-/// Output formats of reports.
+/// Output formats of listings and reports (JSON: always an array or one object, as documented
+/// per command).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     /// Lines for people.
@@ -202,7 +207,11 @@ pub enum UsersCommand {
         logins: Vec<String>,
     },
     /// List users.
-    Ls,
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Delete a user.
     Rm {
         /// The user's name.
@@ -241,7 +250,11 @@ pub enum TokensCommand {
         labels: Option<String>,
     },
     /// List join tokens.
-    Ls,
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Delete a join token (the whole token or the hint `tokens ls` shows).
     Rm {
         /// The token.

@@ -70,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get { resource, format } => resources::get(&client, &resource, format).await,
         Command::Rm { resource } => resources::rm(&client, &resource).await,
         Command::Update { resource, set_labels } => resources::update(&client, &resource, &set_labels).await,
-        Command::Status => authcmd::status(&client).await,
+        Command::Status { format } => authcmd::status(&client, format).await,
         Command::TrustedCluster(TrustedClusterCommand::MapRoles { file: None, name, roles }) => {
             trust::map_roles_stored(&client, name.as_deref(), &roles).await
         }

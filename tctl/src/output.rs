@@ -10,6 +10,14 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     tether_cli::table::render(header, rows)
 }
 
+/// `2026-12-06 13:11:23 UTC (42s ago)`: a time in the past, to the second.
+pub fn time_cell(at: OffsetDateTime) -> String {
+    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let when = at.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default();
+    let ago = (OffsetDateTime::now_utc() - at).whole_seconds().max(0) as u64;
+    format!("{when} ({} ago)", tether_shared::duration::GoDuration(std::time::Duration::from_secs(ago)))
+}
+
 /// `28 Apr 22 19:19 UTC (4m48s)`; `never` for no expiry.
 pub fn expiry_cell(expires: Option<OffsetDateTime>) -> String {
     let Some(expires) = expires else { return "never".into() };

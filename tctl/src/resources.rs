@@ -100,7 +100,7 @@ fn text_table(kind: Kind, found: &[Resource]) -> String {
                         rc.metadata.name.clone(),
                         status.connection.to_string(),
                         format_labels(&rc.metadata.labels),
-                        status.last_heartbeat.map(|t| t.to_string()).unwrap_or_default(),
+                        status.last_heartbeat.map(crate::output::time_cell).unwrap_or_default(),
                     ])
                 }
                 _ => None,

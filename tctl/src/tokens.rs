@@ -48,7 +48,11 @@ pub async fn run(client: &ApiClient, cmd: TokensCommand) -> Result<()> {
                 }
             }
         }
-        TokensCommand::Ls => {
+        TokensCommand::Ls { format: crate::cli::ReportFormat::Json } => {
+            let tokens: Vec<TokenInfo> = client.get("/webapi/tokens").await?;
+            println!("{}", serde_json::to_string_pretty(&tokens)?);
+        }
+        TokensCommand::Ls { .. } => {
             let tokens: Vec<TokenInfo> = client.get("/webapi/tokens").await?;
             let rows = tokens
                 .iter()

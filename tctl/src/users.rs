@@ -30,7 +30,11 @@ pub async fn run(client: &ApiClient, cmd: UsersCommand) -> Result<()> {
             println!("User {name:?} has been reset. Share this command with the user to set a new password");
             print_invite(client.addr(), &invite, &ca_pins(client).await);
         }
-        UsersCommand::Ls => {
+        UsersCommand::Ls { format: crate::cli::ReportFormat::Json } => {
+            let users: Vec<Resource> = client.get("/webapi/resources/user").await?;
+            println!("{}", serde_json::to_string_pretty(&users)?);
+        }
+        UsersCommand::Ls { .. } => {
             let users: Vec<Resource> = client.get("/webapi/resources/user").await?;
             let rows = users
                 .iter()

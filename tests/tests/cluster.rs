@@ -559,3 +559,23 @@ fn tctl_prefers_the_tsh_profile_and_says_which_identity_it_used() {
         run.stderr
     );
 }
+
+/// `--format json` on the listings and status of both CLIs: always the documented shape.
+#[test]
+fn listings_and_status_take_format_json() {
+    let cluster = Cluster::start("root.example.com");
+    let home = cluster.add_user("bob", "access", "bob", "correct-horse");
+    tether_tests::fixtures::token(&cluster, &["--type=node"]);
+    let parse =
+        |text: String| -> serde_json::Value { serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")) };
+    let tokens = parse(cluster.tctl(&["tokens", "ls", "--format=json"]).ok());
+    assert!(tokens.as_array().is_some_and(|a| a.len() == 1 && a[0]["type"] == "node"), "{tokens}");
+    let users = parse(cluster.tctl(&["users", "ls", "--format=json"]).ok());
+    assert!(users.as_array().is_some_and(|a| a.iter().any(|u| u["metadata"]["name"] == "bob")), "{users}");
+    let status = parse(cluster.tctl(&["status", "--format=json"]).ok());
+    assert_eq!(status["cluster"], "root.example.com", "{status}");
+    assert_eq!(status["cert_authorities"].as_array().map(Vec::len), Some(3), "{status}");
+    let mine = parse(cluster.as_user(&home, "tsh", &["status", "--format=json"], None).ok());
+    assert_eq!((mine["user"].as_str(), mine["expired"].as_bool()), (Some("bob"), Some(false)), "{mine}");
+    assert_eq!(mine["logins"], serde_json::json!(["bob"]), "{mine}");
+}

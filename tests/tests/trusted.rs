@@ -128,7 +128,8 @@ fn the_guide_end_to_end() {
     assert!(out.code != 0 && out.stderr.contains("access denied"), "{}", out.stderr);
 
     // tsh login --cluster selects the leaf; status shows the mapped roles.
-    tsh(&root, &home, &["login", "--cluster=leaf.example.com"]).ok();
+    let selected = tsh(&root, &home, &["login", "--cluster=leaf.example.com"]).ok();
+    assert!(selected.contains("  Selected cluster:   leaf.example.com"), "{selected}");
     let status = tsh(&root, &home, &["status"]).ok();
     assert!(status.contains("Roles on leaf.example.com:  visitor"), "{status}");
     let leaf_audit = leaf.audit_lines();
@@ -145,6 +146,10 @@ fn the_guide_end_to_end() {
     tsh(&root, &home, &["login", "--cluster=root.example.com"]).ok();
 
     // Root: labels hide the leaf until a role allows them.
+    // Heartbeats read as a time and an age, not as time's debug form.
+    let rcs = root.tctl(&["get", "rc", "--format=text"]).ok();
+    let rc_row = row(&rcs, "leaf.example.com").unwrap_or_default();
+    assert!(rc_row.contains(" UTC (") && rc_row.ends_with(" ago)") && !rc_row.contains("+00:00:00"), "{rcs}");
     let out = root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=demo"]).ok();
     assert!(out.contains("Cluster leaf.example.com has been updated"), "{out}");
     let t = clusters_table(&root, &home);

@@ -67,7 +67,11 @@ pub enum Command {
         format: String,
     },
     /// Show the current profile.
-    Status,
+    Status {
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Run a command or a shell on a node, or a command on every node with some labels:
     /// tsh ssh [LOGIN@]HOST|[LOGIN@]KEY=VALUE[,...] [COMMAND...]
     Ssh(SshArgs),

@@ -77,20 +77,23 @@ async fn select_only(global: &Global, cluster: &str) -> Result<bool> {
     if id.valid_before <= time::OffsetDateTime::now_utc() {
         return Ok(false);
     }
-    select(global, &current.credentials, current.insecure || global.insecure, cluster).await?;
+    let selected = select(global, &current.credentials, current.insecure || global.insecure, cluster).await?;
     print_profile(&current.credentials.proxy, &id);
+    println!("  Selected cluster:   {selected}");
     Ok(true)
 }
 
-/// Checks that `cluster` is the root or a leaf the user may see, and selects it.
-async fn select(global: &Global, creds: &Credentials, insecure: bool, cluster: &str) -> Result<()> {
+/// Checks that `cluster` is the root or a leaf the user may see, and selects it; returns the
+/// name of the cluster selected.
+async fn select(global: &Global, creds: &Credentials, insecure: bool, cluster: &str) -> Result<String> {
     let leaf = crate::context::target(global, creds, insecure, Some(cluster)).await?;
     // Get the certificate bound to the leaf now: a refusal shows at login, not at first use.
     if let Some(leaf) = &leaf {
         crate::context::bound(global, creds, insecure, &leaf.name).await?;
     }
+    let name = leaf.as_ref().map_or_else(|| creds.cluster.clone(), |l| l.name.clone());
     profile::select_cluster(&profile::home(), &creds.proxy, leaf.map(|l| l.name))?;
-    Ok(())
+    Ok(name)
 }
 
 /// `tsh login`.
@@ -167,10 +170,14 @@ pub async fn login(
         host_cas: resp.host_cas,
     };
     let used = profile::save(&home, &creds, keystore, global.insecure)?;
-    if let Some(cluster) = cluster {
-        select(global, &creds, global.insecure, cluster).await?;
-    }
+    let selected = match cluster {
+        Some(cluster) => Some(select(global, &creds, global.insecure, cluster).await?),
+        None => None,
+    };
     print_profile(&creds.proxy, &resp.identity);
+    if let Some(selected) = selected {
+        println!("  Selected cluster:   {selected}");
+    }
     let left = resp.identity.valid_before - time::OffsetDateTime::now_utc();
     if left < time::Duration::minutes(1) {
         eprintln!(
@@ -220,22 +227,54 @@ pub fn print_profile(proxy: &str, id: &Identity) {
     println!("  Extensions:         {}", id.permit_extensions().into_iter().collect::<Vec<_>>().join(", "));
 }
 
-/// `tsh status`; for a selected leaf, also the roles the user's roles map to there.
-pub async fn status(global: &Global) -> Result<()> {
+/// `tsh status`; for a selected leaf, also the roles the user's roles map to there. With
+/// `--format json`, one object with the same facts.
+pub async fn status(global: &Global, format: &str) -> Result<()> {
     let (creds, insecure) = credentials(global)?;
     let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
     let id = tether_shared::ssh_cert::inspect_user_cert(&cert)?;
-    print_profile(&creds.proxy, &id);
-    if let Some(selected) = crate::context::selected(global) {
-        println!("  Selected cluster:   {selected}");
-        let mapped = async {
-            let leaf = crate::context::target(global, &creds, insecure, Some(&selected))
-                .await?
-                .context("the selected cluster is the root")?;
-            let bound = crate::context::bound(global, &creds, insecure, &leaf.name).await?;
-            crate::context::leaf_get::<tether_shared::api::WhoAmI>(&bound, insecure, &leaf, "/webapi/whoami").await
+    let selected = crate::context::selected(global);
+    let mapped = match &selected {
+        Some(selected) => Some(
+            async {
+                let leaf = crate::context::target(global, &creds, insecure, Some(selected))
+                    .await?
+                    .context("the selected cluster is the root")?;
+                let bound = crate::context::bound(global, &creds, insecure, &leaf.name).await?;
+                crate::context::leaf_get::<tether_shared::api::WhoAmI>(&bound, insecure, &leaf, "/webapi/whoami").await
+            }
+            .await,
+        ),
+        None => None,
+    };
+    if format == "json" {
+        let logins: Vec<&String> = id.logins.iter().filter(|l| !l.starts_with('-')).collect();
+        let leaf = match &mapped {
+            Some(Ok(who)) => {
+                serde_json::json!({"roles": who.roles, "mapped_from": who.cert_roles, "logins": who.logins})
+            }
+            Some(Err(e)) => serde_json::json!({"error": format!("{e:#}")}),
+            None => serde_json::Value::Null,
         };
-        match mapped.await {
+        let doc = serde_json::json!({
+            "proxy": creds.proxy,
+            "user": id.user,
+            "cluster": id.cluster,
+            "roles": id.roles,
+            "logins": logins,
+            "valid_until": id.valid_before.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "expired": id.valid_before <= time::OffsetDateTime::now_utc(),
+            "extensions": id.permit_extensions(),
+            "selected_cluster": selected,
+            "on_selected_cluster": leaf,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    print_profile(&creds.proxy, &id);
+    if let (Some(selected), Some(mapped)) = (selected, mapped) {
+        println!("  Selected cluster:   {selected}");
+        match mapped {
             Ok(who) => {
                 println!(
                     "  Roles on {selected}:  {} (mapped from {})",

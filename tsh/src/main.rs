@@ -108,7 +108,7 @@ fn run(runtime: &tokio::runtime::Runtime, global: Global, command: Command) -> a
             runtime.block_on(login::login(&global, &ttl, invite, &keystore, cluster.as_deref(), ca_pin.as_deref()))
         }
         Command::Clusters { format } => runtime.block_on(clusters::list(&global, &format)),
-        Command::Status => runtime.block_on(login::status(&global)),
+        Command::Status { format } => runtime.block_on(login::status(&global, &format)),
         Command::Ls { all: true, format, labels, .. } => runtime.block_on(nodes::ls_all(&global, &format, &labels)),
         Command::Ls { cluster, format, labels, .. } => {
             runtime.block_on(nodes::ls(&global, cluster.as_deref(), &format, &labels))
