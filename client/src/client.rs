@@ -334,6 +334,19 @@ impl ApiClient {
         content_type: &str,
         body: &str,
     ) -> Result<T, ClientError> {
+        // The server answers 413 and closes before reading a body past its limit: sending it
+        // would end in a broken pipe instead of the reason.
+        let limit = tether_shared::api::MAX_REQUEST_BYTES;
+        if body.len() > limit {
+            return Err(ClientError::Api {
+                status: 413,
+                message: format!(
+                    "the request is {} KiB; the web API takes at most {} KiB per request",
+                    body.len().div_ceil(1024),
+                    limit / 1024
+                ),
+            });
+        }
         self.send(self.http.post(self.url(path)).header("content-type", content_type).body(body.to_string())).await
     }
 

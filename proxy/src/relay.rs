@@ -362,7 +362,18 @@ impl russh::server::Handler for Relay {
             Err(refusal) => {
                 tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: {refusal}");
                 session.extended_data(channel, 1, format!("{refusal}\r\n").into_bytes())?;
-                session.channel_failure(channel)?;
+                if session.remote_sshid().windows(7).any(|w| w == b"OpenSSH") {
+                    // OpenSSH exits at a refused subsystem without printing what came before:
+                    // accept it, so the reason shows, then end with status 1 (tsh reads the
+                    // reason before the failure, as it always has).
+                    session.channel_success(channel)?;
+                    session.exit_status_request(channel, 1)?;
+                    session.eof(channel)?;
+                    session.close(channel)?;
+                    self.channels.remove(&channel);
+                } else {
+                    session.channel_failure(channel)?;
+                }
             }
         }
         Ok(())

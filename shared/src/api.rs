@@ -389,6 +389,9 @@ pub struct ClusterInfo {
     pub tls_cas: Vec<String>,
 }
 
+/// The largest request body the web API takes (a bigger one is answered 413 before it is read).
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
 /// Percent-encodes a query parameter's value (everything but RFC 3986's unreserved characters),
 /// for the label filters of `GET /webapi/nodes`.
 pub fn query_value(value: &str) -> String {

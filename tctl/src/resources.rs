@@ -29,6 +29,13 @@ pub async fn create(client: &ApiClient, file: &Path, force: bool) -> Result<()> 
         bail!("{name}: no resources found");
     }
     let path = if force { "/webapi/resources?force=true" } else { "/webapi/resources" };
+    if text.len() > tether_shared::api::MAX_REQUEST_BYTES {
+        bail!(
+            "{name} is {} KiB: the web API takes at most {} KiB per request; split it into several files",
+            text.len().div_ceil(1024),
+            tether_shared::api::MAX_REQUEST_BYTES / 1024
+        );
+    }
     let done: Vec<String> = client.post_text(path, &text).await?;
     for line in done {
         println!("{line}");

@@ -579,3 +579,32 @@ fn listings_and_status_take_format_json() {
     assert_eq!((mine["user"].as_str(), mine["expired"].as_bool()), (Some("bob"), Some(false)), "{mine}");
     assert_eq!(mine["logins"], serde_json::json!(["bob"]), "{mine}");
 }
+
+/// A file past the web API's request limit is refused by tctl with the limit, before sending
+/// (sending it ended in "Broken pipe"); plain HTTP to the HTTPS port is told to use HTTPS.
+#[test]
+fn an_oversized_create_and_plain_http_are_told_why() {
+    use std::io::{Read, Write};
+    let cluster = Cluster::start("root.example.com");
+    let logins: Vec<String> = (0..60_000).map(|i| format!("login{i}")).collect();
+    let text = format!(
+        "kind: role\nversion: v5\nmetadata:\n  name: big\nspec:\n  allow:\n    logins: [{}]\n",
+        logins.join(",")
+    );
+    let file = cluster.dir.path().join("big.yaml");
+    std::fs::write(&file, text).unwrap();
+    let err = cluster.tctl(&["create", file.to_str().unwrap()]).err();
+    assert!(
+        err.contains("big.yaml is ") && err.contains("KiB: the web API takes at most 256 KiB per request"),
+        "{err}"
+    );
+    assert!(cluster.tctl(&["get", "role/big"]).code != 0, "nothing stored");
+
+    let mut tcp = std::net::TcpStream::connect(&cluster.web_addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    tcp.write_all(b"GET /webapi/ping HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer:?}");
+    assert!(answer.contains(&format!("this is an HTTPS port: use https://{}/", cluster.web_addr)), "{answer:?}");
+}

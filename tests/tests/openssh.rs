@@ -66,6 +66,11 @@ fn start_sshd(dir: &Path, ca_file: &Path) -> Sshd {
 }
 
 fn ssh(key: &Path, cert: &Path, port: u16, command: &str) -> std::process::Output {
+    ssh_with(key, cert, port, &[], command)
+}
+
+/// [`ssh`] with extra options before the destination (`-s` for a subsystem).
+fn ssh_with(key: &Path, cert: &Path, port: u16, extra: &[&str], command: &str) -> std::process::Output {
     Command::new("ssh")
         .args([
             "-F",
@@ -81,6 +86,7 @@ fn ssh(key: &Path, cert: &Path, port: u16, command: &str) -> std::process::Outpu
         .arg(key)
         .arg("-o")
         .arg(format!("CertificateFile={}", cert.display()))
+        .args(extra)
         .args(["-p", &port.to_string(), "root@127.0.0.1", command])
         .stdin(Stdio::null())
         .output()
@@ -284,4 +290,22 @@ fn openssh_pointed_at_the_proxy_itself_is_told_what_to_do_at_once() {
     assert!(stderr.contains("this is a Tether proxy: it relays to nodes and runs no commands itself"), "{stderr}");
     assert!(stderr.contains("tsh ssh LOGIN@NODE"), "{stderr}");
     assert!(took < Duration::from_secs(5), "it took {took:?}");
+}
+
+/// OpenSSH asking the root's relay for a leaf node its roles may not reach (`cluster_labels`)
+/// prints the relay's reason, not only "subsystem request failed".
+#[test]
+fn openssh_refused_a_route_by_cluster_labels_prints_why() {
+    let (tether_tests::fixtures::Pair { root, leaf: _leaf, node: _node }, home) =
+        tether_tests::fixtures::trusted_pair();
+    root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=demo"]).ok();
+    root.as_user(&home, "tsh", &["config"], None).ok();
+    let key = home.join("openssh/root.example.com.key");
+    let cert = home.join("openssh/root.example.com.key-cert.pub");
+    let port = root.logged_addr("ssh_addr").expect("the proxy's SSH address").port();
+    let out = ssh_with(&key, &cert, port, &["-s"], "proxy:mynode:3022@leaf.example.com");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("leaf.example.com") && stderr.contains("env"), "the reason, with the labels: {stderr}");
+    assert!(!stderr.contains("subsystem request failed"), "{stderr}");
 }

@@ -38,7 +38,7 @@ use tether_auth::AuthService;
 use tether_edge::listen::{Conn, Listener};
 
 /// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = tether_shared::api::MAX_REQUEST_BYTES;
 
 /// Shared state of the web API.
 pub struct WebState {
@@ -225,6 +225,20 @@ pub async fn serve(listener: Listener, tls: Arc<ServerConfig>, state: Arc<WebSta
         .await;
 }
 
+/// Whether the client's first bytes are a plain HTTP request line (a method in capitals and a
+/// space) rather than a TLS handshake (which starts with the byte 0x16).
+async fn plain_http(stream: &mut tether_edge::guarded::Guarded<tokio::net::TcpStream>) -> bool {
+    let mut head = [0u8; 8];
+    match stream.peek(&mut head).await {
+        Ok(n) if n > 0 => {
+            let head = head.get(..n).unwrap_or_default();
+            let method_len = head.iter().take_while(|b| b.is_ascii_uppercase()).count();
+            method_len >= 3 && head.get(method_len) == Some(&b' ')
+        }
+        _ => false,
+    }
+}
+
 async fn serve_connection(
     conn: Conn,
     acceptor: TlsAcceptor,
@@ -232,7 +246,20 @@ async fn serve_connection(
     state: Arc<WebState>,
     in_flight: Arc<InFlight>,
 ) {
-    let Conn { stream, peer: addr, gate, mut shutdown, .. } = conn;
+    let Conn { mut stream, peer: addr, gate, mut shutdown, .. } = conn;
+    // Plain HTTP sent to this HTTPS port gets one line saying so, not TLS bytes.
+    if plain_http(&mut stream).await {
+        use tokio::io::AsyncWriteExt;
+        let local = stream.local_addr().map_or_else(|_| "HOST:PORT".to_string(), |a| a.to_string());
+        let text = format!("this is an HTTPS port: use https://{local}/ (tsh and tctl take --proxy={local})\n");
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return tracing::debug!(%addr, "web: plain HTTP on the HTTPS port");
+    }
     // The listener closes the socket if the handshake and the first request head do not arrive
     // within the web request timeout.
     let tls = match acceptor.accept(stream).await {
