@@ -57,6 +57,7 @@ pub async fn serve(
                 addr: conn.peer,
                 gate: conn.gate.clone(),
                 identity: None,
+                denied: None,
                 login: String::new(),
                 channels: HashMap::new(),
                 relays: JoinSet::new(),
@@ -102,6 +103,9 @@ struct Relay {
     addr: SocketAddr,
     gate: Gate,
     identity: Option<Identity>,
+    /// Why a genuine certificate of a trusted root is refused here (not bound to this cluster):
+    /// let in far enough to read it at the first request, then closed.
+    denied: Option<String>,
     login: String,
     /// Session channels opened and not yet relaying.
     channels: HashMap<ChannelId, Channel<Msg>>,
@@ -233,12 +237,30 @@ const NOT_A_NODE: &str = "this is a Tether proxy: it relays to nodes and runs no
                           `tsh ssh LOGIN@NODE`, or with OpenSSH through the ProxyCommand `tsh config` prints\r\n";
 
 impl Relay {
+    /// Refuses a subsystem request with `text` on stderr. OpenSSH exits at a refused subsystem
+    /// without printing what came before: it gets the request accepted, so the reason shows,
+    /// then the channel ends with status 1; tsh reads the reason before the failure.
+    fn refuse_subsystem(&mut self, channel: ChannelId, text: &str, session: &mut Session) -> Result<(), russh::Error> {
+        session.extended_data(channel, 1, text.as_bytes().to_vec())?;
+        if session.remote_sshid().windows(7).any(|w| w == b"OpenSSH") {
+            session.channel_success(channel)?;
+            session.exit_status_request(channel, 1)?;
+            session.eof(channel)?;
+            session.close(channel)?;
+            self.channels.remove(&channel);
+        } else {
+            session.channel_failure(channel)?;
+        }
+        Ok(())
+    }
+
     fn refuse_command(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), russh::Error> {
         tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: refused a shell or command on the proxy itself");
         // Accepted, so that the client prints the message (OpenSSH drops the data of a request
         // it was refused), then ended with status 1.
         session.channel_success(channel)?;
-        session.extended_data(channel, 1, NOT_A_NODE.as_bytes().to_vec())?;
+        let text = self.denied.clone().unwrap_or_else(|| NOT_A_NODE.to_string());
+        session.extended_data(channel, 1, text.into_bytes())?;
         session.exit_status_request(channel, 1)?;
         session.eof(channel)?;
         session.close(channel)?;
@@ -285,6 +307,14 @@ impl russh::server::Handler for Relay {
                     cert.key_id(),
                     serde_json::json!({"addr": self.addr.to_string(), "login": user, "reason": e.to_string()}),
                 );
+                if let TrustRefusal::NotBound(reason) = e {
+                    // Verified and from a root trusted here, only not bound to this cluster: the
+                    // user reads why at the first request instead of "Permission denied". The
+                    // connection never passes the gate, so the authentication timer closes it.
+                    self.denied = Some(format!("tether: {reason}\r\n"));
+                    self.login = user.to_string();
+                    return Ok(Auth::Accept);
+                }
                 Ok(Auth::reject())
             }
         }
@@ -297,6 +327,10 @@ impl russh::server::Handler for Relay {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         while self.relays.try_join_next().is_some() {}
+        if self.identity.is_none() && self.denied.is_none() {
+            reply.reject(russh::ChannelOpenFailure::AdministrativelyProhibited).await;
+            return Ok(());
+        }
         if self.channels.len() + self.relays.len() >= MAX_CHANNELS_PER_CONNECTION {
             tracing::info!(addr = %self.addr, "proxy ssh: refusing a channel past {MAX_CHANNELS_PER_CONNECTION} on one connection");
             reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
@@ -333,6 +367,10 @@ impl russh::server::Handler for Relay {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if let Some(denied) = self.denied.clone() {
+            tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: {}", denied.trim_end());
+            return self.refuse_subsystem(channel, &denied, session);
+        }
         match self.resolve(name).await {
             Ok((upstream, pump)) => {
                 let Some(ch) = self.channels.remove(&channel) else {
@@ -361,19 +399,7 @@ impl russh::server::Handler for Relay {
             }
             Err(refusal) => {
                 tracing::info!(addr = %self.addr, login = %self.login, "proxy ssh: {refusal}");
-                session.extended_data(channel, 1, format!("{refusal}\r\n").into_bytes())?;
-                if session.remote_sshid().windows(7).any(|w| w == b"OpenSSH") {
-                    // OpenSSH exits at a refused subsystem without printing what came before:
-                    // accept it, so the reason shows, then end with status 1 (tsh reads the
-                    // reason before the failure, as it always has).
-                    session.channel_success(channel)?;
-                    session.exit_status_request(channel, 1)?;
-                    session.eof(channel)?;
-                    session.close(channel)?;
-                    self.channels.remove(&channel);
-                } else {
-                    session.channel_failure(channel)?;
-                }
+                self.refuse_subsystem(channel, &format!("{refusal}\r\n"), session)?;
             }
         }
         Ok(())

@@ -309,3 +309,21 @@ fn openssh_refused_a_route_by_cluster_labels_prints_why() {
     assert!(stderr.contains("leaf.example.com") && stderr.contains("env"), "the reason, with the labels: {stderr}");
     assert!(!stderr.contains("subsystem request failed"), "{stderr}");
 }
+
+/// The root's certificate, not bound to the leaf, offered by OpenSSH at the leaf proxy's SSH
+/// port: the user reads why and what to run, not a bare "Permission denied (publickey)".
+#[test]
+fn openssh_with_an_unbound_root_certificate_at_the_leaf_proxy_is_told_what_to_run() {
+    let (tether_tests::fixtures::Pair { root, leaf, node: _node }, home) = tether_tests::fixtures::trusted_pair();
+    root.as_user(&home, "tsh", &["config"], None).ok();
+    let key = home.join("openssh/root.example.com.key");
+    let cert = home.join("openssh/root.example.com.key-cert.pub");
+    let port = leaf.logged_addr("ssh_addr").expect("the leaf proxy's SSH address").port();
+    for (extra, what) in [(&["-s"][..], "proxy:mynode:3022@leaf.example.com"), (&[][..], "true")] {
+        let out = ssh_with(&key, &cert, port, extra, what);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("tsh login --cluster=leaf.example.com"), "{what}: {stderr}");
+        assert!(!stderr.contains("Permission denied"), "{stderr}");
+    }
+}
