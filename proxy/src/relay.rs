@@ -123,12 +123,12 @@ enum Refusal {
     UnknownCluster(String),
     #[error("tether: node {host:?} not found in cluster {cluster}")]
     UnknownNode { host: String, cluster: String },
-    #[error("tether: access denied to {login}@{host}: {reason}")]
-    Denied { login: String, host: String, reason: String },
+    #[error("tether: access denied to {login}@{host}: {reason}{hint}")]
+    Denied { login: String, host: String, reason: String, hint: String },
     #[error("tether: node {host:?} at {addr} is unreachable: {cause}")]
     Unreachable { host: String, addr: String, cause: String },
-    #[error("tether: access to cluster {cluster:?} denied: {reason}")]
-    ClusterDenied { cluster: String, reason: String },
+    #[error("tether: access to cluster {cluster:?} denied: {reason}{hint}")]
+    ClusterDenied { cluster: String, reason: String, hint: String },
     #[error("tether: {0}")]
     Remote(String),
     #[error("tether: internal error: {0}")]
@@ -170,6 +170,32 @@ impl Relay {
         Ok((identity, AccessChecker::new(&roles, &identity.traits)))
     }
 
+    /// After a refusal by the roles of the user's certificate: when an admin changed this
+    /// user's roles or traits since it was issued, what to do (`allowed_now`: whether the
+    /// current ones would let them through). Empty for a user of another cluster.
+    async fn changed_roles_hint(&self, identity: &Identity, allowed_now: impl Fn(&AccessChecker) -> bool) -> String {
+        if identity.cluster != self.auth.cluster_name() {
+            return String::new();
+        }
+        let key = records::key(Kind::User, &identity.user);
+        let Ok(Some(Resource::User(user))) = records::get(self.auth.backend(), &key).await else {
+            return String::new();
+        };
+        let mut now = tether_auth::grantable_roles(&user.spec.roles);
+        let mut then = identity.roles.clone();
+        now.sort();
+        then.sort();
+        if now == then && user.spec.traits == identity.traits {
+            return String::new();
+        }
+        let Ok(roles) = self.auth.core().roles(&now).await else { return String::new() };
+        if allowed_now(&AccessChecker::new(&roles, &user.spec.traits)) {
+            " (your roles changed since you logged in and now allow this: run tsh login again)".into()
+        } else {
+            " (your roles changed since you logged in: run tsh login to use them)".into()
+        }
+    }
+
     /// Audits an RBAC refusal (`details` says of what) with the reason.
     fn audit_denied(&self, identity: &Identity, mut details: serde_json::Value, reason: &str) {
         if let Some(map) = details.as_object_mut() {
@@ -193,7 +219,8 @@ impl Relay {
         let decision = checker.check_cluster(&rc.metadata.labels);
         if !decision.allowed {
             self.audit_denied(identity, serde_json::json!({"leaf_cluster": cluster, "node": host}), &decision.reason);
-            return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason });
+            let hint = self.changed_roles_hint(identity, |now| now.check_cluster(&rc.metadata.labels).allowed).await;
+            return Err(Refusal::ClusterDenied { cluster: cluster.to_string(), reason: decision.reason, hint });
         }
         let transport = self.tunnels.open(cluster, host, port.unwrap_or(0), self.addr).await.map_err(|e| match e {
             OpenError::Refused(msg) => Refusal::Remote(msg),
@@ -222,7 +249,8 @@ impl Relay {
         let decision = checker.check_login(&self.login, &labels);
         if !decision.allowed {
             self.audit_denied(identity, serde_json::json!({"node": node.metadata.name}), &decision.reason);
-            return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason });
+            let hint = self.changed_roles_hint(identity, |now| now.check_login(&self.login, &labels).allowed).await;
+            return Err(Refusal::Denied { login: self.login.clone(), host, reason: decision.reason, hint });
         }
         let addr = node.spec.addr.clone();
         match crate::dial::node(&addr, &node.metadata.name, self.addr, &self.signer.get()).await {

@@ -308,6 +308,24 @@ fn openssh_refused_a_route_by_cluster_labels_prints_why() {
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("leaf.example.com") && stderr.contains("env"), "the reason, with the labels: {stderr}");
     assert!(!stderr.contains("subsystem request failed"), "{stderr}");
+    assert!(!stderr.contains("your roles changed"), "{stderr}");
+    // An admin grants a role that allows the leaf: the old certificate is still refused, and
+    // the user is told to log in again.
+    let role =
+        "kind: role\nversion: v5\nmetadata:\n  name: demo\nspec:\n  allow:\n    cluster_labels:\n      env: demo\n";
+    let file = root.dir.path().join("demo.yaml");
+    std::fs::write(&file, role).unwrap();
+    root.tctl(&["create", file.to_str().unwrap()]).ok();
+    let user = root.tctl(&["get", "user/myuser"]).ok().replace("  - access\n", "  - access\n  - demo\n");
+    let file = root.dir.path().join("myuser.yaml");
+    std::fs::write(&file, user).unwrap();
+    root.tctl(&["create", "-f", file.to_str().unwrap()]).ok();
+    let out = ssh_with(&key, &cert, port, &["-s"], "proxy:mynode:3022@leaf.example.com");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("your roles changed since you logged in and now allow this: run tsh login again"),
+        "{stderr}"
+    );
 }
 
 /// The root's certificate, not bound to the leaf, offered by OpenSSH at the leaf proxy's SSH

@@ -282,3 +282,15 @@ fn tsh_leaves_shared_pipes_as_it_found_them() {
     const O_NONBLOCK: u32 = 0o4000;
     assert!(flags.iter().all(|f| f & O_NONBLOCK == 0), "O_NONBLOCK left set on a shared pipe: {text}");
 }
+
+/// A login the certificate does not carry is refused before dialling, with the logins it does
+/// carry and what to run; a login given since is used after `tsh login`.
+#[test]
+fn a_login_outside_the_certificate_says_what_it_allows_and_how_to_get_more() {
+    let cluster = Cluster::builder("root.example.com").node(&[]).start();
+    let home = cluster.add_user("alice", "access", "root", "correct-horse");
+    let node = format!("{}-node", cluster.name);
+    let err = tsh(&cluster, &home, &["ssh", &format!("nobody@{node}"), "true"], None).err();
+    assert!(err.contains("login \"nobody\" is not in your certificate (it allows [root], until "), "{err}");
+    assert!(err.contains(&format!("run tsh login --proxy={} again", cluster.web_addr)), "{err}");
+}

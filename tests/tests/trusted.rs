@@ -163,6 +163,9 @@ fn the_guide_end_to_end() {
         root.tctl(&["get", "user/myuser"]).ok().replace("  - auditor\n", "  - auditor\n  - demo-cluster-access\n");
     assert!(user_yaml.contains("demo-cluster-access"), "{user_yaml}");
     root.tctl(&["create", "-f", write(&dir, "user2.yaml", &user_yaml).to_str().unwrap()]).ok();
+    // Until the user logs in again, their certificate's roles decide, and they are told so.
+    let err = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "true"]).err();
+    assert!(err.contains("if you were given access since you logged in, run tsh login again"), "{err}");
     tsh(&root, &home, &["logout"]).ok();
     root.as_user(&home, "tsh", &[&proxy, "--user=myuser", "--insecure", "login"], Some("correct-horse\n")).ok();
     let t = clusters_table(&root, &home);

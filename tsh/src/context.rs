@@ -259,7 +259,11 @@ pub async fn target(
             match all.into_iter().find(|info| info.name == c && info.cluster_type == "leaf") {
                 Some(info) => Ok(Some(info)),
                 None => {
-                    bail!("cluster {c:?} is not a leaf of {} that you may see (tsh clusters lists them)", creds.cluster)
+                    bail!(
+                        "cluster {c:?} is not a leaf of {} that you may see (tsh clusters lists them; if you were \
+                         given access since you logged in, run tsh login again)",
+                        creds.cluster
+                    )
                 }
             }
         }
@@ -310,6 +314,26 @@ pub(crate) fn default_login(creds: &Credentials) -> Result<String> {
         .find(|p| !p.starts_with('-'))
         .cloned()
         .context("your certificate allows no logins; ask for one (traits.logins), or pass -l LOGIN")
+}
+
+/// Refuses, before dialling, a login the certificate does not carry: every node would refuse
+/// it. The user reads the logins the certificate has, its expiry, and how to get new ones.
+fn check_login(creds: &Credentials, login: &str, global: &Global) -> Result<()> {
+    let cert = tether_shared::ssh_cert::cert_from_openssh(&creds.ssh_cert)?;
+    if cert.valid_principals().iter().any(|p| p == login) {
+        return Ok(());
+    }
+    let logins: Vec<&str> =
+        cert.valid_principals().iter().map(String::as_str).filter(|p| !p.starts_with('-')).collect();
+    let until = time::OffsetDateTime::from_unix_timestamp(i64::try_from(cert.valid_before()).unwrap_or(i64::MAX))
+        .ok()
+        .and_then(|t| t.format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).ok())
+        .unwrap_or_default();
+    let fix = match &global.identity {
+        Some(path) => format!("ask for a new identity file with it (tctl auth sign --out={})", path.display()),
+        None => format!("if it was given to you since you logged in, run tsh login --proxy={} again", creds.proxy),
+    };
+    bail!("login {login:?} is not in your certificate (it allows [{}], until {until}); {fix}", logins.join(", "))
 }
 
 /// A node given by address is verified against its name: find it in the inventory.
@@ -375,6 +399,7 @@ impl NodeTarget {
             Some(l) => l.to_string(),
             None => default_login(&creds)?,
         };
+        check_login(&creds, &login, global)?;
         let host = node_name_for(&creds, insecure, leaf.as_ref(), host).await?;
         let keys = match &leaf {
             Some(leaf) => Keys::from(&creds)?.for_leaf(leaf)?,
