@@ -608,3 +608,32 @@ fn an_oversized_create_and_plain_http_are_told_why() {
     assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer:?}");
     assert!(answer.contains(&format!("this is an HTTPS port: use https://{}/", cluster.web_addr)), "{answer:?}");
 }
+
+/// PostgreSQL connection strings that cannot work say what is wrong and where: a port that is
+/// not a number (tokio-postgres says only "invalid connection string"), and a missing
+/// sslrootcert file, named with its config field.
+#[test]
+fn postgresql_connection_strings_that_cannot_work_say_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |conn: &str| {
+        let config = format!(
+            "teleport:\n  data_dir: {}\n  storage:\n    type: postgresql\n    conn_string: \"{conn}\"\nauth_service:\n  cluster_name: pg.example.com\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n  listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n",
+            dir.path().join("data").display()
+        );
+        let file = dir.path().join("tether.yaml");
+        std::fs::write(&file, config).unwrap();
+        tether_tests::run("tether", &["start", "-c", file.to_str().unwrap()], &[], None)
+    };
+    let err = start("postgresql://tether@127.0.0.1:notaport/tether?sslrootcert=/x").err();
+    assert!(
+        err.contains("tether.yaml:5:5: teleport.storage.conn_string: invalid PostgreSQL connection string"),
+        "{err}"
+    );
+    assert!(err.contains(r#"port "notaport" is not a number from 1 to 65535"#), "{err}");
+    let err =
+        start("postgresql://tether@127.0.0.1:5432/tether?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem").err();
+    assert!(
+        err.contains("teleport.storage.conn_string: sslrootcert=/nonexistent/ca.pem: cannot read certificates from it"),
+        "{err}"
+    );
+}

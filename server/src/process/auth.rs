@@ -97,8 +97,8 @@ async fn open_storage(storage: &StorageConfig) -> anyhow::Result<Arc<dyn Backend
         }
         // The error is one line naming the server and the cause (`cannot connect to PostgreSQL at
         // db.example.com:5432: connection refused`).
-        StorageConfig::Postgres { conn_string } => {
-            PostgresBackend::open(conn_string).await.map_err(|e| anyhow::anyhow!("storage: {}", e.detail()))?
-        }
+        StorageConfig::Postgres { conn_string } => PostgresBackend::open(conn_string)
+            .await
+            .map_err(|e| anyhow::anyhow!("teleport.storage.conn_string: {}", e.detail()))?,
     })
 }

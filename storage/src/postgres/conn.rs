@@ -78,13 +78,42 @@ impl SslParams {
     }
 }
 
+/// What is wrong with a URL-form connection string, in words (tokio-postgres says only
+/// "invalid connection string"): the port, or an empty host.
+fn url_mistake(conn: &str) -> Option<String> {
+    let rest = conn.strip_prefix("postgres://").or_else(|| conn.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    for host in hosts.split(',') {
+        // `[::1]:5432`, `db:5432`, `db`.
+        let port = match host.rsplit_once(']') {
+            Some((_, after)) => after.strip_prefix(':'),
+            None => host.rsplit_once(':').map(|(_, p)| p),
+        };
+        if let Some(port) = port
+            && port.parse::<u16>().is_err()
+        {
+            return Some(format!("port {port:?} is not a number from 1 to 65535"));
+        }
+        if host.is_empty() {
+            return Some("the host is empty".into());
+        }
+    }
+    None
+}
+
 impl ConnSpec {
     /// Parses and checks a connection string; the error is one sentence fit for a config error.
     /// Reads no file: the PEM files are loaded when connecting.
     pub fn parse(conn_string: &str) -> Result<ConnSpec, String> {
         let (rest, ssl) = split_ssl_params(conn_string)?;
-        let mut pg: tokio_postgres::Config =
-            rest.parse().map_err(|e| format!("invalid PostgreSQL connection string: {e}"))?;
+        let mut pg: tokio_postgres::Config = rest.parse().map_err(|e: tokio_postgres::Error| {
+            let why = url_mistake(&rest).unwrap_or_else(|| e.to_string());
+            format!(
+                "invalid PostgreSQL connection string: {why} (write it as \
+                 postgres://USER@HOST:PORT/DB?sslmode=verify-full&sslrootcert=PATH, or as key=value pairs)"
+            )
+        })?;
         if pg.get_hosts().is_empty() && pg.get_hostaddrs().is_empty() {
             return Err("the PostgreSQL connection string names no host (postgres://USER@HOST:5432/DB)".into());
         }
@@ -179,7 +208,7 @@ impl ConnSpec {
         let Some(files) = &self.tls else { return Ok(RustlsConnect { config: None }) };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
-        for cert in read_certs(&files.root_cert)? {
+        for cert in read_certs("sslrootcert", &files.root_cert)? {
             roots.add(cert).map_err(|e| format!("sslrootcert {}: {e}", files.root_cert.display()))?;
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -189,7 +218,7 @@ impl ConnSpec {
         let config = match &files.client {
             None => builder.with_no_client_auth(),
             Some((cert, key)) => {
-                let chain = read_certs(cert)?;
+                let chain = read_certs("sslcert", cert)?;
                 let key_der = PrivateKeyDer::from_pem_file(key)
                     .map_err(|e| format!("sslkey {}: cannot read a private key: {e}", key.display()))?;
                 builder
@@ -201,12 +230,13 @@ impl ConnSpec {
     }
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The certificates of the PEM file the connection string names with `param`.
+fn read_certs(param: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+        .map_err(|e| format!("{param}={}: cannot read certificates from it: {e}", path.display()))?;
     if certs.is_empty() {
-        return Err(format!("{} holds no PEM certificate", path.display()));
+        return Err(format!("{param}={}: the file holds no PEM certificate", path.display()));
     }
     Ok(certs)
 }
@@ -513,6 +543,11 @@ mod tests {
         assert!(refused("postgres://u@db/d?sslmode=prefer").contains("not supported"));
         assert!(refused("postgres://u@db/d?sslmode=verify-full&sslrootcert=/x&sslcert=/c").contains("go together"));
         assert!(refused("postgres://u@db/d?sslrootcert=/x&bogus=1").contains("invalid PostgreSQL connection string"));
+        // tokio-postgres says only "invalid connection string": the mistake is named.
+        let bad_port = refused("postgresql://u@127.0.0.1:notaport/db?sslrootcert=/x");
+        assert!(bad_port.contains(r#"port "notaport" is not a number from 1 to 65535"#), "{bad_port}");
+        assert!(bad_port.contains("write it as postgres://USER@HOST:PORT/DB"), "{bad_port}");
+        assert!(refused("postgres://u@[::1]:99999/d?sslrootcert=/x").contains(r#"port "99999""#));
         assert!(refused("user=u sslmode=disable").contains("names no host"));
         assert!(refused("host=localhost password='open").contains("unterminated"));
         assert!(

@@ -461,7 +461,7 @@ async fn untrusted_server_certificate_is_refused() {
         .await
         .unwrap_err()
         .detail();
-    assert!(err.starts_with("cannot read certificates from /nonexistent"), "{err}");
+    assert!(err.starts_with("sslrootcert=/nonexistent") && err.contains("cannot read certificates from it"), "{err}");
 }
 
 #[tokio::test]
