@@ -197,6 +197,27 @@ impl Resources {
                 serde_json::json!({"kind": r.kind().as_str(), "name": r.name()}),
             );
             done.push(format!("{} '{}' has been {verb}", r.kind(), r.name()));
+            if let Resource::TrustedCluster(tc) = &r {
+                // Not refused (the roles may come next), but said: users mapped only to roles
+                // that do not exist get nothing here.
+                let mut missing = Vec::new();
+                for local in tc.spec.role_map.iter().flat_map(|rule| &rule.local) {
+                    if !local.contains('$')
+                        && !missing.contains(local)
+                        && self.core.roles(std::slice::from_ref(local)).await?.is_empty()
+                    {
+                        missing.push(local.clone());
+                    }
+                }
+                if !missing.is_empty() {
+                    done.push(format!(
+                        "warning: the role_map of trusted_cluster '{}' maps to roles that do not exist on this \
+                         cluster: {}; users mapped only to them get no access here until you create them",
+                        r.name(),
+                        missing.join(", ")
+                    ));
+                }
+            }
         }
         Ok(done)
     }
