@@ -240,8 +240,13 @@ impl Event {
                 "resource.delete",
                 Some("T9002I"),
                 None,
-                "a resource deleted (`tctl rm`)",
-                &[("kind", "the resource's kind"), ("name", "its name")],
+                "a resource deleted (`tctl rm`), or a remote cluster removed by the root after \
+                 `auth_service.remote_cluster_ttl` without a heartbeat (user `@tether`)",
+                &[
+                    ("kind", "the resource's kind"),
+                    ("name", "its name"),
+                    ("reason", "why the cluster removed it by itself"),
+                ],
             ),
             Event::JoinTokenCreate => spec(
                 "join_token.create",

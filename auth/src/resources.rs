@@ -499,11 +499,14 @@ impl Resources {
             return Ok(resources);
         }
         let statuses = crate::tunnel_status::leaf_statuses(self.core.backend(), offline_window).await?;
+        let ttl = self.trust.remote_cluster_ttl();
         Ok(resources
             .into_iter()
             .map(|r| match r {
                 Resource::RemoteCluster(mut rc) => {
-                    rc.status = Some(statuses.get(&rc.metadata.name).cloned().unwrap_or_default());
+                    let mut status = statuses.get(&rc.metadata.name).cloned().unwrap_or_default();
+                    status.expires = ttl.zip(status.last_heartbeat).map(|(ttl, last)| last + ttl);
+                    rc.status = Some(status);
                     Resource::RemoteCluster(rc)
                 }
                 other => other,

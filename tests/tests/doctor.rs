@@ -88,8 +88,10 @@ fn the_doctor_names_what_breaks_a_trust_and_passes_a_healthy_one() {
     let out = leaf.tctl(&["create", "--force", enabled.to_str().unwrap()]).ok();
     // Creating it says what the role map names that does not exist here.
     assert!(
-        out.contains("warning: the role_map of trusted_cluster 'root.example.com' maps to roles that do not exist on \
-                      this cluster: clusteradmin;"),
+        out.contains(
+            "warning: the role_map of trusted_cluster 'root.example.com' maps to roles that do not exist on \
+                      this cluster: clusteradmin;"
+        ),
         "{out}"
     );
     wait_for("the leaf back online", Duration::from_secs(30), || {

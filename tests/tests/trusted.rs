@@ -621,3 +621,33 @@ fn a_leaf_removed_on_the_root_is_trusted_again_with_a_fresh_token_and_force() {
     let out = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "echo still"]);
     assert_eq!((out.code, out.stdout.trim()), (0, "still"), "{}", out.stderr);
 }
+
+/// `auth_service.remote_cluster_ttl`: a leaf that keeps calling in stays, its expiry shown; a
+/// leaf gone silent is removed with its CAs, audited and logged.
+#[test]
+fn a_remote_cluster_silent_past_its_ttl_is_removed() {
+    let (Pair { root, mut leaf, node: _node }, _home) = tether_tests::fixtures::trusted_pair_with(
+        "  keep_alive_interval: 200ms\n  keep_alive_count_max: 3\n  remote_cluster_ttl: 3s\n",
+    );
+    let rc = root.tctl(&["get", "rc/leaf.example.com"]).ok();
+    assert!(rc.contains("connection: online") && rc.contains("expires: "), "{rc}");
+    // Longer than the TTL, heartbeats keep it.
+    std::thread::sleep(Duration::from_secs(4));
+    root.tctl(&["get", "rc/leaf.example.com"]).ok();
+    leaf.stop();
+    wait_for("the silent leaf removed", Duration::from_secs(20), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
+        (out.code == 0).then(|| out.stdout.clone())
+    });
+    let cas = root.tctl(&["get", "cert_authority"]).ok();
+    assert!(!cas.contains("leaf.example.com"), "its CAs go with it: {cas}");
+    let audit = root.audit_lines();
+    assert!(
+        audit.iter().any(|l| l.contains("\"event\":\"resource.delete\"")
+            && l.contains("\"user\":\"@tether\"")
+            && l.contains("\"name\":\"leaf.example.com\"")
+            && l.contains("remote_cluster_ttl")),
+        "{audit:#?}"
+    );
+    assert!(root.log().contains("removed remote cluster leaf.example.com: no heartbeat since"), "{}", root.log());
+}

@@ -14,9 +14,11 @@ pub mod doctor;
 mod identify;
 mod leaf;
 mod root;
+mod stale;
 mod sync;
 
 pub use delegate::Delegation;
+pub use stale::sweep as sweep_stale_remote_clusters;
 pub use sync::Peer;
 
 use tether_shared::identity::Identity;
@@ -76,6 +78,8 @@ pub struct Trust {
     insecure: std::sync::atomic::AtomicBool,
     /// What this daemon's tunnel agents hold (leaf side).
     links: super::tunnel_status::LinkBoard,
+    /// `auth_service.remote_cluster_ttl` in seconds; 0: remote clusters never expire.
+    remote_cluster_ttl: std::sync::atomic::AtomicU64,
 }
 
 impl Trust {
@@ -87,6 +91,7 @@ impl Trust {
             tokens,
             insecure: std::sync::atomic::AtomicBool::new(false),
             links: super::tunnel_status::LinkBoard::default(),
+            remote_cluster_ttl: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }

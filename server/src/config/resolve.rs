@@ -231,14 +231,28 @@ impl Resolver<'_> {
         let authn = a.authentication.unwrap_or_default();
         let (key_file, pkcs11) = a.ca_key_params.map_or((None, None), |p| (p.key_file, p.pkcs11));
         let ca_pkcs11 = pkcs11.map(|p| self.pkcs11(p, host)).transpose()?;
+        let keep_alive_interval = a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0);
+        let keep_alive_count_max = a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0);
+        let window = keep_alive_interval * keep_alive_count_max;
+        if let Some(ttl) = &a.remote_cluster_ttl
+            && ttl.0 <= window
+        {
+            let at = "auth_service.remote_cluster_ttl";
+            let why = format!(
+                "remote_cluster_ttl must be longer than the offline window (keep_alive_interval × \
+                 keep_alive_count_max = {window:?}), or live leaves would be removed"
+            );
+            return Err(self.error(at, at, &why));
+        }
         Ok(AuthConfig {
             cluster_name,
             listen_addr: listen_addr(a.listen_addr, AUTH_PORT),
             tokens: a.tokens.unwrap_or_default(),
             second_factor: authn.second_factor.unwrap_or_default(),
-            keep_alive_interval: a.keep_alive_interval.map_or(DEFAULT_KEEP_ALIVE_INTERVAL, |k| k.0),
-            keep_alive_count_max: a.keep_alive_count_max.map_or(DEFAULT_KEEP_ALIVE_COUNT_MAX, |c| c.0),
+            keep_alive_interval,
+            keep_alive_count_max,
             leaf_cert_ttl: a.leaf_cert_ttl.map_or(tether_auth::LEAF_CERT_TTL, |t| t.0),
+            remote_cluster_ttl: a.remote_cluster_ttl.map(|t| t.0),
             ca_key_file: key_file.map(|f| host.under_data(&f.0)),
             ca_pkcs11,
         })

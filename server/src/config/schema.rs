@@ -48,6 +48,7 @@ macro_rules! deserialize_from_str {
 deserialize_from_str!(
     KeepAlive,
     LeafCertTtl,
+    RemoteClusterTtl,
     RawMaxStartups,
     Timeout,
     IdleTimeout,
@@ -276,6 +277,7 @@ pub(super) struct RawAuth {
     pub(super) keep_alive_interval: Option<KeepAlive>,
     pub(super) keep_alive_count_max: Option<CountMax>,
     pub(super) leaf_cert_ttl: Option<LeafCertTtl>,
+    pub(super) remote_cluster_ttl: Option<RemoteClusterTtl>,
     #[serde(default, deserialize_with = "section")]
     pub(super) ca_key_params: Option<RawCaKeyParams>,
 }
@@ -310,6 +312,19 @@ impl FromConfigStr for LeafCertTtl {
             return Err(format!("leaf_cert_ttl {s:?} must be between 5s and 24h"));
         }
         Ok(LeafCertTtl(d.0))
+    }
+}
+
+/// `remote_cluster_ttl`: a Go duration from 1s to 8760h (a year).
+pub(super) struct RemoteClusterTtl(pub(super) Duration);
+
+impl FromConfigStr for RemoteClusterTtl {
+    fn from_config_str(s: &str) -> Result<Self, String> {
+        let d: tether_shared::duration::GoDuration = s.parse().map_err(|e| format!("{e}"))?;
+        if d.0 < Duration::from_secs(1) || d.0 > Duration::from_secs(8760 * 3600) {
+            return Err(format!("remote_cluster_ttl {s:?} must be between 1s and 8760h"));
+        }
+        Ok(RemoteClusterTtl(d.0))
     }
 }
 

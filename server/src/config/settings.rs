@@ -156,6 +156,9 @@ pub struct AuthConfig {
     pub keep_alive_count_max: u32,
     /// The longest a certificate bound to a leaf lives (`leaf_cert_ttl`; default 1h).
     pub leaf_cert_ttl: Duration,
+    /// How long a remote cluster may go without a heartbeat before the root removes it
+    /// (`remote_cluster_ttl`; default off).
+    pub remote_cluster_ttl: Option<Duration>,
     /// The file holding the key-encryption key of the CA keys (`ca_key_params.key_file`, joined
     /// to `data_dir` when relative); `TETHER_CA_KEK` wins over it, `DATA_DIR/ca.kek` is the
     /// default.
@@ -290,6 +293,7 @@ impl Config {
                 keep_alive_interval: DEFAULT_KEEP_ALIVE_INTERVAL,
                 keep_alive_count_max: DEFAULT_KEEP_ALIVE_COUNT_MAX,
                 leaf_cert_ttl: tether_auth::LEAF_CERT_TTL,
+                remote_cluster_ttl: None,
                 ca_key_file: None,
                 ca_pkcs11: None,
             }),

@@ -538,3 +538,15 @@ fn the_key_encryption_key_file_is_joined_to_data_dir() {
         "cannot be empty",
     );
 }
+
+#[test]
+fn a_remote_cluster_ttl_inside_the_offline_window_is_refused() {
+    let c = parse("tether.yaml", "auth_service:\n  remote_cluster_ttl: 720h\n").unwrap();
+    assert_eq!(c.auth.unwrap().remote_cluster_ttl, Some(Duration::from_secs(720 * 3600)));
+    assert_error(
+        "auth_service:\n  remote_cluster_ttl: 10s\n",
+        2,
+        "auth_service.remote_cluster_ttl",
+        "longer than the offline window (keep_alive_interval × keep_alive_count_max = 15s)",
+    );
+}

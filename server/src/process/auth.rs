@@ -60,6 +60,7 @@ pub(super) async fn start(cfg: &Config, auth_cfg: &AuthConfig) -> anyhow::Result
     };
     auth.trust().set_insecure(cfg.insecure);
     auth.authority().set_leaf_cert_ttl(auth_cfg.leaf_cert_ttl);
+    auth.trust().set_remote_cluster_ttl(auth_cfg.remote_cluster_ttl);
     for token in &auth_cfg.tokens {
         let token_type = match token.kind {
             config::TokenKind::Node => tether_shared::resource::TokenType::Node,

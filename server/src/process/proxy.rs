@@ -167,6 +167,14 @@ pub(super) async fn start(
         ("tunnel status", tokio::spawn(registry.run_flusher(auth.clone(), stop.clone()))),
         ("ca follow", tokio::spawn(auth.authority().clone().follow(stop.clone()))),
         ("ca rotation", tokio::spawn(auth.authority().clone().drive(stop.clone()))),
+        (
+            "stale leaves",
+            tokio::spawn(tether_auth::trust::sweep_stale_remote_clusters(
+                auth.clone(),
+                auth_cfg.offline_window(),
+                stop.clone(),
+            )),
+        ),
         ("ca certificates", tokio::spawn(presented.follow(auth.clone(), stop.clone()))),
         (
             "tunnel agents",

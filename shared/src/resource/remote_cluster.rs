@@ -40,6 +40,10 @@ pub struct RemoteClusterStatus {
     /// The last heartbeat seen.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub last_heartbeat: Option<OffsetDateTime>,
+    /// When the root removes this remote cluster unless a heartbeat comes first
+    /// (`auth_service.remote_cluster_ttl`; never when that is off).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
 }
 
 impl Spec for RemoteClusterSpec {
