@@ -395,6 +395,13 @@ impl Cluster {
             .find_map(|w| w.strip_prefix("--invite="))
             .unwrap_or_else(|| panic!("no invite in: {out}"))
             .to_string();
+        // The first login verifies the proxy with the CA pin the invite line carries, as a user
+        // following it would: no --insecure.
+        let pin = out
+            .split_whitespace()
+            .find(|w| w.starts_with("--ca-pin="))
+            .unwrap_or_else(|| panic!("no --ca-pin in: {out}"))
+            .to_string();
         let home = self.dir.path().join(format!("home-{user}"));
         std::fs::create_dir_all(&home).expect("home");
         let proxy = format!("--proxy={}", self.web_addr);
@@ -404,7 +411,7 @@ impl Cluster {
             .as_user(
                 &home,
                 "tsh",
-                &["login", &proxy, &user_flag, "--insecure", &invite_flag, "--keystore=file"],
+                &["login", &proxy, &user_flag, &pin, &invite_flag, "--keystore=file"],
                 Some(&format!("{password}\n")),
             )
             .ok();

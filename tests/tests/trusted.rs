@@ -55,7 +55,8 @@ fn the_guide_end_to_end() {
     root.tctl(&["create", "-f", user_file.to_str().unwrap()]).ok();
     let proxy = format!("--proxy={}", root.web_addr);
     tsh(&root, &home, &["logout"]).ok();
-    let login = root.as_user(&home, "tsh", &["login", &proxy, "--user=myuser", "--insecure"], Some("correct-horse\n"));
+    // After the first login, tsh knows the proxy's CA: no --insecure from here on.
+    let login = root.as_user(&home, "tsh", &["login", &proxy, "--user=myuser"], Some("correct-horse\n"));
     let login = login.ok();
     assert!(login.contains("Logins:             visitor, root"), "{login}");
 
@@ -167,7 +168,7 @@ fn the_guide_end_to_end() {
     let err = tsh(&root, &home, &["ssh", "--cluster=leaf.example.com", "visitor@mynode", "true"]).err();
     assert!(err.contains("if you were given access since you logged in, run tsh login again"), "{err}");
     tsh(&root, &home, &["logout"]).ok();
-    root.as_user(&home, "tsh", &[&proxy, "--user=myuser", "--insecure", "login"], Some("correct-horse\n")).ok();
+    root.as_user(&home, "tsh", &[&proxy, "--user=myuser", "login"], Some("correct-horse\n")).ok();
     let t = clusters_table(&root, &home);
     assert!(row(&t, "leaf.example.com").is_some(), "revealed by demo-cluster-access: {t}");
     let rc = root.tctl(&["get", "rc"]).ok();
