@@ -138,11 +138,9 @@ fn every_path(pair: &tether_tests::fixtures::Pair) -> (PathBuf, std::net::Socket
     let (key, root_cert, _) = openssh_files(&limited);
     let out = ssh_direct(leaf_ssh, "visitor", &key, &root_cert, &["-s", "proxy:mynode"]);
     assert!(!out.status.success(), "limited at the leaf proxy");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Told why and what to run (it was a bare "Permission denied" before).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("run `tsh login --cluster=leaf.example.com`"), "{stderr}");
 
     // The leaf's API: the root TLS certificate is refused, the bound one accepted.
     let limited_creds = tether_cli::profile::load_current(&limited).unwrap().credentials;

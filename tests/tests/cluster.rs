@@ -295,6 +295,12 @@ fn bad_input_is_refused_clearly_and_stores_nothing() {
     let huge = format!("{VISITOR}# {}\n", "x".repeat(300 * 1024));
     let err = rt.block_on(client.post_text::<Vec<String>>("/webapi/resources", &huge)).unwrap_err();
     assert_eq!(err.status(), Some(413), "{err}");
+    // The client refuses it before sending (the server would answer 413 and close mid-body).
+    assert!(err.to_string().contains("the web API takes at most 256 KiB per request"), "{err}");
+    // The server's own limit, for a client that sends anyway.
+    let huge = serde_json::json!({"name": "x".repeat(300 * 1024), "roles": ["access"], "logins": []});
+    let err = rt.block_on(client.post::<_, serde_json::Value>("/webapi/users", &huge)).unwrap_err();
+    assert_eq!(err.status(), Some(413), "{err}");
     assert!(err.to_string().contains("larger than the 256 KiB limit"), "{err}");
     let err = rt
         .block_on(client.post_text::<Vec<String>>(

@@ -49,7 +49,9 @@ fn unreachable_postgresql_is_one_line() {
     );
     let out = run("tether", &["start", "-c", config.to_str().unwrap()], &[], None);
     let stderr = out.err();
-    let expected = format!("error: storage: cannot connect to PostgreSQL at 127.0.0.1:{port}: connection refused");
+    let expected = format!(
+        "error: teleport.storage.conn_string: cannot connect to PostgreSQL at 127.0.0.1:{port}: connection refused"
+    );
     assert_eq!(stderr.lines().filter(|l| l.contains("PostgreSQL")).collect::<Vec<_>>(), [expected.as_str()]);
 
     // sslmode=disable for a remote host is a config error, before any connection.

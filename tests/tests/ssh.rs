@@ -41,9 +41,9 @@ fn ls_and_ssh_through_the_proxy() {
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert!(out.stdout.contains("/dev/pts/"), "{}", out.stdout);
 
-    // A login the role does not allow is refused before dialing, with the reason.
+    // A login the certificate does not carry is refused before dialing, with what it carries.
     let err = tsh(&cluster, &home, &["ssh", &format!("nobody@{node}"), "true"], None).err();
-    assert!(err.contains("access denied to nobody@") && err.contains("lacks \"nobody\""), "{err}");
+    assert!(err.contains("login \"nobody\" is not in your certificate (it allows [root]"), "{err}");
     // An unknown node has its own message.
     let err = tsh(&cluster, &home, &["ssh", "root@no-such-node", "true"], None).err();
     assert!(err.contains("node \"no-such-node\" not found"), "{err}");
