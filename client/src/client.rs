@@ -22,6 +22,9 @@ use tether_shared::api::ErrorBody;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer the client reads (`tsh ls --all` over thousands of leaves stays well
+/// under it).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// How often a request whose connection was dropped before it was sent is tried again (a busy
 /// proxy sheds unauthenticated connections under load; see the server's `listen.rs`).
 pub const CONNECT_RETRIES: u32 = 4;
@@ -262,6 +265,13 @@ impl ApiClient {
         }
     }
 
+    fn too_large(&self) -> ClientError {
+        ClientError::Connect {
+            addr: self.addr.clone(),
+            cause: format!("its answer is larger than {} MiB", MAX_ANSWER_BYTES / (1024 * 1024)),
+        }
+    }
+
     fn transport_error(&self, err: &reqwest::Error) -> ClientError {
         let cause = root_cause(err);
         if is_verification_failure(&cause) {
@@ -297,7 +307,18 @@ impl ApiClient {
             }
         };
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        // Bounded: a server (or something posing as one) cannot make the client hold more.
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+            return Err(self.too_large());
+        }
+        let mut resp = resp;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e))? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(self.too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|b| b.error)

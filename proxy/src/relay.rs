@@ -58,6 +58,7 @@ pub async fn serve(
                 gate: conn.gate.clone(),
                 identity: None,
                 denied: None,
+                refused: 0,
                 login: String::new(),
                 channels: HashMap::new(),
                 relays: JoinSet::new(),
@@ -109,6 +110,9 @@ struct Relay {
     login: String,
     /// Session channels opened and not yet relaying.
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// Channels this side refused and closed: russh keeps a little state for each (the peer's
+    /// answering close is dropped), so they count against the connection's channel cap.
+    refused: usize,
     /// The byte copies of this connection's relayed channels: they end with the connection
     /// (the handler is dropped with the session).
     relays: JoinSet<()>,
@@ -276,6 +280,7 @@ impl Relay {
             session.eof(channel)?;
             session.close(channel)?;
             self.channels.remove(&channel);
+            self.refused += 1;
         } else {
             session.channel_failure(channel)?;
         }
@@ -293,6 +298,7 @@ impl Relay {
         session.eof(channel)?;
         session.close(channel)?;
         self.channels.remove(&channel);
+        self.refused += 1;
         Ok(())
     }
 }
@@ -359,7 +365,7 @@ impl russh::server::Handler for Relay {
             reply.reject(russh::ChannelOpenFailure::AdministrativelyProhibited).await;
             return Ok(());
         }
-        if self.channels.len() + self.relays.len() >= MAX_CHANNELS_PER_CONNECTION {
+        if self.channels.len() + self.relays.len() + self.refused >= MAX_CHANNELS_PER_CONNECTION {
             tracing::info!(addr = %self.addr, "proxy ssh: refusing a channel past {MAX_CHANNELS_PER_CONNECTION} on one connection");
             reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
             return Ok(());

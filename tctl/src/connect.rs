@@ -1,7 +1,7 @@
 //! How `tctl` finds its cluster and identity, in order: `-i FILE`; the admin identity in the
 //! data directory named by `--data-dir` or by the `-c` config's `teleport.data_dir`; the
 //! current `tsh` profile; `./tether-data/admin-identity.json` (the default data dir, on the auth
-//! host). When more than one was possible (a profile and a data dir both present), it says on
+//! host; only when it is this user's and private). When more than one was possible (a profile and a data dir both present), it says on
 //! stderr which one it used and how to pick the other. `--proxy` overrides the address, and
 //! `--cluster=LEAF` sends every call to a leaf through the root's proxy.
 
@@ -37,6 +37,23 @@ fn admin_identity(data_dir: &Path) -> anyhow::Result<Credentials> {
     Ok(Credentials::load(&path)?)
 }
 
+/// Whether the admin identity in `./tether-data` may be used without being named: a file in the
+/// current directory could have been planted (a cloned repository, a shared directory), so it
+/// must belong to this user and be private. `Err` says why it is passed over.
+fn implicit_ok(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    // /proc/self belongs to the process's effective user.
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).map_err(|e| e.to_string())?;
+    if meta.uid() != me {
+        return Err("it belongs to another user".into());
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!("its mode is {:o}, not 600", meta.mode() & 0o777));
+    }
+    Ok(())
+}
+
 /// Whether an SSH certificate (OpenSSH text) has expired or cannot be read.
 fn expired(ssh_cert: &str) -> bool {
     tether_shared::ssh_cert::cert_from_openssh(ssh_cert).map_or(true, |c| {
@@ -56,7 +73,18 @@ fn choose(global: &Global) -> anyhow::Result<(Credentials, bool, Option<String>)
     if let Some(config) = &global.config {
         return Ok((admin_identity(&data_dir_of(config)?)?, false, None));
     }
-    let local = Path::new(DEFAULT_DATA_DIR).join(ADMIN_IDENTITY).exists();
+    let implicit = Path::new(DEFAULT_DATA_DIR).join(ADMIN_IDENTITY);
+    let local = match implicit.exists().then(|| implicit_ok(&implicit)) {
+        Some(Ok(())) => true,
+        Some(Err(why)) => {
+            eprintln!(
+                "tctl: not using {}: {why} (pass --data-dir={DEFAULT_DATA_DIR} to use it anyway)",
+                implicit.display()
+            );
+            false
+        }
+        None => false,
+    };
     match tether_cli::profile::load_current(&tether_cli::profile::home()) {
         Ok(profile) if !(local && expired(&profile.credentials.ssh_cert)) => {
             let c = &profile.credentials;

@@ -28,7 +28,7 @@ fn doctor(cluster: &Cluster, args: &[&str]) -> (String, bool) {
 
 #[test]
 fn the_doctor_names_what_breaks_a_trust_and_passes_a_healthy_one() {
-    let (Pair { mut root, leaf, node: _node }, _home) = trusted_pair();
+    let (Pair { mut root, leaf, node: _node }, home) = trusted_pair();
     let dir = root.dir.path().to_path_buf();
 
     // All healthy (the leaf runs with --insecure: a working trust, with a warning).
@@ -52,6 +52,13 @@ fn the_doctor_names_what_breaks_a_trust_and_passes_a_healthy_one() {
     assert!(ok, "{out}");
     assert!(line(&out, "✓", "status").contains("online, last heartbeat"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("✓ tunnel at proxy ")), "{out}");
+    // A user whose roles do not see the leaf (its labels) learns nothing more than of a leaf
+    // that does not exist.
+    root.tctl(&["update", &format!("rc/{LEAF}"), "--set-labels=env=demo"]).ok();
+    let run = root.as_user(&home, "tctl", &["trusted-cluster", "doctor", &format!("--leaf={LEAF}")], None);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(line(&run.stdout, "✗", "remote cluster").contains("this root has no remote_cluster"), "{}", run.stdout);
+    root.tctl(&["update", &format!("rc/{LEAF}"), "--set-labels="]).ok();
 
     // A role map that matches nothing, and a local role that does not exist.
     let (out, ok) = doctor(&leaf, &["--roles=nobody"]);

@@ -213,3 +213,49 @@ fn audit_values_are_bounded_and_listings_are_the_newest_events() {
     let capped = rt.block_on(admin.get::<Vec<Map<String, Value>>>("/webapi/events?limit=99999999")).expect("capped");
     assert_eq!(capped, all);
 }
+
+/// Accepts any host key: this client attacks, it does not need to trust.
+struct AnyHost;
+
+impl russh::client::Handler for AnyHost {
+    type Error = russh::Error;
+    async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// The relay accepts, then closes, a refused request from a client that says it is OpenSSH (so
+/// that OpenSSH prints why): each such channel keeps a little state in russh, so they count
+/// against the connection's channel cap and a loop of refusals ends at it.
+#[test]
+fn refused_requests_count_against_a_connections_channel_cap() {
+    let cluster = Cluster::start("root.example.com");
+    cluster.add_user("eve", "access", "root", "correct-horse");
+    let file = cluster.dir.path().join("eve.identity");
+    cluster.tctl(&["auth", "sign", "--user=eve", &format!("--out={}", file.display()), "--ttl=1h"]).ok();
+    let creds = tether_client::credentials::Credentials::load(&file).unwrap();
+    let addr = cluster.logged_addr("ssh_addr").expect("the proxy's SSH address");
+    runtime().block_on(async {
+        let config = russh::client::Config {
+            client_id: russh::SshId::Standard("SSH-2.0-OpenSSH_9.9".into()),
+            ..Default::default()
+        };
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut handle = russh::client::connect_stream(std::sync::Arc::new(config), tcp, AnyHost).await.unwrap();
+        let key = russh::keys::PrivateKey::from_openssh(&creds.private_key).unwrap();
+        let cert = russh::keys::Certificate::from_openssh(&creds.ssh_cert).unwrap();
+        let auth = handle.authenticate_openssh_cert("root", std::sync::Arc::new(key), cert).await.unwrap();
+        assert!(auth.success());
+        let mut opened = 0;
+        for _ in 0..30 {
+            let Ok(channel) = handle.channel_open_session().await else { break };
+            opened += 1;
+            channel.request_subsystem(true, "proxy:nosuchnode").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(opened, RELAY_CHANNEL_CAP, "refused channels stop at the cap");
+    });
+}
+
+/// The relay's `MAX_CHANNELS_PER_CONNECTION` (the tests link no daemon crate).
+const RELAY_CHANNEL_CAP: usize = 10;

@@ -116,6 +116,15 @@ fn tctl_through_the_root_administers_a_leaf_as_the_leaf_allows() {
     let ls = leaf.tctl(&["tokens", "ls"]).ok();
     assert!(ls.lines().count() >= 3, "the token is the leaf's: {ls}");
 
+    // Calls that authenticate with a secret are not forwarded; answers are JSON, never sniffed.
+    let creds = tether_cli::profile::load_current(&ops).unwrap().credentials;
+    let client = creds.api_client(false).unwrap().through_root(LEAF);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let login = serde_json::json!({"user": "alice", "password": "whatever", "public_key": ""});
+    let err = rt.block_on(client.post::<_, serde_json::Value>("/webapi/login", &login)).unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    assert!(err.to_string().contains("/webapi/login is not forwarded to a leaf"), "{err}");
+
     // myuser's mapped role (visitor) has no rules there: the leaf refuses, with its reason.
     let err = as_user(&root, &myuser, "tctl", &[&on_leaf, "create", role.to_str().unwrap()]).err();
     assert!(err.contains(&format!("cluster {LEAF}: access denied: none of the roles [visitor]")), "{err}");

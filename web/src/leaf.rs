@@ -34,8 +34,15 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 pub const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Leaves a fan-out asks at once.
 pub const FANOUT: usize = 64;
-/// The largest answer read from a leaf.
+/// The longest a whole fan-out may take; leaves not answered by then are reported as such.
+pub const FANOUT_DEADLINE: Duration = Duration::from_secs(30);
+/// Calls to leaves this proxy makes at once, for all users together; more wait (within their
+/// deadline).
+pub const MAX_CALLS: usize = 256;
+/// The largest answer read from a leaf for a forwarded call.
 pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// The largest node list read from one leaf in a fan-out.
+pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
 /// How long a certificate issued for a (user, leaf) is reused.
 pub const CERT_REUSE: Duration = Duration::from_secs(60);
 /// Certificates kept at most; past that the cache starts over.
@@ -51,6 +58,8 @@ pub struct LeafRequest {
     pub content_type: Option<String>,
     /// The body.
     pub body: Bytes,
+    /// The largest answer to read.
+    pub max_answer: usize,
 }
 
 /// The leaf's answer.
@@ -103,6 +112,8 @@ pub struct LeafCaller {
     /// Its public half, OpenSSH format.
     public_key: String,
     certs: Mutex<HashMap<(String, String), Cached>>,
+    /// [`MAX_CALLS`] slots.
+    slots: tokio::sync::Semaphore,
 }
 
 /// Aborts the call's tasks (the tunnel pump, the HTTP connection) when the call ends.
@@ -134,7 +145,14 @@ impl LeafCaller {
             })?
             .secret_pkcs8_der()
             .to_vec();
-        Ok(LeafCaller { auth, tunnels, key_pkcs8, public_key, certs: Mutex::new(HashMap::new()) })
+        Ok(LeafCaller {
+            auth,
+            tunnels,
+            key_pkcs8,
+            public_key,
+            certs: Mutex::new(HashMap::new()),
+            slots: tokio::sync::Semaphore::new(MAX_CALLS),
+        })
     }
 
     /// The TLS client setup for `cluster` on the user's behalf: reused while the user's roles,
@@ -190,6 +208,7 @@ impl LeafCaller {
         let config = self.config(d, cluster, &action)?;
         let unreachable = |cause: String| LeafError::Unreachable { cluster: cluster.to_string(), cause };
         let exchange = async {
+            let _slot = self.slots.acquire().await.map_err(|_| unreachable("this proxy is stopping".into()))?;
             let transport =
                 self.tunnels.open(cluster, WEB_TARGET, 0, client).await.map_err(|e| unreachable(e.to_string()))?;
             let mut owned = Owned(vec![tokio::spawn(transport.pump)]);
@@ -219,7 +238,7 @@ impl LeafCaller {
             let status = resp.status();
             let content_type =
                 resp.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-            let body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES)
+            let body = http_body_util::Limited::new(resp.into_body(), req.max_answer)
                 .collect()
                 .await
                 .map_err(|e| unreachable(format!("reading its answer failed: {e}")))?

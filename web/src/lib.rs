@@ -333,5 +333,5 @@ async fn serve_connection(
 
 /// Endpoints that take no client certificate and check a secret (password, invite, join or
 /// trust token): rate limited per source address.
-const UNAUTHENTICATED_PATHS: &[&str] =
+pub(crate) const UNAUTHENTICATED_PATHS: &[&str] =
     &["/webapi/login", "/webapi/trustedclusters/validate", "/webapi/trustedclusters/check", "/webapi/nodes/join"];

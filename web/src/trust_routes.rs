@@ -65,6 +65,7 @@ pub(crate) async fn list_all_nodes(
         None => "/webapi/nodes".to_string(),
     };
     let leaves: Vec<String> = delegation.allowed().map(|rc| rc.metadata.name.clone()).collect();
+    let mut pending: std::collections::HashSet<String> = leaves.iter().cloned().collect();
     let mut asks = tokio::task::JoinSet::new();
     let gate = Arc::new(tokio::sync::Semaphore::new(crate::leaf::FANOUT));
     for leaf in leaves {
@@ -76,16 +77,28 @@ pub(crate) async fn list_all_nodes(
                 path,
                 content_type: None,
                 body: hyper::body::Bytes::new(),
+                max_answer: crate::leaf::MAX_LIST_BYTES,
             };
             let answer = state.leaves.call(&delegation, &leaf, req, peer.addr, crate::leaf::LIST_TIMEOUT).await;
             leaf_nodes(leaf, answer)
         });
     }
-    while let Some(done) = asks.join_next().await {
+    // The whole listing has a deadline too: leaves still waiting for a slot then are reported,
+    // and their tasks dropped (aborted) with the set.
+    let deadline = tokio::time::Instant::now() + crate::leaf::FANOUT_DEADLINE;
+    while let Ok(Some(done)) = tokio::time::timeout_at(deadline, asks.join_next()).await {
         if let Ok(row) = done {
+            pending.remove(&row.cluster);
             out.push(row);
         }
     }
+    let after = crate::leaf::FANOUT_DEADLINE.as_secs();
+    out.extend(pending.into_iter().map(|cluster| ClusterNodes {
+        cluster,
+        status: "error".into(),
+        error: Some(format!("no answer within the listing's {after}s")),
+        nodes: Vec::new(),
+    }));
     if let Some(leaves) = out.get_mut(1..) {
         leaves.sort_by(|a, b| a.cluster.cmp(&b.cluster));
     }
@@ -142,6 +155,11 @@ pub(crate) async fn trust_doctor(
     let who = caller(&peer)?;
     state.auth.core().authorize(who, "trusted_cluster", "read").await?;
     let req = json_body(body)?;
+    // A trust not stored makes this daemon dial the addresses it names: only for those who may
+    // create trusts.
+    if req.resource.is_some() {
+        state.auth.core().authorize(who, "trusted_cluster", "create").await?;
+    }
     Ok(Json(tether_proxy::tunnel::doctor::run(&state.auth, &req).await?))
 }
 
@@ -156,7 +174,7 @@ pub(crate) async fn remote_doctor(
     state.auth.core().authorize(who, "remote_cluster", "read").await?;
     let req = json_body(body)?;
     let leaf = req.name.ok_or_else(|| AuthError::BadRequest("name the leaf: --leaf=LEAF".into()))?;
-    let checks = state.auth.trust().remote_doctor(&leaf, state.offline_window).await?;
+    let checks = state.auth.trust().remote_doctor(who, &leaf, state.offline_window).await?;
     Ok(Json(tether_shared::api::DoctorReport { cluster: state.auth.cluster_name().to_string(), peer: leaf, checks }))
 }
 
@@ -166,19 +184,38 @@ pub(crate) async fn remote_doctor(
 pub(crate) async fn forward_to_leaf(
     State(state): Shared,
     Extension(peer): Extension<Peer>,
-    Path((cluster, rest)): Path<(String, String)>,
+    Path((cluster, _)): Path<(String, String)>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let who = caller(&peer)?;
+    // The path on the leaf as the caller sent it (still percent-encoded: decoding `%2F` or
+    // `%3F` here would change what the leaf reads), after `/webapi/clusters/LEAF`.
+    let raw = uri.path().strip_prefix("/webapi/clusters/").and_then(|p| p.split_once('/')).map(|(_, p)| p);
+    let Some(rest) = raw.and_then(|p| p.strip_prefix("webapi/")) else {
+        return Err(ApiError(AuthError::NotFound("no such API endpoint".into())));
+    };
     let path = match uri.query() {
         Some(q) => format!("/webapi/{rest}?{q}"),
         None => format!("/webapi/{rest}"),
     };
+    // Calls that authenticate with a secret rather than a certificate are not forwarded: at the
+    // leaf they would all come from one address (its own), sharing its per-source limits.
+    if crate::UNAUTHENTICATED_PATHS.contains(&format!("/webapi/{rest}").as_str()) {
+        return Err(ApiError(AuthError::Forbidden(format!(
+            "/webapi/{rest} is not forwarded to a leaf: call the leaf's proxy directly"
+        ))));
+    }
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let req = crate::leaf::LeafRequest { method: method.clone(), path: path.clone(), content_type, body };
+    let req = crate::leaf::LeafRequest {
+        method: method.clone(),
+        path: path.clone(),
+        content_type,
+        body,
+        max_answer: crate::leaf::MAX_ANSWER_BYTES,
+    };
     let result = async {
         let delegation = state.auth.trust().delegation(who).await?;
         state.leaves.call(&delegation, &cluster, req, peer.addr, crate::leaf::CALL_TIMEOUT).await
@@ -197,8 +234,12 @@ pub(crate) async fn forward_to_leaf(
     );
     match result {
         Ok(a) if a.status.is_success() => {
-            let ct = a.content_type.unwrap_or_else(|| "application/json".into());
-            Ok((a.status, [(axum::http::header::CONTENT_TYPE, ct)], a.body).into_response())
+            // Always JSON from this origin, whatever the leaf says its answer is.
+            let headers = [
+                (axum::http::header::CONTENT_TYPE, "application/json"),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ];
+            Ok((a.status, headers, a.body).into_response())
         }
         Ok(a) => {
             let text = format!("cluster {cluster}: {}", leaf_error_text(&a.body, a.status));

@@ -59,7 +59,8 @@ impl Trust {
                     };
                     (Some(until), refusal)
                 }
-                Err(e) => (Some(format!("not accepted: {e}")), None),
+                // Only accepted or not: no hint of what else a wrong token may be.
+                Err(_) => (Some("not accepted (unknown, expired, or not a trusted_cluster token)".into()), None),
             },
         };
         Ok(TrustCheckResponse { root_cluster: self.core.cluster.clone(), trusted, token, refusal })
@@ -67,14 +68,24 @@ impl Trust {
 
     /// The root's checks of leaf `name`: its `remote_cluster`, the CAs stored for it, its status
     /// and last heartbeat, and the tunnel each live root proxy records.
+    /// A leaf whose `cluster_labels` the caller's roles do not allow is reported as missing.
     pub async fn remote_doctor(
         &self,
+        who: &tether_shared::identity::Identity,
         name: &str,
         offline_window: std::time::Duration,
     ) -> Result<Vec<DoctorCheck>, AuthError> {
+        tether_shared::names::validate_cluster_name(name)
+            .map_err(|e| AuthError::BadRequest(format!("leaf cluster name: {e}")))?;
         let mut out = Vec::new();
         let rc = records::get(&self.core.backend, &records::key(Kind::RemoteCluster, name)).await?;
-        let Some(Resource::RemoteCluster(_)) = rc else {
+        let visible = match &rc {
+            Some(Resource::RemoteCluster(rc)) => {
+                self.core.checker(who).await?.check_cluster(&rc.metadata.labels).allowed
+            }
+            _ => false,
+        };
+        let Some(Resource::RemoteCluster(_)) = rc.filter(|_| visible) else {
             out.push(failed(
                 "remote cluster",
                 format!(

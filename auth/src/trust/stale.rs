@@ -1,7 +1,8 @@
 //! Remote clusters that stopped calling in, removed on the root after
 //! `auth_service.remote_cluster_ttl` (off by default): dead leaves do not pile up. The clock runs
-//! from the last heartbeat any root proxy recorded; for a leaf never seen online, from when this
-//! host first noticed it (kept in memory, so a restart starts that clock again). Removal is
+//! from the last heartbeat any root proxy recorded, and no leaf is removed before the sweeping
+//! host has known it for the TTL (kept in memory, so a restart starts that clock again; a leaf
+//! never seen online is removed a TTL after the host noticed it). Removal is
 //! `tctl rm rc`'s: the `remote_cluster` and the leaf's CAs, after which every root proxy drops its
 //! tunnels (they watch the deletion). Each removal is audited (`resource.delete` by `@tether`,
 //! with the reason) and logged. Every auth host sweeps; a removal another host made first is
@@ -33,35 +34,32 @@ impl Trust {
         }
     }
 
-    /// One sweep: removes the remote clusters past the TTL; `unseen` holds when this host first
-    /// noticed each leaf that never sent a heartbeat. Returns the names removed.
+    /// One sweep: removes the remote clusters past the TTL. `seen` holds when this host first
+    /// noticed each remote cluster (by name and storage revision, so one trusted again under
+    /// the same name starts afresh): none is removed before this host has known it for the TTL,
+    /// so the old heartbeats of a leaf trusted again never count against the new one. Returns
+    /// the names removed.
     pub async fn expire_stale(
         &self,
         offline_window: Duration,
-        unseen: &mut HashMap<String, Instant>,
+        seen: &mut HashMap<(String, Option<u64>), Instant>,
     ) -> Result<Vec<String>, AuthError> {
         let Some(ttl) = self.remote_cluster_ttl() else { return Ok(Vec::new()) };
         let statuses = crate::tunnel_status::leaf_statuses(&self.core.backend, offline_window).await?;
         let now = time::OffsetDateTime::now_utc();
         let mut removed = Vec::new();
         let leaves = self.remote_clusters().await?;
-        unseen.retain(|name, _| leaves.iter().any(|rc| &rc.metadata.name == name));
+        seen.retain(|(name, id), _| leaves.iter().any(|rc| &rc.metadata.name == name && rc.metadata.id == *id));
         for rc in leaves {
             let name = rc.metadata.name;
-            let last = statuses.get(&name).and_then(|s| s.last_heartbeat);
-            let why = match last {
+            let known_since = *seen.entry((name.clone(), rc.metadata.id)).or_insert_with(Instant::now);
+            if known_since.elapsed() <= ttl {
+                continue;
+            }
+            let why = match statuses.get(&name).and_then(|s| s.last_heartbeat) {
                 Some(last) if now - last > ttl => format!("no heartbeat since {last} (remote_cluster_ttl {ttl:?})"),
-                Some(_) => {
-                    unseen.remove(&name);
-                    continue;
-                }
-                None => {
-                    let first = *unseen.entry(name.clone()).or_insert_with(Instant::now);
-                    if first.elapsed() <= ttl {
-                        continue;
-                    }
-                    format!("never online in the {ttl:?} since this host noticed it (remote_cluster_ttl)")
-                }
+                Some(_) => continue,
+                None => format!("never online in the {ttl:?} since this host noticed it (remote_cluster_ttl)"),
             };
             match self.delete_remote_cluster(&name).await {
                 Ok(()) => {}
@@ -75,7 +73,6 @@ impl Trust {
                 "@tether",
                 serde_json::json!({"kind": "remote_cluster", "name": name, "reason": why}),
             );
-            unseen.remove(&name);
             removed.push(name);
         }
         Ok(removed)

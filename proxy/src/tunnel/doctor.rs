@@ -82,8 +82,12 @@ pub async fn run(auth: &Arc<AuthService>, req: &DoctorRequest) -> Result<DoctorR
         }
     };
     let web_ok = web(auth, &tc, &mut checks).await;
-    if web_ok {
-        root_answers(auth, &tc, &mut checks).await;
+    if web_ok && tokio::time::timeout(2 * STEP_TIMEOUT, root_answers(auth, &tc, &mut checks)).await.is_err() {
+        checks.push(failed(
+            "root api",
+            format!("{} did not answer within {}s", tc.spec.web_proxy_addr, 2 * STEP_TIMEOUT.as_secs()),
+            "see the web checks: the root's proxy is slow or not the root's".into(),
+        ));
     }
     tunnel(auth, &tc, &mut checks).await;
     links(auth, &tc, &mut checks);
