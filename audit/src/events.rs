@@ -123,6 +123,8 @@ pub enum Event {
     CertLeaf,
     /// A root user's call to a leaf's web API through this root's proxy (`tctl --cluster`).
     LeafCall,
+    /// Logins a role's templates produced that no certificate may carry, left out of one.
+    LoginsDropped,
     /// The CA private keys opened, sealed or migrated at start-up, or not.
     CaKeys,
     /// A CA rotation phase changed (or a change was refused).
@@ -171,6 +173,7 @@ impl Event {
         Event::CertCreate,
         Event::CertLeaf,
         Event::LeafCall,
+        Event::LoginsDropped,
         Event::CaKeys,
         Event::CaRotate,
         Event::CaSync,
@@ -299,6 +302,14 @@ impl Event {
                     ("status", "the leaf's HTTP status (0: no answer)"),
                     ("error", "why it failed: the root's refusal, the leaf's answer, or no answer"),
                 ],
+            ),
+            Event::LoginsDropped => spec(
+                "cert.logins_dropped",
+                None,
+                Some("TC003W"),
+                "logins that the user's roles produced (a trait template expanded to a value that is not a valid \
+                 unix login) were left out of a certificate",
+                &[("dropped", "each login left out, with the reason"), ("roles", "the roles that produced them")],
             ),
             Event::CaKeys => spec(
                 "ca.keys",
@@ -573,7 +584,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 27, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 28, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

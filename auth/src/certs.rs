@@ -145,7 +145,17 @@ impl Authority {
         let (key, ed25519) = parse_ed25519(public_key)?;
         let ttl = ttl.min(checker.max_session_ttl());
         let now = time::OffsetDateTime::now_utc();
-        let mut logins = checker.logins();
+        let (mut logins, dropped) = checker.logins_checked();
+        if !dropped.is_empty() {
+            let dropped: Vec<String> = dropped.into_iter().map(|(login, why)| format!("{login:?}: {why}")).collect();
+            tracing::warn!(user, "logins left out of the certificate: {}", dropped.join("; "));
+            self.core.audit.emit(
+                tether_audit::Event::LoginsDropped,
+                tether_audit::Outcome::Failure,
+                user,
+                serde_json::json!({"dropped": dropped, "roles": checker.role_names()}),
+            );
+        }
         if logins.is_empty() {
             // OpenSSH reads an empty principal list as "any login"; carry a placeholder instead.
             logins.push(format!("-{user}-no-logins"));

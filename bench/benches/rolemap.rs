@@ -1,4 +1,5 @@
-//! Role mapping and access-check cost with many rules: `cargo bench -p tether-bench`.
+//! Role mapping, access-check, template-expansion and label-matching cost: `cargo bench -p
+//! tether-bench`.
 //!
 //! A leaf maps every remote user's roles on each connection, so mapping must stay cheap with
 //! hundreds of `role_map` rules (a mix of exact names, globs and `^…$` regexes).
@@ -64,5 +65,47 @@ fn bench_access(c: &mut Criterion) {
     c.bench_function("rbac/check_login", |b| b.iter(|| checker.check_login(black_box("root"), black_box(&labels))));
 }
 
-criterion_group!(benches, bench_rolemap, bench_access);
+/// Templates and label selectors per call: what every certificate issue and every node listed
+/// costs.
+fn bench_templates_and_labels(c: &mut Criterion) {
+    use tether_shared::labels::{CompiledSelectors, LabelSelectors};
+    use tether_shared::template::Template;
+    let traits: Traits = [
+        ("logins".to_string(), vec!["alice".to_string(), "deploy".to_string()]),
+        ("email".to_string(), vec!["alice@example.com".to_string()]),
+        ("team".to_string(), vec!["dev-web".to_string(), "dev-db".to_string()]),
+        ("env".to_string(), vec!["staging".to_string()]),
+    ]
+    .into();
+    let trait_value = "ssh-{{internal.logins}}";
+    c.bench_function("template/parse_expand/trait", |b| {
+        b.iter(|| Template::parse(black_box(trait_value)).map(|t| t.expand(black_box(&traits))))
+    });
+    let replace = r#"{{regexp.replace(external.team, "^dev-(.*)$", "$1")}}"#;
+    c.bench_function("template/parse_expand/regexp.replace", |b| {
+        b.iter(|| Template::parse(black_box(replace)).map(|t| t.expand(black_box(&traits))))
+    });
+    let parsed = Template::parse(replace).expect("template");
+    c.bench_function("template/expand/regexp.replace", |b| b.iter(|| parsed.expand(black_box(&traits))));
+    let selectors: LabelSelectors = [
+        ("env".to_string(), vec!["{{external.env}}".to_string(), "^prod-[a-z]+$".to_string()]),
+        ("team".to_string(), vec!["dev-web".to_string(), "ops".to_string()]),
+        ("region".to_string(), vec!["*".to_string()]),
+    ]
+    .into();
+    c.bench_function("labels/compile", |b| {
+        b.iter(|| CompiledSelectors::new(black_box(&selectors), black_box(&traits)))
+    });
+    let compiled = CompiledSelectors::new(&selectors, &traits);
+    let labels: Labels = [
+        ("env".to_string(), "prod-eu".to_string()),
+        ("team".to_string(), "dev-web".to_string()),
+        ("region".to_string(), "eu".to_string()),
+        ("hostname".to_string(), "web-1".to_string()),
+    ]
+    .into();
+    c.bench_function("labels/match", |b| b.iter(|| compiled.matches(black_box(&labels))));
+}
+
+criterion_group!(benches, bench_rolemap, bench_access, bench_templates_and_labels);
 criterion_main!(benches);

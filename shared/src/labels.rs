@@ -1,9 +1,12 @@
 //! Labels and label selectors: how roles pick nodes (`node_labels`) and clusters (`cluster_labels`).
 //!
 //! A resource carries [`Labels`] (`env: prod`). A role carries [`LabelSelectors`]: each key maps
-//! to one or more allowed values, written as a string or a list. A value matches exactly, `*`
-//! matches anything, and a value that starts with `^` and ends with `$` is an RE2 regular
-//! expression (the `regex` crate) that must match the whole label value. The pair `'*': '*'`
+//! to allowed values, written as a string or a list. A value matches exactly, `*` matches
+//! anything, a value with `*` elsewhere is a glob (`env-*-staging`), and a value that starts with
+//! `^` and ends with `$` is an RE2 regular expression (the `regex` crate) that must match the
+//! whole label value. Values and keys may be trait templates: a value expands to every trait
+//! value, a key to the trait's first value (as in Teleport), and a key whose trait is missing
+//! selects nothing. A key with an empty list of values matches nothing. The pair `'*': '*'`
 //! matches every resource, even one without labels. A selector set matches when every key in it
 //! matches; an empty set matches nothing.
 
@@ -30,17 +33,19 @@ pub enum ValuePattern {
     Any,
     /// An exact value.
     Exact(String),
-    /// `^…$`: a regular expression over the whole value.
+    /// `^…$`, or a glob (a value with `*`): a regular expression over the whole value.
     Regex(Regex),
 }
 
 impl ValuePattern {
-    /// Compiles a pattern: `*`, `^…$` (regex) or an exact value.
+    /// Compiles a pattern: `*`, `^…$` (regex), a glob, or an exact value.
     pub fn compile(pattern: &str) -> Result<Self, regex::Error> {
         if pattern == "*" {
             Ok(ValuePattern::Any)
         } else if is_regex(pattern) {
-            Regex::new(pattern).map(ValuePattern::Regex)
+            crate::pattern::regex(pattern).map(ValuePattern::Regex)
+        } else if pattern.contains('*') {
+            crate::pattern::regex(&crate::pattern::glob_to_regex(pattern)).map(ValuePattern::Regex)
         } else {
             Ok(ValuePattern::Exact(pattern.to_string()))
         }
@@ -94,8 +99,17 @@ impl CompiledSelectors {
                 wildcard |= values.iter().any(|v| v == "*");
                 continue;
             }
+            // A template key takes the trait's first value; none selects nothing (no resource
+            // has the empty key).
+            let key = if key.contains("{{") {
+                Template::parse(key)
+                    .map(|t| t.expand(traits).into_iter().next().unwrap_or_default())
+                    .unwrap_or_default()
+            } else {
+                key.clone()
+            };
             let patterns = values.iter().filter_map(|v| ValuePattern::compile(v).ok()).collect();
-            keys.push((key.clone(), patterns));
+            keys.push((key, patterns));
         }
         CompiledSelectors { wildcard, keys }
     }
@@ -134,6 +148,12 @@ impl CompiledSelectors {
             return Ok(());
         }
         for (key, patterns) in &self.keys {
+            if key.is_empty() {
+                return Err("a label key's template expanded to nothing (the trait is missing)".into());
+            }
+            if patterns.is_empty() {
+                return Err(format!("label {key:?} allows no value"));
+            }
             match labels.get(key) {
                 None => return Err(format!("label {key:?} is not set")),
                 Some(value) if patterns.iter().any(|p| p.matches(value)) => {}
@@ -145,14 +165,12 @@ impl CompiledSelectors {
 }
 
 /// Checks role label selectors when a role is parsed: `*` as a key needs `*` as its value,
-/// regexes must compile and templates must parse.
+/// regexes and globs must compile and templates (in keys and values) must parse. An empty list
+/// of values is allowed: it matches nothing.
 pub fn validate_selectors(selectors: &LabelSelectors) -> Result<(), String> {
     for (key, values) in selectors {
         if key.is_empty() {
             return Err("a label key cannot be empty".into());
-        }
-        if values.is_empty() {
-            return Err(format!("label {key:?} needs at least one value"));
         }
         if key == "*" && values.iter().any(|v| v != "*") {
             return Err("the wildcard key '*' only takes the value '*'".into());
@@ -160,10 +178,11 @@ pub fn validate_selectors(selectors: &LabelSelectors) -> Result<(), String> {
         if is_regex(key) {
             return Err(format!("label key {key:?}: keys are matched exactly; regexes go in values"));
         }
+        Template::parse(key).map_err(|e| format!("label key {key:?}: {e}"))?;
         for value in values {
             let template = Template::parse(value).map_err(|e| format!("label {key:?}: {e}"))?;
-            if template.is_literal() && is_regex(value) {
-                Regex::new(value).map_err(|e| {
+            if template.is_literal() {
+                ValuePattern::compile(value).map_err(|e| {
                     format!("label {key:?}: bad regular expression {value:?}: {}", regex_error_line(&e))
                 })?;
             }
@@ -324,7 +343,43 @@ mod tests {
         assert!(
             validate_selectors(&selectors(&[("env", &["{{external.x"])])).unwrap_err().contains("malformed template")
         );
-        assert!(validate_selectors(&selectors(&[("env", &[])])).is_err());
+        validate_selectors(&selectors(&[("env", &[])])).expect("an empty list is allowed (it matches nothing)");
         validate_selectors(&selectors(&[("*", &["*"]), ("env", &["^prod-[0-9]+$"])])).unwrap();
+        validate_selectors(&selectors(&[("{{external.team}}", &["env-*-staging"])])).unwrap();
+        assert!(validate_selectors(&selectors(&[("{{external.team", &["x"])])).unwrap_err().contains("label key"));
+    }
+
+    #[test]
+    fn glob_values_match_the_whole_value() {
+        let s = CompiledSelectors::new(&selectors(&[("env", &["env-*-staging"])]), &Traits::new());
+        assert!(s.matches(&labels(&[("env", "env-eu-staging")])).is_ok());
+        assert!(s.matches(&labels(&[("env", "env--staging")])).is_ok());
+        assert!(s.matches(&labels(&[("env", "env-eu-staging-2")])).is_err(), "anchored");
+        assert!(s.matches(&labels(&[("env", "xenv-eu-staging")])).is_err(), "anchored");
+        // Regex characters in a glob are literal.
+        let dots = CompiledSelectors::new(&selectors(&[("host", &["web.*.example.com"])]), &Traits::new());
+        assert!(dots.matches(&labels(&[("host", "web.eu.example.com")])).is_ok());
+        assert!(dots.matches(&labels(&[("host", "webxeu.example.com")])).is_err());
+    }
+
+    #[test]
+    fn template_keys_take_the_first_trait_value() {
+        let mut traits = Traits::new();
+        traits.insert("team".into(), vec!["web".into(), "db".into()]);
+        let s = CompiledSelectors::new(&selectors(&[("{{external.team}}", &["owner"])]), &traits);
+        assert!(s.matches(&labels(&[("web", "owner")])).is_ok());
+        assert!(s.matches(&labels(&[("db", "owner")])).is_err(), "only the first value is a key");
+        let none = CompiledSelectors::new(&selectors(&[("{{external.team}}", &["owner"])]), &Traits::new());
+        assert!(none.matches(&labels(&[("web", "owner")])).is_err(), "a missing trait selects nothing");
+        assert!(none.matches(&labels(&[("", "owner")])).is_err());
+    }
+
+    #[test]
+    fn an_empty_list_matches_nothing() {
+        let s = CompiledSelectors::new(&selectors(&[("env", &[])]), &Traits::new());
+        assert_eq!(s.matches(&labels(&[("env", "prod")])).unwrap_err(), "label \"env\" allows no value");
+        // A template list that expands to nothing is the same.
+        let t = CompiledSelectors::new(&selectors(&[("env", &["{{external.nope}}"])]), &Traits::new());
+        assert!(t.matches(&labels(&[("env", "prod")])).is_err());
     }
 }

@@ -1,5 +1,7 @@
-//! The `^…$` pattern convention that label selectors, trait templates and role maps share: what
-//! counts as a regular expression, and how a regex compile error reads on one line.
+//! The pattern conventions that label selectors, trait templates and role maps share, as
+//! Teleport has them: `^…$` is a regular expression, a value with `*` is a glob (each `*` any run
+//! of characters, the rest literal, the whole value anchored), and how a regex compile error
+//! reads on one line.
 //!
 //! A leaf module (it depends only on the `regex` crate), so [`crate::labels`],
 //! [`crate::template`] and [`crate::rolemap`] can all use it without depending on each other.
@@ -18,4 +20,35 @@ pub fn regex_error_line(e: &regex::Error) -> String {
 /// True when a pattern is a regular expression (`^…$`).
 pub fn is_regex(pattern: &str) -> bool {
     pattern.len() >= 2 && pattern.starts_with('^') && pattern.ends_with('$')
+}
+
+/// Turns a glob into an anchored regex: each `*` becomes a capture group, the rest is literal.
+pub fn glob_to_regex(glob: &str) -> String {
+    let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
+    format!("^{}$", parts.join("(.*)"))
+}
+
+/// Regexes compiled so far, by source: roles are expanded for every certificate and every
+/// listing, and compiling a regex costs microseconds where a lookup costs nanoseconds.
+static REGEXES: std::sync::Mutex<Option<std::collections::HashMap<String, regex::Regex>>> = std::sync::Mutex::new(None);
+/// The most regexes kept; past it the cache starts over.
+const REGEX_CACHE_CAP: usize = 4096;
+
+/// [`regex::Regex::new`], through a bounded cache shared by the process (a `Regex` clone shares
+/// the compiled program).
+pub fn regex(source: &str) -> Result<regex::Regex, regex::Error> {
+    if let Ok(cache) = REGEXES.lock()
+        && let Some(re) = cache.as_ref().and_then(|c| c.get(source))
+    {
+        return Ok(re.clone());
+    }
+    let re = regex::Regex::new(source)?;
+    if let Ok(mut cache) = REGEXES.lock() {
+        let map = cache.get_or_insert_with(Default::default);
+        if map.len() >= REGEX_CACHE_CAP {
+            map.clear();
+        }
+        map.insert(source.to_string(), re.clone());
+    }
+    Ok(re)
 }

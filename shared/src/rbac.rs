@@ -211,7 +211,22 @@ impl AccessChecker {
         Decision::deny(format!("none of the roles [{}] allows {verb} on {resource}", self.role_names().join(", ")))
     }
 
-    /// Every login some role allows and no role denies everywhere: the SSH principals.
+    /// [`AccessChecker::logins`] split into those a certificate may carry and those it may not
+    /// (a template expanded to something that is not a valid unix login), with the reason.
+    pub fn logins_checked(&self) -> (Vec<String>, Vec<(String, String)>) {
+        let mut valid = Vec::new();
+        let mut dropped = Vec::new();
+        for login in self.logins() {
+            match crate::names::validate_login(&login) {
+                Ok(()) => valid.push(login),
+                Err(e) => dropped.push((login, e.to_string())),
+            }
+        }
+        (valid, dropped)
+    }
+
+    /// Every login some role allows and no role denies everywhere, templates expanded: the SSH
+    /// principals (before [`AccessChecker::logins_checked`] drops invalid ones).
     pub fn logins(&self) -> Vec<String> {
         let mut out = Vec::new();
         for role in &self.roles {

@@ -88,11 +88,7 @@ pub fn pattern_kind(pattern: &str) -> PatternKind {
     }
 }
 
-/// Turns a glob into an anchored regex: each `*` becomes a capture group, the rest is literal.
-pub fn glob_to_regex(glob: &str) -> String {
-    let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
-    format!("^{}$", parts.join("(.*)"))
-}
+pub use crate::pattern::glob_to_regex;
 
 impl RoleMap {
     /// Validates and compiles `rules`. Each invalid rule is reported with its index and pattern.
@@ -177,9 +173,15 @@ impl RoleMap {
     /// # Ok::<(), tether_shared::rolemap::RoleMapError>(())
     /// ```
     pub fn map(&self, remote_roles: &[String]) -> Result<Vec<String>, RoleMapError> {
+        // As in Teleport: no remote role at all is one empty role (which only a wildcard maps).
+        let empty = [String::new()];
+        let remote_roles = if remote_roles.is_empty() { &empty[..] } else { remote_roles };
         // (rule index, remote role index, entry in `patterns` or None for exact)
         let mut hits: Vec<(usize, usize, Option<usize>)> = Vec::new();
         for (role_idx, role) in remote_roles.iter().enumerate() {
+            if is_implicit(role) {
+                continue;
+            }
             if let Some(rules) = self.exact.get(role) {
                 hits.extend(rules.iter().map(|&r| (r, role_idx, None)));
             }
@@ -222,12 +224,24 @@ impl RoleMap {
     }
 }
 
+/// Teleport's implicit role, which every Teleport certificate carries, and Tether's reserved
+/// `@` roles: never mapped, not even by a passthrough rule (`^(.*)$` → `$1`).
+pub const IMPLICIT_ROLE: &str = "default-implicit-role";
+
+/// Whether a remote role is one the root adds by itself ([`IMPLICIT_ROLE`], `@…`).
+pub fn is_implicit(role: &str) -> bool {
+    role == IMPLICIT_ROLE || role.starts_with('@')
+}
+
 impl RoleMap {
     /// What one remote role maps to, rule by rule: `(rule index, local roles)` for every rule
     /// that matches it, in rule order. Empty when no rule matches. Used by
     /// `tctl trusted-cluster map-roles` to show an admin why a role maps as it does.
     pub fn explain(&self, remote_role: &str) -> Vec<(usize, Vec<String>)> {
         let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+        if is_implicit(remote_role) {
+            return out;
+        }
         if let Some(rules) = self.exact.get(remote_role) {
             out.extend(rules.iter().filter_map(|&r| Some((r, self.rules.get(r)?.local.clone()))));
         }
@@ -308,6 +322,32 @@ mod tests {
 
         let m = RoleMap::compile(&[rule("^remote-(.*)$", &["local-$1"])]).unwrap();
         assert_eq!(m.map(&roles(&["remote-one", "remote-two"])).unwrap(), ["local-one", "local-two"]);
+    }
+
+    #[test]
+    fn implicit_roles_are_never_mapped_even_by_a_passthrough() {
+        let m = RoleMap::compile(&[rule("^(.*)$", &["$1"])]).unwrap();
+        assert_eq!(m.map(&roles(&["default-implicit-role", "@admin", "dev"])).unwrap(), ["dev"]);
+        assert!(m.map(&roles(&["default-implicit-role"])).is_err(), "nothing else: no match");
+        assert!(m.explain("default-implicit-role").is_empty());
+    }
+
+    #[test]
+    fn order_and_precedence_follow_teleport() {
+        // Every matching rule contributes, in rule order and then remote-role order: exact,
+        // glob and regex rules have no precedence over each other.
+        let m = RoleMap::compile(&[
+            rule("^dev-(.*)$", &["team-$1"]),
+            rule("dev-web", &["web-admin"]),
+            rule("dev-*", &["dev"]),
+        ])
+        .unwrap();
+        assert_eq!(m.map(&roles(&["dev-db", "dev-web"])).unwrap(), ["team-db", "team-web", "web-admin", "dev"]);
+        // No remote role at all is one empty role: only a wildcard maps it.
+        let any = RoleMap::compile(&[rule("*", &["guest"])]).unwrap();
+        assert_eq!(any.map(&[]).unwrap(), ["guest"]);
+        let exact = RoleMap::compile(&[rule("admin", &["guest"])]).unwrap();
+        assert!(exact.map(&[]).is_err());
     }
 
     #[test]
