@@ -160,6 +160,9 @@ _tctl() {
             tctl__subcmd__help__subcmd__users,add)
                 cmd="tctl__subcmd__help__subcmd__users__subcmd__add"
                 ;;
+            tctl__subcmd__help__subcmd__users,expand)
+                cmd="tctl__subcmd__help__subcmd__users__subcmd__expand"
+                ;;
             tctl__subcmd__help__subcmd__users,ls)
                 cmd="tctl__subcmd__help__subcmd__users__subcmd__ls"
                 ;;
@@ -214,6 +217,9 @@ _tctl() {
             tctl__subcmd__users,add)
                 cmd="tctl__subcmd__users__subcmd__add"
                 ;;
+            tctl__subcmd__users,expand)
+                cmd="tctl__subcmd__users__subcmd__expand"
+                ;;
             tctl__subcmd__users,help)
                 cmd="tctl__subcmd__users__subcmd__help"
                 ;;
@@ -228,6 +234,9 @@ _tctl() {
                 ;;
             tctl__subcmd__users__subcmd__help,add)
                 cmd="tctl__subcmd__users__subcmd__help__subcmd__add"
+                ;;
+            tctl__subcmd__users__subcmd__help,expand)
+                cmd="tctl__subcmd__users__subcmd__help__subcmd__expand"
                 ;;
             tctl__subcmd__users__subcmd__help,help)
                 cmd="tctl__subcmd__users__subcmd__help__subcmd__help"
@@ -1614,7 +1623,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__help__subcmd__users)
-            opts="add ls rm reset"
+            opts="add ls rm expand reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1628,6 +1637,20 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__help__subcmd__users__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__help__subcmd__users__subcmd__expand)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2803,7 +2826,7 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users)
-            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help add ls rm reset help"
+            opts="-c -i -h --config --data-dir --identity --proxy --insecure --cluster --help add ls rm expand reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2988,8 +3011,101 @@ _tctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tctl__subcmd__users__subcmd__expand)
+            opts="-c -i -h --format --config --data-dir --identity --proxy --insecure --cluster --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --identity)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -i)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tctl__subcmd__users__subcmd__help)
-            opts="add ls rm reset help"
+            opts="add ls rm expand reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3003,6 +3119,20 @@ _tctl() {
             return 0
             ;;
         tctl__subcmd__users__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tctl__subcmd__users__subcmd__help__subcmd__expand)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -45,18 +45,19 @@ complete -c tctl -n "__fish_tctl_needs_command" -f -a "audit" -d 'Read the audit
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "version" -d 'Print the version'
 complete -c tctl -n "__fish_tctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -s h -l help -d 'Print help'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "add" -d 'Create a user and print a one-time invite'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "ls" -d 'List users'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "rm" -d 'Delete a user'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "reset" -d 'Clear a user\'s password and print a new invite'
-complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "add" -d 'Create a user and print a one-time invite'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "ls" -d 'List users'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "rm" -d 'Delete a user'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "expand" -d 'Show what a user\'s roles mean for them: the logins their certificate would carry and each role\'s logins and label selectors with templates expanded (changes nothing)'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "reset" -d 'Clear a user\'s password and print a new invite'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and not __fish_seen_subcommand_from add ls rm expand reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l roles -d 'Roles, comma-separated' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -l logins -d 'Unix logins, comma-separated' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from add" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
@@ -82,6 +83,15 @@ complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -l format -d 'Output format' -r -f -a "text\t'Lines for people'
+json\t'JSON'"
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -l proxy -d 'The proxy\'s web address (host:port), overriding the identity\'s' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -l cluster -d 'Administer this leaf cluster through the root\'s proxy, as your root user with the leaf\'s role map (needs a tsh login at the root)' -r
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from expand" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
@@ -92,6 +102,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcomm
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a user and print a one-time invite'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List users'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete a user'
+complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "expand" -d 'Show what a user\'s roles mean for them: the logins their certificate would carry and each role\'s logins and label selectors with templates expanded (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Clear a user\'s password and print a new invite'
 complete -c tctl -n "__fish_tctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand tokens; and not __fish_seen_subcommand_from add ls rm help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
@@ -317,6 +328,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand help; and not __fish_seen_subc
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Create a user and print a one-time invite'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "ls" -d 'List users'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "rm" -d 'Delete a user'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "expand" -d 'Show what a user\'s roles mean for them: the logins their certificate would carry and each role\'s logins and label selectors with templates expanded (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "reset" -d 'Clear a user\'s password and print a new invite'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "add" -d 'Create a join token'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from tokens" -f -a "ls" -d 'List join tokens'

@@ -62,6 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Create a user and print a one-time invite')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a user')
+            [CompletionResult]::new('expand', 'expand', [CompletionResultType]::ParameterValue, 'Show what a user''s roles mean for them: the logins their certificate would carry and each role''s logins and label selectors with templates expanded (changes nothing)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Clear a user''s password and print a new invite')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -108,6 +109,20 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'tctl;users;expand' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The daemon''s data directory: use the admin identity in it')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An identity file from `tctl auth sign`')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'The proxy''s web address (host:port), overriding the identity''s')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Administer this leaf cluster through the root''s proxy, as your root user with the leaf''s role map (needs a tsh login at the root)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the proxy''s HTTPS certificate (testing only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'tctl;users;reset' {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The daemon''s config file: use the admin identity in its data_dir')
@@ -125,6 +140,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Create a user and print a one-time invite')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a user')
+            [CompletionResult]::new('expand', 'expand', [CompletionResultType]::ParameterValue, 'Show what a user''s roles mean for them: the logins their certificate would carry and each role''s logins and label selectors with templates expanded (changes nothing)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Clear a user''s password and print a new invite')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -136,6 +152,9 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;users;help;rm' {
+            break
+        }
+        'tctl;users;help;expand' {
             break
         }
         'tctl;users;help;reset' {
@@ -530,6 +549,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Create a user and print a one-time invite')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a user')
+            [CompletionResult]::new('expand', 'expand', [CompletionResultType]::ParameterValue, 'Show what a user''s roles mean for them: the logins their certificate would carry and each role''s logins and label selectors with templates expanded (changes nothing)')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Clear a user''s password and print a new invite')
             break
         }
@@ -540,6 +560,9 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             break
         }
         'tctl;help;users;rm' {
+            break
+        }
+        'tctl;help;users;expand' {
             break
         }
         'tctl;help;users;reset' {

@@ -106,6 +106,23 @@ _arguments "${_arguments_options[@]}" : \
 ':name -- The user'\''s name:_default' \
 && ret=0
 ;;
+(expand)
+_arguments "${_arguments_options[@]}" : \
+'--format=[Output format]:FORMAT:((text\:"Lines for people"
+json\:"JSON"))' \
+'-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
+'--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
+'-i+[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--identity=[An identity file from \`tctl auth sign\`]:IDENTITY:_files' \
+'--proxy=[The proxy'\''s web address (host\:port), overriding the identity'\''s]:PROXY:_default' \
+'--cluster=[Administer this leaf cluster through the root'\''s proxy, as your root user with the leaf'\''s role map (needs a tsh login at the root)]:CLUSTER:_default' \
+'--insecure[Do not verify the proxy'\''s HTTPS certificate (testing only)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':name -- The user'\''s name:_default' \
+&& ret=0
+;;
 (reset)
 _arguments "${_arguments_options[@]}" : \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
@@ -142,6 +159,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (rm)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(expand)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -688,6 +709,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(expand)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (reset)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1095,6 +1120,7 @@ _tctl__subcmd__help__subcmd__users_commands() {
 'add:Create a user and print a one-time invite' \
 'ls:List users' \
 'rm:Delete a user' \
+'expand:Show what a user'\''s roles mean for them\: the logins their certificate would carry and each role'\''s logins and label selectors with templates expanded (changes nothing)' \
 'reset:Clear a user'\''s password and print a new invite' \
     )
     _describe -t commands 'tctl help users commands' commands "$@"
@@ -1103,6 +1129,11 @@ _tctl__subcmd__help__subcmd__users_commands() {
 _tctl__subcmd__help__subcmd__users__subcmd__add_commands() {
     local commands; commands=()
     _describe -t commands 'tctl help users add commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__help__subcmd__users__subcmd__expand_commands] )) ||
+_tctl__subcmd__help__subcmd__users__subcmd__expand_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl help users expand commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__help__subcmd__users__subcmd__ls_commands] )) ||
 _tctl__subcmd__help__subcmd__users__subcmd__ls_commands() {
@@ -1243,6 +1274,7 @@ _tctl__subcmd__users_commands() {
 'add:Create a user and print a one-time invite' \
 'ls:List users' \
 'rm:Delete a user' \
+'expand:Show what a user'\''s roles mean for them\: the logins their certificate would carry and each role'\''s logins and label selectors with templates expanded (changes nothing)' \
 'reset:Clear a user'\''s password and print a new invite' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1253,12 +1285,18 @@ _tctl__subcmd__users__subcmd__add_commands() {
     local commands; commands=()
     _describe -t commands 'tctl users add commands' commands "$@"
 }
+(( $+functions[_tctl__subcmd__users__subcmd__expand_commands] )) ||
+_tctl__subcmd__users__subcmd__expand_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl users expand commands' commands "$@"
+}
 (( $+functions[_tctl__subcmd__users__subcmd__help_commands] )) ||
 _tctl__subcmd__users__subcmd__help_commands() {
     local commands; commands=(
 'add:Create a user and print a one-time invite' \
 'ls:List users' \
 'rm:Delete a user' \
+'expand:Show what a user'\''s roles mean for them\: the logins their certificate would carry and each role'\''s logins and label selectors with templates expanded (changes nothing)' \
 'reset:Clear a user'\''s password and print a new invite' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1268,6 +1306,11 @@ _tctl__subcmd__users__subcmd__help_commands() {
 _tctl__subcmd__users__subcmd__help__subcmd__add_commands() {
     local commands; commands=()
     _describe -t commands 'tctl users help add commands' commands "$@"
+}
+(( $+functions[_tctl__subcmd__users__subcmd__help__subcmd__expand_commands] )) ||
+_tctl__subcmd__users__subcmd__help__subcmd__expand_commands() {
+    local commands; commands=()
+    _describe -t commands 'tctl users help expand commands' commands "$@"
 }
 (( $+functions[_tctl__subcmd__users__subcmd__help__subcmd__help_commands] )) ||
 _tctl__subcmd__users__subcmd__help__subcmd__help_commands() {

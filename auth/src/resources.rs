@@ -459,6 +459,34 @@ impl Resources {
         self.visible(who, all).await
     }
 
+    /// What user `name`'s roles mean for them (`tctl users expand`): their templates expanded
+    /// against the user's traits with the engine the checks use, the logins a certificate would
+    /// carry and those it would leave out. Needs `read` on users and roles.
+    pub async fn user_expansion(
+        &self,
+        who: &Identity,
+        name: &str,
+    ) -> Result<tether_shared::api::UserExpansion, AuthError> {
+        self.core.authorize(who, "user", "read").await?;
+        self.core.authorize(who, "role", "read").await?;
+        let Some(Resource::User(user)) = records::get(self.core.backend(), &records::key(Kind::User, name)).await?
+        else {
+            return Err(AuthError::NotFound(format!("user {name:?} not found")));
+        };
+        let names = grantable_roles(&user.spec.roles);
+        let roles = self.core.roles(&names).await?;
+        let checker = tether_shared::rbac::AccessChecker::new(&roles, &user.spec.traits);
+        let (logins, dropped_logins) = checker.logins_checked();
+        Ok(tether_shared::api::UserExpansion {
+            user: name.to_string(),
+            roles: names,
+            logins,
+            dropped_logins,
+            expanded: roles.iter().map(|r| tether_shared::rbac::RoleExpansion::of(r, &user.spec.traits)).collect(),
+            traits: user.spec.traits,
+        })
+    }
+
     /// The caller as this cluster sees them; `remote_roles` are a trusted cluster's user's
     /// roles before mapping.
     pub async fn whoami(&self, who: &Identity, remote_roles: Option<&[String]>) -> Result<WhoAmI, AuthError> {

@@ -420,6 +420,24 @@ pub struct ClusterNodes {
     pub nodes: Vec<crate::resource::Resource>,
 }
 
+/// `GET /webapi/users/NAME/expand` (`tctl users expand`): what a user's roles mean for them,
+/// templates expanded against their traits, before anyone logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserExpansion {
+    /// The user.
+    pub user: String,
+    /// Their roles.
+    pub roles: Vec<String>,
+    /// Their traits.
+    pub traits: crate::identity::Traits,
+    /// The logins their certificate would carry.
+    pub logins: Vec<String>,
+    /// Logins the templates made that no certificate may carry: (login, why).
+    pub dropped_logins: Vec<(String, String)>,
+    /// Each role, expanded.
+    pub expanded: Vec<crate::rbac::RoleExpansion>,
+}
+
 /// `GET /webapi/whoami`: the caller as this cluster sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoAmI {

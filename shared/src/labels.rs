@@ -80,6 +80,26 @@ pub fn format_labels(labels: &Labels) -> String {
     labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
+/// Label selectors with the templates of keys and values expanded against `traits` (what
+/// [`CompiledSelectors`] compiles, and what `tctl users expand` shows): a template key takes the
+/// trait's first value, and one whose trait is missing becomes the empty key, which selects
+/// nothing.
+pub fn expand_selectors(selectors: &LabelSelectors, traits: &Traits) -> Vec<(String, Vec<String>)> {
+    selectors
+        .iter()
+        .map(|(key, values)| {
+            let key = if key.contains("{{") {
+                Template::parse(key)
+                    .map(|t| t.expand(traits).into_iter().next().unwrap_or_default())
+                    .unwrap_or_default()
+            } else {
+                key.clone()
+            };
+            (key, expand_all(values, traits))
+        })
+        .collect()
+}
+
 /// Label selectors with templates expanded and patterns compiled, ready to match many times.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledSelectors {
@@ -93,21 +113,11 @@ impl CompiledSelectors {
     pub fn new(selectors: &LabelSelectors, traits: &Traits) -> Self {
         let mut wildcard = false;
         let mut keys = Vec::with_capacity(selectors.len());
-        for (key, values) in selectors {
-            let values = expand_all(values, traits);
+        for (key, values) in expand_selectors(selectors, traits) {
             if key == "*" {
                 wildcard |= values.iter().any(|v| v == "*");
                 continue;
             }
-            // A template key takes the trait's first value; none selects nothing (no resource
-            // has the empty key).
-            let key = if key.contains("{{") {
-                Template::parse(key)
-                    .map(|t| t.expand(traits).into_iter().next().unwrap_or_default())
-                    .unwrap_or_default()
-            } else {
-                key.clone()
-            };
             let patterns = values.iter().filter_map(|v| ValuePattern::compile(v).ok()).collect();
             keys.push((key, patterns));
         }

@@ -15,6 +15,41 @@ use crate::labels::{CompiledSelectors, Labels};
 use crate::resource::{Role, RoleOptions, Rule};
 use crate::template::expand_all;
 
+/// One side (allow or deny) of a role as it reads for one user: its templates expanded
+/// (`tctl users expand`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SideExpansion {
+    /// `logins`.
+    pub logins: Vec<String>,
+    /// `node_labels`: key to values (an empty key: a key template whose trait is missing).
+    pub node_labels: Vec<(String, Vec<String>)>,
+    /// `cluster_labels`.
+    pub cluster_labels: Vec<(String, Vec<String>)>,
+}
+
+/// A role as it reads for one user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoleExpansion {
+    /// The role.
+    pub role: String,
+    /// Its allow side.
+    pub allow: SideExpansion,
+    /// Its deny side.
+    pub deny: SideExpansion,
+}
+
+impl RoleExpansion {
+    /// Expands `role`'s templates against `traits`, with the same engine the checks use.
+    pub fn of(role: &Role, traits: &Traits) -> RoleExpansion {
+        let side = |c: &crate::resource::RoleConditions| SideExpansion {
+            logins: expand_all(&c.logins, traits),
+            node_labels: crate::labels::expand_selectors(&c.node_labels, traits),
+            cluster_labels: crate::labels::expand_selectors(&c.cluster_labels, traits),
+        };
+        RoleExpansion { role: role.metadata.name.clone(), allow: side(&role.spec.allow), deny: side(&role.spec.deny) }
+    }
+}
+
 /// The answer to an access question, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {

@@ -217,6 +217,16 @@ pub enum UsersCommand {
         /// The user's name.
         name: String,
     },
+    /// Show what a user's roles mean for them: the logins their certificate would carry and
+    /// each role's logins and label selectors with templates expanded (changes nothing).
+    #[command(alias = "roles-expand")]
+    Expand {
+        /// The user's name.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Clear a user's password and print a new invite.
     Reset {
         /// The user's name.

@@ -45,10 +45,54 @@ pub async fn run(client: &ApiClient, cmd: UsersCommand) -> Result<()> {
                 .collect();
             println!("{}", table(&["User", "Roles"], rows));
         }
+        UsersCommand::Expand { name, format } => {
+            let x: tether_shared::api::UserExpansion = client.get(&format!("/webapi/users/{name}/expand")).await?;
+            if format == crate::cli::ReportFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&x)?);
+                return Ok(());
+            }
+            print_expansion(&x);
+        }
         UsersCommand::Rm { name } => {
             let _: Vec<String> = client.delete(&format!("/webapi/resources/user/{name}")).await?;
             println!("User {name:?} has been deleted");
         }
     }
     Ok(())
+}
+
+/// `tctl users expand` as text.
+fn print_expansion(x: &tether_shared::api::UserExpansion) {
+    let traits: Vec<String> = x.traits.iter().map(|(k, v)| format!("{k}=[{}]", v.join(", "))).collect();
+    println!("User:     {}", x.user);
+    println!("Roles:    {}", x.roles.join(", "));
+    println!("Traits:   {}", if traits.is_empty() { "none".to_string() } else { traits.join(" ") });
+    println!("Logins:   {}", if x.logins.is_empty() { "none".to_string() } else { x.logins.join(", ") });
+    for (login, why) in &x.dropped_logins {
+        println!("Left out: {login:?} ({why})");
+    }
+    let selectors = |s: &[(String, Vec<String>)]| -> String {
+        s.iter()
+            .map(|(k, v)| {
+                let key = if k.is_empty() { "(a key template with no value: matches nothing)" } else { k };
+                format!("{key}=[{}]", v.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for role in &x.expanded {
+        println!();
+        println!("Role {}:", role.role);
+        for (side, s) in [("allow", &role.allow), ("deny", &role.deny)] {
+            if !s.logins.is_empty() {
+                println!("  {side}.logins:         {}", s.logins.join(", "));
+            }
+            if !s.node_labels.is_empty() {
+                println!("  {side}.node_labels:    {}", selectors(&s.node_labels));
+            }
+            if !s.cluster_labels.is_empty() {
+                println!("  {side}.cluster_labels: {}", selectors(&s.cluster_labels));
+            }
+        }
+    }
 }

@@ -33,6 +33,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/login", post(login))
         .route("/webapi/users", post(create_user))
         .route("/webapi/users/{name}/reset", post(reset_user))
+        .route("/webapi/users/{name}/expand", get(expand_user))
         .route("/webapi/tokens", post(add_token).get(list_tokens))
         .route("/webapi/tokens/{token}", axum::routing::delete(remove_token))
         .route("/webapi/auth/sign", post(sign))
@@ -348,6 +349,15 @@ async fn list_nodes(
 ) -> Result<Json<Vec<Resource>>, ApiError> {
     let wanted = query.wanted()?;
     Ok(Json(with_labels(state.auth.resources().nodes_for(caller(&peer)?).await?, &wanted)))
+}
+
+/// `GET /webapi/users/NAME/expand` (`tctl users expand`).
+async fn expand_user(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    Path(name): Path<String>,
+) -> Result<Json<tether_shared::api::UserExpansion>, ApiError> {
+    Ok(Json(state.auth.resources().user_expansion(caller(&peer)?, &name).await?))
 }
 
 async fn whoami(State(state): Shared, Extension(peer): Extension<Peer>) -> Result<Json<WhoAmI>, ApiError> {
