@@ -36,6 +36,7 @@ pub mod refusal;
 pub mod resources;
 pub mod rotation;
 pub mod sealed;
+pub mod sessions;
 pub mod tokens;
 pub mod trust;
 pub mod tunnel_status;
@@ -192,6 +193,7 @@ pub struct AuthService {
     trust: Arc<Trust>,
     nodes: Arc<Nodes>,
     resources: Resources,
+    web_sessions: sessions::WebSessions,
 }
 
 impl AuthService {
@@ -229,7 +231,8 @@ impl AuthService {
         let trust = Arc::new(Trust::new(core.clone(), authority.clone(), tokens.clone()));
         let nodes = Arc::new(Nodes::new(core.clone(), authority.clone(), tokens.clone(), trust.clone()));
         let resources = Resources::new(core.clone(), authority.clone(), tokens.clone(), logins.clone(), trust.clone());
-        Ok(Arc::new(AuthService { core, authority, tokens, logins, trust, nodes, resources }))
+        let web_sessions = sessions::WebSessions::new(core.clone(), logins.clone());
+        Ok(Arc::new(AuthService { core, authority, tokens, logins, trust, nodes, resources, web_sessions }))
     }
 
     /// Storage, the audit log, the cluster's name and RBAC.
@@ -265,6 +268,11 @@ impl AuthService {
     /// The API's resource rules.
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// The web UI's browser sessions.
+    pub fn web_sessions(&self) -> &sessions::WebSessions {
+        &self.web_sessions
     }
 
     /// The cluster's name.

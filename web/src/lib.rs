@@ -18,6 +18,7 @@ mod answer;
 mod handlers;
 pub mod leaf;
 pub mod ratelimit;
+pub mod session;
 mod trust_routes;
 
 use std::net::SocketAddr;
@@ -301,6 +302,16 @@ async fn serve_connection(
                 let why = format!("too many requests from {}; retry in {}s", addr.ip(), wait.as_secs().max(1));
                 return Ok(too_many(why, wait));
             }
+            // A browser session (the UI's cookie) stands in for a client certificate.
+            if let Some(mut peer) = req.extensions().get::<Peer>().cloned()
+                && peer.identity.is_none()
+                && peer.refused.is_none()
+            {
+                if let Err(answer) = session::authenticate(&state, req.headers(), req.method(), &mut peer).await {
+                    return Ok(answer);
+                }
+                req.extensions_mut().insert(peer);
+            }
             if let Some(cluster) = &remote_cluster
                 && !auth.trust().trust_active(cluster).await
             {
@@ -333,5 +344,10 @@ async fn serve_connection(
 
 /// Endpoints that take no client certificate and check a secret (password, invite, join or
 /// trust token): rate limited per source address.
-pub(crate) const UNAUTHENTICATED_PATHS: &[&str] =
-    &["/webapi/login", "/webapi/trustedclusters/validate", "/webapi/trustedclusters/check", "/webapi/nodes/join"];
+pub(crate) const UNAUTHENTICATED_PATHS: &[&str] = &[
+    "/webapi/login",
+    "/web/login",
+    "/webapi/trustedclusters/validate",
+    "/webapi/trustedclusters/check",
+    "/webapi/nodes/join",
+];

@@ -1,0 +1,160 @@
+//! The web UI's browser sessions, over raw HTTPS (the browser tests drive the pages): a password
+//! login sets an `HttpOnly; Secure; SameSite=Strict` cookie that acts as the user on the API;
+//! state changes need the session's CSRF token and this origin; logout ends the session for
+//! good; a wrong password is locked out like `tsh login`; sessions live in storage, so another
+//! proxy host sharing it resolves them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_tests::Cluster;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Accepts the proxy's self-signed certificate: these tests are about sessions, not PKI.
+#[derive(Debug)]
+struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// One request: (status, head lower-cased, body).
+async fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let mut text =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    tls.write_all(text.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut raw)).await;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// Logs in through the UI: the cookie pair (`name=value`) and the CSRF token.
+async fn login(addr: &str, user: &str, password: &str) -> (String, String) {
+    let body = format!(r#"{{"user":"{user}","password":"{password}"}}"#);
+    let (status, head, body) = request(addr, "POST", "/web/login", &[JSON], &body).await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie: {head}"))
+        .to_string();
+    for attribute in ["httponly", "secure", "samesite=strict", "path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert!(pair.starts_with("__host-tether_session="), "{cookie}");
+    // The head was lower-cased; the value is hex, so the pair is the cookie as sent.
+    let pair = pair.replacen("__host-tether_session", "__Host-tether_session", 1);
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (pair, info["csrf_token"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_acts_as_the_user_needs_its_csrf_token_for_changes_and_ends_at_logout() {
+    let cluster = tokio::task::spawn_blocking(|| {
+        let c = Cluster::start("root.example.com");
+        c.add_user("ed", "editor", "", "correct-horse");
+        c
+    })
+    .await
+    .unwrap();
+    let addr = cluster.web_addr.clone();
+    let (cookie, csrf) = login(&addr, "ed", "correct-horse").await;
+    let origin = format!("https://{addr}");
+
+    // Reads act as the user.
+    let (status, _, body) = request(&addr, "GET", "/webapi/whoami", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"user\":\"ed\""), "{body}");
+    let (status, _, body) = request(&addr, "GET", "/web/session", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&csrf), "the page gets the same token back: {body}");
+
+    // A cross-site form post with the cookie: refused.
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let evil = ("Origin", "https://evil.example");
+    let token_req = r#"{"type":"node","ttl_secs":600}"#;
+    let (status, _, body) =
+        request(&addr, "POST", "/webapi/tokens", &[("Cookie", &cookie), form, evil], "type=node").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("lacks this session's CSRF token"), "{body}");
+    // The token from another origin: refused too.
+    let headers = [("Cookie", cookie.as_str()), JSON, evil, ("X-CSRF-Token", csrf.as_str())];
+    let (status, _, body) = request(&addr, "POST", "/webapi/tokens", &headers, token_req).await;
+    assert_eq!(status, 403, "{body}");
+    // The page's own request: allowed, and audited as the user.
+    let headers = [("Cookie", cookie.as_str()), JSON, ("Origin", origin.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let (status, _, body) = request(&addr, "POST", "/webapi/tokens", &headers, token_req).await;
+    assert_eq!(status, 200, "{body}");
+    let audit = cluster.audit_lines();
+    assert!(audit.iter().any(|l| l.contains("join_token.create") && l.contains("\"user\":\"ed\"")), "{audit:#?}");
+
+    // A login posted as a form (what a cross-site page can send) is refused.
+    let (status, _, _) = request(&addr, "POST", "/web/login", &[form], "user=ed&password=correct-horse").await;
+    assert!(status == 400 || status == 415, "{status}");
+
+    // Logout ends the session: the old cookie no longer works.
+    let (status, _, body) = request(&addr, "POST", "/web/logout", &headers, "").await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, body) = request(&addr, "GET", "/webapi/whoami", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _, _) = request(&addr, "GET", "/web/session", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 401);
+
+    // A wrong password is locked out as tsh login's is.
+    let mut last = (0, String::new(), String::new());
+    for _ in 0..6 {
+        last = request(&addr, "POST", "/web/login", &[JSON], r#"{"user":"ed","password":"wrong"}"#).await;
+    }
+    assert_eq!(last.0, 429, "{}", last.2);
+    assert!(last.2.contains("too many failed logins for ed"), "{}", last.2);
+    drop(cluster);
+}
