@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod browser;
 pub mod fixtures;
 pub mod forwarder;
 pub mod postgres;

@@ -77,12 +77,12 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     ),
     ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "renew", "service"]),
     ("proxy", &["dial", "tunnel", "relay"]),
-    ("web", &["ratelimit", "leaf", "answer", "session", "trust_routes", "handlers"]),
+    ("web", &["ratelimit", "leaf", "answer", "session", "trust_routes", "ui", "handlers"]),
     ("server", &["config", "process"]),
     ("cli", &["pipe", "profile", "table"]),
     ("tsh", &["stdio", "handler", "forward", "ssh", "cli", "context", "clusters", "login", "multi", "nodes", "scp"]),
     ("tctl", &["cli", "output", "connect", "authcmd", "resources", "tokens", "trust", "users"]),
-    ("tests", &["fixtures", "forwarder", "postgres"]),
+    ("tests", &["browser", "fixtures", "forwarder", "postgres"]),
 ];
 
 /// The source roots checked: every crate's `src`.

@@ -59,6 +59,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/resources/{kind}", get(list_resources))
         .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
         .merge(super::session::routes())
+        .merge(super::ui::routes())
         .fallback(|| async { ApiError(AuthError::NotFound("no such API endpoint".into())) })
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
             ApiError(AuthError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path())))

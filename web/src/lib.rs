@@ -20,6 +20,7 @@ pub mod leaf;
 pub mod ratelimit;
 pub mod session;
 mod trust_routes;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,174 @@
+//! A real headless Chromium for the web UI's tests, driven over WebDriver (the W3C protocol,
+//! JSON over HTTP) through Debian's `chromedriver`, with a client small enough to read: start,
+//! go to a page, find elements by CSS, type, click, read text, wait for a condition, quit.
+//! `chromedriver` listens on 127.0.0.1 only and is killed when the [`Browser`] is dropped.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The key WebDriver uses for element references.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// One WebDriver call: the answer's `value`, or the driver's error.
+fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head_len, length) = loop {
+        let n = tcp.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("chromedriver closed the connection".into());
+        }
+        raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(raw.get(..end).unwrap_or_default()).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+    };
+    while raw.len() < head_len + length {
+        let n = tcp.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+    let text = String::from_utf8_lossy(raw.get(head_len..).unwrap_or_default()).into_owned();
+    let answer: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+    let value = answer.get("value").cloned().unwrap_or(Value::Null);
+    match value.get("error").and_then(Value::as_str) {
+        Some(error) => Err(format!("{error}: {}", value.get("message").and_then(Value::as_str).unwrap_or_default())),
+        None => Ok(value),
+    }
+}
+
+impl Browser {
+    /// Starts `chromedriver` and a headless Chromium that accepts the proxy's self-signed
+    /// certificate (the tests are about the UI, not the PKI).
+    pub fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian's chromium-driver; .ci/run installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while call(port, "GET", "/status", None).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900", "--ignore-certificate-errors"]
+            }
+        }}});
+        let session = call(port, "POST", "/session", Some(&caps)).expect("a Chromium session");
+        let session = session["sessionId"].as_str().expect("a session ID").to_string();
+        Browser { driver, port, session }
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        call(self.port, method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    /// Goes to `url`.
+    pub fn go(&self, url: &str) {
+        self.session_call("POST", "/url", Some(&json!({"url": url}))).expect("navigate");
+    }
+
+    /// The first element matching `css`, if any.
+    pub fn find(&self, css: &str) -> Option<String> {
+        match self.session_call("POST", "/element", Some(&json!({"using": "css selector", "value": css}))) {
+            Ok(found) => Some(
+                found
+                    .get(ELEMENT)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| panic!("WebDriver: an element without a reference: {found}")),
+            ),
+            Err(e) if e.starts_with("no such element") => None,
+            Err(e) => panic!("WebDriver: finding {css}: {e}"),
+        }
+    }
+
+    /// Waits up to `timeout` for an element matching `css` whose text satisfies `ok`; returns
+    /// its text, or panics with the last text seen.
+    pub fn wait_text(&self, css: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::from("(no such element)");
+        loop {
+            if let Some(el) = self.find(css) {
+                last = self.text(&el);
+                if ok(&last) {
+                    return last;
+                }
+            }
+            assert!(Instant::now() < deadline, "{css}: not as expected within {timeout:?}; last: {last:?}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Types `text` into element `el`.
+    pub fn type_into(&self, el: &str, text: &str) {
+        self.session_call("POST", &format!("/element/{el}/value"), Some(&json!({"text": text}))).expect("type");
+    }
+
+    /// Clicks element `el`.
+    pub fn click(&self, el: &str) {
+        self.session_call("POST", &format!("/element/{el}/click"), Some(&json!({}))).expect("click");
+    }
+
+    /// Element `el`'s visible text.
+    pub fn text(&self, el: &str) -> String {
+        self.session_call("GET", &format!("/element/{el}/text"), None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub fn script(&self, script: &str) -> Value {
+        self.session_call("POST", "/execute/sync", Some(&json!({"script": script, "args": []}))).unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = call(self.port, "DELETE", &format!("/session/{}", self.session), None);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,98 @@
+//! The web UI in a real headless Chromium (WebDriver), against a real root and leaf: log in,
+//! see the leaf online and follow it going offline, list the leaf's nodes through the root.
+//! Chromium does not take Ed25519 server certificates, so the root serves an ECDSA P-256 key
+//! pair given in `https_keypairs`, as an operator would.
+
+use std::time::Duration;
+
+use tether_tests::browser::Browser;
+use tether_tests::fixtures::{ROLE_MAP, VISITOR, ensure_visitor_account, token, trusted_cluster_yaml, wait_for, write};
+use tether_tests::{Cluster, RemoteNode};
+
+/// An ECDSA P-256 certificate for 127.0.0.1 and localhost, and its key: (cert file, key file).
+fn ecdsa_pair(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (dir.join("web.pem"), dir.join("web.key"));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+/// Sets `user`'s password through the invite `tctl users add` printed (the web UI's own invite
+/// page is to come).
+fn accept_invite(cluster: &Cluster, user: &str, roles: &str, password: &str) {
+    let out = cluster.tctl(&["--insecure", "users", "add", user, &format!("--roles={roles}"), "--logins=visitor"]).ok();
+    let invite = out.split_whitespace().find_map(|w| w.strip_prefix("--invite=")).expect("an invite").to_string();
+    let key = tether_shared::ssh_cert::generate_ed25519_key().unwrap();
+    let req = tether_shared::api::LoginRequest {
+        user: user.into(),
+        password: password.into(),
+        otp: None,
+        invite_token: Some(invite),
+        public_key: key.public_key().to_openssh().unwrap(),
+        ttl_secs: None,
+    };
+    let client =
+        tether_client::client::ApiClient::new(&cluster.web_addr, &tether_client::client::ServerTrust::Insecure, None)
+            .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(client.post::<_, serde_json::Value>("/webapi/login", &req)).expect("invite accepted");
+}
+
+#[test]
+fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
+    ensure_visitor_account();
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key) = ecdsa_pair(keys.path());
+    // Indented: these lines continue the builder's proxy_service section.
+    let root = Cluster::builder("root.example.com")
+        .section(&format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key.display(), cert.display()))
+        .start();
+    let mut leaf = Cluster::builder("leaf.example.com").leaf().start();
+    let node_token = token(&leaf, &["--type=node"]);
+    let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
+    // The root's own admin identity pins its cluster CA, which the operator's certificate does
+    // not chain to: --insecure for the admin's calls here.
+    leaf.tctl(&["create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster", "--insecure"]);
+    let tc = write(root.dir.path(), "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
+    leaf.tctl(&["create", tc.to_str().unwrap()]).ok();
+    accept_invite(&root, "alice", "access", "correct-horse-battery");
+    wait_for("the leaf online", Duration::from_secs(30), || {
+        let out = root.tctl(&["--insecure", "get", "rc/leaf.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
+    });
+
+    let browser = Browser::start();
+    browser.go(&format!("https://{}/", root.web_addr));
+    let user = browser.find("#user").unwrap_or_else(|| {
+        panic!("no login form; the page: {}", browser.script("return document.documentElement.outerHTML"))
+    });
+    browser.type_into(&user, "alice");
+    let password = browser.find("#password").expect("the password field");
+    browser.type_into(&password, "wrong-password");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    let error = browser.wait_text("#login-error", Duration::from_secs(10), |t| !t.is_empty());
+    assert!(error.contains("invalid") || error.contains("password"), "{error}");
+    let password = browser.find("#password").expect("the password field");
+    browser.script("document.querySelector('#password').value = ''");
+    browser.type_into(&password, "correct-horse-battery");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "alice @ root.example.com");
+    let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
+    browser.wait_text(status, Duration::from_secs(10), |t| t == "online");
+
+    // The leaf's nodes, through the root.
+    let row = browser.find(r#"tr[data-cluster="leaf.example.com"] button"#).expect("a Nodes button");
+    browser.click(&row);
+    let node = browser.wait_text(r#"tr[data-node="mynode"]"#, Duration::from_secs(15), |t| t.contains("mynode"));
+    assert!(node.contains("env=demo") && node.contains("tsh ssh --cluster=leaf.example.com LOGIN@mynode"), "{node}");
+
+    // The leaf stops: the clusters page follows without a reload.
+    browser.click(&browser.find("#to-clusters").expect("the Clusters button"));
+    leaf.stop();
+    browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
+}

@@ -1,0 +1,143 @@
+// Tether's web UI: one page, no framework. Every value from the server goes in with
+// textContent (never as HTML); state-changing calls carry the session's CSRF token.
+const $ = (selector) => document.querySelector(selector);
+let csrf = null;
+let timer = null;
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  if (!response.ok) throw new Error((data && data.error) || `HTTP ${response.status}`);
+  return data;
+}
+
+function show(id) {
+  for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== id;
+  if (id !== 'clusters') clearTimeout(timer);
+}
+
+function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function loggedIn(session) {
+  csrf = session.csrf_token;
+  $('#whoami').textContent = `${session.user} @ ${session.cluster}`;
+  $('#nav').hidden = false;
+  show('clusters');
+  refreshClusters();
+}
+
+async function refreshClusters() {
+  clearTimeout(timer);
+  try {
+    const clusters = await api('GET', '/webapi/clusters');
+    const body = $('#clusters-body');
+    body.replaceChildren();
+    for (const c of clusters) {
+      const row = document.createElement('tr');
+      row.dataset.cluster = c.name;
+      cell(row, c.name);
+      cell(row, c.cluster_type);
+      cell(row, c.status, c.status === 'online' ? 'online' : 'offline').dataset.status = c.status;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Nodes';
+      button.addEventListener('click', () => openNodes(c));
+      cell(row, '').appendChild(button);
+      body.appendChild(row);
+    }
+    $('#clusters-error').textContent = '';
+  } catch (err) {
+    $('#clusters-error').textContent = err.message;
+  }
+  // Live: the statuses follow without a reload.
+  timer = setTimeout(refreshClusters, 2000);
+}
+
+let current = null;
+
+async function openNodes(cluster) {
+  current = cluster;
+  $('#nodes-cluster').textContent = cluster.name;
+  show('nodes');
+  await refreshNodes();
+}
+
+async function refreshNodes() {
+  const cluster = current;
+  const filter = $('#nodes-filter').value.trim();
+  const query = filter ? `?labels=${encodeURIComponent(filter)}` : '';
+  const path = cluster.cluster_type === 'leaf'
+    ? `/webapi/clusters/${encodeURIComponent(cluster.name)}/webapi/nodes${query}`
+    : `/webapi/nodes${query}`;
+  try {
+    const nodes = await api('GET', path);
+    const body = $('#nodes-body');
+    body.replaceChildren();
+    for (const n of nodes) {
+      const row = document.createElement('tr');
+      row.dataset.node = n.metadata.name;
+      cell(row, n.metadata.name);
+      cell(row, n.spec.addr);
+      const labels = Object.entries(n.metadata.labels || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      cell(row, labels);
+      const flag = cluster.cluster_type === 'leaf' ? ` --cluster=${cluster.name}` : '';
+      const code = document.createElement('code');
+      code.textContent = `tsh ssh${flag} LOGIN@${n.metadata.name}`;
+      cell(row, '').appendChild(code);
+      body.appendChild(row);
+    }
+    $('#nodes-error').textContent = '';
+  } catch (err) {
+    $('#nodes-error').textContent = err.message;
+  }
+}
+
+$('#login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('#login-error').textContent = '';
+  try {
+    const otp = $('#otp').value.trim();
+    const session = await api('POST', '/web/login', {
+      user: $('#user').value,
+      password: $('#password').value,
+      otp: otp || undefined,
+    });
+    $('#password').value = '';
+    loggedIn(session);
+  } catch (err) {
+    $('#login-error').textContent = err.message;
+  }
+});
+
+$('#nodes-filter').addEventListener('change', () => refreshNodes());
+$('#to-clusters').addEventListener('click', () => { show('clusters'); refreshClusters(); });
+$('#logout').addEventListener('click', async () => {
+  try { await api('POST', '/web/logout'); } catch (_) { /* the session may have ended already */ }
+  csrf = null;
+  $('#nav').hidden = true;
+  show('login');
+});
+
+(async () => {
+  try {
+    loggedIn(await api('GET', '/web/session'));
+  } catch (_) {
+    show('login');
+  }
+})();
