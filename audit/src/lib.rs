@@ -29,7 +29,7 @@
 pub mod events;
 mod files;
 mod queue;
-mod read;
+pub mod read;
 
 pub use events::{Event, Outcome};
 
@@ -286,6 +286,11 @@ impl Audit {
     /// first, read backwards from the end of the log files on a blocking thread after the
     /// events emitted before the call are written.
     pub async fn read(&self, since: Option<OffsetDateTime>, limit: usize) -> std::io::Result<Vec<Map<String, Value>>> {
+        self.read_filtered(read::Filter { since, ..read::Filter::default() }, limit).await
+    }
+
+    /// [`Audit::read`] keeping only what `filter` keeps.
+    pub async fn read_filtered(&self, filter: read::Filter, limit: usize) -> std::io::Result<Vec<Map<String, Value>>> {
         let _permit = self
             .readers
             .clone()
@@ -296,7 +301,7 @@ impl Audit {
         let queue = self.queue.clone();
         tokio::task::spawn_blocking(move || {
             queue.wait_written(READ_FLUSH_WAIT);
-            files.read_newest(since, limit).map(|(events, _)| events)
+            files.read_matching(&filter, limit).map(|(events, _)| events)
         })
         .await
         .map_err(|e| std::io::Error::other(format!("audit reader: {e}")))?
@@ -584,6 +589,40 @@ mod tests {
         audit.close();
         let (events, _) = files.read_newest(None, 2).unwrap();
         assert_eq!(names(&events), [expected[expected.len() - 1].as_str(), "after"]);
+    }
+
+    #[test]
+    fn filters_keep_an_event_user_cluster_and_time_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        let line = |t: &str, event: &str, user: &str, extra: &str| {
+            format!(
+                "{{\"time\":\"2026-01-01T00:00:{t}Z\",\"event\":\"{event}\",\"user\":\"{user}\",\"cluster\":\"root\"{extra}}}\n"
+            )
+        };
+        text.push_str(&line("01", "user.login", "alice", ""));
+        text.push_str(&line("02", "role.mapping", "bob", ",\"user_cluster\":\"other\""));
+        text.push_str(&line("03", "user.login", "bob", ""));
+        text.push_str(&line("04", "cert.leaf", "alice", ",\"leaf_cluster\":\"leaf\""));
+        text.push_str(&line("05", "role.mapping", "carol", ""));
+        std::fs::write(dir.path().join(LOG_FILE_NAME), text).unwrap();
+        let files = LogFiles { dir: dir.path().to_path_buf(), keep_rotated: 0 };
+        let read = |f: read::Filter| -> Vec<String> {
+            let (events, _) = files.read_matching(&f, 10).unwrap();
+            events.iter().map(|e| format!("{}/{}", e["event"].as_str().unwrap(), e["user"].as_str().unwrap())).collect()
+        };
+        let event = |e: &str| read::Filter { event: Some(e.into()), ..Default::default() };
+        assert_eq!(read(event("role.mapping")), ["role.mapping/bob", "role.mapping/carol"]);
+        assert_eq!(
+            read(read::Filter { user: Some("alice".into()), ..Default::default() }),
+            ["user.login/alice", "cert.leaf/alice"]
+        );
+        assert_eq!(read(read::Filter { cluster: Some("leaf".into()), ..Default::default() }), ["cert.leaf/alice"]);
+        assert_eq!(read(read::Filter { cluster: Some("other".into()), ..Default::default() }), ["role.mapping/bob"]);
+        // `until` pages backwards: the events before a time, newest of them kept.
+        let until = OffsetDateTime::parse("2026-01-01T00:00:04Z", &time::format_description::well_known::Rfc3339).ok();
+        let (events, _) = files.read_matching(&read::Filter { until, ..Default::default() }, 2).unwrap();
+        assert_eq!(names(&events), ["role.mapping", "user.login"]);
     }
 
     #[test]

@@ -35,9 +35,20 @@ impl LogFiles {
 
     /// The newest `limit` events at or after `since`, oldest first, and how many bytes were
     /// read to find them.
+    #[cfg(test)]
     pub(super) fn read_newest(
         &self,
         since: Option<OffsetDateTime>,
+        limit: usize,
+    ) -> std::io::Result<(Vec<Map<String, Value>>, u64)> {
+        self.read_matching(&Filter { since, ..Filter::default() }, limit)
+    }
+
+    /// The newest `limit` events `filter` keeps, oldest first, and how many bytes were read. A
+    /// filter that keeps few events stops after [`MAX_FILTERED_SCAN_BYTES`].
+    pub(super) fn read_matching(
+        &self,
+        filter: &Filter,
         limit: usize,
     ) -> std::io::Result<(Vec<Map<String, Value>>, u64)> {
         let mut newest_first = Vec::new();
@@ -45,24 +56,33 @@ impl LogFiles {
         if limit == 0 {
             return Ok((newest_first, bytes));
         }
-        let stop_before = since.map(|s| s - ORDER_SLACK);
+        let stop_before = filter.since.map(|s| s - ORDER_SLACK);
         'files: for (file, len) in self.open_for_reading()? {
             let mut lines = BackwardLines::new(file, len);
             while let Some(line) = lines.next_line()? {
+                if bytes + lines.bytes_read > MAX_FILTERED_SCAN_BYTES && filter.narrows() {
+                    bytes += lines.bytes_read;
+                    break 'files;
+                }
                 let Ok(event) = serde_json::from_slice::<Map<String, Value>>(&line) else { continue };
-                if let (Some(since), Some(stop_before)) = (since, stop_before) {
+                if filter.since.is_some() || filter.until.is_some() {
                     let Some(t) =
                         event.get("time").and_then(Value::as_str).and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
                     else {
                         continue;
                     };
-                    if t < stop_before {
+                    if let Some(stop_before) = stop_before
+                        && t < stop_before
+                    {
                         bytes += lines.bytes_read;
                         break 'files;
                     }
-                    if t < since {
+                    if filter.since.is_some_and(|since| t < since) || filter.until.is_some_and(|until| t >= until) {
                         continue;
                     }
+                }
+                if !filter.keeps(&event) {
+                    continue;
                 }
                 newest_first.push(event);
                 if newest_first.len() >= limit {
@@ -74,6 +94,42 @@ impl LogFiles {
         }
         newest_first.reverse();
         Ok((newest_first, bytes))
+    }
+}
+
+/// The most bytes of the log a filtered read scans (a filter that keeps few events would
+/// otherwise read the whole log).
+pub const MAX_FILTERED_SCAN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Which events a read keeps (`tctl audit ls`, the web UI's audit viewer).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// At or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Before this time (the next page of a newest-first listing).
+    pub until: Option<OffsetDateTime>,
+    /// This event name (`role.mapping`).
+    pub event: Option<String>,
+    /// This user.
+    pub user: Option<String>,
+    /// A cluster the event names: its own, the user's, or the leaf it is about.
+    pub cluster: Option<String>,
+}
+
+impl Filter {
+    /// Whether the filter looks at fields (rather than only times).
+    fn narrows(&self) -> bool {
+        self.event.is_some() || self.user.is_some() || self.cluster.is_some() || self.until.is_some()
+    }
+
+    /// Whether `event` passes the field filters.
+    fn keeps(&self, event: &Map<String, Value>) -> bool {
+        let field = |name: &str| event.get(name).and_then(Value::as_str);
+        self.event.as_deref().is_none_or(|want| field("event") == Some(want))
+            && self.user.as_deref().is_none_or(|want| field("user") == Some(want))
+            && self.cluster.as_deref().is_none_or(|want| {
+                ["cluster", "user_cluster", "leaf_cluster", "peer"].iter().any(|f| field(f) == Some(want))
+            })
     }
 }
 

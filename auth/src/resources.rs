@@ -410,12 +410,12 @@ impl Resources {
     pub async fn events_for(
         &self,
         who: &Identity,
-        since: Option<time::OffsetDateTime>,
+        filter: tether_audit::read::Filter,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, AuthError> {
         self.core.authorize(who, "event", "list").await?;
         let limit = limit.min(tether_audit::MAX_READ_LIMIT);
-        self.core.audit.read(since, limit).await.map_err(super::internal("reading the audit log"))
+        self.core.audit.read_filtered(filter, limit).await.map_err(super::internal("reading the audit log"))
     }
 
     /// This cluster and the leaves the caller's roles may see (`cluster_labels`), with status

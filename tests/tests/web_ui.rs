@@ -57,10 +57,15 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     // The root's own admin identity pins its cluster CA, which the operator's certificate does
     // not chain to: --insecure for the admin's calls here.
     leaf.tctl(&["create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    // On the leaf, root users with a cluster-* role (the fixtures' role map) may read its audit.
+    let admin = "kind: role\nversion: v5\nmetadata:\n  name: clusteradmin\nspec:\n  allow:\n    rules:\n    - resources: [event]\n      verbs: [list]\n";
+    leaf.tctl(&["create", write(root.dir.path(), "clusteradmin.yaml", admin).to_str().unwrap()]).ok();
+    let ops = "kind: role\nversion: v5\nmetadata:\n  name: cluster-ops\nspec:\n  allow:\n    logins: [visitor]\n";
+    root.tctl(&["--insecure", "create", write(root.dir.path(), "cluster-ops.yaml", ops).to_str().unwrap()]).ok();
     let tok = token(&root, &["--type=trusted_cluster", "--insecure"]);
     let tc = write(root.dir.path(), "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
     leaf.tctl(&["create", tc.to_str().unwrap()]).ok();
-    accept_invite(&root, "alice", "access", "correct-horse-battery");
+    accept_invite(&root, "alice", "access,cluster-ops", "correct-horse-battery");
     wait_for("the leaf online", Duration::from_secs(30), || {
         let out = root.tctl(&["--insecure", "get", "rc/leaf.example.com"]);
         (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
@@ -90,6 +95,18 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     browser.click(&row);
     let node = browser.wait_text(r#"tr[data-node="mynode"]"#, Duration::from_secs(15), |t| t.contains("mynode"));
     assert!(node.contains("env=demo") && node.contains("tsh ssh --cluster=leaf.example.com LOGIN@mynode"), "{node}");
+
+    // The leaf's audit log, read through the root: the role mapping of the listing above.
+    browser.click(&browser.find("#to-audit").expect("the Audit button"));
+    browser.wait_text(r#"#audit-cluster option[value="leaf.example.com"]"#, Duration::from_secs(10), |t| !t.is_empty());
+    browser.script("document.querySelector('#audit-cluster').value = 'leaf.example.com'");
+    let event = browser.find("#audit-event").expect("the event filter");
+    browser.type_into(&event, "role.mapping");
+    browser.click(&browser.find("#audit-search").expect("the Show button"));
+    let mapping = browser
+        .wait_text(r#"#audit-body tr[data-event="role.mapping"]"#, Duration::from_secs(15), |t| t.contains("alice"));
+    assert!(mapping.contains("access, cluster-ops → visitor, clusteradmin"), "{mapping}");
+    assert!(browser.find(r#"#audit-body tr:not([data-event="role.mapping"])"#).is_none(), "only role.mapping rows");
 
     // The leaf stops: the clusters page follows without a reload.
     browser.click(&browser.find("#to-clusters").expect("the Clusters button"));

@@ -254,6 +254,15 @@ struct EventsQuery {
     /// The newest this many events ([`tether_audit::DEFAULT_READ_LIMIT`] when absent, capped at
     /// [`tether_audit::MAX_READ_LIMIT`]).
     limit: Option<usize>,
+    /// Only events before this time (the next page of a newest-first listing).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    until: Option<time::OffsetDateTime>,
+    /// Only this event (`role.mapping`).
+    event: Option<String>,
+    /// Only this user's events.
+    user: Option<String>,
+    /// Only events that name this cluster.
+    cluster: Option<String>,
 }
 
 /// The newest audit events, oldest first; the log is read backwards on a blocking thread, so
@@ -264,10 +273,21 @@ async fn events(
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<AuditEvent>>, ApiError> {
     let who = caller(&peer)?;
-    let Query(query) = query
-        .map_err(|e| AuthError::BadRequest(format!("events query (since=RFC3339, limit=N): {}", e.body_text())))?;
+    let Query(query) = query.map_err(|e| {
+        AuthError::BadRequest(format!(
+            "events query (since=RFC3339, until=RFC3339, limit=N, event=, user=, cluster=): {}",
+            e.body_text()
+        ))
+    })?;
     let limit = query.limit.unwrap_or(tether_audit::DEFAULT_READ_LIMIT);
-    Ok(Json(state.auth.resources().events_for(who, query.since, limit).await?))
+    let filter = tether_audit::read::Filter {
+        since: query.since,
+        until: query.until,
+        event: query.event.filter(|e| !e.is_empty()),
+        user: query.user.filter(|u| !u.is_empty()),
+        cluster: query.cluster.filter(|c| !c.is_empty()),
+    };
+    Ok(Json(state.auth.resources().events_for(who, filter, limit).await?))
 }
 
 async fn join_node(

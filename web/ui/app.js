@@ -125,6 +125,81 @@ $('#login-form').addEventListener('submit', async (event) => {
   }
 });
 
+// The audit log of the root or of a leaf (through the root), newest first, paged by time.
+let auditOldest = null;
+let clustersSeen = [];
+
+function details(e) {
+  if (e.event === 'role.mapping') {
+    const from = (e.remote_roles || []).join(', ');
+    const to = (e.local_roles || []).join(', ');
+    return e.error ? `${from} → refused: ${e.error}` : `${from} → ${to}`;
+  }
+  const parts = [];
+  for (const key of ['reason', 'error', 'node', 'login', 'leaf_cluster', 'kind', 'name', 'addr', 'path']) {
+    if (e[key] !== undefined && e[key] !== null) parts.push(`${key}: ${e[key]}`);
+  }
+  return parts.join('; ');
+}
+
+function toRfc3339(local) {
+  return local ? new Date(`${local}:00Z`).toISOString() : '';
+}
+
+async function openAudit() {
+  const select = $('#audit-cluster');
+  select.replaceChildren();
+  try { clustersSeen = await api('GET', '/webapi/clusters'); } catch (_) { clustersSeen = []; }
+  for (const c of clustersSeen) {
+    const option = document.createElement('option');
+    option.value = c.name;
+    option.textContent = `${c.name} (${c.cluster_type})`;
+    select.appendChild(option);
+  }
+  show('audit');
+  await searchAudit(false);
+}
+
+async function searchAudit(older) {
+  const name = $('#audit-cluster').value;
+  const cluster = clustersSeen.find((c) => c.name === name);
+  const params = new URLSearchParams({ limit: '50' });
+  const event = $('#audit-event').value.trim();
+  const user = $('#audit-user').value.trim();
+  const since = toRfc3339($('#audit-since').value);
+  const until = older && auditOldest ? auditOldest : toRfc3339($('#audit-until').value);
+  if (event) params.set('event', event);
+  if (user) params.set('user', user);
+  if (since) params.set('since', since);
+  if (until) params.set('until', until);
+  const base = cluster && cluster.cluster_type === 'leaf'
+    ? `/webapi/clusters/${encodeURIComponent(cluster.name)}/webapi/events`
+    : '/webapi/events';
+  try {
+    const events = (await api('GET', `${base}?${params}`)).reverse();
+    const body = $('#audit-body');
+    if (!older) body.replaceChildren();
+    for (const e of events) {
+      const row = document.createElement('tr');
+      row.dataset.event = e.event;
+      cell(row, e.time);
+      cell(row, e.event);
+      cell(row, e.user);
+      cell(row, e.user_cluster || e.leaf_cluster || e.cluster || '');
+      cell(row, details(e));
+      body.appendChild(row);
+    }
+    if (events.length) auditOldest = events[events.length - 1].time;
+    $('#audit-older').hidden = events.length < 50;
+    $('#audit-error').textContent = '';
+  } catch (err) {
+    $('#audit-error').textContent = err.message;
+  }
+}
+
+$('#audit-form').addEventListener('submit', (event) => { event.preventDefault(); searchAudit(false); });
+$('#audit-older').addEventListener('click', () => searchAudit(true));
+$('#to-audit').addEventListener('click', () => openAudit());
 $('#nodes-filter').addEventListener('change', () => refreshNodes());
 $('#to-clusters').addEventListener('click', () => { show('clusters'); refreshClusters(); });
 $('#logout').addEventListener('click', async () => {
