@@ -438,6 +438,28 @@ pub struct UserExpansion {
     pub expanded: Vec<crate::rbac::RoleExpansion>,
 }
 
+/// `POST /webapi/rolemap/preview` (the web UI's role map editor): what remote roles map to
+/// under a role map that is not stored, with the engine the leaf uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMapPreviewRequest {
+    /// The rules.
+    pub role_map: Vec<crate::rolemap::RoleMapRule>,
+    /// The remote roles.
+    pub roles: Vec<String>,
+}
+
+/// The preview's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMapPreview {
+    /// The local roles, when some rule matches.
+    pub mapped: Option<Vec<String>>,
+    /// Why the map is invalid or maps nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Per remote role, the rules that matched: (remote role, rule number from 1, local roles).
+    pub rules: Vec<(String, usize, Vec<String>)>,
+}
+
 /// `GET /webapi/whoami`: the caller as this cluster sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoAmI {

@@ -113,3 +113,71 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     leaf.stop();
     browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
 }
+
+/// Fills the input `css` with `text` (clearing it first).
+fn fill(browser: &Browser, css: &str, text: &str) {
+    browser.script(&format!("document.querySelector({css:?}).value = ''"));
+    let el = browser.find(css).unwrap_or_else(|| panic!("no {css}"));
+    browser.type_into(&el, text);
+}
+
+/// Logs `user` in on the page at `url`.
+fn log_in(browser: &Browser, url: &str, user: &str, password: &str) {
+    browser.go(url);
+    fill(browser, "#user", user);
+    fill(browser, "#password", password);
+    browser.click(&browser.find("#login-button").expect("the button"));
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t.starts_with(user));
+}
+
+#[test]
+fn a_leaf_admin_adds_a_trust_from_the_form_previews_its_role_map_and_disables_it() {
+    ensure_visitor_account();
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key) = ecdsa_pair(keys.path());
+    let https = format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key.display(), cert.display());
+    let root = Cluster::builder("root.example.com").section(&https).start();
+    let leaf = Cluster::builder("leaf.example.com").leaf().section(&https).start();
+    leaf.tctl(&["--insecure", "create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
+    accept_invite(&leaf, "lea", "editor", "leaf-admin-pass");
+    accept_invite(&root, "alice", "access", "correct-horse-battery");
+    let browser = Browser::start();
+    log_in(&browser, &format!("https://{}/", leaf.web_addr), "lea", "leaf-admin-pass");
+    browser.click(&browser.find("#to-admin").expect("the Trust button"));
+
+    // The role map's preview, from the engine the leaf uses.
+    fill(&browser, "#tc-rolemap", "access => visitor\n^dev-(.*)$ => team-$1");
+    fill(&browser, "#tc-preview-roles", "access, dev-web");
+    browser.wait_text("#tc-preview", Duration::from_secs(10), |t| t == "maps to: visitor, team-web");
+
+    // A bad token: the same error line as tctl create.
+    fill(&browser, "#tc-name", "root.example.com");
+    fill(&browser, "#tc-token", "0123456789abcdef0123");
+    fill(&browser, "#tc-web", &root.web_addr);
+    fill(&browser, "#tc-tunnel", &root.tunnel_addr);
+    fill(&browser, "#tc-rolemap", "access => visitor");
+    browser.click(&browser.find("#tc-add").expect("the Add button"));
+    let error = browser.wait_text("#tc-error", Duration::from_secs(15), |t| !t.is_empty());
+    assert!(error.contains("unknown or has expired"), "{error}");
+    assert!(leaf.tctl(&["--insecure", "get", "tc/root.example.com"]).code != 0, "nothing stored");
+
+    // The right token: trusted, and the leaf comes online at the root.
+    let tok = token(&root, &["--type=trusted_cluster", "--insecure"]);
+    fill(&browser, "#tc-token", &tok);
+    browser.click(&browser.find("#tc-add").expect("the Add button"));
+    let done = browser.wait_text("#tc-result", Duration::from_secs(15), |t| !t.is_empty());
+    assert!(done.contains("trusted_cluster 'root.example.com' has been created"), "{done}");
+    let enabled = r#"tr[data-tc="root.example.com"] td[data-enabled]"#;
+    browser.wait_text(enabled, Duration::from_secs(10), |t| t == "yes");
+    wait_for("the leaf online", Duration::from_secs(30), || {
+        let out = root.tctl(&["--insecure", "get", "rc/leaf.example.com"]);
+        (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
+    });
+
+    // Disable it from the form: the root's page shows the leaf offline.
+    browser.click(&browser.find(r#"tr[data-tc="root.example.com"] button"#).expect("the Disable button"));
+    browser.wait_text(enabled, Duration::from_secs(10), |t| t == "no");
+    log_in(&browser, &format!("https://{}/", root.web_addr), "alice", "correct-horse-battery");
+    let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
+    browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
+}

@@ -49,6 +49,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/trustedclusters/check", post(check_trust))
         .route("/webapi/trustedclusters/doctor", post(trust_doctor))
         .route("/webapi/remoteclusters/doctor", post(remote_doctor))
+        .route("/webapi/rolemap/preview", post(super::trust_routes::rolemap_preview))
         .route("/webapi/clusters", get(list_clusters))
         .route("/webapi/clusters/{cluster}/webapi/{*rest}", axum::routing::any(forward_to_leaf))
         .route("/webapi/nodes", get(list_nodes))

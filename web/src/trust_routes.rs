@@ -163,6 +163,38 @@ pub(crate) async fn trust_doctor(
     Ok(Json(tether_proxy::tunnel::doctor::run(&state.auth, &req).await?))
 }
 
+/// `POST /webapi/rolemap/preview`: a role map (not stored) applied to remote roles, for anyone
+/// who may read trusted clusters.
+pub(crate) async fn rolemap_preview(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<tether_shared::api::RoleMapPreviewRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<tether_shared::api::RoleMapPreview>, ApiError> {
+    let who = caller(&peer)?;
+    state.auth.core().authorize(who, "trusted_cluster", "read").await?;
+    let req = json_body(body)?;
+    let map = match tether_shared::rolemap::RoleMap::compile(&req.role_map) {
+        Ok(map) => map,
+        Err(e) => {
+            return Ok(Json(tether_shared::api::RoleMapPreview {
+                mapped: None,
+                error: Some(e.to_string()),
+                rules: vec![],
+            }));
+        }
+    };
+    let rules = req
+        .roles
+        .iter()
+        .flat_map(|role| map.explain(role).into_iter().map(move |(i, locals)| (role.clone(), i + 1, locals)))
+        .collect();
+    let (mapped, error) = match map.map(&req.roles) {
+        Ok(mapped) => (Some(mapped), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Ok(Json(tether_shared::api::RoleMapPreview { mapped, error, rules }))
+}
+
 /// `POST /webapi/remoteclusters/doctor` (root; `read` on `remote_cluster`): the root's view of
 /// one leaf, and this proxy's tunnels from it.
 pub(crate) async fn remote_doctor(

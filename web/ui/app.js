@@ -197,6 +197,164 @@ async function searchAudit(older) {
   }
 }
 
+// Trust and tokens: the same API calls (and so the same checks and error lines) as tctl.
+function parseRoleMap(text) {
+  const rules = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const [remote, locals] = line.split('=>').map((part) => (part || '').trim());
+    rules.push({ remote, local: (locals || '').split(',').map((l) => l.trim()).filter((l) => l) });
+  }
+  return rules;
+}
+
+function yamlString(value) {
+  return JSON.stringify(String(value));
+}
+
+function button(label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+let previewSeq = 0;
+
+async function previewRoleMap() {
+  // Answers may arrive out of order while the user types: only the latest is shown.
+  const seq = ++previewSeq;
+  const roles = $('#tc-preview-roles').value.split(',').map((r) => r.trim()).filter((r) => r);
+  if (!roles.length) { $('#tc-preview').textContent = ''; return; }
+  let text;
+  try {
+    const p = await api('POST', '/webapi/rolemap/preview', { role_map: parseRoleMap($('#tc-rolemap').value), roles });
+    text = p.mapped ? `maps to: ${p.mapped.join(', ')}` : `maps to nothing: ${p.error}`;
+  } catch (err) {
+    text = err.message;
+  }
+  if (seq === previewSeq) $('#tc-preview').textContent = text;
+}
+
+async function openAdmin() {
+  show('admin');
+  $('#admin-error').textContent = '';
+  try {
+    const tcs = await api('GET', '/webapi/resources/trusted_cluster');
+    const body = $('#tc-body');
+    body.replaceChildren();
+    for (const tc of tcs) {
+      const row = document.createElement('tr');
+      row.dataset.tc = tc.metadata.name;
+      cell(row, tc.metadata.name);
+      cell(row, tc.spec.enabled ? 'yes' : 'no').dataset.enabled = String(tc.spec.enabled);
+      cell(row, tc.spec.web_proxy_addr);
+      cell(row, tc.spec.tunnel_addr);
+      const actions = cell(row, '');
+      actions.appendChild(button(tc.spec.enabled ? 'Disable' : 'Enable', async () => {
+        tc.spec.enabled = !tc.spec.enabled;
+        delete tc.metadata.id;
+        try { await api('POST', '/webapi/resources?force=true', tc); } catch (err) { $('#admin-error').textContent = err.message; }
+        openAdmin();
+      }));
+      actions.appendChild(button('Remove', async () => {
+        try { await api('DELETE', `/webapi/resources/trusted_cluster/${encodeURIComponent(tc.metadata.name)}`); } catch (err) { $('#admin-error').textContent = err.message; }
+        openAdmin();
+      }));
+      body.appendChild(row);
+    }
+  } catch (err) { $('#admin-error').textContent = err.message; }
+  try {
+    const rcs = await api('GET', '/webapi/resources/remote_cluster');
+    const body = $('#rc-body');
+    body.replaceChildren();
+    for (const rc of rcs) {
+      const row = document.createElement('tr');
+      row.dataset.rc = rc.metadata.name;
+      cell(row, rc.metadata.name);
+      cell(row, (rc.status && rc.status.connection) || 'offline');
+      const input = document.createElement('input');
+      input.value = Object.entries(rc.metadata.labels || {}).map(([k, v]) => `${k}=${v}`).join(',');
+      input.setAttribute('aria-label', `labels of ${rc.metadata.name}`);
+      cell(row, '').appendChild(input);
+      const actions = cell(row, '');
+      actions.appendChild(button('Save labels', async () => {
+        const labels = {};
+        for (const pair of input.value.split(',').map((p) => p.trim()).filter((p) => p)) {
+          const [k, ...v] = pair.split('=');
+          labels[k.trim()] = v.join('=').trim();
+        }
+        const doc = { kind: 'remote_cluster', version: rc.version, metadata: { name: rc.metadata.name, labels }, spec: {} };
+        try { await api('POST', '/webapi/resources?force=true', doc); } catch (err) { $('#admin-error').textContent = err.message; }
+        openAdmin();
+      }));
+      actions.appendChild(button('Remove', async () => {
+        try { await api('DELETE', `/webapi/resources/remote_cluster/${encodeURIComponent(rc.metadata.name)}`); } catch (err) { $('#admin-error').textContent = err.message; }
+        openAdmin();
+      }));
+      body.appendChild(row);
+    }
+  } catch (err) { $('#admin-error').textContent = err.message; }
+  try {
+    const tokens = await api('GET', '/webapi/tokens');
+    const body = $('#token-body');
+    body.replaceChildren();
+    for (const t of tokens) {
+      const row = document.createElement('tr');
+      cell(row, t.token);
+      cell(row, t.type || t.token_type || '');
+      cell(row, t.expires || 'never');
+      cell(row, '').appendChild(button('Remove', async () => {
+        try { await api('DELETE', `/webapi/tokens/${encodeURIComponent(t.token)}`); } catch (err) { $('#admin-error').textContent = err.message; }
+        openAdmin();
+      }));
+      body.appendChild(row);
+    }
+  } catch (err) { $('#admin-error').textContent = err.message; }
+}
+
+$('#tc-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('#tc-error').textContent = '';
+  $('#tc-result').textContent = '';
+  const rules = parseRoleMap($('#tc-rolemap').value);
+  const lines = [
+    'kind: trusted_cluster', 'version: v2', 'metadata:', `  name: ${yamlString($('#tc-name').value.trim())}`,
+    'spec:', '  enabled: true', `  token: ${yamlString($('#tc-token').value.trim())}`,
+    `  web_proxy_addr: ${yamlString($('#tc-web').value.trim())}`, `  tunnel_addr: ${yamlString($('#tc-tunnel').value.trim())}`,
+    '  role_map:',
+  ];
+  for (const r of rules) lines.push(`  - remote: ${yamlString(r.remote)}`, `    local: [${r.local.map(yamlString).join(', ')}]`);
+  try {
+    const response = await fetch('/webapi/resources', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'text/yaml', 'X-CSRF-Token': csrf || '' },
+      body: `${lines.join('\n')}\n`,
+    });
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new Error((data && data.error) || `HTTP ${response.status}`);
+    $('#tc-result').textContent = (data || []).join('\n');
+    openAdmin();
+  } catch (err) {
+    $('#tc-error').textContent = err.message;
+  }
+});
+
+$('#token-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    const minutes = Number($('#token-ttl').value) || 30;
+    const t = await api('POST', '/webapi/tokens', { type: $('#token-type').value, ttl_secs: minutes * 60 });
+    $('#token-new').textContent = `New token (shown once): ${t.token}`;
+    openAdmin();
+  } catch (err) { $('#admin-error').textContent = err.message; }
+});
+
+$('#tc-preview-roles').addEventListener('input', () => previewRoleMap());
+$('#tc-rolemap').addEventListener('input', () => previewRoleMap());
+$('#to-admin').addEventListener('click', () => openAdmin());
 $('#audit-form').addEventListener('submit', (event) => { event.preventDefault(); searchAudit(false); });
 $('#audit-older').addEventListener('click', () => searchAudit(true));
 $('#to-audit').addEventListener('click', () => openAudit());
