@@ -71,11 +71,14 @@ impl WebSessions {
 
     /// Logs `user` in with `password` (and `otp`) from `source`, as `tsh login` does, and stores
     /// a session for them.
+    /// With `invite`, the password is set through that invite first, as `tsh login --invite`
+    /// does.
     pub async fn login(
         &self,
         user: &str,
         password: &str,
         otp: Option<String>,
+        invite: Option<String>,
         source: &str,
     ) -> Result<NewSession, AuthError> {
         // The login issues certificates for a key; the session keeps only the identity, so the
@@ -86,7 +89,7 @@ impl WebSessions {
             user: user.to_string(),
             password: password.to_string(),
             otp,
-            invite_token: None,
+            invite_token: invite,
             public_key,
             ttl_secs: Some(MAX_SESSION.as_secs()),
         };

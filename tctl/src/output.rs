@@ -39,4 +39,6 @@ pub fn print_invite(proxy: &str, invite: &InviteResponse, pins: &[String]) {
     // to this proxy (no --insecure).
     let pin = if pins.is_empty() { String::new() } else { format!(" --ca-pin={}", pins.join(",")) };
     println!("  tsh login --proxy={proxy} --user={} --invite={}{pin}", invite.user, invite.token);
+    println!();
+    println!("or in a browser: https://{proxy}/#invite={}&user={}", invite.token, invite.user);
 }

@@ -159,10 +159,49 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// A PNG of the page, saved at `docs/screenshots/NAME.png` when `TETHER_BLESS=1` (how the
+    /// committed screenshots are made); otherwise only taken, so that the call is exercised.
+    pub fn screenshot(&self, name: &str) {
+        let shot = self.session_call("GET", "/screenshot", None).expect("a screenshot");
+        let png = decode_base64(shot.as_str().unwrap_or_default());
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        if std::env::var_os("TETHER_BLESS").is_some() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+            std::fs::create_dir_all(&dir).expect("docs/screenshots");
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+        }
+    }
+
     /// Runs `script` in the page and returns its value.
     pub fn script(&self, script: &str) -> Value {
         self.session_call("POST", "/execute/sync", Some(&json!({"script": script, "args": []}))).unwrap_or(Value::Null)
     }
+}
+
+/// Standard base64 (WebDriver's screenshots), padding and line breaks ignored.
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 impl Drop for Browser {

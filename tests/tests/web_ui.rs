@@ -89,12 +89,14 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "alice @ root.example.com");
     let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
     browser.wait_text(status, Duration::from_secs(10), |t| t == "online");
+    browser.screenshot("clusters");
 
     // The leaf's nodes, through the root.
     let row = browser.find(r#"tr[data-cluster="leaf.example.com"] button"#).expect("a Nodes button");
     browser.click(&row);
     let node = browser.wait_text(r#"tr[data-node="mynode"]"#, Duration::from_secs(15), |t| t.contains("mynode"));
     assert!(node.contains("env=demo") && node.contains("tsh ssh --cluster=leaf.example.com LOGIN@mynode"), "{node}");
+    browser.screenshot("nodes");
 
     // The leaf's audit log, read through the root: the role mapping of the listing above.
     browser.click(&browser.find("#to-audit").expect("the Audit button"));
@@ -107,11 +109,19 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
         .wait_text(r#"#audit-body tr[data-event="role.mapping"]"#, Duration::from_secs(15), |t| t.contains("alice"));
     assert!(mapping.contains("access, cluster-ops → visitor, clusteradmin"), "{mapping}");
     assert!(browser.find(r#"#audit-body tr:not([data-event="role.mapping"])"#).is_none(), "only role.mapping rows");
+    browser.screenshot("audit");
 
     // The leaf stops: the clusters page follows without a reload.
     browser.click(&browser.find("#to-clusters").expect("the Clusters button"));
     leaf.stop();
     browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
+
+    // Log out: the page is back at the login form, and the old cookie no longer works.
+    browser.click(&browser.find("#logout").expect("the Log out button"));
+    browser.wait_text("#login-title", Duration::from_secs(10), |t| t == "Log in");
+    browser.screenshot("login");
+    let after = browser.script("return fetch('/web/session', {credentials: 'same-origin'}).then(r => r.status)");
+    assert_eq!(after, serde_json::json!(401), "the session ended");
 }
 
 /// Fills the input `css` with `text` (clearing it first).
@@ -139,10 +149,22 @@ fn a_leaf_admin_adds_a_trust_from_the_form_previews_its_role_map_and_disables_it
     let root = Cluster::builder("root.example.com").section(&https).start();
     let leaf = Cluster::builder("leaf.example.com").leaf().section(&https).start();
     leaf.tctl(&["--insecure", "create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
-    accept_invite(&leaf, "lea", "editor", "leaf-admin-pass");
     accept_invite(&root, "alice", "access", "correct-horse-battery");
+    // The leaf's admin sets their password in the browser, from the link tctl printed.
+    let out = leaf.tctl(&["--insecure", "users", "add", "lea", "--roles=editor", "--logins=visitor"]).ok();
+    let link = out
+        .split_whitespace()
+        .find(|w| w.starts_with("https://") && w.contains("#invite="))
+        .unwrap_or_else(|| panic!("no browser link in: {out}"))
+        .to_string();
     let browser = Browser::start();
-    log_in(&browser, &format!("https://{}/", leaf.web_addr), "lea", "leaf-admin-pass");
+    browser.go(&link);
+    browser.wait_text("#login-title", Duration::from_secs(10), |t| t == "Set your password");
+    let user = browser.find("#user").expect("the user field");
+    assert_eq!(browser.script("return document.querySelector('#user').value"), serde_json::json!("lea"), "{user}");
+    fill(&browser, "#password", "leaf-admin-pass");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "lea @ leaf.example.com");
     browser.click(&browser.find("#to-admin").expect("the Trust button"));
 
     // The role map's preview, from the engine the leaf uses.
@@ -169,6 +191,7 @@ fn a_leaf_admin_adds_a_trust_from_the_form_previews_its_role_map_and_disables_it
     assert!(done.contains("trusted_cluster 'root.example.com' has been created"), "{done}");
     let enabled = r#"tr[data-tc="root.example.com"] td[data-enabled]"#;
     browser.wait_text(enabled, Duration::from_secs(10), |t| t == "yes");
+    browser.screenshot("trust");
     wait_for("the leaf online", Duration::from_secs(30), || {
         let out = root.tctl(&["--insecure", "get", "rc/leaf.example.com"]);
         (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))

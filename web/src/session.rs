@@ -1,5 +1,6 @@
 //! The web UI's sessions over HTTP: `POST /web/login` (JSON only, rate limited like
-//! `/webapi/login`) sets the session cookie, `GET /web/session` tells the page who is logged in
+//! `/webapi/login`; with `invite`, it sets the invited user's password first) sets the session
+//! cookie, `GET /web/session` tells the page who is logged in
 //! and its CSRF token, `POST /web/logout` ends the session. [`authenticate`] runs before every
 //! route: a request without a client certificate but with the session cookie acts as the
 //! session's identity, and one that changes state (any method but GET and HEAD) must carry the
@@ -83,6 +84,9 @@ pub(crate) struct WebLogin {
     password: String,
     #[serde(default)]
     otp: Option<String>,
+    /// An invite from `tctl users add`: sets the password (the page at `/#invite=...`).
+    #[serde(default)]
+    invite: Option<String>,
 }
 
 /// What the page learns of its session.
@@ -118,7 +122,7 @@ pub(crate) async fn login(
     }
     let req = json_body(body)?;
     let source = peer.addr.ip().to_string();
-    let made = state.auth.web_sessions().login(&req.user, &req.password, req.otp, &source).await?;
+    let made = state.auth.web_sessions().login(&req.user, &req.password, req.otp, req.invite, &source).await?;
     let left = (made.identity.valid_before - time::OffsetDateTime::now_utc()).whole_seconds().max(0);
     let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={left}", made.id);
     let mut response = Json(info(&made.id, &made.identity)).into_response();

@@ -3,6 +3,9 @@
 const $ = (selector) => document.querySelector(selector);
 let csrf = null;
 let timer = null;
+// `/#invite=TOKEN&user=NAME` (the link `tctl users add` prints): the form sets the password.
+const hash = new URLSearchParams(location.hash.slice(1));
+let invite = hash.get('invite');
 
 async function api(method, path, body) {
   const headers = {};
@@ -117,7 +120,10 @@ $('#login-form').addEventListener('submit', async (event) => {
       user: $('#user').value,
       password: $('#password').value,
       otp: otp || undefined,
+      invite: invite || undefined,
     });
+    invite = null;
+    history.replaceState(null, '', '/');
     $('#password').value = '';
     loggedIn(session);
   } catch (err) {
@@ -368,6 +374,13 @@ $('#logout').addEventListener('click', async () => {
 });
 
 (async () => {
+  if (invite) {
+    $('#login-title').textContent = 'Set your password';
+    $('#user').value = hash.get('user') || '';
+    $('#login-button').textContent = 'Set password and log in';
+    show('login');
+    return;
+  }
   try {
     loggedIn(await api('GET', '/web/session'));
   } catch (_) {
