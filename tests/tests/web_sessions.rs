@@ -158,3 +158,58 @@ async fn a_session_acts_as_the_user_needs_its_csrf_token_for_changes_and_ends_at
     assert!(last.2.contains("too many failed logins for ed"), "{}", last.2);
     drop(cluster);
 }
+
+/// The certificate the proxy at `addr` presents now (DER).
+async fn presented(addr: &str) -> Vec<u8> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default()
+}
+
+/// An ECDSA P-256 certificate for localhost: (PEM, DER, key PEM).
+fn ecdsa_cert() -> (String, Vec<u8>, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), cert.der().to_vec(), key.serialize_pem())
+}
+
+/// The operator's `https_keypairs` are reloaded when the files change (an ACME client renewing
+/// them), without a restart; a pair that does not load leaves the one in use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_key_pair_is_reloaded_when_its_files_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("web.pem"), dir.path().join("web.key"));
+    let (pem, first, key) = ecdsa_cert();
+    std::fs::write(&cert_file, pem).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let section =
+        format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key_file.display(), cert_file.display());
+    let cluster = tokio::task::spawn_blocking(move || Cluster::builder("root.example.com").section(&section).start())
+        .await
+        .unwrap();
+    assert_eq!(presented(&cluster.web_addr).await, first);
+    // A broken pair: still the first one.
+    std::fs::write(&cert_file, "not a certificate").unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(presented(&cluster.web_addr).await, first, "a pair that does not load is not used");
+    assert!(cluster.log().contains("https_keypairs changed but do not load"), "{}", cluster.log());
+    // The renewed pair: served within seconds.
+    let (pem, second, key) = ecdsa_cert();
+    std::fs::write(&key_file, key).unwrap();
+    std::fs::write(&cert_file, pem).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while presented(&cluster.web_addr).await != second {
+        assert!(std::time::Instant::now() < deadline, "the new key pair was not served within 15s");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    drop(cluster);
+}

@@ -164,8 +164,16 @@ fn certified(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<rustls::sign::CertifiedKey, String> {
+    if chain.is_empty() {
+        return Err("server certificate: the chain holds no certificate".into());
+    }
     let key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| format!("server certificate: {e}"))?;
-    Ok(rustls::sign::CertifiedKey::new(chain, key))
+    let certified = rustls::sign::CertifiedKey::new(chain, key);
+    // A key that is not the certificate's would fail every handshake.
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(certified),
+        Err(e) => Err(format!("server certificate: the private key is not the certificate's: {e}")),
+    }
 }
 
 impl rustls::server::ResolvesServerCert for HttpsCert {

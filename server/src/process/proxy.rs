@@ -194,7 +194,7 @@ pub(super) async fn start(
 /// Where the HTTPS certificate comes from: the operator's key pair, or the cluster's TLS CA for
 /// every name and address clients may use (renewed when the TLS CA rotates).
 enum HttpsNames {
-    /// `https_keypairs`: never renewed here.
+    /// `https_keypairs`: reloaded when the files change.
     Operator(std::path::PathBuf, std::path::PathBuf),
     /// The cluster's TLS CA for these names and addresses.
     Cluster(Vec<String>, Vec<IpAddr>),
@@ -242,6 +242,9 @@ impl HttpsNames {
     }
 }
 
+/// How often the operator's `https_keypairs` files are checked for a change.
+const KEYPAIR_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What this proxy presents and holds from the cluster's CAs, renewed after every rotation
 /// phase: the HTTPS certificate, the relay's and tunnel listener's host certificate, the signer
 /// of users' addresses, and the local admin identity.
@@ -258,16 +261,52 @@ struct Presented {
 
 impl Presented {
     /// Renews everything after each change of the CAs until `stop` fires.
+    /// Also reloads the operator's `https_keypairs` files when they change (an ACME client
+    /// renewing them), checked every [`KEYPAIR_CHECK_INTERVAL`]; a pair that does not load is
+    /// logged and the one in use kept.
     async fn follow(self, auth: Arc<AuthService>, mut stop: watch::Receiver<bool>) {
         let mut changes = auth.authority().changes();
+        let mut check = tokio::time::interval(KEYPAIR_CHECK_INTERVAL);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen = self.operator_files();
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
-                changed = changes.changed() => if changed.is_err() { return },
+                changed = changes.changed() => {
+                    if changed.is_err() { return }
+                    if let Err(e) = self.renew(&auth).await {
+                        tracing::error!("cannot renew the proxy's certificates after a CA change: {e:#}");
+                    }
+                }
+                _ = check.tick() => {
+                    let now = self.operator_files();
+                    if now != seen {
+                        seen = now;
+                        self.reload_operator(&auth);
+                    }
+                }
             }
-            if let Err(e) = self.renew(&auth).await {
-                tracing::error!("cannot renew the proxy's certificates after a CA change: {e:#}");
-            }
+        }
+    }
+
+    /// A fingerprint of the operator's key pair files (`None` without them).
+    fn operator_files(&self) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let HttpsNames::Operator(cert, key) = &self.https else { return None };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::fs::read(cert).ok().hash(&mut h);
+        std::fs::read(key).ok().hash(&mut h);
+        Some(h.finish())
+    }
+
+    fn reload_operator(&self, auth: &AuthService) {
+        match self
+            .https
+            .chain(auth)
+            .and_then(|(chain, key)| self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e)))
+        {
+            Ok(()) => tracing::info!("reloaded the HTTPS key pair from https_keypairs"),
+            Err(e) => tracing::warn!("https_keypairs changed but do not load; still serving the previous pair: {e:#}"),
         }
     }
 
