@@ -77,7 +77,7 @@ const MODULE_ORDER: &[(&str, &[&str])] = &[
     ),
     ("node", &["inbound", "session", "sftp", "sshd", "cache", "identity", "renew", "service"]),
     ("proxy", &["dial", "tunnel", "relay"]),
-    ("web", &["ratelimit", "leaf", "answer", "session", "trust_routes", "ui", "handlers"]),
+    ("web", &["ratelimit", "leaf", "answer", "session", "terminal", "trust_routes", "ui", "handlers"]),
     ("server", &["config", "process"]),
     ("cli", &["pipe", "profile", "table"]),
     ("tsh", &["stdio", "handler", "forward", "ssh", "cli", "context", "clusters", "login", "multi", "nodes", "scp"]),

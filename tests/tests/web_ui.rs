@@ -98,6 +98,18 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     assert!(node.contains("env=demo") && node.contains("tsh ssh --cluster=leaf.example.com LOGIN@mynode"), "{node}");
     browser.screenshot("nodes");
 
+    // A terminal on the leaf's node, through the root: type whoami, read the login back.
+    browser.click(&browser.find(r#"tr[data-node="mynode"] button"#).expect("a Terminal button"));
+    browser.wait_text("#terminal-title", Duration::from_secs(10), |t| t == "visitor@mynode (leaf.example.com)");
+    let keys = browser.find(".xterm-helper-textarea").expect("the terminal's input");
+    let rows = ".xterm-rows";
+    browser.wait_text(rows, Duration::from_secs(20), |t| t.contains('$') || t.contains('#'));
+    browser.type_into(&keys, "whoami\n");
+    let shown = browser.wait_text(rows, Duration::from_secs(20), |t| t.lines().any(|l| l.trim() == "visitor"));
+    assert!(shown.contains("whoami"), "{shown}");
+    browser.screenshot("terminal");
+    browser.click(&browser.find("#terminal-close").expect("the Close button"));
+
     // The leaf's audit log, read through the root: the role mapping of the listing above.
     browser.click(&browser.find("#to-audit").expect("the Audit button"));
     browser.wait_text(r#"#audit-cluster option[value="leaf.example.com"]"#, Duration::from_secs(10), |t| !t.is_empty());

@@ -60,6 +60,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/webapi/resources/{kind}", get(list_resources))
         .route("/webapi/resources/{kind}/{*name}", get(get_resource).delete(delete_resource))
         .merge(super::session::routes())
+        .route("/web/terminal", get(super::terminal::terminal))
         .merge(super::ui::routes())
         .fallback(|| async { ApiError(AuthError::NotFound("no such API endpoint".into())) })
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {

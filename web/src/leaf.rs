@@ -109,6 +109,8 @@ pub struct LeafCaller {
     tunnels: Arc<Registry>,
     /// This proxy's key for delegated certificates (PKCS#8), made at start.
     key_pkcs8: Vec<u8>,
+    /// The same key, for SSH (the web UI's terminal).
+    ssh_key: Arc<russh::keys::PrivateKey>,
     /// Its public half, OpenSSH format.
     public_key: String,
     certs: Mutex<HashMap<(String, String), Cached>>,
@@ -149,10 +151,22 @@ impl LeafCaller {
             auth,
             tunnels,
             key_pkcs8,
+            ssh_key: Arc::new(key),
             public_key,
             certs: Mutex::new(HashMap::new()),
             slots: tokio::sync::Semaphore::new(MAX_CALLS),
         })
+    }
+
+    /// This proxy's delegation key (SSH) and its public half (OpenSSH), for certificates the
+    /// proxy holds for a user.
+    pub fn ssh_key(&self) -> (Arc<russh::keys::PrivateKey>, &str) {
+        (self.ssh_key.clone(), &self.public_key)
+    }
+
+    /// The tunnels to leaves.
+    pub fn tunnels(&self) -> &Registry {
+        &self.tunnels
     }
 
     /// The TLS client setup for `cluster` on the user's behalf: reused while the user's roles,

@@ -19,6 +19,7 @@ mod handlers;
 pub mod leaf;
 pub mod ratelimit;
 pub mod session;
+mod terminal;
 mod trust_routes;
 pub mod ui;
 
@@ -52,6 +53,8 @@ pub struct WebState {
     pub tunnels: Arc<tether_proxy::tunnel::registry::Registry>,
     /// Calls to leaves' web APIs for root users (`tctl --cluster`, `tsh ls --all`).
     pub leaves: Arc<leaf::LeafCaller>,
+    /// Signs the user's address for a node this proxy dials (the web UI's terminal).
+    pub signer: Arc<Current<tether_shared::proxy_header::Signer>>,
     /// The silence after which a leaf shows `offline`.
     pub offline_window: Duration,
     /// The network edge's limits.
@@ -336,7 +339,9 @@ async fn serve_connection(
         // Each request head (also the wait for the next one on a keep-alive connection) must
         // arrive within the web request timeout.
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(tls), service);
+        .serve_connection(TokioIo::new(tls), service)
+        // The web UI's terminal is a WebSocket (an HTTP upgrade).
+        .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => if let Err(e) = result {

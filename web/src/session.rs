@@ -42,7 +42,7 @@ pub(crate) fn cookie_id(headers: &HeaderMap) -> Option<String> {
 
 /// Whether an `Origin` header, if sent, names this proxy (`https://` and the `Host` the
 /// request was sent to).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else { return true };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     origin.to_str().is_ok_and(|o| o == format!("https://{host}"))
@@ -95,6 +95,7 @@ pub(crate) struct SessionInfo {
     user: String,
     cluster: String,
     roles: Vec<String>,
+    logins: Vec<String>,
     csrf_token: String,
     expires: String,
 }
@@ -104,6 +105,7 @@ fn info(id: &str, identity: &tether_shared::identity::Identity) -> SessionInfo {
         user: identity.user.clone(),
         cluster: identity.cluster.clone(),
         roles: identity.roles.clone(),
+        logins: identity.logins.iter().filter(|l| !l.starts_with('-')).cloned().collect(),
         csrf_token: csrf_token(id),
         expires: identity.valid_before.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     }

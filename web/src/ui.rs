@@ -1,19 +1,26 @@
 //! The web UI's files, built into the binary (no CDN, no runtime fetch): `GET /` is the page,
-//! `/ui/app.js` and `/ui/app.css` its script and style (`web/ui/`). Every answer carries a
-//! strict Content-Security-Policy (only this origin's script and style, no inline script, no
-//! framing), `nosniff` and no referrer; the page is never cached, so a new binary's UI is the
+//! `/ui/app.js` and `/ui/app.css` its script and style (`web/ui/`), `/ui/vendor/` xterm.js and
+//! its fit add-on as published (`web/ui/vendor/README.md`). Every answer carries a
+//! strict Content-Security-Policy (only this origin's scripts, no inline script, no framing;
+//! inline styles for xterm.js), `nosniff` and no referrer; the page is never cached, so a new binary's UI is the
 //! one served.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 /// The policy every UI answer carries.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; \
-                       form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// Styles may be inline: xterm.js writes its colours and cell sizes into `<style>` elements
+/// (the page itself inserts no HTML, so there is no way in for a stranger's CSS). Scripts may
+/// not.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; \
+                       img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const INDEX: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
 const APP_CSS: &str = include_str!("../ui/app.css");
+const XTERM_JS: &str = include_str!("../ui/vendor/xterm.js");
+const XTERM_CSS: &str = include_str!("../ui/vendor/xterm.css");
+const FIT_JS: &str = include_str!("../ui/vendor/addon-fit.js");
 
 fn file(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
     let mut response = body.into_response();
@@ -36,4 +43,16 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
             axum::routing::get(|| async { file(APP_JS, "text/javascript; charset=utf-8", "no-cache") }),
         )
         .route("/ui/app.css", axum::routing::get(|| async { file(APP_CSS, "text/css; charset=utf-8", "no-cache") }))
+        .route(
+            "/ui/vendor/xterm.js",
+            axum::routing::get(|| async { file(XTERM_JS, "text/javascript; charset=utf-8", "no-cache") }),
+        )
+        .route(
+            "/ui/vendor/xterm.css",
+            axum::routing::get(|| async { file(XTERM_CSS, "text/css; charset=utf-8", "no-cache") }),
+        )
+        .route(
+            "/ui/vendor/addon-fit.js",
+            axum::routing::get(|| async { file(FIT_JS, "text/javascript; charset=utf-8", "no-cache") }),
+        )
 }

@@ -37,8 +37,19 @@ function cell(row, text, className) {
   return td;
 }
 
+let logins = [];
+
 function loggedIn(session) {
   csrf = session.csrf_token;
+  logins = session.logins || [];
+  const select = $('#nodes-login');
+  select.replaceChildren();
+  for (const login of logins) {
+    const option = document.createElement('option');
+    option.value = login;
+    option.textContent = login;
+    select.appendChild(option);
+  }
   $('#whoami').textContent = `${session.user} @ ${session.cluster}`;
   $('#nav').hidden = false;
   show('clusters');
@@ -103,6 +114,7 @@ async function refreshNodes() {
       const code = document.createElement('code');
       code.textContent = `tsh ssh${flag} LOGIN@${n.metadata.name}`;
       cell(row, '').appendChild(code);
+      cell(row, '').appendChild(button('Terminal', () => openTerminal(cluster, n.metadata.name)));
       body.appendChild(row);
     }
     $('#nodes-error').textContent = '';
@@ -110,6 +122,47 @@ async function refreshNodes() {
     $('#nodes-error').textContent = err.message;
   }
 }
+
+// The terminal: xterm.js over a WebSocket to the proxy, which runs the SSH session.
+let term = null;
+let socket = null;
+
+function closeTerminal() {
+  if (socket) socket.close();
+  socket = null;
+  if (term) term.dispose();
+  term = null;
+}
+
+function openTerminal(cluster, node) {
+  closeTerminal();
+  const login = $('#nodes-login').value;
+  $('#terminal-title').textContent = `${login}@${node} (${cluster.name})`;
+  show('terminal');
+  term = new window.Terminal({ cursorBlink: true, fontSize: 14 });
+  const fit = new window.FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open($('#term'));
+  fit.fit();
+  const params = new URLSearchParams({ node, login, cols: String(term.cols), rows: String(term.rows) });
+  if (cluster.cluster_type === 'leaf') params.set('cluster', cluster.name);
+  socket = new WebSocket(`wss://${location.host}/web/terminal?${params}`);
+  socket.binaryType = 'arraybuffer';
+  const encoder = new TextEncoder();
+  socket.onmessage = (event) => {
+    if (term) term.write(typeof event.data === 'string' ? event.data : new Uint8Array(event.data));
+  };
+  socket.onclose = () => { if (term) term.write('\r\n[session closed]\r\n'); };
+  term.onData((data) => { if (socket && socket.readyState === 1) socket.send(encoder.encode(data)); });
+  term.onResize(({ cols, rows }) => {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ resize: [cols, rows] }));
+  });
+  window.addEventListener('resize', () => { if (term) fit.fit(); });
+  term.focus();
+}
+
+$('#terminal-close').addEventListener('click', () => { closeTerminal(); show('nodes'); });
+window.addEventListener('beforeunload', () => closeTerminal());
 
 $('#login-form').addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -42,6 +42,11 @@ impl Delegation {
         self.leaves.iter().filter(|rc| self.checker.check_cluster(&rc.metadata.labels).allowed)
     }
 
+    /// The caller's current roles, for RBAC checks made before a delegated call.
+    pub fn checker(&self) -> &AccessChecker {
+        &self.checker
+    }
+
     /// The caller's name.
     pub fn user(&self) -> &str {
         &self.user
@@ -136,6 +141,21 @@ impl Trust {
             )));
         }
         Ok(())
+    }
+
+    /// A certificate of this cluster (bound to no leaf) for the delegation's user and the
+    /// proxy's `public_key`: the web UI's terminal to a node of this cluster. Audited as
+    /// `cert.create` by the user, with `delegated: true`.
+    pub fn delegated_local_cert(&self, d: &Delegation, public_key: &str) -> Result<LoginResponse, AuthError> {
+        let req = CertRequest {
+            user: &d.user,
+            roles: d.roles.clone(),
+            traits: d.traits.clone(),
+            public_key,
+            ttl: self.authority.leaf_cert_ttl().min(d.left),
+            leaf: None,
+        };
+        self.authority.issue(req, &d.checker)
     }
 
     /// A certificate bound to `cluster` for the delegation's user and the proxy's `public_key`,

@@ -95,11 +95,16 @@ pub(super) async fn start(
         auth_cfg.keep_alive_interval,
         auth_cfg.offline_window(),
     );
+    let relay = RelayIdentity::new(cfg, proxy_cfg, auth, &addrs)?;
+    let (ssh_config, tunnel_config, signer) = relay.configs(auth)?;
+    let (ssh_config, tunnel_config, signer) =
+        (Arc::new(Current::new(ssh_config)), Arc::new(Current::new(tunnel_config)), Arc::new(Current::new(signer)));
     let state = Arc::new(WebState {
         auth: auth.clone(),
         ping: ping(auth_cfg, proxy_cfg, &addrs),
         tunnels: registry.clone(),
         leaves: Arc::new(tether_web::leaf::LeafCaller::new(auth.clone(), registry.clone())?),
+        signer: signer.clone(),
         offline_window: auth_cfg.offline_window(),
         limits: cfg.limits.clone(),
         unauthenticated_rate: tether_web::ratelimit::RateLimiter::new(
@@ -107,10 +112,7 @@ pub(super) async fn start(
             cfg.limits.unauthenticated_burst,
         ),
     });
-    let relay = RelayIdentity::new(cfg, proxy_cfg, auth, &addrs)?;
-    let (ssh_config, tunnel_config, signer) = relay.configs(auth)?;
-    let (ssh_config, tunnel_config, signer) =
-        (Arc::new(Current::new(ssh_config)), Arc::new(Current::new(tunnel_config)), Arc::new(Current::new(signer)));
+
     let presented = Presented {
         https,
         https_cert,

@@ -1,0 +1,226 @@
+//! The web UI's terminal: `GET /web/terminal?cluster=&node=&login=&cols=&rows=` upgraded to a
+//! WebSocket, over which the proxy runs an interactive SSH session for the logged-in user, as
+//! `tsh ssh` would. The browser holds no key: the proxy opens the session with its own key and a
+//! certificate for the user (bound to the leaf for a leaf's node, issued only when the user's
+//! `cluster_labels` allow it), checks the node's host certificate against the cluster's host
+//! CAs, and reaches the node as the relay does (its inventory address with the user's signed
+//! address, or the leaf's tunnel). The node checks the certificate and audits the session as
+//! any other. Binary frames carry the session's bytes both ways; a text frame
+//! `{"resize":[cols,rows]}` resizes the terminal. Closing the tab ends the session. A refusal is
+//! written to the terminal before the socket closes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use russh::ChannelMsg;
+use russh::keys::PublicKey;
+use serde::Deserialize;
+use tether_auth::AuthError;
+use tether_shared::identity::Identity;
+use tether_shared::resource::CaType;
+
+use super::answer::{ApiError, Shared, caller};
+use super::{Peer, WebState};
+
+/// The largest WebSocket message taken from the browser.
+const MAX_MESSAGE: usize = 64 * 1024;
+/// The longest the SSH setup (route, handshake, login, shell) may take.
+const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The terminal's query.
+#[derive(Deserialize)]
+pub(crate) struct TerminalQuery {
+    cluster: Option<String>,
+    node: String,
+    login: String,
+    cols: Option<u32>,
+    rows: Option<u32>,
+}
+
+/// Checks the node's host certificate against the cluster's host CAs and its name.
+struct NodeCheck {
+    cas: Vec<PublicKey>,
+    name: String,
+    refusal: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl russh::client::Handler for NodeCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        match tether_shared::ssh_cert::verify_server_key(key, &self.cas, &self.name, SystemTime::now()) {
+            Ok(_) => Ok(true),
+            Err(why) => {
+                if let Ok(mut r) = self.refusal.lock() {
+                    *r = Some(why);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// `GET /web/terminal`: the WebSocket upgrade, for a logged-in user from this origin.
+pub(crate) async fn terminal(
+    State(state): Shared,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    Query(query): Query<TerminalQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let who = caller(&peer)?.clone();
+    if !super::session::same_origin(&headers) {
+        return Err(ApiError(AuthError::Forbidden("a terminal from another origin".into())));
+    }
+    Ok(ws.max_message_size(MAX_MESSAGE).on_upgrade(move |socket| run(state, who, query, peer.addr, socket)))
+}
+
+/// Opens the session and moves bytes until either side ends.
+async fn run(state: Arc<WebState>, who: Identity, query: TerminalQuery, client: SocketAddr, mut socket: WebSocket) {
+    let opened = tokio::time::timeout(SETUP_TIMEOUT, open(&state, &who, &query, client)).await;
+    let (handle, channel, pump) = match opened {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(why)) => {
+            let _ = socket.send(Message::Binary(format!("\r\ntether: {why}\r\n").into_bytes().into())).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+        Err(_) => {
+            let text = format!("\r\ntether: the session did not open within {}s\r\n", SETUP_TIMEOUT.as_secs());
+            let _ = socket.send(Message::Binary(text.into_bytes().into())).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    relay(socket, channel).await;
+    let _ = handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    if let Some(pump) = pump {
+        pump.abort();
+    }
+}
+
+/// Browser ⇄ SSH channel.
+async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client::Msg>) {
+    loop {
+        tokio::select! {
+            from_browser = socket.recv() => match from_browser {
+                Some(Ok(Message::Binary(data))) => {
+                    if channel.data(&data[..]).await.is_err() { break }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(resize) = serde_json::from_str::<serde_json::Value>(&text)
+                        && let Some([cols, rows]) = resize.get("resize").and_then(|r| r.as_array()).map(|a| {
+                            [a.first().and_then(serde_json::Value::as_u64), a.get(1).and_then(serde_json::Value::as_u64)]
+                        })
+                    {
+                        let (cols, rows) = (cols.unwrap_or(80).clamp(1, 1000) as u32, rows.unwrap_or(24).clamp(1, 1000) as u32);
+                        let _ = channel.window_change(cols, rows, 0, 0).await;
+                    } else if channel.data(text.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            from_node = channel.wait() => match from_node {
+                Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                    if socket.send(Message::Binary(data.to_vec().into())).await.is_err() { break }
+                }
+                Some(ChannelMsg::Eof) | Some(ChannelMsg::Close) | None => break,
+                Some(_) => {}
+            },
+        }
+    }
+    let _ = channel.close().await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// The session: its connection, its channel, and the task moving a tunnel transport's frames.
+type Opened =
+    (russh::client::Handle<NodeCheck>, russh::Channel<russh::client::Msg>, Option<tokio::task::JoinHandle<()>>);
+
+/// The SSH session: route, host certificate, the user's certificate, pty and shell.
+async fn open(state: &WebState, who: &Identity, q: &TerminalQuery, client: SocketAddr) -> Result<Opened, String> {
+    let auth = &state.auth;
+    let local = auth.cluster_name().to_string();
+    let cluster = q.cluster.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| local.clone());
+    let delegation = auth.trust().delegation(who).await.map_err(|e| e.to_string())?;
+    let (key, public) = state.leaves.ssh_key();
+    let (stream, pump, cas, cert): (Box<dyn tether_proxy::relay::Upstream>, _, Vec<String>, _) = if cluster == local {
+        let node = auth
+            .nodes()
+            .find_node(&q.node, None)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("node {:?} not found in cluster {local}", q.node))?;
+        let decision = delegation.checker().check_login(&q.login, &node.metadata.labels);
+        if !decision.allowed {
+            auth.audit().emit(
+                tether_audit::Event::AccessDenied,
+                tether_audit::Outcome::Failure,
+                &who.user,
+                serde_json::json!({"node": node.metadata.name, "login": q.login, "reason": decision.reason}),
+            );
+            return Err(format!("access denied to {}@{}: {}", q.login, q.node, decision.reason));
+        }
+        let tcp = tether_proxy::dial::node(&node.spec.addr, &node.metadata.name, client, &state.signer.get())
+            .await
+            .map_err(|e| format!("node {:?} is unreachable: {e}", q.node))?;
+        let cas =
+            auth.authority().host_cas_trusted().map_err(|e| e.to_string())?.into_iter().map(|k| k.public_key).collect();
+        let cert = auth.trust().delegated_local_cert(&delegation, public).map_err(|e| e.to_string())?;
+        (Box::new(tcp), None, cas, cert)
+    } else {
+        let action = format!("terminal {}@{}", q.login, q.node);
+        let cert = auth.trust().delegated_cert(&delegation, &cluster, public, &action).map_err(|e| e.to_string())?;
+        let transport = state.leaves.tunnels().open(&cluster, &q.node, 0, client).await.map_err(|e| e.to_string())?;
+        let cas = match auth.trust().ca_of(&cluster, CaType::Host).await {
+            Ok(Some(ca)) => ca.spec.trusted().ssh,
+            _ => Vec::new(),
+        };
+        (Box::new(transport.stream), Some(transport.pump), cas, cert)
+    };
+    let cas: Vec<PublicKey> = cas.iter().filter_map(|k| PublicKey::from_openssh(k).ok()).collect();
+    let refusal = Arc::new(std::sync::Mutex::new(None));
+    let check = NodeCheck { cas, name: q.node.clone(), refusal: refusal.clone() };
+    let config = Arc::new(russh::client::Config {
+        preferred: tether_shared::ssh_algorithms::client_preferred(),
+        inactivity_timeout: None,
+        ..Default::default()
+    });
+    // The tunnel's frames must move while the handshake runs, and until the session ends; the
+    // task is aborted then (or now, if the setup fails).
+    let pump = pump.map(tokio::spawn);
+    let setup = async {
+        let mut handle = russh::client::connect_stream(config, stream, check).await.map_err(|e| {
+            match refusal.lock().ok().and_then(|r| r.clone()) {
+                Some(why) => format!("node {:?}'s host certificate is not trusted: {why}", q.node),
+                None => format!("SSH with node {:?} failed: {e}", q.node),
+            }
+        })?;
+        let ssh_cert = tether_shared::ssh_cert::cert_from_openssh(&cert.ssh_cert).map_err(|e| e.to_string())?;
+        let authed = handle.authenticate_openssh_cert(&q.login, key, ssh_cert).await.map_err(|e| e.to_string())?;
+        if !authed.success() {
+            return Err(format!("node {:?} refused login {:?}", q.node, q.login));
+        }
+        let channel = handle.channel_open_session().await.map_err(|e| e.to_string())?;
+        let (cols, rows) = (q.cols.unwrap_or(80).clamp(1, 1000), q.rows.unwrap_or(24).clamp(1, 1000));
+        channel.request_pty(false, "xterm-256color", cols, rows, 0, 0, &[]).await.map_err(|e| e.to_string())?;
+        channel.request_shell(false).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((handle, channel))
+    };
+    match setup.await {
+        Ok((handle, channel)) => Ok((handle, channel, pump)),
+        Err(e) => {
+            if let Some(pump) = pump {
+                pump.abort();
+            }
+            Err(e)
+        }
+    }
+}
