@@ -134,6 +134,32 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     browser.screenshot("login");
     let after = browser.script("return fetch('/web/session', {credentials: 'same-origin'}).then(r => r.status)");
     assert_eq!(after, serde_json::json!(401), "the session ended");
+
+    // A user whose roles' cluster_labels do not match the leaf sees it nowhere in the UI, and
+    // can neither list its nodes nor open a terminal there by asking directly.
+    root.tctl(&["--insecure", "update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
+    accept_invite(&root, "hidden", "access", "hidden-user-pass");
+    log_in(&browser, &format!("https://{}/", root.web_addr), "hidden", "hidden-user-pass");
+    browser.wait_text(r#"tr[data-cluster="root.example.com"]"#, Duration::from_secs(10), |t| !t.is_empty());
+    assert!(browser.find(r#"tr[data-cluster="leaf.example.com"]"#).is_none(), "the leaf is hidden");
+    let listed = browser.script(
+        "return fetch('/webapi/clusters/leaf.example.com/webapi/nodes', {credentials: 'same-origin'}) \
+         .then(r => r.text().then(t => r.status + ' ' + t))",
+    );
+    let listed = listed.as_str().unwrap_or_default();
+    assert!(
+        listed.starts_with("403") && listed.contains("your roles do not allow cluster leaf.example.com"),
+        "{listed}"
+    );
+    let terminal = browser.script(
+        "return new Promise(done => { \
+           const ws = new WebSocket(`wss://${location.host}/web/terminal?cluster=leaf.example.com&node=mynode&login=visitor`); \
+           ws.binaryType = 'arraybuffer'; let text = ''; \
+           ws.onmessage = e => { text += new TextDecoder().decode(e.data); }; \
+           ws.onclose = () => done(text); ws.onerror = () => done(text || 'error'); })",
+    );
+    let terminal = terminal.as_str().unwrap_or_default();
+    assert!(terminal.contains("your roles do not allow cluster leaf.example.com"), "{terminal}");
 }
 
 /// Fills the input `css` with `text` (clearing it first).
