@@ -74,7 +74,7 @@ impl Browser {
     /// certificate (the tests are about the UI, not the PKI).
     pub fn start() -> Browser {
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -83,7 +83,12 @@ impl Browser {
             .expect("chromedriver (Debian's chromium-driver; .ci/run installs it)");
         let deadline = Instant::now() + Duration::from_secs(20);
         while call(port, "GET", "/status", None).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            if Instant::now() >= deadline {
+                // Not left running behind a failed test.
+                let _ = driver.kill();
+                let _ = driver.wait();
+                panic!("chromedriver did not start");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -95,8 +100,14 @@ impl Browser {
                          "--window-size=1280,900", "--ignore-certificate-errors"]
             }
         }}});
-        let session = call(port, "POST", "/session", Some(&caps)).expect("a Chromium session");
-        let session = session["sessionId"].as_str().expect("a session ID").to_string();
+        let session = match call(port, "POST", "/session", Some(&caps)) {
+            Ok(session) => session["sessionId"].as_str().unwrap_or_default().to_string(),
+            Err(e) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                panic!("no Chromium session: {e}");
+            }
+        };
         Browser { driver, port, session }
     }
 
