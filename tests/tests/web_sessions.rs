@@ -213,3 +213,30 @@ async fn the_operators_key_pair_is_reloaded_when_its_files_change() {
     }
     drop(cluster);
 }
+
+/// Two hosts on one PostgreSQL: a session made through A works through B, and a logout through
+/// B ends it on A too (sessions live in storage, not in a host's memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_on_one_host_works_and_ends_on_another() {
+    let (a, b) = tokio::task::spawn_blocking(|| {
+        let pg = tether_tests::postgres::server();
+        let conn = pg.conn_string(&pg.fresh_database());
+        let a = Cluster::builder("root.example.com").postgresql(&conn).start();
+        let b = Cluster::builder("root.example.com").postgresql(&conn).start();
+        a.add_user("ed", "editor", "", "correct-horse");
+        (a, b)
+    })
+    .await
+    .unwrap();
+    let (cookie, csrf) = login(&a.web_addr, "ed", "correct-horse").await;
+    let (status, _, body) = request(&b.web_addr, "GET", "/webapi/whoami", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"user\":\"ed\""), "{body}");
+    let origin = format!("https://{}", b.web_addr);
+    let headers = [("Cookie", cookie.as_str()), ("Origin", origin.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let (status, _, body) = request(&b.web_addr, "POST", "/web/logout", &headers, "").await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, _) = request(&a.web_addr, "GET", "/webapi/whoami", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 401, "ended on A too");
+    drop((a, b));
+}
