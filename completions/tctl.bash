@@ -674,7 +674,7 @@ _tctl() {
             fi
             case "${prev}" in
                 --type)
-                    COMPREPLY=($(compgen -W "user host" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "user host tls" -- "${cur}"))
                     return 0
                     ;;
                 --config)

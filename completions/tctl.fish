@@ -232,7 +232,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subc
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "export" -d 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and not __fish_seen_subcommand_from sign export rotate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l user -d 'The user' -r
@@ -246,7 +246,8 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l type -d 'Which CA' -r -f -a "user\t'The SSH user CA (for sshd\'s TrustedUserCAKeys)'
-host\t'The SSH host CA (for known_hosts)'"
+host\t'The SSH host CA (for known_hosts)'
+tls\t'The cluster\'s TLS CA certificates, PEM (to trust the proxy\'s HTTPS in a browser or an OS trust store)'"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -l data-dir -d 'The daemon\'s data directory: use the admin identity in it' -r -f -a "(__fish_complete_directories)"
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from export" -s i -l identity -d 'An identity file from `tctl auth sign`' -r -F
@@ -272,7 +273,7 @@ complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -l insecure -d 'Do not verify the proxy\'s HTTPS certificate (testing only)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
-complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
 complete -c tctl -n "__fish_tctl_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tctl -n "__fish_tctl_using_subcommand audit; and not __fish_seen_subcommand_from ls help" -s c -l config -d 'The daemon\'s config file: use the admin identity in its data_dir' -r -F
@@ -336,6 +337,6 @@ complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcomma
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from trusted-cluster" -f -a "map-roles" -d 'Show what remote roles map to under a role_map, and which rule matched (changes nothing)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from trusted-cluster" -f -a "doctor" -d 'Check a trust step by step and say what is wrong and how to fix it: on a leaf, the way to ROOT (DNS, TCP, TLS, the root\'s answers, the tunnel login, the tunnels, the role map); on a root, with --leaf, its view of that leaf. Exits non-zero when a check fails'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "sign" -d 'Write an identity file for a user (usable with tsh -i and tctl -i)'
-complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "export" -d 'Print CA public keys in OpenSSH format'
+complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "export" -d 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "rotate" -d 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby'
 complete -c tctl -n "__fish_tctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "ls" -d 'List audit events'

@@ -389,7 +389,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -444,7 +444,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
         }
         'tctl;auth;help' {
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -611,7 +611,7 @@ Register-ArgumentCompleter -Native -CommandName 'tctl' -ScriptBlock {
         }
         'tctl;help;auth' {
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Write an identity file for a user (usable with tsh -i and tctl -i)')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys in OpenSSH format')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Rotate a certificate authority: by itself over a grace period, or (--manual) one phase at a time: init, update_clients, update_servers, standby; rollback before standby')
             break
         }

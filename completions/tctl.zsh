@@ -506,7 +506,8 @@ _arguments "${_arguments_options[@]}" : \
 (export)
 _arguments "${_arguments_options[@]}" : \
 '--type=[Which CA]:CA_TYPE:((user\:"The SSH user CA (for sshd'\''s TrustedUserCAKeys)"
-host\:"The SSH host CA (for known_hosts)"))' \
+host\:"The SSH host CA (for known_hosts)"
+tls\:"The cluster'\''s TLS CA certificates, PEM (to trust the proxy'\''s HTTPS in a browser or an OS trust store)"))' \
 '-c+[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--config=[The daemon'\''s config file\: use the admin identity in its data_dir]:CONFIG:_files' \
 '--data-dir=[The daemon'\''s data directory\: use the admin identity in it]:DATA_DIR:_files -/' \
@@ -916,7 +917,7 @@ _tctl__subcmd__audit__subcmd__ls_commands() {
 _tctl__subcmd__auth_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
-'export:Print CA public keys in OpenSSH format' \
+'export:Print CA public keys\: OpenSSH lines (user, host), or PEM certificates (tls)' \
 'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -931,7 +932,7 @@ _tctl__subcmd__auth__subcmd__export_commands() {
 _tctl__subcmd__auth__subcmd__help_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
-'export:Print CA public keys in OpenSSH format' \
+'export:Print CA public keys\: OpenSSH lines (user, host), or PEM certificates (tls)' \
 'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1017,7 +1018,7 @@ _tctl__subcmd__help__subcmd__audit__subcmd__ls_commands() {
 _tctl__subcmd__help__subcmd__auth_commands() {
     local commands; commands=(
 'sign:Write an identity file for a user (usable with tsh -i and tctl -i)' \
-'export:Print CA public keys in OpenSSH format' \
+'export:Print CA public keys\: OpenSSH lines (user, host), or PEM certificates (tls)' \
 'rotate:Rotate a certificate authority\: by itself over a grace period, or (--manual) one phase at a time\: init, update_clients, update_servers, standby; rollback before standby' \
     )
     _describe -t commands 'tctl help auth commands' commands "$@"

@@ -103,6 +103,8 @@ pub const NODE_CONNECTION_FIELDS: &[(&str, &str)] = &[
 pub enum Event {
     /// A password (and second factor) login.
     UserLogin,
+    /// A web UI session ended by its user.
+    UserLogout,
     /// `tctl users add`.
     UserCreate,
     /// `tctl users reset`.
@@ -163,6 +165,7 @@ impl Event {
     /// Every event, in the order the reference lists them.
     pub const ALL: &'static [Event] = &[
         Event::UserLogin,
+        Event::UserLogout,
         Event::UserCreate,
         Event::UserReset,
         Event::ResourceCreate,
@@ -209,7 +212,19 @@ impl Event {
                 Some("T1000I"),
                 Some("T1000W"),
                 "a password login through the web API, accepted or refused",
-                &[("addr", "the client's address"), ("error", "why it was refused")],
+                &[
+                    ("addr", "the client's address"),
+                    ("error", "why it was refused"),
+                    ("session", "`web` when the login opened a web UI session (`POST /web/login`)"),
+                ],
+            ),
+            Event::UserLogout => spec(
+                "user.logout",
+                Some("T1001I"),
+                None,
+                "a web UI session ended by its user (`POST /web/logout`); `tsh logout` forgets keys on the \
+                 client only",
+                &[("addr", "the client's address")],
             ),
             Event::UserCreate => spec(
                 "user.create",
@@ -584,7 +599,7 @@ mod tests {
     fn names_and_codes_are_unique_and_well_formed() {
         let mut names = HashSet::new();
         let mut codes = HashSet::new();
-        assert_eq!(Event::ALL.len(), 28, "a new event goes into Event::ALL");
+        assert_eq!(Event::ALL.len(), 29, "a new event goes into Event::ALL");
         for event in Event::ALL {
             let s = event.spec();
             assert!(names.insert(s.name), "{} is named twice", s.name);

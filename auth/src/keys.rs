@@ -17,7 +17,7 @@ use tether_shared::ssh_cert::SshCa;
 use tether_shared::tls_cert::TlsCa;
 use tether_storage::{Backend, StorageError};
 
-use super::pkcs11::{Hsm, KeyRef, PREFIX};
+use super::pkcs11::{Hsm, KeyKind, KeyRef, PREFIX};
 use super::sealed::{Kek, KekSource};
 use super::{AuthError, internal};
 
@@ -166,7 +166,8 @@ impl KeyMaker<'_> {
             };
         };
         let label = format!("tether.{}.{ca_type}.{}", self.cluster, tether_shared::names::random_hex());
-        let key = hsm.generate(&label).map_err(internal("generating a CA key in the HSM"))?;
+        let kind = if ca_type == CaType::Tls { KeyKind::P256 } else { KeyKind::Ed25519 };
+        let key = hsm.generate(&label, kind).map_err(internal("generating a CA key in the HSM"))?;
         let reference = key.reference().to_text();
         Ok(match ca_type {
             CaType::Tls => {
@@ -183,7 +184,7 @@ impl KeyMaker<'_> {
         match KeyRef::parse(text) {
             Some(key) => {
                 let found = self.hsm_for(&key)?.find(&key).map_err(internal("finding a CA key in the HSM"))?;
-                Ok(SshCa::from_remote(Arc::new(found)))
+                SshCa::from_remote(Arc::new(found)).map_err(internal("loading a CA key from the HSM"))
             }
             None => SshCa::from_openssh(text).map_err(internal("loading a stored SSH CA")),
         }
@@ -223,7 +224,7 @@ impl KeyMaker<'_> {
 /// The Ed25519 public key of a stored SSH key (held here or in the HSM), without the HSM.
 pub fn public_of(text: &str) -> Option<[u8; 32]> {
     match KeyRef::parse(text) {
-        Some(key) => Some(key.public),
+        Some(key) => <[u8; 32]>::try_from(key.public.as_slice()).ok(),
         None => SshCa::from_openssh(text).ok()?.public_key().key_data().ed25519().map(|k| k.0),
     }
 }

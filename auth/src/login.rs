@@ -48,6 +48,16 @@ impl Logins {
         req: &tether_shared::api::LoginRequest,
         source: &str,
     ) -> Result<LoginResponse, AuthError> {
+        self.login_for(req, source, None).await
+    }
+
+    /// [`Logins::login`], audited with `session` (`web` for the web UI's sessions).
+    pub(crate) async fn login_for(
+        &self,
+        req: &tether_shared::api::LoginRequest,
+        source: &str,
+        session: Option<&str>,
+    ) -> Result<LoginResponse, AuthError> {
         self.reserve_attempt(&req.user, source).await?;
         let result = self.login_inner(req).await;
         match &result {
@@ -57,7 +67,7 @@ impl Logins {
                     Event::UserLogin,
                     Outcome::Success,
                     &req.user,
-                    serde_json::json!({"addr": source}),
+                    with_session(serde_json::json!({"addr": source}), session),
                 );
             }
             Err(e) => {
@@ -66,7 +76,7 @@ impl Logins {
                     Event::UserLogin,
                     Outcome::Failure,
                     &req.user,
-                    serde_json::json!({"addr": source, "error": e.to_string()}),
+                    with_session(serde_json::json!({"addr": source, "error": e.to_string()}), session),
                 );
             }
         }
@@ -196,4 +206,12 @@ impl Logins {
         self.core.backend.delete(&format!("/secrets/totp/{user}")).await?;
         Ok(())
     }
+}
+
+/// An audit event's fields with `session` added when there is one.
+fn with_session(mut fields: serde_json::Value, session: Option<&str>) -> serde_json::Value {
+    if let (Some(map), Some(session)) = (fields.as_object_mut(), session) {
+        map.insert("session".into(), session.into());
+    }
+    fields
 }

@@ -1,6 +1,8 @@
 //! CA keys in an HSM, through PKCS#11 (`auth_service.ca_key_params.pkcs11`, Teleport's
-//! spelling): keys are generated in the token (Ed25519, `CKM_EC_EDWARDS_KEY_PAIR_GEN`,
-//! sensitive and never extractable) and sign there (`CKM_EDDSA`); this process holds only a
+//! spelling): keys are generated in the token, sensitive and never extractable — Ed25519 for
+//! the SSH CAs (`CKM_EC_EDWARDS_KEY_PAIR_GEN`, signing with `CKM_EDDSA`), ECDSA P-256 for the
+//! TLS CA (`CKM_EC_KEY_PAIR_GEN`; this process hashes with SHA-256 and the token signs the
+//! digest with `CKM_ECDSA`) — and sign there; this process holds only a
 //! reference to each key, its label and public key, which the sealed record stores in place of
 //! the key itself (`pkcs11:LABEL:PUBLIC`, [`KeyRef`]).
 //!
@@ -22,6 +24,29 @@ use tether_shared::ssh_cert::RemoteKey;
 
 /// The DER of the Ed25519 curve's OID (1.3.101.112), as `CKA_EC_PARAMS` names it.
 const ED25519_PARAMS: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
+/// The DER of P-256's OID (prime256v1, 1.2.840.10045.3.1.7), as `CKA_EC_PARAMS` names it.
+const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+/// Which kind of key a CA gets in the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Ed25519 (the SSH CAs).
+    Ed25519,
+    /// ECDSA P-256 (the TLS CA: what browsers accept).
+    P256,
+}
+
+impl KeyKind {
+    /// The kind of a public key, by its length: 32 bytes Ed25519, a 65-byte uncompressed point
+    /// P-256.
+    fn of(public: &[u8]) -> Option<KeyKind> {
+        match public {
+            p if p.len() == 32 => Some(KeyKind::Ed25519),
+            [0x04, rest @ ..] if rest.len() == 64 => Some(KeyKind::P256),
+            _ => None,
+        }
+    }
+}
 /// What a stored key reference starts with.
 pub const PREFIX: &str = "pkcs11:";
 
@@ -73,8 +98,8 @@ pub enum HsmError {
 pub struct KeyRef {
     /// The key objects' label (and ID).
     pub label: String,
-    /// The Ed25519 public key.
-    pub public: [u8; 32],
+    /// The public key: 32 bytes Ed25519, or a 65-byte uncompressed P-256 point.
+    pub public: Vec<u8>,
 }
 
 impl KeyRef {
@@ -82,11 +107,10 @@ impl KeyRef {
     pub fn parse(text: &str) -> Option<KeyRef> {
         let rest = text.trim().strip_prefix(PREFIX)?;
         let (label, public) = rest.rsplit_once(':')?;
-        let mut key = [0u8; 32];
-        match Base64::decode(public, &mut key) {
-            Ok(d) if d.len() == 32 => Some(KeyRef { label: label.to_string(), public: key }),
-            _ => None,
-        }
+        let mut key = [0u8; 65];
+        let public = Base64::decode(public, &mut key).ok()?;
+        KeyKind::of(public)?;
+        Some(KeyRef { label: label.to_string(), public: public.to_vec() })
     }
 
     /// The stored form.
@@ -161,16 +185,20 @@ impl Hsm {
         Err(HsmError::Login { label: self.config.token_label.clone(), cause: "no session".into() })
     }
 
-    /// Generates an Ed25519 key pair in the token, labelled `label`: private key sensitive,
+    /// Generates a key pair of `kind` in the token, labelled `label`: private key sensitive,
     /// never extractable, for signing only.
-    pub fn generate(self: &Arc<Self>, label: &str) -> Result<HsmKey, HsmError> {
+    pub fn generate(self: &Arc<Self>, label: &str, kind: KeyKind) -> Result<HsmKey, HsmError> {
         let err = |e: cryptoki::error::Error| HsmError::Key { label: label.to_string(), cause: e.to_string() };
         let id = label.as_bytes().to_vec();
+        let (key_type, params, mechanism) = match kind {
+            KeyKind::Ed25519 => (KeyType::EC_EDWARDS, ED25519_PARAMS.to_vec(), Mechanism::EccEdwardsKeyPairGen),
+            KeyKind::P256 => (KeyType::EC, P256_PARAMS.to_vec(), Mechanism::EccKeyPairGen),
+        };
         let public_template = [
             Attribute::Token(true),
             Attribute::Private(false),
-            Attribute::KeyType(KeyType::EC_EDWARDS),
-            Attribute::EcParams(ED25519_PARAMS.to_vec()),
+            Attribute::KeyType(key_type),
+            Attribute::EcParams(params),
             Attribute::Verify(true),
             Attribute::Label(id.clone()),
             Attribute::Id(id.clone()),
@@ -184,10 +212,15 @@ impl Hsm {
             Attribute::Label(id.clone()),
             Attribute::Id(id),
         ];
-        let (public, private) = self.with_session(|s| {
-            s.generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public_template, &private_template).map_err(err)
-        })?;
+        let (public, private) =
+            self.with_session(|s| s.generate_key_pair(&mechanism, &public_template, &private_template).map_err(err))?;
         let point = self.with_session(|s| ec_point(s, public, label))?;
+        if KeyKind::of(&point) != Some(kind) {
+            return Err(HsmError::Key {
+                label: label.to_string(),
+                cause: format!("the token made a {kind:?} key of another shape"),
+            });
+        }
         self.with_session(|s| never_leaves(s, private, label))?;
         Ok(HsmKey { hsm: self.clone(), key: KeyRef { label: label.to_string(), public: point }, handle: private })
     }
@@ -234,9 +267,9 @@ fn never_leaves(session: &Session, private: ObjectHandle, label: &str) -> Result
     Ok(())
 }
 
-/// The Ed25519 public key of a token's public key object (`CKA_EC_POINT`, DER OCTET STRING or
-/// the raw 32 bytes).
-fn ec_point(session: &Session, public: ObjectHandle, label: &str) -> Result<[u8; 32], HsmError> {
+/// The public key of a token's public key object (`CKA_EC_POINT`, a DER OCTET STRING or the
+/// raw bytes): Ed25519's 32 bytes, or P-256's 65-byte uncompressed point.
+fn ec_point(session: &Session, public: ObjectHandle, label: &str) -> Result<Vec<u8>, HsmError> {
     let err = |cause: String| HsmError::Key { label: label.to_string(), cause };
     let attrs = session.get_attributes(public, &[AttributeType::EcPoint]).map_err(|e| err(e.to_string()))?;
     let Some(Attribute::EcPoint(point)) = attrs.into_iter().next() else {
@@ -244,12 +277,35 @@ fn ec_point(session: &Session, public: ObjectHandle, label: &str) -> Result<[u8;
     };
     let raw = match point.as_slice() {
         [0x04, 0x20, rest @ ..] if rest.len() == 32 => rest,
-        raw if raw.len() == 32 => raw,
+        [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest,
+        raw if KeyKind::of(raw).is_some() => raw,
         _ => return Err(err(format!("unexpected EC point of {} bytes", point.len()))),
     };
-    let mut out = [0u8; 32];
-    out.copy_from_slice(raw);
-    Ok(out)
+    Ok(raw.to_vec())
+}
+
+/// An ECDSA signature as PKCS#11 gives it (r and s, 32 bytes each) in X.509's form: DER
+/// `SEQUENCE { INTEGER r, INTEGER s }`. `None` for a signature of another length.
+fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
+    let (r, s) = (raw.get(..32)?, raw.get(32..)?);
+    if s.len() != 32 {
+        return None;
+    }
+    let integer = |x: &[u8]| {
+        let x = x.get(x.iter().take_while(|b| **b == 0).count().min(31)..).unwrap_or(x);
+        let pad = x.first().is_some_and(|b| b & 0x80 != 0);
+        let mut out = vec![0x02, u8::try_from(x.len() + usize::from(pad)).unwrap_or(0)];
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(x);
+        out
+    };
+    let (r, s) = (integer(r), integer(s));
+    let mut out = vec![0x30, u8::try_from(r.len() + s.len()).ok()?];
+    out.extend(r);
+    out.extend(s);
+    Some(out)
 }
 
 /// A key in the token; it signs there.
@@ -267,17 +323,65 @@ impl HsmKey {
 }
 
 impl RemoteKey for HsmKey {
-    fn public(&self) -> [u8; 32] {
-        self.key.public
+    fn public(&self) -> Vec<u8> {
+        self.key.public.clone()
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        let mechanism = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
-        self.hsm
-            .with_session(|s| {
-                s.sign(&mechanism, self.handle, message)
-                    .map_err(|e| HsmError::Key { label: self.key.label.clone(), cause: e.to_string() })
-            })
-            .map_err(|e| e.to_string())
+        let sign = |mechanism: &Mechanism, data: &[u8]| {
+            self.hsm
+                .with_session(|s| {
+                    s.sign(mechanism, self.handle, data)
+                        .map_err(|e| HsmError::Key { label: self.key.label.clone(), cause: e.to_string() })
+                })
+                .map_err(|e| e.to_string())
+        };
+        match KeyKind::of(&self.key.public) {
+            Some(KeyKind::P256) => {
+                let digest = ring::digest::digest(&ring::digest::SHA256, message);
+                let raw = sign(&Mechanism::Ecdsa, digest.as_ref())?;
+                ecdsa_der(&raw).ok_or_else(|| format!("the token gave an ECDSA signature of {} bytes", raw.len()))
+            }
+            _ => sign(&Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)), message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{self, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey};
+
+    /// A token's raw r||s, as ring's fixed-length signer makes it, turns into the DER that
+    /// X.509 verifiers take, whatever leading zeros or high bits r and s have.
+    #[test]
+    fn raw_ecdsa_signatures_become_der_that_verifies() {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        assert_eq!(KeyKind::of(pair.public_key().as_ref()), Some(KeyKind::P256));
+        let verifier = UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, pair.public_key().as_ref());
+        for i in 0..64u8 {
+            let message = [i; 40];
+            let raw = pair.sign(&rng, &message).unwrap();
+            let der = ecdsa_der(raw.as_ref()).unwrap();
+            verifier.verify(&message, &der).unwrap();
+        }
+        assert_eq!(ecdsa_der(&[0u8; 63]), None);
+        assert_eq!(ecdsa_der(&[0u8; 65]), None);
+        // A zero r or s still encodes as one zero byte.
+        assert_eq!(ecdsa_der(&[0u8; 64]), Some(vec![0x30, 6, 2, 1, 0, 2, 1, 0]));
+    }
+
+    #[test]
+    fn key_references_keep_their_kind() {
+        let ed = KeyRef { label: "a:b".into(), public: vec![7; 32] };
+        assert_eq!(KeyRef::parse(&ed.to_text()), Some(ed));
+        let mut point = vec![4u8];
+        point.extend([9u8; 64]);
+        let p256 = KeyRef { label: "tls".into(), public: point };
+        assert_eq!(KeyRef::parse(&p256.to_text()), Some(p256));
+        assert_eq!(KeyRef::parse("pkcs11:x:AAAA"), None);
     }
 }

@@ -305,7 +305,7 @@ impl Resources {
             Event::JoinTokenCreate,
             Outcome::Success,
             &who.user,
-            serde_json::json!({"type": info.token_type.as_str(), "expires": info.expires.map(|t| t.to_string())}),
+            serde_json::json!({"type": info.token_type.as_str(), "expires": info.expires.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())}),
         );
         Ok(info)
     }

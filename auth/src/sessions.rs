@@ -93,7 +93,7 @@ impl WebSessions {
             public_key,
             ttl_secs: Some(MAX_SESSION.as_secs()),
         };
-        let resp = self.logins.login(&req, source).await?;
+        let resp = self.logins.login_for(&req, source, Some("web")).await?;
         let id = secret()?;
         let stored = Stored { identity: resp.identity.clone() };
         let value = serde_json::to_vec(&stored).map_err(|e| AuthError::fault(e.to_string()))?;
@@ -117,12 +117,21 @@ impl WebSessions {
         Ok(Some(stored.identity))
     }
 
-    /// Ends session `id` (logout); true when it existed.
-    pub async fn end(&self, id: &str) -> Result<bool, AuthError> {
-        match self.core.backend.delete(&format!("{PREFIX}{}", hash_token(id))).await {
-            Ok(existed) => Ok(existed),
-            Err(StorageError::NotFound(_)) => Ok(false),
-            Err(e) => Err(e.into()),
+    /// Ends session `id` (logout by `user` from `source`, audited); true when it existed.
+    pub async fn end(&self, id: &str, user: &str, source: &str) -> Result<bool, AuthError> {
+        let existed = match self.core.backend.delete(&format!("{PREFIX}{}", hash_token(id))).await {
+            Ok(existed) => existed,
+            Err(StorageError::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if existed {
+            self.core.audit.emit(
+                tether_audit::Event::UserLogout,
+                tether_audit::Outcome::Success,
+                user,
+                serde_json::json!({"addr": source}),
+            );
         }
+        Ok(existed)
     }
 }

@@ -59,10 +59,15 @@ pub struct HostIdentity {
 
 /// A CA key held elsewhere (an HSM behind PKCS#11), which signs there: the key never enters
 /// this process. Both [`SshCa`] and [`crate::tls_cert::TlsCa`] sign through it.
+///
+/// SSH CAs take Ed25519 keys only; a TLS CA's key may be Ed25519 or ECDSA P-256 (what browsers
+/// accept).
 pub trait RemoteKey: Send + Sync {
-    /// The Ed25519 public key.
-    fn public(&self) -> [u8; 32];
-    /// The Ed25519 signature of `message` (64 bytes), or why the token did not sign.
+    /// The public key as X.509 carries it: Ed25519's 32 bytes, or P-256's 65-byte
+    /// uncompressed point.
+    fn public(&self) -> Vec<u8>;
+    /// The signature of `message`, or why the token did not sign: Ed25519's 64 bytes, or for a
+    /// P-256 key ECDSA over SHA-256 as X.509 carries it (DER `Ecdsa-Sig-Value`).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
 }
 
@@ -117,11 +122,13 @@ impl SshCa {
     }
 
     /// A CA whose key is held elsewhere and signs there.
-    pub fn from_remote(remote: std::sync::Arc<dyn RemoteKey>) -> Self {
+    pub fn from_remote(remote: std::sync::Arc<dyn RemoteKey>) -> Result<Self, CertError> {
+        let raw = <[u8; 32]>::try_from(remote.public().as_slice())
+            .map_err(|_| CertError::UnsupportedKey("SSH CA keys must be Ed25519".into()))?;
         let public = PublicKey::from(russh::keys::ssh_key::public::KeyData::Ed25519(
-            russh::keys::ssh_key::public::Ed25519PublicKey(remote.public()),
+            russh::keys::ssh_key::public::Ed25519PublicKey(raw),
         ));
-        Self { key: CaKey::Remote(remote, public) }
+        Ok(Self { key: CaKey::Remote(remote, public) })
     }
 
     /// Loads a CA from its OpenSSH private key (unencrypted, Ed25519).

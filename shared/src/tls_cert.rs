@@ -1,8 +1,9 @@
 //! Per-cluster X.509 certificate authorities for Tether's HTTPS and mutual-TLS endpoints.
 //!
-//! A [`TlsCa`] is a self-signed Ed25519 CA named after its cluster. It issues server
-//! certificates (fresh key, SANs, serverAuth) and client certificates for the user's own
-//! Ed25519 key — the same key the user holds for SSH, so one key serves both protocols
+//! A [`TlsCa`] is a self-signed CA named after its cluster, with an ECDSA P-256 key (what
+//! browsers and Mozilla's TLS profiles accept; clusters made before keep their Ed25519 CA until
+//! a TLS CA rotation makes a P-256 one). It issues server certificates (fresh P-256 key, SANs,
+//! serverAuth) and client certificates for the user's own Ed25519 key — the same key the user holds for SSH, so one key serves both protocols
 //! ([`ssh_key_to_pkcs8`] hands it to rustls). A client certificate names the user in its
 //! common name and carries the whole [`Identity`] as JSON in a non-critical private extension
 //! ([`IDENTITY_OID`]); [`verify_client_cert`] checks chain, window and key usage before
@@ -14,7 +15,8 @@ use std::time::SystemTime;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519, PublicKeyData, SanType, SerialNumber, SignatureAlgorithm,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ED25519, PublicKeyData, SanType, SerialNumber,
+    SignatureAlgorithm,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use russh::keys::ssh_encoding::base64::{Base64, Encoding};
@@ -82,8 +84,18 @@ pub struct ClientCert {
 pub enum TlsKey {
     /// The key pair, in memory (sealed at rest by the auth service).
     Local(KeyPair),
-    /// A token's Ed25519 key and its public key.
-    Remote(std::sync::Arc<dyn RemoteKey>, [u8; 32]),
+    /// A token's key and its public key (32 bytes Ed25519, or a 65-byte P-256 point).
+    Remote(std::sync::Arc<dyn RemoteKey>, Vec<u8>),
+}
+
+/// The signature algorithm of a remote key's public key, by its shape; `None` for a key a TLS
+/// CA cannot use.
+fn remote_algorithm(public: &[u8]) -> Option<&'static SignatureAlgorithm> {
+    match public {
+        p if p.len() == 32 => Some(&PKCS_ED25519),
+        [0x04, rest @ ..] if rest.len() == 64 => Some(&PKCS_ECDSA_P256_SHA256),
+        _ => None,
+    }
 }
 
 impl PublicKeyData for TlsKey {
@@ -97,7 +109,7 @@ impl PublicKeyData for TlsKey {
     fn algorithm(&self) -> &'static SignatureAlgorithm {
         match self {
             TlsKey::Local(pair) => pair.algorithm(),
-            TlsKey::Remote(..) => &PKCS_ED25519,
+            TlsKey::Remote(_, public) => remote_algorithm(public).unwrap_or(&PKCS_ED25519),
         }
     }
 }
@@ -125,7 +137,7 @@ impl fmt::Debug for TlsCa {
 }
 
 impl TlsCa {
-    /// Generates a CA for `cluster_name`: Ed25519 key, self-signed, CN = O = cluster name,
+    /// Generates a CA for `cluster_name`: ECDSA P-256 key, self-signed, CN = O = cluster name,
     /// keyCertSign + cRLSign, valid for ten years (backdated five minutes).
     pub fn generate(cluster_name: &str) -> Result<Self, CertError> {
         if cluster_name.is_empty() {
@@ -139,7 +151,7 @@ impl TlsCa {
         params.not_before = now - CA_BACKDATE;
         params.not_after = now + CA_VALIDITY;
         params.serial_number = Some(random_serial()?);
-        let key = TlsKey::Local(KeyPair::generate_for(&PKCS_ED25519)?);
+        let key = TlsKey::Local(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?);
         let cert = params.self_signed(&key)?;
         Ok(Self { cluster: cluster_name.to_owned(), cert_der: cert.der().clone(), issuer: Issuer::new(params, key) })
     }
@@ -151,6 +163,9 @@ impl TlsCa {
             return Err(CertError::InvalidIdentity("empty cluster name".into()));
         }
         let public = remote.public();
+        if remote_algorithm(&public).is_none() {
+            return Err(CertError::UnsupportedKey("a TLS CA key must be ECDSA P-256 or Ed25519".into()));
+        }
         let mut params = CertificateParams::default();
         params.distinguished_name = name(cluster_name, cluster_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -170,12 +185,15 @@ impl TlsCa {
         let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
             .map_err(|e| CertError::Malformed(format!("CA certificate PEM: {e}")))?;
         let public = remote.public();
+        if remote_algorithm(&public).is_none() {
+            return Err(CertError::UnsupportedKey("a TLS CA key must be ECDSA P-256 or Ed25519".into()));
+        }
         let cluster = {
             let cert = parse(&cert_der)?;
             if !cert.is_ca() {
                 return Err(CertError::Malformed("not a CA certificate".into()));
             }
-            if cert.public_key().subject_public_key.data.as_ref() != public {
+            if cert.public_key().subject_public_key.data.as_ref() != public.as_slice() {
                 return Err(CertError::KeyMismatch);
             }
             common_name(&cert).ok_or_else(|| CertError::Malformed("CA certificate has no common name".into()))?
@@ -253,7 +271,7 @@ impl TlsCa {
         Ok(cert.der().clone())
     }
 
-    /// Issues a server certificate for `dns_names` and `ips` with a new Ed25519 key,
+    /// Issues a server certificate for `dns_names` and `ips` with a new ECDSA P-256 key,
     /// valid from `not_before` to `not_after` (EKU serverAuth).
     pub fn issue_server_cert(
         &self,
@@ -272,7 +290,7 @@ impl TlsCa {
         }
         params.subject_alt_names.extend(ips.iter().copied().map(SanType::IpAddress));
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate_for(&PKCS_ED25519)?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(ServerCert {
             cert_pem: cert.pem(),
@@ -610,9 +628,45 @@ mod tests {
         let (key, cert) = client_cert(&ca, &current_identity("root.example"));
         let der = rustls_pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).unwrap();
         assert_eq!(subject_ed25519_key(&der).unwrap(), key.public_key().key_data().ed25519().unwrap().0);
-        // The CA's own certificate is Ed25519 too; garbage is refused.
-        assert!(subject_ed25519_key(ca.cert_der()).is_ok());
+        // The CA's own key is ECDSA P-256: refused here, as garbage is.
+        assert!(matches!(subject_ed25519_key(ca.cert_der()), Err(CertError::Malformed(_))));
         assert!(matches!(subject_ed25519_key(b"not a certificate"), Err(CertError::Malformed(_))));
+    }
+
+    /// Browsers and Mozilla's profiles take ECDSA P-256 chains: the CA and its server
+    /// certificates are P-256, and an Ed25519 CA stored by an older version still loads and
+    /// issues (its server certificates are P-256 too).
+    #[test]
+    fn new_cas_and_server_certificates_are_ecdsa_p256() {
+        let p256 = x509_parser::oid_registry::OID_KEY_TYPE_EC_PUBLIC_KEY;
+        let ecdsa_sha256 = x509_parser::oid_registry::OID_SIG_ECDSA_WITH_SHA256;
+        let ca = TlsCa::generate("root.example").unwrap();
+        let cert = parse(ca.cert_der()).unwrap();
+        assert_eq!(cert.public_key().algorithm.algorithm, p256);
+        assert_eq!(cert.signature_algorithm.algorithm, ecdsa_sha256);
+        let id = current_identity("root.example");
+        let server = ca.issue_server_cert(&["a.example".into()], &[], id.valid_after, id.valid_before).unwrap();
+        let leaf = parse(&server.cert_der).unwrap();
+        assert_eq!(leaf.public_key().algorithm.algorithm, p256);
+        assert_eq!(leaf.signature_algorithm.algorithm, ecdsa_sha256);
+        leaf.verify_signature(Some(cert.public_key())).unwrap();
+        assert!(ca_pin(&ca.cert_pem()).is_some_and(|p| p.len() == "sha256:".len() + 64));
+
+        // An Ed25519 CA as an older version stored it.
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name("old.example", "old.example");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let old_cert = params.self_signed(&key).unwrap();
+        let old = TlsCa::from_pem(&old_cert.pem(), &key.serialize_pem()).unwrap();
+        let id = current_identity("old.example");
+        let server = old.issue_server_cert(&["a.example".into()], &[], id.valid_after, id.valid_before).unwrap();
+        let leaf = parse(&server.cert_der).unwrap();
+        assert_eq!(leaf.public_key().algorithm.algorithm, p256);
+        leaf.verify_signature(Some(parse(old.cert_der()).unwrap().public_key())).unwrap();
+        let (_, client) = client_cert(&old, &id);
+        assert_eq!(verify_client_cert(&client.cert_der, &[old.cert_der().clone()], SystemTime::now()).unwrap(), id);
     }
 
     #[test]

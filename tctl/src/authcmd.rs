@@ -120,8 +120,17 @@ pub async fn rotate(
     Ok(())
 }
 
-/// `tctl auth export --type=user|host`: lines for sshd's TrustedUserCAKeys, or known_hosts.
+/// `tctl auth export --type=user|host|tls`: lines for sshd's TrustedUserCAKeys, or known_hosts;
+/// or this cluster's TLS CA certificates (the current one, and the next during a rotation), PEM.
 pub async fn export(client: &ApiClient, ca_type: CaTypeArg) -> Result<()> {
+    if ca_type == CaTypeArg::Tls {
+        let ping = client.ping().await?;
+        anyhow::ensure!(!ping.tls_cas.is_empty(), "the proxy lists no TLS CA (is it older than tctl?)");
+        for pem in ping.tls_cas {
+            print!("{pem}");
+        }
+        return Ok(());
+    }
     for ca in cert_authorities(client).await? {
         for key in &ca.spec.trusted().ssh {
             let key = key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");

@@ -279,6 +279,9 @@ pub enum CaTypeArg {
     User,
     /// The SSH host CA (for known_hosts).
     Host,
+    /// The cluster's TLS CA certificates, PEM (to trust the proxy's HTTPS in a browser or an
+    /// OS trust store).
+    Tls,
 }
 
 /// `tctl auth ...`
@@ -296,7 +299,7 @@ pub enum AuthCommand {
         #[arg(long, default_value = "12h")]
         ttl: String,
     },
-    /// Print CA public keys in OpenSSH format.
+    /// Print CA public keys: OpenSSH lines (user, host), or PEM certificates (tls).
     Export {
         /// Which CA.
         #[arg(long = "type", value_enum)]

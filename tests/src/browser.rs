@@ -183,10 +183,75 @@ impl Browser {
         }
     }
 
+    /// Presses and releases each character of `text` in turn on whatever has the focus, as a
+    /// keyboard would (WebDriver key actions); [`keys`] names the special keys.
+    pub fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect();
+        self.key_actions(actions);
+    }
+
+    /// Holds `modifier` (such as [`keys::SHIFT`]) while pressing `key`.
+    pub fn chord(&self, modifier: &str, key: &str) {
+        self.key_actions(vec![
+            json!({"type": "keyDown", "value": modifier}),
+            json!({"type": "keyDown", "value": key}),
+            json!({"type": "keyUp", "value": key}),
+            json!({"type": "keyUp", "value": modifier}),
+        ]);
+    }
+
+    fn key_actions(&self, actions: Vec<Value>) {
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.session_call("POST", "/actions", Some(&body)).expect("key actions");
+    }
+
+    /// What has the focus: its id; or, in a table row, the row's `data-` value and the
+    /// element's text (`root.example.com:Nodes`); or its tag and class.
+    pub fn focused(&self) -> String {
+        let script = "const a = document.activeElement; if (!a) return '';
+            if (a.id) return a.id;
+            const row = a.closest('tr');
+            if (row) return `${Object.values(row.dataset)[0]}:${a.textContent}`;
+            return `${a.tagName.toLowerCase()}.${a.className}`;";
+        self.script(script).as_str().unwrap_or_default().to_string()
+    }
+
+    /// Presses Tab until `wanted` has the focus ([`Browser::focused`]); panics after 40 presses
+    /// with what had it.
+    pub fn tab_to(&self, wanted: &str) {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            let now = self.focused();
+            if now == wanted {
+                return;
+            }
+            seen.push(now);
+            self.keys(keys::TAB);
+        }
+        panic!("Tab never reached {wanted}; it went through {seen:?}");
+    }
+
     /// Runs `script` in the page and returns its value.
     pub fn script(&self, script: &str) -> Value {
         self.session_call("POST", "/execute/sync", Some(&json!({"script": script, "args": []}))).unwrap_or(Value::Null)
     }
+}
+
+/// WebDriver's codes for special keys, for [`Browser::keys`] and [`Browser::chord`].
+pub mod keys {
+    /// Tab.
+    pub const TAB: &str = "\u{E004}";
+    /// Enter.
+    pub const ENTER: &str = "\u{E007}";
+    /// Shift.
+    pub const SHIFT: &str = "\u{E008}";
+    /// F10.
+    pub const F10: &str = "\u{E03A}";
 }
 
 /// Standard base64 (WebDriver's screenshots), padding and line breaks ignored.

@@ -148,6 +148,20 @@ async fn a_session_acts_as_the_user_needs_its_csrf_token_for_changes_and_ends_at
     assert_eq!(status, 401, "{body}");
     let (status, _, _) = request(&addr, "GET", "/web/session", &[("Cookie", &cookie)], "").await;
     assert_eq!(status, 401);
+    // Both ends of the session are audited: the login as a web session, the logout as its own.
+    let audit = cluster.audit_lines();
+    let logins: Vec<_> =
+        audit.iter().filter(|l| l.contains("\"user.login\"") && l.contains("\"user\":\"ed\"")).collect();
+    assert!(logins.iter().any(|l| l.contains("\"session\":\"web\"")), "{logins:#?}");
+    assert!(logins.iter().any(|l| !l.contains("\"session\"")), "tsh's login has no session field: {logins:#?}");
+    assert!(
+        audit.iter().any(|l| l.contains("\"user.logout\"") && l.contains("T1001I") && l.contains("\"user\":\"ed\"")),
+        "{audit:#?}"
+    );
+    // A second logout with the ended cookie: 401, and no second event.
+    let (status, _, _) = request(&addr, "POST", "/web/logout", &headers, "").await;
+    assert_eq!(status, 401);
+    assert_eq!(cluster.audit_lines().iter().filter(|l| l.contains("\"user.logout\"")).count(), 1);
 
     // A wrong password is locked out as tsh login's is.
     let mut last = (0, String::new(), String::new());
@@ -172,6 +186,51 @@ async fn presented(addr: &str) -> Vec<u8> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
     tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default()
+}
+
+/// The default HTTPS certificate is one browsers take: a client that verifies only ECDSA
+/// P-256 signatures (as Chromium and Firefox do not take Ed25519) completes the handshake and
+/// verifies the chain against the cluster's TLS CA, as `tctl auth export --type=tls` prints it
+/// for an operator to trust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_certificate_is_ecdsa_p256_from_the_exported_cluster_ca() {
+    let cluster = tokio::task::spawn_blocking(|| Cluster::builder("root.example.com").start()).await.unwrap();
+    let pem = cluster.tctl(&["auth", "export", "--type=tls"]).ok();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    // ring's verifiers, cut down to ECDSA P-256 with SHA-256.
+    let mut provider = rustls::crypto::ring::default_provider();
+    let algorithms = provider.signature_verification_algorithms;
+    let mapping: Vec<_> = algorithms
+        .mapping
+        .iter()
+        .filter(|(scheme, _)| *scheme == rustls::SignatureScheme::ECDSA_NISTP256_SHA256)
+        .copied()
+        .collect();
+    assert_eq!(mapping.len(), 1);
+    let all: Vec<_> = mapping.iter().flat_map(|(_, algs)| algs.iter().copied()).collect();
+    provider.signature_verification_algorithms = rustls::crypto::WebPkiSupportedAlgorithms {
+        all: Box::leak(all.into_boxed_slice()),
+        mapping: Box::leak(mapping.into_boxed_slice()),
+    };
+    let provider = Arc::new(provider);
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_webpki_verifier(verifier)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let (host, _) = cluster.web_addr.rsplit_once(':').unwrap();
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).unwrap();
+    let tcp = tokio::net::TcpStream::connect(&cluster.web_addr).await.unwrap();
+    let tls = connector.connect(name, tcp).await.expect("an ECDSA-only client verifies the default certificate");
+    assert_eq!(tls.get_ref().1.negotiated_cipher_suite().map(|s| s.version()), Some(&rustls::version::TLS13));
+    drop(cluster);
 }
 
 /// An ECDSA P-256 certificate for localhost: (PEM, DER, key PEM).

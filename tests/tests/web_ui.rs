@@ -1,11 +1,12 @@
 //! The web UI in a real headless Chromium (WebDriver), against a real root and leaf: log in,
 //! see the leaf online and follow it going offline, list the leaf's nodes through the root.
-//! Chromium does not take Ed25519 server certificates, so the root serves an ECDSA P-256 key
-//! pair given in `https_keypairs`, as an operator would.
+//! The first test's root serves an operator's ECDSA P-256 key pair given in `https_keypairs`;
+//! the leaf admin test's root and leaf serve their default certificates (ECDSA P-256 from the
+//! cluster's TLS CA: Chromium completes no handshake with an Ed25519 one).
 
 use std::time::Duration;
 
-use tether_tests::browser::Browser;
+use tether_tests::browser::{Browser, keys};
 use tether_tests::fixtures::{ROLE_MAP, VISITOR, ensure_visitor_account, token, trusted_cluster_yaml, wait_for, write};
 use tether_tests::{Cluster, RemoteNode};
 
@@ -181,11 +182,8 @@ fn log_in(browser: &Browser, url: &str, user: &str, password: &str) {
 #[test]
 fn a_leaf_admin_adds_a_trust_from_the_form_previews_its_role_map_and_disables_it() {
     ensure_visitor_account();
-    let keys = tempfile::tempdir().unwrap();
-    let (cert, key) = ecdsa_pair(keys.path());
-    let https = format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key.display(), cert.display());
-    let root = Cluster::builder("root.example.com").section(&https).start();
-    let leaf = Cluster::builder("leaf.example.com").leaf().section(&https).start();
+    let root = Cluster::builder("root.example.com").start();
+    let leaf = Cluster::builder("leaf.example.com").leaf().start();
     leaf.tctl(&["--insecure", "create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
     accept_invite(&root, "alice", "access", "correct-horse-battery");
     // The leaf's admin sets their password in the browser, from the link tctl printed.
@@ -241,4 +239,48 @@ fn a_leaf_admin_adds_a_trust_from_the_form_previews_its_role_map_and_disables_it
     log_in(&browser, &format!("https://{}/", root.web_addr), "alice", "correct-horse-battery");
     let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
     browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
+}
+
+/// The UI with the keyboard alone (WebDriver key actions, no clicks): the login form has the
+/// focus, Tab reaches every control, Enter works them, a page change puts the focus on its
+/// heading, and Shift+F10 leaves the terminal (which takes Tab itself) for its Close button.
+#[test]
+fn the_ui_works_with_the_keyboard_alone() {
+    ensure_visitor_account();
+    let root = Cluster::builder("root.example.com").node(&[("env", "kb")]).start();
+    accept_invite(&root, "kim", "access", "correct-horse-battery");
+    let browser = Browser::start();
+    browser.go(&format!("https://{}/", root.web_addr));
+    browser.wait_text("#login-title", Duration::from_secs(10), |t| t == "Log in");
+    assert_eq!(browser.focused(), "user", "the login form's first field has the focus");
+    browser.keys("kim");
+    browser.keys(keys::TAB);
+    browser.keys("correct-horse-battery");
+    browser.keys(keys::ENTER);
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "kim @ root.example.com");
+    browser.wait_text(r#"tr[data-cluster="root.example.com"]"#, Duration::from_secs(10), |t| t.contains("online"));
+    assert_eq!(browser.focused(), "h2.", "the clusters page's heading has the focus");
+
+    browser.tab_to("root.example.com:Nodes");
+    browser.keys(keys::ENTER);
+    let node = browser.wait_text("tr[data-node]", Duration::from_secs(15), |t| t.contains("env=kb"));
+    let name = node.split_whitespace().next().unwrap_or_default().to_string();
+    browser.tab_to(&format!("{name}:Terminal"));
+    browser.keys(keys::ENTER);
+    browser.wait_text("#terminal-title", Duration::from_secs(10), |t| t.starts_with("visitor@"));
+    assert_eq!(browser.focused(), "textarea.xterm-helper-textarea", "the terminal has the focus");
+    browser.wait_text(".xterm-rows", Duration::from_secs(20), |t| t.contains('$') || t.contains('#'));
+    browser.keys("whoami");
+    browser.keys(keys::ENTER);
+    browser.wait_text(".xterm-rows", Duration::from_secs(20), |t| t.lines().any(|l| l.trim() == "visitor"));
+    // Tab stays in the terminal (the shell completes with it); Shift+F10 leaves.
+    browser.keys(keys::TAB);
+    assert_eq!(browser.focused(), "textarea.xterm-helper-textarea");
+    browser.chord(keys::SHIFT, keys::F10);
+    assert_eq!(browser.focused(), "terminal-close");
+    browser.keys(keys::ENTER);
+    browser.wait_text("#nodes h2", Duration::from_secs(10), |t| t.starts_with("Nodes of"));
+    assert_eq!(browser.focused(), "h2.", "back on the nodes page, at its heading");
+    drop(browser);
+    drop(root);
 }

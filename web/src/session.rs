@@ -153,10 +153,10 @@ pub(crate) async fn logout(
     Extension(peer): Extension<Peer>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (Some(id), Some(_)) = (cookie_id(&headers), peer.identity.as_ref()) else {
+    let (Some(id), Some(identity)) = (cookie_id(&headers), peer.identity.as_ref()) else {
         return Err(ApiError(AuthError::Unauthorized("not logged in".into())));
     };
-    state.auth.web_sessions().end(&id).await?;
+    state.auth.web_sessions().end(&id, &identity.user, &peer.addr.ip().to_string()).await?;
     let clear = format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {

@@ -24,9 +24,17 @@ async function api(method, path, body) {
   return data;
 }
 
+// Shows one page. Keyboard and screen-reader users land on its heading (tabindex -1 in the
+// page), except on the login form, whose first empty field takes the focus.
 function show(id) {
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== id;
   if (id !== 'clusters') clearTimeout(timer);
+  if (id === 'login') {
+    ($('#user').value ? $('#password') : $('#user')).focus();
+  } else if (id !== 'terminal') {
+    const heading = document.querySelector(`#${id} h2`);
+    if (heading) heading.focus();
+  }
 }
 
 function cell(row, text, className) {
@@ -76,6 +84,8 @@ async function refreshClusters() {
       body.appendChild(row);
     }
     $('#clusters-error').textContent = '';
+    // When the landing page first shows its data (bench/webui.sh reads it).
+    if (!performance.getEntriesByName('tether:clusters').length) performance.mark('tether:clusters');
   } catch (err) {
     $('#clusters-error').textContent = err.message;
   }
@@ -158,6 +168,15 @@ function openTerminal(cluster, node) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify({ resize: [cols, rows] }));
   });
   window.addEventListener('resize', () => { if (term) fit.fit(); });
+  // The terminal takes every key, Tab included: Shift+F10 leaves it for the Close button.
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.type === 'keydown' && e.key === 'F10' && e.shiftKey) {
+      e.preventDefault();
+      $('#terminal-close').focus();
+      return false;
+    }
+    return true;
+  });
   term.focus();
 }
 
