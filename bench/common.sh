@@ -70,7 +70,7 @@ start_root() {
   ROOT_PID=$!
   PIDS+=($ROOT_PID)
   for _ in $(seq 200); do grep -q "tunnel listening" "$WORK/root.out" 2>/dev/null && return; sleep 0.01; done
-  echo "the root did not start" >&2; exit 1
+  echo "the root did not start:" >&2; tail -5 "$WORK/root.log" >&2; exit 1
 }
 
 # leaf_online ROOT_DATA LEAF: whether the root shows the leaf's tunnel online.

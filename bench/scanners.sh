@@ -39,13 +39,16 @@ FAILED=0
 "$BIN/tctl" -c "$WORK/root.yaml" auth export --type=tls > "$WORK/cluster-ca.pem"
 DEFAULT=$(sslyze_check default "$WORK/cluster-ca.pem") || FAILED=1
 
-# The operator's CA and a 90-day certificate for the proxy, both ECDSA P-256.
+# The operator's CA and a 90-day certificate for the proxy, both ECDSA P-256, with the
+# extensions RFC 5280 path validation (and so sslyze) asks of a CA and a server certificate.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=Operator CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
   -keyout "$WORK/op-ca.key" -out "$WORK/op-ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=proxy.example.com" \
   -keyout "$WORK/web.key" -out "$WORK/web.csr" 2>/dev/null
 openssl x509 -req -in "$WORK/web.csr" -CA "$WORK/op-ca.pem" -CAkey "$WORK/op-ca.key" -CAcreateserial -days 90 \
-  -extfile <(printf 'subjectAltName=DNS:proxy.example.com,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+  -extfile <(printf '%s\n' "subjectAltName=DNS:proxy.example.com,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+    "keyUsage=critical,digitalSignature" "authorityKeyIdentifier=keyid" "basicConstraints=critical,CA:FALSE") \
   -out "$WORK/web.pem" 2>/dev/null
 chmod 600 "$WORK/web.key"
 printf '  https_keypairs:\n  - key_file: %s\n    cert_file: %s\n' "$WORK/web.key" "$WORK/web.pem" > "$WORK/pair.yaml"

@@ -206,6 +206,10 @@ pub fn tls_config(trust: &ServerTrust, identity: Option<&ClientIdentity>) -> Res
         }
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if let ServerTrust::Cas(_) = trust {
+        // Ask for the certificate from the cluster's TLS CA, which is what this client trusts.
+        config.alpn_protocols.push(tether_shared::api::CLUSTER_CA_ALPN.to_vec());
+    }
     Ok(config)
 }
 

@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
 
+/// The ALPN protocol ID a Tether client offers, beside `http/1.1`, when it trusts the cluster's
+/// own TLS CA (a pinned profile, a node, an admin identity, the other side of a trust): the
+/// proxy then presents its certificate from the cluster's TLS CA even where the operator gave
+/// it another one (`https_keypairs`, for browsers). The proxy never selects it; HTTP/1.1 is
+/// still what is spoken.
+pub const CLUSTER_CA_ALPN: &[u8] = b"tether-cluster-ca";
 /// `GET /webapi/ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PingResponse {

@@ -1,7 +1,10 @@
 //! A real headless Chromium for the web UI's tests, driven over WebDriver (the W3C protocol,
 //! JSON over HTTP) through Debian's `chromedriver`, with a client small enough to read: start,
-//! go to a page, find elements by CSS, type, click, read text, wait for a condition, quit.
-//! `chromedriver` listens on 127.0.0.1 only and is killed when the [`Browser`] is dropped.
+//! go to a page, find elements by CSS, type, press keys, click, read text, wait for a
+//! condition, quit. With `TETHER_BROWSER=firefox`, the same tests drive a headless Firefox
+//! (`firefox-esr`) through `geckodriver` instead (not packaged by Debian: `cargo install
+//! geckodriver`). The driver listens on 127.0.0.1 only and is killed when the [`Browser`] is
+//! dropped.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -70,17 +73,28 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
 }
 
 impl Browser {
-    /// Starts `chromedriver` and a headless Chromium that accepts the proxy's self-signed
-    /// certificate (the tests are about the UI, not the PKI).
+    /// Starts `chromedriver` and a headless Chromium (or, with `TETHER_BROWSER=firefox`,
+    /// `geckodriver` and a headless Firefox) that accepts the proxy's self-signed certificate
+    /// (the tests are about the UI, not the PKI).
     pub fn start() -> Browser {
         let port = free_port();
-        let mut driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian's chromium-driver; .ci/run installs it)");
+        let firefox = std::env::var("TETHER_BROWSER").is_ok_and(|b| b == "firefox");
+        let mut driver = if firefox {
+            Command::new("geckodriver")
+                .args(["--host=127.0.0.1", &format!("--port={port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("geckodriver (cargo install geckodriver) and firefox-esr")
+        } else {
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver (Debian's chromium-driver; .ci/run installs it)")
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while call(port, "GET", "/status", None).is_err() {
             if Instant::now() >= deadline {
@@ -91,7 +105,17 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        let caps = if firefox {
+            json!({"capabilities": {"alwaysMatch": {
+                "browserName": "firefox",
+                "acceptInsecureCerts": true,
+                "moz:firefoxOptions": {
+                    "binary": "/usr/bin/firefox-esr",
+                    "args": ["-headless", "--width=1280", "--height=900"]
+                }
+            }}})
+        } else {
+            json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "acceptInsecureCerts": true,
             "goog:chromeOptions": {
@@ -99,7 +123,8 @@ impl Browser {
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1280,900", "--ignore-certificate-errors"]
             }
-        }}});
+            }}})
+        };
         let session = match call(port, "POST", "/session", Some(&caps)) {
             Ok(session) => session["sessionId"].as_str().unwrap_or_default().to_string(),
             Err(e) => {

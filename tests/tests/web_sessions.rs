@@ -241,17 +241,24 @@ fn ecdsa_cert() -> (String, Vec<u8>, String) {
     (cert.pem(), cert.der().to_vec(), key.serialize_pem())
 }
 
+/// An operator's ECDSA pair written under `dir`: (cert file, key file, certificate DER, the
+/// proxy_service lines naming them).
+fn operator_pair(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>, String) {
+    let (cert_file, key_file) = (dir.join("web.pem"), dir.join("web.key"));
+    let (pem, der, key) = ecdsa_cert();
+    std::fs::write(&cert_file, pem).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let section =
+        format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key_file.display(), cert_file.display());
+    (cert_file, key_file, der, section)
+}
+
 /// The operator's `https_keypairs` are reloaded when the files change (an ACME client renewing
 /// them), without a restart; a pair that does not load leaves the one in use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operators_key_pair_is_reloaded_when_its_files_change() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert_file, key_file) = (dir.path().join("web.pem"), dir.path().join("web.key"));
-    let (pem, first, key) = ecdsa_cert();
-    std::fs::write(&cert_file, pem).unwrap();
-    std::fs::write(&key_file, key).unwrap();
-    let section =
-        format!("  https_keypairs:\n  - key_file: {}\n    cert_file: {}\n", key_file.display(), cert_file.display());
+    let (cert_file, key_file, first, section) = operator_pair(dir.path());
     let cluster = tokio::task::spawn_blocking(move || Cluster::builder("root.example.com").section(&section).start())
         .await
         .unwrap();
@@ -270,6 +277,39 @@ async fn the_operators_key_pair_is_reloaded_when_its_files_change() {
         assert!(std::time::Instant::now() < deadline, "the new key pair was not served within 15s");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    drop(cluster);
+}
+
+/// With an operator's key pair, a browser gets the operator's certificate, while Tether's own
+/// clients, which trust the cluster's TLS CA, still get the cluster's: the invite line's
+/// `--ca-pin`, a pinned `tsh`, the admin's `tctl` and the node all work without `--insecure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tether_clients_keep_pinning_the_cluster_ca_behind_an_operators_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, operator, section) = operator_pair(dir.path());
+    let cluster = tokio::task::spawn_blocking(move || {
+        Cluster::builder("root.example.com").section(&section).node(&[("env", "op")]).start()
+    })
+    .await
+    .unwrap();
+    assert_eq!(presented(&cluster.web_addr).await, operator, "a browser gets the operator's certificate");
+    let (status, cluster) = tokio::task::spawn_blocking(move || {
+        // tsh login with the printed --ca-pin (no --insecure), then a pinned listing.
+        let home = cluster.add_user("pat", "access", "visitor", "correct-horse");
+        let listed = cluster.as_user(&home, "tsh", &["ls"], None);
+        // The admin's tctl, pinned to the cluster CA by its identity.
+        let status = cluster.tctl(&["status"]).ok();
+        assert!(listed.code == 0 && listed.stdout.contains("env=op"), "{listed:?}");
+        (status, cluster)
+    })
+    .await
+    .unwrap();
+    assert!(status.contains("root.example.com"), "{status}");
+    assert!(
+        !cluster.log().contains("does not verify"),
+        "the node in the same process verified the proxy: {}",
+        cluster.log()
+    );
     drop(cluster);
 }
 

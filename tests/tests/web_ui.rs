@@ -25,7 +25,7 @@ fn ecdsa_pair(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf)
 /// Sets `user`'s password through the invite `tctl users add` printed (the web UI's own invite
 /// page is to come).
 fn accept_invite(cluster: &Cluster, user: &str, roles: &str, password: &str) {
-    let out = cluster.tctl(&["--insecure", "users", "add", user, &format!("--roles={roles}"), "--logins=visitor"]).ok();
+    let out = cluster.tctl(&["users", "add", user, &format!("--roles={roles}"), "--logins=visitor"]).ok();
     let invite = out.split_whitespace().find_map(|w| w.strip_prefix("--invite=")).expect("an invite").to_string();
     let key = tether_shared::ssh_cert::generate_ed25519_key().unwrap();
     let req = tether_shared::api::LoginRequest {
@@ -55,20 +55,18 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
     let mut leaf = Cluster::builder("leaf.example.com").leaf().start();
     let node_token = token(&leaf, &["--type=node"]);
     let _node = RemoteNode::start(&leaf.web_addr, "mynode", &node_token, &[("env", "demo")]);
-    // The root's own admin identity pins its cluster CA, which the operator's certificate does
-    // not chain to: --insecure for the admin's calls here.
     leaf.tctl(&["create", write(root.dir.path(), "visitor.yaml", VISITOR).to_str().unwrap()]).ok();
     // On the leaf, root users with a cluster-* role (the fixtures' role map) may read its audit.
     let admin = "kind: role\nversion: v5\nmetadata:\n  name: clusteradmin\nspec:\n  allow:\n    rules:\n    - resources: [event]\n      verbs: [list]\n";
     leaf.tctl(&["create", write(root.dir.path(), "clusteradmin.yaml", admin).to_str().unwrap()]).ok();
     let ops = "kind: role\nversion: v5\nmetadata:\n  name: cluster-ops\nspec:\n  allow:\n    logins: [visitor]\n";
-    root.tctl(&["--insecure", "create", write(root.dir.path(), "cluster-ops.yaml", ops).to_str().unwrap()]).ok();
-    let tok = token(&root, &["--type=trusted_cluster", "--insecure"]);
+    root.tctl(&["create", write(root.dir.path(), "cluster-ops.yaml", ops).to_str().unwrap()]).ok();
+    let tok = token(&root, &["--type=trusted_cluster"]);
     let tc = write(root.dir.path(), "tc.yaml", &trusted_cluster_yaml(&root, &tok, true, ROLE_MAP));
     leaf.tctl(&["create", tc.to_str().unwrap()]).ok();
     accept_invite(&root, "alice", "access,cluster-ops", "correct-horse-battery");
     wait_for("the leaf online", Duration::from_secs(30), || {
-        let out = root.tctl(&["--insecure", "get", "rc/leaf.example.com"]);
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
         (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
     });
 
@@ -138,7 +136,7 @@ fn log_in_see_the_leaf_online_and_list_its_nodes_in_chromium() {
 
     // A user whose roles' cluster_labels do not match the leaf sees it nowhere in the UI, and
     // can neither list its nodes nor open a terminal there by asking directly.
-    root.tctl(&["--insecure", "update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
+    root.tctl(&["update", "rc/leaf.example.com", "--set-labels=env=prod"]).ok();
     accept_invite(&root, "hidden", "access", "hidden-user-pass");
     log_in(&browser, &format!("https://{}/", root.web_addr), "hidden", "hidden-user-pass");
     browser.wait_text(r#"tr[data-cluster="root.example.com"]"#, Duration::from_secs(10), |t| !t.is_empty());

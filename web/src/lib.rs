@@ -145,20 +145,36 @@ pub fn tls_config(cert: Arc<HttpsCert>) -> Result<Arc<ServerConfig>, String> {
     Ok(Arc::new(config))
 }
 
-/// The HTTPS certificate chain and key every new handshake presents; renewed in place when the
-/// cluster's TLS CA moves to a phase with another signing key.
+/// The HTTPS certificates new handshakes get: the one from the cluster's TLS CA (renewed in
+/// place when the CA moves to a phase with another signing key), and the operator's
+/// (`https_keypairs`, reloaded when its files change) if any. A client that offers
+/// [`tether_shared::api::CLUSTER_CA_ALPN`] trusts the cluster's CA and gets the cluster's
+/// certificate; every other client (a browser) gets the operator's when there is one.
 #[derive(Debug)]
-pub struct HttpsCert(Current<rustls::sign::CertifiedKey>);
+pub struct HttpsCert {
+    cluster: Current<rustls::sign::CertifiedKey>,
+    operator: Current<Option<Arc<rustls::sign::CertifiedKey>>>,
+}
+
+/// A certificate chain (leaf first) and its private key.
+pub type Chain = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
 impl HttpsCert {
-    /// The certificate `chain` (leaf first) with its private `key`.
+    /// The cluster's certificate `chain` (leaf first) with its private `key`.
     pub fn new(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<Self>, String> {
-        Ok(Arc::new(HttpsCert(Current::new(certified(chain, key)?))))
+        Ok(Arc::new(HttpsCert { cluster: Current::new(certified(chain, key)?), operator: Current::new(None) }))
     }
 
-    /// Presents `chain` and `key` from the next handshake on.
+    /// Presents the cluster's `chain` and `key` from the next handshake on.
     pub fn set(&self, chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<(), String> {
-        self.0.set(certified(chain, key)?);
+        self.cluster.set(certified(chain, key)?);
+        Ok(())
+    }
+
+    /// Presents the operator's `chain` and `key` to clients that do not ask for the cluster's,
+    /// from the next handshake on.
+    pub fn set_operator(&self, (chain, key): Chain) -> Result<(), String> {
+        self.operator.set(Some(Arc::new(certified(chain, key)?)));
         Ok(())
     }
 }
@@ -180,8 +196,12 @@ fn certified(
 }
 
 impl rustls::server::ResolvesServerCert for HttpsCert {
-    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        Some(self.0.get())
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let wants_cluster = hello.alpn().is_some_and(|mut ids| ids.any(|id| id == tether_shared::api::CLUSTER_CA_ALPN));
+        match (*self.operator.get()).clone() {
+            Some(operator) if !wants_cluster => Some(operator),
+            _ => Some(self.cluster.get()),
+        }
     }
 }
 

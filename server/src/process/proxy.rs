@@ -193,20 +193,22 @@ pub(super) async fn start(
     Ok(Proxy { addrs, tasks })
 }
 
-/// Where the HTTPS certificate comes from: the operator's key pair, or the cluster's TLS CA for
-/// every name and address clients may use (renewed when the TLS CA rotates).
-enum HttpsNames {
-    /// `https_keypairs`: reloaded when the files change.
-    Operator(std::path::PathBuf, std::path::PathBuf),
-    /// The cluster's TLS CA for these names and addresses.
-    Cluster(Vec<String>, Vec<IpAddr>),
+/// Where the HTTPS certificates come from: the cluster's TLS CA, for every name and address
+/// clients may use (renewed when the TLS CA rotates), and the operator's key pair if one is
+/// given (reloaded when its files change), which browsers get; Tether's own clients keep
+/// getting the cluster's ([`tether_web::HttpsCert`]).
+struct HttpsNames {
+    /// `https_keypairs`: certificate file, key file.
+    operator: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The names the cluster's certificate is for.
+    names: Vec<String>,
+    /// The addresses the cluster's certificate is for.
+    ips: Vec<IpAddr>,
 }
 
 impl HttpsNames {
     fn of(cfg: &Config, proxy_cfg: &ProxyConfig, auth: &AuthService, addrs: &Addresses) -> anyhow::Result<Self> {
-        if let Some(pair) = proxy_cfg.https_keypairs.first() {
-            return Ok(HttpsNames::Operator(pair.cert_file.clone(), pair.key_file.clone()));
-        }
+        let operator = proxy_cfg.https_keypairs.first().map(|pair| (pair.cert_file.clone(), pair.key_file.clone()));
         // The cluster's name too: users of a root reach this API through the tunnel by it.
         let mut names = vec!["localhost".to_string(), cfg.nodename.clone(), auth.cluster_name().to_string()];
         let mut ips: Vec<IpAddr> = vec![[127, 0, 0, 1].into(), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])];
@@ -221,26 +223,23 @@ impl HttpsNames {
                 ips.push(ip);
             }
         }
-        Ok(HttpsNames::Cluster(names, ips))
+        Ok(HttpsNames { operator, names, ips })
     }
 
-    fn chain(
-        &self,
-        auth: &AuthService,
-    ) -> anyhow::Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)>
-    {
-        match self {
-            HttpsNames::Operator(cert, key) => load_keypair(cert, key),
-            HttpsNames::Cluster(names, ips) => auth
-                .authority()
-                .https_cert(names, ips)
-                .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {}", e.chain())),
-        }
+    /// The cluster's certificate, freshly issued.
+    fn cluster_chain(&self, auth: &AuthService) -> anyhow::Result<tether_web::Chain> {
+        auth.authority()
+            .https_cert(&self.names, &self.ips)
+            .map_err(|e| anyhow::anyhow!("cannot issue the HTTPS certificate: {}", e.chain()))
     }
 
     fn issue(&self, auth: &AuthService) -> anyhow::Result<Arc<tether_web::HttpsCert>> {
-        let (chain, key) = self.chain(auth)?;
-        tether_web::HttpsCert::new(chain, key).map_err(|e| anyhow::anyhow!(e))
+        let (chain, key) = self.cluster_chain(auth)?;
+        let cert = tether_web::HttpsCert::new(chain, key).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some((cert_file, key_file)) = &self.operator {
+            cert.set_operator(load_keypair(cert_file, key_file)?).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        Ok(cert)
     }
 }
 
@@ -284,7 +283,7 @@ impl Presented {
                     let now = self.operator_files();
                     if now != seen {
                         seen = now;
-                        self.reload_operator(&auth);
+                        self.reload_operator();
                     }
                 }
             }
@@ -294,18 +293,17 @@ impl Presented {
     /// A fingerprint of the operator's key pair files (`None` without them).
     fn operator_files(&self) -> Option<u64> {
         use std::hash::{Hash, Hasher};
-        let HttpsNames::Operator(cert, key) = &self.https else { return None };
+        let (cert, key) = self.https.operator.as_ref()?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         std::fs::read(cert).ok().hash(&mut h);
         std::fs::read(key).ok().hash(&mut h);
         Some(h.finish())
     }
 
-    fn reload_operator(&self, auth: &AuthService) {
-        match self
-            .https
-            .chain(auth)
-            .and_then(|(chain, key)| self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e)))
+    fn reload_operator(&self) {
+        let Some((cert, key)) = &self.https.operator else { return };
+        match load_keypair(cert, key)
+            .and_then(|pair| self.https_cert.set_operator(pair).map_err(|e| anyhow::anyhow!(e)))
         {
             Ok(()) => tracing::info!("reloaded the HTTPS key pair from https_keypairs"),
             Err(e) => tracing::warn!("https_keypairs changed but do not load; still serving the previous pair: {e:#}"),
@@ -313,10 +311,8 @@ impl Presented {
     }
 
     async fn renew(&self, auth: &AuthService) -> anyhow::Result<()> {
-        if let HttpsNames::Cluster(..) = self.https {
-            let (chain, key) = self.https.chain(auth)?;
-            self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e))?;
-        }
+        let (chain, key) = self.https.cluster_chain(auth)?;
+        self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e))?;
         let (relay, tunnel, signer) = self.relay.configs(auth)?;
         self.ssh_config.set(relay);
         self.tunnel_config.set(tunnel);
@@ -406,10 +402,7 @@ impl RelayIdentity {
     }
 }
 
-fn load_keypair(
-    cert_file: &std::path::Path,
-    key_file: &std::path::Path,
-) -> anyhow::Result<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)> {
+fn load_keypair(cert_file: &std::path::Path, key_file: &std::path::Path) -> anyhow::Result<tether_web::Chain> {
     use rustls_pki_types::pem::PemObject;
     let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert_file)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
