@@ -1,9 +1,9 @@
 //! A real headless Chromium for the web UI's tests, driven over WebDriver (the W3C protocol,
 //! JSON over HTTP) through Debian's `chromedriver`, with a client small enough to read: start,
 //! go to a page, find elements by CSS, type, press keys, click, read text, wait for a
-//! condition, quit. With `TETHER_BROWSER=firefox`, the same tests drive a headless Firefox
-//! (`firefox-esr`) through `geckodriver` instead (not packaged by Debian: `cargo install
-//! geckodriver`). The driver listens on 127.0.0.1 only and is killed when the [`Browser`] is
+//! condition, quit. [`Kind::Firefox`] drives a headless Firefox (Debian's `firefox-esr`)
+//! through `geckodriver` instead (not packaged by Debian: `cargo install geckodriver`; `.ci/run`
+//! installs both). The driver listens on 127.0.0.1 only and is killed when the [`Browser`] is
 //! dropped.
 
 use std::io::{Read, Write};
@@ -16,11 +16,21 @@ use serde_json::{Value, json};
 /// The key WebDriver uses for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// One headless Chromium session.
+/// Which browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Debian's `chromium` through `chromedriver`.
+    Chromium,
+    /// Debian's `firefox-esr` through `geckodriver`.
+    Firefox,
+}
+
+/// One headless browser session.
 pub struct Browser {
     driver: Child,
     port: u16,
     session: String,
+    kind: Kind,
 }
 
 fn free_port() -> u16 {
@@ -73,19 +83,23 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
 }
 
 impl Browser {
-    /// Starts `chromedriver` and a headless Chromium (or, with `TETHER_BROWSER=firefox`,
-    /// `geckodriver` and a headless Firefox) that accepts the proxy's self-signed certificate
-    /// (the tests are about the UI, not the PKI).
+    /// Starts `chromedriver` and a headless Chromium.
     pub fn start() -> Browser {
+        Browser::start_kind(Kind::Chromium)
+    }
+
+    /// Starts the driver and a headless browser of `kind` that accepts the proxy's self-signed
+    /// certificate (the tests are about the UI, not the PKI).
+    pub fn start_kind(kind: Kind) -> Browser {
         let port = free_port();
-        let firefox = std::env::var("TETHER_BROWSER").is_ok_and(|b| b == "firefox");
+        let firefox = kind == Kind::Firefox;
         let mut driver = if firefox {
             Command::new("geckodriver")
                 .args(["--host=127.0.0.1", &format!("--port={port}")])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("geckodriver (cargo install geckodriver) and firefox-esr")
+                .expect("geckodriver (cargo install geckodriver; .ci/run installs it) and firefox-esr")
         } else {
             Command::new("chromedriver")
                 .arg(format!("--port={port}"))
@@ -133,7 +147,7 @@ impl Browser {
                 panic!("no Chromium session: {e}");
             }
         };
-        Browser { driver, port, session }
+        Browser { driver, port, session, kind }
     }
 
     fn session_call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
@@ -201,7 +215,8 @@ impl Browser {
         let shot = self.session_call("GET", "/screenshot", None).expect("a screenshot");
         let png = decode_base64(shot.as_str().unwrap_or_default());
         assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
-        if std::env::var_os("TETHER_BLESS").is_some() {
+        // The committed screenshots are Chromium's.
+        if std::env::var_os("TETHER_BLESS").is_some() && self.kind == Kind::Chromium {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
             std::fs::create_dir_all(&dir).expect("docs/screenshots");
             std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");

@@ -31,6 +31,8 @@ use super::{Peer, WebState};
 const MAX_MESSAGE: usize = 64 * 1024;
 /// The longest the SSH setup (route, handshake, login, shell) may take.
 const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long the closing handshake may take before the connection is dropped anyway.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The terminal's query.
 #[derive(Deserialize)]
@@ -87,13 +89,13 @@ async fn run(state: Arc<WebState>, who: Identity, query: TerminalQuery, client: 
         Ok(Ok(opened)) => opened,
         Ok(Err(why)) => {
             let _ = socket.send(Message::Binary(format!("\r\ntether: {why}\r\n").into_bytes().into())).await;
-            let _ = socket.send(Message::Close(None)).await;
+            close(socket).await;
             return;
         }
         Err(_) => {
             let text = format!("\r\ntether: the session did not open within {}s\r\n", SETUP_TIMEOUT.as_secs());
             let _ = socket.send(Message::Binary(text.into_bytes().into())).await;
-            let _ = socket.send(Message::Close(None)).await;
+            close(socket).await;
             return;
         }
     };
@@ -137,7 +139,24 @@ async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client:
         }
     }
     let _ = channel.close().await;
-    let _ = socket.send(Message::Close(None)).await;
+    close(socket).await;
+}
+
+/// The closing handshake: our Close, then the browser's answer (or [`CLOSE_TIMEOUT`]) before
+/// the connection goes. Dropping it at once can reset the TCP connection under data the browser
+/// has not read yet, and Firefox then loses the last message (a refusal's reason).
+async fn close(mut socket: WebSocket) {
+    if socket.send(Message::Close(None)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The session: its connection, its channel, and the task moving a tunnel transport's frames.
