@@ -48,6 +48,9 @@ pub struct NewSession {
     pub id: String,
     /// Who logged in.
     pub identity: Identity,
+    /// After an invite on a cluster that asks for one-time codes: the user's new TOTP secret as
+    /// an `otpauth://` URI, shown once.
+    pub totp_enrollment: Option<String>,
 }
 
 /// 256 random bits, hex.
@@ -99,7 +102,7 @@ impl WebSessions {
         let value = serde_json::to_vec(&stored).map_err(|e| AuthError::fault(e.to_string()))?;
         let expires = SystemTime::from(resp.identity.valid_before);
         self.core.backend.put(&format!("{PREFIX}{}", hash_token(&id)), value, Some(expires)).await?;
-        Ok(NewSession { id, identity: resp.identity })
+        Ok(NewSession { id, identity: resp.identity, totp_enrollment: resp.totp_enrollment })
     }
 
     /// The identity of the live session `id` names, if any.

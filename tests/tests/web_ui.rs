@@ -314,3 +314,48 @@ fn keyboard_alone(kind: Kind) {
     drop(browser);
     drop(root);
 }
+
+#[test]
+fn an_invited_user_enrolls_a_one_time_code_in_chromium() {
+    one_time_code_enrollment(Kind::Chromium);
+}
+
+#[test]
+fn an_invited_user_enrolls_a_one_time_code_in_firefox() {
+    one_time_code_enrollment(Kind::Firefox);
+}
+
+/// On a cluster that asks for one-time codes, the invite page sets the password and shows the
+/// new TOTP secret once; the next login needs a code from it, and a wrong one is refused.
+fn one_time_code_enrollment(kind: Kind) {
+    let root = Cluster::builder("otp.example.com").auth("  authentication:\n    second_factor: otp\n").start();
+    let out = root.tctl(&["users", "add", "olga", "--roles=access", "--logins=visitor"]).ok();
+    let link =
+        out.split_whitespace().find(|w| w.starts_with("https://") && w.contains("#invite=")).unwrap().to_string();
+    let browser = Browser::start_kind(kind);
+    browser.go(&link);
+    browser.wait_text("#login-title", Duration::from_secs(10), |t| t == "Set your password");
+    fill(&browser, "#password", "correct-horse-battery");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    let secret = browser.wait_text("#totp-secret", Duration::from_secs(10), |t| !t.is_empty());
+    let uri = browser.text(&browser.find("#totp-uri").expect("the URI"));
+    assert!(uri.starts_with("otpauth://totp/") && uri.contains(&secret), "{uri}");
+    browser.click(&browser.find("#totp-done").expect("the done button"));
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "olga @ otp.example.com");
+    assert!(browser.text(&browser.find("#totp-secret").unwrap()).is_empty(), "shown once");
+    browser.click(&browser.find("#logout").expect("the logout button"));
+
+    let url = format!("https://{}/", root.web_addr);
+    browser.go(&url);
+    fill(&browser, "#user", "olga");
+    fill(&browser, "#password", "correct-horse-battery");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    let error = browser.wait_text("#login-error", Duration::from_secs(10), |t| !t.is_empty());
+    assert!(error.contains("one-time code"), "{error}");
+    let key = tether_shared::totp::base32_decode(&secret).expect("a base32 secret");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    fill(&browser, "#otp", &tether_shared::totp::code(&key, now));
+    fill(&browser, "#password", "correct-horse-battery");
+    browser.click(&browser.find("#login-button").expect("the button"));
+    browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "olga @ otp.example.com");
+}

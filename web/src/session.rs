@@ -98,6 +98,10 @@ pub(crate) struct SessionInfo {
     logins: Vec<String>,
     csrf_token: String,
     expires: String,
+    /// Only in the answer to an invite's login on a cluster with one-time codes: the new TOTP
+    /// secret (`otpauth://` URI), shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    totp_enrollment: Option<String>,
 }
 
 fn info(id: &str, identity: &tether_shared::identity::Identity) -> SessionInfo {
@@ -108,6 +112,7 @@ fn info(id: &str, identity: &tether_shared::identity::Identity) -> SessionInfo {
         logins: identity.logins.iter().filter(|l| !l.starts_with('-')).cloned().collect(),
         csrf_token: csrf_token(id),
         expires: identity.valid_before.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        totp_enrollment: None,
     }
 }
 
@@ -127,7 +132,8 @@ pub(crate) async fn login(
     let made = state.auth.web_sessions().login(&req.user, &req.password, req.otp, req.invite, &source).await?;
     let left = (made.identity.valid_before - time::OffsetDateTime::now_utc()).whole_seconds().max(0);
     let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={left}", made.id);
-    let mut response = Json(info(&made.id, &made.identity)).into_response();
+    let answer = SessionInfo { totp_enrollment: made.totp_enrollment, ..info(&made.id, &made.identity) };
+    let mut response = Json(answer).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

@@ -197,6 +197,15 @@ $('#login-form').addEventListener('submit', async (event) => {
     invite = null;
     history.replaceState(null, '', '/');
     $('#password').value = '';
+    if (session.totp_enrollment) {
+      // Shown once: the invite's login made the user's TOTP secret.
+      const uri = new URL(session.totp_enrollment);
+      $('#totp-secret').textContent = uri.searchParams.get('secret') || '';
+      $('#totp-uri').textContent = session.totp_enrollment;
+      $('#totp-done').onclick = () => { $('#totp-secret').textContent = ''; $('#totp-uri').textContent = ''; loggedIn(session); };
+      show('enroll');
+      return;
+    }
     loggedIn(session);
   } catch (err) {
     $('#login-error').textContent = err.message;
