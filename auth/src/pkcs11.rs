@@ -235,11 +235,13 @@ impl Hsm {
                 s.find_objects(&[Attribute::Class(class), Attribute::Id(id.clone())]).map_err(|e| err(e.to_string()))
             })
         };
-        let (Some(private), Some(public)) =
-            (found(ObjectClass::PRIVATE_KEY)?.first().copied(), found(ObjectClass::PUBLIC_KEY)?.first().copied())
-        else {
+        let (privates, publics) = (found(ObjectClass::PRIVATE_KEY)?, found(ObjectClass::PUBLIC_KEY)?);
+        let (Some(private), Some(public)) = (privates.first().copied(), publics.first().copied()) else {
             return Err(err("no such key in the token (was it deleted, or is this another token?)".into()));
         };
+        if privates.len() > 1 || publics.len() > 1 {
+            return Err(err("the token holds more than one key with this label; remove the copies".into()));
+        }
         let point = self.with_session(|s| ec_point(s, public, &key.label))?;
         if point != key.public {
             return Err(err("the token's key is not the one stored".into()));

@@ -41,8 +41,8 @@ pub fn csrf_matches(id: &str, token: &str) -> bool {
     constant_time_eq(csrf_token(id).as_bytes(), token.as_bytes())
 }
 
-/// A new session: what the browser gets.
-#[derive(Debug, Clone)]
+/// A new session: what the browser gets. (Its `Debug` leaves the secrets out.)
+#[derive(Clone)]
 pub struct NewSession {
     /// The cookie's value.
     pub id: String,
@@ -51,6 +51,12 @@ pub struct NewSession {
     /// After an invite on a cluster that asks for one-time codes: the user's new TOTP secret as
     /// an `otpauth://` URI, shown once.
     pub totp_enrollment: Option<String>,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession").field("user", &self.identity.user).finish_non_exhaustive()
+    }
 }
 
 /// 256 random bits, hex.
@@ -120,8 +126,11 @@ impl WebSessions {
         Ok(Some(stored.identity))
     }
 
-    /// Ends session `id` (logout by `user` from `source`, audited); true when it existed.
-    pub async fn end(&self, id: &str, user: &str, source: &str) -> Result<bool, AuthError> {
+    /// Ends session `id` (logout from `source`, audited as the session's own user); true when
+    /// it existed.
+    pub async fn end(&self, id: &str, source: &str) -> Result<bool, AuthError> {
+        let owner = self.resolve(id).await?.map(|identity| identity.user).unwrap_or_default();
+        let user = owner.as_str();
         let existed = match self.core.backend.delete(&format!("{PREFIX}{}", hash_token(id))).await {
             Ok(existed) => existed,
             Err(StorageError::NotFound(_)) => false,

@@ -32,6 +32,13 @@ pub fn start(config: Option<PathBuf>, data_dir: Option<PathBuf>, debug: bool, in
     process::start(config, data_dir, debug, insecure)
 }
 
+/// Reads a configuration's text as `tether start` does (schema, then resolution into
+/// settings) without starting anything: the error is the line `tether start` would print.
+/// The fuzzer's entry point (`fuzz/fuzz_targets/config.rs`).
+pub fn check_config(file_name: &str, text: &str) -> Result<(), String> {
+    config::parse(file_name, text).map(drop).map_err(|e| e.to_string())
+}
+
 /// The commented sample configuration `tether configure` prints.
 pub fn sample_config() -> &'static str {
     config::sample_config()

@@ -176,6 +176,11 @@ impl TlsCa {
         params.serial_number = Some(random_serial()?);
         let key = TlsKey::Remote(remote, public);
         let cert = params.self_signed(&key)?;
+        // A token whose signatures do not verify (it hashed twice, or signs with another key)
+        // would make a CA no one can use: refused here, at once.
+        parse(cert.der())?.verify_signature(None).map_err(|_| {
+            CertError::UnsupportedKey("the token's signature does not verify with its public key".into())
+        })?;
         Ok(Self { cluster: cluster_name.to_owned(), cert_der: cert.der().clone(), issuer: Issuer::new(params, key) })
     }
 

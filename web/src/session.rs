@@ -137,6 +137,8 @@ pub(crate) async fn login(
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
+    // It carries the CSRF token, and after an invite the TOTP secret: never kept by a cache.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -159,10 +161,10 @@ pub(crate) async fn logout(
     Extension(peer): Extension<Peer>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (Some(id), Some(identity)) = (cookie_id(&headers), peer.identity.as_ref()) else {
+    let (Some(id), Some(_)) = (cookie_id(&headers), peer.identity.as_ref()) else {
         return Err(ApiError(AuthError::Unauthorized("not logged in".into())));
     };
-    state.auth.web_sessions().end(&id, &identity.user, &peer.addr.ip().to_string()).await?;
+    state.auth.web_sessions().end(&id, &peer.addr.ip().to_string()).await?;
     let clear = format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {

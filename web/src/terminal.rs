@@ -33,6 +33,8 @@ const MAX_MESSAGE: usize = 64 * 1024;
 const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long the closing handshake may take before the connection is dropped anyway.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long one write to the browser may wait (a tab that stops reading ends its session).
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The terminal's query.
 #[derive(Deserialize)]
@@ -131,7 +133,9 @@ async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client:
             },
             from_node = channel.wait() => match from_node {
                 Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
-                    if socket.send(Message::Binary(data.to_vec().into())).await.is_err() { break }
+                    // A browser that stops reading for SEND_TIMEOUT ends the session.
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(data.to_vec().into()))).await;
+                    if !matches!(sent, Ok(Ok(()))) { break }
                 }
                 Some(ChannelMsg::Eof) | Some(ChannelMsg::Close) | None => break,
                 Some(_) => {}
@@ -146,10 +150,11 @@ async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client:
 /// the connection goes. Dropping it at once can reset the TCP connection under data the browser
 /// has not read yet, and Firefox then loses the last message (a refusal's reason).
 async fn close(mut socket: WebSocket) {
-    if socket.send(Message::Close(None)).await.is_err() {
-        return;
-    }
+    // The whole handshake is bounded: a browser that reads nothing cannot hold the task.
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if socket.send(Message::Close(None)).await.is_err() {
+            return;
+        }
         while let Some(Ok(message)) = socket.recv().await {
             if matches!(message, Message::Close(_)) {
                 break;
