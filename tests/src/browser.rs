@@ -276,6 +276,12 @@ impl Browser {
         panic!("Tab never reached {wanted}; it went through {seen:?}");
     }
 
+    /// Resizes the browser's window to `width` × `height` CSS pixels.
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.session_call("POST", "/window/rect", Some(&json!({"width": width, "height": height})))
+            .expect("resize the window");
+    }
+
     /// Runs `script` in the page and returns its value.
     pub fn script(&self, script: &str) -> Value {
         self.session_call("POST", "/execute/sync", Some(&json!({"script": script, "args": []}))).unwrap_or(Value::Null)

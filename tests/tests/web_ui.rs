@@ -265,6 +265,7 @@ fn a_leaf_admin_adds_a_trust(kind: Kind) {
 /// The UI with the keyboard alone (WebDriver key actions, no clicks): the login form has the
 /// focus, Tab reaches every control, Enter works them, a page change puts the focus on its
 /// heading, and Shift+F10 leaves the terminal (which takes Tab itself) for its Close button.
+/// On the way, a smaller window resizes the shell's terminal (`stty size`).
 #[test]
 fn the_ui_works_with_the_keyboard_alone() {
     keyboard_alone(Kind::Chromium);
@@ -303,6 +304,24 @@ fn keyboard_alone(kind: Kind) {
     browser.keys("whoami");
     browser.keys(keys::ENTER);
     browser.wait_text(".xterm-rows", Duration::from_secs(20), |t| t.lines().any(|l| l.trim() == "visitor"));
+    // Resize reaches the shell: `stty size` before and after the window shrinks.
+    let sizes = |text: &str| -> Vec<(u32, u32)> {
+        text.lines()
+            .filter_map(|l| l.trim().split_once(' '))
+            .filter_map(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+            .collect()
+    };
+    browser.keys("stty size");
+    browser.keys(keys::ENTER);
+    let shown = browser.wait_text(".xterm-rows", Duration::from_secs(20), |t| sizes(t).len() == 1);
+    let (rows, cols) = sizes(&shown)[0];
+    browser.set_window_size(900, 700);
+    std::thread::sleep(Duration::from_millis(500));
+    browser.keys("stty size");
+    browser.keys(keys::ENTER);
+    let shown = browser.wait_text(".xterm-rows", Duration::from_secs(20), |t| sizes(t).len() == 2);
+    let (rows2, cols2) = sizes(&shown)[1];
+    assert!(rows2 < rows && cols2 < cols, "{rows}x{cols} then {rows2}x{cols2}");
     // Tab stays in the terminal (the shell completes with it); Shift+F10 leaves.
     browser.keys(keys::TAB);
     assert_eq!(browser.focused(), "textarea.xterm-helper-textarea");
