@@ -36,14 +36,22 @@ impl FromStr for GoDuration {
         let mut total_ms: u128 = 0;
         let mut rest = s;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            if digits == 0 {
+            // A number: digits, with an optional fraction (Go's `1.5h`, `.5s`, `0.250s`).
+            let whole_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let (whole, after) = rest.split_at(whole_len);
+            let (frac, after) = match after.strip_prefix('.') {
+                Some(tail) => tail.split_at(tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len())),
+                None => ("", after),
+            };
+            if whole.is_empty() && frac.is_empty() {
                 return Err(err("expected a number"));
             }
-            let value: u128 = rest[..digits].parse().map_err(|_| err("number too large"))?;
-            rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-            let per_unit_ms: u128 = match &rest[..unit_len] {
+            if frac.len() > 9 {
+                return Err(err("too many decimals"));
+            }
+            let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+            let (unit, tail) = after.split_at(unit_len);
+            let per_unit_ms: u128 = match unit {
                 "h" => 3_600_000,
                 "m" => 60_000,
                 "s" => 1_000,
@@ -51,9 +59,19 @@ impl FromStr for GoDuration {
                 "" => return Err(err("a number needs a unit (h, m, s or ms)")),
                 _ => return Err(err("unknown unit (use h, m, s or ms)")),
             };
-            rest = &rest[unit_len..];
-            total_ms = value
+            rest = tail;
+            let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err("number too large"))? };
+            // The fraction's share of the unit, truncated to a millisecond (Go truncates too).
+            let frac_ms = if frac.is_empty() {
+                0
+            } else {
+                let digits: u128 = frac.parse().map_err(|_| err("expected a number"))?;
+                let scale = 10u128.pow(u32::try_from(frac.len()).unwrap_or(9));
+                digits * per_unit_ms / scale
+            };
+            total_ms = whole
                 .checked_mul(per_unit_ms)
+                .and_then(|v| v.checked_add(frac_ms))
                 .and_then(|v| v.checked_add(total_ms))
                 .ok_or_else(|| err("duration too large"))?;
         }
@@ -77,7 +95,15 @@ impl fmt::Display for GoDuration {
         } else if m > 0 {
             write!(f, "{m}m")?;
         }
-        if ms > 0 { write!(f, "{s}.{ms:03}s") } else { write!(f, "{s}s") }
+        if h == 0 && m == 0 && s == 0 {
+            // Under a second, as Go prints it.
+            return write!(f, "{ms}ms");
+        }
+        if ms == 0 {
+            return write!(f, "{s}s");
+        }
+        let fraction = format!("{ms:03}");
+        write!(f, "{s}.{}s", fraction.trim_end_matches('0'))
     }
 }
 
@@ -104,21 +130,7 @@ impl Serialize for GoDuration {
 
 impl<'de> Deserialize<'de> for GoDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        // Accept the fractional-seconds form this type prints, e.g. `1.500s`.
-        if let Some((whole, frac)) = text.strip_suffix('s').and_then(|t| {
-            let (w, f) = t.rsplit_once('.')?;
-            Some((w.to_string(), f.to_string()))
-        }) {
-            let base: GoDuration = format!("{whole}s").parse().map_err(serde::de::Error::custom)?;
-            let ms: u64 = frac
-                .parse()
-                .ok()
-                .filter(|_| frac.len() == 3)
-                .ok_or_else(|| serde::de::Error::custom(format!("invalid duration {text:?}")))?;
-            return Ok(GoDuration(base.0 + Duration::from_millis(ms)));
-        }
-        text.parse().map_err(serde::de::Error::custom)
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -142,7 +154,9 @@ mod tests {
         assert_eq!(GoDuration(Duration::from_secs(8 * 3600)).to_string(), "8h0m0s");
         assert_eq!(GoDuration(Duration::from_secs(300)).to_string(), "5m0s");
         assert_eq!(GoDuration(Duration::from_secs(48)).to_string(), "48s");
-        assert_eq!(GoDuration(Duration::from_millis(1500)).to_string(), "1.500s");
+        assert_eq!(GoDuration(Duration::from_millis(1500)).to_string(), "1.5s");
+        assert_eq!(GoDuration(Duration::from_millis(61_020)).to_string(), "1m1.02s");
+        assert_eq!(GoDuration(Duration::from_millis(250)).to_string(), "250ms");
     }
 
     #[test]
@@ -153,6 +167,23 @@ mod tests {
         assert_eq!(h(60), "1 minute");
         assert_eq!(h(45), "45 seconds");
         assert_eq!(h(90), "1m30s");
+    }
+
+    /// Found by the `limits` fuzz target: `250ms` printed as `0.250s`, which did not parse back
+    /// (only serde took it). Go's decimal forms parse now, and what prints parses back.
+    #[test]
+    fn decimals_parse_and_what_prints_parses_back() {
+        let d = |s: &str| s.parse::<GoDuration>().unwrap().0;
+        let printed = GoDuration(d("250ms")).to_string();
+        assert_eq!((printed.as_str(), d(&printed)), ("250ms", Duration::from_millis(250)));
+        assert_eq!(d("0.250s"), Duration::from_millis(250));
+        assert_eq!(d("1.5h"), Duration::from_secs(5400));
+        assert_eq!(d(".5s"), Duration::from_millis(500));
+        assert_eq!(d("1.0001s"), Duration::from_millis(1000));
+        assert_eq!(d("1m1.02s"), Duration::from_millis(61_020));
+        for bad in [".s", "1..5s", "1.5", "1.0000000001s"] {
+            assert!(bad.parse::<GoDuration>().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -170,6 +201,7 @@ mod tests {
             let json = serde_json::to_string(&d).unwrap();
             let back: GoDuration = serde_json::from_str(&json).unwrap();
             proptest::prop_assert_eq!(back, d);
+            proptest::prop_assert_eq!(d.to_string().parse::<GoDuration>().ok(), Some(d));
         }
     }
 }

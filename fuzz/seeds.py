@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Builds each fuzz target's seed corpus (fuzz/corpus/TARGET/) from the project's own test
+inputs: string literals of the test suites and docs that are resources, configs, role maps,
+templates, label selectors, control messages, request bodies, durations; and certificates made
+the way the tests make them (ssh-keygen, openssl). Run from the repository root:
+
+    python3 fuzz/seeds.py
+"""
+import glob
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+
+# Rust string literals: "..." with escapes, and r"..." / r#"..."# raw strings.
+PLAIN = re.compile(r'(?<![A-Za-z0-9_#])"((?:[^"\\]|\\.)*)"', re.S)
+RAW = re.compile(r'r(#*)"(.*?)"\1', re.S)
+
+
+def unescape(text):
+    text = re.sub(r"\\\n\s*", "", text)  # line continuations
+    out, i = [], 0
+    simple = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in simple:
+                out.append(simple[nxt])
+                i += 2
+                continue
+            m = re.match(r"u\{([0-9a-fA-F]+)\}", text[i + 1:])
+            if m:
+                out.append(chr(int(m.group(1), 16)))
+                i += 2 + len(m.group(0)) - 1
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def literals(paths):
+    for path in paths:
+        src = open(path, encoding="utf-8").read()
+        for m in RAW.finditer(src):
+            yield m.group(2)
+        for m in PLAIN.finditer(src):
+            yield unescape(m.group(1))
+
+
+def rust(*patterns):
+    return [p for pattern in patterns for p in glob.glob(os.path.join(ROOT, pattern), recursive=True)]
+
+
+def save(target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    if not data:
+        return
+    folder = os.path.join(OUT, target)
+    os.makedirs(folder, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+TESTS = rust("shared/tests/*.rs", "shared/src/**/*.rs", "tests/src/*.rs", "tests/tests/*.rs", "server/src/config/*.rs",
+             "auth/src/**/*.rs", "web/src/*.rs", "edge/src/*.rs")
+ALL = list(literals(TESTS))
+
+for text in ALL:
+    if "kind:" in text or text.lstrip().startswith('{"kind"') or text.lstrip().startswith('[{"kind"'):
+        save("resources", text)
+    if "auth_service:" in text or "proxy_service:" in text or "teleport:" in text or "ssh_service:" in text:
+        save("config", text)
+    if "remote:" in text and "local:" in text:
+        rules = text[text.index("- remote:"):] if "- remote:" in text else text
+        save("role_map", "access,dev-web\n" + re.sub(r"(?m)^ {2,4}(?=- remote|  local)", "", rules))
+    for template in re.findall(r"[^\s\"'`]*\{\{.*?\}\}[^\s\"'`]*", text):
+        save("template", template)
+    if text.startswith('{"type":'):
+        save("tunnel_control", text + "\n")
+    if text.startswith("{") and '"' in text and "kind" not in text:
+        save("web_bodies", text)
+    if re.fullmatch(r"[0-9][0-9a-zµ.]*", text) or re.fullmatch(r"\d+:\d+:\d+", text):
+        save("limits", text)
+    if re.fullmatch(r"[\w.*^$-]+=[^,\s]*(,[\w.*^$-]+=[^,\s]*)*", text):
+        save("labels", text + "\n")
+
+save("config", open(os.path.join(ROOT, "server/src/config/sample.yaml")).read())
+for line in open(os.path.join(ROOT, "docs/roles.md"), encoding="utf-8"):
+    for value in re.findall(r"`([^`]*\{\{[^`]*)`", line):
+        save("template", value)
+for labels, selectors in [
+    ("env=prod,team=web", "env: [prod]\n"),
+    ("env=staging-eu", "env: ['env-*-staging', '^staging-(eu|us)$']\n"),
+    ("team=web", "'{{external.team}}': ['*']\n"),
+    ("a=b", "'*': '*'\n"),
+    ("env=prod", "env: []\n"),
+]:
+    save("labels", labels + "\n" + selectors)
+for rules in [
+    "- remote: access\n  local: [visitor]\n",
+    "- remote: '^dev-(.*)$'\n  local: [dev-$1]\n- remote: '*'\n  local: [guest]\n",
+    "- remote: 'admin*'\n  local: [ops, '$1']\n",
+]:
+    save("role_map", "access,dev-web,admin-x\n" + rules)
+for line in ['{"type":"heartbeat","version":"1"}', '{"type":"hello","proxy_id":"p","proxies":[],"version":"1"}']:
+    save("tunnel_control", line + "\n")
+for body in ['{"user":"alice","password":"pw","public_key":"ssh-ed25519 AAAA"}',
+             '{"type":"node","ttl_secs":600}', '{"remote_roles":["access"],"role_map":[]}']:
+    save("web_bodies", body)
+for value in ["30s", "1h30m", "250ms", "0s", "10:30:100", "64", "1.5h", "-1s"]:
+    save("limits", value)
+
+# Certificates made as the tests make them.
+with tempfile.TemporaryDirectory() as tmp:
+    def run(*args):
+        subprocess.run(args, cwd=tmp, check=True, capture_output=True)
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "ca")
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "user")
+    run("ssh-keygen", "-q", "-s", "ca", "-I", "alice", "-n", "alice,root", "-V", "+1h", "user.pub")
+    run("ssh-keygen", "-q", "-s", "ca", "-I", "node", "-h", "-n", "node.example.com", "-V", "+1h", "user.pub")
+    cert = open(os.path.join(tmp, "user-cert.pub")).read()
+    save("ssh_cert", cert)
+    import base64
+    save("ssh_cert", base64.b64decode(cert.split()[1]))
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+        "-subj", "/CN=alice/O=root.example.com", "-keyout", "k.pem", "-out", "c.pem",
+        "-addext", "extendedKeyUsage=clientAuth", "-addext", "1.3.6.1.4.1.32473.7.1=ASN1:UTF8String:{\"user\":\"alice\"}")
+    pem = open(os.path.join(tmp, "c.pem")).read()
+    save("tls_identity", pem)
+    run("openssl", "x509", "-in", "c.pem", "-outform", "DER", "-out", "c.der")
+    save("tls_identity", open(os.path.join(tmp, "c.der"), "rb").read())
+
+for target in sorted(os.listdir(OUT)):
+    print(f"{target}: {len(os.listdir(os.path.join(OUT, target)))} seeds")
