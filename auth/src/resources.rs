@@ -428,7 +428,7 @@ impl Resources {
         offline_window: Duration,
     ) -> Result<Vec<ClusterInfo>, AuthError> {
         let local = self.core.cluster_name().to_string();
-        let mut out = vec![self.cluster_info(&local, "online".into(), "root").await?];
+        let mut out = vec![self.cluster_info(&local, "online".into(), "root", None).await?];
         if remote {
             return Ok(out);
         }
@@ -436,13 +436,23 @@ impl Resources {
         let shown = self.with_status(self.visible(who, rcs).await?, offline_window).await?;
         for r in shown {
             let Resource::RemoteCluster(rc) = r else { continue };
-            let status = rc.status.map(|s| s.connection.to_string()).unwrap_or_else(|| "offline".into());
-            out.push(self.cluster_info(&rc.metadata.name, status, "leaf").await?);
+            let status = rc.status.as_ref().map(|s| s.connection.to_string()).unwrap_or_else(|| "offline".into());
+            let heartbeat = rc
+                .status
+                .and_then(|s| s.last_heartbeat)
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+            out.push(self.cluster_info(&rc.metadata.name, status, "leaf", heartbeat).await?);
         }
         Ok(out)
     }
 
-    async fn cluster_info(&self, name: &str, status: String, cluster_type: &str) -> Result<ClusterInfo, AuthError> {
+    async fn cluster_info(
+        &self,
+        name: &str,
+        status: String,
+        cluster_type: &str,
+        last_heartbeat: Option<String>,
+    ) -> Result<ClusterInfo, AuthError> {
         let keys = |ca: Option<CertAuthority>| ca.map(|ca| ca.spec.trusted()).unwrap_or_default();
         Ok(ClusterInfo {
             name: name.to_string(),
@@ -450,6 +460,7 @@ impl Resources {
             cluster_type: cluster_type.into(),
             host_cas: keys(self.trust.ca_of(name, CaType::Host).await?).ssh,
             tls_cas: keys(self.trust.ca_of(name, CaType::Tls).await?).tls,
+            last_heartbeat,
         })
     }
 

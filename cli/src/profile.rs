@@ -460,6 +460,7 @@ mod tests {
             cluster_type: kind.into(),
             host_cas: vec!["ssh-ed25519 AAAA".into()],
             tls_cas: Vec::new(),
+            last_heartbeat: None,
         };
         save_leaf_clusters(home.path(), proxy, &[row("root.example.com", "root"), row("leaf.example.com", "leaf")])
             .unwrap();

@@ -393,6 +393,9 @@ pub struct ClusterInfo {
     /// The cluster's TLS CA certificates, PEM (`tsh` checks a leaf's API against them).
     #[serde(default)]
     pub tls_cas: Vec<String>,
+    /// A leaf's last heartbeat on any of the root's tunnels (RFC 3339), if it ever sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat: Option<String>,
 }
 
 /// The largest request body the web API takes (a bigger one is answered 413 before it is read).

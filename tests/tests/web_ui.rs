@@ -100,6 +100,12 @@ fn log_in_see_the_leaf_online_and_list_its_nodes(kind: Kind) {
     browser.wait_text("#whoami", Duration::from_secs(10), |t| t == "alice @ root.example.com");
     let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
     browser.wait_text(status, Duration::from_secs(10), |t| t == "online");
+    // The leaf's last heartbeat, as a UTC time and its age; the root has none.
+    let beat = r#"tr[data-cluster="leaf.example.com"] td[data-heartbeat]"#;
+    let shown = browser.wait_text(beat, Duration::from_secs(10), |t| t.ends_with(" ago)"));
+    assert!(shown.contains(" UTC (") && shown.starts_with("20"), "{shown}");
+    let root_beat = browser.text(&browser.find(r#"tr[data-cluster="root.example.com"] td[data-heartbeat]"#).unwrap());
+    assert_eq!(root_beat, "—");
     browser.screenshot("clusters");
 
     // The leaf's nodes, through the root.

@@ -548,6 +548,7 @@ mod tests {
             cluster_type: "leaf".into(),
             host_cas: cas,
             tls_cas: Vec::new(),
+            last_heartbeat: None,
         };
         let (old, new) = (key(1), key(2));
         let openssh = |k: &russh::keys::PublicKey| k.to_openssh().unwrap();

@@ -64,6 +64,16 @@ function loggedIn(session) {
   refreshClusters();
 }
 
+// A heartbeat as its UTC time and its age: `2026-12-06 16:59:48 UTC (3 s ago)`.
+function heartbeat(at) {
+  if (!at) return '—';
+  const when = new Date(at);
+  if (Number.isNaN(when.getTime())) return at;
+  const age = Math.max(0, Math.round((Date.now() - when.getTime()) / 1000));
+  const ago = age < 120 ? `${age} s` : age < 7200 ? `${Math.round(age / 60)} min` : `${Math.round(age / 3600)} h`;
+  return `${when.toISOString().replace('T', ' ').slice(0, 19)} UTC (${ago} ago)`;
+}
+
 async function refreshClusters() {
   clearTimeout(timer);
   try {
@@ -76,6 +86,7 @@ async function refreshClusters() {
       cell(row, c.name);
       cell(row, c.cluster_type);
       cell(row, c.status, c.status === 'online' ? 'online' : 'offline').dataset.status = c.status;
+      cell(row, heartbeat(c.last_heartbeat)).dataset.heartbeat = c.last_heartbeat || '';
       const button = document.createElement('button');
       button.type = 'button';
       button.textContent = 'Nodes';
