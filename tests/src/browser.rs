@@ -201,6 +201,24 @@ impl Browser {
         self.session_call("POST", &format!("/element/{el}/click"), Some(&json!({}))).expect("click");
     }
 
+    /// Clicks the first element matching `css`, waiting up to `timeout` for one that stays put
+    /// long enough to be clicked (a page that re-renders a list replaces its elements).
+    pub fn click_css(&self, css: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match self.find(css) {
+                Some(el) => match self.session_call("POST", &format!("/element/{el}/click"), Some(&json!({}))) {
+                    Ok(_) => return,
+                    Err(e) if e.starts_with("stale element") => e,
+                    Err(e) => panic!("click {css}: {e}"),
+                },
+                None => "no such element".to_string(),
+            };
+            assert!(Instant::now() < deadline, "{css}: not clickable within {timeout:?}: {last}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Element `el`'s visible text.
     pub fn text(&self, el: &str) -> String {
         self.session_call("GET", &format!("/element/{el}/text"), None)

@@ -205,8 +205,9 @@ fn a_leaf_admin_adds_a_trust_from_the_form_in_firefox() {
     a_leaf_admin_adds_a_trust(Kind::Firefox);
 }
 
-/// The leaf admin's pages in `kind`: set a password from the invite, preview a role map, a bad
-/// token's error, trust the root, disable the trust and see the root show the leaf offline.
+/// The admin pages in `kind`: on the leaf, set a password from the invite, preview a role map,
+/// a bad token's error, trust the root, add and remove a join token, disable the trust and see
+/// the root show the leaf offline; on the root, label the leaf and remove it.
 fn a_leaf_admin_adds_a_trust(kind: Kind) {
     ensure_visitor_account();
     let root = Cluster::builder("root.example.com").start();
@@ -260,12 +261,60 @@ fn a_leaf_admin_adds_a_trust(kind: Kind) {
         (!out.stdout.contains("connection: online")).then(|| format!("{}{}", out.stdout, out.stderr))
     });
 
+    // Join tokens: one added with a TTL is shown once, listed, and removed.
+    let count = |b: &Browser| b.script("return document.querySelectorAll('#token-body tr').length");
+    let before = count(&browser);
+    fill(&browser, "#token-ttl", "5");
+    browser.click(&browser.find("#token-add").expect("the token Add button"));
+    let shown = browser.wait_text("#token-new", Duration::from_secs(10), |t| t.starts_with("New token (shown once): "));
+    let secret = shown.trim_start_matches("New token (shown once): ").to_string();
+    assert!(secret.len() >= 16, "{shown}");
+    let listed = leaf.tctl(&["--insecure", "tokens", "ls"]).ok();
+    assert!(listed.contains("node"), "{listed}");
+    wait_for("the new token listed", Duration::from_secs(10), || {
+        (count(&browser) != serde_json::json!(before.as_u64().unwrap_or(0) + 1))
+            .then(|| format!("{:?}", count(&browser)))
+    });
+    browser.click_css("#token-body tr:last-child button", Duration::from_secs(10));
+    wait_for("the token removed", Duration::from_secs(10), || {
+        (count(&browser) != before).then(|| format!("{:?}", count(&browser)))
+    });
+
     // Disable it from the form: the root's page shows the leaf offline.
-    browser.click(&browser.find(r#"tr[data-tc="root.example.com"] button"#).expect("the Disable button"));
+    browser.click_css(r#"tr[data-tc="root.example.com"] button"#, Duration::from_secs(10));
     browser.wait_text(enabled, Duration::from_secs(10), |t| t == "no");
     log_in(&browser, &format!("https://{}/", root.web_addr), "alice", "correct-horse-battery");
     let status = r#"tr[data-cluster="leaf.example.com"] td[data-status]"#;
     browser.wait_text(status, Duration::from_secs(40), |t| t == "offline");
+
+    // The root's admin labels the leaf from its page, then removes it.
+    // Labelled leaves show only to roles whose cluster_labels match them, admins' too.
+    let viewer = "kind: role\nversion: v5\nmetadata:\n  name: leaf-viewer\nspec:\n  allow:\n    cluster_labels:\n      '*': '*'\n";
+    root.tctl(&["create", write(root.dir.path(), "leaf-viewer.yaml", viewer).to_str().unwrap()]).ok();
+    accept_invite(&root, "ron", "editor,leaf-viewer", "root-admin-pass");
+    browser.click(&browser.find("#logout").expect("the logout button"));
+    browser.wait_text("#login-title", Duration::from_secs(10), |t| t == "Log in");
+    log_in(&browser, &format!("https://{}/", root.web_addr), "ron", "root-admin-pass");
+    browser.click(&browser.find("#to-admin").expect("the Trust button"));
+    let labels = r#"tr[data-rc="leaf.example.com"] input"#;
+    browser.wait_text(r#"tr[data-rc="leaf.example.com"]"#, Duration::from_secs(10), |t| t.contains("leaf.example.com"));
+    fill(&browser, labels, "env=prod,team=web");
+    browser.click_css(r#"tr[data-rc="leaf.example.com"] button"#, Duration::from_secs(10));
+    wait_for("the labels saved", Duration::from_secs(10), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]).ok();
+        (!(out.contains("env: prod") && out.contains("team: web"))).then_some(out)
+    });
+    // The page re-reads the list after a save: the row comes back with the labels.
+    let remove = r#"tr[data-rc="leaf.example.com"] button:last-child"#;
+    wait_for("the row back with its labels", Duration::from_secs(10), || {
+        let value = browser.script(&format!("const i = document.querySelector({labels:?}); return i && i.value"));
+        (value != serde_json::json!("env=prod,team=web")).then(|| format!("{value:?}"))
+    });
+    browser.click_css(remove, Duration::from_secs(10));
+    wait_for("the leaf removed", Duration::from_secs(10), || {
+        let out = root.tctl(&["get", "rc/leaf.example.com"]);
+        (out.code == 0).then(|| out.stdout)
+    });
 }
 
 /// The UI with the keyboard alone (WebDriver key actions, no clicks): the login form has the

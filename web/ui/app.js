@@ -401,6 +401,7 @@ async function openAdmin() {
     body.replaceChildren();
     for (const t of tokens) {
       const row = document.createElement('tr');
+      row.dataset.token = t.token;
       cell(row, t.token);
       cell(row, t.type || t.token_type || '');
       cell(row, t.expires || 'never');
