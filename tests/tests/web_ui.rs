@@ -313,7 +313,7 @@ fn a_leaf_admin_adds_a_trust(kind: Kind) {
     browser.click_css(remove, Duration::from_secs(10));
     wait_for("the leaf removed", Duration::from_secs(10), || {
         let out = root.tctl(&["get", "rc/leaf.example.com"]);
-        (out.code == 0).then(|| out.stdout)
+        (out.code == 0).then_some(out.stdout)
     });
 }
 
