@@ -111,6 +111,11 @@ for rules in [
     save("role_map", "access,dev-web,admin-x\n" + rules)
 for line in ['{"type":"heartbeat","version":"1"}', '{"type":"hello","proxy_id":"p","proxies":[],"version":"1"}']:
     save("tunnel_control", line + "\n")
+# Flow frames as the flow layer's unit tests write them: a chunk size byte, then frames.
+import struct
+for cut, payload in [(0, b"hello"), (2, b"abc"), (255, b"x" * 300)]:
+    wire = struct.pack(">I", len(payload)) + payload + struct.pack(">I", 0x80000000 | 1234) + struct.pack(">I", 0)
+    save("tunnel_flow", bytes([cut]) + wire)
 for body in ['{"user":"alice","password":"pw","public_key":"ssh-ed25519 AAAA"}',
              '{"type":"node","ttl_secs":600}', '{"remote_roles":["access"],"role_map":[]}']:
     save("web_bodies", body)

@@ -307,6 +307,39 @@ impl AsyncWrite for FlowStream {
     }
 }
 
+/// What a peer's stream means, read as it arrives in `chunks` by the same reader the pump uses:
+/// the data as one event per frame's bytes (`data` with the bytes in hex, joined across chunk
+/// boundaries), `done COST`, `ack N` and `end`; or why the stream was refused. However the
+/// stream is cut, the answer is the same (the `tunnel_flow` fuzz target checks it).
+pub fn read_stream(chunks: &[&[u8]]) -> Result<Vec<String>, String> {
+    let mut frames = Frames::default();
+    let mut out: Vec<String> = Vec::new();
+    for chunk in chunks {
+        let mut data = *chunk;
+        while let Some((event, used)) = frames.next(data).map_err(|e| e.to_string())? {
+            data = data.get(used..).unwrap_or_default();
+            let line = match event {
+                Event::Data([]) => continue,
+                Event::Data(bytes) => {
+                    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    match out.last_mut() {
+                        Some(last) if last.starts_with("data ") => {
+                            last.push_str(&hex);
+                            continue;
+                        }
+                        _ => format!("data {hex}"),
+                    }
+                }
+                Event::FrameDone(cost) => format!("done {cost}"),
+                Event::Ack(n) => format!("ack {n}"),
+                Event::End => "end".into(),
+            };
+            out.push(line);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +357,22 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_stream_reads_the_same_however_it_is_cut() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&3u32.to_be_bytes());
+        wire.extend_from_slice(b"abc");
+        wire.extend_from_slice(&(ACK_BIT | 7).to_be_bytes());
+        wire.extend_from_slice(&END);
+        let whole = read_stream(&[&wire]).unwrap();
+        assert_eq!(whole, ["data 616263", &format!("done {MIN_COST}"), "ack 7", "end"]);
+        for cut in 0..=wire.len() {
+            assert_eq!(read_stream(&[&wire[..cut], &wire[cut..]]).unwrap(), whole, "cut at {cut}");
+        }
+        let too_big = ((FRAME_MAX + 1) as u32).to_be_bytes();
+        assert!(read_stream(&[&too_big]).unwrap_err().contains("larger than"));
     }
 
     #[test]
