@@ -674,6 +674,53 @@ mod tests {
         assert_eq!(verify_client_cert(&client.cert_der, &[old.cert_der().clone()], SystemTime::now()).unwrap(), id);
     }
 
+    /// A key held elsewhere, signing with `signer` (P-256, fixed-length or DER as asked) while
+    /// claiming `claimed` as its public key.
+    struct FakeToken {
+        signer: ring::signature::EcdsaKeyPair,
+        claimed: Vec<u8>,
+    }
+
+    impl RemoteKey for FakeToken {
+        fn public(&self) -> Vec<u8> {
+            self.claimed.clone()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+            let rng = ring::rand::SystemRandom::new();
+            self.signer.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(|e| e.to_string())
+        }
+    }
+
+    fn p256(alg: &'static ring::signature::EcdsaSigningAlgorithm) -> ring::signature::EcdsaKeyPair {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap()
+    }
+
+    /// A token's CA is made only when its signatures verify with the public key it gives: one
+    /// that signs with another key, or in another encoding, is refused at once (its CA would
+    /// sign certificates no one could verify); an honest one works.
+    #[test]
+    fn a_token_whose_signatures_do_not_verify_makes_no_ca() {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING, KeyPair as _};
+        let honest = p256(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        let public = honest.public_key().as_ref().to_vec();
+        let ca =
+            TlsCa::generate_remote("hsm.example", std::sync::Arc::new(FakeToken { signer: honest, claimed: public }));
+        assert!(ca.is_ok(), "{ca:?}");
+
+        let other = p256(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        let claimed = p256(&ECDSA_P256_SHA256_ASN1_SIGNING).public_key().as_ref().to_vec();
+        let wrong_key =
+            TlsCa::generate_remote("hsm.example", std::sync::Arc::new(FakeToken { signer: other, claimed }));
+        assert!(matches!(wrong_key, Err(CertError::UnsupportedKey(ref why)) if why.contains("does not verify")));
+
+        let raw = p256(&ECDSA_P256_SHA256_FIXED_SIGNING);
+        let claimed = raw.public_key().as_ref().to_vec();
+        let not_der = TlsCa::generate_remote("hsm.example", std::sync::Arc::new(FakeToken { signer: raw, claimed }));
+        assert!(not_der.is_err(), "an r||s signature where X.509 wants DER");
+    }
+
     #[test]
     fn ca_has_the_requested_shape() {
         let ca = TlsCa::generate("root.example").unwrap();

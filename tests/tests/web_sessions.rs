@@ -10,54 +10,19 @@ use std::time::Duration;
 use tether_tests::Cluster;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Accepts the proxy's self-signed certificate: these tests are about sessions, not PKI.
-#[derive(Debug)]
-struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+/// A TLS connection to the proxy at `addr` that accepts its self-signed certificate (these
+/// tests are about sessions, not PKI) and asks for no certificate in particular, as a browser.
+async fn connect(addr: &str) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let trust = tether_client::client::ServerTrust::Insecure;
+    let config = tether_client::client::tls_config(&trust, None).unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap()
 }
 
 /// One request: (status, head lower-cased, body).
 async fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
-        .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let mut tls = connect(addr).await;
     let mut text =
         format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
@@ -89,6 +54,8 @@ async fn login(addr: &str, user: &str, password: &str) -> (String, String) {
     for attribute in ["httponly", "secure", "samesite=strict", "path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
+    // The answer holds the CSRF token (and after an invite a TOTP secret): no cache keeps it.
+    assert!(head.lines().any(|l| l == "cache-control: no-store"), "{head}");
     let pair = cookie.split(';').next().unwrap().to_string();
     assert!(pair.starts_with("__host-tether_session="), "{cookie}");
     // The head was lower-cased; the value is hex, so the pair is the cookie as sent.
@@ -175,16 +142,7 @@ async fn a_session_acts_as_the_user_needs_its_csrf_token_for_changes_and_ends_at
 
 /// The certificate the proxy at `addr` presents now (DER).
 async fn presented(addr: &str) -> Vec<u8> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
-        .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let tls = connect(addr).await;
     tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default()
 }
 

@@ -160,29 +160,26 @@ pub struct HttpsCert {
 pub type Chain = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
 impl HttpsCert {
-    /// The cluster's certificate `chain` (leaf first) with its private `key`.
-    pub fn new(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<Self>, String> {
-        Ok(Arc::new(HttpsCert { cluster: Current::new(certified(chain, key)?), operator: Current::new(None) }))
+    /// The cluster's certificate chain (leaf first) with its private key.
+    pub fn new(cluster: Chain) -> Result<Arc<Self>, String> {
+        Ok(Arc::new(HttpsCert { cluster: Current::new(certified(cluster)?), operator: Current::new(None) }))
     }
 
-    /// Presents the cluster's `chain` and `key` from the next handshake on.
-    pub fn set(&self, chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<(), String> {
-        self.cluster.set(certified(chain, key)?);
+    /// Presents the cluster's `chain` from the next handshake on.
+    pub fn set(&self, chain: Chain) -> Result<(), String> {
+        self.cluster.set(certified(chain)?);
         Ok(())
     }
 
-    /// Presents the operator's `chain` and `key` to clients that do not ask for the cluster's,
-    /// from the next handshake on.
-    pub fn set_operator(&self, (chain, key): Chain) -> Result<(), String> {
-        self.operator.set(Some(Arc::new(certified(chain, key)?)));
+    /// Presents the operator's `chain` to clients that do not ask for the cluster's, from the
+    /// next handshake on.
+    pub fn set_operator(&self, chain: Chain) -> Result<(), String> {
+        self.operator.set(Some(Arc::new(certified(chain)?)));
         Ok(())
     }
 }
 
-fn certified(
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Result<rustls::sign::CertifiedKey, String> {
+fn certified((chain, key): Chain) -> Result<rustls::sign::CertifiedKey, String> {
     if chain.is_empty() {
         return Err("server certificate: the chain holds no certificate".into());
     }

@@ -147,15 +147,20 @@ impl Trust {
     /// proxy's `public_key`: the web UI's terminal to a node of this cluster. Audited as
     /// `cert.create` by the user, with `delegated: true`.
     pub fn delegated_local_cert(&self, d: &Delegation, public_key: &str) -> Result<LoginResponse, AuthError> {
-        let req = CertRequest {
+        self.authority.issue(self.delegated_request(d, public_key, None), &d.checker)
+    }
+
+    /// What a delegated certificate asserts: the delegation's user, roles and traits for the
+    /// proxy's key, living `leaf_cert_ttl` at most and never beyond the caller's certificate.
+    fn delegated_request<'a>(&self, d: &'a Delegation, public_key: &'a str, leaf: Option<&str>) -> CertRequest<'a> {
+        CertRequest {
             user: &d.user,
             roles: d.roles.clone(),
             traits: d.traits.clone(),
             public_key,
             ttl: self.authority.leaf_cert_ttl().min(d.left),
-            leaf: None,
-        };
-        self.authority.issue(req, &d.checker)
+            leaf: leaf.map(str::to_string),
+        }
     }
 
     /// A certificate bound to `cluster` for the delegation's user and the proxy's `public_key`,
@@ -170,15 +175,7 @@ impl Trust {
         action: &str,
     ) -> Result<LoginResponse, AuthError> {
         self.check_leaf(d, cluster, action)?;
-        let req = CertRequest {
-            user: &d.user,
-            roles: d.roles.clone(),
-            traits: d.traits.clone(),
-            public_key,
-            ttl: self.authority.leaf_cert_ttl().min(d.left),
-            leaf: Some(cluster.to_string()),
-        };
-        let issued = self.authority.issue(req, &d.checker);
+        let issued = self.authority.issue(self.delegated_request(d, public_key, Some(cluster)), &d.checker);
         let error = issued.as_ref().err().map(ToString::to_string);
         self.core.audit.emit(
             Event::CertLeaf,

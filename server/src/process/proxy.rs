@@ -234,8 +234,7 @@ impl HttpsNames {
     }
 
     fn issue(&self, auth: &AuthService) -> anyhow::Result<Arc<tether_web::HttpsCert>> {
-        let (chain, key) = self.cluster_chain(auth)?;
-        let cert = tether_web::HttpsCert::new(chain, key).map_err(|e| anyhow::anyhow!(e))?;
+        let cert = tether_web::HttpsCert::new(self.cluster_chain(auth)?).map_err(|e| anyhow::anyhow!(e))?;
         if let Some((cert_file, key_file)) = &self.operator {
             cert.set_operator(load_keypair(cert_file, key_file)?).map_err(|e| anyhow::anyhow!(e))?;
         }
@@ -311,8 +310,7 @@ impl Presented {
     }
 
     async fn renew(&self, auth: &AuthService) -> anyhow::Result<()> {
-        let (chain, key) = self.https.cluster_chain(auth)?;
-        self.https_cert.set(chain, key).map_err(|e| anyhow::anyhow!(e))?;
+        self.https_cert.set(self.https.cluster_chain(auth)?).map_err(|e| anyhow::anyhow!(e))?;
         let (relay, tunnel, signer) = self.relay.configs(auth)?;
         self.ssh_config.set(relay);
         self.tunnel_config.set(tunnel);
