@@ -95,7 +95,7 @@ trusted_pair() {
 root_login() {
   export TSH_HOME=$WORK/tsh
   local invite
-  invite=$("$BIN/tctl" --data-dir "$WORK/root" users add "$1" --roles=access --logins="${3:-root}" | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
+  invite=$("$BIN/tctl" --data-dir "$WORK/root" users add "$1" --roles=access --logins="${3:-root}" | grep -o -m1 -- '--invite=[0-9a-f]*' | cut -d= -f2)
   echo "$1-password" | "$BIN/tsh" login --proxy="$2" --user="$1" --insecure --invite="$invite" --keystore=file > /dev/null 2>&1
 }
 

@@ -143,7 +143,7 @@ YAML
 ltctl create "$WORK/visitor.yaml" > /dev/null
 export TSH_HOME=$WORK/tsh HOME=$WORK/home
 mkdir -p "$HOME"
-INVITE=$(rtctl users add bench --roles=access --logins=visitor | grep -o 'invite=[0-9a-f]*' | cut -d= -f2)
+INVITE=$(rtctl users add bench --roles=access --logins=visitor | grep -o -m1 -- '--invite=[0-9a-f]*' | cut -d= -f2)
 echo "bench-password" | "$BIN/tsh" login --proxy="$R_WEB" --user=bench --insecure --invite="$INVITE" --keystore=file > /dev/null
 
 # Trust: a root token; the leaf maps the root's access role to visitor.
