@@ -6,29 +6,41 @@
 # Mutation testing (cargo mutants over the modules that say no) joins this script with
 # .cargo/mutants.toml.
 #
-#   bench/proof.sh [--fuzz-seconds N] [TARGET...]    # default 60 s per target, every target
+#   bench/proof.sh [--fuzz-seconds N] [--fuzz-runs R] [TARGET...]
+#
+# Each target runs until N seconds (default 60) or R executions (default: no cap), whichever
+# comes first; the issue's proof run is `--fuzz-seconds 1800 --fuzz-runs 10000000`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=60
-if [[ ${1:-} == --fuzz-seconds ]]; then SECONDS_EACH=$2; shift 2; fi
+RUNS=-1
+while [[ ${1:-} == --fuzz-* ]]; do
+  case $1 in
+    --fuzz-seconds) SECONDS_EACH=$2 ;;
+    --fuzz-runs) RUNS=$2 ;;
+    *) echo "bench/proof.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
 command -v cargo-fuzz >/dev/null || { echo "bench/proof.sh needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 1; }
 python3 fuzz/seeds.py > /dev/null
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then mapfile -t TARGETS < <(cd fuzz && cargo +nightly fuzz list); fi
 cd fuzz
 cargo +nightly fuzz build
-printf '%-16s %14s %10s %8s\n' target executions "exec/s" corpus
+printf '%-16s %14s %10s %8s %8s\n' target executions "exec/s" corpus seconds
 FAILED=0
 for t in "${TARGETS[@]}"; do
   log=$(mktemp)
   status=0
-  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
-    -timeout=10 > "$log" 2>&1 || status=$?
+  started=$SECONDS
+  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -runs="$RUNS" \
+    -rss_limit_mb=2048 -timeout=10 > "$log" 2>&1 || status=$?
   done_line=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "$log" | tail -1 || true)
   execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$done_line")
   rate=$(grep -o 'exec/s: [0-9]*' <<<"$done_line" | awk '{print $2}' || true)
   corpus=$(ls "corpus/$t" | wc -l)
-  printf '%-16s %14s %10s %8s' "$t" "${execs:-?}" "${rate:-?}" "$corpus"
+  printf '%-16s %14s %10s %8s %8s' "$t" "${execs:-?}" "${rate:-?}" "$corpus" "$((SECONDS - started))"
   if ((status != 0)); then
     echo "   FAILED (exit $status): $(grep -m1 -E 'panicked|ERROR: libFuzzer|SUMMARY' "$log" || true)"
     grep -m1 -A1 "Reproduce with" "$log" | tail -1 || true

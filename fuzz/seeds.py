@@ -142,5 +142,95 @@ with tempfile.TemporaryDirectory() as tmp:
     run("openssl", "x509", "-in", "c.pem", "-outform", "DER", "-out", "c.der")
     save("tls_identity", open(os.path.join(tmp, "c.der"), "rb").read())
 
+# SFTP sessions, as a client sends them (the fuzz target serves them in SFTP_WORK, so the paths
+# here mean the same there). Handles are the server's: "1", "2", ... in the order of opening.
+SFTP_WORK = "/dev/shm/tether-fuzz-sftp/w"
+
+
+def sftp_packets(requests):
+    def string(b):
+        b = b.encode() if isinstance(b, str) else b
+        return struct.pack(">I", len(b)) + b
+
+    def attrs(size=None, mode=None, times=None, owner=None):
+        flags, body = 0, b""
+        if size is not None:
+            flags, body = flags | 1, body + struct.pack(">Q", size)
+        if owner is not None:
+            flags, body = flags | 2, body + struct.pack(">II", *owner)
+        if mode is not None:
+            flags, body = flags | 4, body + struct.pack(">I", mode)
+        if times is not None:
+            flags, body = flags | 8, body + struct.pack(">II", *times)
+        return struct.pack(">I", flags) + body
+
+    out = b""
+    for i, (kind, *args) in enumerate(requests):
+        rid = struct.pack(">I", i + 1)
+        body = {
+            "init": lambda: bytes([1]) + struct.pack(">I", 3),
+            "open": lambda: bytes([3]) + rid + string(args[0]) + struct.pack(">I", args[1]) + attrs(mode=0o644),
+            "close": lambda: bytes([4]) + rid + string(args[0]),
+            "read": lambda: bytes([5]) + rid + string(args[0]) + struct.pack(">QI", args[1], args[2]),
+            "write": lambda: bytes([6]) + rid + string(args[0]) + struct.pack(">Q", args[1]) + string(args[2]),
+            "lstat": lambda: bytes([7]) + rid + string(args[0]),
+            "fstat": lambda: bytes([8]) + rid + string(args[0]),
+            "setstat": lambda: bytes([9]) + rid + string(args[0]) + attrs(**args[1]),
+            "fsetstat": lambda: bytes([10]) + rid + string(args[0]) + attrs(**args[1]),
+            "opendir": lambda: bytes([11]) + rid + string(args[0]),
+            "readdir": lambda: bytes([12]) + rid + string(args[0]),
+            "remove": lambda: bytes([13]) + rid + string(args[0]),
+            "mkdir": lambda: bytes([14]) + rid + string(args[0]) + attrs(mode=0o755),
+            "rmdir": lambda: bytes([15]) + rid + string(args[0]),
+            "realpath": lambda: bytes([16]) + rid + string(args[0]),
+            "stat": lambda: bytes([17]) + rid + string(args[0]),
+            "rename": lambda: bytes([18]) + rid + string(args[0]) + string(args[1]),
+            "readlink": lambda: bytes([19]) + rid + string(args[0]),
+            "symlink": lambda: bytes([20]) + rid + string(args[0]) + string(args[1]),
+            "extended": lambda: bytes([200]) + rid + string(args[0]) + b"".join(string(a) for a in args[1:]),
+        }[kind]()
+        out += struct.pack(">I", len(body)) + body
+    return out
+
+
+READ, WRITE, APPEND, CREAT, TRUNC, EXCL = 1, 2, 4, 8, 0x10, 0x20
+for session in [
+    [("init",), ("realpath", "."), ("extended", "limits@openssh.com"), ("extended", "expand-path@openssh.com", "~/x"),
+     ("open", "f", WRITE | CREAT | TRUNC), ("write", "1", 0, "hello\n"), ("extended", "fsync@openssh.com", "1"),
+     ("fsetstat", "1", {"mode": 0o600, "times": (1, 2)}), ("fstat", "1"), ("close", "1"),
+     ("open", SFTP_WORK + "/f", READ), ("read", "2", 0, 32768), ("read", "2", 6, 32768), ("close", "2")],
+    [("init",), ("mkdir", "d"), ("open", "d/a", WRITE | CREAT | EXCL), ("close", "1"), ("opendir", "d"),
+     ("readdir", "2"), ("readdir", "2"), ("close", "2"), ("rename", "d/a", "d/b"), ("symlink", "d/b", "d/l"),
+     ("readlink", "d/l"), ("lstat", "d/l"), ("stat", "d/l"), ("setstat", "d/b", {"size": 3, "mode": 0o640}),
+     ("extended", "posix-rename@openssh.com", "d/b", "d/c"), ("remove", "d/c"), ("remove", "d/l"), ("rmdir", "d")],
+    [("init",), ("open", "g", WRITE | CREAT | APPEND), ("write", "1", 0, "x" * 100), ("write", "1", 1 << 20, "y"),
+     ("setstat", "g", {"owner": (65534, 65534)}), ("close", "1"), ("close", "1"), ("read", "9", 0, 1),
+     ("opendir", "g"), ("open", "..", READ), ("realpath", "../../.."), ("stat", "")],
+]:
+    save("sftp", sftp_packets(session))
+
+# And what OpenSSH's own sftp client sends, when a tether binary is built (its sftp-server).
+tether = next((p for p in [os.path.join(ROOT, "target", d, "tether") for d in ("release", "debug")]
+               if os.path.exists(p)), None)
+if tether and subprocess.run(["which", "sftp"], capture_output=True).returncode == 0:
+    import shutil
+    shutil.rmtree(os.path.dirname(SFTP_WORK), ignore_errors=True)
+    os.makedirs(SFTP_WORK)
+    with tempfile.TemporaryDirectory() as tmp:
+        capture, server = os.path.join(tmp, "capture"), os.path.join(tmp, "server")
+        with open(server, "w") as f:
+            f.write(f"#!/bin/sh\ncd {SFTP_WORK}\nexport HOME={SFTP_WORK}\ntee {capture} | {tether} sftp-server 2>/dev/null\n")
+        os.chmod(server, 0o755)
+        with open(os.path.join(tmp, "local"), "w") as f:
+            f.write("some bytes\n" * 1000)
+        batch = os.path.join(tmp, "batch")
+        with open(batch, "w") as f:
+            f.write(f"mkdir d\ncd d\nput {tmp}/local f\nls -la\nget f {tmp}/back\nrename f g\n"
+                    "ln -s g l\nchmod 600 g\nreput " + tmp + "/local g\n-rm nothere\nrm g\nrm l\ncd ..\nrmdir d\n")
+        subprocess.run(["sftp", "-q", "-b", batch, "-D", server], cwd=tmp, capture_output=True, timeout=30)
+        if os.path.exists(capture):
+            save("sftp", open(capture, "rb").read())
+    shutil.rmtree(os.path.dirname(SFTP_WORK), ignore_errors=True)
+
 for target in sorted(os.listdir(OUT)):
     print(f"{target}: {len(os.listdir(os.path.join(OUT, target)))} seeds")

@@ -40,6 +40,8 @@ pub const MAX_PACKET: u32 = MAX_READ + 1024;
 const DIR_BATCH: usize = 128;
 
 /// Serves SFTP on stdin and stdout until the client hangs up; returns the process's exit code.
+/// Relative paths are the process's working directory's, `~` is `$HOME`, and operations are
+/// reported on stderr.
 pub fn serve_stdio() -> u8 {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -48,41 +50,51 @@ pub fn serve_stdio() -> u8 {
             return 1;
         }
     };
-    runtime.block_on(async {
-        let done = Arc::new(tokio::sync::Notify::new());
-        let stdio =
-            Stdio { stdin: tokio::io::stdin(), stdout: tokio::io::stdout(), ended: Arc::default(), done: done.clone() };
-        let config = russh_sftp::server::Config { max_client_packet_len: MAX_PACKET };
-        russh_sftp::server::run_with_config(stdio, Fs::new(), config).await;
-        // Requests are answered in order, so when stdin ends every answer is written.
-        done.notified().await;
-    });
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), home, Box::new(std::io::stderr())));
     0
 }
 
-/// stdin and stdout as one stream that ends for good at the first EOF or error either way (the
-/// protocol loop would otherwise retry a broken pipe forever).
-struct Stdio {
-    stdin: tokio::io::Stdin,
-    stdout: tokio::io::Stdout,
+/// Serves SFTP requests read from `input`, answering on `output`, until `input` ends or either
+/// side fails; each operation is reported to `reports` as one JSON line before it runs. Must be
+/// called within a tokio runtime. [`serve_stdio`] is this on stdin and stdout; the fuzz target
+/// `sftp` (fuzz/) is this on an in-memory pipe.
+pub async fn serve<R, W>(input: R, output: W, home: PathBuf, reports: Box<dyn Write + Send>)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let done = Arc::new(tokio::sync::Notify::new());
+    let ends = Ends { input, output, ended: Arc::default(), done: done.clone() };
+    let config = russh_sftp::server::Config { max_client_packet_len: MAX_PACKET };
+    russh_sftp::server::run_with_config(ends, Fs::new(home, reports), config).await;
+    // Requests are answered in order, so when the input ends every answer is written.
+    done.notified().await;
+}
+
+/// The two directions as one stream that ends for good at the first EOF or error either way
+/// (the protocol loop would otherwise retry a broken pipe forever).
+struct Ends<R, W> {
+    input: R,
+    output: W,
     ended: Arc<AtomicBool>,
     done: Arc<tokio::sync::Notify>,
 }
 
-impl Stdio {
+impl<R, W> Ends<R, W> {
     fn end(&self) {
         self.ended.store(true, Ordering::Release);
         self.done.notify_one();
     }
 }
 
-impl AsyncRead for Stdio {
+impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for Ends<R, W> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         if self.ended.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
-        match Pin::new(&mut self.stdin).poll_read(cx, buf) {
+        match Pin::new(&mut self.input).poll_read(cx, buf) {
             Poll::Ready(Ok(())) if buf.filled().len() == before => {
                 self.end();
                 Poll::Ready(Ok(()))
@@ -96,9 +108,9 @@ impl AsyncRead for Stdio {
     }
 }
 
-impl AsyncWrite for Stdio {
+impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Ends<R, W> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.stdout).poll_write(cx, buf);
+        let polled = Pin::new(&mut self.output).poll_write(cx, buf);
         if let Poll::Ready(Err(_)) = &polled {
             self.end();
         }
@@ -106,11 +118,11 @@ impl AsyncWrite for Stdio {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stdout).poll_flush(cx)
+        Pin::new(&mut self.output).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stdout).poll_shutdown(cx)
+        Pin::new(&mut self.output).poll_shutdown(cx)
     }
 }
 
@@ -151,20 +163,11 @@ struct Fs {
     handles: HashMap<String, Open>,
     next: u64,
     home: PathBuf,
+    reports: Box<dyn Write + Send>,
 }
 
 fn ok(id: u32) -> Status {
     Status { id, status_code: StatusCode::Ok, error_message: "Ok".into(), language_tag: "en-US".into() }
-}
-
-/// Reports an operation on stderr for the node's audit log.
-fn report(op: &str, path: &Path, extra: Option<(&str, String)>) {
-    let mut event = serde_json::json!({"op": op, "path": path.to_string_lossy()});
-    if let (Some((key, value)), Some(obj)) = (extra, event.as_object_mut()) {
-        obj.insert(key.into(), value.into());
-    }
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{event}");
 }
 
 /// A path without `.` and `..`, made absolute against `base` (no symlinks resolved).
@@ -197,9 +200,17 @@ fn attrs_of(meta: &fs::Metadata) -> FileAttributes {
 }
 
 impl Fs {
-    fn new() -> Fs {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
-        Fs { handles: HashMap::new(), next: 1, home }
+    fn new(home: PathBuf, reports: Box<dyn Write + Send>) -> Fs {
+        Fs { handles: HashMap::new(), next: 1, home, reports }
+    }
+
+    /// Reports an operation for the node's audit log (stderr, which the node reads).
+    fn report(&mut self, op: &str, path: &Path, extra: Option<(&str, String)>) {
+        let mut event = serde_json::json!({"op": op, "path": path.to_string_lossy()});
+        if let (Some((key, value)), Some(obj)) = (extra, event.as_object_mut()) {
+            obj.insert(key.into(), value.into());
+        }
+        let _ = writeln!(self.reports, "{event}");
     }
 
     fn path(&self, path: &str) -> PathBuf {
@@ -309,7 +320,7 @@ impl russh_sftp::server::Handler for Fs {
                 how.push(word);
             }
         }
-        report("open", &path, Some(("flags", how.join(","))));
+        self.report("open", &path, Some(("flags", how.join(","))));
         let file = options.open(&path).map_err(|e| Failed::io(&e, &path))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(Failed::code(StatusCode::Failure, format!("{} is a directory", path.display())));
@@ -362,7 +373,7 @@ impl russh_sftp::server::Handler for Fs {
 
     async fn setstat(&mut self, id: u32, path: String, attrs: FileAttributes) -> Result<Status, Failed> {
         let path = self.path(&path);
-        report("setstat", &path, None);
+        self.report("setstat", &path, None);
         Fs::set_attrs(&path, None, &attrs)?;
         Ok(ok(id))
     }
@@ -375,7 +386,7 @@ impl russh_sftp::server::Handler for Fs {
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Failed> {
         let path = self.path(&path);
-        report("opendir", &path, None);
+        self.report("opendir", &path, None);
         if !fs::metadata(&path).map_err(|e| Failed::io(&e, &path))?.is_dir() {
             return Err(Failed::code(StatusCode::Failure, format!("{} is not a directory", path.display())));
         }
@@ -412,14 +423,14 @@ impl russh_sftp::server::Handler for Fs {
 
     async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Failed> {
         let path = self.path(&filename);
-        report("remove", &path, None);
+        self.report("remove", &path, None);
         fs::remove_file(&path).map_err(|e| Failed::io(&e, &path))?;
         Ok(ok(id))
     }
 
     async fn mkdir(&mut self, id: u32, path: String, attrs: FileAttributes) -> Result<Status, Failed> {
         let path = self.path(&path);
-        report("mkdir", &path, None);
+        self.report("mkdir", &path, None);
         let mode = attrs.permissions.map_or(0o777, |m| m & 0o7777);
         std::fs::DirBuilder::new().mode(mode).create(&path).map_err(|e| Failed::io(&e, &path))?;
         Ok(ok(id))
@@ -427,7 +438,7 @@ impl russh_sftp::server::Handler for Fs {
 
     async fn rmdir(&mut self, id: u32, path: String) -> Result<Status, Failed> {
         let path = self.path(&path);
-        report("rmdir", &path, None);
+        self.report("rmdir", &path, None);
         fs::remove_dir(&path).map_err(|e| Failed::io(&e, &path))?;
         Ok(ok(id))
     }
@@ -441,7 +452,7 @@ impl russh_sftp::server::Handler for Fs {
 
     async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Result<Status, Failed> {
         let (old, new) = (self.path(&oldpath), self.path(&newpath));
-        report("rename", &old, Some(("to", new.to_string_lossy().into_owned())));
+        self.report("rename", &old, Some(("to", new.to_string_lossy().into_owned())));
         // SFTP v3 rename must not replace an existing file (posix-rename@openssh.com does).
         if fs::symlink_metadata(&new).is_ok() {
             return Err(Failed::code(StatusCode::Failure, format!("{} already exists", new.display())));
@@ -460,7 +471,7 @@ impl russh_sftp::server::Handler for Fs {
         // OpenSSH's clients send the arguments the other way round from the draft; so does
         // OpenSSH's server, which is what they are written against: the first is the target.
         let (target, link) = (PathBuf::from(linkpath), self.path(&targetpath));
-        report("symlink", &link, Some(("target", target.to_string_lossy().into_owned())));
+        self.report("symlink", &link, Some(("target", target.to_string_lossy().into_owned())));
         std::os::unix::fs::symlink(&target, &link).map_err(|e| Failed::io(&e, &link))?;
         Ok(ok(id))
     }
@@ -472,7 +483,7 @@ impl russh_sftp::server::Handler for Fs {
                 let (old, rest) = ssh_string(&data).ok_or_else(bad)?;
                 let (new, _) = ssh_string(rest).ok_or_else(bad)?;
                 let (old, new) = (self.path(&old), self.path(&new));
-                report("rename", &old, Some(("to", new.to_string_lossy().into_owned())));
+                self.report("rename", &old, Some(("to", new.to_string_lossy().into_owned())));
                 fs::rename(&old, &new).map_err(|e| Failed::io(&e, &old))?;
                 Ok(Packet::Status(ok(id)))
             }
