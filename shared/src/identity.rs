@@ -270,6 +270,7 @@ pub(crate) mod tests {
         assert_eq!(fmt_unix(i64::MAX), format!("@{}", i64::MAX));
         assert_eq!(system_time_secs(UNIX_EPOCH + Duration::from_millis(1500)), 1);
         assert_eq!(system_time_secs(UNIX_EPOCH - Duration::from_millis(1500)), -2);
+        assert_eq!(system_time_secs(UNIX_EPOCH - Duration::from_secs(2)), -2, "whole seconds stay whole");
         assert!(unix_to_datetime(i64::MAX).is_err());
         let e = CertError::Expired { valid_before: 0, now: 60 };
         assert_eq!(e.to_string(), "certificate expired at 1970-01-01T00:00:00Z (now 1970-01-01T00:01:00Z)");

@@ -321,6 +321,24 @@ mod tests {
     }
 
     #[test]
+    fn the_wildcard_key_beside_others_does_not_pass_them() {
+        let s = CompiledSelectors::new(&selectors(&[("*", &["*"]), ("env", &["prod"])]), &Traits::new());
+        assert!(s.matches(&labels(&[("env", "prod")])).is_ok());
+        assert_eq!(s.matches(&labels(&[("env", "dev")])).unwrap_err(), "label env=dev does not match");
+    }
+
+    #[test]
+    fn selectors_read_scalars_and_lists_and_name_what_they_expected() {
+        let read = |json: &str| serde_selectors::deserialize(&mut serde_json::Deserializer::from_str(json));
+        let s = read(r#"{"env": 1, "on": true, "n": -2, "list": ["a", "b"], "s": "x"}"#).unwrap();
+        assert_eq!(s, selectors(&[("env", &["1"]), ("on", &["true"]), ("n", &["-2"]), ("list", &["a", "b"]), ("s", &["x"])]));
+        let e = read(r#"{"env": {"a": 1}}"#).unwrap_err().to_string();
+        assert!(e.contains("expected a label value or a list of label values"), "{e}");
+        let e = read("[1]").unwrap_err().to_string();
+        assert!(e.contains("expected a map of label names to a value or a list of values"), "{e}");
+    }
+
+    #[test]
     fn empty_selectors_match_nothing() {
         let s = CompiledSelectors::new(&LabelSelectors::new(), &Traits::new());
         assert!(s.matches(&labels(&[])).is_err());

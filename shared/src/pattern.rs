@@ -52,3 +52,33 @@ pub fn regex(source: &str) -> Result<regex::Regex, regex::Error> {
     }
     Ok(re)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regex_error_reads_as_its_last_line() {
+        let line = |source: &str| regex::Regex::new(source).map(|_| String::new()).unwrap_or_else(|e| regex_error_line(&e));
+        assert_eq!(line("("), "unclosed group");
+        assert_eq!(line("[z-a]"), "invalid character class range, the start must be <= the end");
+        assert!(!line("a{99999999}").contains('\n'));
+    }
+
+    #[test]
+    fn a_regex_is_anchored_at_both_ends() {
+        assert!(is_regex("^$") && is_regex("^a.*$"));
+        assert!(!is_regex("^a") && !is_regex("a$") && !is_regex("a") && !is_regex(""));
+    }
+
+    #[test]
+    fn compiled_regexes_are_kept() {
+        let sources = ["^kept-one-[0-9]+$", "^kept-two-[a-z]+$"];
+        for source in sources {
+            assert!(regex(source).is_ok());
+        }
+        let cache = REGEXES.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = cache.as_ref().map_or(0, |c| sources.iter().filter(|s| c.contains_key(**s)).count());
+        assert_eq!(kept, 2, "both regexes stay in the cache");
+    }
+}

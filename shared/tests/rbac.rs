@@ -143,3 +143,35 @@ fn no_roles_means_no_access() {
     assert!(!checker.check_cluster(&labels(&[("env", "x")])).allowed);
     assert!(!checker.port_forwarding());
 }
+
+#[test]
+fn listings_show_the_nodes_some_login_may_reach() {
+    let rs = roles(
+        "kind: role\nversion: v5\nmetadata: {name: ops}\nspec:\n  allow:\n    logins: [ubuntu, root]\n    node_labels: {env: [dev, prod, stage]}\n---\nkind: role\nversion: v5\nmetadata: {name: looker}\nspec:\n  allow:\n    node_labels: {'*': '*'}\n---\nkind: role\nversion: v5\nmetadata: {name: hide-prod}\nspec:\n  deny:\n    node_labels: {env: prod}\n---\nkind: role\nversion: v5\nmetadata: {name: no-root-on-dev}\nspec:\n  deny:\n    logins: [root]\n    node_labels: {env: dev}\n",
+    );
+    let checker = AccessChecker::new(&rs, &Traits::new());
+    assert!(checker.can_see_node(&labels(&[("env", "dev")])), "root is denied there, ubuntu is not");
+    assert!(checker.can_see_node(&labels(&[("env", "stage")])), "a deny of some logins hides nothing");
+    assert!(!checker.can_see_node(&labels(&[("env", "prod")])), "a deny of every login hides the node");
+    assert!(!checker.can_see_node(&labels(&[("env", "test")])), "a role without logins shows nothing");
+    assert!(!AccessChecker::new(&[], &Traits::new()).can_see_node(&labels(&[("env", "dev")])));
+}
+
+#[test]
+fn a_decision_prints_its_reason() {
+    let checker = AccessChecker::new(&[presets::access()], &traits(&[("logins", &["ubuntu"])]));
+    let d = checker.check_login("root", &labels(&[]));
+    assert_eq!(d.to_string(), d.reason);
+    assert!(d.to_string().contains("lacks \"root\""), "{d}");
+}
+
+#[test]
+fn logins_a_certificate_cannot_carry_are_dropped_with_their_reason() {
+    let checker = AccessChecker::new(&[presets::access()], &traits(&[("logins", &["ubuntu", "-oProxyCommand", "a,b"])]));
+    let (valid, dropped) = checker.logins_checked();
+    assert_eq!(valid, ["ubuntu"]);
+    let dropped: Vec<&str> = dropped.iter().map(|(login, _)| login.as_str()).collect();
+    assert_eq!(dropped, ["-oProxyCommand", "a,b"]);
+    let (_, reasons) = checker.logins_checked();
+    assert!(reasons[0].1.contains("cannot start with '-'"), "{reasons:?}");
+}
