@@ -28,14 +28,18 @@ TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then mapfile -t TARGETS < <(cd fuzz && cargo +nightly fuzz list); fi
 cd fuzz
 cargo +nightly fuzz build
+TRIPLE=$(rustc +nightly -vV | sed -n 's/^host: //p')
 printf '%-16s %14s %10s %8s %8s\n' target executions "exec/s" corpus seconds
 FAILED=0
 for t in "${TARGETS[@]}"; do
   log=$(mktemp)
   status=0
   started=$SECONDS
-  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -runs="$RUNS" \
-    -rss_limit_mb=2048 -timeout=10 > "$log" 2>&1 || status=$?
+  mkdir -p "artifacts/$t"
+  # The binaries built above, run directly: `cargo fuzz run` would rebuild whatever changed in
+  # the tree since, so a long run would not fuzz one build throughout.
+  "target/$TRIPLE/release/$t" -artifact_prefix="$PWD/artifacts/$t/" "corpus/$t" -max_total_time="$SECONDS_EACH" \
+    -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 > "$log" 2>&1 || status=$?
   done_line=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "$log" | tail -1 || true)
   execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$done_line")
   rate=$(grep -o 'exec/s: [0-9]*' <<<"$done_line" | awk '{print $2}' || true)
@@ -43,7 +47,7 @@ for t in "${TARGETS[@]}"; do
   printf '%-16s %14s %10s %8s %8s' "$t" "${execs:-?}" "${rate:-?}" "$corpus" "$((SECONDS - started))"
   if ((status != 0)); then
     echo "   FAILED (exit $status): $(grep -m1 -E 'panicked|ERROR: libFuzzer|SUMMARY' "$log" || true)"
-    grep -m1 -A1 "Reproduce with" "$log" | tail -1 || true
+    grep -m1 "Test unit written to" "$log" || true
     FAILED=1
   else
     echo "   ok"

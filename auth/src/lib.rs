@@ -300,3 +300,27 @@ mod tests {
         assert!(super::is_reserved_role("@admin") && !super::is_reserved_role("admin"));
     }
 }
+
+/// What the crate's unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use tether_audit::Audit;
+    use tether_storage::sqlite::SqliteBackend;
+
+    use super::AuthService;
+
+    /// A cluster's auth service on its own SQLite file and audit log in `dir`.
+    pub async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<AuthService> {
+        cluster_with(dir, name, false).await
+    }
+
+    /// [`cluster`], asking every login for a one-time code when `require_otp`.
+    pub async fn cluster_with(dir: &tempfile::TempDir, name: &str, require_otp: bool) -> Arc<AuthService> {
+        let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
+        let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
+        let kek = crate::sealed::KekSource::Fixed([7; 32]);
+        AuthService::init(backend, name, audit, require_otp, &kek).await.unwrap()
+    }
+}

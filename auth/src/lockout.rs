@@ -147,11 +147,7 @@ mod tests {
     #[tokio::test]
     async fn successful_logins_give_their_attempt_back() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = SqliteBackend::open(dir.path().join("one.db")).await.unwrap();
-        let audit = Arc::new(Audit::open(&dir.path().join("log"), "c.example.com").unwrap());
-        let auth = AuthService::init(backend, "c.example.com", audit, false, &crate::sealed::KekSource::Fixed([7; 32]))
-            .await
-            .unwrap();
+        let auth = super::super::testing::cluster(&dir, "c.example.com").await;
         for _ in 0..3 * MAX_FAILED_LOGINS {
             auth.logins().reserve_attempt("dave", "10.0.0.2").await.unwrap();
             auth.logins().release_attempt("dave", "10.0.0.2").await;

@@ -215,3 +215,154 @@ fn with_session(mut fields: serde_json::Value, session: Option<&str>) -> serde_j
     }
     fields
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tether_shared::api::LoginRequest;
+    use tether_shared::resource::{Resource, parse_resources};
+    use tether_shared::ssh_cert::generate_ed25519_key;
+    use tether_storage::records;
+
+    use super::super::testing::cluster_with;
+    use super::super::{AuthError, AuthService};
+
+    async fn with_user(require_otp: bool) -> (tempfile::TempDir, Arc<AuthService>) {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster_with(&dir, "c.example.com", require_otp).await;
+        let yaml = "kind: user\nversion: v2\nmetadata: {name: alice}\nspec:\n  roles: [access, '@admin']\n  traits: {logins: [alice]}\n";
+        for resource in parse_resources("alice.yaml", yaml).unwrap() {
+            assert!(matches!(resource, Resource::User(_)));
+            records::create(auth.backend(), &resource).await.unwrap();
+        }
+        (dir, auth)
+    }
+
+    fn request(password: &str, invite: Option<&str>, otp: Option<&str>) -> LoginRequest {
+        LoginRequest {
+            user: "alice".into(),
+            password: password.into(),
+            otp: otp.map(str::to_string),
+            invite_token: invite.map(str::to_string),
+            public_key: generate_ed25519_key().unwrap().public_key().to_openssh().unwrap(),
+            ttl_secs: None,
+        }
+    }
+
+    /// Clears the failed-login counters, so that one test may fail more often than the limit.
+    async fn forget_failures(auth: &AuthService) {
+        for item in auth.backend().range(super::super::lockout::PREFIX).await.unwrap() {
+            auth.backend().delete(&item.key).await.unwrap();
+        }
+    }
+
+    fn unauthorized(result: Result<tether_shared::api::LoginResponse, AuthError>, expected: &str) {
+        match result {
+            Err(AuthError::Unauthorized(m)) if m.contains(expected) => {}
+            other => panic!("expected {expected:?}, got {:?}", other.map(|_| "a certificate")),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invite_sets_the_password_once_and_only_that_password_logs_in() {
+        let (_dir, auth) = with_user(false).await;
+        let logins = auth.logins();
+        unauthorized(
+            logins.login(&request("correct horse", None, None), "10.0.0.1").await,
+            "invalid user name or password",
+        );
+        let invite = logins.invite("alice").await.unwrap();
+        let other = logins.invite("bob").await.unwrap();
+        unauthorized(
+            logins.login(&request("correct horse", Some(&other.token), None), "10.0.0.1").await,
+            "the invite belongs to another user",
+        );
+        let short = logins.login(&request("short", Some(&invite.token), None), "10.0.0.1").await;
+        assert!(matches!(&short, Err(AuthError::BadRequest(m)) if m.contains("at least 8 characters")), "{short:?}");
+        let first = logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.1").await.unwrap();
+        assert!(first.totp_enrollment.is_none());
+        unauthorized(
+            logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.1").await,
+            "the invite is unknown or has expired",
+        );
+        let again = logins.login(&request("correct horse", None, None), "10.0.0.1").await.unwrap();
+        assert!(again.ssh_cert.starts_with("ssh-ed25519-cert-v01@openssh.com "), "{}", again.ssh_cert);
+        unauthorized(
+            logins.login(&request("wrong horse", None, None), "10.0.0.1").await,
+            "invalid user name or password",
+        );
+        forget_failures(&auth).await;
+        let mut stranger = request("correct horse", None, None);
+        stranger.user = "mallory".into();
+        unauthorized(logins.login(&stranger, "10.0.0.1").await, "invalid user name or password");
+        // The certificate carries the grantable roles only, and the user's logins.
+        let identity = tether_shared::ssh_cert::inspect_user_cert(
+            &russh::keys::Certificate::from_openssh(&again.ssh_cert).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(identity.roles, ["access"]);
+        assert_eq!(identity.logins, ["alice"]);
+        logins.clear_password("alice").await.unwrap();
+        unauthorized(
+            logins.login(&request("correct horse", None, None), "10.0.0.1").await,
+            "invalid user name or password",
+        );
+        // Each outcome is audited, with the address.
+        let events = auth.audit().read(None, 100).await.unwrap();
+        let logins: Vec<_> =
+            events.iter().filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("user.login")).collect();
+        assert_eq!(logins.iter().filter(|e| e.get("success") == Some(&true.into())).count(), 2, "{logins:?}");
+        assert!(logins.iter().all(|e| e.get("addr") == Some(&"10.0.0.1".into())), "{logins:?}");
+        assert!(logins.iter().any(|e| e.get("error").is_some_and(|m| m.as_str().unwrap().contains("another user"))));
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_is_enrolled_by_the_invite_and_each_code_works_once() {
+        let (_dir, auth) = with_user(true).await;
+        let logins = auth.logins();
+        let invite = logins.invite("alice").await.unwrap();
+        let first = logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.1").await.unwrap();
+        let uri = first.totp_enrollment.expect("an enrollment URI");
+        let secret = uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).unwrap();
+        let secret = tether_shared::totp::base32_decode(secret).unwrap();
+        unauthorized(logins.login(&request("correct horse", None, None), "10.0.0.2").await, "requires a one-time code");
+        unauthorized(
+            logins.login(&request("correct horse", None, Some(" ")), "10.0.0.2").await,
+            "requires a one-time code",
+        );
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let code = tether_shared::totp::code(&secret, now);
+        let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+        unauthorized(
+            logins.login(&request("correct horse", None, Some(&wrong)), "10.0.0.2").await,
+            "invalid one-time code",
+        );
+        logins.login(&request("correct horse", None, Some(&code)), "10.0.0.2").await.unwrap();
+        unauthorized(logins.login(&request("correct horse", None, Some(&code)), "10.0.0.2").await, "already used");
+        // A user without an enrolled factor is told what to ask for.
+        logins.clear_password("alice").await.unwrap();
+        let invite = logins.invite("alice").await.unwrap();
+        auth.backend().delete("/secrets/totp/alice").await.unwrap();
+        let again = logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.3").await.unwrap();
+        assert!(again.totp_enrollment.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_web_login_is_audited_with_its_session_kind() {
+        let (_dir, auth) = with_user(false).await;
+        let invite = auth.logins().invite("alice").await.unwrap();
+        auth.logins()
+            .login_for(&request("correct horse", Some(&invite.token), None), "10.0.0.1", Some("web"))
+            .await
+            .unwrap();
+        auth.logins().login(&request("correct horse", None, None), "10.0.0.1").await.unwrap();
+        let events = auth.audit().read(None, 100).await.unwrap();
+        let sessions: Vec<_> = events
+            .iter()
+            .filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("user.login"))
+            .map(|e| e.get("session").cloned())
+            .collect();
+        assert_eq!(sessions, [Some("web".into()), None]);
+    }
+}

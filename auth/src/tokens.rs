@@ -167,3 +167,81 @@ impl Tokens {
         Ok(record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tether_shared::resource::TokenType;
+
+    use super::super::AuthError;
+    use super::super::testing::cluster;
+
+    #[tokio::test]
+    async fn a_token_joins_only_as_its_type_and_is_stored_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let labels = [("env".to_string(), "dev".to_string())].into();
+        let info = auth.tokens().add_token(TokenType::Node, Duration::from_secs(600), labels).await.unwrap();
+        let record = auth.tokens().check_token(&info.token, TokenType::Node).await.unwrap();
+        assert_eq!(record.labels.get("env").map(String::as_str), Some("dev"));
+        assert_eq!(record.hint, info.token.chars().take(super::HINT_LEN).collect::<String>());
+        let err = auth.tokens().check_token(&info.token, TokenType::TrustedCluster).await.unwrap_err();
+        assert!(
+            matches!(&err, AuthError::Unauthorized(m) if m == "the join token is a node token, not a trusted_cluster token"),
+            "{err}"
+        );
+        let err = auth.tokens().check_token("not-a-token", TokenType::Node).await.unwrap_err();
+        assert!(matches!(&err, AuthError::Unauthorized(m) if m.contains("unknown or has expired")), "{err}");
+        // Nothing under the tokens' prefix holds the secret.
+        for item in auth.backend().range(super::PREFIX).await.unwrap() {
+            assert!(!item.key.contains(&info.token) && !String::from_utf8_lossy(&item.value).contains(&info.token));
+        }
+    }
+
+    #[tokio::test]
+    async fn ttls_outside_a_second_to_thirty_days_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let tokens = auth.tokens();
+        for ttl in [Duration::ZERO, Duration::from_secs(30 * 86400 + 1)] {
+            let err = tokens.add_token(TokenType::Node, ttl, Default::default()).await.unwrap_err();
+            assert!(matches!(&err, AuthError::BadRequest(m) if m == "--ttl must be between 1s and 720h"), "{err}");
+        }
+        for ttl in [Duration::from_secs(1), Duration::from_secs(30 * 86400)] {
+            let info = tokens.add_token(TokenType::Node, ttl, Default::default()).await.unwrap();
+            let expires = info.expires.unwrap() - time::OffsetDateTime::now_utc();
+            assert!(expires <= ttl && expires > ttl.saturating_sub(Duration::from_secs(5)), "{expires}");
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_list_soonest_first_and_are_removed_by_token_or_unique_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let tokens = auth.tokens();
+        let late = tokens.add_token(TokenType::Node, Duration::from_secs(900), Default::default()).await.unwrap();
+        let soon =
+            tokens.add_token(TokenType::TrustedCluster, Duration::from_secs(60), Default::default()).await.unwrap();
+        let listed = tokens.list_tokens().await.unwrap();
+        let hint = |t: &str| format!("{}…", &t[..super::HINT_LEN]);
+        assert_eq!(listed.iter().map(|t| t.token.clone()).collect::<Vec<_>>(), [hint(&soon.token), hint(&late.token)]);
+        let resources = tokens.token_resources().await.unwrap();
+        assert_eq!(resources.len(), 2);
+        assert!(tokens.remove_token("").await.is_err(), "an empty hint names nothing");
+        let removed = tokens.remove_token(&hint(&soon.token)).await.unwrap();
+        assert_eq!(removed.token_type, TokenType::TrustedCluster);
+        tokens.remove_token(&late.token).await.unwrap();
+        assert!(tokens.list_tokens().await.unwrap().is_empty());
+        let err = tokens.remove_token(&late.token).await.unwrap_err();
+        assert!(matches!(&err, AuthError::NotFound(m) if m.contains("not found")), "{err}");
+        // Two tokens sharing a hint: only the whole token says which.
+        tokens.store_token("samehint-a", TokenType::Node, Default::default(), None).await.unwrap();
+        tokens.store_token("samehint-b", TokenType::Node, Default::default(), None).await.unwrap();
+        let err = tokens.remove_token("samehint…").await.unwrap_err();
+        assert!(matches!(&err, AuthError::Conflict(m) if m.contains("names several tokens")), "{err}");
+        tokens.remove_token("samehint-b").await.unwrap();
+        tokens.remove_token("samehint").await.unwrap();
+        assert!(tokens.list_tokens().await.unwrap().is_empty());
+    }
+}

@@ -331,7 +331,10 @@ mod tests {
     fn selectors_read_scalars_and_lists_and_name_what_they_expected() {
         let read = |json: &str| serde_selectors::deserialize(&mut serde_json::Deserializer::from_str(json));
         let s = read(r#"{"env": 1, "on": true, "n": -2, "list": ["a", "b"], "s": "x"}"#).unwrap();
-        assert_eq!(s, selectors(&[("env", &["1"]), ("on", &["true"]), ("n", &["-2"]), ("list", &["a", "b"]), ("s", &["x"])]));
+        assert_eq!(
+            s,
+            selectors(&[("env", &["1"]), ("on", &["true"]), ("n", &["-2"]), ("list", &["a", "b"]), ("s", &["x"])])
+        );
         let e = read(r#"{"env": {"a": 1}}"#).unwrap_err().to_string();
         assert!(e.contains("expected a label value or a list of label values"), "{e}");
         let e = read("[1]").unwrap_err().to_string();

@@ -59,7 +59,8 @@ mod tests {
 
     #[test]
     fn a_regex_error_reads_as_its_last_line() {
-        let line = |source: &str| regex::Regex::new(source).map(|_| String::new()).unwrap_or_else(|e| regex_error_line(&e));
+        let line =
+            |source: &str| regex::Regex::new(source).map(|_| String::new()).unwrap_or_else(|e| regex_error_line(&e));
         assert_eq!(line("("), "unclosed group");
         assert_eq!(line("[z-a]"), "invalid character class range, the start must be <= the end");
         assert!(!line("a{99999999}").contains('\n'));

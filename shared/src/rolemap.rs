@@ -51,7 +51,7 @@ fn describe_rules(rules: &[RoleMapRule]) -> String {
     if rules.is_empty() {
         return "none (the role_map is empty)".into();
     }
-    rules.iter().map(|r| format!("{:?} -> [{}]", r.remote, r.local.join(", "))).collect::<Vec<_>>().join("; ")
+    rules.iter().map(RoleMapRule::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// A validated, compiled role map.
@@ -306,6 +306,18 @@ mod tests {
 
     fn roles(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn no_match_names_the_roles_and_every_rule_tried() {
+        let map = RoleMap::compile(&[rule("^dev-(.*)$", &["dev-$1"]), rule("ops", &["ops", "audit"])]).unwrap();
+        let err = map.map(&roles(&["guest", "intern"])).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no role_map rule matches the remote roles [guest, intern]; rules tried: \"^dev-(.*)$\" -> [dev-$1]; \"ops\" -> [ops, audit]"
+        );
+        let empty = RoleMap::compile(&[]).unwrap().map(&roles(&["guest"])).unwrap_err().to_string();
+        assert!(empty.ends_with("rules tried: none (the role_map is empty)"), "{empty}");
     }
 
     #[test]

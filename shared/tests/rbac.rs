@@ -167,11 +167,24 @@ fn a_decision_prints_its_reason() {
 
 #[test]
 fn logins_a_certificate_cannot_carry_are_dropped_with_their_reason() {
-    let checker = AccessChecker::new(&[presets::access()], &traits(&[("logins", &["ubuntu", "-oProxyCommand", "a,b"])]));
+    let checker =
+        AccessChecker::new(&[presets::access()], &traits(&[("logins", &["ubuntu", "-oProxyCommand", "a,b"])]));
     let (valid, dropped) = checker.logins_checked();
     assert_eq!(valid, ["ubuntu"]);
     let dropped: Vec<&str> = dropped.iter().map(|(login, _)| login.as_str()).collect();
     assert_eq!(dropped, ["-oProxyCommand", "a,b"]);
     let (_, reasons) = checker.logins_checked();
     assert!(reasons[0].1.contains("cannot start with '-'"), "{reasons:?}");
+}
+
+#[test]
+fn options_default_to_no_agent_and_port_forwarding_on_and_grants_subtract_denies() {
+    let rs = roles(
+        "kind: role\nversion: v5\nmetadata: {name: plain}\nspec:\n  allow:\n    kubernetes_users: [alice, admin]\n    db_names: [main, secrets]\n---\nkind: role\nversion: v5\nmetadata: {name: limits}\nspec:\n  deny:\n    kubernetes_users: [admin]\n    db_names: [secrets]\n",
+    );
+    let checker = AccessChecker::new(&rs, &Traits::new());
+    assert!(!checker.forward_agent(), "agent forwarding needs a role that allows it");
+    assert!(checker.port_forwarding(), "port forwarding is on unless a role turns it off");
+    assert_eq!(checker.kubernetes_users(), ["alice"]);
+    assert_eq!(checker.db_names(), ["main"]);
 }

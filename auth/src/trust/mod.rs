@@ -98,7 +98,6 @@ impl Trust {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use tether_shared::api::ValidateTrustedClusterRequest;
@@ -108,18 +107,11 @@ mod tests {
     use tether_shared::ssh_cert::{HostIdentity, SshCa, generate_ed25519_key};
 
     use super::super::refusal::TrustRefusal;
+    use super::super::testing::cluster;
     use super::super::{AuthError, AuthService};
-    use tether_audit::Audit;
     use tether_storage::records;
-    use tether_storage::sqlite::SqliteBackend;
 
     const LEAF: &str = "leaf.example.com";
-
-    async fn cluster(dir: &tempfile::TempDir, name: &str) -> Arc<AuthService> {
-        let backend = SqliteBackend::open(dir.path().join(format!("{name}.db"))).await.unwrap();
-        let audit = Arc::new(Audit::open(&dir.path().join(format!("{name}-log")), name).unwrap());
-        AuthService::init(backend, name, audit, false, &crate::sealed::KekSource::Fixed([7; 32])).await.unwrap()
-    }
 
     fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
         let tls = tether_shared::tls_cert::TlsCa::generate(name).unwrap();
