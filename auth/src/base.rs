@@ -8,7 +8,7 @@ use std::time::Duration;
 use tether_audit::{Audit, Event, Outcome};
 use tether_shared::identity::Identity;
 use tether_shared::rbac::AccessChecker;
-use tether_shared::resource::{Kind, Resource, Role, RoleConditions, RoleSpec, Rule};
+use tether_shared::resource::{Kind, Resource, Role, RoleConditions, RoleOptions, RoleSpec, Rule};
 use tether_storage::{Backend, records};
 
 use super::{ADMIN_ROLE, AuthError};
@@ -17,6 +17,9 @@ use super::{ADMIN_ROLE, AuthError};
 pub const NODE_ROLE: &str = "@node";
 /// How long node (and proxy) host certificates are valid.
 pub const NODE_CERT_TTL: Duration = Duration::from_secs(365 * 86400);
+/// How long the local admin identity (`tctl` on the auth host) lives; the proxy writes it again
+/// at start, after every CA change and every week.
+pub const ADMIN_IDENTITY_TTL: Duration = Duration::from_secs(365 * 86400);
 
 /// The user name in a node's TLS identity.
 pub fn node_user(node_name: &str) -> String {
@@ -74,6 +77,10 @@ impl Core {
             ADMIN_ROLE,
             RoleSpec {
                 allow: RoleConditions { rules: vec![Rule::new(&["*"], &["*"])], ..Default::default() },
+                options: RoleOptions {
+                    max_session_ttl: Some(tether_shared::duration::GoDuration(ADMIN_IDENTITY_TTL)),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )

@@ -218,7 +218,7 @@ impl Authority {
             roles,
             traits: Traits::new(),
             public_key: &public,
-            ttl: Duration::from_secs(365 * 86400),
+            ttl: super::base::ADMIN_IDENTITY_TTL,
             leaf: None,
         };
         let issued = self.issue(req, &checker)?;
@@ -383,4 +383,161 @@ pub(crate) async fn publish(core: &Core, keyring: &Keyring) -> Result<(), AuthEr
         records::upsert(&core.backend, &Resource::CertAuthority(ca)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use tether_shared::identity::Traits;
+    use tether_shared::rbac::AccessChecker;
+    use tether_shared::resource::{Resource, Role, parse_resources};
+    use tether_shared::ssh_cert::{HostIdentity, generate_ed25519_key, verify_host_cert, verify_user_cert};
+
+    use super::super::testing::cluster;
+    use super::CertRequest;
+
+    fn role(yaml_spec: &str) -> Role {
+        let yaml = format!("kind: role\nversion: v5\nmetadata: {{name: r}}\nspec:\n{yaml_spec}");
+        match parse_resources("r.yaml", &yaml).unwrap().pop() {
+            Some(Resource::Role(role)) => role,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn traits(logins: &[&str]) -> Traits {
+        [("logins".to_string(), logins.iter().map(|s| s.to_string()).collect())].into()
+    }
+
+    #[tokio::test]
+    async fn user_certificates_carry_what_the_roles_grant_for_no_longer_than_they_allow() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let role = role(
+            "  options: {max_session_ttl: 2h, forward_agent: true, port_forwarding: false}\n  allow:\n    logins: ['{{internal.logins}}']\n",
+        );
+        let checker = AccessChecker::new(&[role], &traits(&["alice", "-bad", "root"]));
+        let key = generate_ed25519_key().unwrap();
+        let public = key.public_key().to_openssh().unwrap();
+        let req = CertRequest {
+            user: "alice",
+            roles: vec!["r".into()],
+            traits: traits(&["alice"]),
+            public_key: &public,
+            ttl: Duration::from_secs(12 * 3600),
+            leaf: Some("leaf.example.com".into()),
+        };
+        let issued = auth.authority().issue(req, &checker).unwrap();
+        let id = &issued.identity;
+        assert_eq!(id.logins, ["alice", "root"], "the invalid login is left out");
+        assert_eq!((id.permit_agent_forwarding, id.permit_port_forwarding, id.permit_pty), (true, false, true));
+        assert_eq!(id.route_to_cluster.as_deref(), Some("leaf.example.com"));
+        assert_eq!(id.valid_before - id.valid_after, time::Duration::hours(2) + time::Duration::minutes(1));
+        let now = time::OffsetDateTime::now_utc();
+        assert!((now - id.valid_after - time::Duration::minutes(1)).abs() < time::Duration::seconds(5));
+        // Both certificates verify against the cluster's CAs and say the same.
+        let ssh = russh::keys::Certificate::from_openssh(&issued.ssh_cert).unwrap();
+        let verified =
+            verify_user_cert(&ssh, &auth.authority().user_cas_trusted(), Some("root"), SystemTime::now()).unwrap();
+        assert_eq!(&verified.logins, &id.logins);
+        assert_eq!(ssh.public_key(), key.public_key().key_data());
+        let pem = rustls_pki_types::pem::PemObject::from_pem_slice(issued.tls_cert.as_bytes()).unwrap();
+        let tls: rustls_pki_types::CertificateDer = pem;
+        let from_tls =
+            tether_shared::tls_cert::verify_client_cert(&tls, &auth.authority().tls_cas_der(), SystemTime::now())
+                .unwrap();
+        assert_eq!(from_tls.route_to_cluster.as_deref(), Some("leaf.example.com"));
+        assert_eq!(issued.tls_cas, auth.authority().tls_cas_pem());
+        assert_eq!(issued.host_cas.len(), 1);
+        assert_eq!(issued.host_cas[0].cluster, "c.example.com");
+        assert_eq!(issued.cluster_name, "c.example.com");
+        // The dropped login is audited.
+        let events = auth.audit().read(None, 100).await.unwrap();
+        let dropped = events.iter().find(|e| e.get("event").and_then(|v| v.as_str()) == Some("cert.logins_dropped"));
+        let dropped = dropped.expect("a cert.logins_dropped event").to_owned();
+        assert!(dropped.get("dropped").unwrap().to_string().contains("\\\"-bad\\\""), "{dropped:?}");
+    }
+
+    #[tokio::test]
+    async fn a_certificate_without_logins_names_a_login_nobody_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let checker = AccessChecker::new(&[role("  allow:\n    logins: []\n")], &Traits::new());
+        let public = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let req = CertRequest {
+            user: "bob",
+            roles: vec![],
+            traits: Traits::new(),
+            public_key: &public,
+            ttl: Duration::from_secs(60),
+            leaf: None,
+        };
+        let issued = auth.authority().issue(req, &checker).unwrap();
+        assert_eq!(issued.identity.logins, ["-bob-no-logins"]);
+        assert!(!issued.identity.permit_agent_forwarding && issued.identity.permit_port_forwarding);
+        assert_eq!(issued.identity.valid_before - issued.identity.valid_after, time::Duration::seconds(120));
+        let bad = CertRequest {
+            public_key: "ssh-rsa AAAA",
+            ..CertRequest {
+                user: "bob",
+                roles: vec![],
+                traits: Traits::new(),
+                public_key: "",
+                ttl: Duration::from_secs(60),
+                leaf: None,
+            }
+        };
+        assert!(auth.authority().issue(bad, &checker).is_err());
+    }
+
+    #[tokio::test]
+    async fn host_certificates_name_their_host_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let authority = auth.authority();
+        let key = generate_ed25519_key().unwrap();
+        let host_cas: Vec<_> = authority
+            .host_cas_trusted()
+            .unwrap()
+            .iter()
+            .map(|k| russh::keys::PublicKey::from_openssh(&k.public_key).unwrap())
+            .collect();
+        let cert = authority.proxy_host_cert(key.public_key(), vec!["proxy.example.com".into()]).unwrap();
+        let host = verify_host_cert(&cert, &host_cas, "proxy.example.com", SystemTime::now()).unwrap();
+        assert_eq!(host.cluster, "c.example.com");
+        assert_eq!(host.host_id, super::proxy_host_id("c.example.com"));
+        assert!(host.valid_before - time::OffsetDateTime::now_utc() > time::Duration::days(364));
+        let now = time::OffsetDateTime::now_utc();
+        let node = HostIdentity {
+            host_id: "node-1".into(),
+            principals: vec!["node-1".into(), "10.0.0.5".into()],
+            cluster: "c.example.com".into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + time::Duration::hours(1),
+        };
+        let cert = authority.sign_host_cert(key.public_key(), &node).unwrap();
+        assert_eq!(verify_host_cert(&cert, &host_cas, "10.0.0.5", SystemTime::now()).unwrap().host_id, "node-1");
+        assert!(verify_host_cert(&cert, &host_cas, "node-2", SystemTime::now()).is_err());
+        // The HTTPS certificate chains to the TLS CA (no cross-signed CA outside a rotation).
+        let (chain, _) = authority.https_cert(&["proxy.example.com".into()], &[]).unwrap();
+        assert_eq!(chain.len(), 1);
+        authority.set_leaf_cert_ttl(Duration::from_secs(600));
+        assert_eq!(authority.leaf_cert_ttl(), Duration::from_secs(600));
+    }
+
+    #[tokio::test]
+    async fn the_admin_identity_is_written_private_and_works_a_year() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = cluster(&dir, "c.example.com").await;
+        let path = dir.path().join("admin.json");
+        auth.authority().write_admin_identity(&path, "proxy.example.com:3080").await.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let creds = tether_client::credentials::Credentials::load(&path).unwrap();
+        assert_eq!((creds.user.as_str(), creds.cluster.as_str()), ("@admin", "c.example.com"));
+        let ssh = russh::keys::Certificate::from_openssh(&creds.ssh_cert).unwrap();
+        let id = verify_user_cert(&ssh, &auth.authority().user_cas_trusted(), None, SystemTime::now()).unwrap();
+        assert_eq!(id.roles, [super::ADMIN_ROLE]);
+        assert!(id.valid_before - time::OffsetDateTime::now_utc() > time::Duration::days(364));
+    }
 }

@@ -244,6 +244,9 @@ impl HttpsNames {
 
 /// How often the operator's `https_keypairs` files are checked for a change.
 const KEYPAIR_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often everything [`Presented`] holds is issued again without a CA change: its
+/// certificates live a year (`NODE_CERT_TTL`) and the admin identity as long, and a daemon may run longer.
+const RENEW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(7 * 86400);
 
 /// What this proxy presents and holds from the cluster's CAs, renewed after every rotation
 /// phase: the HTTPS certificate, the relay's and tunnel listener's host certificate, the signer
@@ -260,7 +263,8 @@ struct Presented {
 }
 
 impl Presented {
-    /// Renews everything after each change of the CAs until `stop` fires.
+    /// Renews everything after each change of the CAs, and every [`RENEW_INTERVAL`], until
+    /// `stop` fires.
     /// Also reloads the operator's `https_keypairs` files when they change (an ACME client
     /// renewing them), checked every [`KEYPAIR_CHECK_INTERVAL`]; a pair that does not load is
     /// logged and the one in use kept.
@@ -269,6 +273,7 @@ impl Presented {
         let mut check = tokio::time::interval(KEYPAIR_CHECK_INTERVAL);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen = self.operator_files();
+        let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RENEW_INTERVAL, RENEW_INTERVAL);
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
@@ -276,6 +281,11 @@ impl Presented {
                     if changed.is_err() { return }
                     if let Err(e) = self.renew(&auth).await {
                         tracing::error!("cannot renew the proxy's certificates after a CA change: {e:#}");
+                    }
+                }
+                _ = periodic.tick() => {
+                    if let Err(e) = self.renew(&auth).await {
+                        tracing::error!("cannot renew the proxy's certificates: {e:#}");
                     }
                 }
                 _ = check.tick() => {
@@ -319,7 +329,7 @@ impl Presented {
             .write_admin_identity(&self.admin_identity, &self.web_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot write the admin identity: {}", e.chain()))?;
-        tracing::info!("renewed the proxy's certificates after a CA change");
+        tracing::info!("renewed the proxy's certificates and the local admin identity");
         Ok(())
     }
 }
