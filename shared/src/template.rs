@@ -508,6 +508,22 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_local_and_domain_parts_make_an_address() {
+        assert_eq!(email_local("alice@example.com").as_deref(), Some("alice"));
+        assert_eq!(email_local(" Alice Smith <alice.smith@example.com> ").as_deref(), Some("alice.smith"));
+        for refused in ["@example.com", "alice@", "a b@example.com", "a\u{7}b@example.com", "a,b@example.com", "alice@ex;ample"]
+        {
+            assert_eq!(email_local(refused), None, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_value_without_a_template_is_literal() {
+        assert!(Template::parse("plain").unwrap().is_literal());
+        assert!(!Template::parse("pre-{{internal.logins}}").unwrap().is_literal());
+    }
+
+    #[test]
     fn regexp_replace_with_numbered_and_named_groups_dropping_non_matches() {
         assert_eq!(expand(r#"{{regexp.replace(external.team, "^dev-(.*)$", "$1")}}"#), ["web"]);
         assert_eq!(expand(r#"{{regexp.replace(external.team, "^dev-(?P<app>.*)$", "app-$app")}}"#), ["app-web"]);
@@ -550,6 +566,8 @@ mod tests {
             (r#"{{regexp.replace(external.x, "(", "y")}}"#, "bad regular expression"),
             (r#"{{regexp.replace(external.x, "a)}}"#, "never closed"),
             ("{{external.a}}{{external.b}}", "only one {{...}} template (more at column 15)"),
+            ("{{external.a}}-x-{{external.b}}", "only one {{...}} template (more at column 18)"),
+            ("{{external.a}} }}", "only one {{...}} template (more at column 16)"),
             ("{{}}", "expected a name at column 3"),
         ];
         for (input, want) in cases {
