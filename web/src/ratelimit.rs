@@ -82,4 +82,30 @@ mod tests {
         assert!(limiter.check_at(a, t0 + Duration::from_millis(500)).is_err());
         assert_eq!(limiter.sources(), 2);
     }
+
+    #[test]
+    fn zero_rate_and_burst_mean_one() {
+        let limiter = RateLimiter::new(0, 0);
+        let a: IpAddr = [127, 0, 0, 2].into();
+        let t0 = Instant::now();
+        assert!(limiter.check_at(a, t0).is_ok());
+        assert_eq!(limiter.check_at(a, t0), Err(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_full_table_forgets_refilled_sources_and_refuses_newcomers_while_all_are_busy() {
+        let limiter = RateLimiter::new(1, 2);
+        let t0 = Instant::now();
+        let source = |i: usize| IpAddr::from(std::net::Ipv6Addr::from(i as u128));
+        for i in 0..MAX_SOURCES {
+            assert!(limiter.check_at(source(i), t0).is_ok());
+        }
+        let newcomer: IpAddr = [127, 0, 0, 9].into();
+        assert_eq!(limiter.check_at(newcomer, t0), Err(Duration::from_secs(1)));
+        assert!(limiter.check_at(source(0), t0).is_ok(), "a known source is still served");
+        assert!(limiter.check_at(newcomer, t0 + Duration::from_millis(500)).is_err(), "none has refilled yet");
+        // A second on, every source but the one that took two tokens is full again: forgotten.
+        assert!(limiter.check_at(newcomer, t0 + Duration::from_secs(1)).is_ok());
+        assert_eq!(limiter.sources(), 2);
+    }
 }
