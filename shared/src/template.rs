@@ -518,6 +518,28 @@ mod tests {
     }
 
     #[test]
+    fn a_template_prints_in_its_canonical_form() {
+        let cases = [
+            ("plain", "plain"),
+            ("pre-{{ internal.logins }}-suf", "pre-{{internal.logins}}-suf"),
+            (r#"{{external["team_a-1"]}}"#, "{{external.team_a-1}}"),
+            (r#"{{external["a b"]}}"#, r#"{{external["a b"]}}"#),
+            (r#"{{external["a.b"]}}"#, r#"{{external["a.b"]}}"#),
+            (r#"{{external["a/b"]}}"#, r#"{{external["a/b"]}}"#),
+            (r#"{{external["a:b"]}}"#, r#"{{external["a:b"]}}"#),
+            (r#"{{ "fixed" }}"#, r#"{{"fixed"}}"#),
+            ("{{email.local( external.email )}}", "{{email.local(external.email)}}"),
+            (
+                r#"{{regexp.replace(external.team, "^dev-(.*)$", "$1")}}"#,
+                r#"{{regexp.replace(external.team, "^dev-(.*)$", "$1")}}"#,
+            ),
+        ];
+        for (input, printed) in cases {
+            assert_eq!(Template::parse(input).unwrap().to_string(), printed, "{input}");
+        }
+    }
+
+    #[test]
     fn only_a_value_without_a_template_is_literal() {
         assert!(Template::parse("plain").unwrap().is_literal());
         assert!(!Template::parse("pre-{{internal.logins}}").unwrap().is_literal());
