@@ -111,9 +111,9 @@ mod tests {
     use super::super::{AuthError, AuthService};
     use tether_storage::records;
 
-    const LEAF: &str = "leaf.example.com";
+    pub(super) const LEAF: &str = "leaf.example.com";
 
-    fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
+    pub(super) fn cas(name: &str, user: &SshCa, host: &SshCa) -> Vec<CertAuthority> {
         let tls = tether_shared::tls_cert::TlsCa::generate(name).unwrap();
         let ca = |ca_type, keys| {
             CertAuthority::new(
@@ -128,7 +128,7 @@ mod tests {
         ]
     }
 
-    async fn token(auth: &AuthService) -> String {
+    pub(super) async fn token(auth: &AuthService) -> String {
         auth.tokens()
             .add_token(TokenType::TrustedCluster, Duration::from_secs(600), Default::default())
             .await

@@ -303,3 +303,203 @@ impl Trust {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tether_shared::api::ValidateTrustedClusterRequest;
+    use tether_shared::identity::Identity;
+    use tether_shared::resource::{CaKeys, CaType, TokenType, parse_resources};
+    use tether_shared::ssh_cert::{SshCa, generate_ed25519_key};
+    use tether_storage::records;
+
+    use super::super::super::testing::cluster;
+    use super::super::super::{AuthError, AuthService};
+    use super::super::tests::{LEAF, cas, token};
+
+    const ROOT: &str = "root.example.com";
+
+    /// A root with the leaf [`LEAF`] (labelled `env: prod`) and the user alice, whose role sees
+    /// only `env: prod` clusters.
+    async fn root_with_leaf(dir: &tempfile::TempDir) -> Arc<AuthService> {
+        let root = cluster(dir, ROOT).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let req = ValidateTrustedClusterRequest {
+            token: token(&root).await,
+            leaf_cluster: LEAF.into(),
+            cas: cas(LEAF, &user, &host),
+        };
+        root.trust().validate_trusted_cluster(&req, "10.0.0.1").await.unwrap();
+        root.trust().set_remote_cluster_labels(LEAF, [("env".to_string(), "prod".to_string())].into()).await.unwrap();
+        let yaml = "kind: role\nversion: v5\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: [alice]\n    cluster_labels: {env: prod}\n---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [prod]}\n";
+        for resource in parse_resources("alice.yaml", yaml).unwrap() {
+            records::upsert(root.backend(), &resource).await.unwrap();
+        }
+        root
+    }
+
+    fn caller(user: &str, cluster: &str, valid_for: time::Duration) -> Identity {
+        let now = time::OffsetDateTime::now_utc();
+        Identity {
+            user: user.into(),
+            roles: vec!["prod".into()],
+            traits: Default::default(),
+            logins: vec![user.into()],
+            cluster: cluster.into(),
+            valid_after: now - time::Duration::minutes(1),
+            valid_before: now + valid_for,
+            permit_pty: true,
+            permit_agent_forwarding: false,
+            permit_port_forwarding: true,
+            route_to_cluster: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn leaf_certificates_only_for_the_callers_own_key_and_allowed_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = root_with_leaf(&dir).await;
+        let trust = root.trust();
+        let key = generate_ed25519_key().unwrap();
+        let public = key.public_key().to_openssh().unwrap();
+        let holder: [u8; 32] = key.public_key().key_data().ed25519().unwrap().0;
+        let hour = time::Duration::hours(1);
+
+        let day = caller("alice", ROOT, time::Duration::hours(24));
+        let issued = trust.issue_leaf_cert(&day, &holder, LEAF, &public).await.unwrap();
+        assert_eq!(issued.identity.route_to_cluster.as_deref(), Some(LEAF));
+        let lifetime = issued.identity.valid_before - issued.identity.valid_after;
+        assert_eq!(lifetime, time::Duration::hours(1) + time::Duration::minutes(1), "leaf_cert_ttl, 1h");
+        // Never beyond the caller's own certificate.
+        let brief = caller("alice", ROOT, time::Duration::minutes(5));
+        let short = trust.issue_leaf_cert(&brief, &holder, LEAF, &public).await.unwrap();
+        assert!(short.identity.valid_before - time::OffsetDateTime::now_utc() <= time::Duration::minutes(5));
+
+        let refused = |result: Result<tether_shared::api::LoginResponse, AuthError>| match result {
+            Ok(_) => panic!("issued"),
+            Err(e) => e,
+        };
+        let e = refused(trust.issue_leaf_cert(&caller("alice", LEAF, hour), &holder, LEAF, &public).await);
+        assert!(
+            matches!(&e, AuthError::Forbidden(m) if m == "only users of root.example.com get certificates for its leaves"),
+            "{e}"
+        );
+        let mut bound = caller("alice", ROOT, hour);
+        bound.route_to_cluster = Some(LEAF.into());
+        let e = refused(trust.issue_leaf_cert(&bound, &holder, LEAF, &public).await);
+        assert!(matches!(&e, AuthError::Forbidden(m) if m.starts_with("a leaf-bound certificate cannot ask")), "{e}");
+        let other = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let e = refused(trust.issue_leaf_cert(&caller("alice", ROOT, hour), &holder, LEAF, &other).await);
+        assert!(
+            matches!(&e, AuthError::Forbidden(m) if m.starts_with("public_key is not the key of your certificate")),
+            "{e}"
+        );
+        let e =
+            refused(trust.issue_leaf_cert(&caller("alice", ROOT, hour), &holder, "nope.example.com", &public).await);
+        assert!(matches!(&e, AuthError::NotFound(m) if m.contains("is not a leaf of root.example.com")), "{e}");
+        let e = refused(trust.issue_leaf_cert(&caller("ghost", ROOT, hour), &holder, LEAF, &public).await);
+        assert!(matches!(&e, AuthError::Forbidden(m) if m == "user \"ghost\" no longer exists"), "{e}");
+        let e = refused(
+            trust.issue_leaf_cert(&caller("alice", ROOT, -time::Duration::seconds(1)), &holder, LEAF, &public).await,
+        );
+        assert!(matches!(&e, AuthError::Unauthorized(m) if m.contains("has expired")), "{e}");
+        // Relabelled out of the user's reach: refused from the next request on.
+        trust.set_remote_cluster_labels(LEAF, [("env".to_string(), "dev".to_string())].into()).await.unwrap();
+        let e = refused(trust.issue_leaf_cert(&caller("alice", ROOT, hour), &holder, LEAF, &public).await);
+        assert!(
+            matches!(&e, AuthError::Forbidden(m) if m.starts_with(&format!("your roles do not allow cluster {LEAF}"))),
+            "{e}"
+        );
+        // Each answer is audited.
+        let events = root.audit().read(None, 100).await.unwrap();
+        let leaf_certs: Vec<_> =
+            events.iter().filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("cert.leaf")).collect();
+        assert_eq!(leaf_certs.len(), 9);
+        assert_eq!(leaf_certs.iter().filter(|e| e.get("success") == Some(&true.into())).count(), 2);
+    }
+
+    #[tokio::test]
+    async fn validation_takes_exactly_the_leafs_own_three_cas_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let tok = token(&root).await;
+        let request =
+            |leaf: &str, cas| ValidateTrustedClusterRequest { token: tok.clone(), leaf_cluster: leaf.into(), cas };
+        let refused = |e: Result<_, AuthError>| e.map(|_| ()).unwrap_err().to_string();
+
+        let node_token =
+            root.tokens().add_token(TokenType::Node, std::time::Duration::from_secs(60), Default::default());
+        let mut wrong = request(LEAF, cas(LEAF, &user, &host));
+        wrong.token = node_token.await.unwrap().token;
+        assert!(
+            refused(root.trust().validate_trusted_cluster(&wrong, "a").await).contains("not a trusted_cluster token")
+        );
+        let e = refused(
+            root.trust().validate_trusted_cluster(&request("bad name!", cas("bad name!", &user, &host)), "a").await,
+        );
+        assert!(e.contains("leaf cluster name"), "{e}");
+        let mut twice = cas(LEAF, &user, &host);
+        twice.push(twice[0].clone());
+        let e = refused(root.trust().validate_trusted_cluster(&request(LEAF, twice), "a").await);
+        assert!(e.contains("exactly one user CA"), "{e}");
+        let mut missing = cas(LEAF, &user, &host);
+        missing.retain(|ca| ca.spec.ca_type != CaType::Tls);
+        let e = refused(root.trust().validate_trusted_cluster(&request(LEAF, missing), "a").await);
+        assert!(e.contains("exactly one tls CA"), "{e}");
+        for spoil in 0..3 {
+            let mut bad = cas(LEAF, &user, &host);
+            match spoil {
+                0 => bad[1].spec.cluster_name = "other.example.com".into(),
+                1 => bad[1].metadata.name = "other.example.com".into(),
+                _ => bad[1].spec.active_keys = CaKeys::default(),
+            }
+            let e = refused(root.trust().validate_trusted_cluster(&request(LEAF, bad), "a").await);
+            assert!(e.contains("must belong to cluster \"leaf.example.com\" and carry active keys"), "{spoil}: {e}");
+        }
+        assert!(root.trust().remote_clusters().await.unwrap().is_empty(), "no refusal registered the leaf");
+
+        // A role map or deactivated keys from the leaf are dropped.
+        let mut offered = cas(LEAF, &user, &host);
+        offered[0].spec.role_map =
+            vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["editor".into()] }];
+        offered[0].spec.deactivated_keys = offered[0].spec.active_keys.clone();
+        let answer = root.trust().validate_trusted_cluster(&request(LEAF, offered), "a").await.unwrap();
+        assert_eq!(answer.root_cluster, ROOT);
+        assert_eq!(answer.cas.len(), 3);
+        assert!(answer.cas.iter().all(|ca| ca.spec.cluster_name == ROOT));
+        let stored = root.trust().ca_of(LEAF, CaType::User).await.unwrap().unwrap();
+        assert!(stored.spec.role_map.is_empty() && stored.spec.deactivated_keys.is_empty(), "{:?}", stored.spec);
+        assert_eq!(root.trust().remote_clusters().await.unwrap().len(), 1);
+        let events = root.audit().read(None, 100).await.unwrap();
+        let validations: Vec<_> = events
+            .iter()
+            .filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("trusted_cluster.validate"))
+            .collect();
+        assert_eq!(validations.len(), 8);
+        assert!(validations.iter().all(|e| e.get("addr") == Some(&"a".into())));
+        assert_eq!(validations.iter().filter(|e| e.get("error").is_some_and(|v| !v.is_null())).count(), 7);
+    }
+
+    #[tokio::test]
+    async fn remote_clusters_are_labelled_and_removed_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = root_with_leaf(&dir).await;
+        let trust = root.trust();
+        let listed = trust.remote_clusters().await.unwrap();
+        assert_eq!(listed[0].metadata.labels.get("env").map(String::as_str), Some("prod"));
+        let e = trust.set_remote_cluster_labels("nope", Default::default()).await.unwrap_err();
+        assert!(matches!(&e, AuthError::NotFound(m) if m == "remote cluster \"nope\" not found"), "{e}");
+        let e = trust.delete_cas_of(ROOT).await.unwrap_err();
+        assert!(e.to_string().contains("refusing to delete this cluster's own CAs"), "{e}");
+        assert!(trust.ca_of(ROOT, CaType::Host).await.unwrap().is_some());
+        trust.delete_remote_cluster(LEAF).await.unwrap();
+        for ca_type in [CaType::User, CaType::Host, CaType::Tls] {
+            assert!(trust.ca_of(LEAF, ca_type).await.unwrap().is_none(), "{ca_type}");
+        }
+        let e = trust.delete_remote_cluster(LEAF).await.unwrap_err();
+        assert!(matches!(&e, AuthError::NotFound(m) if m == "remote cluster \"leaf.example.com\" not found"), "{e}");
+        assert!(trust.remote_clusters().await.unwrap().is_empty());
+    }
+}
