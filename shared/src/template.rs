@@ -541,6 +541,14 @@ mod tests {
     }
 
     #[test]
+    fn expanding_a_field_skips_broken_values_and_repeats() {
+        let traits: Traits = [("logins".to_string(), vec!["a".to_string(), "plain".to_string()])].into();
+        let values: Vec<String> =
+            ["x-}}", "{{unclosed", "plain", "plain", "{{internal.logins}}"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(expand_all(&values, &traits), ["plain", "a"]);
+    }
+
+    #[test]
     fn only_a_value_without_a_template_is_literal() {
         assert!(Template::parse("plain").unwrap().is_literal());
         assert!(!Template::parse("pre-{{internal.logins}}").unwrap().is_literal());
