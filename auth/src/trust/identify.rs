@@ -124,3 +124,154 @@ impl Trust {
         Ok(tether_shared::tls_cert::verify_client_cert(der, &roots, std::time::SystemTime::now())?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls_pki_types::pem::PemObject;
+    use tether_shared::api::LoginResponse;
+    use tether_shared::identity::Traits;
+    use tether_shared::rbac::AccessChecker;
+    use tether_shared::resource::{CaType, Resource, TrustedCluster, TrustedClusterSpec};
+    use tether_shared::rolemap::RoleMapRule;
+    use tether_shared::ssh_cert::generate_ed25519_key;
+    use tether_storage::records;
+
+    use super::super::super::AuthService;
+    use super::super::super::certs::CertRequest;
+    use super::super::super::refusal::{ClientRefusal, TrustRefusal};
+    use super::super::super::testing::cluster;
+    use super::super::tests::LEAF;
+
+    const ROOT: &str = "root.example.com";
+
+    /// A root, and a leaf that trusts it mapping `access` to `visitor`.
+    async fn pair(dir: &tempfile::TempDir) -> (Arc<AuthService>, Arc<AuthService>) {
+        let root = cluster(dir, ROOT).await;
+        let leaf = cluster(dir, LEAF).await;
+        let map = vec![RoleMapRule { remote: "access".into(), local: vec!["visitor".into()] }];
+        for mut ca in root.trust().own_cas().unwrap() {
+            if ca.spec.ca_type == CaType::User {
+                ca.spec.role_map = map.clone();
+            }
+            records::upsert(leaf.backend(), &Resource::CertAuthority(ca)).await.unwrap();
+        }
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: map,
+            ..Default::default()
+        };
+        records::upsert(leaf.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        (root, leaf)
+    }
+
+    /// Certificates from `auth` for alice with `roles`, bound to `leaf` when given.
+    fn issue(auth: &AuthService, roles: &[&str], leaf: Option<&str>) -> LoginResponse {
+        let public = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let req = CertRequest {
+            user: "alice",
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            traits: Traits::new(),
+            public_key: &public,
+            ttl: Duration::from_secs(600),
+            leaf: leaf.map(str::to_string),
+        };
+        auth.authority().issue(req, &AccessChecker::new(&[], &Traits::new())).unwrap()
+    }
+
+    fn der(issued: &LoginResponse) -> Vec<u8> {
+        rustls_pki_types::CertificateDer::from_pem_slice(issued.tls_cert.as_bytes()).unwrap().to_vec()
+    }
+
+    fn ssh(issued: &LoginResponse) -> russh::keys::Certificate {
+        russh::keys::Certificate::from_openssh(&issued.ssh_cert).unwrap()
+    }
+
+    async fn mappings(auth: &AuthService) -> Vec<(bool, serde_json::Value)> {
+        let events = auth.audit().read(None, 100).await.unwrap();
+        events
+            .into_iter()
+            .filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("role.mapping"))
+            .map(|e| (e.get("success") == Some(&true.into()), e.get("local_roles").cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_roots_user_bound_here_gets_the_mapped_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, leaf) = pair(&dir).await;
+        let bound = issue(&root, &["access"], Some(LEAF));
+        let (id, remote) = leaf.trust().identify_tls_client(&der(&bound)).await.unwrap();
+        assert_eq!((id.user.as_str(), id.cluster.as_str()), ("alice", ROOT));
+        assert_eq!(id.roles, ["visitor"]);
+        assert_eq!(remote, Some(vec!["access".to_string()]));
+        let ssh_id = leaf.trust().identify_remote_ssh_user(&ssh(&bound)).await.unwrap();
+        assert_eq!(ssh_id.roles, ["visitor"]);
+        assert_eq!(mappings(&leaf).await, [(true, serde_json::json!(["visitor"]))]);
+        // The leaf's own users are its own, with no remote roles.
+        let own = issue(&leaf, &["access"], None);
+        let (id, remote) = leaf.trust().identify_tls_client(&der(&own)).await.unwrap();
+        assert_eq!((id.cluster.as_str(), remote), (LEAF, None));
+        let e = leaf.trust().identify_remote_ssh_user(&ssh(&own)).await.unwrap_err();
+        assert!(matches!(&e, TrustRefusal::NotTrusted(c) if c == LEAF), "{e}");
+    }
+
+    #[tokio::test]
+    async fn certificates_not_bound_here_or_unmapped_are_refused_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, leaf) = pair(&dir).await;
+        for (issued, why) in [
+            (issue(&root, &["access"], None), "not issued for cluster"),
+            (issue(&root, &["access"], Some("other.example.com")), "issued for cluster other.example.com"),
+            (issue(&root, &["guest"], Some(LEAF)), "no role_map rule matches the remote roles [guest]"),
+        ] {
+            match leaf.trust().identify_tls_client(&der(&issued)).await {
+                Err(ClientRefusal::Remote { user, cluster, refusal }) => {
+                    assert_eq!((user.as_str(), cluster.as_str()), ("alice", ROOT));
+                    assert!(refusal.chain_verified && refusal.to_string().contains(why), "{refusal}");
+                }
+                other => panic!("{other:?}"),
+            }
+            let e = leaf.trust().identify_remote_ssh_user(&ssh(&issued)).await.unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        let audited = mappings(&leaf).await;
+        assert_eq!(audited.len(), 3);
+        assert!(audited.iter().all(|(success, _)| !success));
+    }
+
+    #[tokio::test]
+    async fn strangers_and_forgeries_are_refused_without_filling_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, leaf) = pair(&dir).await;
+        let stranger = cluster(&dir, "stranger.example.com").await;
+        let forged = issue(&stranger, &["access"], Some(LEAF));
+        match leaf.trust().identify_tls_client(&der(&forged)).await {
+            Err(ClientRefusal::Remote { refusal, .. }) => {
+                assert!(!refusal.chain_verified);
+                assert!(matches!(refusal.reason, TrustRefusal::NotTrusted(ref c) if c == "stranger.example.com"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A certificate naming the leaf itself, from another CA: the leaf's own refusal.
+        let imposter = cluster(&tempfile::tempdir().unwrap(), LEAF).await;
+        let e = leaf.trust().identify_tls_client(&der(&issue(&imposter, &["access"], None))).await.unwrap_err();
+        assert!(matches!(e, ClientRefusal::Local(_)), "{e}");
+        assert!(e.to_string().ends_with("log in again with tsh login"), "{e}");
+        let e = leaf.trust().identify_tls_client(b"not a certificate").await.unwrap_err();
+        assert!(matches!(e, ClientRefusal::Unreadable(_)), "{e}");
+        // The root's CA, but not trusted any more: a disabled trust.
+        let mut tc = leaf.trust().trusted_clusters().await.unwrap().remove(0);
+        tc.spec.enabled = false;
+        leaf.trust().upsert_trusted_cluster(tc, true).await.unwrap();
+        let bound = issue(&root, &["access"], Some(LEAF));
+        let e = leaf.trust().identify_tls_client(&der(&bound)).await.unwrap_err();
+        assert!(e.to_string().contains("is not trusted here, or the trust is disabled"), "{e}");
+        let e = leaf.trust().identify_remote_ssh_user(&ssh(&bound)).await.unwrap_err();
+        assert!(matches!(&e, TrustRefusal::NotTrusted(c) if c == ROOT), "{e}");
+        assert!(mappings(&leaf).await.is_empty());
+    }
+}
