@@ -186,3 +186,70 @@ impl Trust {
         issued
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tether_shared::ssh_cert::generate_ed25519_key;
+
+    use super::super::super::AuthError;
+    use super::super::tests::{LEAF, ROOT, caller, root_with_leaf};
+
+    #[tokio::test]
+    async fn a_delegation_reaches_only_allowed_leaves_for_the_callers_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = root_with_leaf(&dir).await;
+        let trust = root.trust();
+        let refused = |r: Result<super::Delegation, AuthError>| r.map(|_| ()).unwrap_err();
+
+        let e = refused(trust.delegation(&caller("alice", LEAF, time::Duration::hours(1))).await);
+        assert!(
+            matches!(&e, AuthError::Forbidden(m) if m == "only users of root.example.com reach its leaves through it"),
+            "{e}"
+        );
+        let mut bound = caller("alice", ROOT, time::Duration::hours(1));
+        bound.route_to_cluster = Some(LEAF.into());
+        let e = refused(trust.delegation(&bound).await);
+        assert!(matches!(&e, AuthError::Forbidden(m) if m.starts_with("a leaf-bound certificate cannot reach")), "{e}");
+        let e = refused(trust.delegation(&caller("alice", ROOT, -time::Duration::seconds(1))).await);
+        assert!(matches!(&e, AuthError::Unauthorized(m) if m.contains("has expired")), "{e}");
+        let e = refused(trust.delegation(&caller("@admin", ROOT, time::Duration::hours(1))).await);
+        assert!(matches!(&e, AuthError::Forbidden(m) if m.contains("is not a user of root.example.com")), "{e}");
+
+        let d = trust.delegation(&caller("alice", ROOT, time::Duration::minutes(10))).await.unwrap();
+        assert_eq!(d.user(), "alice");
+        assert_eq!(d.allowed().map(|rc| rc.metadata.name.as_str()).collect::<Vec<_>>(), [LEAF]);
+        assert_eq!(d.leaf_tls_cas(LEAF).len(), 1);
+        assert!(d.leaf_tls_cas("nope.example.com").is_empty());
+        assert!(d.grant_fingerprint().contains("\"prod\""), "{}", d.grant_fingerprint());
+        assert_eq!(d.checker().logins(), ["alice"], "the checker holds the user's current roles");
+        let key = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
+        let cert = trust.delegated_cert(&d, LEAF, &key, "tctl get").unwrap();
+        assert_eq!(cert.identity.route_to_cluster.as_deref(), Some(LEAF));
+        assert_eq!(cert.identity.roles, ["prod"]);
+        assert!(cert.identity.valid_before - time::OffsetDateTime::now_utc() <= time::Duration::minutes(10));
+        let local = trust.delegated_local_cert(&d, &key).unwrap();
+        assert_eq!(local.identity.route_to_cluster, None);
+        let e = trust.delegated_cert(&d, "nope.example.com", &key, "tctl get").unwrap_err();
+        assert!(matches!(&e, AuthError::NotFound(m) if m.contains("is not a leaf of root.example.com")), "{e}");
+
+        // Relabelled out of reach: refused, and audited as a denial with the action.
+        trust.set_remote_cluster_labels(LEAF, [("env".to_string(), "dev".to_string())].into()).await.unwrap();
+        let d = trust.delegation(&caller("alice", ROOT, time::Duration::hours(2))).await.unwrap();
+        assert_eq!(d.allowed().count(), 0);
+        let e = trust.delegated_cert(&d, LEAF, &key, "tctl get").unwrap_err();
+        assert!(
+            matches!(&e, AuthError::Forbidden(m) if m.starts_with("your roles do not allow cluster leaf.example.com")),
+            "{e}"
+        );
+        let events = root.audit().read(None, 200).await.unwrap();
+        let kind = |e: &serde_json::Map<String, serde_json::Value>| {
+            e.get("event").and_then(|v| v.as_str()).map(str::to_string)
+        };
+        let denied: Vec<_> = events.iter().filter(|e| kind(e).as_deref() == Some("access.denied")).collect();
+        assert_eq!(denied.len(), 1);
+        assert_eq!(denied[0].get("action"), Some(&"tctl get".into()));
+        let leaf_certs: Vec<_> = events.iter().filter(|e| kind(e).as_deref() == Some("cert.leaf")).collect();
+        assert_eq!(leaf_certs.len(), 1, "refusals before issuing are not cert.leaf events");
+        assert_eq!(leaf_certs[0].get("delegated"), Some(&true.into()));
+    }
+}

@@ -306,55 +306,13 @@ impl Trust {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use tether_shared::api::ValidateTrustedClusterRequest;
-    use tether_shared::identity::Identity;
-    use tether_shared::resource::{CaKeys, CaType, TokenType, parse_resources};
+    use tether_shared::resource::{CaKeys, CaType, TokenType};
     use tether_shared::ssh_cert::{SshCa, generate_ed25519_key};
-    use tether_storage::records;
 
+    use super::super::super::AuthError;
     use super::super::super::testing::cluster;
-    use super::super::super::{AuthError, AuthService};
-    use super::super::tests::{LEAF, cas, token};
-
-    const ROOT: &str = "root.example.com";
-
-    /// A root with the leaf [`LEAF`] (labelled `env: prod`) and the user alice, whose role sees
-    /// only `env: prod` clusters.
-    async fn root_with_leaf(dir: &tempfile::TempDir) -> Arc<AuthService> {
-        let root = cluster(dir, ROOT).await;
-        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let req = ValidateTrustedClusterRequest {
-            token: token(&root).await,
-            leaf_cluster: LEAF.into(),
-            cas: cas(LEAF, &user, &host),
-        };
-        root.trust().validate_trusted_cluster(&req, "10.0.0.1").await.unwrap();
-        root.trust().set_remote_cluster_labels(LEAF, [("env".to_string(), "prod".to_string())].into()).await.unwrap();
-        let yaml = "kind: role\nversion: v5\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: [alice]\n    cluster_labels: {env: prod}\n---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [prod]}\n";
-        for resource in parse_resources("alice.yaml", yaml).unwrap() {
-            records::upsert(root.backend(), &resource).await.unwrap();
-        }
-        root
-    }
-
-    fn caller(user: &str, cluster: &str, valid_for: time::Duration) -> Identity {
-        let now = time::OffsetDateTime::now_utc();
-        Identity {
-            user: user.into(),
-            roles: vec!["prod".into()],
-            traits: Default::default(),
-            logins: vec![user.into()],
-            cluster: cluster.into(),
-            valid_after: now - time::Duration::minutes(1),
-            valid_before: now + valid_for,
-            permit_pty: true,
-            permit_agent_forwarding: false,
-            permit_port_forwarding: true,
-            route_to_cluster: None,
-        }
-    }
+    use super::super::tests::{LEAF, ROOT, caller, cas, root_with_leaf, token};
 
     #[tokio::test]
     async fn leaf_certificates_only_for_the_callers_own_key_and_allowed_leaves() {
