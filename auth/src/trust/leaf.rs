@@ -264,3 +264,204 @@ impl Trust {
         Ok(self.trusted_clusters().await?.into_iter().map(|tc| tc.metadata.name).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tether_shared::api::ValidateTrustedClusterRequest;
+    use tether_shared::resource::{CaType, Kind, TrustedCluster, TrustedClusterSpec};
+    use tether_shared::rolemap::RoleMapRule;
+    use tether_storage::records;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::super::testing::cluster;
+    use super::super::super::{AuthError, AuthService};
+    use super::super::tests::{LEAF, ROOT, token};
+
+    /// The root's `POST /webapi/trustedclusters/validate` on 127.0.0.1 over HTTPS (its own
+    /// certificate; the leaf is set `--insecure`), one request per connection.
+    async fn serve_validate(root: Arc<AuthService>) -> (String, tokio::task::JoinHandle<()>) {
+        let (chain, key) = root.authority().https_cert(&["localhost".into()], &["127.0.0.1".parse().unwrap()]).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { continue };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 65536];
+                let body = loop {
+                    let Ok(n) = tls.read(&mut buf).await else { break None };
+                    if n == 0 {
+                        break None;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else { continue };
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break Some(request[end + 4..end + 4 + length].to_vec());
+                    }
+                };
+                let Some(body) = body else { continue };
+                let req: ValidateTrustedClusterRequest = serde_json::from_slice(&body).unwrap();
+                let (status, answer) = match root.trust().validate_trusted_cluster(&req, "127.0.0.1").await {
+                    Ok(resp) => ("200 OK", serde_json::to_string(&resp).unwrap()),
+                    Err(e) => ("403 Forbidden", serde_json::json!({"error": e.to_string()}).to_string()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = tls.write_all(head.as_bytes()).await;
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        (addr, task)
+    }
+
+    fn trusted(addr: &str, token: &str, remote: &str) -> TrustedCluster {
+        let spec = TrustedClusterSpec {
+            token: token.into(),
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: addr.into(),
+            role_map: vec![RoleMapRule { remote: remote.into(), local: vec!["access".into()] }],
+            ..Default::default()
+        };
+        TrustedCluster::new(ROOT, spec)
+    }
+
+    #[tokio::test]
+    async fn trust_is_established_with_the_root_updated_disabled_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        assert!(leaf.trust().insecure());
+        let (addr, server) = serve_validate(root.clone()).await;
+        let tok = token(&root).await;
+        let trust = leaf.trust();
+
+        let e = trust.upsert_trusted_cluster(trusted(&addr, "", "access"), false).await.unwrap_err();
+        assert!(e.to_string().contains("spec.token: the root's trusted_cluster join token is needed"), "{e}");
+        let e = trust.upsert_trusted_cluster(trusted(&addr, "wrong", "access"), false).await.unwrap_err();
+        assert!(e.to_string().contains(&format!("the root cluster at {addr} refused the trust: ")), "{e}");
+        assert!(!trust.trust_active(ROOT).await, "a refused attempt leaves nothing behind");
+
+        assert!(!trust.upsert_trusted_cluster(trusted(&addr, &tok, "access"), false).await.unwrap());
+        assert!(trust.trust_active(ROOT).await);
+        assert_eq!(trust.trusted_names().await.unwrap().into_iter().collect::<Vec<_>>(), [ROOT]);
+        let stored = trust.trusted_clusters().await.unwrap().remove(0);
+        assert!(stored.spec.token.is_empty(), "the token is not kept");
+        let user_ca = trust.ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        assert_eq!(user_ca.spec.role_map[0].remote, "access");
+        assert_eq!(
+            user_ca.spec.active_keys,
+            root.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap().spec.active_keys
+        );
+        assert!(
+            trust.ca_of(ROOT, CaType::Host).await.unwrap().is_some()
+                && trust.ca_of(ROOT, CaType::Tls).await.unwrap().is_some()
+        );
+
+        let e = trust.upsert_trusted_cluster(trusted(&addr, "", "access"), false).await.unwrap_err();
+        assert!(matches!(&e, AuthError::Conflict(m) if m.contains("use tctl create --force")), "{e}");
+        // An update sets the role map; disabling deactivates every key; enabling brings them back.
+        assert!(trust.upsert_trusted_cluster(trusted(&addr, "", "^(.*)$"), true).await.unwrap());
+        assert_eq!(trust.ca_of(ROOT, CaType::User).await.unwrap().unwrap().spec.role_map[0].remote, "^(.*)$");
+        let mut off = trusted(&addr, "", "access");
+        off.spec.enabled = false;
+        trust.upsert_trusted_cluster(off, true).await.unwrap();
+        assert!(!trust.trust_active(ROOT).await);
+        for ca_type in [CaType::User, CaType::Host, CaType::Tls] {
+            let ca = trust.ca_of(ROOT, ca_type).await.unwrap().unwrap();
+            assert!(ca.spec.active_keys.is_empty() && !ca.spec.deactivated_keys.is_empty(), "{ca_type}");
+        }
+        trust.upsert_trusted_cluster(trusted(&addr, "", "access"), true).await.unwrap();
+        assert!(trust.trust_active(ROOT).await);
+        for ca_type in [CaType::User, CaType::Host, CaType::Tls] {
+            let ca = trust.ca_of(ROOT, ca_type).await.unwrap().unwrap();
+            assert!(!ca.spec.active_keys.is_empty() && ca.spec.deactivated_keys.is_empty(), "{ca_type}");
+        }
+
+        trust.delete_trusted_cluster(ROOT).await.unwrap();
+        assert!(!trust.trust_active(ROOT).await);
+        assert!(trust.ca_of(ROOT, CaType::User).await.unwrap().is_none(), "the root's CAs go with the trust");
+        let e = trust.delete_trusted_cluster(ROOT).await.unwrap_err();
+        assert!(matches!(&e, AuthError::NotFound(m) if m == "trusted_cluster \"root.example.com\" not found"), "{e}");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_trusted_cluster_must_name_another_reachable_root_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        let tok = token(&root).await;
+        let trust = leaf.trust();
+
+        let mut own = trusted(&addr, &tok, "access");
+        own.metadata.name = LEAF.into();
+        let e = trust.upsert_trusted_cluster(own, false).await.unwrap_err();
+        assert!(matches!(&e, AuthError::BadRequest(m) if m.contains("that is this cluster's own name")), "{e}");
+        let e = trust.upsert_trusted_cluster(trusted(&addr, &tok, "^(unclosed$"), false).await.unwrap_err();
+        assert!(matches!(&e, AuthError::BadRequest(m) if m.contains("spec.role_map")), "{e}");
+        let mut misnamed = trusted(&addr, &tok, "access");
+        misnamed.metadata.name = "other.example.com".into();
+        let e = trust.upsert_trusted_cluster(misnamed, false).await.unwrap_err();
+        assert!(e.to_string().contains("is named \"root.example.com\", not \"other.example.com\""), "{e}");
+        server.abort();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().to_string()
+        };
+        let e = trust.upsert_trusted_cluster(trusted(&closed, &tok, "access"), false).await.unwrap_err();
+        assert!(e.to_string().contains(&format!("cannot reach the root cluster's web proxy at {closed}")), "{e}");
+        // Without --insecure the root's cluster-signed certificate is not a public one.
+        leaf.trust().set_insecure(false);
+        let (addr, server) = serve_validate(root.clone()).await;
+        let e = trust.upsert_trusted_cluster(trusted(&addr, &tok, "access"), false).await.unwrap_err();
+        assert!(e.to_string().contains("misconfigured HTTP/TLS certificate"), "{e}");
+        server.abort();
+        // Stray CAs of the root without a trusted_cluster are cleared, and a leaf of this
+        // cluster can never be trusted as a root.
+        records::create(
+            leaf.backend(),
+            &tether_shared::resource::Resource::RemoteCluster(tether_shared::resource::RemoteCluster::new(
+                ROOT,
+                Default::default(),
+            )),
+        )
+        .await
+        .unwrap();
+        let e = trust.upsert_trusted_cluster(trusted(&addr, &tok, "access"), false).await.unwrap_err();
+        assert!(matches!(&e, AuthError::Conflict(m) if m.contains("trust runs one way")), "{e}");
+        leaf.backend().delete(&records::key(Kind::RemoteCluster, ROOT)).await.unwrap();
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        for ca in root.trust().own_cas().unwrap() {
+            let mut stray = ca.clone();
+            stray.spec.active_keys = Default::default();
+            records::upsert(leaf.backend(), &tether_shared::resource::Resource::CertAuthority(stray)).await.unwrap();
+        }
+        trust.upsert_trusted_cluster(trusted(&addr, &tok, "access"), false).await.unwrap();
+        assert!(trust.trust_active(ROOT).await, "the strays were replaced by the root's CAs");
+        server.abort();
+    }
+}
