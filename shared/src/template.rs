@@ -549,6 +549,13 @@ mod tests {
     }
 
     #[test]
+    fn strings_unescape_quotes_and_backslashes_and_keep_regex_escapes() {
+        assert_eq!(expand(r#"{{"a\"b"}}"#), [r#"a"b"#]);
+        assert_eq!(expand(r#"{{"a\\b"}}"#), [r"a\b"]);
+        assert_eq!(expand(r#"{{"a\wb"}}"#), [r"a\wb"]);
+    }
+
+    #[test]
     fn only_a_value_without_a_template_is_literal() {
         assert!(Template::parse("plain").unwrap().is_literal());
         assert!(!Template::parse("pre-{{internal.logins}}").unwrap().is_literal());

@@ -136,3 +136,77 @@ impl Trust {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tether_shared::api::ValidateTrustedClusterRequest;
+    use tether_shared::resource::{CaKeys, CaType};
+    use tether_shared::ssh_cert::SshCa;
+
+    use super::super::super::AuthError;
+    use super::super::super::testing::cluster;
+    use super::super::tests::{LEAF, ROOT, cas, token};
+    use super::Peer;
+
+    #[tokio::test]
+    async fn a_root_takes_its_leafs_newer_keys_only_and_audits_each_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let first = cas(LEAF, &user, &host);
+        let req =
+            ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: first.clone() };
+        root.trust().validate_trusted_cluster(&req, "a").await.unwrap();
+        let trust = root.trust();
+
+        assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &first).await.unwrap(), 0, "nothing new");
+        // The same generation with a new host key (a phase within one generation) is taken.
+        let host2 = SshCa::generate().unwrap();
+        let mut next = cas(LEAF, &user, &host2);
+        next.retain(|ca| ca.spec.ca_type != CaType::Tls);
+        next.push(first.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+        assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &next).await.unwrap(), 1);
+        let stored = trust.ca_of(LEAF, CaType::Host).await.unwrap().unwrap();
+        assert_eq!(stored.spec.active_keys.ssh, [host2.public_key_openssh().unwrap()]);
+
+        let refused = |r: Result<usize, AuthError>| r.unwrap_err().to_string();
+        let mut twice = next.clone();
+        twice.push(next[0].clone());
+        assert!(refused(trust.sync_cas(Peer::Leaf, LEAF, &twice).await).contains("must send exactly one user CA"));
+        for spoil in 0..4 {
+            let mut bad = next.clone();
+            let (user_ca, tls_ca) = (
+                bad.iter().position(|c| c.spec.ca_type == CaType::User).unwrap(),
+                bad.iter().position(|c| c.spec.ca_type == CaType::Tls).unwrap(),
+            );
+            match spoil {
+                0 => bad[user_ca].metadata.name = "other.example.com".into(),
+                1 => bad[user_ca].spec.cluster_name = "other.example.com".into(),
+                2 => {
+                    bad[user_ca].spec.active_keys =
+                        CaKeys { ssh: vec![], tls: bad[tls_ca].spec.active_keys.tls.clone() }
+                }
+                _ => {
+                    bad[tls_ca].spec.active_keys =
+                        CaKeys { ssh: bad[user_ca].spec.active_keys.ssh.clone(), tls: vec![] }
+                }
+            }
+            let e = refused(trust.sync_cas(Peer::Leaf, LEAF, &bad).await);
+            assert!(e.contains("must belong to it and carry"), "{spoil}: {e}");
+        }
+        let mut mixed = next.clone();
+        let user_ca = mixed.iter().position(|c| c.spec.ca_type == CaType::User).unwrap();
+        mixed[user_ca].spec.active_keys.tls = vec!["-----BEGIN CERTIFICATE-----".into()];
+        assert!(refused(trust.sync_cas(Peer::Leaf, LEAF, &mixed).await).contains("carry SSH keys"));
+        let e = refused(trust.sync_cas(Peer::Leaf, "nope.example.com", &next).await);
+        assert!(e.contains("\"nope.example.com\" is no remote_cluster of this cluster"), "{e}");
+
+        let events = root.audit().read(None, 100).await.unwrap();
+        let syncs: Vec<_> =
+            events.iter().filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("ca.sync")).collect();
+        assert_eq!(syncs.iter().filter(|e| e.get("success") == Some(&true.into())).count(), 1);
+        assert_eq!(syncs.iter().filter(|e| e.get("success") == Some(&false.into())).count(), 7);
+        let ok = syncs.iter().find(|e| e.get("success") == Some(&true.into())).unwrap();
+        assert_eq!(ok.get("ca_type"), Some(&"host".into()));
+    }
+}
