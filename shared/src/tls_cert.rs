@@ -656,6 +656,9 @@ mod tests {
         assert_eq!(leaf.signature_algorithm.algorithm, ecdsa_sha256);
         leaf.verify_signature(Some(cert.public_key())).unwrap();
         assert!(ca_pin(&ca.cert_pem()).is_some_and(|p| p.len() == "sha256:".len() + 64));
+        let printed = format!("{server:?}");
+        assert!(printed.starts_with("ServerCert { cert_pem: \"-----BEGIN CERTIFICATE-----"), "{printed}");
+        assert!(!printed.contains("PRIVATE KEY"), "a server certificate's Debug shows no key: {printed}");
 
         // An Ed25519 CA as an older version stored it.
         let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
