@@ -154,4 +154,41 @@ mod tests {
         }
         auth.logins().reserve_attempt("dave", "10.0.0.2").await.unwrap();
     }
+
+    #[tokio::test]
+    async fn exactly_the_limit_passes_within_a_window_that_runs_from_the_first_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = super::super::testing::cluster(&dir, "c.example.com").await;
+        let logins = auth.logins();
+        let started = std::time::SystemTime::now();
+        for _ in 0..MAX_FAILED_LOGINS {
+            logins.reserve_attempt("eve", "10.0.0.3").await.unwrap();
+        }
+        assert!(logins.reserve_attempt("eve", "10.0.0.4").await.is_err(), "the user is over the limit");
+        assert!(logins.reserve_attempt("frank", "10.0.0.3").await.is_err(), "so is the source");
+        let [user_key, _] = super::keys("eve", "10.0.0.3");
+        let item = auth.backend().get(&user_key).await.unwrap().unwrap();
+        let expires = item.expires.unwrap().duration_since(started).unwrap();
+        assert!(
+            expires <= LOCKOUT_WINDOW + std::time::Duration::from_secs(1) && expires > LOCKOUT_WINDOW / 2,
+            "{expires:?}"
+        );
+        // Giving back more than was taken leaves the count at zero, and a source never seen
+        // gets no record.
+        for _ in 0..2 {
+            logins.release_attempt("grace", "10.0.0.5").await;
+        }
+        let [grace, source] = super::keys("grace", "10.0.0.5");
+        assert!(
+            auth.backend().get(&grace).await.unwrap().is_none() && auth.backend().get(&source).await.unwrap().is_none()
+        );
+        logins.reserve_attempt("heidi", "10.0.0.6").await.unwrap();
+        for _ in 0..3 {
+            logins.release_attempt("heidi", "10.0.0.6").await;
+        }
+        for _ in 0..MAX_FAILED_LOGINS {
+            logins.reserve_attempt("heidi", "10.0.0.6").await.unwrap();
+        }
+        assert!(logins.reserve_attempt("heidi", "10.0.0.6").await.is_err());
+    }
 }
