@@ -638,6 +638,23 @@ mod tests {
         assert!(matches!(subject_ed25519_key(b"not a certificate"), Err(CertError::Malformed(_))));
     }
 
+    #[test]
+    fn a_remote_keys_algorithm_follows_its_shape() {
+        let is = |public: &[u8], want: Option<&'static SignatureAlgorithm>| {
+            let got = remote_algorithm(public);
+            assert_eq!(got.map(|a| a as *const _), want.map(|a| a as *const _), "{} bytes", public.len());
+        };
+        is(&[4; 32], Some(&PKCS_ED25519));
+        let mut point = vec![4u8];
+        point.extend([9u8; 64]);
+        is(&point, Some(&PKCS_ECDSA_P256_SHA256));
+        is(&point[..64], None);
+        point.push(0);
+        is(&point, None);
+        is(&[5; 65], None);
+        is(&[0; 33], None);
+    }
+
     /// Browsers and Mozilla's profiles take ECDSA P-256 chains: the CA and its server
     /// certificates are P-256, and an Ed25519 CA stored by an older version still loads and
     /// issues (its server certificates are P-256 too).
