@@ -741,6 +741,46 @@ mod tests {
         assert!(not_der.is_err(), "an r||s signature where X.509 wants DER");
     }
 
+    /// A token's CA has a local CA's window, prints no key, loads back from its certificate with
+    /// the same token, and is refused for a certificate that is not a CA's or not the token's.
+    #[test]
+    fn a_tokens_ca_loads_back_only_from_its_own_ca_certificate() {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, KeyPair as _};
+        let token = |signer: ring::signature::EcdsaKeyPair| {
+            let claimed = signer.public_key().as_ref().to_vec();
+            std::sync::Arc::new(FakeToken { signer, claimed })
+        };
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let load = |der: &[u8]| {
+            ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ECDSA_P256_SHA256_ASN1_SIGNING,
+                der,
+                &ring::rand::SystemRandom::new(),
+            )
+            .unwrap()
+        };
+        let ca = TlsCa::generate_remote("hsm.example", token(load(pkcs8.as_ref()))).unwrap();
+        assert_eq!(format!("{ca:?}"), "TlsCa { cluster: \"hsm.example\", .. }");
+        let cert = parse(ca.cert_der()).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (from, until) = (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp());
+        assert!((now - CA_BACKDATE.whole_seconds() - from).abs() < 5, "backdated: {from} vs {now}");
+        assert!((from + CA_BACKDATE.whole_seconds() + CA_VALIDITY.whole_seconds() - until).abs() < 5, "{until}");
+
+        let again = TlsCa::from_remote(&ca.cert_pem(), token(load(pkcs8.as_ref()))).unwrap();
+        assert_eq!(again.cluster(), "hsm.example");
+        let other = p256(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        assert!(matches!(TlsCa::from_remote(&ca.cert_pem(), token(other)), Err(CertError::KeyMismatch)));
+        let id = current_identity("hsm.example");
+        let server = ca.issue_server_cert(&["a.example".into()], &[], id.valid_after, id.valid_before).unwrap();
+        let not_ca = TlsCa::from_remote(&server.cert_pem, token(load(server.key_der.secret_pkcs8_der())));
+        assert!(matches!(not_ca, Err(CertError::Malformed(ref why)) if why == "not a CA certificate"), "{not_ca:?}");
+    }
+
     #[test]
     fn ca_has_the_requested_shape() {
         let ca = TlsCa::generate("root.example").unwrap();
