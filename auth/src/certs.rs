@@ -540,4 +540,55 @@ mod tests {
         assert_eq!(id.roles, [super::ADMIN_ROLE]);
         assert!(id.valid_before - time::OffsetDateTime::now_utc() > time::Duration::days(364));
     }
+
+    /// Two auth hosts on one storage: a rotation made through one is what the other loads,
+    /// publishes and tells its followers, once.
+    #[tokio::test]
+    async fn a_change_made_by_another_host_is_loaded_published_and_told_once() {
+        use std::sync::Arc;
+        use tether_shared::api::RotateRequest;
+        use tether_shared::resource::{CaType, RotationMode, RotationPhase};
+        use tether_storage::sqlite::SqliteBackend;
+
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(dir.path().join("shared.db")).await.unwrap();
+        let open = |name: &str| {
+            let audit = Arc::new(tether_audit::Audit::open(&dir.path().join(name), "c.example.com").unwrap());
+            super::super::AuthService::init(
+                backend.clone(),
+                "c.example.com",
+                audit,
+                false,
+                &crate::sealed::KekSource::Fixed([7; 32]),
+            )
+        };
+        let (a, b) = (open("a").await.unwrap(), open("b").await.unwrap());
+        assert!(!b.authority().reload().await.unwrap(), "nothing changed yet");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let follower = tokio::spawn(b.authority().clone().follow(stopped));
+        let mut changes = b.authority().changes();
+        let phase =
+            |phase| RotateRequest { ca_type: None, mode: RotationMode::Manual, phase: Some(phase), grace_period: None };
+        a.authority().rotate("admin", &phase(RotationPhase::Init)).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), changes.changed()).await.unwrap().unwrap();
+        assert!(!b.authority().reload().await.unwrap(), "the follower loaded it already");
+        assert_eq!(b.authority().host_cas_trusted().unwrap().len(), 2, "old and new host CA trusted");
+        assert_eq!(b.authority().tls_cas_pem().len(), 2);
+        assert_eq!(b.authority().user_cas_trusted().len(), 2);
+        // Servers sign with the new TLS CA from update_servers on, cross-signed by the old one.
+        a.authority().rotate("admin", &phase(RotationPhase::UpdateClients)).await.unwrap();
+        a.authority().rotate("admin", &phase(RotationPhase::UpdateServers)).await.unwrap();
+        assert!(b.authority().reload().await.unwrap() || changes.has_changed().unwrap());
+        let (chain, _) = b.authority().https_cert(&["proxy.example.com".into()], &[]).unwrap();
+        assert_eq!(chain.len(), 2, "the server certificate and the cross-signed new CA");
+        // The public CA resources say what the keyring says; publishing it again writes nothing.
+        let stored = b.trust().ca_of("c.example.com", CaType::Host).await.unwrap().unwrap();
+        assert_eq!(stored.spec.trusted().ssh.len(), 2);
+        let key = tether_storage::records::ca_key("c.example.com", CaType::Host);
+        let before = b.backend().get(&key).await.unwrap().unwrap().revision;
+        super::publish(b.authority().core.as_ref(), &b.authority().keyring()).await.unwrap();
+        assert_eq!(b.backend().get(&key).await.unwrap().unwrap().revision, before);
+        stop.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(10), follower).await.unwrap().unwrap();
+    }
 }
