@@ -3,8 +3,8 @@
 //! `tether_node::sftp::serve` on an in-memory pipe, its answers read and dropped.
 //!
 //! The server works on the real file system, so the target first confines itself, for the rest
-//! of the process, to a scratch directory: as root it drops to `nobody` (the owner of the scratch
-//! directory), so that chmod, chown and utimes reach nothing else; then a Landlock ruleset
+//! of the process, to a scratch directory: as root it drops to `nobody`, so that chmod, chown and
+//! utimes reach only what the server itself creates; then a Landlock ruleset
 //! denies every write, create, remove, rename and truncate outside the scratch directory and
 //! libFuzzer's corpus and artifact directories. Without Landlock the target refuses to start.
 //! Each input is served in an empty working directory, `/dev/shm/tether-fuzz-sftp/w` (also `~`), the
@@ -61,17 +61,20 @@ fn fuzzer_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-fn chown(path: &Path, uid: u32) {
-    std::os::unix::fs::chown(path, Some(uid), Some(uid))
-        .unwrap_or_else(|e| fail(&format!("cannot chown {}: {e}", path.display())));
-}
-
 /// Confines this process as the module documentation says; exits when it cannot.
 fn confine() {
     let scratch = Path::new(WORK).parent().unwrap_or_else(|| fail("WORK has no parent"));
     let _ = std::fs::remove_dir_all(scratch);
     std::fs::create_dir_all(scratch).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", scratch.display())));
     let writable: Vec<PathBuf> = std::iter::once(scratch.to_path_buf()).chain(fuzzer_dirs()).collect();
+    // The directories written stay the starting user's, open to all like /tmp (sticky): the
+    // server, as nobody, may create and remove its own files there but cannot chmod, chown or
+    // take over the directories themselves (an input that made them unwritable would stop the
+    // fuzzer, not find a bug).
+    for dir in &writable {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+            .unwrap_or_else(|e| fail(&format!("cannot open up {}: {e}", dir.display())));
+    }
     // SAFETY: plain system calls on this process's own credentials and descriptors.
     unsafe {
         // Reading stdin would wait for the terminal: /dev/stdin is a path like any other.
@@ -80,9 +83,6 @@ fn confine() {
             fail("cannot put /dev/null on stdin");
         }
         if libc::geteuid() == 0 {
-            for dir in &writable {
-                chown(dir, NOBODY);
-            }
             if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
                 fail("cannot drop to nobody");
             }
@@ -152,10 +152,13 @@ fn landlock(writable: &[PathBuf]) {
     }
 }
 
-/// An empty working directory, whatever the last input left in it (modes included).
+/// An empty working directory, whatever the last input left in it or at its path (a file, a
+/// symlink, a directory it made unreadable; the old one may also have been renamed away).
 fn fresh_work() -> PathBuf {
     let work = PathBuf::from(WORK);
-    if std::fs::remove_dir_all(&work).is_err() {
+    if std::fs::symlink_metadata(&work).is_ok_and(|m| !m.is_dir()) {
+        let _ = std::fs::remove_file(&work);
+    } else if std::fs::remove_dir_all(&work).is_err() {
         // A directory the last input made unreadable or unwritable: open it up and retry.
         let mut stack = vec![work.clone()];
         while let Some(dir) = stack.pop() {
@@ -168,7 +171,7 @@ fn fresh_work() -> PathBuf {
         }
         let _ = std::fs::remove_dir_all(&work);
     }
-    std::fs::create_dir_all(&work).unwrap_or_else(|e| fail(&format!("cannot create {WORK}: {e}")));
+    std::fs::create_dir(&work).unwrap_or_else(|e| fail(&format!("cannot create {WORK}: {e}")));
     std::env::set_current_dir(&work).unwrap_or_else(|e| fail(&format!("cannot enter {WORK}: {e}")));
     work
 }

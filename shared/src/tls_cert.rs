@@ -638,6 +638,19 @@ mod tests {
         assert!(matches!(subject_ed25519_key(b"not a certificate"), Err(CertError::Malformed(_))));
     }
 
+    /// Serials are positive (top bit clear), never start with a zero byte (so they keep their
+    /// 16 bytes in DER) and do not repeat.
+    #[test]
+    fn serials_are_positive_full_length_and_random() {
+        let serials: Vec<Vec<u8>> = (0..64).map(|_| random_serial().unwrap().as_ref().to_vec()).collect();
+        for serial in &serials {
+            assert_eq!(serial.len(), 16);
+            assert!(serial[0] < 0x80 && serial[0] & 1 == 1, "{serial:02x?}");
+        }
+        let distinct: std::collections::HashSet<_> = serials.iter().collect();
+        assert_eq!(distinct.len(), serials.len());
+    }
+
     #[test]
     fn a_remote_keys_algorithm_follows_its_shape() {
         let is = |public: &[u8], want: Option<&'static SignatureAlgorithm>| {
