@@ -2,26 +2,33 @@
 # Proof that the security checks are needed and tested (issue 27): runs every fuzz target
 # (fuzz/, cargo fuzz on the nightly toolchain) for a time budget from its seed corpus, and prints
 # executions, corpus size and the verdict per target. A crash stops with its input saved under
-# fuzz/artifacts/TARGET/.
-# Mutation testing (cargo mutants over the modules that say no) joins this script with
-# .cargo/mutants.toml.
+# fuzz/artifacts/TARGET/. With --mutants it then runs bench/mutants.sh: cargo mutants over the
+# modules that say no (.cargo/mutants.toml), with each crate's summary and every mutant missed.
 #
-#   bench/proof.sh [--fuzz-seconds N] [--fuzz-runs R] [TARGET...]
+#   bench/proof.sh [--fuzz-seconds N] [--fuzz-runs R] [--no-fuzz] [--mutants] [TARGET...]
 #
 # Each target runs until N seconds (default 60) or R executions (default: no cap), whichever
-# comes first; the issue's proof run is `--fuzz-seconds 1800 --fuzz-runs 10000000`.
+# comes first; the issue's proof run is `--fuzz-seconds 1800 --fuzz-runs 10000000 --mutants`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=60
 RUNS=-1
-while [[ ${1:-} == --fuzz-* ]]; do
+FUZZ=1
+MUTANTS=0
+while [[ ${1:-} == --* ]]; do
   case $1 in
-    --fuzz-seconds) SECONDS_EACH=$2 ;;
-    --fuzz-runs) RUNS=$2 ;;
+    --fuzz-seconds) SECONDS_EACH=$2; shift ;;
+    --fuzz-runs) RUNS=$2; shift ;;
+    --no-fuzz) FUZZ=0 ;;
+    --mutants) MUTANTS=1 ;;
     *) echo "bench/proof.sh: unknown option $1" >&2; exit 2 ;;
   esac
-  shift 2
+  shift
 done
+if ((!FUZZ)); then
+  ((MUTANTS)) || { echo "bench/proof.sh: --no-fuzz without --mutants does nothing" >&2; exit 2; }
+  exec bench/mutants.sh
+fi
 command -v cargo-fuzz >/dev/null || { echo "bench/proof.sh needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 1; }
 python3 fuzz/seeds.py > /dev/null
 TARGETS=("$@")
@@ -47,6 +54,7 @@ for t in "${TARGETS[@]}"; do
   printf '%-16s %14s %10s %8s %8s' "$t" "${execs:-?}" "${rate:-?}" "$corpus" "$((SECONDS - started))"
   if ((status != 0)); then
     echo "   FAILED (exit $status): $(grep -m1 -E 'panicked|ERROR: libFuzzer|SUMMARY' "$log" || true)"
+    grep -m1 "^fuzz target $t:" "$log" || true
     grep -m1 "Test unit written to" "$log" || true
     FAILED=1
   else
@@ -54,4 +62,8 @@ for t in "${TARGETS[@]}"; do
   fi
   rm -f "$log"
 done
+if ((MUTANTS)); then
+  cd ..
+  bench/mutants.sh || FAILED=1
+fi
 exit $FAILED
