@@ -309,6 +309,16 @@ mod tests {
     }
 
     #[test]
+    fn local_roles_with_whitespace_or_a_slash_are_refused_and_good_rules_kept_as_written() {
+        for bad in ["a b", "a/b", "a\tb"] {
+            let err = RoleMap::compile(&[rule("access", &[bad])]).unwrap_err().to_string();
+            assert!(err.ends_with(&format!("local role {bad:?} contains whitespace or '/'")), "{err}");
+        }
+        let rules = [rule("^dev-(.*)$", &["dev-$1"]), rule("ops", &["ops"])];
+        assert_eq!(RoleMap::compile(&rules).unwrap().rules(), rules);
+    }
+
+    #[test]
     fn no_match_names_the_roles_and_every_rule_tried() {
         let map = RoleMap::compile(&[rule("^dev-(.*)$", &["dev-$1"]), rule("ops", &["ops", "audit"])]).unwrap();
         let err = map.map(&roles(&["guest", "intern"])).unwrap_err().to_string();
