@@ -22,6 +22,9 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 git clone -q "$ROOT" "$WORK/src"
 mkdir -p "$OUT"
+# One target directory for every run: each run copies the tree to a new scratch directory, so
+# the workspace's crates build again, but the dependencies are built once.
+export CARGO_TARGET_DIR=$ROOT/target/mutants-build
 STATUS=0
 for crate in "${CRATES[@]}"; do
   log=$OUT/$crate.log
