@@ -117,9 +117,8 @@ mod tests {
     pub(super) const LEAF: &str = "leaf.example.com";
     pub(super) const ROOT: &str = "root.example.com";
 
-    /// A root with the leaf [`LEAF`] (labelled `env: prod`) and the user alice, whose role sees
-    /// only `env: prod` clusters.
-    pub(super) async fn root_with_leaf(dir: &tempfile::TempDir) -> Arc<AuthService> {
+    /// A root [`ROOT`] that registered the leaf [`LEAF`], and the leaf's user and host CAs.
+    pub(super) async fn registered_leaf(dir: &tempfile::TempDir) -> (Arc<AuthService>, SshCa, SshCa) {
         let root = cluster(dir, ROOT).await;
         let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
         let req = ValidateTrustedClusterRequest {
@@ -128,6 +127,13 @@ mod tests {
             cas: cas(LEAF, &user, &host),
         };
         root.trust().validate_trusted_cluster(&req, "10.0.0.1").await.unwrap();
+        (root, user, host)
+    }
+
+    /// A root with the leaf [`LEAF`] (labelled `env: prod`) and the user alice, whose role sees
+    /// only `env: prod` clusters.
+    pub(super) async fn root_with_leaf(dir: &tempfile::TempDir) -> Arc<AuthService> {
+        let (root, _, _) = registered_leaf(dir).await;
         root.trust().set_remote_cluster_labels(LEAF, [("env".to_string(), "prod".to_string())].into()).await.unwrap();
         let yaml = "kind: role\nversion: v5\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: [alice]\n    cluster_labels: {env: prod}\n---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [prod]}\n";
         for resource in parse_resources("alice.yaml", yaml).unwrap() {
@@ -192,15 +198,7 @@ mod tests {
     #[tokio::test]
     async fn only_a_registered_leafs_proxy_may_open_its_tunnel() {
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, "root.example.com").await;
-        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let req = ValidateTrustedClusterRequest {
-            token: token(&root).await,
-            leaf_cluster: LEAF.into(),
-            cas: cas(LEAF, &user, &host),
-        };
-        root.trust().validate_trusted_cluster(&req, "test").await.unwrap();
-
+        let (root, _, host) = registered_leaf(&dir).await;
         root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap();
         // A node of the leaf holds a certificate from the same CA, naming the cluster: refused.
         let node = root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "mynode", LEAF)).await.unwrap_err();
