@@ -497,6 +497,15 @@ mod tests {
         assert!(!roll(0) && roll(10_000));
     }
 
+    /// A roll comes out true about `chance` in 10,000 times (1% here: 200 of 20,000, well
+    /// inside 100..400 unless the comparison is the wrong way round or exact).
+    #[test]
+    fn rolls_come_out_at_their_chance() {
+        let hits = (0..20_000).filter(|_| roll(100)).count();
+        assert!((100..400).contains(&hits), "{hits} of 20,000 at 1%");
+        assert!(roll(20_000), "past certainty is certain");
+    }
+
     #[test]
     fn early_drop_sheds_the_flooding_sources_and_spares_the_others() {
         let limits = Limits { max_startups: MaxStartups { start: 4, rate: 100, full: 8 }, ..Limits::default() };
