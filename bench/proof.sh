@@ -35,7 +35,8 @@ TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then mapfile -t TARGETS < <(cd fuzz && cargo +nightly fuzz list); fi
 cd fuzz
 cargo +nightly fuzz build
-TRIPLE=$(rustc +nightly -vV | sed -n 's/^host: //p')
+# Where cargo fuzz put them: fuzz/target, or CARGO_TARGET_DIR when set (as .ci/run may).
+BINS=${CARGO_TARGET_DIR:-target}/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
 printf '%-16s %14s %10s %8s %8s\n' target executions "exec/s" corpus seconds
 FAILED=0
 for t in "${TARGETS[@]}"; do
@@ -45,7 +46,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "artifacts/$t"
   # The binaries built above, run directly: `cargo fuzz run` would rebuild whatever changed in
   # the tree since, so a long run would not fuzz one build throughout.
-  "target/$TRIPLE/release/$t" -artifact_prefix="$PWD/artifacts/$t/" "corpus/$t" -max_total_time="$SECONDS_EACH" \
+  "$BINS/$t" -artifact_prefix="$PWD/artifacts/$t/" "corpus/$t" -max_total_time="$SECONDS_EACH" \
     -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 > "$log" 2>&1 || status=$?
   done_line=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "$log" | tail -1 || true)
   execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$done_line")
