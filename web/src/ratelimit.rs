@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn a_full_table_forgets_refilled_sources_and_refuses_newcomers_while_all_are_busy() {
-        let limiter = RateLimiter::new(1, 2);
+        let limiter = RateLimiter::new(2, 4);
         let t0 = Instant::now();
         let source = |i: usize| IpAddr::from(std::net::Ipv6Addr::from(i as u128));
         for i in 0..MAX_SOURCES {
@@ -102,10 +102,24 @@ mod tests {
         }
         let newcomer: IpAddr = [127, 0, 0, 9].into();
         assert_eq!(limiter.check_at(newcomer, t0), Err(Duration::from_secs(1)));
-        assert!(limiter.check_at(source(0), t0).is_ok(), "a known source is still served");
-        assert!(limiter.check_at(newcomer, t0 + Duration::from_millis(500)).is_err(), "none has refilled yet");
-        // A second on, every source but the one that took two tokens is full again: forgotten.
-        assert!(limiter.check_at(newcomer, t0 + Duration::from_secs(1)).is_ok());
+        for _ in 0..2 {
+            assert!(limiter.check_at(source(0), t0).is_ok(), "a known source is still served");
+        }
+        assert!(limiter.check_at(newcomer, t0 + Duration::from_millis(250)).is_err(), "none has refilled yet");
+        // Half a second on (two tokens a second), every source but the one that took three
+        // tokens is full again: forgotten.
+        assert!(limiter.check_at(newcomer, t0 + Duration::from_millis(500)).is_ok());
         assert_eq!(limiter.sources(), 2);
+    }
+
+    #[test]
+    fn the_wait_is_for_the_missing_part_of_a_token() {
+        let limiter = RateLimiter::new(2, 1);
+        let a: IpAddr = [127, 0, 0, 2].into();
+        let t0 = Instant::now();
+        assert!(limiter.check_at(a, t0).is_ok());
+        // 100 ms later 0.2 of a token is back: 0.8 is missing, 0.4 s at two a second.
+        let wait = limiter.check_at(a, t0 + Duration::from_millis(100)).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.4).abs() < 1e-6, "{wait:?}");
     }
 }
