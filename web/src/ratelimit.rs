@@ -84,6 +84,15 @@ mod tests {
     }
 
     #[test]
+    fn check_takes_a_token_now() {
+        let limiter = RateLimiter::new(1, 1);
+        let a: IpAddr = [127, 0, 0, 2].into();
+        assert!(limiter.check(a).is_ok());
+        let wait = limiter.check(a).unwrap_err();
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+    }
+
+    #[test]
     fn zero_rate_and_burst_mean_one() {
         let limiter = RateLimiter::new(0, 0);
         let a: IpAddr = [127, 0, 0, 2].into();
