@@ -67,14 +67,6 @@ fn confine() {
     let _ = std::fs::remove_dir_all(scratch);
     std::fs::create_dir_all(scratch).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", scratch.display())));
     let writable: Vec<PathBuf> = std::iter::once(scratch.to_path_buf()).chain(fuzzer_dirs()).collect();
-    // The directories written stay the starting user's, open to all like /tmp (sticky): the
-    // server, as nobody, may create and remove its own files there but cannot chmod, chown or
-    // take over the directories themselves (an input that made them unwritable would stop the
-    // fuzzer, not find a bug).
-    for dir in &writable {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
-            .unwrap_or_else(|e| fail(&format!("cannot open up {}: {e}", dir.display())));
-    }
     // SAFETY: plain system calls on this process's own credentials and descriptors.
     unsafe {
         // Reading stdin would wait for the terminal: /dev/stdin is a path like any other.
@@ -83,6 +75,14 @@ fn confine() {
             fail("cannot put /dev/null on stdin");
         }
         if libc::geteuid() == 0 {
+            // The directories written stay root's, open to all like /tmp (sticky): the server,
+            // as nobody, may create and remove its own files there but cannot chmod, chown or
+            // take over the directories themselves (an input that made them unwritable would
+            // stop the fuzzer, not find a bug).
+            for dir in &writable {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+                    .unwrap_or_else(|e| fail(&format!("cannot open up {}: {e}", dir.display())));
+            }
             if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
                 fail("cannot drop to nobody");
             }
