@@ -289,7 +289,8 @@ mod tests {
     #[tokio::test]
     async fn nodes_cannot_take_a_proxy_host_id_and_leaves_cannot_be_trusted_back() {
         let dir = tempfile::tempdir().unwrap();
-        let auth = cluster(&dir, "root.example.com").await;
+        // A root that registered LEAF: a leaf of this cluster.
+        let (auth, _, _) = registered_leaf(&dir).await;
         let key = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
         let err = auth.nodes().node_credentials("@proxy.root.example.com", "h", &key).await.unwrap_err();
         assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
@@ -297,13 +298,6 @@ mod tests {
         assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
 
         // A leaf of this cluster cannot be made a trusted (root) cluster of it.
-        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let req = ValidateTrustedClusterRequest {
-            token: token(&auth).await,
-            leaf_cluster: LEAF.into(),
-            cas: cas(LEAF, &user, &host),
-        };
-        auth.trust().validate_trusted_cluster(&req, "test").await.unwrap();
         let spec = TrustedClusterSpec {
             tunnel_addr: "127.0.0.1:1".into(),
             web_proxy_addr: "127.0.0.1:1".into(),
