@@ -47,8 +47,13 @@ async fn refusals_are_audited_with_distinct_reasons() {
 
     // Roles that do not allow the login, or do not match the node's labels, or do not exist:
     // a genuine certificate gets in far enough to read why, and nothing runs.
+    // A path of this run's own, so that a file left by another run (a mutant's, say) can
+    // neither fail this test nor hide a command that ran.
+    let marker = std::env::temp_dir().join(format!("tether-must-not-run-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let touch = &format!("touch {}", marker.display());
     let denied = |client: client::Handle<TestClient>| async move {
-        let ran = exec(&client, "touch /tmp/tether-must-not-run", None).await;
+        let ran = exec(&client, touch, None).await;
         assert_eq!(ran.status, Some(1));
         assert!(ran.err().starts_with("tether: access denied to "), "{:?}", ran.err());
         ran.err()
@@ -65,7 +70,7 @@ async fn refusals_are_audited_with_distinct_reasons() {
     denied(h.connect(&["ghost"], &[&login], &login).await.expect("let in to be told")).await;
     h.refusal("no_roles").await;
     assert!(h.events("exec").is_empty() && h.events("session.start").is_empty(), "nothing ran");
-    assert!(!std::path::Path::new("/tmp/tether-must-not-run").exists());
+    assert!(!marker.exists(), "a denied command ran: {} exists", marker.display());
 
     // A plain key (no certificate).
     let config = Arc::new(client::Config::default());
