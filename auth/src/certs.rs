@@ -521,6 +521,12 @@ mod tests {
         // The HTTPS certificate chains to the TLS CA (no cross-signed CA outside a rotation).
         let (chain, _) = authority.https_cert(&["proxy.example.com".into()], &[]).unwrap();
         assert_eq!(chain.len(), 1);
+        // Valid from a little before now (clocks drift), for a year.
+        let (_, https) = x509_parser::parse_x509_certificate(&chain[0]).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (from, to) = (https.validity().not_before.timestamp(), https.validity().not_after.timestamp());
+        assert!(from <= now - 4 * 60, "valid from {from}, now {now}");
+        assert!((to - now - 365 * 86_400).abs() < 60, "valid until {to}, now {now}");
         authority.set_leaf_cert_ttl(Duration::from_secs(600));
         assert_eq!(authority.leaf_cert_ttl(), Duration::from_secs(600));
     }

@@ -268,32 +268,30 @@ mod tests {
     async fn an_invite_sets_the_password_once_and_only_that_password_logs_in() {
         let (_dir, auth) = with_user(false).await;
         let logins = auth.logins();
-        unauthorized(
-            logins.login(&request("correct horse", None, None), "10.0.0.1").await,
-            "invalid user name or password",
-        );
+        unauthorized(logins.login(&request("horse 42", None, None), "10.0.0.1").await, "invalid user name or password");
         let invite = logins.invite("alice").await.unwrap();
         let other = logins.invite("bob").await.unwrap();
         unauthorized(
-            logins.login(&request("correct horse", Some(&other.token), None), "10.0.0.1").await,
+            logins.login(&request("horse 42", Some(&other.token), None), "10.0.0.1").await,
             "the invite belongs to another user",
         );
-        let short = logins.login(&request("short", Some(&invite.token), None), "10.0.0.1").await;
+        // Eight characters is the least a password may have.
+        let short = logins.login(&request("horse 4", Some(&invite.token), None), "10.0.0.1").await;
         assert!(matches!(&short, Err(AuthError::BadRequest(m)) if m.contains("at least 8 characters")), "{short:?}");
-        let first = logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.1").await.unwrap();
+        let first = logins.login(&request("horse 42", Some(&invite.token), None), "10.0.0.1").await.unwrap();
         assert!(first.totp_enrollment.is_none());
         unauthorized(
-            logins.login(&request("correct horse", Some(&invite.token), None), "10.0.0.1").await,
+            logins.login(&request("horse 42", Some(&invite.token), None), "10.0.0.1").await,
             "the invite is unknown or has expired",
         );
-        let again = logins.login(&request("correct horse", None, None), "10.0.0.1").await.unwrap();
+        let again = logins.login(&request("horse 42", None, None), "10.0.0.1").await.unwrap();
         assert!(again.ssh_cert.starts_with("ssh-ed25519-cert-v01@openssh.com "), "{}", again.ssh_cert);
         unauthorized(
             logins.login(&request("wrong horse", None, None), "10.0.0.1").await,
             "invalid user name or password",
         );
         forget_failures(&auth).await;
-        let mut stranger = request("correct horse", None, None);
+        let mut stranger = request("horse 42", None, None);
         stranger.user = "mallory".into();
         unauthorized(logins.login(&stranger, "10.0.0.1").await, "invalid user name or password");
         // The certificate carries the grantable roles only, and the user's logins.
@@ -303,11 +301,12 @@ mod tests {
         .unwrap();
         assert_eq!(identity.roles, ["access"]);
         assert_eq!(identity.logins, ["alice"]);
+        // Without a TTL asked for, it lives 12 hours.
+        let left = identity.valid_before - time::OffsetDateTime::now_utc();
+        assert!(left > time::Duration::hours(12) - time::Duration::minutes(1), "{left}");
+        assert!(left <= time::Duration::hours(12), "{left}");
         logins.clear_password("alice").await.unwrap();
-        unauthorized(
-            logins.login(&request("correct horse", None, None), "10.0.0.1").await,
-            "invalid user name or password",
-        );
+        unauthorized(logins.login(&request("horse 42", None, None), "10.0.0.1").await, "invalid user name or password");
         // Each outcome is audited, with the address.
         let events = auth.audit().read(None, 100).await.unwrap();
         let logins: Vec<_> =

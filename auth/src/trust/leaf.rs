@@ -194,7 +194,7 @@ impl Trust {
                     .ok_or_else(|| AuthError::fault(format!("this cluster's {ca_type} CA is missing")))?,
             );
         }
-        let insecure = self.insecure.load(Ordering::Relaxed);
+        let insecure = self.insecure();
         let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::WebPki };
         let client =
             ApiClient::new(addr, &trust, None).map_err(internal("building the client for the root cluster"))?;
@@ -463,5 +463,109 @@ mod tests {
         trust.upsert_trusted_cluster(trusted(&addr, &tok, "access"), false).await.unwrap();
         assert!(trust.trust_active(ROOT).await, "the strays were replaced by the root's CAs");
         server.abort();
+    }
+
+    /// After `tctl rm rc/LEAF` on the root, an update with a new token registers the leaf
+    /// again; a disabled trust, token or not, never asks the root.
+    #[tokio::test]
+    async fn an_update_with_a_token_asks_the_root_again_unless_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        let trust = leaf.trust();
+        trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.unwrap();
+        let registered = || async { root.trust().remote_clusters().await.unwrap().len() };
+        assert_eq!(registered().await, 1);
+        root.trust().delete_remote_cluster(LEAF).await.unwrap();
+        let again = token(&root).await;
+        let mut off = trusted(&addr, &again, "access");
+        off.spec.enabled = false;
+        trust.upsert_trusted_cluster(off, true).await.unwrap();
+        assert_eq!(registered().await, 0, "a disabled trust asked the root");
+        trust.upsert_trusted_cluster(trusted(&addr, &again, "access"), true).await.unwrap();
+        assert_eq!(registered().await, 1, "the update with a token did not register the leaf again");
+        assert!(trust.trust_active(ROOT).await);
+        server.abort();
+    }
+
+    /// Trust is active only while the trusted cluster is enabled *and* the root's user CA has
+    /// active keys, whatever wrote the records.
+    #[tokio::test]
+    async fn trust_needs_an_enabled_trusted_cluster_and_active_keys() {
+        use tether_shared::resource::Resource;
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        let trust = leaf.trust();
+        trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.unwrap();
+        server.abort();
+        assert!(trust.trust_active(ROOT).await);
+        let mut tc = trust.trusted_clusters().await.unwrap().remove(0);
+        tc.spec.enabled = false;
+        records::upsert(leaf.backend(), &Resource::TrustedCluster(tc.clone())).await.unwrap();
+        assert!(!trust.trust_active(ROOT).await, "a disabled trusted cluster whose CA still has keys");
+        tc.spec.enabled = true;
+        records::upsert(leaf.backend(), &Resource::TrustedCluster(tc)).await.unwrap();
+        assert!(trust.trust_active(ROOT).await);
+        let mut ca = trust.ca_of(ROOT, CaType::User).await.unwrap().unwrap();
+        ca.spec.active_keys = Default::default();
+        records::upsert(leaf.backend(), &Resource::CertAuthority(ca)).await.unwrap();
+        assert!(!trust.trust_active(ROOT).await, "an enabled trusted cluster whose user CA has no active key");
+    }
+
+    /// When the trusted_cluster itself cannot be stored (here a real SQLite trigger refuses the
+    /// write), a new trust leaves none of the root's CAs behind, and an existing one keeps them.
+    #[tokio::test]
+    async fn a_trusted_cluster_that_cannot_be_stored_leaves_no_strays_and_keeps_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        let trust = leaf.trust();
+        let db = rusqlite::Connection::open(dir.path().join(format!("{LEAF}.db"))).unwrap();
+        let refuse = |on: bool| {
+            let sql = if on {
+                format!(
+                    "CREATE TRIGGER refuse_tc BEFORE INSERT ON items WHEN NEW.key = '{}' \
+                     BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+                    records::key(Kind::TrustedCluster, ROOT)
+                )
+            } else {
+                "DROP TRIGGER refuse_tc;".to_string()
+            };
+            db.execute_batch(&sql).unwrap();
+        };
+        refuse(true);
+        assert!(trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.is_err());
+        assert!(trust.ca_of(ROOT, CaType::User).await.unwrap().is_none(), "the root's CAs were left behind");
+        refuse(false);
+        trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.unwrap();
+        // An update: the record exists, so a trigger on its update refuses it.
+        db.execute_batch(&format!(
+            "CREATE TRIGGER refuse_update BEFORE UPDATE ON items WHEN NEW.key = '{}' \
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            records::key(Kind::TrustedCluster, ROOT)
+        ))
+        .unwrap();
+        assert!(trust.upsert_trusted_cluster(trusted(&addr, "", "^(.*)$"), true).await.is_err());
+        assert!(trust.ca_of(ROOT, CaType::User).await.unwrap().is_some(), "a failed update removed the trust's CAs");
+        server.abort();
+    }
+
+    /// The board the agents write is the one the doctor reads.
+    #[tokio::test]
+    async fn the_tunnel_board_is_one_per_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let leaf = cluster(&dir, LEAF).await;
+        leaf.trust().links().up(ROOT, "p1");
+        leaf.trust().links().failed(ROOT, "connection refused");
+        let seen = leaf.trust().links().get(ROOT);
+        assert_eq!(seen.tunnels.keys().collect::<Vec<_>>(), ["p1"]);
+        assert_eq!(seen.last_error.map(|(_, why)| why).as_deref(), Some("connection refused"));
     }
 }

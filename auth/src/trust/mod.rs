@@ -374,4 +374,60 @@ mod tests {
         assert_eq!(stored.spec.deactivated_keys.ssh, [user.public_key_openssh().unwrap()]);
         assert!(!mid.trust().trust_active(ROOT).await);
     }
+
+    /// The stream the leaf's agent follows wakes for a trusted cluster or a CA, not for other
+    /// records.
+    #[tokio::test]
+    async fn trust_changes_are_trusted_clusters_and_cas_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mid = cluster(&dir, "mid.example.com").await;
+        let mut changes = mid.trust().trust_changes();
+        let role = "kind: role\nversion: v5\nmetadata: {name: ops}\nspec: {allow: {logins: [ops]}}\n";
+        for resource in parse_resources("ops.yaml", role).unwrap() {
+            records::upsert(mid.backend(), &resource).await.unwrap();
+        }
+        let quiet = tokio::time::timeout(Duration::from_millis(300), changes.next()).await;
+        assert!(quiet.is_err(), "a role is not a trust change");
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let ca = cas(ROOT, &user, &host).remove(0);
+        records::upsert(mid.backend(), &Resource::CertAuthority(ca)).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
+        assert!(woke.is_ok(), "a CA is a trust change");
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
+            ..Default::default()
+        };
+        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
+        assert!(woke.is_ok(), "a trusted cluster is a trust change");
+    }
+
+    /// A name this cluster trusts, or holds CAs of, cannot be registered as a leaf: either one
+    /// is enough.
+    #[tokio::test]
+    async fn a_trusted_name_or_one_with_cas_here_is_not_a_new_leaf() {
+        let dir = tempfile::tempdir().unwrap();
+        let mid = cluster(&dir, "mid.example.com").await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let stray = "stray.example.com";
+        records::upsert(mid.backend(), &Resource::CertAuthority(cas(stray, &user, &host).remove(0))).await.unwrap();
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
+            ..Default::default()
+        };
+        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        for name in [stray, ROOT] {
+            let req = ValidateTrustedClusterRequest {
+                token: token(&mid).await,
+                leaf_cluster: name.into(),
+                cas: cas(name, &user, &host),
+            };
+            let e = mid.trust().validate_trusted_cluster(&req, "test").await.unwrap_err();
+            assert!(matches!(&e, AuthError::Conflict(m) if m.contains("already trusts or knows")), "{name}: {e}");
+        }
+    }
 }

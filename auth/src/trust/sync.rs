@@ -198,6 +198,10 @@ mod tests {
         let user_ca = mixed.iter().position(|c| c.spec.ca_type == CaType::User).unwrap();
         mixed[user_ca].spec.active_keys.tls = vec!["-----BEGIN CERTIFICATE-----".into()];
         assert!(refused(trust.sync_cas(Peer::Leaf, LEAF, &mixed).await).contains("carry SSH keys"));
+        let mut mixed = next.clone();
+        let tls_ca = mixed.iter().position(|c| c.spec.ca_type == CaType::Tls).unwrap();
+        mixed[tls_ca].spec.active_keys.ssh = vec![user.public_key_openssh().unwrap()];
+        assert!(refused(trust.sync_cas(Peer::Leaf, LEAF, &mixed).await).contains("carry TLS keys"));
         let e = refused(trust.sync_cas(Peer::Leaf, "nope.example.com", &next).await);
         assert!(e.contains("\"nope.example.com\" is no remote_cluster of this cluster"), "{e}");
 
@@ -205,8 +209,42 @@ mod tests {
         let syncs: Vec<_> =
             events.iter().filter(|e| e.get("event").and_then(|v| v.as_str()) == Some("ca.sync")).collect();
         assert_eq!(syncs.iter().filter(|e| e.get("success") == Some(&true.into())).count(), 1);
-        assert_eq!(syncs.iter().filter(|e| e.get("success") == Some(&false.into())).count(), 7);
+        assert_eq!(syncs.iter().filter(|e| e.get("success") == Some(&false.into())).count(), 8);
         let ok = syncs.iter().find(|e| e.get("success") == Some(&true.into())).unwrap();
         assert_eq!(ok.get("ca_type"), Some(&"host".into()));
+    }
+
+    /// Disabled means no active key and some deactivated ones: a copy that is active and also
+    /// lists deactivated keys (an admin's `tctl create -f`) still takes the new keys as active,
+    /// and a copy with no keys at all is not disabled either.
+    #[tokio::test]
+    async fn an_active_copy_with_deactivated_keys_takes_new_keys_as_active() {
+        use tether_shared::resource::Resource;
+        use tether_storage::records;
+        let dir = tempfile::tempdir().unwrap();
+        let root = cluster(&dir, ROOT).await;
+        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
+        let first = cas(LEAF, &user, &host);
+        let req =
+            ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: first.clone() };
+        root.trust().validate_trusted_cluster(&req, "a").await.unwrap();
+        let trust = root.trust();
+        let old = SshCa::generate().unwrap().public_key_openssh().unwrap();
+        for (active, deactivated) in [(true, vec![old]), (false, vec![])] {
+            let mut stored = trust.ca_of(LEAF, CaType::Host).await.unwrap().unwrap();
+            stored.metadata.id = None;
+            if !active {
+                stored.spec.active_keys = CaKeys::default();
+            }
+            stored.spec.deactivated_keys = CaKeys { ssh: deactivated, tls: vec![] };
+            records::upsert(root.backend(), &Resource::CertAuthority(stored)).await.unwrap();
+            let host2 = SshCa::generate().unwrap();
+            let mut next = cas(LEAF, &user, &host2);
+            next.retain(|ca| ca.spec.ca_type != CaType::Tls);
+            next.push(first.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+            assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &next).await.unwrap(), 1);
+            let now = trust.ca_of(LEAF, CaType::Host).await.unwrap().unwrap();
+            assert_eq!(now.spec.active_keys.ssh, [host2.public_key_openssh().unwrap()], "active: {active}");
+        }
     }
 }
