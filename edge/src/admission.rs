@@ -115,6 +115,10 @@ impl Unauthenticated {
 
     /// Takes a slot of `source`, waiting for one (behind at most `cap` ×
     /// [`MAX_WAITING_PER_SLOT`] others) for at most `patience`.
+    ///
+    /// Every slot given back while others wait wakes one of them ([`Self::remove`]): `notify_one`
+    /// picks a waiter registered (under the lock) and not yet woken, in turn, so slots freed
+    /// together wake as many waiters, and one woken but gone passes its wake-up on.
     pub(crate) async fn acquire(&self, source: Source, cap: usize, patience: Duration) -> Result<(), NoSlot> {
         let deadline = tokio::time::Instant::now() + patience;
         let mut queued: Option<Queued<'_>> = None;
@@ -125,10 +129,6 @@ impl Unauthenticated {
                 if slots.held < cap {
                     slots.held += 1;
                     self.total.fetch_add(1, Ordering::Relaxed);
-                    // More slots free and others waiting (several released at once): pass it on.
-                    if slots.held < cap && slots.waiting > usize::from(queued.is_some()) {
-                        slots.freed.notify_one();
-                    }
                     drop(map);
                     drop(queued);
                     return Ok(());
@@ -150,13 +150,9 @@ impl Unauthenticated {
                 notified.as_mut().enable();
                 notified
             };
+            // A wake-up this waiter got but did not use (it timed out, or its task was dropped)
+            // is not lost: tokio hands it to the next waiter when `notified` is dropped.
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                // Whatever wake-up came with the timeout goes to the next in line.
-                if let Some(slots) = self.per_source().get(&source)
-                    && slots.held < cap
-                {
-                    slots.freed.notify_one();
-                }
                 return Err(NoSlot::TimedOut);
             }
         }
@@ -348,6 +344,9 @@ mod tests {
         let another = Source::direct(ip(9));
         assert!(c.try_add(another, 1), "a source below its cap does not wait, so it is not refused");
         assert_eq!(c.acquire(another, 1, Duration::from_secs(5)).await, Err(NoSlot::QueueFull));
+        assert_eq!(c.held_by(another), 1, "the refusal dropped the slot the source holds");
+        c.remove(another);
+        assert_eq!(c.held_by(another), 0);
         for w in &waiting {
             w.abort();
         }
@@ -371,5 +370,94 @@ mod tests {
         let _ = waiter.await;
         c.remove(a);
         assert_eq!(c.sources(), 0, "an aborted waiter is uncounted");
+    }
+
+    /// Polls `f` once, as a task would, without a runtime's scheduling in between.
+    fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+        f.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    }
+
+    /// Waiters polled by hand, so that the order is exact: one leaves the queue while the slot
+    /// given back is on its way to another; the queue and the wake-ups of the rest hold.
+    #[tokio::test]
+    async fn a_waiter_leaving_while_a_slot_is_handed_on_keeps_the_queue_whole() {
+        let c = Unauthenticated::default();
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 1));
+        let patience = Duration::from_secs(5);
+        let mut w1 = Box::pin(c.acquire(a, 1, patience));
+        let mut w2 = Box::pin(c.acquire(a, 1, patience));
+        let mut w3 = Box::pin(c.acquire(a, 1, patience));
+        for w in [w1.as_mut(), w2.as_mut(), w3.as_mut()] {
+            assert!(poll_once(w).is_pending());
+        }
+        c.remove(a);
+        drop(w2);
+        let first = [poll_once(w1.as_mut()), poll_once(w3.as_mut())];
+        assert_eq!(first.iter().filter(|p| p.is_ready()).count(), 1, "{first:?}");
+        assert_eq!(c.held_by(a), 1);
+        c.remove(a);
+        let last = if first[0].is_ready() { poll_once(w3.as_mut()) } else { poll_once(w1.as_mut()) };
+        assert_eq!(last, std::task::Poll::Ready(Ok(())), "the last waiter was never woken");
+        c.remove(a);
+        assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
+    }
+
+    /// A waiter woken for a slot that gives up before it takes it (its grace ran out, its task
+    /// was dropped) hands the wake-up to the next in line.
+    #[tokio::test]
+    async fn a_wake_up_not_used_goes_to_the_next_waiter() {
+        let c = Unauthenticated::default();
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 1));
+        let patience = Duration::from_secs(5);
+        let (mut w1, mut w2) = (Box::pin(c.acquire(a, 1, patience)), Box::pin(c.acquire(a, 1, patience)));
+        assert!(poll_once(w1.as_mut()).is_pending() && poll_once(w2.as_mut()).is_pending());
+        c.remove(a);
+        drop(w1);
+        assert_eq!(poll_once(w2.as_mut()), std::task::Poll::Ready(Ok(())));
+        c.remove(a);
+        assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
+    }
+
+    /// With no slot per source at all (possible through the library, not the config, which
+    /// asks for at least 1), every connection is refused and no entry is kept.
+    #[tokio::test]
+    async fn a_cap_of_zero_refuses_and_keeps_nothing() {
+        let c = Unauthenticated::default();
+        let a = Source::direct(ip(2));
+        assert_eq!(c.acquire(a, 0, Duration::from_secs(1)).await, Err(NoSlot::QueueFull));
+        assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
+    }
+
+    /// A gate gives its slot back once: when passed, or when dropped unpassed; `disarm` stops
+    /// the deadline without giving the slot back.
+    #[tokio::test]
+    async fn a_gate_gives_its_slot_back_once_and_disarming_stops_the_deadline() {
+        let c = Arc::new(Unauthenticated::default());
+        let a = Source::direct(ip(2));
+        assert!(c.try_add(a, 3) && c.try_add(a, 3) && c.try_add(a, 3));
+        // Dropped unpassed: its slot is free.
+        drop(Gate::new(c.clone(), a));
+        assert_eq!(c.held_by(a), 2);
+        // Passed, then dropped (with a clone): one slot, given back once.
+        let gate = Gate::new(c.clone(), a);
+        assert!(!gate.passed());
+        gate.clone().pass();
+        assert!(gate.passed());
+        assert_eq!(c.held_by(a), 1);
+        gate.pass();
+        drop(gate);
+        assert_eq!(c.held_by(a), 1, "a passed gate gave its slot back twice");
+        // Armed, the deadline comes; disarmed, it never does, and the slot is still held.
+        let gate = Gate::new(c.clone(), a);
+        let grace = Duration::from_millis(50);
+        assert!(tokio::time::timeout(Duration::from_secs(5), gate.expired(grace)).await.is_ok());
+        gate.disarm();
+        assert!(tokio::time::timeout(Duration::from_millis(300), gate.expired(grace)).await.is_err());
+        assert!(!gate.passed());
+        assert_eq!(c.held_by(a), 1);
+        drop(gate);
+        assert_eq!((c.total.load(Ordering::Relaxed), c.sources()), (0, 0));
     }
 }

@@ -79,3 +79,19 @@ impl ConnectionLimits {
         crate::listen::Limits { login_grace_time: self.web_request_timeout, ..self.listener.clone() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_listener_takes_the_request_timeout_as_its_grace() {
+        let mut limits = ConnectionLimits::default();
+        limits.listener.max_connections = 7;
+        limits.web_request_timeout = Duration::from_secs(3);
+        let web = limits.web_listener();
+        assert_eq!(web.login_grace_time, Duration::from_secs(3));
+        assert_eq!(web.max_connections, 7, "the rest comes from the listener's limits");
+        assert_ne!(limits.listener.login_grace_time, web.login_grace_time);
+    }
+}

@@ -199,18 +199,25 @@ pub struct Listener {
 struct RefusalLog {
     name: &'static str,
     refused: AtomicU64,
-    last: Mutex<Option<tokio::time::Instant>>,
+    last: Mutex<Option<std::time::Instant>>,
 }
 
 impl RefusalLog {
-    fn refused(&self, peer: SocketAddr, why: &str) {
+    /// Counts a refusal and logs it unless one was logged less than [`REFUSAL_LOG_PERIOD`] ago;
+    /// the count so far when it logged.
+    fn refused(&self, peer: SocketAddr, why: &str) -> Option<u64> {
+        self.refused_at(std::time::Instant::now(), peer, why)
+    }
+
+    fn refused_at(&self, now: std::time::Instant, peer: SocketAddr, why: &str) -> Option<u64> {
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        let now = tokio::time::Instant::now();
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_PERIOD) {
-            *last = Some(now);
-            tracing::warn!(listener = self.name, %peer, refused_so_far = n, "refusing a connection: {why}");
+        if last.is_some_and(|t| now.duration_since(t) < REFUSAL_LOG_PERIOD) {
+            return None;
         }
+        *last = Some(now);
+        tracing::warn!(listener = self.name, %peer, refused_so_far = n, "refusing a connection: {why}");
+        Some(n)
     }
 }
 
@@ -387,7 +394,8 @@ async fn serve_one<F, Fut>(
     if !source.proxied
         && let Err(why) = admit(&shared.counts, &shared.limits, source)
     {
-        return shared.log.refused(socket_peer, &why);
+        shared.log.refused(socket_peer, &why);
+        return;
     }
     let cap = shared.limits.max_unauthenticated_per_source;
     let patience = grace.saturating_sub(accepted.elapsed());
@@ -471,9 +479,14 @@ fn roll(chance: u32) -> bool {
             if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
                 return true;
             }
-            u32::from_le_bytes(b) % 10_000 < c
+            drawn(c, u32::from_le_bytes(b))
         }
     }
+}
+
+/// Whether a random `draw` falls within `chance` in 10,000.
+fn drawn(chance: u32, draw: u32) -> bool {
+    draw % 10_000 < chance
 }
 
 #[cfg(test)]
@@ -495,6 +508,38 @@ mod tests {
             assert!(MaxStartups::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(!roll(0) && roll(10_000));
+    }
+
+    #[test]
+    fn a_wildcard_address_is_reached_on_loopback() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(reachable(at("0.0.0.0:3080")), at("127.0.0.1:3080"));
+        assert_eq!(reachable(at("[::]:3080")), at("[::1]:3080"));
+        for kept in ["10.1.2.3:3080", "127.0.0.2:22", "[fe80::1]:3080", "[::1]:1"] {
+            assert_eq!(reachable(at(kept)), at(kept));
+        }
+        assert_eq!(MaxStartups::parse("1:100:2").unwrap().rate, 100, "100% is a rate");
+    }
+
+    /// A flood of refusals writes one line per period, carrying the count so far.
+    #[test]
+    fn refusals_are_logged_once_per_period_with_the_count() {
+        let log = RefusalLog { name: "test", refused: AtomicU64::new(0), last: Mutex::new(None) };
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let t0 = std::time::Instant::now();
+        assert_eq!(log.refused_at(t0, peer, "full"), Some(1));
+        assert_eq!(log.refused_at(t0, peer, "full"), None);
+        assert_eq!(log.refused_at(t0 + REFUSAL_LOG_PERIOD - Duration::from_millis(1), peer, "full"), None);
+        assert_eq!(log.refused_at(t0 + REFUSAL_LOG_PERIOD, peer, "full"), Some(4));
+        let now = RefusalLog { name: "test", refused: AtomicU64::new(0), last: Mutex::new(None) };
+        assert_eq!((now.refused(peer, "full"), now.refused(peer, "full")), (Some(1), None));
+    }
+
+    #[test]
+    fn a_draw_falls_within_its_chance_exactly() {
+        assert!(drawn(100, 99) && drawn(100, 10_099));
+        assert!(!drawn(100, 100) && !drawn(100, 10_100) && !drawn(1, 1));
+        assert!(drawn(1, 0) && !drawn(0, 0));
     }
 
     /// A roll comes out true about `chance` in 10,000 times (1% here: 200 of 20,000, well
@@ -645,6 +690,29 @@ mod tests {
             while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
         }));
         (addr, tx, task)
+    }
+
+    /// Early drop on the wire: past START, a direct source already holding its fair share is
+    /// closed at once (not after the grace time); a source with nothing pending is served.
+    #[tokio::test]
+    async fn past_start_a_source_holding_its_fair_share_is_dropped_at_once() {
+        let limits = Limits {
+            max_startups: MaxStartups { start: 2, rate: 100, full: 100 },
+            login_grace_time: Duration::from_secs(30),
+            shutdown_grace: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(Listener::new(tcp, "test", limits.clone()).limits(), &limits);
+        let (addr, stop, task) = start(limits).await;
+        let _held = [from([127, 0, 0, 2], addr).await, from([127, 0, 0, 2], addr).await];
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut third = from([127, 0, 0, 2], addr).await;
+        assert!(closed_by_server(&mut third, Duration::from_secs(2)).await, "early drop let the flooding source in");
+        let mut user = from([127, 0, 0, 3], addr).await;
+        assert!(echoes(&mut user, b"hi", Duration::from_secs(2)).await, "a quiet source was dropped");
+        stop.send_replace(true);
+        task.await.unwrap();
     }
 
     #[tokio::test]
