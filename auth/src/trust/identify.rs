@@ -134,7 +134,7 @@ mod tests {
     use tether_shared::api::LoginResponse;
     use tether_shared::identity::Traits;
     use tether_shared::rbac::AccessChecker;
-    use tether_shared::resource::{CaType, Resource, TrustedCluster, TrustedClusterSpec};
+    use tether_shared::resource::{CaType, Resource};
     use tether_shared::rolemap::RoleMapRule;
     use tether_shared::ssh_cert::generate_ed25519_key;
     use tether_storage::records;
@@ -143,7 +143,7 @@ mod tests {
     use super::super::super::certs::CertRequest;
     use super::super::super::refusal::{ClientRefusal, TrustRefusal};
     use super::super::super::testing::cluster;
-    use super::super::tests::LEAF;
+    use super::super::tests::{LEAF, unreachable_trust};
 
     const ROOT: &str = "root.example.com";
 
@@ -158,13 +158,7 @@ mod tests {
             }
             records::upsert(leaf.backend(), &Resource::CertAuthority(ca)).await.unwrap();
         }
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: map,
-            ..Default::default()
-        };
-        records::upsert(leaf.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        records::upsert(leaf.backend(), &Resource::TrustedCluster(unreachable_trust(ROOT, map))).await.unwrap();
         (root, leaf)
     }
 

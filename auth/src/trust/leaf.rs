@@ -334,6 +334,18 @@ mod tests {
         (addr, task)
     }
 
+    /// A root serving its validate endpoint at the returned address, and a leaf (`--insecure`)
+    /// that has not asked it yet.
+    async fn root_and_leaf(
+        dir: &tempfile::TempDir,
+    ) -> (Arc<AuthService>, Arc<AuthService>, String, tokio::task::JoinHandle<()>) {
+        let root = cluster(dir, ROOT).await;
+        let leaf = cluster(dir, LEAF).await;
+        leaf.trust().set_insecure(true);
+        let (addr, server) = serve_validate(root.clone()).await;
+        (root, leaf, addr, server)
+    }
+
     fn trusted(addr: &str, token: &str, remote: &str) -> TrustedCluster {
         let spec = TrustedClusterSpec {
             token: token.into(),
@@ -348,11 +360,8 @@ mod tests {
     #[tokio::test]
     async fn trust_is_established_with_the_root_updated_disabled_and_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let leaf = cluster(&dir, LEAF).await;
-        leaf.trust().set_insecure(true);
+        let (root, leaf, addr, server) = root_and_leaf(&dir).await;
         assert!(leaf.trust().insecure());
-        let (addr, server) = serve_validate(root.clone()).await;
         let tok = token(&root).await;
         let trust = leaf.trust();
 
@@ -409,10 +418,7 @@ mod tests {
     #[tokio::test]
     async fn a_trusted_cluster_must_name_another_reachable_root_by_its_name() {
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let leaf = cluster(&dir, LEAF).await;
-        leaf.trust().set_insecure(true);
-        let (addr, server) = serve_validate(root.clone()).await;
+        let (root, leaf, addr, server) = root_and_leaf(&dir).await;
         let tok = token(&root).await;
         let trust = leaf.trust();
 
@@ -470,10 +476,7 @@ mod tests {
     #[tokio::test]
     async fn an_update_with_a_token_asks_the_root_again_unless_disabled() {
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let leaf = cluster(&dir, LEAF).await;
-        leaf.trust().set_insecure(true);
-        let (addr, server) = serve_validate(root.clone()).await;
+        let (root, leaf, addr, server) = root_and_leaf(&dir).await;
         let trust = leaf.trust();
         trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.unwrap();
         let registered = || async { root.trust().remote_clusters().await.unwrap().len() };
@@ -496,10 +499,7 @@ mod tests {
     async fn trust_needs_an_enabled_trusted_cluster_and_active_keys() {
         use tether_shared::resource::Resource;
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let leaf = cluster(&dir, LEAF).await;
-        leaf.trust().set_insecure(true);
-        let (addr, server) = serve_validate(root.clone()).await;
+        let (root, leaf, addr, server) = root_and_leaf(&dir).await;
         let trust = leaf.trust();
         trust.upsert_trusted_cluster(trusted(&addr, &token(&root).await, "access"), false).await.unwrap();
         server.abort();
@@ -522,10 +522,7 @@ mod tests {
     #[tokio::test]
     async fn a_trusted_cluster_that_cannot_be_stored_leaves_no_strays_and_keeps_what_was_there() {
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let leaf = cluster(&dir, LEAF).await;
-        leaf.trust().set_insecure(true);
-        let (addr, server) = serve_validate(root.clone()).await;
+        let (root, leaf, addr, server) = root_and_leaf(&dir).await;
         let trust = leaf.trust();
         let db = rusqlite::Connection::open(dir.path().join(format!("{LEAF}.db"))).unwrap();
         let refuse = |on: bool| {

@@ -182,6 +182,22 @@ mod tests {
             .token
     }
 
+    /// A `trusted_cluster` for `name` at an address nobody answers, with `role_map`.
+    pub(super) fn unreachable_trust(name: &str, role_map: Vec<tether_shared::rolemap::RoleMapRule>) -> TrustedCluster {
+        let spec = TrustedClusterSpec {
+            tunnel_addr: "127.0.0.1:1".into(),
+            web_proxy_addr: "127.0.0.1:1".into(),
+            role_map,
+            ..Default::default()
+        };
+        TrustedCluster::new(name, spec)
+    }
+
+    /// The role map rule taking every remote role as `access`.
+    pub(super) fn all_as_access() -> Vec<tether_shared::rolemap::RoleMapRule> {
+        vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }]
+    }
+
     fn host_cert(ca: &SshCa, host_id: &str, cluster: &str) -> russh::keys::Certificate {
         let key = generate_ed25519_key().unwrap();
         let now = time::OffsetDateTime::now_utc();
@@ -237,16 +253,8 @@ mod tests {
         for ca in &root_cas {
             records::upsert(mid.backend(), &Resource::CertAuthority(ca.clone())).await.unwrap();
         }
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: vec![tether_shared::rolemap::RoleMapRule {
-                remote: "access".into(),
-                local: vec!["access".into()],
-            }],
-            ..Default::default()
-        };
-        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new("root.example.com", spec)))
+        let map = vec![tether_shared::rolemap::RoleMapRule { remote: "access".into(), local: vec!["access".into()] }];
+        records::upsert(mid.backend(), &Resource::TrustedCluster(unreachable_trust("root.example.com", map)))
             .await
             .unwrap();
         let (evil_user, evil_host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
@@ -298,13 +306,8 @@ mod tests {
         assert!(matches!(err, AuthError::BadRequest(_)), "{err}");
 
         // A leaf of this cluster cannot be made a trusted (root) cluster of it.
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
-            ..Default::default()
-        };
-        let err = auth.trust().upsert_trusted_cluster(TrustedCluster::new(LEAF, spec), true).await.unwrap_err();
+        let err =
+            auth.trust().upsert_trusted_cluster(unreachable_trust(LEAF, all_as_access()), true).await.unwrap_err();
         assert!(err.to_string().contains("trust runs one way"), "{err}");
         assert!(!auth.trust().trust_active(LEAF).await, "the leaf's users are not trusted here");
     }
@@ -324,13 +327,7 @@ mod tests {
         let mut user_ca = mid.trust().ca_of(ROOT, CaType::User).await.unwrap().unwrap();
         user_ca.spec.role_map = map.clone();
         records::upsert(mid.backend(), &Resource::CertAuthority(user_ca)).await.unwrap();
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: map.clone(),
-            ..Default::default()
-        };
-        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        records::upsert(mid.backend(), &Resource::TrustedCluster(unreachable_trust(ROOT, map.clone()))).await.unwrap();
 
         // The root rotates: its new keys are taken; a role map it sends is not.
         let (user2, host2) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
@@ -393,13 +390,9 @@ mod tests {
         records::upsert(mid.backend(), &Resource::CertAuthority(ca)).await.unwrap();
         let woke = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
         assert!(woke.is_ok(), "a CA is a trust change");
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
-            ..Default::default()
-        };
-        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        records::upsert(mid.backend(), &Resource::TrustedCluster(unreachable_trust(ROOT, all_as_access())))
+            .await
+            .unwrap();
         let woke = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
         assert!(woke.is_ok(), "a trusted cluster is a trust change");
     }
@@ -413,13 +406,9 @@ mod tests {
         let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
         let stray = "stray.example.com";
         records::upsert(mid.backend(), &Resource::CertAuthority(cas(stray, &user, &host).remove(0))).await.unwrap();
-        let spec = TrustedClusterSpec {
-            tunnel_addr: "127.0.0.1:1".into(),
-            web_proxy_addr: "127.0.0.1:1".into(),
-            role_map: vec![tether_shared::rolemap::RoleMapRule { remote: "*".into(), local: vec!["access".into()] }],
-            ..Default::default()
-        };
-        records::upsert(mid.backend(), &Resource::TrustedCluster(TrustedCluster::new(ROOT, spec))).await.unwrap();
+        records::upsert(mid.backend(), &Resource::TrustedCluster(unreachable_trust(ROOT, all_as_access())))
+            .await
+            .unwrap();
         for name in [stray, ROOT] {
             let req = ValidateTrustedClusterRequest {
                 token: token(&mid).await,

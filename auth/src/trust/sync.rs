@@ -148,23 +148,41 @@ mod tests {
     use super::super::tests::{LEAF, ROOT, cas, token};
     use super::Peer;
 
-    #[tokio::test]
-    async fn a_root_takes_its_leafs_newer_keys_only_and_audits_each_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
+    /// A root that registered [`LEAF`] with the returned CAs (the user CA's key returned too).
+    async fn registered(
+        dir: &tempfile::TempDir,
+    ) -> (std::sync::Arc<super::super::super::AuthService>, SshCa, Vec<tether_shared::resource::CertAuthority>) {
+        let root = cluster(dir, ROOT).await;
         let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
         let first = cas(LEAF, &user, &host);
         let req =
             ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: first.clone() };
         root.trust().validate_trusted_cluster(&req, "a").await.unwrap();
+        (root, user, first)
+    }
+
+    /// The leaf's CAs after a host key change: `host` new, the user and TLS CAs as in `first`.
+    fn with_host(
+        first: &[tether_shared::resource::CertAuthority],
+        user: &SshCa,
+        host: &SshCa,
+    ) -> Vec<tether_shared::resource::CertAuthority> {
+        let mut next = cas(LEAF, user, host);
+        next.retain(|ca| ca.spec.ca_type != CaType::Tls);
+        next.push(first.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+        next
+    }
+
+    #[tokio::test]
+    async fn a_root_takes_its_leafs_newer_keys_only_and_audits_each_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, user, first) = registered(&dir).await;
         let trust = root.trust();
 
         assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &first).await.unwrap(), 0, "nothing new");
         // The same generation with a new host key (a phase within one generation) is taken.
         let host2 = SshCa::generate().unwrap();
-        let mut next = cas(LEAF, &user, &host2);
-        next.retain(|ca| ca.spec.ca_type != CaType::Tls);
-        next.push(first.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+        let next = with_host(&first, &user, &host2);
         assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &next).await.unwrap(), 1);
         let stored = trust.ca_of(LEAF, CaType::Host).await.unwrap().unwrap();
         assert_eq!(stored.spec.active_keys.ssh, [host2.public_key_openssh().unwrap()]);
@@ -222,12 +240,7 @@ mod tests {
         use tether_shared::resource::Resource;
         use tether_storage::records;
         let dir = tempfile::tempdir().unwrap();
-        let root = cluster(&dir, ROOT).await;
-        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let first = cas(LEAF, &user, &host);
-        let req =
-            ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: first.clone() };
-        root.trust().validate_trusted_cluster(&req, "a").await.unwrap();
+        let (root, user, first) = registered(&dir).await;
         let trust = root.trust();
         let old = SshCa::generate().unwrap().public_key_openssh().unwrap();
         for (active, deactivated) in [(true, vec![old]), (false, vec![])] {
@@ -239,9 +252,7 @@ mod tests {
             stored.spec.deactivated_keys = CaKeys { ssh: deactivated, tls: vec![] };
             records::upsert(root.backend(), &Resource::CertAuthority(stored)).await.unwrap();
             let host2 = SshCa::generate().unwrap();
-            let mut next = cas(LEAF, &user, &host2);
-            next.retain(|ca| ca.spec.ca_type != CaType::Tls);
-            next.push(first.iter().find(|ca| ca.spec.ca_type == CaType::Tls).cloned().unwrap());
+            let next = with_host(&first, &user, &host2);
             assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &next).await.unwrap(), 1);
             let now = trust.ca_of(LEAF, CaType::Host).await.unwrap().unwrap();
             assert_eq!(now.spec.active_keys.ssh, [host2.public_key_openssh().unwrap()], "active: {active}");
