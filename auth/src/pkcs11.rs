@@ -386,4 +386,56 @@ mod tests {
         assert_eq!(KeyRef::parse(&p256.to_text()), Some(p256));
         assert_eq!(KeyRef::parse("pkcs11:x:AAAA"), None);
     }
+
+    /// `find`'s refusals on a real SoftHSM2 token (the `softhsm2` package, which CI installs):
+    /// a key is used only when it is the one stored and the only one with its label. PKCS#11 is
+    /// initialised once per process and SoftHSM reads its configuration then, so the test runs
+    /// itself again in a child process pointed at a token of its own.
+    #[test]
+    fn a_key_is_found_only_when_it_is_the_one_stored_and_alone() {
+        const CHILD: &str = "TETHER_TEST_SOFTHSM_CHILD";
+        const NAME: &str = "pkcs11::tests::a_key_is_found_only_when_it_is_the_one_stored_and_alone";
+        if std::env::var_os(CHILD).is_none() {
+            let dir = tempfile::tempdir().unwrap();
+            let tokens = dir.path().join("tokens");
+            std::fs::create_dir(&tokens).unwrap();
+            let conf = dir.path().join("softhsm2.conf");
+            let text =
+                format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display());
+            std::fs::write(&conf, text).unwrap();
+            let init = std::process::Command::new("softhsm2-util")
+                .args(["--init-token", "--free", "--label", "unit", "--pin", "1234", "--so-pin", "5678"])
+                .env("SOFTHSM2_CONF", &conf)
+                .output()
+                .expect("softhsm2-util runs (apt-get install softhsm2)");
+            assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+                .env("SOFTHSM2_CONF", &conf)
+                .env(CHILD, "1")
+                .output()
+                .unwrap();
+            let out = String::from_utf8_lossy(&child.stdout);
+            let err = String::from_utf8_lossy(&child.stderr);
+            assert!(child.status.success() && out.contains("1 passed"), "{out}\n{err}");
+            return;
+        }
+        let config = Pkcs11Config {
+            module_path: "/usr/lib/softhsm/libsofthsm2.so".into(),
+            token_label: "unit".into(),
+            pin: "1234".into(),
+        };
+        let hsm = Hsm::open(&config).unwrap();
+        let stored = hsm.generate("tether.unit.user.1", KeyKind::Ed25519).unwrap().reference().clone();
+        assert!(hsm.find(&stored).is_ok());
+        let refused = |key: &KeyRef| hsm.find(key).err().map(|e| e.to_string()).unwrap_or_default();
+        let other = KeyRef { label: stored.label.clone(), public: vec![7; 32] };
+        assert!(refused(&other).contains("the token's key is not the one stored"), "{}", refused(&other));
+        let gone = KeyRef { label: "tether.unit.user.2".into(), public: stored.public.clone() };
+        assert!(refused(&gone).contains("no such key in the token"), "{}", refused(&gone));
+        // A second key under the same label: neither is used.
+        hsm.generate(&stored.label, KeyKind::Ed25519).unwrap();
+        let twice = refused(&stored);
+        assert!(twice.contains("more than one key with this label; remove the copies"), "{twice}");
+    }
 }
