@@ -248,3 +248,77 @@ async fn open(state: &WebState, who: &Identity, q: &TerminalQuery, client: Socke
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// A server whose one route upgrades and runs [`super::close`] at once.
+    async fn closing_server() -> std::net::SocketAddr {
+        let app = axum::Router::new()
+            .route("/ws", get(|ws: super::WebSocketUpgrade| async move { ws.on_upgrade(super::close) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    /// Upgrades, then reads the server's Close frame; the stream is left open.
+    async fn upgraded(addr: std::net::SocketAddr) -> TcpStream {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).await.unwrap();
+            head.push(b[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        let mut frame = [0u8; 2];
+        s.read_exact(&mut frame).await.unwrap();
+        assert_eq!(frame, [0x88, 0], "the server's Close frame, without a payload");
+        s
+    }
+
+    /// How long until the server closes the connection (reads EOF or an error).
+    async fn until_closed(s: &mut TcpStream) -> Duration {
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+                Ok(Ok(_)) => {}
+                Err(_) => panic!("the server kept the connection 10 s after its Close"),
+            }
+        }
+    }
+
+    /// The closing handshake waits for the browser's answer, so that the last message is not
+    /// lost to a reset, but no longer than [`super::CLOSE_TIMEOUT`] for a browser that never
+    /// answers; one that answers is let go at once.
+    #[tokio::test]
+    async fn the_closing_handshake_waits_for_the_answer_within_its_bound() {
+        let addr = closing_server().await;
+        let mut silent = upgraded(addr).await;
+        let waited = until_closed(&mut silent).await;
+        assert!(
+            waited >= super::CLOSE_TIMEOUT - Duration::from_millis(300),
+            "closed after {waited:?}, without waiting"
+        );
+        assert!(waited < super::CLOSE_TIMEOUT + Duration::from_secs(1), "closed after {waited:?}");
+        let mut polite = upgraded(addr).await;
+        // A masked Close frame without a payload, as a browser answers.
+        polite.write_all(&[0x88, 0x80, 1, 2, 3, 4]).await.unwrap();
+        let waited = until_closed(&mut polite).await;
+        assert!(waited < Duration::from_millis(1000), "an answered close took {waited:?}");
+    }
+}
