@@ -133,9 +133,7 @@ async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client:
             },
             from_node = channel.wait() => match from_node {
                 Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
-                    // A browser that stops reading for SEND_TIMEOUT ends the session.
-                    let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(data.to_vec().into()))).await;
-                    if !matches!(sent, Ok(Ok(()))) { break }
+                    if !to_browser(&mut socket, &data, SEND_TIMEOUT).await { break }
                 }
                 Some(ChannelMsg::Eof) | Some(ChannelMsg::Close) | None => break,
                 Some(_) => {}
@@ -144,6 +142,12 @@ async fn relay(mut socket: WebSocket, mut channel: russh::Channel<russh::client:
     }
     let _ = channel.close().await;
     close(socket).await;
+}
+
+/// Sends `data` to the browser, waiting at most `bound`: a tab that stops reading ends its
+/// session. Whether it went.
+async fn to_browser(socket: &mut WebSocket, data: &[u8], bound: std::time::Duration) -> bool {
+    matches!(tokio::time::timeout(bound, socket.send(Message::Binary(data.to_vec().into()))).await, Ok(Ok(())))
 }
 
 /// The closing handshake: our Close, then the browser's answer (or [`CLOSE_TIMEOUT`]) before
@@ -300,6 +304,45 @@ mod tests {
                 Err(_) => panic!("the server kept the connection 10 s after its Close"),
             }
         }
+    }
+
+    /// A browser that stops reading is given up on after the send bound, not waited for.
+    #[tokio::test]
+    async fn a_browser_that_stops_reading_is_given_up_on() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Duration)>(1);
+        let app = axum::Router::new().route(
+            "/ws",
+            get(move |ws: super::WebSocketUpgrade| async move {
+                ws.on_upgrade(move |mut socket| async move {
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut sent = 0;
+                    let mut last = Instant::now();
+                    while super::to_browser(&mut socket, &chunk, Duration::from_millis(300)).await {
+                        sent += 1;
+                        last = Instant::now();
+                    }
+                    let _ = tx.send((sent, last.elapsed())).await;
+                })
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        // Nothing more is read: the server's buffers fill, and its next send waits.
+        let (sent, waited) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("the server still waits on a browser that reads nothing")
+            .unwrap();
+        assert!(sent > 0, "nothing went before the buffers filled");
+        assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "gave up after {waited:?}");
+        drop(s);
     }
 
     /// The closing handshake waits for the browser's answer, so that the last message is not
