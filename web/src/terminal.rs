@@ -261,18 +261,25 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    /// A server whose one route upgrades and runs [`super::close`] at once.
-    async fn closing_server() -> std::net::SocketAddr {
-        let app = axum::Router::new()
-            .route("/ws", get(|ws: super::WebSocketUpgrade| async move { ws.on_upgrade(super::close) }));
+    /// Serves `app` on loopback until the test's runtime ends.
+    async fn serve(app: axum::Router) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         addr
     }
 
-    /// Upgrades, then reads the server's Close frame; the stream is left open.
-    async fn upgraded(addr: std::net::SocketAddr) -> TcpStream {
+    /// A server whose one route upgrades and runs [`super::close`] at once.
+    async fn closing_server() -> std::net::SocketAddr {
+        serve(
+            axum::Router::new()
+                .route("/ws", get(|ws: super::WebSocketUpgrade| async move { ws.on_upgrade(super::close) })),
+        )
+        .await
+    }
+
+    /// A connection that has asked for the WebSocket upgrade of `/ws` (nothing read yet).
+    async fn asked_to_upgrade(addr: std::net::SocketAddr) -> TcpStream {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(
             b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -280,6 +287,12 @@ mod tests {
         )
         .await
         .unwrap();
+        s
+    }
+
+    /// Upgrades, then reads the server's Close frame; the stream is left open.
+    async fn upgraded(addr: std::net::SocketAddr) -> TcpStream {
+        let mut s = asked_to_upgrade(addr).await;
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             let mut b = [0u8; 1];
@@ -325,16 +338,7 @@ mod tests {
                 })
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(
-            b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
+        let s = asked_to_upgrade(serve(app).await).await;
         // Nothing more is read: the server's buffers fill, and its next send waits.
         let (sent, waited) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
             .await
