@@ -19,13 +19,13 @@ use tether_tests::Cluster;
 /// Timed logins per kind (known user with a wrong password, unknown user) before the first
 /// comparison.
 const ROUNDS: usize = 15;
-/// On a busy machine the medians of 15 can be apart by chance: the comparison is repeated after
+/// On a busy machine the quartiles of 15 can be apart by chance: the comparison is repeated after
 /// every further [`ROUNDS`] rounds, up to this many. A real difference (an unknown user skipping
 /// argon2 costs a tenth of a wrong password) fails at every stage.
 const MAX_ROUNDS: usize = 60;
 /// Wrong-password logins per known user (the limiter allows 5 failures a minute).
 const TRIES_PER_USER: usize = 4;
-/// The largest allowed ratio between the two medians.
+/// The largest allowed ratio between the two lower quartiles.
 const MAX_RATIO: f64 = 1.10;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -81,11 +81,15 @@ async fn failed_login(client: &ApiClient, user: &str, password: &str) -> Duratio
     took
 }
 
-fn median_ms(samples: &[Duration]) -> f64 {
+/// The lower quartile, in ms. This machine's latencies come in two modes about 10 ms apart (a
+/// login runs fast or is held up, whichever path it takes), and the median of such samples can
+/// fall in either mode for either path: one CI run saw medians of 19.9 against 17.7 ms where the
+/// fast modes were 15-16 ms on both. The lower quartile measures the undisturbed cost, which a
+/// cheaper path for unknown users would lower (a short dummy hash took a tenth).
+fn lower_quartile_ms(samples: &[Duration]) -> f64 {
     let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
-    let mid = ms.len() / 2;
-    if ms.len() % 2 == 1 { ms[mid] } else { (ms[mid - 1] + ms[mid]) / 2.0 }
+    ms.get(ms.len() / 4).copied().unwrap_or(f64::NAN)
 }
 
 fn fmt_ms(samples: &[Duration]) -> String {
@@ -128,7 +132,7 @@ fn unknown_users_cost_the_same_as_wrong_passwords() {
         known.push(k);
         unknown.push(u);
         if round % ROUNDS == 0 {
-            let (k, u) = (median_ms(&known), median_ms(&unknown));
+            let (k, u) = (lower_quartile_ms(&known), lower_quartile_ms(&unknown));
             let ratio = k.max(u) / k.min(u);
             verdict = Some((k, u, ratio));
             if ratio <= MAX_RATIO {
@@ -139,14 +143,14 @@ fn unknown_users_cost_the_same_as_wrong_passwords() {
     let (k, u, ratio) = verdict.expect("at least one comparison");
     assert!(
         ratio <= MAX_RATIO,
-        "median login latency over {} tries each: wrong password for a known user {k:.1} ms, unknown user \
+        "lower-quartile login latency over {} tries each: wrong password for a known user {k:.1} ms, unknown user \
          {u:.1} ms (ratio {ratio:.2}, allowed {MAX_RATIO}); known: [{}]; unknown: [{}]",
         known.len(),
         fmt_ms(&known),
         fmt_ms(&unknown)
     );
     eprintln!(
-        "median login latency over {} tries each: known user, wrong password {k:.1} ms; unknown user {u:.1} ms",
+        "lower-quartile login latency over {} tries each: known user, wrong password {k:.1} ms; unknown user {u:.1} ms",
         known.len()
     );
     // Every attempt was audited as a failed login, with the relay's source address. (Read
