@@ -117,23 +117,24 @@ mod tests {
     pub(super) const LEAF: &str = "leaf.example.com";
     pub(super) const ROOT: &str = "root.example.com";
 
-    /// A root [`ROOT`] that registered the leaf [`LEAF`], and the leaf's user and host CAs.
-    pub(super) async fn registered_leaf(dir: &tempfile::TempDir) -> (Arc<AuthService>, SshCa, SshCa) {
+    /// A root [`ROOT`] that registered the leaf [`LEAF`]; the leaf's user and host CAs, and the
+    /// CA records it sent.
+    pub(super) async fn registered_leaf(
+        dir: &tempfile::TempDir,
+    ) -> (Arc<AuthService>, SshCa, SshCa, Vec<CertAuthority>) {
         let root = cluster(dir, ROOT).await;
         let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let req = ValidateTrustedClusterRequest {
-            token: token(&root).await,
-            leaf_cluster: LEAF.into(),
-            cas: cas(LEAF, &user, &host),
-        };
+        let sent = cas(LEAF, &user, &host);
+        let req =
+            ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: sent.clone() };
         root.trust().validate_trusted_cluster(&req, "10.0.0.1").await.unwrap();
-        (root, user, host)
+        (root, user, host, sent)
     }
 
     /// A root with the leaf [`LEAF`] (labelled `env: prod`) and the user alice, whose role sees
     /// only `env: prod` clusters.
     pub(super) async fn root_with_leaf(dir: &tempfile::TempDir) -> Arc<AuthService> {
-        let (root, _, _) = registered_leaf(dir).await;
+        let (root, ..) = registered_leaf(dir).await;
         root.trust().set_remote_cluster_labels(LEAF, [("env".to_string(), "prod".to_string())].into()).await.unwrap();
         let yaml = "kind: role\nversion: v5\nmetadata: {name: prod}\nspec:\n  allow:\n    logins: [alice]\n    cluster_labels: {env: prod}\n---\nkind: user\nversion: v2\nmetadata: {name: alice}\nspec: {roles: [prod]}\n";
         for resource in parse_resources("alice.yaml", yaml).unwrap() {
@@ -214,7 +215,7 @@ mod tests {
     #[tokio::test]
     async fn only_a_registered_leafs_proxy_may_open_its_tunnel() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, _, host) = registered_leaf(&dir).await;
+        let (root, _, host, _) = registered_leaf(&dir).await;
         root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "@proxy.leaf.example.com", LEAF)).await.unwrap();
         // A node of the leaf holds a certificate from the same CA, naming the cluster: refused.
         let node = root.trust().check_tunnel_cert(LEAF, &host_cert(&host, "mynode", LEAF)).await.unwrap_err();
@@ -298,7 +299,7 @@ mod tests {
     async fn nodes_cannot_take_a_proxy_host_id_and_leaves_cannot_be_trusted_back() {
         let dir = tempfile::tempdir().unwrap();
         // A root that registered LEAF: a leaf of this cluster.
-        let (auth, _, _) = registered_leaf(&dir).await;
+        let (auth, ..) = registered_leaf(&dir).await;
         let key = generate_ed25519_key().unwrap().public_key().to_openssh().unwrap();
         let err = auth.nodes().node_credentials("@proxy.root.example.com", "h", &key).await.unwrap_err();
         assert!(matches!(err, AuthError::BadRequest(_)), "{err}");

@@ -139,27 +139,12 @@ impl Trust {
 
 #[cfg(test)]
 mod tests {
-    use tether_shared::api::ValidateTrustedClusterRequest;
     use tether_shared::resource::{CaKeys, CaType};
     use tether_shared::ssh_cert::SshCa;
 
     use super::super::super::AuthError;
-    use super::super::super::testing::cluster;
-    use super::super::tests::{LEAF, ROOT, cas, token};
+    use super::super::tests::{LEAF, cas, registered_leaf};
     use super::Peer;
-
-    /// A root that registered [`LEAF`] with the returned CAs (the user CA's key returned too).
-    async fn registered(
-        dir: &tempfile::TempDir,
-    ) -> (std::sync::Arc<super::super::super::AuthService>, SshCa, Vec<tether_shared::resource::CertAuthority>) {
-        let root = cluster(dir, ROOT).await;
-        let (user, host) = (SshCa::generate().unwrap(), SshCa::generate().unwrap());
-        let first = cas(LEAF, &user, &host);
-        let req =
-            ValidateTrustedClusterRequest { token: token(&root).await, leaf_cluster: LEAF.into(), cas: first.clone() };
-        root.trust().validate_trusted_cluster(&req, "a").await.unwrap();
-        (root, user, first)
-    }
 
     /// The leaf's CAs after a host key change: `host` new, the user and TLS CAs as in `first`.
     fn with_host(
@@ -176,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn a_root_takes_its_leafs_newer_keys_only_and_audits_each_change() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, user, first) = registered(&dir).await;
+        let (root, user, _, first) = registered_leaf(&dir).await;
         let trust = root.trust();
 
         assert_eq!(trust.sync_cas(Peer::Leaf, LEAF, &first).await.unwrap(), 0, "nothing new");
@@ -240,7 +225,7 @@ mod tests {
         use tether_shared::resource::Resource;
         use tether_storage::records;
         let dir = tempfile::tempdir().unwrap();
-        let (root, user, first) = registered(&dir).await;
+        let (root, user, _, first) = registered_leaf(&dir).await;
         let trust = root.trust();
         let old = SshCa::generate().unwrap().public_key_openssh().unwrap();
         for (active, deactivated) in [(true, vec![old]), (false, vec![])] {
