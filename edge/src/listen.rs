@@ -702,6 +702,7 @@ mod tests {
             shutdown_grace: Duration::from_millis(200),
             ..Limits::default()
         };
+        // What a listener reports is what it was given (the node reads its grace time from it).
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         assert_eq!(Listener::new(tcp, "test", limits.clone()).limits(), &limits);
         let (addr, stop, task) = start(limits).await;
